@@ -1,0 +1,370 @@
+"""The ``workbench`` command: the GUI with no arguments, headless commands otherwise (core only).
+
+Every bad input ends with one readable line on stderr and a non-zero exit code, never a traceback
+(set WORKBENCH_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_ERROR = 1
+EXIT_INVALID = 2
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.code = code
+
+
+def _emit(obj) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+# summary ----------------------------------------------------------------------------------------
+
+
+def cmd_summary(args) -> int:
+    from workbench.core.inspect import format_shape, inspect_model
+    from workbench.core.project import load_project
+
+    project = load_project(args.project)
+    report = inspect_model(project.model)
+    if args.json:
+        _emit({
+            "layers": [
+                {"class_name": info.class_name,
+                 "output_shape": list(info.output_shape) if info.output_shape else None,
+                 "params": info.params, **({"error": info.error} if info.error else {})}
+                for info in report.layers
+            ],
+            "total_params": report.total_params,
+            **({"error": report.error_text(), "error_index": report.error_index}
+               if not report.ok else {}),
+        })
+    else:
+        print(f"{project.name or Path(args.project).stem}: input {format_shape(report.input_shape)}")
+        print(f"{'#':>3}  {'layer':<32} {'output shape':<18} {'params':>10}")
+        for info in report.layers:
+            shape = format_shape(info.output_shape) if info.output_shape else "-"
+            params = f"{info.params:,}" if info.params is not None else "-"
+            mark = "  <-- " + info.error if info.error else ""
+            print(f"{info.index + 1:>3}  {info.summary:<32} {shape:<18} {params:>10}{mark}")
+        print(f"Total params: {report.total_params:,}")
+    if not report.ok:
+        sys.stderr.write(f"workbench: invalid model: {report.error_text()}\n")
+        return EXIT_INVALID
+    return 0
+
+
+# train ------------------------------------------------------------------------------------------
+
+
+def _terminal_listener(json_mode: bool):
+    from workbench.core.tf_loader import load_tensorflow
+    from workbench.core.training import TrainingListener
+
+    _, keras = load_tensorflow()
+
+    class TerminalListener(TrainingListener):
+        """Keras-style progress bar on the terminal, or one JSON line per epoch."""
+
+        def __init__(self):
+            self.bar = None
+            self.info = {}
+
+        def on_train_begin(self, info):
+            self.info = info
+
+        def on_epoch_begin(self, epoch):
+            if json_mode:
+                return
+            print(f"Epoch {epoch + 1}/{self.info['epochs']}")
+            self.bar = keras.utils.Progbar(self.info["steps_per_epoch"], stateful_metrics=None)
+            self.names = None
+
+        def on_batch_end(self, epoch, batch, logs):
+            if self.bar is not None:
+                values = [(k, v) for k, v in logs.items()]
+                self.bar.stateful_metrics = set(logs)
+                self.bar.update(batch + 1, values=values)
+
+        def on_epoch_end(self, epoch, logs):
+            if json_mode:
+                _emit({"event": "epoch_end", "epoch": epoch, "logs": logs})
+            elif self.bar is not None:
+                shown = {k: v for k, v in logs.items() if k != "learning_rate"}
+                self.bar.stateful_metrics = set(shown)
+                self.bar.update(self.info["steps_per_epoch"], values=list(shown.items()),
+                                finalize=True)
+
+    return TerminalListener()
+
+
+def _load_dataset(name: str):
+    from workbench.core.datasets import load_dataset
+
+    dataset = load_dataset(name)
+    if dataset.notice:
+        sys.stderr.write(f"workbench: {dataset.notice}\n")
+    return dataset
+
+
+def cmd_train(args) -> int:
+    from workbench.core.build import build_model, compile_model, set_seed
+    from workbench.core.evaluation import evaluate_classifier, regression_report
+    from workbench.core.inspect import inspect_model
+    from workbench.core.modelio import save_model
+    from workbench.core.project import load_project, save_project
+    from workbench.core.training import (
+        adapt_inputs, adapt_labels, check_compatibility, prepare_data, run_record, run_training,
+    )
+
+    project = load_project(args.project)
+    if args.dataset:
+        project.dataset = args.dataset
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise CliError("--epochs must be at least 1", EXIT_INVALID)
+        project.training.epochs = args.epochs
+    report = inspect_model(project.model)
+    if not report.ok:
+        raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+    dataset = _load_dataset(project.dataset)
+    config = project.training
+    last = project.model.layers[-1].config.get("activation") if project.model.layers else None
+    for warning in check_compatibility(report.output_shape, config, dataset.task,
+                                       dataset.num_classes, last):
+        sys.stderr.write(f"workbench: warning: {warning}\n")
+    set_seed(config.seed)
+    model = build_model(project.model)
+    compile_model(model, config)
+    data = prepare_data(dataset, project.model.input_shape, config, report.output_shape)
+    started = time.time()
+    result = run_training(model, data, config, _terminal_listener(args.json))
+    if result.status == "failed":
+        raise CliError(result.message)
+
+    x_test = adapt_inputs(dataset.x_test.astype("float32"), project.model.input_shape)
+    if dataset.task == "classification":
+        test = evaluate_classifier(model, x_test, dataset.y_test)
+    else:
+        y_test = adapt_labels(dataset.y_test, config.loss, 0, report.output_shape)
+        test = regression_report(y_test, model.predict(x_test, verbose=0))
+        test["loss"] = float(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["loss"])
+
+    out = Path(args.out) if args.out else Path(args.project).resolve().parent
+    out.mkdir(parents=True, exist_ok=True)
+    stem = Path(args.project).stem
+    model_path = save_model(model, out / f"{stem}.keras")
+    project.runs.append(run_record(config, project.dataset, result, test, started,
+                                   run_id=len(project.runs) + 1))
+    project_path = out / f"{stem}.json"
+    if project_path.resolve() == Path(args.project).resolve():
+        project_path = out / f"{stem}.trained.json"
+    save_project(project, project_path)
+    summary = {
+        "event": "done", "model": str(model_path), "project": str(project_path),
+        "status": result.status, "epochs": result.epochs_completed,
+        "duration": round(result.duration, 2),
+        **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")},
+    }
+    if result.message:
+        summary["message"] = result.message
+    if args.json:
+        _emit(summary)
+    else:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+        print(f"Test: {scores}")
+        print(f"Saved {model_path} and {project_path}")
+    if result.status == "nan":
+        sys.stderr.write(f"workbench: {result.message}\n")
+        return EXIT_ERROR
+    if result.message and not args.json:
+        print(result.message)
+    return 0
+
+
+# evaluate ---------------------------------------------------------------------------------------
+
+
+def _inputs_for(model, x):
+    """The dataset's samples shaped for each of the model's inputs (the same image to every one)."""
+    from workbench.core.training import TrainingError, adapt_inputs
+
+    shapes = [tuple(t.shape[1:]) for t in model.inputs]
+    try:
+        adapted = [adapt_inputs(x, shape) for shape in shapes]
+    except TrainingError as exc:
+        raise CliError(f"the dataset does not fit this model: {exc}", EXIT_INVALID) from None
+    return adapted[0] if len(adapted) == 1 else adapted
+
+
+def cmd_evaluate(args) -> int:
+    from workbench.core.evaluation import evaluate_classifier
+    from workbench.core.modelio import load_model
+
+    model = load_model(args.model)
+    dataset = _load_dataset(args.dataset)
+    if dataset.task != "classification":
+        raise CliError(f"{args.dataset} is a regression dataset; evaluate reports "
+                       "classification accuracy", EXIT_INVALID)
+    x = _inputs_for(model, dataset.x_test.astype("float32"))
+    outputs = model.outputs[0].shape[-1]
+    if outputs is not None and outputs < dataset.num_classes:
+        raise CliError(f"the model has {outputs} outputs but {args.dataset} has "
+                       f"{dataset.num_classes} classes", EXIT_INVALID)
+    report = evaluate_classifier(model, x, dataset.y_test)
+    result = {"loss": report["loss"], "accuracy": report["accuracy"],
+              "confusion_matrix": report["confusion_matrix"]}
+    if args.json:
+        _emit(result)
+    else:
+        print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}"
+              f"  ({len(dataset.y_test)} test samples)")
+        print("confusion matrix (rows: true class, columns: predicted):")
+        for name, row in zip(dataset.class_names, result["confusion_matrix"]):
+            print(f"{name[:12]:>12} " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+# predict ----------------------------------------------------------------------------------------
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    from workbench.core.digits import fit_to_input, load_image, preprocess_digit
+    from workbench.core.modelio import load_model
+
+    model = load_model(args.model)
+    shape = tuple(model.inputs[0].shape[1:])
+    results = []
+    for path in args.images:
+        try:
+            image = load_image(path)
+        except (OSError, ValueError) as exc:
+            raise CliError(str(exc), EXIT_INVALID) from None
+        digit = preprocess_digit(image)
+        if digit is None:
+            raise CliError(f"{path}: no digit found (the image is blank)", EXIT_INVALID)
+        try:
+            batch = fit_to_input(digit, shape)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_INVALID) from None
+        probs = np.asarray(model(batch, training=False))[0].astype(float)
+        results.append({"image": str(path), "probabilities": [round(p, 6) for p in probs],
+                        "predicted": int(np.argmax(probs))})
+    for item in results:
+        if args.json:
+            _emit(item)
+        else:
+            top = item["probabilities"][item["predicted"]]
+            print(f"{item['image']}: {item['predicted']} ({top:.1%})")
+    return 0
+
+
+# export -----------------------------------------------------------------------------------------
+
+
+def cmd_export(args) -> int:
+    from workbench.core.codegen import generate_script
+    from workbench.core.inspect import inspect_model
+    from workbench.core.project import load_project, write_atomic
+
+    project = load_project(args.project)
+    report = inspect_model(project.model)
+    if not report.ok:
+        raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+    try:
+        write_atomic(args.python, generate_script(project))
+    except OSError as exc:
+        raise CliError(f"{args.python}: cannot be written ({exc.strerror or exc})") from None
+    print(f"Wrote {args.python}")
+    return 0
+
+
+# entry point ------------------------------------------------------------------------------------
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Neural-network training workbench. With no command, opens the window.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("summary", help="per-layer output shapes and parameters of a project")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_summary)
+    p = sub.add_parser("train", help="train a project headless")
+    p.add_argument("project")
+    p.add_argument("--dataset", help="dataset name or path (default: the project's)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--out", help="folder for the trained model and project "
+                                 "(default: beside the project)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="test-split accuracy and confusion matrix of a model")
+    p.add_argument("model")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("predict", help="class probabilities for digit images")
+    p.add_argument("model")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("export", help="write a standalone Keras training script")
+    p.add_argument("project")
+    p.add_argument("--python", required=True, metavar="FILE.py")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def _known_errors():
+    from workbench.core.datasets import DatasetError
+    from workbench.core.modelio import ModelFileError
+    from workbench.core.project import ProjectError
+    from workbench.core.spec import SpecError
+    from workbench.core.training import TrainingError
+
+    return (CliError, DatasetError, ModelFileError, ProjectError, SpecError, TrainingError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        from workbench.app import run_gui
+
+        return run_gui()
+    args = make_parser().parse_args(argv)
+    if args.command is None:
+        make_parser().print_help()
+        return 0
+    try:
+        return args.func(args)
+    except _known_errors() as exc:
+        sys.stderr.write(f"workbench: {exc}\n")
+        return getattr(exc, "code", EXIT_INVALID)
+    except KeyboardInterrupt:
+        sys.stderr.write("workbench: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the contract: never a traceback
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        sys.stderr.write(f"workbench: unexpected error: {first} (set WORKBENCH_DEBUG=1 for "
+                         "details)\n")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Spec → Keras: layers, the Sequential model, optimizer and compile()."""
+
+from __future__ import annotations
+
+from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
+from workbench.core.tf_loader import load_tensorflow
+
+
+def make_layer(layer: LayerSpec, index: int | None = None):
+    """A new Keras layer for one spec entry (Keras checks the arguments)."""
+    _, keras = load_tensorflow()
+    cls = getattr(keras.layers, layer.class_name)
+    config = layer.keras_config()
+    for key in ("kernel_regularizer", "bias_regularizer"):
+        if config.get(key) is not None:
+            config[key] = keras.regularizers.deserialize(config[key])
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as exc:
+        where = f"layer {index + 1} ({layer.class_name})" if index is not None else layer.class_name
+        raise SpecError(f"{where}: {_first_line(exc)}", index) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if not ln.startswith("Exception encountered"):
+            return ln
+    return lines[0] if lines else type(exc).__name__
+
+
+def build_model(spec: ModelSpec, name: str = "workbench_model"):
+    """A ``keras.Sequential`` with an explicit Input, built from ``spec``.
+
+    Raises SpecError naming the first layer that cannot work (see ``inspect.inspect_model``).
+    """
+    from workbench.core.inspect import inspect_model
+
+    report = inspect_model(spec)
+    if report.error is not None:
+        raise SpecError(report.error_text(), report.error_index)
+    if not spec.layers:
+        raise SpecError("the model has no layers")
+    _, keras = load_tensorflow()
+    layers = [make_layer(layer, i) for i, layer in enumerate(spec.layers)]
+    return keras.Sequential([keras.Input(shape=tuple(spec.input_shape)), *layers], name=name)
+
+
+def make_optimizer(config: TrainConfig):
+    _, keras = load_tensorflow()
+    return keras.optimizers.get(config.optimizer_dict())
+
+
+def compile_model(model, config: TrainConfig) -> None:
+    metrics = list(config.metrics)
+    model.compile(optimizer=make_optimizer(config), loss=config.loss, metrics=metrics)
+
+
+def set_seed(seed: int | None) -> None:
+    """Seed Python, numpy and TensorFlow so the same settings give the same run."""
+    if seed is None:
+        return
+    _, keras = load_tensorflow()
+    keras.utils.set_random_seed(int(seed))

@@ -1,0 +1,325 @@
+"""The one table of supported layers.
+
+Palette, property editor, validation and code export all read this table; adding a layer type is one
+entry here. Names are Keras's own (class names and constructor arguments), so a spec written from
+this table is what ``keras.layers.serialize`` would call the same layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIVATIONS = (
+    "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "swish", "softplus",
+    "softsign", "leaky_relu", "relu6", "hard_sigmoid", "mish", "exponential",
+)
+INITIALIZERS = (
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+    "random_normal", "random_uniform", "truncated_normal", "orthogonal", "zeros", "ones",
+)
+PADDINGS = ("valid", "same")
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+INTERPOLATIONS = ("bilinear", "nearest")
+# Keras's regularizer classes, as they serialise: {"class_name": "L2", "config": {"l2": 0.01}}.
+REGULARIZERS = ("L1", "L2", "L1L2")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One constructor argument of a layer, with what the editor and validation need."""
+
+    name: str
+    kind: str  # int | float | bool | choice | ints | shape | regularizer | initializer
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple = ()
+    length: int = 0  # for "ints": how many (kernel_size has 2)
+    optional: bool = False  # None is allowed (e.g. pooling strides default to pool_size)
+    exclusive_max: bool = False  # maximum itself is not allowed (Dropout rate < 1)
+
+    def check(self, value: Any) -> str | None:
+        """Return why ``value`` is not acceptable, or None when it is."""
+        if value is None:
+            return None if (self.optional or self.kind == "regularizer") else "must be set"
+        kind = self.kind
+        if kind == "bool":
+            return None if isinstance(value, bool) else "must be true or false"
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                return "must be a whole number"
+            return self._check_range(value)
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return "must be a number"
+            if value != value or value in (float("inf"), float("-inf")):
+                return "must be a finite number"
+            return self._check_range(value)
+        if kind in ("choice", "initializer"):
+            if value not in self.choices:
+                return f"must be one of {', '.join(map(str, self.choices))}"
+            return None
+        if kind in ("ints", "shape"):
+            if isinstance(value, int) and not isinstance(value, bool) and kind == "ints":
+                value = (value,) * self.length
+            if not isinstance(value, (list, tuple)) or not value:
+                return "must be a list of whole numbers"
+            if self.length and len(value) != self.length:
+                return f"must have {self.length} values"
+            for v in value:
+                if isinstance(v, bool) or not isinstance(v, int):
+                    return "must be a list of whole numbers"
+                if kind == "ints" and v < 1:
+                    return "values must be at least 1"
+                if kind == "shape" and v < 1 and v != -1:
+                    return "sizes must be positive (or -1 for 'the rest')"
+            if kind == "shape" and list(value).count(-1) > 1:
+                return "may use -1 only once"
+            return None
+        if kind == "regularizer":
+            return check_regularizer(value)
+        return None
+
+    def _check_range(self, value: float) -> str | None:
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum:g}"
+        if self.maximum is not None:
+            if self.exclusive_max and value >= self.maximum:
+                return f"must be less than {self.maximum:g}"
+            if value > self.maximum:
+                return f"must be at most {self.maximum:g}"
+        return None
+
+
+def check_regularizer(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("class_name") not in REGULARIZERS:
+        return 'must be none or {"class_name": "L1"|"L2"|"L1L2", "config": {...}}'
+    config = value.get("config") or {}
+    for key, factor in config.items():
+        if key not in ("l1", "l2"):
+            return f"has an unknown setting {key!r}"
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
+            return "factors must be numbers ≥ 0"
+    return None
+
+
+def regularizer(kind: str | None, factor: float = 0.01) -> dict | None:
+    """The Keras-serialised form of an L1/L2 regularizer, as the spec stores it."""
+    if not kind:
+        return None
+    if kind == "L1L2":
+        return {"class_name": "L1L2", "config": {"l1": factor, "l2": factor}}
+    return {"class_name": kind, "config": {kind.lower(): factor}}
+
+
+@dataclass(frozen=True)
+class LayerType:
+    class_name: str
+    category: str
+    help: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: _copy(p.default) for p in self.params}
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+# Reusable parameter definitions -----------------------------------------------------------------
+
+
+def _activation(default: str = "linear", help: str = "Function applied to the output") -> Param:
+    return Param("activation", "choice", default, help, choices=ACTIVATIONS)
+
+
+def _initializer(name: str, default: str, help: str) -> Param:
+    return Param(name, "initializer", default, help, choices=INITIALIZERS)
+
+
+def _reg(name: str, help: str) -> Param:
+    return Param(name, "regularizer", None, help)
+
+
+_USE_BIAS = Param("use_bias", "bool", True, "Add a learned bias to each output")
+_KERNEL_INIT = _initializer("kernel_initializer", "glorot_uniform", "How the weights start")
+_BIAS_INIT = _initializer("bias_initializer", "zeros", "How the biases start")
+_KERNEL_REG = _reg("kernel_regularizer", "Penalty on the weights (L1/L2) against overfitting")
+_BIAS_REG = _reg("bias_regularizer", "Penalty on the biases")
+_UNITS = Param("units", "int", 64, "Number of neurons (outputs)", minimum=1, maximum=100_000)
+_RATE = Param(
+    "rate", "float", 0.2, "Fraction of inputs set to zero during training",
+    minimum=0.0, maximum=1.0, exclusive_max=True,
+)
+_PADDING = Param(
+    "padding", "choice", "valid",
+    "'valid': no padding, output shrinks; 'same': pad so the output keeps the input size",
+    choices=PADDINGS,
+)
+_FILL = Param("fill_mode", "choice", "reflect", "How points outside the image are filled",
+              choices=FILL_MODES)
+_INTERP = Param("interpolation", "choice", "bilinear", "How new pixels are computed",
+                choices=INTERPOLATIONS)
+
+
+def _pool(class_name: str, help: str) -> LayerType:
+    return LayerType(class_name, "Pooling", help, (
+        Param("pool_size", "ints", [2, 2], "Window size (height, width)", length=2),
+        Param("strides", "ints", None, "Step between windows; empty = the pool size",
+              length=2, optional=True),
+        _PADDING,
+    ))
+
+
+def _recurrent(class_name: str, help: str) -> LayerType:
+    return LayerType(class_name, "Recurrent", help, (
+        Param("units", "int", 64, "Size of the hidden state", minimum=1, maximum=10_000),
+        _activation("tanh", "Activation of the state update"),
+        Param("return_sequences", "bool", False,
+              "Output the state at every time step (needed to stack recurrent layers)"),
+        Param("dropout", "float", 0.0, "Dropout on the inputs", minimum=0.0, maximum=1.0,
+              exclusive_max=True),
+        Param("recurrent_dropout", "float", 0.0, "Dropout on the recurrent state",
+              minimum=0.0, maximum=1.0, exclusive_max=True),
+        _USE_BIAS,
+        _KERNEL_INIT,
+        _KERNEL_REG,
+    ))
+
+
+_LAYERS: tuple[LayerType, ...] = (
+    # Core
+    LayerType("Dense", "Core", "Fully connected layer: every input feeds every neuron", (
+        _UNITS, _activation(), _USE_BIAS, _KERNEL_INIT, _BIAS_INIT, _KERNEL_REG, _BIAS_REG,
+    )),
+    LayerType("Activation", "Core", "Applies an activation function on its own", (
+        _activation("relu"),
+    )),
+    LayerType("Flatten", "Reshaping", "Flattens an image or sequence into one long vector"),
+    LayerType("Reshape", "Reshaping", "Gives the same values a new shape (e.g. 784 → 28×28×1)", (
+        Param("target_shape", "shape", [28, 28, 1],
+              "New shape without the batch axis; the total size must stay the same"),
+    )),
+    LayerType("Dropout", "Regularization",
+              "Randomly drops inputs while training, against overfitting", (_RATE,)),
+    LayerType("GaussianNoise", "Regularization", "Adds random noise while training", (
+        Param("stddev", "float", 0.1, "Standard deviation of the noise", minimum=0.0),
+    )),
+    LayerType("SpatialDropout2D", "Regularization",
+              "Drops whole feature maps of an image while training", (_RATE,)),
+    # Convolution
+    LayerType("Conv2D", "Convolution",
+              "2-D convolution: learns small filters that slide over an image", (
+        Param("filters", "int", 32, "Number of filters (output channels)", minimum=1,
+              maximum=4096),
+        Param("kernel_size", "ints", [3, 3], "Filter size (height, width)", length=2),
+        Param("strides", "ints", [1, 1], "Step of the filter (height, width)", length=2),
+        _PADDING, _activation("relu"), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
+    )),
+    LayerType("Conv1D", "Convolution", "1-D convolution over a sequence", (
+        Param("filters", "int", 32, "Number of filters", minimum=1, maximum=4096),
+        Param("kernel_size", "ints", [3], "Filter length", length=1),
+        Param("strides", "ints", [1], "Step of the filter", length=1),
+        _PADDING, _activation("relu"), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
+    )),
+    LayerType("UpSampling2D", "Convolution", "Repeats rows and columns to enlarge an image", (
+        Param("size", "ints", [2, 2], "Factor (height, width)", length=2),
+    )),
+    LayerType("ZeroPadding2D", "Convolution", "Adds rows and columns of zeros around an image", (
+        Param("padding", "ints", [1, 1], "Rows and columns added on each side", length=2),
+    )),
+    # Pooling
+    _pool("MaxPooling2D", "Keeps the largest value in each window (downsamples an image)"),
+    _pool("AveragePooling2D", "Averages each window (downsamples an image)"),
+    LayerType("MaxPooling1D", "Pooling", "Keeps the largest value in each window of a sequence", (
+        Param("pool_size", "int", 2, "Window length", minimum=1),
+        _PADDING,
+    )),
+    LayerType("GlobalAveragePooling2D", "Pooling",
+              "Averages each feature map to one number (image → vector)"),
+    LayerType("GlobalMaxPooling2D", "Pooling",
+              "Keeps the largest value of each feature map (image → vector)"),
+    LayerType("GlobalAveragePooling1D", "Pooling", "Averages over time (sequence → vector)"),
+    # Normalization
+    LayerType("BatchNormalization", "Normalization",
+              "Normalises activations over the batch; speeds up and stabilises training", (
+        Param("momentum", "float", 0.99, "Momentum of the moving average", minimum=0.0,
+              maximum=1.0),
+        Param("epsilon", "float", 0.001, "Small number added to the variance", minimum=0.0),
+    )),
+    LayerType("LayerNormalization", "Normalization", "Normalises each sample over its features", (
+        Param("epsilon", "float", 0.001, "Small number added to the variance", minimum=0.0),
+    )),
+    # Recurrent
+    _recurrent("LSTM", "Long short-term memory over a sequence (timesteps, features)"),
+    _recurrent("GRU", "Gated recurrent unit over a sequence (timesteps, features)"),
+    _recurrent("SimpleRNN", "Plain recurrent layer over a sequence (timesteps, features)"),
+    # Augmentation (active only while training)
+    LayerType("RandomRotation", "Augmentation",
+              "Rotates training images at random (only while training)", (
+        Param("factor", "float", 0.05, "Largest rotation as a fraction of a full turn",
+              minimum=0.0, maximum=1.0),
+        _FILL, _INTERP,
+    )),
+    LayerType("RandomZoom", "Augmentation",
+              "Zooms training images in or out at random (only while training)", (
+        Param("height_factor", "float", 0.1, "Largest zoom as a fraction of the height",
+              minimum=-1.0, maximum=1.0),
+        Param("width_factor", "float", None, "Largest zoom of the width; empty = same as height",
+              minimum=-1.0, maximum=1.0, optional=True),
+        _FILL, _INTERP,
+    )),
+    LayerType("RandomTranslation", "Augmentation",
+              "Shifts training images at random (only while training)", (
+        Param("height_factor", "float", 0.1, "Largest vertical shift as a fraction of the height",
+              minimum=0.0, maximum=1.0),
+        Param("width_factor", "float", 0.1, "Largest horizontal shift as a fraction of the width",
+              minimum=0.0, maximum=1.0),
+        _FILL, _INTERP,
+    )),
+)
+
+CATALOGUE: dict[str, LayerType] = {t.class_name: t for t in _LAYERS}
+CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(t.category for t in _LAYERS))
+
+# Input ranks each layer accepts (without the batch axis), for plain-word errors and quick fixes.
+NEEDS_IMAGE = {
+    "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D", "RandomRotation", "RandomZoom",
+    "RandomTranslation",
+}
+NEEDS_SEQUENCE = {
+    "LSTM", "GRU", "SimpleRNN", "Conv1D", "MaxPooling1D", "GlobalAveragePooling1D",
+}
+
+
+def layer_type(class_name: str) -> LayerType:
+    """The catalogue entry, or KeyError with the names we know."""
+    try:
+        return CATALOGUE[class_name]
+    except KeyError:
+        raise KeyError(
+            f"unknown layer type {class_name!r}; known types: {', '.join(CATALOGUE)}"
+        ) from None
+
+
+def by_category() -> dict[str, list[LayerType]]:
+    groups: dict[str, list[LayerType]] = {c: [] for c in CATEGORIES}
+    for t in _LAYERS:
+        groups[t.category].append(t)
+    return groups

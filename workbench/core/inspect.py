@@ -1,0 +1,150 @@
+"""Per-layer output shape and parameter count, computed by Keras itself.
+
+Each layer is called on the symbolic output of the one before, exactly as Keras builds a model;
+the first failure is translated into plain words for the user and later layers are left unknown.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from workbench.core.catalogue import NEEDS_IMAGE, NEEDS_SEQUENCE
+from workbench.core.spec import LayerSpec, ModelSpec, SpecError
+from workbench.core.tf_loader import load_tensorflow
+
+
+@dataclass
+class LayerInfo:
+    index: int
+    class_name: str
+    summary: str
+    output_shape: tuple[int | None, ...] | None = None  # without the batch axis
+    params: int | None = None
+    error: str | None = None
+    fix: LayerSpec | None = None  # a layer to insert before this one that would make it work
+
+
+@dataclass
+class ModelInspection:
+    input_shape: tuple[int, ...]
+    layers: list[LayerInfo] = field(default_factory=list)
+    error_index: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def total_params(self) -> int:
+        return sum(info.params or 0 for info in self.layers)
+
+    @property
+    def output_shape(self) -> tuple | None:
+        if not self.ok or not self.layers:
+            return None if not self.ok else self.input_shape
+        return self.layers[-1].output_shape
+
+    def error_text(self) -> str:
+        if self.error is None:
+            return ""
+        if self.error_index is None:
+            return self.error
+        info = self.layers[self.error_index]
+        return f"layer {self.error_index + 1} ({info.class_name}): {self.error}"
+
+    def memory_bytes(self, batch_size: int = 32) -> int:
+        """Rough float32 memory for weights, optimizer state (×3) and one batch of activations."""
+        activations = 0
+        for info in self.layers:
+            if info.output_shape:
+                activations += math.prod(d or 1 for d in info.output_shape)
+        return 4 * (3 * self.total_params + batch_size * activations)
+
+
+def format_shape(shape) -> str:
+    if shape is None:
+        return "?"
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
+
+
+def _plain_shape(shape) -> str:
+    return format_shape(shape)
+
+
+def explain(layer: LayerSpec, input_shape: tuple, exc: BaseException) -> tuple[str, LayerSpec | None]:
+    """Keras's reason, in plain words, and a layer to insert that would fix it when obvious."""
+    name = layer.class_name
+    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
+    got = _plain_shape(input_shape)
+    size = math.prod(d for d in input_shape if d) if input_shape else 0
+    rank = len(input_shape)
+    if isinstance(exc, SpecError):
+        return str(exc).split(": ", 1)[-1], None
+    if name in NEEDS_IMAGE and rank != 3:
+        fix = None
+        if rank in (1, 2):
+            side = math.isqrt(size)
+            if rank == 2:
+                fix = LayerSpec.create("Reshape", target_shape=[*input_shape, 1])
+            elif side * side == size:
+                fix = LayerSpec.create("Reshape", target_shape=[side, side, 1])
+        return (f"{name} needs an image (height, width, channels); it gets {got}. "
+                "Add a Reshape before it.", fix)
+    if name in NEEDS_SEQUENCE and rank != 2:
+        fix = None
+        if rank == 3:
+            fix = LayerSpec.create("Reshape", target_shape=[input_shape[0], -1])
+        return (f"{name} needs a sequence (timesteps, features); it gets {got}. "
+                "Add a Reshape before it.", fix)
+    if "would be zero or negative" in text or "negative dimension" in text.lower():
+        what = "kernel" if "kernel" in layer.config or "kernel_size" in layer.config else "window"
+        return (f"{name}'s {what} is larger than its input {got}: the output would be empty. "
+                "Use a smaller size, padding 'same', or fewer pooling layers before it.", None)
+    if name == "Reshape" and "total size" in text:
+        target = layer.config.get("target_shape", [])
+        want = math.prod(d for d in target if d != -1)
+        return (f"Reshape cannot turn {got} ({size} values) into {format_shape(target)} "
+                f"({want} values); the number of values must stay the same.", None)
+    match = re.search(r"expected (?:min_)?ndim=(\d+), found ndim=(\d+)", text)
+    if match:
+        return (f"{name} expects inputs with {int(match.group(1)) - 1} axes; it gets {got}.", None)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("Exception encountered", "Arguments received",
+                                                      "•"))]
+    return (lines[0] if lines else type(exc).__name__), None
+
+
+def inspect_model(spec: ModelSpec) -> ModelInspection:
+    """Shapes and parameter counts per layer, or the first layer that cannot work and why."""
+    _, keras = load_tensorflow()
+    from workbench.core.build import make_layer
+
+    report = ModelInspection(tuple(spec.input_shape))
+    try:
+        tensor = keras.Input(shape=tuple(spec.input_shape))
+    except Exception as exc:  # noqa: BLE001 - an unusable input shape is a user error
+        report.error = f"the input shape {format_shape(spec.input_shape)} is not usable: {exc}"
+        return report
+    shape = tuple(spec.input_shape)
+    for i, layer in enumerate(spec.layers):
+        info = LayerInfo(i, layer.class_name, layer.summary())
+        report.layers.append(info)
+        if report.error is not None:
+            continue
+        try:
+            layer.validate(i)
+            keras_layer = make_layer(layer, i)
+            tensor = keras_layer(tensor)
+            outputs = tensor if not isinstance(tensor, (list, tuple)) else tensor[0]
+            info.output_shape = tuple(outputs.shape[1:])
+            info.params = int(keras_layer.count_params())
+            shape = info.output_shape
+        except Exception as exc:  # noqa: BLE001 - Keras raises many types; all are user errors
+            info.error, info.fix = explain(layer, shape, exc)
+            report.error_index = i
+            report.error = info.error
+    return report

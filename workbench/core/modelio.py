@@ -1,0 +1,65 @@
+"""Load and save Keras models safely: ``safe_mode`` stays on, every failure is one readable line."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from workbench.core.tf_loader import load_tensorflow
+
+
+class ModelFileError(Exception):
+    """One readable sentence on why a model file cannot be used."""
+
+
+def load_model(path: str | os.PathLike, compile: bool = True):
+    """Load a ``.keras`` (or legacy ``.h5``) file without ever running code from it."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; expected a .keras model file")
+    suffix = path.suffix.lower()
+    if suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a valid .keras file (it is not a Keras zip archive)")
+    if suffix not in (".keras", ".h5", ".hdf5"):
+        raise ModelFileError(f"{path}: expected a .keras (or legacy .h5) model file")
+    _, keras = load_tensorflow()
+    try:
+        return keras.models.load_model(path, compile=compile, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for bad files
+        text = str(exc)
+        if "safe_mode" in text or "Lambda" in text:
+            raise ModelFileError(
+                f"{path}: refused: loading this model would run Python code stored in the file "
+                "(a Lambda layer). Only open it with Keras directly if you trust its source."
+            ) from None
+        if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
+            raise ModelFileError(
+                f"{path}: uses custom layers or functions that are not part of Keras; "
+                "it cannot be opened safely"
+            ) from None
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+        raise ModelFileError(f"{path}: could not be loaded ({first})") from None
+
+
+def save_model(model, path: str | os.PathLike) -> Path:
+    """Save as ``.keras`` through a temporary file so a crash never leaves half a file."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        path = path.with_suffix(".keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path

@@ -1,0 +1,318 @@
+"""Model and training specifications: plain data, JSON in Keras's own names, validated on load.
+
+``ModelSpec.to_dict()`` writes ``{"input_shape": [...], "layers": [{"class_name", "config"}]}`` and
+``TrainConfig.to_dict()`` uses ``compile``/``fit`` argument names (see DESIGN.md, contracts).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.catalogue import CATALOGUE, check_regularizer, layer_type
+
+# Keys Keras writes into every layer config that carry nothing a user sets here.
+_IGNORED_KEYS = {"name", "trainable", "dtype", "seed"}
+
+OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+              "adamw": "AdamW", "nadam": "Nadam"}
+LOSSES = (
+    "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
+    "mean_squared_error", "mean_absolute_error", "hinge", "huber",
+)
+_LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
+METRICS = ("accuracy", "mae", "mse")
+
+
+class SpecError(ValueError):
+    """A readable reason a spec cannot be used, naming the layer and parameter at fault."""
+
+    def __init__(self, message: str, layer_index: int | None = None, param: str | None = None):
+        super().__init__(message)
+        self.layer_index = layer_index
+        self.param = param
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _normalise_value(value: Any) -> Any:
+    """Accept the forms Keras serialises to (initializer dicts, tuples) and store plain JSON."""
+    if isinstance(value, tuple):
+        return [_normalise_value(v) for v in value]
+    if isinstance(value, dict) and "class_name" in value and value.get("module", "").startswith(
+        "keras.initializers"
+    ):
+        return _snake(value["class_name"])
+    if isinstance(value, dict) and value.get("module", "").startswith("keras.regularizers"):
+        return {"class_name": value["class_name"], "config": dict(value.get("config") or {})}
+    return value
+
+
+@dataclass
+class LayerSpec:
+    class_name: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, class_name: str, **config: Any) -> LayerSpec:
+        """A layer with catalogue defaults, overridden by ``config``."""
+        values = layer_type(class_name).defaults()
+        values.update({k: _normalise_value(v) for k, v in config.items()})
+        return cls(class_name, values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class_name": self.class_name, "config": copy.deepcopy(self.config)}
+
+    @classmethod
+    def from_dict(cls, data: Any, index: int | None = None) -> LayerSpec:
+        where = f"layer {index + 1}" if index is not None else "layer"
+        if not isinstance(data, dict):
+            raise SpecError(f"{where}: expected an object with class_name and config", index)
+        class_name = data.get("class_name")
+        if not isinstance(class_name, str):
+            raise SpecError(f"{where}: missing class_name", index)
+        if class_name not in CATALOGUE:
+            raise SpecError(
+                f"{where}: unknown layer type {class_name!r} "
+                f"(supported: {', '.join(CATALOGUE)})", index,
+            )
+        config = data.get("config", {})
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            raise SpecError(f"{where} ({class_name}): config must be an object", index)
+        ltype = layer_type(class_name)
+        values = ltype.defaults()
+        for key, value in config.items():
+            if key in _IGNORED_KEYS:
+                continue
+            if ltype.param(key) is None:
+                known = ", ".join(p.name for p in ltype.params) or "none"
+                raise SpecError(
+                    f"{where} ({class_name}): unknown parameter {key!r} (parameters: {known})",
+                    index, key,
+                )
+            values[key] = _normalise_value(value)
+        spec = cls(class_name, values)
+        spec.validate(index)
+        return spec
+
+    def validate(self, index: int | None = None) -> None:
+        ltype = layer_type(self.class_name)
+        where = f"layer {index + 1}" if index is not None else "layer"
+        for param in ltype.params:
+            value = self.config.get(param.name, param.default)
+            problem = param.check(value)
+            if problem:
+                raise SpecError(
+                    f"{where} ({self.class_name}): {param.name} {problem} (got {value!r})",
+                    index, param.name,
+                )
+
+    def keras_config(self) -> dict[str, Any]:
+        """Constructor arguments for the Keras layer."""
+        config = {}
+        for key, value in self.config.items():
+            config[key] = tuple(value) if isinstance(value, list) else copy.deepcopy(value)
+        return config
+
+    def summary(self) -> str:
+        """A short description such as ``Dense 128 relu`` or ``Conv2D 32 3×3 relu``."""
+        c = self.config
+        name = self.class_name
+        parts = [name]
+        if "units" in c:
+            parts.append(str(c["units"]))
+        if "filters" in c:
+            parts.append(str(c["filters"]))
+        for key in ("kernel_size", "pool_size", "size"):
+            if key in c and c[key] is not None:
+                value = c[key]
+                parts.append("×".join(map(str, value)) if isinstance(value, list) else str(value))
+        if "rate" in c:
+            parts.append(f"{c['rate']:g}")
+        if "target_shape" in c:
+            parts.append("→ (" + ", ".join(map(str, c["target_shape"])) + ")")
+        if "factor" in c:
+            parts.append(f"±{c['factor']:g}")
+        act = c.get("activation")
+        if act and act != "linear":
+            parts.append(act)
+        if c.get("padding") == "same" and "kernel_size" in c:
+            parts.append("same")
+        if c.get("return_sequences"):
+            parts.append("seq")
+        reg = c.get("kernel_regularizer")
+        if reg:
+            factors = ",".join(f"{v:g}" for v in (reg.get("config") or {}).values())
+            parts.append(f"{reg['class_name']}({factors})")
+        return " ".join(parts)
+
+
+def _shape(value: Any, what: str) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SpecError(f"{what} must be a list of positive whole numbers, got {value!r}")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise SpecError(f"{what} must be a list of positive whole numbers, got {value!r}")
+    return tuple(value)
+
+
+@dataclass
+class ModelSpec:
+    input_shape: tuple[int, ...] = (28, 28)
+    layers: list[LayerSpec] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input_shape": list(self.input_shape), "layers": [ls.to_dict() for ls in self.layers]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModelSpec:
+        if not isinstance(data, dict):
+            raise SpecError("the model must be an object with input_shape and layers")
+        if "input_shape" not in data:
+            raise SpecError("the model has no input_shape")
+        shape = _shape(data["input_shape"], "input_shape")
+        layers = data.get("layers", [])
+        if not isinstance(layers, list):
+            raise SpecError("the model's layers must be a list")
+        return cls(shape, [LayerSpec.from_dict(item, i) for i, item in enumerate(layers)])
+
+    def validate(self) -> None:
+        _shape(list(self.input_shape), "input_shape")
+        for i, layer in enumerate(self.layers):
+            layer.validate(i)
+
+    def copy(self) -> ModelSpec:
+        return ModelSpec.from_dict(self.to_dict())
+
+
+@dataclass
+class TrainConfig:
+    """Compile/fit settings, with Keras's argument names."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    momentum: float = 0.0
+    nesterov: bool = False
+    loss: str = "sparse_categorical_crossentropy"
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    epochs: int = 5
+    batch_size: int = 32
+    validation_split: float = 0.1
+    early_stopping: dict[str, Any] | None = None
+    seed: int | None = 0
+    shuffle: bool = True
+
+    def optimizer_dict(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"learning_rate": self.learning_rate}
+        if self.optimizer == "sgd":
+            config.update(momentum=self.momentum, nesterov=self.nesterov)
+        elif self.optimizer == "rmsprop" and self.momentum:
+            config["momentum"] = self.momentum
+        return {"class_name": OPTIMIZERS[self.optimizer], "config": config}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer_dict(),
+            "loss": self.loss,
+            "metrics": list(self.metrics),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "validation_split": self.validation_split,
+            "early_stopping": copy.deepcopy(self.early_stopping),
+            "seed": self.seed,
+            "shuffle": self.shuffle,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TrainConfig:
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise SpecError("training settings must be an object")
+        cfg = cls()
+        opt = data.get("optimizer", "adam")
+        opt_config: dict[str, Any] = {}
+        if isinstance(opt, dict):
+            opt_config = opt.get("config") or {}
+            opt = opt.get("class_name", "")
+        if not isinstance(opt, str) or opt.lower() not in OPTIMIZERS:
+            raise SpecError(
+                f"unknown optimizer {opt!r} (supported: {', '.join(OPTIMIZERS.values())})"
+            )
+        cfg.optimizer = opt.lower()
+        for key in ("learning_rate", "momentum"):
+            if key in data:
+                opt_config.setdefault(key, data[key])
+        cfg.learning_rate = _number(opt_config.get("learning_rate", cfg.learning_rate),
+                                    "learning_rate", 0.0, 10.0, exclusive_min=True)
+        cfg.momentum = _number(opt_config.get("momentum", 0.0), "momentum", 0.0, 1.0)
+        cfg.nesterov = bool(opt_config.get("nesterov", False))
+        loss = data.get("loss", cfg.loss)
+        if not isinstance(loss, str):
+            raise SpecError("loss must be a name such as 'sparse_categorical_crossentropy'")
+        loss = _LOSS_ALIASES.get(loss, loss)
+        if loss not in LOSSES:
+            raise SpecError(f"unknown loss {loss!r} (supported: {', '.join(LOSSES)})")
+        cfg.loss = loss
+        metrics = data.get("metrics", cfg.metrics)
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if not isinstance(metrics, list) or any(m not in METRICS for m in metrics):
+            raise SpecError(f"metrics must be a list of {', '.join(METRICS)}")
+        cfg.metrics = list(metrics)
+        cfg.epochs = int(_number(data.get("epochs", cfg.epochs), "epochs", 1, 100_000, integer=True))
+        cfg.batch_size = int(
+            _number(data.get("batch_size", cfg.batch_size), "batch_size", 1, 1_000_000,
+                    integer=True)
+        )
+        cfg.validation_split = _number(
+            data.get("validation_split", cfg.validation_split), "validation_split", 0.0, 0.9
+        )
+        es = data.get("early_stopping")
+        if es is True:
+            es = {}
+        if es not in (None, False):
+            if not isinstance(es, dict):
+                raise SpecError("early_stopping must be an object such as {\"patience\": 3}")
+            es = {
+                "monitor": str(es.get("monitor", "val_loss")),
+                "patience": int(_number(es.get("patience", 3), "early_stopping patience", 0,
+                                        10_000, integer=True)),
+                "restore_best_weights": bool(es.get("restore_best_weights", True)),
+            }
+            cfg.early_stopping = es
+        seed = data.get("seed", cfg.seed)
+        if seed is not None:
+            seed = int(_number(seed, "seed", 0, 2**31 - 1, integer=True))
+        cfg.seed = seed
+        cfg.shuffle = bool(data.get("shuffle", True))
+        return cfg
+
+    def copy(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.to_dict())
+
+
+def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
+            exclusive_min: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{what} must be a number, got {value!r}")
+    if integer and int(value) != value:
+        raise SpecError(f"{what} must be a whole number, got {value!r}")
+    if value != value or value < lo or value > hi or (exclusive_min and value == lo):
+        low = f"more than {lo:g}" if exclusive_min else f"at least {lo:g}"
+        raise SpecError(f"{what} must be {low} and at most {hi:g}, got {value!r}")
+    return float(value) if not integer else int(value)
+
+
+__all__ = [
+    "LayerSpec", "ModelSpec", "TrainConfig", "SpecError", "OPTIMIZERS", "LOSSES", "METRICS",
+    "check_regularizer",
+]

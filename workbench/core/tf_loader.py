@@ -1,0 +1,74 @@
+"""Import TensorFlow/Keras once, quietly, from any thread.
+
+TensorFlow's C++ side writes absl/oneDNN banners straight to file descriptor 2 at import and at the
+first op, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. We point fd 2 at a temporary file for that window,
+then put it back and replay whatever was not such a banner, so real errors still reach the user.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import threading
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+
+_lock = threading.Lock()
+_modules: tuple | None = None
+
+# Lines TensorFlow prints at start-up that say nothing a user can act on.
+_NOISE = re.compile(
+    r"(^WARNING: All log messages before absl::InitializeLog\(\))"
+    r"|(^[IWE]\d{4} [\d:.]+\s+\d+ \S+\.cc:\d+\])"
+    r"|(^To enable the following instructions:)"
+    r"|(oneDNN custom operations are on)"
+    r"|(rebuild TensorFlow with the appropriate compiler flags)"
+)
+
+
+def _replay(captured: str) -> None:
+    kept = [line for line in captured.splitlines() if line.strip() and not _NOISE.search(line)]
+    if kept:
+        sys.stderr.write("\n".join(kept) + "\n")
+        sys.stderr.flush()
+
+
+def is_loaded() -> bool:
+    return _modules is not None
+
+
+def load_tensorflow():
+    """Return ``(tensorflow, keras)``, importing them on first use without start-up noise."""
+    global _modules
+    if _modules is not None:
+        return _modules
+    with _lock:
+        if _modules is not None:
+            return _modules
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile(mode="w+b") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                import tensorflow as tf
+                import keras
+
+                tf.get_logger().setLevel("ERROR")
+                # The first op prints a second banner; run it while fd 2 is still captured.
+                tf.constant(1.0) + 1.0
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                _replay(sink.read().decode("utf-8", "replace"))
+        _modules = (tf, keras)
+        return _modules
+
+
+def keras_module():
+    return load_tensorflow()[1]

@@ -1,0 +1,349 @@
+"""Run Keras training with a listener and a control: the one loop behind the GUI worker and the CLI.
+
+``run_training`` calls ``model.fit(verbose=0)``; a Keras callback turns batches and epochs into
+listener calls with plain Python values, honours stop/pause from ``TrainingControl`` between batches,
+stops on a NaN/inf loss naming the epoch and batch, and keeps the last good weights.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.core.spec import TrainConfig
+from workbench.core.tf_loader import load_tensorflow
+
+CLASSIFICATION_LOSSES = {
+    "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "hinge",
+}
+
+
+class TrainingError(Exception):
+    """A readable reason training could not start or go on."""
+
+
+class TrainingControl:
+    """Thread-safe stop/pause flags, set from any thread, read by the training loop."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self) -> float:
+        """Block while paused; return the seconds spent waiting (left out of the ETA)."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - start
+
+
+class TrainingListener:
+    """Receives training events on the training thread. Every method is optional."""
+
+    wants_weights = False  # send a copy of the weights after every epoch
+
+    def on_train_begin(self, info: dict[str, Any]) -> None: ...
+
+    def on_epoch_begin(self, epoch: int) -> None: ...
+
+    def on_batch_end(self, epoch: int, batch: int, logs: dict[str, float]) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def on_weights(self, epoch: int, weights: list[np.ndarray]) -> None: ...
+
+    def on_train_end(self, result: TrainingResult) -> None: ...
+
+
+@dataclass
+class TrainingData:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+
+@dataclass
+class TrainingResult:
+    status: str  # completed | stopped | early_stopped | nan | failed
+    message: str = ""
+    epochs_completed: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)  # per epoch
+    duration: float = 0.0
+    nan_at: tuple[int, int] | None = None  # (epoch, batch), 1-based epoch
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("completed", "stopped", "early_stopped")
+
+
+# Data preparation -------------------------------------------------------------------------------
+
+
+def adapt_inputs(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Reshape samples to the model's input when only the layout differs (28×28 ↔ 784 ↔ 28×28×1)."""
+    input_shape = tuple(input_shape)
+    if tuple(x.shape[1:]) == input_shape:
+        return x
+    if math.prod(x.shape[1:]) == math.prod(input_shape):
+        return x.reshape((x.shape[0], *input_shape))
+    raise TrainingError(
+        f"the dataset's samples have shape {tuple(x.shape[1:])} but the model's input is "
+        f"{input_shape}; set the model's input shape to {tuple(x.shape[1:])}"
+    )
+
+
+def adapt_labels(y: np.ndarray, loss: str, num_classes: int, output_shape) -> np.ndarray:
+    """Integer labels become one-hot for categorical losses, and back for sparse ones."""
+    if loss in ("categorical_crossentropy", "hinge") and y.ndim == 1 and num_classes:
+        return np.eye(num_classes, dtype=np.float32)[y.astype(np.int64)]
+    if loss == "sparse_categorical_crossentropy" and y.ndim == 2 and y.shape[1] > 1:
+        return np.argmax(y, axis=1)
+    if loss in ("mean_squared_error", "mean_absolute_error", "huber") and num_classes and (
+        output_shape and output_shape[-1] == num_classes and y.ndim == 1
+    ):
+        return np.eye(num_classes, dtype=np.float32)[y.astype(np.int64)]
+    return y
+
+
+def check_compatibility(output_shape, config: TrainConfig, task: str, num_classes: int,
+                        last_activation: str | None = None) -> list[str]:
+    """Warnings, each with its fix, when the loss or output does not fit the labels."""
+    warnings: list[str] = []
+    units = output_shape[-1] if output_shape else None
+    if task == "classification":
+        if config.loss in ("mean_squared_error", "mean_absolute_error", "huber"):
+            warnings.append(
+                f"{config.loss} on class labels trains poorly; use "
+                "sparse_categorical_crossentropy with a softmax output."
+            )
+        if config.loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+            if units is not None and units != num_classes:
+                warnings.append(
+                    f"the last layer has {units} outputs but the dataset has {num_classes} "
+                    f"classes; make the last Dense layer {num_classes} units."
+                )
+            if last_activation not in (None, "softmax"):
+                warnings.append(
+                    f"the last layer's activation is {last_activation!r}; cross-entropy expects "
+                    "probabilities: use softmax on the last Dense layer."
+                )
+        if config.loss == "binary_crossentropy" and num_classes > 2:
+            warnings.append(
+                f"binary_crossentropy is for 2 classes; this dataset has {num_classes}: use "
+                "sparse_categorical_crossentropy."
+            )
+    elif task == "regression":
+        if config.loss in CLASSIFICATION_LOSSES:
+            warnings.append(
+                f"{config.loss} is for class labels; this dataset is a regression task: "
+                "use mean_squared_error."
+            )
+        if "accuracy" in config.metrics:
+            warnings.append("accuracy means nothing for regression; use the mae metric.")
+    return warnings
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int | None):
+    """A seeded random split (Keras's own validation_split takes the last rows, unshuffled)."""
+    if fraction <= 0 or len(x) < 2:
+        return TrainingData(x, y)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_val = max(1, int(round(len(x) * fraction)))
+    val, train = order[:n_val], order[n_val:]
+    return TrainingData(x[train], y[train], x[val], y[val])
+
+
+def prepare_data(dataset, model_input_shape, config: TrainConfig, output_shape=None) -> TrainingData:
+    """Shape the dataset's training split for this model and loss; split off validation."""
+    x = adapt_inputs(np.asarray(dataset.x_train, dtype=np.float32), model_input_shape)
+    y = adapt_labels(np.asarray(dataset.y_train), config.loss, dataset.num_classes, output_shape)
+    return split_validation(x, y, config.validation_split, config.seed)
+
+
+# The loop ---------------------------------------------------------------------------------------
+
+
+def _floats(logs: dict | None) -> dict[str, float]:
+    return {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+
+
+def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, state: dict):
+    class _Bridge(keras.callbacks.Callback):
+        """Runs on the training thread, between batches."""
+
+        def on_train_begin(self, logs=None):
+            state["good_weights"] = self.model.get_weights()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            state["epoch"] = epoch
+            listener.on_epoch_begin(epoch)
+
+        def on_train_batch_end(self, batch, logs=None):
+            values = _floats(logs)
+            loss = values.get("loss")
+            if loss is not None and not math.isfinite(loss):
+                state["nan_at"] = (state["epoch"] + 1, batch + 1)
+                self.model.stop_training = True
+                return
+            listener.on_batch_end(state["epoch"], batch, values)
+            state["paused_s"] += control.wait_if_paused()
+            if control.stop_requested:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if state["nan_at"] is not None:
+                return
+            values = _floats(logs)
+            if any(not math.isfinite(v) for k, v in values.items() if "loss" in k):
+                state["nan_at"] = (epoch + 1, 0)
+                self.model.stop_training = True
+                return
+            try:
+                values["learning_rate"] = float(self.model.optimizer.learning_rate)
+            except (TypeError, ValueError, AttributeError):
+                pass
+            state["epochs_completed"] = epoch + 1
+            for key, value in values.items():
+                state["history"].setdefault(key, []).append(value)
+            listener.on_epoch_end(epoch, values)
+            weights = self.model.get_weights()
+            state["good_weights"] = weights
+            if listener.wants_weights:
+                listener.on_weights(epoch, [w.copy() for w in weights])
+
+    return _Bridge()
+
+
+def run_training(model, data: TrainingData, config: TrainConfig,
+                 listener: TrainingListener | None = None,
+                 control: TrainingControl | None = None) -> TrainingResult:
+    """Train a compiled ``model`` on ``data``; never raises for a failure during training.
+
+    The returned result says how it ended; after a NaN the model holds the last good weights
+    (those at the end of the last finite epoch).
+    """
+    _, keras = load_tensorflow()
+    listener = listener or TrainingListener()
+    control = control or TrainingControl()
+    state: dict[str, Any] = {
+        "epoch": 0, "nan_at": None, "epochs_completed": 0, "history": {}, "paused_s": 0.0,
+        "good_weights": None,
+    }
+    callbacks = [_make_bridge(keras, listener, control, state)]
+    early = None
+    has_val = data.x_val is not None and len(data.x_val) > 0
+    if config.early_stopping:
+        monitor = config.early_stopping.get("monitor", "val_loss")
+        if monitor.startswith("val_") and not has_val:
+            monitor = monitor[4:]
+        early = keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=config.early_stopping.get("patience", 3),
+            restore_best_weights=config.early_stopping.get("restore_best_weights", True),
+        )
+        callbacks.append(early)
+    n = len(data.x_train)
+    steps = max(1, math.ceil(n / config.batch_size))
+    listener.on_train_begin({
+        "epochs": config.epochs, "steps_per_epoch": steps, "samples": n,
+        "batch_size": config.batch_size,
+        "validation_samples": len(data.x_val) if has_val else 0,
+    })
+    start = time.perf_counter()
+    result = TrainingResult("completed")
+    try:
+        model.fit(
+            data.x_train, data.y_train,
+            validation_data=(data.x_val, data.y_val) if has_val else None,
+            epochs=config.epochs, batch_size=config.batch_size, shuffle=config.shuffle,
+            callbacks=callbacks, verbose=0,
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure inside Keras is reported, not raised
+        result = TrainingResult("failed", message=_describe_failure(exc))
+    result.duration = time.perf_counter() - start - state["paused_s"]
+    result.epochs_completed = state["epochs_completed"]
+    result.history = state["history"]
+    if state["nan_at"] is not None:
+        epoch, batch = state["nan_at"]
+        where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
+        result.status = "nan"
+        result.nan_at = state["nan_at"]
+        result.message = (
+            f"The loss became NaN/infinite at {where}; training stopped and the weights from "
+            "the last good epoch were kept. Try a lower learning rate."
+        )
+        if state["good_weights"] is not None:
+            model.set_weights(state["good_weights"])
+    elif result.status == "completed":
+        if control.stop_requested:
+            result.status = "stopped"
+            result.message = f"Stopped by the user after {state['epochs_completed']} epoch(s)."
+        elif early is not None and early.stopped_epoch > 0:
+            result.status = "early_stopped"
+            result.message = (
+                f"Early stopping at epoch {early.stopped_epoch + 1}: "
+                f"{early.monitor} stopped improving."
+            )
+    listener.on_train_end(result)
+    return result
+
+
+def _describe_failure(exc: BaseException) -> str:
+    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("Exception encountered", "Arguments",
+                                                      "•", "Traceback", "File "))]
+    detail = lines[0] if lines else type(exc).__name__
+    if "Incompatible shapes" in text or "logits and labels" in text or "shape" in detail.lower():
+        return (f"Training failed: the labels do not fit the model's output ({detail}). "
+                "Check the last layer's units and the loss.")
+    if isinstance(exc, MemoryError) or "OOM" in text or "out of memory" in text.lower():
+        return "Training ran out of memory; use a smaller batch size or a smaller model."
+    return f"Training failed: {detail}"
+
+
+def run_record(config: TrainConfig, dataset: str, result: TrainingResult,
+               test: dict[str, Any] | None = None, started: float | None = None,
+               run_id: int = 1) -> dict[str, Any]:
+    """A run as the project file keeps it: settings, per-epoch history, outcome, test metrics."""
+    record: dict[str, Any] = {
+        "id": run_id,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started or time.time())),
+        "dataset": dataset,
+        "training": config.to_dict(),
+        "status": result.status,
+        "message": result.message,
+        "epochs": result.epochs_completed,
+        "duration": round(result.duration, 3),
+        "history": {k: [float(v) for v in vs] for k, vs in result.history.items()},
+    }
+    if test:
+        record["test"] = {k: v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")}
+    return record

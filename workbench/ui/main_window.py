@@ -1,0 +1,187 @@
+"""The main window: composes the panels around one ProjectState; menus; status bar.
+
+Left: the model builder and training settings. Right: tabs for training curves, evaluation,
+weights and drawing. The window appears before TensorFlow has loaded; what needs it is enabled
+when ``ProjectState.tensorflow_ready`` fires.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.project import Project
+from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+from workbench.ui.state import ProjectState
+
+APP_NAME = "Workbench"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project: Project | None = None, parent: QWidget | None = None,
+                 load_tensorflow: bool = True):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.state = ProjectState(project or load_template(DEFAULT_TEMPLATE), self)
+        self.resize(1400, 860)
+
+        self.tabs = QTabWidget(self, objectName="mainTabs")
+        self.tabs.setDocumentMode(True)
+        self._create_builder()
+        self._create_training()
+        self._create_evaluation()
+        self._create_weights()
+        self._create_draw()
+
+        splitter = QSplitter(Qt.Horizontal, self)
+        splitter.addWidget(self.builder_panel)
+        right = QWidget(self)
+        layout = QVBoxLayout(right)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.training_controls)
+        layout.addWidget(self.tabs, 1)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([520, 880])
+        self.setCentralWidget(splitter)
+
+        self._tf_label = QLabel("Loading TensorFlow…", self)
+        self.statusBar().addPermanentWidget(self._tf_label)
+        self._create_menus()
+
+        self.state.tensorflow_ready.connect(self._on_tensorflow_ready)
+        self.state.tensorflow_failed.connect(self._on_tensorflow_failed)
+        self.state.dataset_failed.connect(self._on_dataset_failed)
+        self.state.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.state.dirty_changed.connect(lambda _dirty: self._update_title())
+        self.state.project_replaced.connect(self._update_title)
+        self._update_title()
+        if load_tensorflow:
+            self.state.start_loading_tensorflow()
+
+    # Panels: each lives in its own module under workbench/ui/ ------------------------------------
+
+    def _create_builder(self) -> None:
+        from workbench.ui.builder.panel import BuilderPanel
+
+        self.builder_panel = BuilderPanel(self.state, self)
+
+    def _create_training(self) -> None:
+        from workbench.ui.training.panel import TrainingPanel
+
+        self.training_panel = TrainingPanel(self.state, self)
+        self.training_controls = self.training_panel.controls
+        self.tabs.addTab(self.training_panel, "Training")
+
+    def _create_evaluation(self) -> None:
+        from workbench.ui.evaluation.panel import EvaluationPanel
+
+        self.evaluation_panel = EvaluationPanel(self.state, self)
+        self.tabs.addTab(self.evaluation_panel, "Evaluation")
+
+    def _create_weights(self) -> None:
+        from workbench.ui.weights.panel import WeightsPanel
+
+        self.weights_panel = WeightsPanel(self.state, self)
+        self.tabs.addTab(self.weights_panel, "Weights")
+
+    def _create_draw(self) -> None:
+        from workbench.ui.draw.panel import DrawPanel
+
+        self.draw_panel = DrawPanel(self.state, self)
+        self.tabs.addTab(self.draw_panel, "Draw")
+
+    # Menus --------------------------------------------------------------------------------------
+
+    def _create_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.templates_menu = self.file_menu.addMenu("New from &template")
+        from workbench.core.templates import templates
+
+        for template in templates():
+            action = self.templates_menu.addAction(template.title)
+            action.setToolTip(template.description)
+            action.setStatusTip(template.description)
+            action.triggered.connect(lambda _=False, t=template: self.open_template(t.key))
+        self.file_menu.addSeparator()
+        quit_action = self.file_menu.addAction("&Quit", self.close)
+        quit_action.setShortcut(QKeySequence.Quit)
+
+        self.edit_menu = bar.addMenu("&Edit")
+        undo = self.state.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.Undo)
+        redo = self.state.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+        self.edit_menu.addAction(undo)
+        self.edit_menu.addAction(redo)
+        self.view_menu = bar.addMenu("&View")
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction("&About", self._about)
+
+    def open_template(self, key: str) -> None:
+        if self.state.busy:
+            QMessageBox.information(self, APP_NAME, "Stop the training first.")
+            return
+        if not self.confirm_discard():
+            return
+        self.state.replace_project(load_template(key))
+
+    def confirm_discard(self) -> bool:
+        """Ask before unsaved changes are thrown away; True when it is fine to go on."""
+        if not self.state.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, APP_NAME, "The current project has unsaved changes. Discard them?",
+            QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel,
+        )
+        return answer == QMessageBox.Discard
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self, APP_NAME,
+            "Workbench: build a neural network by clicking, watch it train, look inside it, "
+            "and draw a digit to test it.\nPyQt5 · TensorFlow/Keras · pyqtgraph · numpy",
+        )
+
+    # State ---------------------------------------------------------------------------------------
+
+    def _update_title(self) -> None:
+        name = self.state.project.name or "Untitled"
+        if self.state.path is not None:
+            name = self.state.path.name
+        self.setWindowTitle(f"{name}{' •' if self.state.dirty else ''} — {APP_NAME}")
+        self.setWindowModified(self.state.dirty)
+
+    def _on_tensorflow_ready(self) -> None:
+        import tensorflow as tf
+
+        self._tf_label.setText(f"TensorFlow {tf.__version__}")
+
+    def _on_tensorflow_failed(self, message: str) -> None:
+        self._tf_label.setText("TensorFlow unavailable")
+        QMessageBox.critical(self, APP_NAME, message)
+
+    def _on_dataset_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Dataset: {message}", 15000)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if not self.training_panel.confirm_close():
+            event.ignore()
+            return
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.training_panel.shutdown()
+        event.accept()
