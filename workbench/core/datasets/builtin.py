@@ -1,0 +1,112 @@
+"""Datasets that need no download: the embedded MNIST digits and two synthetic sets."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+import workbench
+from workbench.core.datasets.dataset import Dataset, DatasetError
+from workbench.core.datasets.splits import stratified_split
+
+RESOURCES = Path(workbench.__file__).resolve().parent.parent / "resources"
+EMBEDDED_MNIST = RESOURCES / "datasets" / "mnist-10k.npz"
+DIGIT_NAMES = [str(d) for d in range(10)]
+
+EMBEDDED_TEST_SIZE = 2_000
+EMBEDDED_DESCRIPTION = "10,000 real MNIST digits shipped with the app (8,000 train / 2,000 test)"
+REGRESSION_LINE_DESCRIPTION = (
+    "A noisy straight line, y = x + noise: 100 train / 20 test points (regression)"
+)
+RANDOM_CLASSES_DESCRIPTION = (
+    "100 random numbers per sample with random labels 0-9 (1,000 train / 200 test): "
+    "a model can only memorise"
+)
+
+
+def scale_images(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1]; anything else just becomes float32."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255.0)
+    return x.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The raw uint8 digits and labels, read once per process (the app loads them at start)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            x, y = archive["x"], archive["y"]
+    except FileNotFoundError:
+        raise DatasetError(
+            f"The embedded MNIST file {path} is missing; rebuild it with "
+            "'python tools/make_mnist_embedded.py'."
+        ) from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise DatasetError(f"The embedded MNIST file {path} is damaged ({exc}).") from None
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+def load_mnist_embedded(seed: int = 0) -> Dataset:
+    """The 10,000 digits, split 8,000 / 2,000 per class in proportion, shuffled by ``seed``."""
+    x, y = _embedded_arrays(EMBEDDED_MNIST)
+    train, test = stratified_split(y, EMBEDDED_TEST_SIZE, seed)
+    return Dataset(
+        name="mnist-embedded",
+        x_train=scale_images(x[train]),
+        y_train=y[train].astype(np.int64),
+        x_test=scale_images(x[test]),
+        y_test=y[test].astype(np.int64),
+        task="classification",
+        class_names=list(DIGIT_NAMES),
+        description=EMBEDDED_DESCRIPTION,
+    )
+
+
+def load_regression_line(seed: int = 0) -> Dataset:
+    """The classic first Keras example: fit y = x from 100 noisy points."""
+    rng = np.random.default_rng(seed)
+
+    def points(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.uniform(0.0, 1.0, size=(n, 1))
+        y = x + 0.1 * rng.standard_normal(size=(n, 1))
+        return x.astype(np.float32), y.astype(np.float32)
+
+    x_train, y_train = points(100)
+    x_test, y_test = points(20)
+    return Dataset(
+        name="regression-line",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        task="regression",
+        class_names=[],
+        description=REGRESSION_LINE_DESCRIPTION,
+    )
+
+
+def load_random_classes(seed: int = 0) -> Dataset:
+    """Noise with random labels: training accuracy can rise, test accuracy stays near 10%."""
+    rng = np.random.default_rng(seed)
+
+    def samples(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.uniform(0.0, 1.0, size=(n, 100)).astype(np.float32)
+        return x, rng.integers(0, 10, size=n).astype(np.int64)
+
+    x_train, y_train = samples(1_000)
+    x_test, y_test = samples(200)
+    return Dataset(
+        name="random-classes",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        task="classification",
+        class_names=list(DIGIT_NAMES),
+        description=RANDOM_CLASSES_DESCRIPTION,
+    )

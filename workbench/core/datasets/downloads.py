@@ -1,0 +1,239 @@
+"""MNIST and Fashion-MNIST: from a local copy when there is one, else through Keras's download.
+
+Local copies are read with numpy alone (no TensorFlow import, no network): Keras's own cache in
+``~/.keras/datasets`` and, for Fashion-MNIST, the Debian package ``dataset-fashion-mnist``.
+Keras is only asked to download, and only after a quick check that its server answers, because
+its ``urlretrieve`` has no timeout and can hang for minutes when offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import socket
+import struct
+import sys
+import threading
+import urllib.request
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.datasets.builtin import DIGIT_NAMES, scale_images
+from workbench.core.datasets.dataset import Dataset, DatasetError
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_HOST = "storage.googleapis.com"
+PROBE_TIMEOUT_S = 3.0
+DOWNLOAD_TIMEOUT_S = 30.0
+
+FASHION_CLASS_NAMES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+MNIST_DESCRIPTION = "70,000 MNIST handwritten digits from Keras (60,000 train / 10,000 test)"
+FASHION_DESCRIPTION = (
+    "70,000 Fashion-MNIST clothing images in 10 classes (60,000 train / 10,000 test)"
+)
+EMBEDDED_HINT = "Use 'mnist-embedded' (10,000 real digits shipped with the app)"
+
+# idx type codes (http://yann.lecun.com/exdb/mnist/): big-endian numbers after the header.
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")  # fmt: skip
+
+
+def keras_cache_dirs() -> list[Path]:
+    """Where Keras keeps downloads: ``$KERAS_HOME`` or ``~/.keras``, and its /tmp fallback."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+    return [home / "datasets", Path("/tmp/.keras/datasets")]
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: ``~/.keras/datasets/`` rather than /root/..."""
+    with contextlib.suppress(ValueError):
+        return f"~/{path.relative_to(Path.home())}/"
+    return f"{path}/"
+
+
+# --- idx files ----------------------------------------------------------------------------------
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One idx array (the MNIST file format), plain or gzip-compressed."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            data = stream.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"Could not read {path} ({exc}).") from None
+    if len(data) < 4 or data[0] or data[1] or data[2] not in _IDX_TYPES:
+        raise DatasetError(f"{path} is not an idx file (bad header).")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DatasetError(f"{path} is truncated.")
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    values = np.frombuffer(data, dtype=_IDX_TYPES[data[2]], offset=header)
+    if values.size != int(np.prod(shape)):
+        raise DatasetError(
+            f"{path} should hold {int(np.prod(shape))} values for shape {shape} "
+            f"but holds {values.size}."
+        )
+    return values.reshape(shape).astype(values.dtype.newbyteorder("="))
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx")):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def read_idx_folder(folder: Path):
+    """``(x_train, y_train), (x_test, y_test)`` from the four standard idx files, or None."""
+    paths = [_find_idx(folder, stem) for stem in _IDX_STEMS]
+    if None in paths:
+        return None
+    x_train, y_train, x_test, y_test = (read_idx(path) for path in paths)
+    for split, x, y in (("train", x_train, y_train), ("t10k", x_test, y_test)):
+        if x.ndim != 3 or y.ndim != 1:
+            raise DatasetError(
+                f"{folder}: {split} images should be 3-D and labels 1-D, "
+                f"not {x.shape} and {y.shape}."
+            )
+        if len(x) != len(y):
+            raise DatasetError(
+                f"{folder}: {split} images hold {len(x)} samples but labels hold {len(y)}."
+            )
+    return (x_train, y_train), (x_test, y_test)
+
+
+# --- downloads ----------------------------------------------------------------------------------
+
+
+def _server_reachable(host: str = DOWNLOAD_HOST, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to the download server opens within ``timeout`` seconds.
+
+    Runs in a daemon thread because name resolution ignores socket timeouts. With a proxy
+    configured we cannot tell from here, so we let the download try.
+    """
+    if urllib.request.getproxies():
+        return True
+    answered: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            answered.append(True)
+        except OSError:
+            answered.append(False)
+
+    thread = threading.Thread(target=probe, name="dataset-download-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answered and answered[0])
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    """Bound every socket read during a download, since urlretrieve has no timeout of its own."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _download(title: str, fetch, advice: str, allow_download: bool):
+    """Run ``fetch(keras)``; any failure becomes one DatasetError carrying ``advice``."""
+    if not allow_download:
+        raise DatasetError(f"{title} is not on this computer and downloading is off. {advice}")
+    failure = f"Could not download {title} (no internet connection?). {advice}"
+    if not _server_reachable():
+        raise DatasetError(failure)
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    try:
+        # Keras prints its progress bar on stdout, which belongs to the CLI's --json output.
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S), contextlib.redirect_stdout(sys.stderr):
+            return fetch(keras)
+    except Exception as exc:  # Keras raises bare Exception for URL failures.
+        raise DatasetError(failure) from exc
+
+
+# --- the two datasets ---------------------------------------------------------------------------
+
+
+def _mnist_arrays(allow_download: bool):
+    for folder in keras_cache_dirs():
+        path = folder / "mnist.npz"
+        if path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as archive:
+                    return (archive["x_train"], archive["y_train"]), (
+                        archive["x_test"],
+                        archive["y_test"],
+                    )
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                raise DatasetError(
+                    f"{path} is damaged ({exc}); delete it to download MNIST again."
+                ) from None
+    cache = _shown(keras_cache_dirs()[0])
+    advice = f"{EMBEDDED_HINT}, or put mnist.npz in {cache}"
+    return _download(
+        "MNIST", lambda keras: keras.datasets.mnist.load_data(), advice + ".", allow_download
+    )
+
+
+def _fashion_arrays(allow_download: bool) -> tuple[tuple, str]:
+    """The arrays and where they came from."""
+    for folder in (DEBIAN_FASHION_MNIST, *(d / "fashion-mnist" for d in keras_cache_dirs())):
+        arrays = read_idx_folder(folder)
+        if arrays is not None:
+            return arrays, str(folder)
+    cache = _shown(keras_cache_dirs()[0] / "fashion-mnist")
+    advice = (
+        "Install it with 'apt-get install dataset-fashion-mnist', or put its four "
+        f"*-ubyte.gz files in {cache}."
+    )
+    arrays = _download(
+        "Fashion-MNIST",
+        lambda keras: keras.datasets.fashion_mnist.load_data(),
+        advice,
+        allow_download,
+    )
+    return arrays, "Keras download"
+
+
+def _image_dataset(name, arrays, class_names, description) -> Dataset:
+    (x_train, y_train), (x_test, y_test) = arrays
+    return Dataset(
+        name=name,
+        x_train=scale_images(np.asarray(x_train)),
+        y_train=np.asarray(y_train).astype(np.int64),
+        x_test=scale_images(np.asarray(x_test)),
+        y_test=np.asarray(y_test).astype(np.int64),
+        task="classification",
+        class_names=list(class_names),
+        description=description,
+    )
+
+
+def load_mnist(seed: int = 0, allow_download: bool = True) -> Dataset:
+    """Keras's MNIST split as published; ``seed`` is unused (nothing random)."""
+    del seed
+    return _image_dataset("mnist", _mnist_arrays(allow_download), DIGIT_NAMES, MNIST_DESCRIPTION)
+
+
+def load_fashion_mnist(seed: int = 0, allow_download: bool = True) -> Dataset:
+    """Fashion-MNIST as published; ``seed`` is unused (nothing random)."""
+    del seed
+    arrays, source = _fashion_arrays(allow_download)
+    description = f"{FASHION_DESCRIPTION}, from {source}"
+    return _image_dataset("fashion-mnist", arrays, FASHION_CLASS_NAMES, description)

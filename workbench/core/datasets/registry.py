@@ -1,0 +1,80 @@
+"""Dataset names the app knows, and `load_dataset` for a name or a path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from workbench.core.datasets import builtin, downloads, files
+from workbench.core.datasets.dataset import Dataset, DatasetError
+
+DEFAULT_DATASET = "mnist-embedded"
+
+
+class _Entry(NamedTuple):
+    description: str
+    load: Callable[[int, bool], Dataset]
+
+
+# Insertion order is the order the UI lists them in.
+_REGISTRY: dict[str, _Entry] = {
+    "mnist-embedded": _Entry(
+        builtin.EMBEDDED_DESCRIPTION, lambda seed, _: builtin.load_mnist_embedded(seed)
+    ),
+    "mnist": _Entry(downloads.MNIST_DESCRIPTION, downloads.load_mnist),
+    "fashion-mnist": _Entry(downloads.FASHION_DESCRIPTION, downloads.load_fashion_mnist),
+    "regression-line": _Entry(
+        builtin.REGRESSION_LINE_DESCRIPTION, lambda seed, _: builtin.load_regression_line(seed)
+    ),
+    "random-classes": _Entry(
+        builtin.RANDOM_CLASSES_DESCRIPTION, lambda seed, _: builtin.load_random_classes(seed)
+    ),
+}
+
+
+def dataset_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def _unknown(name: str) -> DatasetError:
+    valid = ", ".join(_REGISTRY)
+    return DatasetError(
+        f"Unknown dataset '{name}': use one of {valid}, or the path of an .npz file "
+        "or of a folder of class sub-folders of images."
+    )
+
+
+def _as_path(name_or_path: str | os.PathLike) -> Path:
+    return Path(os.fspath(name_or_path)).expanduser()
+
+
+def describe(name: str | os.PathLike) -> str:
+    """One line for the UI, without loading anything."""
+    if isinstance(name, str) and name in _REGISTRY:
+        return _REGISTRY[name].description
+    path = _as_path(name)
+    if path.is_dir():
+        return f"Images in the class sub-folders of {path.name}/"
+    if path.is_file():
+        return f"Arrays from {path.name}"
+    raise _unknown(str(name))
+
+
+def load_dataset(
+    name_or_path: str | os.PathLike, *, seed: int = 0, allow_download: bool = True
+) -> Dataset:
+    """A built-in dataset by name, or the user's ``.npz`` file or image folder by path.
+
+    ``seed`` fixes every shuffle and split; ``allow_download=False`` fails at once (with the
+    same advice) instead of trying the network for ``mnist`` and ``fashion-mnist``.
+    """
+    if isinstance(name_or_path, str) and name_or_path in _REGISTRY:
+        return _REGISTRY[name_or_path].load(seed, allow_download)
+    path = _as_path(name_or_path)
+    if path.is_dir():
+        return files.load_image_folder(path, seed)
+    if path.is_file():
+        return files.load_npz(path, seed)
+    raise _unknown(str(name_or_path))
