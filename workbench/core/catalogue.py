@@ -99,6 +99,8 @@ def check_regularizer(value: Any) -> str | None:
     if not isinstance(value, dict) or value.get("class_name") not in REGULARIZERS:
         return 'must be none or {"class_name": "L1"|"L2"|"L1L2", "config": {...}}'
     config = value.get("config") or {}
+    if not isinstance(config, dict):
+        return 'needs a "config" object such as {"l2": 0.01}'
     for key, factor in config.items():
         if key not in ("l1", "l2"):
             return f"has an unknown setting {key!r}"

@@ -43,12 +43,16 @@ def _normalise_value(value: Any) -> Any:
     """Accept the forms Keras serialises to (initializer dicts, tuples) and store plain JSON."""
     if isinstance(value, tuple):
         return [_normalise_value(v) for v in value]
-    if isinstance(value, dict) and "class_name" in value and value.get("module", "").startswith(
-        "keras.initializers"
-    ):
-        return _snake(value["class_name"])
-    if isinstance(value, dict) and value.get("module", "").startswith("keras.regularizers"):
-        return {"class_name": value["class_name"], "config": dict(value.get("config") or {})}
+    if not isinstance(value, dict):
+        return value
+    module, class_name = value.get("module"), value.get("class_name")
+    if not isinstance(module, str) or not isinstance(class_name, str):
+        return value  # not Keras's serialised form: validation says what is wrong with it
+    if module.startswith("keras.initializers"):
+        return _snake(class_name)
+    config = value.get("config")
+    if module.startswith("keras.regularizers") and isinstance(config, (dict, type(None))):
+        return {"class_name": class_name, "config": dict(config or {})}
     return value
 
 
@@ -242,6 +246,9 @@ class TrainConfig:
         opt_config: dict[str, Any] = {}
         if isinstance(opt, dict):
             opt_config = opt.get("config") or {}
+            if not isinstance(opt_config, dict):
+                raise SpecError("the optimizer's config must be an object")
+            opt_config = dict(opt_config)
             opt = opt.get("class_name", "")
         if not isinstance(opt, str) or opt.lower() not in OPTIMIZERS:
             raise SpecError(
@@ -304,6 +311,8 @@ def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
             exclusive_min: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{what} must be a number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SpecError(f"{what} must be a finite number, got {value!r}")
     if integer and int(value) != value:
         raise SpecError(f"{what} must be a whole number, got {value!r}")
     if value != value or value < lo or value > hi or (exclusive_min and value == lo):

@@ -8,6 +8,7 @@ stops on a NaN/inf loss naming the epoch and batch, and keeps the last good weig
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -317,15 +318,23 @@ def run_training(model, data: TrainingData, config: TrainConfig,
 
 def _describe_failure(exc: BaseException) -> str:
     text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
+    label = re.search(r"Received a label value of (-?\d+) which is outside the valid range of "
+                      r"\[0, (\d+)\)", text)
+    if label:
+        return (f"Training failed: a label is {label.group(1)} but the last layer has only "
+                f"{label.group(2)} outputs. Make the last Dense layer as wide as the number of "
+                "classes.")
+    # TensorFlow puts its stack of Python frames first; the reason is the last plain line.
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("Exception encountered", "Arguments",
-                                                      "•", "Traceback", "File "))]
-    detail = lines[0] if lines else type(exc).__name__
-    if "Incompatible shapes" in text or "logits and labels" in text or "shape" in detail.lower():
-        return (f"Training failed: the labels do not fit the model's output ({detail}). "
-                "Check the last layer's units and the loss.")
+    lines = [ln for ln in lines if not ln.startswith((
+        "Exception encountered", "Arguments", "•", "Traceback", "File ", "[[", "Graph execution",
+        "Detected at node"))]
+    detail = lines[-1] if lines else type(exc).__name__
     if isinstance(exc, MemoryError) or "OOM" in text or "out of memory" in text.lower():
         return "Training ran out of memory; use a smaller batch size or a smaller model."
+    if "shape" in detail.lower():
+        return (f"Training failed: the labels do not fit the model's output ({detail}). "
+                "Check the last layer's units and the loss.")
     return f"Training failed: {detail}"
 
 
