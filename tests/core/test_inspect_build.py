@@ -53,9 +53,9 @@ def test_every_template_is_valid():
 def test_per_layer_shapes_of_the_cnn():
     report = inspect_model(load_template("mnist-cnn").model)
     shapes = [info.output_shape for info in report.layers]
-    assert shapes == [(28, 28, 1), (26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (1600,),
-                      (64,), (10,)]
-    assert [info.params for info in report.layers] == [0, 320, 0, 18496, 0, 0, 102464, 650]
+    assert shapes == [(28, 28, 1), (28, 28, 1), (28, 28, 1), (26, 26, 32), (13, 13, 32),
+                      (11, 11, 64), (5, 5, 64), (1600,), (64,), (10,)]
+    assert [info.params for info in report.layers] == [0, 0, 0, 320, 0, 18496, 0, 0, 102464, 650]
 
 
 def test_conv_on_flat_input_explains_and_offers_reshape():
