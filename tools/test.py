@@ -1,4 +1,7 @@
-"""Run the whole test suite: ``python3 tools/test.py [pytest args]`` (sets up .venv on first run)."""
+"""Run the whole test suite: ``python3 tools/test.py [pytest args]``.
+
+Sets up .venv on first run (see bootstrap.py).
+"""
 
 import sys
 from pathlib import Path

@@ -50,7 +50,8 @@ def cmd_summary(args) -> int:
                if not report.ok else {}),
         })
     else:
-        print(f"{project.name or Path(args.project).stem}: input {format_shape(report.input_shape)}")
+        name = project.name or Path(args.project).stem
+        print(f"{name}: input {format_shape(report.input_shape)}")
         print(f"{'#':>3}  {'layer':<32} {'output shape':<18} {'params':>10}")
         for info in report.layers:
             shape = format_shape(info.output_shape) if info.output_shape else "-"
@@ -124,7 +125,12 @@ def cmd_train(args) -> int:
     from workbench.core.modelio import save_model
     from workbench.core.project import load_project, save_project
     from workbench.core.training import (
-        adapt_inputs, adapt_labels, check_compatibility, prepare_data, run_record, run_training,
+        adapt_inputs,
+        adapt_labels,
+        check_compatibility,
+        prepare_data,
+        run_record,
+        run_training,
     )
 
     project = load_project(args.project)
@@ -139,6 +145,7 @@ def cmd_train(args) -> int:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
     dataset = _load_dataset(project.dataset)
     config = project.training
+    data = prepare_data(dataset, project.model.input_shape, config, report.output_shape)
     last = project.model.layers[-1].config.get("activation") if project.model.layers else None
     for warning in check_compatibility(report.output_shape, config, dataset.task,
                                        dataset.num_classes, last):
@@ -146,7 +153,6 @@ def cmd_train(args) -> int:
     set_seed(config.seed)
     model = build_model(project.model)
     compile_model(model, config)
-    data = prepare_data(dataset, project.model.input_shape, config, report.output_shape)
     started = time.time()
     result = run_training(model, data, config, _terminal_listener(args.json))
     if result.status == "failed":
@@ -242,6 +248,7 @@ def cmd_predict(args) -> int:
     import numpy as np
 
     from workbench.core.digits import fit_to_input, load_image, preprocess_digit
+    from workbench.core.evaluation import to_probabilities
     from workbench.core.modelio import load_model
 
     model = load_model(args.model)
@@ -259,7 +266,7 @@ def cmd_predict(args) -> int:
             batch = fit_to_input(digit, shape)
         except ValueError as exc:
             raise CliError(str(exc), EXIT_INVALID) from None
-        probs = np.asarray(model(batch, training=False))[0].astype(float)
+        probs = to_probabilities(np.asarray(model(batch, training=False)))[0].astype(float)
         results.append({"image": str(path), "probabilities": [round(p, 6) for p in probs],
                         "predicted": int(np.argmax(probs))})
     for item in results:

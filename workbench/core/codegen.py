@@ -140,7 +140,7 @@ def generate_script(project: Project) -> str:
         )
     title = project.name or "Workbench model"
     return textwrap.dedent('''\
-        """{title}: exported from the Workbench. Rebuilds and trains the same model with plain Keras.
+        """{title}: exported from the Workbench; rebuilds and trains the model with plain Keras.
 
         Run: python {{this file}} [--epochs N] [--save model.keras]
         """

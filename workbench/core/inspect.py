@@ -75,7 +75,8 @@ def _plain_shape(shape) -> str:
     return format_shape(shape)
 
 
-def explain(layer: LayerSpec, input_shape: tuple, exc: BaseException) -> tuple[str, LayerSpec | None]:
+def explain(layer: LayerSpec, input_shape: tuple,
+            exc: BaseException) -> tuple[str, LayerSpec | None]:
     """Keras's reason, in plain words, and a layer to insert that would fix it when obvious."""
     name = layer.class_name
     text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")

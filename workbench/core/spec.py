@@ -174,7 +174,8 @@ class ModelSpec:
     layers: list[LayerSpec] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"input_shape": list(self.input_shape), "layers": [ls.to_dict() for ls in self.layers]}
+        return {"input_shape": list(self.input_shape),
+                "layers": [layer.to_dict() for layer in self.layers]}
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelSpec:
@@ -275,7 +276,8 @@ class TrainConfig:
         if not isinstance(metrics, list) or any(m not in METRICS for m in metrics):
             raise SpecError(f"metrics must be a list of {', '.join(METRICS)}")
         cfg.metrics = list(metrics)
-        cfg.epochs = int(_number(data.get("epochs", cfg.epochs), "epochs", 1, 100_000, integer=True))
+        cfg.epochs = int(_number(data.get("epochs", cfg.epochs), "epochs", 1, 100_000,
+                                 integer=True))
         cfg.batch_size = int(
             _number(data.get("batch_size", cfg.batch_size), "batch_size", 1, 1_000_000,
                     integer=True)

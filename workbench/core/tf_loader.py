@@ -54,8 +54,8 @@ def load_tensorflow():
         with tempfile.TemporaryFile(mode="w+b") as sink:
             os.dup2(sink.fileno(), 2)
             try:
-                import tensorflow as tf
                 import keras
+                import tensorflow as tf
 
                 tf.get_logger().setLevel("ERROR")
                 # The first op prints a second banner; run it while fd 2 is still captured.

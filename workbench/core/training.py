@@ -1,8 +1,8 @@
 """Run Keras training with a listener and a control: the one loop behind the GUI worker and the CLI.
 
 ``run_training`` calls ``model.fit(verbose=0)``; a Keras callback turns batches and epochs into
-listener calls with plain Python values, honours stop/pause from ``TrainingControl`` between batches,
-stops on a NaN/inf loss naming the epoch and batch, and keeps the last good weights.
+listener calls with plain Python values, honours stop/pause from ``TrainingControl`` between
+batches, stops on a NaN/inf loss naming the epoch and batch, and keeps the last good weights.
 """
 
 from __future__ import annotations
@@ -182,7 +182,8 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int | 
     return TrainingData(x[train], y[train], x[val], y[val])
 
 
-def prepare_data(dataset, model_input_shape, config: TrainConfig, output_shape=None) -> TrainingData:
+def prepare_data(dataset, model_input_shape, config: TrainConfig,
+                 output_shape=None) -> TrainingData:
     """Shape the dataset's training split for this model and loss; split off validation."""
     x = adapt_inputs(np.asarray(dataset.x_train, dtype=np.float32), model_input_shape)
     y = adapt_labels(np.asarray(dataset.y_train), config.loss, dataset.num_classes, output_shape)

@@ -1,0 +1,152 @@
+"""The ``workbench`` command, run as users run it: in a subprocess, checking stdout/stderr/exit."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "resources" / "templates"
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "workbench", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300)
+
+
+def assert_one_line_error(proc, *words):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small real-digit .npz and a fast MLP project that uses it."""
+    folder = tmp_path_factory.mktemp("cli")
+    with np.load(ROOT / "resources" / "datasets" / "mnist-10k.npz") as data:
+        x, y = data["x"], data["y"]
+    pick = np.random.default_rng(0).permutation(len(x))[:500]
+    np.savez(folder / "digits.npz", x_train=x[pick[:400]], y_train=y[pick[:400]],
+             x_test=x[pick[400:]], y_test=y[pick[400:]])
+    project = json.loads((TEMPLATES / "mnist-mlp.json").read_text())
+    project["dataset"] = str(folder / "digits.npz")
+    project["training"]["epochs"] = 2
+    (folder / "mlp.json").write_text(json.dumps(project))
+    return folder
+
+
+def test_summary_json_contract():
+    proc = run("summary", TEMPLATES / "mnist-cnn.json", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["total_params"] == 121_930
+    assert out["layers"][3] == {"class_name": "Conv2D", "output_shape": [26, 26, 32],
+                                "params": 320}
+    assert proc.stderr == ""  # no TensorFlow start-up noise
+
+
+def test_summary_text_and_invalid_model(tmp_path):
+    proc = run("summary", TEMPLATES / "mnist-mlp.json")
+    assert proc.returncode == 0 and "Total params: 101,770" in proc.stdout
+    bad = {"format": "workbench/1", "model": {"input_shape": [784], "layers": [
+        {"class_name": "Dense", "config": {"units": 8}},
+        {"class_name": "Conv2D", "config": {"filters": 4}}]}}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    proc = run("summary", path, "--json")
+    assert proc.returncode == 2
+    out = json.loads(proc.stdout)
+    assert out["error_index"] == 1 and out["layers"][0]["params"] == 6280
+    assert_one_line_error(proc, "layer 2 (Conv2D)", "needs an image")
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"format": "workbench/1", "model": {"input_sh', "not valid JSON"),
+    ("\x00\x01garbage", "not valid JSON"),
+    ('{"format": "workbench/1", "model": {"input_shape": [4], "layers": '
+     '[{"class_name": "Magic", "config": {}}]}}', "unknown layer type 'Magic'"),
+    ('{"format": "workbench/1", "model": {"input_shape": [4], "layers": '
+     '[{"class_name": "Dense", "config": {"units": -5}}]}}', "units must be at least 1"),
+    ('{"format": "workbench/1", "model": {"input_shape": [3, 3, 1], "layers": '
+     '[{"class_name": "Conv2D", "config": {"kernel_size": [5, 5]}}]}}', "larger than its input"),
+    ('{"format": "workbench/1", "model": {"input_shape": [4, 4], "layers": '
+     '[{"class_name": "Conv2D", "config": {}}]}}', "needs an image"),
+    ('{"format": "workbench/9", "model": {}}', "newer Workbench"),
+    ('[1, 2, 3]', "not a Workbench project"),
+])
+def test_bad_projects_give_one_readable_line(tmp_path, content, words):
+    path = tmp_path / "p.json"
+    path.write_text(content)
+    for command in (["summary", path], ["train", path, "--epochs", "1"]):
+        assert_one_line_error(run(*command), words)
+
+
+def test_missing_files(tmp_path):
+    assert_one_line_error(run("summary", tmp_path / "nope.json"), "no such file")
+    assert_one_line_error(run("evaluate", tmp_path / "nope.keras", "--dataset",
+                              "mnist-embedded"), "no such file")
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a model")
+    assert_one_line_error(run("evaluate", corrupt, "--dataset", "mnist-embedded"), "corrupt.keras")
+    assert_one_line_error(run("train", TEMPLATES / "mnist-mlp.json", "--dataset",
+                              tmp_path / "none.npz"), "none.npz")
+
+
+def test_dataset_of_the_wrong_shape(tmp_path):
+    np.savez(tmp_path / "wide.npz", x_train=np.random.rand(40, 5).astype("float32"),
+             y_train=np.arange(40) % 2)
+    proc = run("train", TEMPLATES / "mnist-cnn.json", "--dataset", tmp_path / "wide.npz")
+    assert_one_line_error(proc, "(5,)", "(28, 28)")
+
+
+def test_train_evaluate_predict_export(tiny, tmp_path):
+    out = tmp_path / "out"
+    proc = run("train", tiny / "mlp.json", "--json", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    assert [ln["event"] for ln in lines] == ["epoch_end", "epoch_end", "done"]
+    assert lines[0]["epoch"] == 0 and {"loss", "accuracy", "val_loss"} <= set(lines[0]["logs"])
+    done = lines[-1]
+    model = Path(done["model"])
+    assert model.exists() and model.suffix == ".keras"
+    assert done["test_accuracy"] > 0.5
+    saved = json.loads(Path(done["project"]).read_text())
+    assert saved["runs"][-1]["epochs"] == 2 and len(saved["runs"][-1]["history"]["loss"]) == 2
+
+    proc = run("evaluate", model, "--dataset", tiny / "digits.npz", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert set(report) == {"loss", "accuracy", "confusion_matrix"}
+    cm = np.array(report["confusion_matrix"])
+    assert cm.shape == (10, 10) and cm.sum() == 100
+    assert report["accuracy"] == pytest.approx(np.trace(cm) / 100)
+
+    from PIL import Image
+
+    with np.load(ROOT / "resources" / "datasets" / "mnist-10k.npz") as data:
+        seven = data["x"][data["y"] == 7][5]
+    Image.fromarray(255 - seven).resize((200, 200)).save(tmp_path / "seven.png")  # dark on light
+    Image.fromarray(np.zeros((50, 50), np.uint8) + 255).save(tmp_path / "blank.png")
+    proc = run("predict", model, tmp_path / "seven.png", tmp_path / "seven.png", "--json")
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    assert len(answers) == 2 and len(answers[0]["probabilities"]) == 10
+    assert sum(answers[0]["probabilities"]) == pytest.approx(1, abs=1e-3)
+    assert answers[0]["predicted"] == int(np.argmax(answers[0]["probabilities"]))
+    assert_one_line_error(run("predict", model, tmp_path / "blank.png"), "blank")
+    assert_one_line_error(run("predict", model, tmp_path / "missing.png"), "missing.png")
+
+    script = tmp_path / "train_model.py"
+    proc = run("export", tiny / "mlp.json", "--python", script)
+    assert proc.returncode == 0, proc.stderr
+    compile(script.read_text(), str(script), "exec")
+    assert "keras.layers.Dense(units=128, activation='relu')" in script.read_text()
