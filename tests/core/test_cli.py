@@ -150,3 +150,31 @@ def test_train_evaluate_predict_export(tiny, tmp_path):
     assert proc.returncode == 0, proc.stderr
     compile(script.read_text(), str(script), "exec")
     assert "keras.layers.Dense(units=128, activation='relu')" in script.read_text()
+
+
+def test_evaluate_matches_keras_on_a_functional_two_branch_model(tiny, tmp_path):
+    from workbench.core.datasets import load_dataset
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((28, 28), name="image")
+    flat = keras.layers.Flatten()(inputs)
+    dense = keras.layers.Dense(32, activation="relu")(flat)
+    conv = keras.layers.Conv2D(4, 3, activation="relu")(keras.layers.Reshape((28, 28, 1))(inputs))
+    pooled = keras.layers.GlobalAveragePooling2D()(conv)
+    merged = keras.layers.Concatenate()([dense, pooled])
+    outputs = keras.layers.Dense(10, activation="softmax")(merged)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    data = load_dataset(str(tiny / "digits.npz"))
+    model.fit(data.x_train, data.y_train, epochs=2, verbose=0)
+    path = tmp_path / "functional.keras"
+    model.save(path)
+    expected = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
+
+    proc = run("evaluate", path, "--dataset", tiny / "digits.npz", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
+    assert report["loss"] == pytest.approx(expected["loss"], rel=1e-4)
