@@ -16,5 +16,5 @@ if __name__ == "__main__":
     import pytest
 
     os.chdir(ROOT)
-    code = pytest.main(["-q", *sys.argv[1:]])
+    code = pytest.main(sys.argv[1:])
     sys.exit(0 if code == pytest.ExitCode.OK else int(code))
