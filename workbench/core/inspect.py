@@ -122,6 +122,23 @@ def explain(layer: LayerSpec, input_shape: tuple,
 def inspect_model(spec: ModelSpec) -> ModelInspection:
     """Shapes and parameter counts per layer, or the first layer that cannot work and why."""
     _, keras = load_tensorflow()
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # another Keras layout: the plain (3x slower) path gives the same answer
+        return _inspect(spec, keras)
+
+    # In a stateless scope Keras records each weight's shape without creating (and randomly
+    # initialising) a TensorFlow variable: 3x faster, same shapes, counts and errors. The
+    # deferred variables it registers are dropped afterwards; nothing ever uses them.
+    pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            return _inspect(spec, keras)
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", pending)
+
+
+def _inspect(spec: ModelSpec, keras) -> ModelInspection:
     from workbench.core.build import make_layer
 
     report = ModelInspection(tuple(spec.input_shape))

@@ -1,0 +1,451 @@
+"""The model builder, driven through its widgets: palette clicks, the stack, the property editor."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PyQt5.QtCore import QMimeData, QPoint, Qt
+from PyQt5.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PyQt5.QtWidgets import QApplication, QWidget
+
+from workbench.core import tf_loader
+from workbench.core.spec import LayerSpec, ModelSpec
+from workbench.core.templates import load_template
+from workbench.ui.builder.palette import LAYER_MIME
+from workbench.ui.builder.panel import BuilderPanel
+from workbench.ui.state import ProjectState
+
+# Parameter counts from ../shared/SEEDS.md (logistic regression: 784 × 10 + 10).
+TEMPLATE_PARAMS = {
+    "mnist-mlp": 101_770,
+    "mnist-cnn": 121_930,
+    "deep-mlp": 244_522,
+    "lstm-rows": 41_738,
+    "logistic-regression": 7_850,
+    "linear-regression": 2,
+    "memorise-random": 11_110,
+}
+
+
+# Tutorial B (SEEDS.md): the MNIST CNN with a Reshape from (28, 28).
+MNIST_CNN = ModelSpec((28, 28), [
+    LayerSpec.create("Reshape", target_shape=[28, 28, 1]),
+    LayerSpec.create("Conv2D", filters=32, kernel_size=[3, 3], activation="relu"),
+    LayerSpec.create("MaxPooling2D", pool_size=[2, 2]),
+    LayerSpec.create("Conv2D", filters=64, kernel_size=[3, 3], activation="relu"),
+    LayerSpec.create("MaxPooling2D", pool_size=[2, 2]),
+    LayerSpec.create("Flatten"),
+    LayerSpec.create("Dense", units=64, activation="relu"),
+    LayerSpec.create("Dense", units=10, activation="softmax"),
+])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tensorflow():
+    tf_loader.load_tensorflow()
+
+
+def _wind_down(state: ProjectState) -> None:
+    """Before the state goes: let background dataset loads (started by template and dataset
+    switches) report back, and stop the pending inspection."""
+    for thread in threading.enumerate():
+        if thread.name == "dataset-load":
+            thread.join(60)
+    QApplication.processEvents()
+    state._inspect_timer.stop()
+
+
+def make_panel(qtbot, template: str = "mnist-cnn", model: ModelSpec | None = None):
+    host = QWidget()
+    project = load_template(template)
+    if model is not None:
+        project.model = model.copy()
+    state = ProjectState(project, host)
+    qtbot.addWidget(host, before_close_func=lambda _w: _wind_down(state))
+    panel = BuilderPanel(state, host)
+    host.resize(520, 860)
+    panel.resize(520, 860)
+    host.show()
+    qtbot.waitExposed(host)
+    host.activateWindow()
+    qtbot.waitUntil(host.isActiveWindow, timeout=5000)
+    state.refresh_inspection()
+    panel.host = host  # qtbot keeps only a weak reference
+    return state, panel
+
+
+def settle(qtbot, state) -> None:
+    """Wait for the debounced Keras inspection of the latest edit."""
+    qtbot.waitUntil(lambda: not state._inspect_timer.isActive(), timeout=5000)
+    QApplication.processEvents()
+
+
+def click_palette(qtbot, panel: BuilderPanel, name: str) -> None:
+    tree = panel.palette_view.tree
+    item = panel.palette_view.items[name]
+    tree.scrollToItem(item)
+    rect = tree.visualItemRect(item)
+    assert rect.isValid(), f"{name} is not visible in the palette"
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=rect.center())
+
+
+def click_row(qtbot, panel: BuilderPanel, row: int) -> None:
+    tree = panel.stack.tree
+    item = tree.topLevelItem(row)
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(item).center())
+
+
+def type_into_spin(qtbot, spin, text: str) -> None:
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin.lineEdit(), text)
+
+
+def stack_texts(panel: BuilderPanel, column: int = 1) -> list[str]:
+    tree = panel.stack.tree
+    return [tree.topLevelItem(i).text(column) for i in range(tree.topLevelItemCount())]
+
+
+def test_build_mnist_cnn_by_clicking(qtbot):
+    state, panel = make_panel(qtbot, "mnist-mlp")
+    panel.clear_action.trigger()
+    assert state.spec.layers == []
+    click_row(qtbot, panel, 0)  # the input row: its editor is the input shape
+    shape_edit = panel.properties.editors["input_shape"].edit
+    shape_edit.selectAll()
+    qtbot.keyClicks(shape_edit, "28, 28")
+    qtbot.keyClick(shape_edit, Qt.Key_Return)
+    assert tuple(state.spec.input_shape) == (28, 28)
+
+    click_palette(qtbot, panel, "Reshape")  # default target (28, 28, 1)
+    click_palette(qtbot, panel, "Conv2D")  # default 32 filters 3×3 relu
+    click_palette(qtbot, panel, "MaxPooling2D")
+    click_palette(qtbot, panel, "Conv2D")
+    type_into_spin(qtbot, panel.properties.editors["filters"].spin, "64")
+    click_palette(qtbot, panel, "MaxPooling2D")
+    click_palette(qtbot, panel, "Flatten")
+    click_palette(qtbot, panel, "Dense")
+    panel.properties.editors["activation"].combo.setCurrentText("relu")
+    click_palette(qtbot, panel, "Dense")
+    type_into_spin(qtbot, panel.properties.editors["units"].spin, "10")
+    panel.properties.editors["activation"].combo.setCurrentText("softmax")
+    settle(qtbot, state)
+
+    assert state.spec.to_dict() == MNIST_CNN.to_dict()
+    assert state.inspection.ok
+    assert state.inspection.total_params == 121_930
+    assert "121,930" in panel.stack.totals.text()
+    assert stack_texts(panel, 2)[1:] == [
+        "(28, 28, 1)", "(26, 26, 32)", "(13, 13, 32)", "(11, 11, 64)", "(5, 5, 64)",
+        "(1600,)", "(64,)", "(10,)",
+    ]
+    assert stack_texts(panel, 1)[8] == "Dense 10 softmax"
+    # Typing "10" into units was one undoable step, not one per keystroke.
+    state.undo_stack.undo()  # activation softmax
+    state.undo_stack.undo()  # units
+    assert state.spec.layers[-1].config["units"] == 64
+
+
+def test_reorder_delete_duplicate_undo_redo(qtbot):
+    state, panel = make_panel(qtbot, "mnist-mlp")  # Flatten, Dense 128, Dropout, Dense 10
+    tree = panel.stack.tree
+    names = lambda: [layer.class_name for layer in state.spec.layers]  # noqa: E731
+    click_row(qtbot, panel, 3)  # Dropout
+    assert state.selected == 2
+    tree.setFocus()
+    qtbot.waitUntil(tree.hasFocus, timeout=5000)
+    qtbot.keyClick(tree, Qt.Key_Up, Qt.AltModifier)
+    assert names() == ["Flatten", "Dropout", "Dense", "Dense"]
+    assert state.selected == 1
+    qtbot.mouseClick(panel.findChild(QWidget, "stackMoveDownButton"), Qt.LeftButton)
+    assert names() == ["Flatten", "Dense", "Dropout", "Dense"]
+    qtbot.keyClick(tree, Qt.Key_D, Qt.ControlModifier)
+    assert names() == ["Flatten", "Dense", "Dropout", "Dropout", "Dense"]
+    assert state.selected == 3
+    qtbot.keyClick(tree, Qt.Key_Delete)
+    assert names() == ["Flatten", "Dense", "Dropout", "Dense"]
+    assert state.selected == 3  # the next layer moved up into the selection
+    qtbot.keyClick(tree, Qt.Key_Up)
+    assert state.selected == 2
+    qtbot.keyClick(tree, Qt.Key_Delete)
+    assert names() == ["Flatten", "Dense", "Dense"]
+    settle(qtbot, state)
+    assert stack_texts(panel)[1:] == ["Flatten", "Dense 128 relu", "Dense 10 softmax"]
+
+    qtbot.mouseClick(panel.stack.undo_button, Qt.LeftButton)
+    qtbot.mouseClick(panel.stack.undo_button, Qt.LeftButton)
+    assert names() == ["Flatten", "Dense", "Dropout", "Dropout", "Dense"]
+    state.undo_stack.undo()
+    state.undo_stack.undo()
+    state.undo_stack.undo()
+    assert names() == ["Flatten", "Dense", "Dropout", "Dense"]
+    assert state.spec.to_dict() == load_template("mnist-mlp").model.to_dict()
+    qtbot.mouseClick(panel.stack.redo_button, Qt.LeftButton)
+    assert names() == ["Flatten", "Dropout", "Dense", "Dense"]
+    settle(qtbot, state)
+    assert stack_texts(panel)[1:] == ["Flatten", "Dropout 0.2", "Dense 128 relu",
+                                      "Dense 10 softmax"]
+
+
+def drop_on(tree, row: int, mime: QMimeData, action=Qt.CopyAction, lower: bool = True) -> None:
+    """Deliver a drag (enter, move, drop) onto the lower or upper half of a stack row."""
+    rect = tree.visualItemRect(tree.topLevelItem(row))
+    pos = QPoint(rect.center().x(), rect.bottom() - 2 if lower else rect.top() + 2)
+    for kind in (QDragEnterEvent, QDragMoveEvent, QDropEvent):
+        QApplication.sendEvent(tree.viewport(), kind(pos, action, mime, Qt.LeftButton,
+                                                      Qt.NoModifier))
+
+
+def test_drop_from_palette_and_drag_reorder(qtbot):
+    state, panel = make_panel(qtbot, "mnist-mlp")
+    tree = panel.stack.tree
+    mime = QMimeData()
+    mime.setData(LAYER_MIME, b"BatchNormalization")
+    drop_on(tree, 2, mime)  # below Dense 128
+    assert [layer.class_name for layer in state.spec.layers] == [
+        "Flatten", "Dense", "BatchNormalization", "Dropout", "Dense"]
+    # The drop moves no items by itself: the rows follow the spec.
+    assert tree.topLevelItemCount() == 6
+    assert stack_texts(panel)[3] == "BatchNormalization"
+    # The palette's own drag payload names the layer.
+    palette = panel.palette_view.tree
+    data = palette.mimeData([panel.palette_view.items["Dropout"]])
+    assert bytes(data.data(LAYER_MIME)) == b"Dropout"
+
+def test_invalid_layer_is_explained_and_fixed(qtbot):
+    state, panel = make_panel(qtbot, "mnist-mlp")
+    panel.clear_action.trigger()
+    click_row(qtbot, panel, 0)
+    shape_edit = panel.properties.editors["input_shape"].edit
+    shape_edit.selectAll()
+    qtbot.keyClicks(shape_edit, "784")
+    qtbot.keyClick(shape_edit, Qt.Key_Return)
+    click_palette(qtbot, panel, "Conv2D")
+    settle(qtbot, state)
+
+    assert not state.inspection.ok
+    assert panel.stack.error_frame.isVisible()
+    message = panel.stack.error_label.text()
+    assert "Conv2D needs an image" in message and "(784,)" in message
+    row = panel.stack.tree.topLevelItem(1)
+    assert row.background(1).color().name() == "#fde4e4"
+    assert "needs an image" in row.toolTip(1)
+    assert "0 · the model cannot be built" in panel.stack.totals.text()
+    fix = panel.stack.fix_button
+    assert fix.isVisible() and fix.text() == "Insert Reshape to fix"
+
+    qtbot.mouseClick(fix, Qt.LeftButton)
+    settle(qtbot, state)
+    assert [layer.to_dict() for layer in state.spec.layers[:1]] == [
+        {"class_name": "Reshape", "config": {"target_shape": [28, 28, 1]}}]
+    assert state.inspection.ok
+    assert not panel.stack.error_frame.isVisible()
+    assert stack_texts(panel, 2)[1:] == ["(28, 28, 1)", "(26, 26, 32)"]
+
+
+def test_property_editors(qtbot):
+    state, panel = make_panel(qtbot, model=MNIST_CNN)
+    click_row(qtbot, panel, 3)  # MaxPooling2D: optional strides
+    editors = panel.properties.editors
+    assert set(editors) == {"pool_size", "strides", "padding"}
+    strides = editors["strides"]
+    assert not strides.enabled_box.isChecked() and not strides.spins[0].isEnabled()
+    strides.enabled_box.setChecked(True)
+    assert state.spec.layers[2].config["strides"] == [2, 2]
+    strides.spins[0].setValue(1)
+    assert state.spec.layers[2].config["strides"] == [1, 2]
+    strides.enabled_box.setChecked(False)
+    assert state.spec.layers[2].config["strides"] is None
+
+    click_row(qtbot, panel, 7)  # Dense 64: regularizer and the editor kept in place
+    units_spin = panel.properties.editors["units"].spin
+    reg = panel.properties.editors["kernel_regularizer"]
+    reg.kind.setCurrentText("L2")
+    assert state.spec.layers[6].config["kernel_regularizer"] == {
+        "class_name": "L2", "config": {"l2": 0.01}}
+    reg.factor.setValue(0.001)
+    assert state.spec.layers[6].config["kernel_regularizer"]["config"] == {"l2": 0.001}
+    click_row(qtbot, panel, 8)  # another Dense: same widgets, new values
+    assert panel.properties.editors["units"].spin is units_spin
+    assert units_spin.value() == 10
+    assert panel.properties.editors["kernel_regularizer"].kind.currentText() == "none"
+
+    click_row(qtbot, panel, 1)  # Reshape: a wrong shape is marked, not applied
+    target = panel.properties.editors["target_shape"]
+    target.edit.selectAll()
+    qtbot.keyClicks(target.edit, "28, x")
+    qtbot.keyClick(target.edit, Qt.Key_Return)
+    assert "whole numbers" in target.problem.text()
+    assert state.spec.layers[0].config["target_shape"] == [28, 28, 1]
+    target.edit.selectAll()
+    qtbot.keyClicks(target.edit, "28, 28, -1")
+    qtbot.keyClick(target.edit, Qt.Key_Return)
+    assert state.spec.layers[0].config["target_shape"] == [28, 28, -1]
+    assert target.problem.isHidden()
+
+    # Undo restores the value shown in the editor too.
+    state.undo_stack.undo()
+    assert target.edit.text() == "28, 28, 1"
+
+
+def test_palette_search_and_help(qtbot):
+    _state, panel = make_panel(qtbot)
+    palette = panel.palette_view
+    qtbot.keyClicks(palette.search, "pool")
+    shown = palette.visible_names()
+    assert "MaxPooling2D" in shown and "GlobalAveragePooling1D" in shown
+    assert "Dense" not in shown
+    assert "largest value" in palette.items["MaxPooling2D"].toolTip(0)
+    palette.search.clear()
+    qtbot.keyClicks(palette.search, "lstm")
+    assert palette.visible_names() == ["LSTM"]
+
+
+def test_training_settings_and_warnings(qtbot):
+    state, panel = make_panel(qtbot, model=MNIST_CNN)
+    state.load_dataset()
+    qtbot.waitUntil(lambda: state.dataset is not None, timeout=60000)
+    settings = panel.settings
+    assert not settings.warnings.isVisible() or not settings.warnings.text()
+    settings.optimizer.setCurrentIndex(settings.optimizer.findData("sgd"))
+    assert state.training.optimizer == "sgd"
+    panel.tabs.setCurrentWidget(settings)
+    assert settings.momentum.isVisible() and settings.nesterov.isVisible()
+    settings.momentum.setValue(0.9)
+    assert state.training.momentum == pytest.approx(0.9)
+    settings.learning_rate.setValue(0.001)
+    settings.learning_rate.stepBy(1)
+    assert state.training.learning_rate == pytest.approx(0.002)
+    settings.learning_rate.stepBy(-2)
+    assert state.training.learning_rate == pytest.approx(0.0005)
+
+    settings.loss.setCurrentText("mean_squared_error")
+    assert settings.warnings.isVisible()
+    assert "sparse_categorical_crossentropy" in settings.warnings.text()
+    settings.loss.setCurrentText("sparse_categorical_crossentropy")
+    assert not settings.warnings.isVisible()
+
+    settings.early.setChecked(True)
+    assert state.training.early_stopping == {
+        "monitor": "val_loss", "patience": 3, "restore_best_weights": True}
+    settings.patience.setValue(5)
+    assert state.training.early_stopping["patience"] == 5
+    settings.fixed_seed.setChecked(False)
+    assert state.training.seed is None
+    settings.epochs.setValue(3)
+    settings.batch_size.setValue(128)
+    settings.validation.setValue(0.2)
+    cfg = state.training
+    assert (cfg.epochs, cfg.batch_size, cfg.validation_split) == (3, 128, 0.2)
+    # A settings change is undoable and the widgets follow.
+    state.undo_stack.undo()
+    assert settings.validation.value() == pytest.approx(0.1)
+
+    index = settings.dataset.findData("random-classes")
+    settings.dataset.setCurrentIndex(index)
+    settings.dataset.activated.emit(index)
+    assert state.project.dataset == "random-classes"
+    qtbot.waitUntil(lambda: state.dataset is not None and state.dataset.input_shape == (100,),
+                    timeout=30000)
+    # (100,) samples cannot feed a (28, 28) input: the stack says so and offers the fix.
+    panel.tabs.setCurrentIndex(0)
+    assert panel.stack.input_frame.isVisible()
+    assert "(100,)" in panel.stack.input_hint.text()
+    qtbot.mouseClick(panel.stack.input_hint_button, Qt.LeftButton)
+    assert tuple(state.spec.input_shape) == (100,)
+
+
+def test_code_view_follows_edits(qtbot):
+    state, panel = make_panel(qtbot, "mnist-mlp")
+    panel.view_code_action.trigger()
+    view = panel._code_view
+    assert view.isVisible()
+    code = view.text.toPlainText()
+    assert "keras.layers.Dense(units=128, activation='relu')" in code
+    compile(code, "exported.py", "exec")
+    state.set_layer_param(1, "units", 256)
+    assert "keras.layers.Dense(units=256, activation='relu')" in view.text.toPlainText()
+    assert view.text.isReadOnly()
+    view.close()
+
+
+def test_busy_note(qtbot):
+    state, panel = make_panel(qtbot)
+    assert not panel.busy_note.isVisible()
+    state.set_busy(True)
+    assert panel.busy_note.isVisible()
+    assert "next run" in panel.busy_note.text()
+    state.set_busy(False)
+    assert not panel.busy_note.isVisible()
+
+
+def test_templates_load(qtbot):
+    state, panel = make_panel(qtbot)
+    for key, params in TEMPLATE_PARAMS.items():
+        state.replace_project(load_template(key))
+        assert state.inspection.ok, key
+        assert state.inspection.total_params == params, key
+        assert f"{params:,}" in panel.stack.totals.text(), key
+        assert panel.stack.tree.topLevelItemCount() == len(state.spec.layers) + 1
+        assert stack_texts(panel, 3)[-1] != "…"
+        assert state.spec.layers[state.selected].class_name in panel.properties.title.text()
+
+
+def test_stack_shows_dots_before_tensorflow(qtbot):
+    state, panel = make_panel(qtbot, "mnist-mlp")
+    state.inspection = None
+    panel.stack._stale = True
+    panel.stack.refresh()
+    assert set(stack_texts(panel, 3)[1:]) == {"…"}
+    assert "TensorFlow" in panel.stack.totals.text()
+
+
+def test_empty_model_state(qtbot):
+    state, panel = make_panel(qtbot)
+    state.set_model(ModelSpec((28, 28), []))
+    settle(qtbot, state)
+    assert panel.stack.tree.topLevelItemCount() == 1
+    assert state.inspection.total_params == 0
+    assert not panel.stack.delete_action.isEnabled()
+    state.insert_layer(0, LayerSpec.create("Flatten"))
+    assert panel.stack.delete_action.isEnabled()
+
+
+def test_in_main_window_shortcuts_and_templates(qtbot):
+    from workbench.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window, before_close_func=lambda _w: _wind_down(window.state))
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.state.tensorflow_loaded and window.state.dataset is not None,
+                    timeout=60000)
+    state = window.state
+    for name in ("layerPalette", "layerStack", "layerProperties"):
+        assert window.findChild(QWidget, name) is not None, name
+    assert any(a.objectName() == "viewCodeAction" for a in window.view_menu.actions())
+
+    panel = window.builder_panel
+    n = len(state.spec.layers)
+    click_row(qtbot, panel, 2)
+    tree = panel.stack.tree
+    tree.setFocus()
+    qtbot.waitUntil(tree.hasFocus, timeout=5000)
+    qtbot.keyClick(tree, Qt.Key_Delete)
+    assert len(state.spec.layers) == n - 1
+    qtbot.keyClick(tree, Qt.Key_Z, Qt.ControlModifier)  # the Edit menu's shortcut
+    assert len(state.spec.layers) == n
+    qtbot.keyClick(tree, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert len(state.spec.layers) == n - 1
+    qtbot.keyClick(tree, Qt.Key_Z, Qt.ControlModifier)
+    assert not state.dirty
+
+    for key, params in TEMPLATE_PARAMS.items():
+        action = next(a for a in window.templates_menu.actions()
+                      if a.text() == load_template(key).name)
+        action.trigger()
+        assert state.inspection.total_params == params, key
+        assert f"{params:,}" in panel.stack.totals.text(), key

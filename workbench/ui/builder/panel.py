@@ -1,0 +1,188 @@
+"""The model builder: palette, layer stack, property editor and training settings in one column.
+
+Run alone with ``python -m workbench.ui.builder.panel``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import (
+    QAction,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.spec import LayerSpec, ModelSpec
+from workbench.ui.builder.palette import LayerPaletteView
+from workbench.ui.builder.properties import LayerPropertiesView
+from workbench.ui.builder.settings import TrainingSettingsPanel
+from workbench.ui.builder.stack import LayerStackView
+from workbench.ui.state import ProjectState
+
+BUSY_STYLE = "color: #6b4e00; background: #fff8d6; border: 1px solid #e8d48b; padding: 4px;"
+
+
+class BuilderPanel(QWidget):
+    """Left column of the main window: build the model (Model tab) and set up training."""
+
+    def __init__(self, state: ProjectState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("builderPanel")
+        self.state = state
+        self._code_view = None
+
+        self.busy_note = QLabel("Training in progress — edits apply to the next run", self,
+                                objectName="builderBusyNote")
+        self.busy_note.setStyleSheet(BUSY_STYLE)
+        self.busy_note.setVisible(state.busy)
+
+        self.palette_view = LayerPaletteView(self)
+        self.stack = LayerStackView(state, self)
+        self.properties = LayerPropertiesView(state, self)
+        self.settings = TrainingSettingsPanel(state, self)
+
+        self.view_code_action = QAction("View &code…", self)
+        self.view_code_action.setObjectName("viewCodeAction")
+        self.view_code_action.setStatusTip("The equivalent Keras Python script, updated live")
+        self.view_code_action.triggered.connect(self.show_code)
+        self.clear_action = QAction("Clear", self)
+        self.clear_action.setObjectName("clearModelAction")
+        self.clear_action.setToolTip("Remove all layers (keeps the input; undo brings them back)")
+        self.clear_action.triggered.connect(self.clear_model)
+
+        palette_box = QGroupBox("Layers", self)
+        palette_layout = QVBoxLayout(palette_box)
+        palette_layout.setContentsMargins(4, 4, 4, 4)
+        palette_layout.addWidget(self.palette_view)
+
+        stack_box = QGroupBox("Model", self)
+        stack_layout = QVBoxLayout(stack_box)
+        stack_layout.setContentsMargins(4, 4, 4, 4)
+        stack_layout.addWidget(self.stack)
+        tools = QHBoxLayout()
+        for action in (self.clear_action, self.view_code_action):
+            button = QToolButton(stack_box)
+            button.setDefaultAction(action)
+            tools.addWidget(button)
+        tools.addStretch(1)
+        stack_layout.addLayout(tools)
+
+        properties_box = QGroupBox("Properties", self)
+        properties_layout = QVBoxLayout(properties_box)
+        properties_layout.setContentsMargins(2, 4, 2, 2)
+        properties_layout.addWidget(self.properties)
+
+        # The stack gets the full width (its shapes and counts need it); below it, the palette to
+        # pick from beside the selected layer's properties.
+        bottom = QSplitter(Qt.Horizontal, self)
+        bottom.addWidget(palette_box)
+        bottom.addWidget(properties_box)
+        bottom.setStretchFactor(0, 0)
+        bottom.setStretchFactor(1, 1)
+        bottom.setChildrenCollapsible(False)
+        palette_box.setMinimumWidth(130)
+        bottom.setSizes([170, 350])
+
+        model_split = QSplitter(Qt.Vertical, self)
+        model_split.addWidget(stack_box)
+        model_split.addWidget(bottom)
+        model_split.setStretchFactor(0, 5)
+        model_split.setStretchFactor(1, 4)
+        model_split.setChildrenCollapsible(False)
+        model_split.setSizes([450, 360])
+        self.model_splitter = model_split
+
+        self.tabs = QTabWidget(self, objectName="builderTabs")
+        self.tabs.addTab(model_split, "Model")
+        self.tabs.addTab(self.settings, "Training settings")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.busy_note)
+        layout.addWidget(self.tabs, 1)
+        # Narrower than this, layer summaries and shapes in the stack get cut off.
+        self.setMinimumWidth(470)
+
+        self.palette_view.layer_chosen.connect(self.add_layer)
+        state.busy_changed.connect(self._on_busy_changed)
+        state.project_replaced.connect(self._on_project_replaced)
+
+    def sizeHint(self):  # noqa: N802 - Qt API
+        hint = super().sizeHint()
+        hint.setWidth(520)
+        return hint
+
+    # Commands ------------------------------------------------------------------------------------
+
+    def add_layer(self, class_name: str) -> None:
+        """Add a layer with the catalogue's defaults after the selected one (or the input)."""
+        self.state.insert_layer(self.state.selected + 1, LayerSpec.create(class_name))
+        self.stack.tree.setFocus()
+
+    def clear_model(self) -> None:
+        if self.state.spec.layers:
+            self.state.set_model(ModelSpec(tuple(self.state.spec.input_shape), []), "Clear model")
+            self.state.select(-1)
+
+    def show_code(self) -> None:
+        from workbench.ui.builder.code_dialog import CodeView
+
+        if self._code_view is None:
+            self._code_view = CodeView(self.state, self)
+        self._code_view.show()
+        self._code_view.raise_()
+        self._code_view.activateWindow()
+
+    # State ---------------------------------------------------------------------------------------
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.busy_note.setVisible(busy)
+
+    def _on_project_replaced(self) -> None:
+        self.tabs.setCurrentIndex(0)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        # The main window builds its View menu after the panels; join it on first show.
+        menu = getattr(self.window(), "view_menu", None)
+        if menu is not None and self.view_code_action not in menu.actions():
+            menu.addAction(self.view_code_action)
+        super().showEvent(event)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from PyQt5.QtWidgets import QApplication, QMainWindow
+
+    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    state = ProjectState(load_template(DEFAULT_TEMPLATE))
+    window = QMainWindow()
+    window.setWindowTitle("Workbench — model builder")
+    panel = BuilderPanel(state, window)
+    window.setCentralWidget(panel)
+    edit = window.menuBar().addMenu("&Edit")
+    undo = state.undo_stack.createUndoAction(window, "&Undo")
+    undo.setShortcut(QKeySequence.Undo)
+    redo = state.undo_stack.createRedoAction(window, "&Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+    edit.addAction(undo)
+    edit.addAction(redo)
+    window.view_menu = window.menuBar().addMenu("&View")
+    window.resize(560, 820)
+    window.show()
+    state.start_loading_tensorflow()
+    return app.exec_()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""Training settings: optimizer, loss, metrics, epochs, batch, validation, early stop, seed, data.
+
+Each edit builds a new ``TrainConfig`` from the state's and hands it to
+``ProjectState.set_training`` (undoable; edits of one field merge). A loss that does not fit
+the labels is flagged with its fix.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.datasets import dataset_names, describe
+from workbench.core.spec import LOSSES, METRICS, OPTIMIZERS, TrainConfig
+from workbench.ui.state import ProjectState
+
+WARNING_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 4px;"
+MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
+
+
+class LearningRateSpinBox(QDoubleSpinBox):
+    """Steps through 1-2-5 values (0.0001, 0.0002, 0.0005, 0.001 …), the way rates are tuned."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDecimals(5)
+        self.setRange(0.00001, 10.0)
+        self.setValue(0.001)
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
+        ladder = []
+        for exponent in range(-5, 2):
+            ladder += [m * 10.0 ** exponent for m in (1, 2, 5)]
+        value = self.value()
+        # Position on the ladder (between rungs counts as the lower one when going up).
+        position = max(i for i, v in enumerate(ladder) if v <= value * (1 + 1e-9)) if (
+            value >= ladder[0]) else 0
+        if steps < 0 and not math.isclose(ladder[position], value, rel_tol=1e-6):
+            position += 1
+        position = max(0, min(len(ladder) - 1, position + steps))
+        self.setValue(round(ladder[position], 5))
+        self.editingFinished.emit()
+
+
+class TrainingSettingsPanel(QScrollArea):
+    def __init__(self, state: ProjectState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trainingSettings")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.state = state
+        body = QWidget(self)
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(6, 6, 6, 6)
+
+        self.warnings = QLabel(body, objectName="trainingWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet(WARNING_STYLE)
+        self.warnings.hide()
+
+        # Data -------------------------------------------------------------------------------------
+        data_box = QGroupBox("Data", body)
+        data_form = QFormLayout(data_box)
+        self.dataset = QComboBox(data_box, objectName="datasetChooser")
+        self.dataset.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset.setMinimumContentsLength(14)
+        self.open_button = QToolButton(data_box, objectName="openDatasetButton")
+        self.open_button.setText("Open .npz / folder…")
+        self.open_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.open_button)
+        menu.addAction("Open .npz file…", self._on_open_npz)
+        menu.addAction("Open folder of class sub-folders…", self._on_open_folder)
+        self.open_button.setMenu(menu)
+        data_form.addRow("Dataset", self.dataset)
+        self.dataset_info = QLabel(data_box, objectName="datasetInfo")
+        self.dataset_info.setWordWrap(True)
+        self.dataset_info.setStyleSheet("color: #555;")
+        data_form.addRow("", self.dataset_info)
+        data_form.addRow("", self.open_button)
+        self.validation = QDoubleSpinBox(data_box, objectName="validationSplit")
+        self.validation.setRange(0.0, 0.9)
+        self.validation.setSingleStep(0.05)
+        self.validation.setDecimals(2)
+        self.validation.setToolTip("Fraction of the training data held out to validate each epoch")
+        data_form.addRow("Validation split", self.validation)
+
+        # Optimizer --------------------------------------------------------------------------------
+        opt_box = QGroupBox("Optimizer", body)
+        opt_form = QFormLayout(opt_box)
+        self.optimizer = QComboBox(opt_box, objectName="optimizerChooser")
+        for key, name in OPTIMIZERS.items():
+            self.optimizer.addItem(name, key)
+        opt_form.addRow("Optimizer", self.optimizer)
+        self.learning_rate = LearningRateSpinBox(opt_box)
+        self.learning_rate.setObjectName("learningRate")
+        self.learning_rate.setToolTip("Step size; arrows step 1-2-5 (0.001 → 0.002 → 0.005)")
+        opt_form.addRow("Learning rate", self.learning_rate)
+        self.momentum = QDoubleSpinBox(opt_box, objectName="momentum")
+        self.momentum.setRange(0.0, 1.0)
+        self.momentum.setSingleStep(0.1)
+        self.momentum.setDecimals(3)
+        self.momentum_label = QLabel("Momentum", opt_box)
+        opt_form.addRow(self.momentum_label, self.momentum)
+        self.nesterov = QCheckBox("Nesterov momentum", opt_box, objectName="nesterov")
+        opt_form.addRow("", self.nesterov)
+
+        # Loss and schedule ---------------------------------------------------------------------
+        fit_box = QGroupBox("Loss and schedule", body)
+        fit_form = QFormLayout(fit_box)
+        self.loss = QComboBox(fit_box, objectName="lossChooser")
+        self.loss.addItems(LOSSES)
+        fit_form.addRow("Loss", self.loss)
+        metrics_row = QHBoxLayout()
+        self.metric_boxes: dict[str, QCheckBox] = {}
+        for metric in METRICS:
+            box = QCheckBox(metric, fit_box)
+            box.setObjectName(f"metric_{metric}")
+            self.metric_boxes[metric] = box
+            metrics_row.addWidget(box)
+            box.toggled.connect(self._on_metrics_changed)
+        metrics_row.addStretch(1)
+        fit_form.addRow("Metrics", metrics_row)
+        self.epochs = QSpinBox(fit_box, objectName="epochs")
+        self.epochs.setRange(1, 100_000)
+        fit_form.addRow("Epochs", self.epochs)
+        self.batch_size = QSpinBox(fit_box, objectName="batchSize")
+        self.batch_size.setRange(1, 1_000_000)
+        fit_form.addRow("Batch size", self.batch_size)
+
+        self.early = QCheckBox("Stop when it stops improving", fit_box,
+                               objectName="earlyStopping")
+        self.early.setToolTip("keras.callbacks.EarlyStopping: stop when the monitored value has "
+                              "not improved for `patience` epochs")
+        fit_form.addRow("Early stopping", self.early)
+        self.monitor = QComboBox(fit_box, objectName="earlyStoppingMonitor")
+        self.monitor.addItems(MONITORS)
+        fit_form.addRow("Monitor", self.monitor)
+        self.patience = QSpinBox(fit_box, objectName="patience")
+        self.patience.setRange(0, 10_000)
+        self.patience.setSuffix(" epochs")
+        fit_form.addRow("Patience", self.patience)
+        self.restore_best = QCheckBox("Restore the best weights", fit_box,
+                                      objectName="restoreBest")
+        fit_form.addRow("", self.restore_best)
+
+        seed_row = QHBoxLayout()
+        self.fixed_seed = QCheckBox("Fixed", fit_box, objectName="fixedSeed")
+        self.fixed_seed.setToolTip("A fixed seed makes runs repeatable")
+        self.seed = QSpinBox(fit_box, objectName="seed")
+        self.seed.setRange(0, 2**31 - 1)
+        seed_row.addWidget(self.fixed_seed)
+        seed_row.addWidget(self.seed, 1)
+        fit_form.addRow("Seed", seed_row)
+
+        outer.addWidget(self.warnings)
+        outer.addWidget(data_box)
+        outer.addWidget(opt_box)
+        outer.addWidget(fit_box)
+        outer.addStretch(1)
+        self.setWidget(body)
+
+        self.dataset.activated.connect(self._on_dataset_chosen)
+        self.optimizer.currentIndexChanged.connect(lambda _i: self._apply("optimizer"))
+        self.learning_rate.valueChanged.connect(lambda _v: self._apply("learning_rate"))
+        self.momentum.valueChanged.connect(lambda _v: self._apply("momentum"))
+        self.nesterov.toggled.connect(lambda _v: self._apply("nesterov"))
+        self.loss.currentIndexChanged.connect(lambda _i: self._apply("loss"))
+        self.epochs.valueChanged.connect(lambda _v: self._apply("epochs"))
+        self.batch_size.valueChanged.connect(lambda _v: self._apply("batch_size"))
+        self.validation.valueChanged.connect(lambda _v: self._apply("validation_split"))
+        self.early.toggled.connect(lambda _v: self._apply("early_stopping"))
+        self.monitor.currentIndexChanged.connect(lambda _v: self._apply("early_stopping"))
+        self.patience.valueChanged.connect(lambda _v: self._apply("early_stopping"))
+        self.restore_best.toggled.connect(lambda _v: self._apply("early_stopping"))
+        self.fixed_seed.toggled.connect(lambda _v: self._apply("seed"))
+        self.seed.valueChanged.connect(lambda _v: self._apply("seed"))
+
+        state.training_changed.connect(self._on_training_changed)
+        state.inspection_changed.connect(self._update_warnings)
+        state.dataset_loaded.connect(self._on_dataset_loaded)
+        state.dataset_failed.connect(self._on_dataset_failed)
+        self._updating = False
+        # The dataset name state.dataset was loaded for (a new choice loads in the background).
+        self._loaded_for = state.project.dataset if state.dataset is not None else None
+        self._on_training_changed()
+
+    # State → widgets ----------------------------------------------------------------------------
+
+    def _fill_datasets(self) -> None:
+        current = self.state.project.dataset
+        self.dataset.clear()
+        for name in dataset_names():
+            self.dataset.addItem(name, name)
+            self.dataset.setItemData(self.dataset.count() - 1, describe(name), Qt.ToolTipRole)
+        if current not in dataset_names():
+            self.dataset.addItem(Path(current).name or current, current)
+            self.dataset.setItemData(self.dataset.count() - 1, current, Qt.ToolTipRole)
+        self.dataset.setCurrentIndex(self.dataset.findData(current))
+        try:
+            self.dataset.setToolTip(describe(current))
+        except Exception:  # noqa: BLE001 - a path that no longer exists: say so in the info line
+            self.dataset.setToolTip(current)
+
+    def _on_training_changed(self) -> None:
+        cfg = self.state.training
+        self._updating = True
+        try:
+            self._fill_datasets()
+            self.optimizer.setCurrentIndex(self.optimizer.findData(cfg.optimizer))
+            self.learning_rate.setValue(cfg.learning_rate)
+            self.momentum.setValue(cfg.momentum)
+            self.nesterov.setChecked(cfg.nesterov)
+            self.loss.setCurrentText(cfg.loss)
+            for metric, box in self.metric_boxes.items():
+                box.setChecked(metric in cfg.metrics)
+            self.epochs.setValue(cfg.epochs)
+            self.batch_size.setValue(cfg.batch_size)
+            self.validation.setValue(cfg.validation_split)
+            es = cfg.early_stopping
+            self.early.setChecked(es is not None)
+            if es is not None:
+                self.monitor.setCurrentText(es.get("monitor", "val_loss"))
+                self.patience.setValue(int(es.get("patience", 3)))
+                self.restore_best.setChecked(bool(es.get("restore_best_weights", True)))
+            self.fixed_seed.setChecked(cfg.seed is not None)
+            if cfg.seed is not None:
+                self.seed.setValue(cfg.seed)
+        finally:
+            self._updating = False
+        self._update_enabled()
+        self._update_dataset_info()
+        self._update_warnings()
+
+    def _update_enabled(self) -> None:
+        optimizer = self.optimizer.currentData()
+        uses_momentum = optimizer in ("sgd", "rmsprop")
+        self.momentum.setVisible(uses_momentum)
+        self.momentum_label.setVisible(uses_momentum)
+        self.nesterov.setVisible(optimizer == "sgd")
+        es = self.early.isChecked()
+        for widget in (self.monitor, self.patience, self.restore_best):
+            widget.setEnabled(es)
+        self.seed.setEnabled(self.fixed_seed.isChecked())
+
+    def _update_dataset_info(self) -> None:
+        dataset = self.state.dataset
+        current = self._loaded_for == self.state.project.dataset
+        if dataset is not None and current and self.state.dataset_error == "":
+            if dataset.task == "classification":
+                kind = f"{dataset.num_classes} classes"
+            else:
+                kind = "regression"
+            shape = ", ".join(map(str, dataset.input_shape))
+            self.dataset_info.setText(
+                f"{len(dataset.x_train):,} training / {len(dataset.x_test):,} test samples · "
+                f"({shape}) · {kind}")
+            self.dataset_info.setStyleSheet("color: #555;")
+        elif self.state.dataset_error and current:
+            self.dataset_info.setText(self.state.dataset_error)
+            self.dataset_info.setStyleSheet("color: #b3261e;")
+        elif not self.state.tensorflow_loaded:
+            self.dataset_info.setText("Loaded when TensorFlow is ready…")
+            self.dataset_info.setStyleSheet("color: #555;")
+        else:
+            self.dataset_info.setText("Loading…")
+            self.dataset_info.setStyleSheet("color: #555;")
+
+    def _on_dataset_loaded(self) -> None:
+        self._loaded_for = self.state.project.dataset
+        self._update_dataset_info()
+        self._update_warnings()
+
+    def _on_dataset_failed(self, _message: str) -> None:
+        self._loaded_for = self.state.project.dataset
+        self._update_dataset_info()
+        self._update_warnings()
+
+    def compatibility_warnings(self) -> list[str]:
+        dataset = self.state.dataset
+        report = self.state.inspection
+        if dataset is None:
+            return []
+        if self._loaded_for != self.state.project.dataset:
+            return []
+        from workbench.core.training import check_compatibility
+
+        layers = self.state.spec.layers
+        activation = None
+        for layer in reversed(layers):
+            if "activation" in layer.config:
+                activation = layer.config["activation"]
+                break
+        # An unbuildable model has no output shape; the loss can still be checked.
+        output_shape = report.output_shape if report is not None and report.ok else None
+        return check_compatibility(output_shape, self.state.training, dataset.task,
+                                   dataset.num_classes, activation)
+
+    def _update_warnings(self) -> None:
+        warnings = self.compatibility_warnings()
+        self.warnings.setText("\n".join(f"⚠ {w[0].upper()}{w[1:]}" for w in warnings))
+        self.warnings.setVisible(bool(warnings))
+
+    # Widgets → state ----------------------------------------------------------------------------
+
+    def _config(self) -> TrainConfig:
+        cfg = self.state.training.copy()
+        cfg.optimizer = self.optimizer.currentData()
+        cfg.learning_rate = round(self.learning_rate.value(), 5)
+        cfg.momentum = round(self.momentum.value(), 3)
+        cfg.nesterov = self.nesterov.isChecked()
+        cfg.loss = self.loss.currentText()
+        cfg.metrics = [m for m, box in self.metric_boxes.items() if box.isChecked()]
+        cfg.epochs = self.epochs.value()
+        cfg.batch_size = self.batch_size.value()
+        cfg.validation_split = round(self.validation.value(), 2)
+        if self.early.isChecked():
+            cfg.early_stopping = {
+                "monitor": self.monitor.currentText(),
+                "patience": self.patience.value(),
+                "restore_best_weights": self.restore_best.isChecked(),
+            }
+        else:
+            cfg.early_stopping = None
+        cfg.seed = self.seed.value() if self.fixed_seed.isChecked() else None
+        return cfg
+
+    def _apply(self, key: str) -> None:
+        if self._updating:
+            return
+        self._update_enabled()
+        newly_on = self.early.isChecked() and self.state.training.early_stopping is None
+        if key == "early_stopping" and newly_on:
+            self._updating = True
+            self.patience.setValue(max(self.patience.value(), 3))
+            self.restore_best.setChecked(True)
+            self._updating = False
+        self.state.set_training(self._config(), key=key)
+
+    def _on_metrics_changed(self, _on: bool) -> None:
+        self._apply("metrics")
+
+    def _on_dataset_chosen(self, index: int) -> None:
+        name = self.dataset.itemData(index)
+        if name and name != self.state.project.dataset:
+            self.state.set_dataset(name)
+            self._update_dataset_info()
+
+    def _on_open_npz(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", "",
+                                              "NumPy arrays (*.npz);;All files (*)")
+        if path:
+            self.state.set_dataset(path)
+
+    def _on_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Open a folder with one sub-folder of images per class")
+        if path:
+            self.state.set_dataset(path)

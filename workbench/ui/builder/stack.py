@@ -1,0 +1,478 @@
+"""The layer stack: the model top to bottom with Keras's output shapes, parameter counts and errors.
+
+Rows are drawn from ``ProjectState`` (the spec and its inspection) on every change; the view keeps
+no layer settings of its own. Row 0 is the input; row ``i + 1`` is layer ``i``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtGui import QBrush, QColor, QKeySequence
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QAction,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.inspect import LayerInfo, format_shape
+from workbench.core.spec import LayerSpec
+from workbench.ui.builder.palette import LAYER_MIME
+from workbench.ui.state import ProjectState
+
+COL_INDEX, COL_LAYER, COL_SHAPE, COL_PARAMS = range(4)
+ERROR_BG = QColor("#fde4e4")
+ERROR_FG = QColor("#b3261e")
+STALE_FG = QColor("#9a9a9a")
+WARNING_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 4px;"
+ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 4px;"
+NOTE_STYLE = "color: #555; padding: 2px 4px;"
+
+
+def format_bytes(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+class _StackTree(QTreeWidget):
+    """A tree whose drops reorder the spec (or insert a palette layer) instead of moving items."""
+
+    dropped = pyqtSignal(int, object)  # (insert-before layer index, source layer index or name)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DragDrop)
+        self.setDefaultDropAction(Qt.MoveAction)
+
+    def _drop_index(self, pos) -> int:
+        """Layer index a drop at ``pos`` inserts before (0 … number of layers)."""
+        item = self.itemAt(pos)
+        rows = self.topLevelItemCount()
+        if item is None:
+            return rows - 1
+        row = self.indexOfTopLevelItem(item)
+        rect = self.visualItemRect(item)
+        if pos.y() > rect.center().y():
+            row += 1
+        return max(0, row - 1)
+
+    def _accepts(self, event) -> bool:
+        return event.source() is self or event.mimeData().hasFormat(LAYER_MIME)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self._accepts(event):
+            super().dragEnterEvent(event)
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self._accepts(event):
+            super().dragMoveEvent(event)
+            event.setDropAction(Qt.MoveAction if event.source() is self else Qt.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        target = self._drop_index(event.pos())
+        if event.source() is self:
+            source = self.indexOfTopLevelItem(self.currentItem()) - 1
+            payload: object = source
+        else:
+            payload = bytes(event.mimeData().data(LAYER_MIME)).decode()
+        # Ignore the drop for Qt (so it moves no items itself); the state redraws the rows.
+        event.setDropAction(Qt.IgnoreAction)
+        event.accept()
+        self.dropped.emit(target, payload)
+
+
+class LayerStackView(QWidget):
+    """The model's rows, the move/duplicate/delete buttons, totals, and the error with its fix."""
+
+    refreshed = pyqtSignal()  # rows redrawn from a fresh inspection (for benchmarks and tests)
+
+    def __init__(self, state: ProjectState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self._stale = True  # the inspection predates the last model change
+
+        self.tree = _StackTree(self)
+        self.tree.setObjectName("layerStack")
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["#", "Layer", "Output shape", "Params"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.tree.setToolTip("")
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_INDEX, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL_LAYER, QHeaderView.Stretch)
+        header.setSectionResizeMode(COL_SHAPE, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL_PARAMS, QHeaderView.ResizeToContents)
+        header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+
+        # Buttons and their keyboard shortcuts (active while the stack has focus).
+        self.up_action = self._action("Move up", "▲", "Alt+Up", self.move_up)
+        self.down_action = self._action("Move down", "▼", "Alt+Down", self.move_down)
+        self.duplicate_action = self._action("Duplicate", "Duplicate", "Ctrl+D", self.duplicate)
+        self.delete_action = self._action("Delete", "Delete", QKeySequence.Delete, self.delete)
+        self.delete_action.setShortcuts([QKeySequence(QKeySequence.Delete),
+                                         QKeySequence(Qt.Key_Backspace)])
+        buttons = QHBoxLayout()
+        buttons.setSpacing(2)
+        for action in (self.up_action, self.down_action, self.duplicate_action, self.delete_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setObjectName(f"stack{action.objectName()}Button")
+            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.undo_button = QToolButton(self, objectName="builderUndoButton")
+        self.redo_button = QToolButton(self, objectName="builderRedoButton")
+        undo = state.undo_stack.createUndoAction(self, "Undo")
+        undo.setToolTip("Undo (Ctrl+Z)")
+        redo = state.undo_stack.createRedoAction(self, "Redo")
+        redo.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.undo_button.setDefaultAction(undo)
+        self.redo_button.setDefaultAction(redo)
+        for button, text in ((self.undo_button, "↶ Undo"), (self.redo_button, "↷ Redo")):
+            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            button.defaultAction().setIconText(text)
+            buttons.addWidget(button)
+        # QUndoStack rewrites the action texts ("Undo Add Dense"); keep the buttons short.
+        state.undo_stack.indexChanged.connect(self._on_undo_index_changed)
+
+        self.input_hint = QLabel(self, objectName="inputShapeHint")
+        self.input_hint.setWordWrap(True)
+        self.input_hint_button = QPushButton(self, objectName="useDatasetShapeButton")
+        self.input_hint_button.clicked.connect(self._on_use_dataset_shape)
+        self.input_frame = self._frame(self.input_hint, self.input_hint_button, vertical=False)
+
+        self.error_label = QLabel(self, objectName="layerErrorLabel")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.fix_button = QPushButton("Insert Reshape to fix", self, objectName="fixButton")
+        self.fix_button.clicked.connect(self._on_fix_clicked)
+        self.error_frame = self._frame(self.error_label, self.fix_button, vertical=True)
+
+        self.totals = QLabel(self, objectName="modelTotals")
+        self.totals.setStyleSheet("padding: 2px 4px;")
+        self.totals.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.totals)
+        layout.addWidget(self.input_frame)
+        layout.addWidget(self.error_frame)
+
+        self.tree.currentItemChanged.connect(self._on_current_item_changed)
+        self.tree.dropped.connect(self._on_dropped)
+        state.model_changed.connect(self._on_model_changed)
+        state.inspection_changed.connect(self._on_inspection_changed)
+        state.selection_changed.connect(self._on_selection_changed)
+        state.training_changed.connect(self._update_totals)
+        state.dataset_loaded.connect(self._update_input_hint)
+        state.dataset_failed.connect(lambda _msg: self._update_input_hint())
+        self._stale = state.inspection is None
+        self.refresh()
+        self._on_undo_index_changed()
+
+    # Construction helpers -----------------------------------------------------------------------
+
+    def _action(self, name: str, text: str, key, slot) -> QAction:
+        action = QAction(text, self.tree)
+        action.setObjectName(name.title().replace(" ", ""))
+        shortcut = QKeySequence(key)
+        action.setShortcut(shortcut)
+        action.setShortcutContext(Qt.WidgetShortcut)
+        action.setToolTip(f"{name} ({shortcut.toString(QKeySequence.NativeText)})")
+        action.triggered.connect(slot)
+        self.tree.addAction(action)
+        return action
+
+    def _frame(self, label: QLabel, button: QPushButton, vertical: bool) -> QFrame:
+        frame = QFrame(self)
+        row = QVBoxLayout(frame) if vertical else QHBoxLayout(frame)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        label.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        row.addWidget(label, 1)
+        row.addWidget(button, 0, Qt.AlignLeft if vertical else Qt.AlignTop)
+        frame.hide()
+        return frame
+
+    # Commands ------------------------------------------------------------------------------------
+
+    def selected_layer(self) -> int:
+        return self.state.selected
+
+    def move_up(self) -> None:
+        i = self.state.selected
+        if i > 0:
+            self.state.move_layer(i, i - 1)
+
+    def move_down(self) -> None:
+        i = self.state.selected
+        if 0 <= i < len(self.state.spec.layers) - 1:
+            self.state.move_layer(i, i + 1)
+
+    def duplicate(self) -> None:
+        if self.state.selected >= 0:
+            self.state.duplicate_layer(self.state.selected)
+
+    def delete(self) -> None:
+        if self.state.selected >= 0:
+            self.state.remove_layer(self.state.selected)
+
+    def _on_dropped(self, target: int, payload: object) -> None:
+        n = len(self.state.spec.layers)
+        target = max(0, min(target, n))
+        if isinstance(payload, int):
+            if not 0 <= payload < n:
+                return
+            final = target if target <= payload else target - 1
+            self.state.move_layer(payload, min(final, n - 1))
+        elif isinstance(payload, str) and payload:
+            self.state.insert_layer(target, LayerSpec.create(payload))
+
+    def _on_fix_clicked(self) -> None:
+        report = self.state.inspection
+        if report is None or report.error_index is None:
+            return
+        fix = report.layers[report.error_index].fix
+        if fix is not None:
+            self.state.insert_layer(report.error_index, LayerSpec.from_dict(fix.to_dict()))
+
+    def _on_use_dataset_shape(self) -> None:
+        if self.state.dataset is not None:
+            self.state.set_input_shape(tuple(self.state.dataset.input_shape))
+
+    # State → rows -------------------------------------------------------------------------------
+
+    def _on_model_changed(self) -> None:
+        self._stale = True
+        self.refresh()
+
+    def _on_inspection_changed(self) -> None:
+        self._stale = False
+        self.refresh()
+        self.refreshed.emit()
+
+    def _on_selection_changed(self, index: int) -> None:
+        row = index + 1
+        if 0 <= row < self.tree.topLevelItemCount():
+            item = self.tree.topLevelItem(row)
+            if self.tree.currentItem() is not item:
+                self.tree.blockSignals(True)
+                self.tree.setCurrentItem(item)
+                self.tree.blockSignals(False)
+            self.tree.scrollToItem(item)
+        self._update_actions()
+
+    def _on_current_item_changed(self, current, _previous) -> None:
+        if current is not None:
+            self.state.select(self.tree.indexOfTopLevelItem(current) - 1)
+        self._update_actions()
+
+    def _on_undo_index_changed(self, _index: int = 0) -> None:
+        try:
+            stack = self.state.undo_stack
+            undo_text, redo_text = stack.undoText(), stack.redoText()
+        except RuntimeError:  # the stack goes first when the window is torn down
+            return
+        self.undo_button.setToolTip(f"Undo {undo_text} (Ctrl+Z)".replace("  ", " "))
+        self.redo_button.setToolTip(f"Redo {redo_text} (Ctrl+Shift+Z)".replace("  ", " "))
+        self.undo_button.defaultAction().setIconText("↶ Undo")
+        self.redo_button.defaultAction().setIconText("↷ Redo")
+
+    def _info(self, index: int, layer: LayerSpec) -> tuple[LayerInfo | None, bool]:
+        """The inspection row for a layer and whether it is current (else an older fitting one)."""
+        report = self.state.inspection
+        if report is None or index >= len(report.layers):
+            return None, False
+        info = report.layers[index]
+        if not self._stale:
+            return info, True
+        same = info.class_name == layer.class_name and info.summary == layer.summary()
+        if same and tuple(report.input_shape) == tuple(self.state.spec.input_shape):
+            return info, False
+        return None, False
+
+    def refresh(self) -> None:
+        spec = self.state.spec
+        tree = self.tree
+        wanted = len(spec.layers) + 1
+        tree.setUpdatesEnabled(False)
+        tree.blockSignals(True)
+        try:
+            while tree.topLevelItemCount() > wanted:
+                tree.takeTopLevelItem(tree.topLevelItemCount() - 1)
+            while tree.topLevelItemCount() < wanted:
+                QTreeWidgetItem(tree)
+            self._fill_input_row(tree.topLevelItem(0))
+            failed = False
+            for i, layer in enumerate(spec.layers):
+                item = tree.topLevelItem(i + 1)
+                info, current = self._info(i, layer)
+                failed = self._fill_layer_row(item, i, layer, info, current, failed)
+            row = self.state.selected + 1
+            if 0 <= row < wanted and tree.currentItem() is not tree.topLevelItem(row):
+                tree.setCurrentItem(tree.topLevelItem(row))
+        finally:
+            tree.blockSignals(False)
+            tree.setUpdatesEnabled(True)
+        self._update_totals()
+        self._update_error()
+        self._update_input_hint()
+        self._update_actions()
+
+    def _fill_input_row(self, item: QTreeWidgetItem) -> None:
+        shape = format_shape(tuple(self.state.spec.input_shape))
+        item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+        item.setText(COL_INDEX, "")
+        item.setText(COL_LAYER, f"Input {shape}")
+        item.setText(COL_SHAPE, shape)
+        item.setText(COL_PARAMS, "")
+        item.setToolTip(COL_LAYER, "The shape of one sample (without the batch axis); "
+                                   "select to edit")
+        font = item.font(COL_LAYER)
+        font.setItalic(True)
+        item.setFont(COL_LAYER, font)
+        for col in range(4):
+            item.setBackground(col, QBrush())
+            item.setForeground(col, QBrush())
+
+    def _fill_layer_row(self, item: QTreeWidgetItem, index: int, layer: LayerSpec,
+                        info: LayerInfo | None, current: bool, failed_before: bool) -> bool:
+        item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+        item.setText(COL_INDEX, str(index + 1))
+        item.setText(COL_LAYER, layer.summary())
+        item.setTextAlignment(COL_PARAMS, Qt.AlignRight | Qt.AlignVCenter)
+        error = info.error if (info is not None and current) else None
+        if info is None:
+            shape_text, params_text = "…", "…"
+            if failed_before:
+                shape_text, params_text = "—", "—"
+        elif info.error:
+            shape_text, params_text = "✖ error", "—"
+        elif info.output_shape is None:
+            shape_text, params_text = "—", "—"
+        else:
+            shape_text, params_text = format_shape(info.output_shape), f"{info.params:,}"
+        item.setText(COL_SHAPE, shape_text)
+        item.setText(COL_PARAMS, params_text)
+        from workbench.core.catalogue import layer_type
+
+        tip = f"{layer.class_name}: {layer_type(layer.class_name).help}"
+        if error:
+            tip = f"{error}"
+        for col in range(4):
+            item.setToolTip(col, tip)
+            if error:
+                item.setBackground(col, QBrush(ERROR_BG))
+                item.setForeground(col, QBrush(ERROR_FG))
+            else:
+                item.setBackground(col, QBrush())
+                stale = not current or (info is not None and info.output_shape is None)
+                item.setForeground(col, QBrush(STALE_FG) if stale and col >= COL_SHAPE
+                                   else QBrush())
+        return failed_before or bool(error)
+
+    def _update_totals(self) -> None:
+        report = self.state.inspection
+        if not self.state.spec.layers:
+            text = ("No layers yet: click a layer type under <b>Layers</b> to add it after the "
+                    "selected row, or pick File ▸ New from template.")
+        elif report is None:
+            text = "Shapes and parameter counts appear when TensorFlow has loaded…"
+        elif self._stale and report.input_shape != tuple(self.state.spec.input_shape):
+            text = "Checking with Keras…"
+        elif not report.ok:
+            known = sum(info.params or 0 for info in report.layers)
+            text = f"Parameters so far: {known:,} · the model cannot be built yet"
+        else:
+            batch = self.state.training.batch_size
+            memory = format_bytes(report.memory_bytes(batch))
+            text = f"<b>Total params: {report.total_params:,}</b> · memory ≈ {memory}"
+            self.totals.setToolTip(
+                f"Weights, optimizer state and the activations of one batch of {batch} (float32)")
+        self.totals.setText(text)
+
+    def _update_error(self) -> None:
+        report = self.state.inspection
+        if report is None or report.ok or self._stale and report.error_index is None:
+            self.error_frame.hide()
+            return
+        if self._stale:
+            return  # keep the last message until Keras has checked the new model
+        where = ""
+        fix = None
+        if report.error_index is not None:
+            info = report.layers[report.error_index]
+            where = f"Layer {report.error_index + 1} ({info.class_name}): "
+            fix = info.fix
+        self.error_label.setText(f"⚠ {where}{report.error}")
+        self.error_label.setToolTip(report.error_text())
+        if fix is not None:
+            self.fix_button.setText(f"Insert {fix.class_name} to fix")
+            self.fix_button.setToolTip(
+                f"Insert {fix.summary()} before layer {report.error_index + 1}"
+            )
+        self.fix_button.setVisible(fix is not None)
+        self.error_frame.show()
+
+    def _update_input_hint(self) -> None:
+        dataset = self.state.dataset
+        shape = tuple(self.state.spec.input_shape)
+        if dataset is None or tuple(dataset.input_shape) == shape:
+            self.input_frame.hide()
+            return
+        data_shape = tuple(dataset.input_shape)
+        if math.prod(data_shape) == math.prod(shape):
+            self.input_hint.setText(
+                f"The dataset's samples are {format_shape(data_shape)}; they are reshaped to "
+                f"the input {format_shape(shape)} automatically."
+            )
+            self.input_hint.setStyleSheet(NOTE_STYLE)
+            self.input_hint_button.hide()
+        else:
+            self.input_hint.setText(
+                f"⚠ The dataset's samples are {format_shape(data_shape)} but the input is "
+                f"{format_shape(shape)}: training would fail."
+            )
+            self.input_hint.setStyleSheet(WARNING_STYLE)
+            self.input_hint_button.setText(f"Use {format_shape(data_shape)}")
+            self.input_hint_button.show()
+        self.input_frame.show()
+
+    def _update_actions(self) -> None:
+        i = self.state.selected
+        n = len(self.state.spec.layers)
+        self.up_action.setEnabled(i > 0)
+        self.down_action.setEnabled(0 <= i < n - 1)
+        self.duplicate_action.setEnabled(0 <= i < n)
+        self.delete_action.setEnabled(0 <= i < n)

@@ -1,0 +1,388 @@
+"""The Draw tab: draw a digit (or open a picture) and watch the network's answer as you draw.
+
+Canvas → ``digits.preprocess_digit`` → the 28x28 input (shown) → the state's inference model (the
+latest trained weights, following training epoch by epoch) → probability bars. Updates are
+coalesced to at most ~60 per second; each costs a few milliseconds on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PyQt5.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core import digits
+from workbench.ui.draw.canvas import MAX_PEN, MIN_PEN, DrawCanvasView
+from workbench.ui.draw.gallery import SampleGalleryView
+from workbench.ui.draw.prediction import InputPreviewView, PredictionView
+from workbench.ui.draw.predictor import Predictor, as_probabilities, class_names_for
+from workbench.ui.draw.samples import SAMPLES_FILE
+
+UPDATE_INTERVAL_MS = 16  # at most ~60 predictions per second while drawing
+NO_MODEL_HINT = "Train the model first — or open a trained .keras"
+EMPTY_HINT = "Draw a digit"
+EMPTY_NO_MODEL_HINT = f"{EMPTY_HINT}. {NO_MODEL_HINT} to see its answer."
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+
+
+class DrawPanel(QWidget):
+    def __init__(self, state, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("drawPanel")
+        self.state = state
+        self.current_input: np.ndarray | None = None  # the last 28x28 input, None when blank
+        self.last_latency_ms: float | None = None
+        self._predictor = Predictor()
+        self._samples_override: Path | None = None
+        self._last_update = 0.0
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.update_prediction)
+
+        self.canvas = DrawCanvasView(self)
+        self.preview = InputPreviewView(self)
+        self.prediction = PredictionView(self)
+        self.gallery = SampleGalleryView(self)
+        self._build_tools()
+        self._build_layout()
+
+        self.canvas.drawing_changed.connect(self._on_drawing_changed)
+        self.canvas.undo_available_changed.connect(self.undo_button.setEnabled)
+        self.canvas.polarity_changed.connect(self._on_polarity_changed)
+        self.gallery.use_for_training_requested.connect(self._on_use_samples)
+        self.gallery.failed.connect(self._on_samples_failed)
+        self.gallery.sample_added.connect(self._on_sample_added)
+
+        state.weights_updated.connect(self._on_weights_changed)
+        state.tensorflow_ready.connect(self._schedule)
+        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.project_replaced.connect(self._on_project_changed)
+        # Bound methods, not lambdas: PyQt drops them when this panel is deleted before the state.
+        state.dirty_changed.connect(self._on_dirty_changed)
+        state.test_image_requested.connect(self.show_image)
+        self._on_dataset_changed()
+        self._update_samples_path()
+        self.update_prediction()
+
+    # Layout --------------------------------------------------------------------------------------
+
+    def _build_tools(self) -> None:
+        self.width_slider = QSlider(Qt.Horizontal, self, objectName="penWidth")
+        self.width_slider.setRange(MIN_PEN, MAX_PEN)
+        self.width_slider.setValue(int(self.canvas.pen_width))
+        self.width_slider.setFixedWidth(110)
+        self.width_slider.setToolTip("Pen width")
+        self.width_slider.valueChanged.connect(self._on_pen_width_changed)
+        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px", self)
+        self.width_label.setMinimumWidth(36)
+        self.eraser_button = QToolButton(self, objectName="eraserButton")
+        self.eraser_button.setText("Eraser")
+        self.eraser_button.setCheckable(True)
+        self.eraser_button.setToolTip("Erase with the left button (the right button always erases)")
+        self.eraser_button.toggled.connect(self.canvas.set_eraser)
+        self.undo_button = QPushButton("Undo stroke", self, objectName="undoStrokeButton")
+        self.undo_button.setToolTip("Take back the last stroke (Ctrl+Z on the canvas)")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.clear_button = QPushButton("Clear", self, objectName="clearCanvasButton")
+        self.clear_button.setToolTip("Clear the canvas (Esc on the canvas)")
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.polarity_box = QComboBox(self, objectName="polarityBox")
+        self.polarity_box.addItems(["Dark ink on light paper", "Light ink on dark paper"])
+        self.polarity_box.setToolTip(
+            "Both work: the preprocessing finds the ink either way, as in the 28×28 input beside."
+        )
+        self.polarity_box.currentIndexChanged.connect(
+            lambda i: self.canvas.set_dark_on_light(i == 0)
+        )
+        self.open_button = QPushButton("Open image…", self, objectName="openImageButton")
+        self.open_button.setToolTip("Test a picture of a digit (PNG, JPG, …)")
+        self.open_button.clicked.connect(self._on_open_clicked)
+
+    def _build_layout(self) -> None:
+        tools1 = QHBoxLayout()
+        tools1.addWidget(QLabel("Pen", self))
+        tools1.addWidget(self.width_slider)
+        tools1.addWidget(self.width_label)
+        tools1.addWidget(self.eraser_button)
+        tools1.addStretch(1)
+        tools2 = QHBoxLayout()
+        tools2.addWidget(self.undo_button)
+        tools2.addWidget(self.clear_button)
+        tools2.addWidget(self.open_button)
+        tools2.addStretch(1)
+
+        left = QVBoxLayout()
+        left.addLayout(tools1)
+        left.addWidget(self.canvas, 0, Qt.AlignLeft)
+        left.addWidget(self.polarity_box, 0, Qt.AlignLeft)
+        left.addLayout(tools2)
+        left.addStretch(1)
+
+        middle = QVBoxLayout()
+        title = QLabel("What the network sees", self)
+        title.setStyleSheet("font-weight: bold;")
+        middle.addWidget(title)
+        middle.addWidget(self.preview, 0, Qt.AlignLeft)
+        self.timing_label = QLabel("", self, objectName="drawLatency")
+        self.timing_label.setStyleSheet("color: #777;")
+        self.timing_label.setToolTip("Preprocessing + inference time of the last update")
+        middle.addWidget(self.timing_label)
+        middle.addStretch(1)
+
+        right = QVBoxLayout()
+        answer = QLabel("What it answers", self)
+        answer.setStyleSheet("font-weight: bold;")
+        right.addWidget(answer)
+        right.addWidget(self.prediction, 1)
+
+        top = QHBoxLayout()
+        top.addLayout(left)
+        top.addSpacing(12)
+        top.addLayout(middle)
+        top.addSpacing(12)
+        top.addLayout(right, 1)
+
+        box = QGroupBox("Your own samples", self)
+        box_layout = QVBoxLayout(box)
+        box_layout.addWidget(self.gallery)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top, 1)
+        layout.addWidget(box, 0)
+
+    # Prediction ------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Coalesce bursts of changes into at most one update per UPDATE_INTERVAL_MS."""
+        if self._timer.isActive():
+            return
+        elapsed_ms = (time.perf_counter() - self._last_update) * 1000.0
+        self._timer.start(int(max(0.0, UPDATE_INTERVAL_MS - elapsed_ms)))
+
+    def _preprocessed(self) -> np.ndarray | None:
+        exact = self.canvas.exact_input
+        if exact is not None:
+            return exact
+        source = self.canvas.source
+        return digits.preprocess_digit(source if source is not None else self.canvas.image_array())
+
+    def update_prediction(self) -> None:
+        """Preprocess what is on the canvas and run the latest model on it."""
+        self._timer.stop()
+        start = time.perf_counter()
+        self._last_update = start
+        try:
+            digit = self._preprocessed()
+        except ValueError as exc:  # a picture digits cannot read (odd channel count)
+            digit = None
+            self._show_no_prediction(None, str(exc))
+            return
+        model = self.state.inference_model()
+        if digit is None:
+            trained = model is not None or not self.state.tensorflow_loaded
+            self._show_no_prediction(None, EMPTY_HINT if trained else EMPTY_NO_MODEL_HINT)
+            return
+        if model is None:
+            loading = not self.state.tensorflow_loaded
+            self._show_no_prediction(digit, "Loading TensorFlow…" if loading else NO_MODEL_HINT)
+            return
+        try:
+            output = self._predictor.predict(model, digit)
+        except ValueError as exc:  # the model's input shape does not take a 28x28 image
+            self._show_no_prediction(digit, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - any model failure is shown, never raised
+            self._show_no_prediction(digit, f"The model could not run on this input: {exc}")
+            return
+        dataset = self.state.dataset
+        if dataset is not None and getattr(dataset, "task", "") == "regression":
+            values = ", ".join(f"{v:.4g}" for v in np.ravel(output)[:4])
+            self._show_no_prediction(digit, f"This model predicts numbers, not classes: {values}")
+            return
+        try:
+            probs, note = as_probabilities(output)
+        except ValueError as exc:
+            self._show_no_prediction(digit, str(exc))
+            return
+        self.current_input = digit
+        self.preview.show_input(digit)
+        self.gallery.set_current(digit)
+        self.prediction.show_probabilities(probs, class_names_for(dataset, len(probs)), note)
+        self.last_latency_ms = (time.perf_counter() - start) * 1000.0
+        self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")
+        self.state.digit_drawn.emit(digit.copy())
+
+    def _show_no_prediction(self, digit: np.ndarray | None, hint: str) -> None:
+        self.current_input = digit
+        self.preview.show_input(digit)
+        self.gallery.set_current(digit)
+        self.prediction.show_hint(hint)
+        self.timing_label.setText("")
+
+    # Pictures from elsewhere -------------------------------------------------------------------
+
+    def show_image(self, image) -> None:
+        """Put a picture on the canvas and predict it (a dataset sample or an opened file)."""
+        try:
+            array = np.asarray(image)
+            exact = None
+            if array.shape in ((28, 28), (784,), (28, 28, 1)) and array.dtype.kind == "f":
+                # A dataset sample (floats in [0, 1], light on dark): the model gets it unchanged,
+                # exactly as the evaluation view predicted it.
+                array = array.reshape(28, 28)
+                exact = np.clip(array, 0.0, 1.0)
+            self.canvas.set_image(array, exact_input=exact)
+        except ValueError as exc:
+            self._on_samples_failed(str(exc))
+            return
+        self.update_prediction()
+
+    def open_image(self, path) -> bool:
+        try:
+            image = digits.load_image(path)
+        except ValueError as exc:
+            self._show_no_prediction(None, str(exc))
+            self.state.status_message.emit(str(exc))
+            return False
+        self.show_image(image)
+        return True
+
+    def _on_open_clicked(self) -> None:
+        start = str(self.state.path.parent) if self.state.path is not None else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image of a digit", start,
+                                              IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    # Samples -------------------------------------------------------------------------------------
+
+    def set_samples_path(self, path) -> None:
+        """Save samples in ``path`` instead of next to the project (tests, custom locations)."""
+        self._samples_override = Path(path) if path is not None else None
+        self._update_samples_path()
+
+    def samples_path(self) -> Path:
+        if self._samples_override is not None:
+            return self._samples_override
+        if self.state.path is not None:
+            return Path(self.state.path).parent / SAMPLES_FILE
+        base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+        if not base or not QCoreApplication.applicationName():
+            base = str(Path.home() / ".local" / "share" / "Workbench")
+        return Path(base) / SAMPLES_FILE
+
+    def _update_samples_path(self) -> None:
+        self.gallery.set_path(self.samples_path())
+
+    def _on_use_samples(self, path: str) -> None:
+        if self.state.busy:
+            self.state.status_message.emit("Stop the training first, then switch the dataset.")
+            return
+        self.state.set_dataset(path)
+        self.state.status_message.emit(
+            f"Dataset set to your {self.gallery.count} samples ({Path(path).name}); "
+            "train to use them."
+        )
+
+    def _on_sample_added(self, count: int) -> None:
+        self.state.status_message.emit(f"Sample saved ({count} in your sample set).")
+
+    def _on_dirty_changed(self, _dirty: bool) -> None:
+        self._update_samples_path()  # a Save As moves the project, and its sample set with it
+
+    def _on_samples_failed(self, message: str) -> None:
+        self.gallery.info.setText(message)
+        self.gallery.info.setStyleSheet("color: #b3261e;")
+        self.state.status_message.emit(message)
+
+    # State changes -------------------------------------------------------------------------------
+
+    def _on_drawing_changed(self) -> None:
+        self._schedule()
+
+    def _on_weights_changed(self, _epoch: int) -> None:
+        if self.canvas.is_blank() and self.canvas.source is None:
+            # Trace the model's tf.function now, so the first stroke is answered at once.
+            model = self.state.inference_model()
+            if model is not None:
+                try:
+                    self._predictor.predict(model, np.zeros((28, 28), np.float32))
+                except Exception:  # noqa: BLE001 - an unusable model is reported when drawn on
+                    pass
+        self._schedule()
+
+    def _on_dataset_changed(self) -> None:
+        dataset = self.state.dataset
+        names = list(getattr(dataset, "class_names", None) or [])
+        if not names or getattr(dataset, "task", "classification") != "classification":
+            names = [str(i) for i in range(10)]
+        self.gallery.set_class_names(names)
+        self.prediction.set_class_names(
+            names if self.prediction.probabilities is None else self.prediction.class_names
+        )
+        self._schedule()
+
+    def _on_project_changed(self) -> None:
+        self._update_samples_path()
+        self._schedule()
+
+    def _on_pen_width_changed(self, width: int) -> None:
+        self.canvas.set_pen_width(width)
+        self.width_label.setText(f"{width} px")
+
+    def _on_polarity_changed(self, dark_on_light: bool) -> None:
+        self.polarity_box.blockSignals(True)
+        self.polarity_box.setCurrentIndex(0 if dark_on_light else 1)
+        self.polarity_box.blockSignals(False)
+
+
+def main() -> None:
+    """``python -m workbench.ui.draw.panel [MODEL.keras]``: the Draw tab alone."""
+    import sys
+
+    from PyQt5.QtWidgets import QApplication
+
+    from workbench.core.templates import load_template
+    from workbench.ui.state import ProjectState
+
+    app = QApplication(sys.argv)
+    app.setApplicationName("Workbench")
+    app.setOrganizationName("Workbench")
+    state = ProjectState(load_template())
+    panel = DrawPanel(state)
+    panel.setWindowTitle("Draw — Workbench")
+    panel.resize(1100, 700)
+    if len(sys.argv) > 1:
+
+        def adopt_model() -> None:
+            from workbench.core.modelio import ModelFileError, load_model
+
+            try:
+                state.set_trained_model(load_model(sys.argv[1], compile=False))
+            except (ModelFileError, ValueError, OSError) as exc:
+                state.status_message.emit(str(exc))
+                print(exc, file=sys.stderr)
+
+        state.tensorflow_ready.connect(adopt_model)
+    state.status_message.connect(lambda text: panel.setWindowTitle(f"Draw — {text}"))
+    state.start_loading_tensorflow()
+    panel.show()
+    sys.exit(app.exec_())
+
+
+if __name__ == "__main__":
+    main()
