@@ -1,0 +1,206 @@
+"""Evaluation tab: confusion matrix, cell → gallery, per-class table, regression, .keras models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import QPoint, Qt
+from PyQt5.QtWidgets import QWidget
+
+from workbench.core.templates import load_template
+from workbench.ui.evaluation.panel import EMPTY_TEXT
+from workbench.ui.evaluation.worker import EvaluationRequest, EvaluationWorker
+from workbench.ui.main_window import MainWindow
+
+
+def ready_window(qtbot, template: str | None = None) -> MainWindow:
+    w = MainWindow(load_template(template) if template else None)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow_loaded and w.state.dataset is not None,
+                    timeout=60000)
+    return w
+
+
+def train_briefly(w: MainWindow, epochs: int = 1, n: int = 300):
+    """Fit the project's model like a short run would, then hand its weights to the state."""
+    from workbench.core.build import build_model, compile_model, set_seed
+    from workbench.core.training import prepare_data
+
+    state = w.state
+    if state.dataset.is_classification:
+        state.dataset = state.dataset.subset(n)
+    set_seed(0)
+    model = build_model(state.spec)
+    compile_model(model, state.training)
+    data = prepare_data(state.dataset, state.spec.input_shape, state.training)
+    model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=state.training.batch_size,
+              verbose=0)
+    state.set_weights(epochs - 1, model.get_weights(), state.spec.to_dict())
+    return model
+
+
+def show_evaluation(w: MainWindow):
+    w.tabs.setCurrentWidget(w.evaluation_panel)
+    return w.evaluation_panel
+
+
+def wait_result(qtbot, panel, timeout: int = 30000):
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.worker.busy, timeout=timeout)
+    return panel.result
+
+
+def test_empty_state_before_training(qtbot):
+    w = ready_window(qtbot)
+    panel = show_evaluation(w)
+    assert panel.pages.currentWidget() is panel.empty
+    assert panel.empty.text() == EMPTY_TEXT
+    assert w.findChild(QWidget, "confusionMatrix") is panel.matrix
+
+
+def test_confusion_matrix_fills_and_matches_the_model(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = show_evaluation(w)
+    model = train_briefly(w)
+    result = wait_result(qtbot, panel)
+    x_test, y_test = w.state.dataset.x_test, w.state.dataset.y_test
+    assert panel.pages.currentIndex() == 1
+    counts = panel.matrix.counts
+    assert counts.shape == (10, 10)
+    assert counts.sum() == len(y_test)
+    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(y_test, minlength=10))
+    expected = np.argmax(model.predict(x_test, verbose=0), axis=1)
+    np.testing.assert_array_equal(result.y_pred, expected)
+    accuracy = float(np.mean(expected == y_test))
+    assert result.accuracy == pytest.approx(accuracy)
+    assert f"{accuracy:.1%}" in panel.summary.text()
+    # Row percentages: every row with images adds up to 100.
+    panel.normalise.setChecked(True)
+    rows = panel.matrix.shown_values().sum(axis=1)
+    np.testing.assert_allclose(rows[counts.sum(axis=1) > 0], 100.0)
+    # Per-class table: one row per class, recall of class 0 = its diagonal share.
+    assert panel.table.rowCount() == 10
+    recall0 = counts[0, 0] / counts[0].sum()
+    assert float(panel.table.item(0, 2).text()) == pytest.approx(recall0, abs=5e-4)
+    panel.table.sortItems(4, Qt.DescendingOrder)  # by support, numerically
+    supports = [int(panel.table.item(r, 4).text().replace(",", "")) for r in range(10)]
+    assert supports == sorted(supports, reverse=True)
+
+
+def test_cell_click_shows_exactly_that_cells_images(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = show_evaluation(w)
+    model = train_briefly(w)
+    wait_result(qtbot, panel)
+    y = w.state.dataset.y_test
+    pred = np.argmax(model.predict(w.state.dataset.x_test, verbose=0), axis=1)
+    off = [(t, p) for t in range(10) for p in range(10)
+           if t != p and np.any((y == t) & (pred == p))]
+    true, predicted = off[0] if off else (int(y[0]), int(y[0]))
+    # A real mouse click on the cell's centre.
+    view = panel.matrix
+    scene = view.cell_scene_pos(true, predicted)
+    point = view.mapFromScene(scene)
+    with qtbot.waitSignal(view.cell_clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=QPoint(point.x(), point.y()))
+    assert blocker.args == [true, predicted]
+    shown = panel.cell_gallery.shown_indices()
+    assert sorted(shown) == list(np.flatnonzero((y == true) & (pred == predicted)))
+    assert f"true {true} → predicted {predicted}" in panel.cell_gallery.title.text()
+    # Clicking an image sends that test image to the draw view.
+    with qtbot.waitSignal(w.state.test_image_requested, timeout=2000) as sent:
+        item = panel.cell_gallery.list.item(0)
+        rect = panel.cell_gallery.list.visualItemRect(item)
+        qtbot.mouseClick(panel.cell_gallery.list.viewport(), Qt.LeftButton, pos=rect.center())
+    np.testing.assert_array_equal(sent.args[0], w.state.dataset.x_test[shown[0]])
+
+
+def test_most_wrong_gallery_is_most_confident_first(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = show_evaluation(w)
+    train_briefly(w)
+    result = wait_result(qtbot, panel)
+    shown = panel.wrong_gallery.shown_indices()
+    assert shown, "a one-epoch model on 300 digits makes mistakes"
+    assert all(result.y_pred[i] != result.y_true[i] for i in shown)
+    confidence = [result.outputs[i, result.y_pred[i]] for i in shown]
+    assert confidence == sorted(confidence, reverse=True)
+    assert len(shown) == min(60, int(np.sum(result.y_pred != result.y_true)))
+
+
+def test_regression_view_for_linear_regression(qtbot):
+    w = ready_window(qtbot, "linear-regression")
+    panel = show_evaluation(w)
+    model = train_briefly(w, epochs=20)
+    result = wait_result(qtbot, panel)
+    dataset = w.state.dataset
+    assert panel.pages.currentWidget() is panel.regression
+    predicted = model.predict(dataset.x_test, verbose=0)
+    np.testing.assert_allclose(result.outputs, predicted, rtol=1e-5, atol=1e-6)
+    assert result.mse == pytest.approx(float(np.mean((predicted - dataset.y_test) ** 2)),
+                                       rel=1e-5)
+    x, y = panel.regression.fitted_curve()
+    assert len(x) == 200 and x.min() < dataset.x_train.min() and x.max() > dataset.x_train.max()
+    np.testing.assert_allclose(y, model.predict(x.reshape(-1, 1), verbose=0)[:, 0], rtol=1e-4,
+                               atol=1e-5)
+    assert "MSE" in panel.summary.text()
+
+
+def test_functional_model_from_a_file(qtbot, tmp_path):
+    from workbench.core.modelio import load_model
+    from workbench.core.tf_loader import load_tensorflow
+
+    w = ready_window(qtbot)
+    panel = show_evaluation(w)
+    _, keras = load_tensorflow()
+    dataset = w.state.dataset.subset(300)
+    w.state.dataset = dataset
+    inputs = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inputs)
+    a = keras.layers.Dense(16, activation="relu")(flat)
+    b = keras.layers.Dense(8, activation="tanh")(flat)
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Concatenate()([a, b]))
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(dataset.x_train, dataset.y_train, epochs=1, verbose=0)
+    model.save(tmp_path / "two_branches.keras")
+    loaded = load_model(tmp_path / "two_branches.keras")
+    w.state.set_trained_model(loaded)
+    result = wait_result(qtbot, panel)
+    _, accuracy = loaded.evaluate(dataset.x_test, dataset.y_test, verbose=0)
+    assert result.accuracy == pytest.approx(accuracy, abs=1e-6)
+    assert panel.matrix.counts.sum() == len(dataset.y_test)
+    assert "after epoch" not in panel.summary.text()
+
+
+def test_new_project_returns_to_the_empty_state(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = show_evaluation(w)
+    train_briefly(w)
+    wait_result(qtbot, panel)
+    w.state.replace_project(load_template("mnist-mlp"))
+    assert panel.pages.currentWidget() is panel.empty
+
+
+def test_worker_computes_only_the_newest_waiting_request(qtbot):
+    from workbench.core.build import build_model
+    from workbench.core.spec import ModelSpec
+    from workbench.core.tf_loader import load_tensorflow
+
+    load_tensorflow()
+    spec = load_template("mnist-mlp").model
+    weights = build_model(ModelSpec.from_dict(spec.to_dict())).get_weights()
+    x = np.random.default_rng(0).random((4000, 28, 28), dtype=np.float32)
+    y = np.arange(4000) % 10
+    worker = EvaluationWorker()
+    done = []
+    worker.finished.connect(lambda r: done.append(r.token))
+    try:
+        for token in range(1, 7):
+            worker.submit(EvaluationRequest(token, token, x, y, "classification", 10,
+                                            weights=weights, spec=spec.to_dict()))
+        qtbot.waitUntil(lambda: not worker.busy and done and done[-1] == 6, timeout=60000)
+    finally:
+        worker.close(wait=10)
+    assert done[-1] == 6
+    assert len(done) < 6  # requests that arrived while one ran were merged

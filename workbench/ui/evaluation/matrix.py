@@ -1,0 +1,186 @@
+"""The confusion matrix heatmap: true class down, predicted class across, counts in the cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QRectF, Qt, pyqtSignal
+from PyQt5.QtGui import QColor, QFont, QPen, QTransform
+from PyQt5.QtWidgets import QGraphicsRectItem, QWidget
+
+MAX_CELL_TEXT = 20  # above this many classes the numbers no longer fit in the cells
+
+# White for nothing, deep blue for many: the diagonal stands out, stray errors stay visible.
+_BLUES = pg.ColorMap(
+    pos=np.array([0.0, 0.15, 0.5, 1.0]),
+    color=np.array([[255, 255, 255], [198, 219, 239], [66, 146, 198], [8, 48, 107]],
+                   dtype=np.ubyte),
+)
+
+
+class _CellImage(pg.ImageItem):
+    """An ImageItem that reports which cell was clicked (item pixel = matrix cell)."""
+
+    def __init__(self, view: ConfusionMatrixView):
+        super().__init__(axisOrder="row-major")
+        self._view = view
+
+    def mouseClickEvent(self, ev):  # noqa: N802 - pyqtgraph API
+        if ev.button() != Qt.LeftButton or self.image is None:
+            return
+        pos = ev.pos()
+        row, col = int(np.floor(pos.y())), int(np.floor(pos.x()))
+        rows, cols = self.image.shape[:2]
+        if 0 <= row < rows and 0 <= col < cols:
+            ev.accept()
+            self._view.select_cell(row, col)
+
+
+class ConfusionMatrixView(pg.GraphicsLayoutWidget):
+    """Heatmap with class names on both axes, a colour bar and the count (or row %) in each cell."""
+
+    cell_clicked = pyqtSignal(int, int)  # (true class, predicted class)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("confusionMatrix")
+        self.setBackground("w")
+        self.counts: np.ndarray | None = None
+        self.normalised = False
+        self.selected: tuple[int, int] | None = None
+        self._texts: list[pg.TextItem] = []
+
+        self.plot = self.addPlot()
+        self.plot.invertY(True)
+        self.plot.setDefaultPadding(0.0)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.showAxes(True, showValues=(True, True, False, False), size=20)
+        self.plot.setLabel("left", "true class")
+        self.plot.setLabel("top", "predicted class")
+        self.plot.getAxis("left").setWidth(52)  # room for the label beside the class names
+        self.plot.getAxis("top").setHeight(44)
+        for side in ("left", "top", "right", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(pg.mkPen("#555"))
+            axis.setTextPen(pg.mkPen("#222"))
+
+        self.image = _CellImage(self)
+        # Centre cell (0, 0) on the origin so ticks at integers sit in the middle of the cells.
+        self.image.setTransform(QTransform().translate(-0.5, -0.5))
+        self.plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(0, 1), colorMap=_BLUES, interactive=False, width=16,
+                                   pen="#555", colorMapMenu=False)
+        self.bar.setImageItem(self.image, insert_in=self.plot)
+        self.bar.axis.setTextPen(pg.mkPen("#222"))
+
+        self._highlight = QGraphicsRectItem()
+        self._highlight.setPen(QPen(QColor("#e6550d"), 0.08))
+        self._highlight.setZValue(20)
+        self._highlight.hide()
+        self.plot.addItem(self._highlight)
+
+    # Data ----------------------------------------------------------------------------------------
+
+    def set_matrix(self, counts: np.ndarray, class_names: list[str]) -> None:
+        counts = np.asarray(counts, dtype=np.int64)
+        resized = self.counts is None or self.counts.shape != counts.shape
+        self.counts = counts
+        self.class_names = list(class_names) + [str(i) for i in range(len(class_names),
+                                                                       counts.shape[0])]
+        if resized:
+            ticks = [(i, name) for i, name in enumerate(self.class_names[: counts.shape[0]])]
+            step = max(1, len(ticks) // 30)
+            for side in ("left", "top"):
+                self.plot.getAxis(side).setTicks([ticks[::step], []])
+            for side in ("right", "bottom"):
+                self.plot.getAxis(side).setTicks([[], []])
+            n = counts.shape[0]
+            self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0)
+            self._make_texts(n)
+        if self.selected is not None and not (
+            self.selected[0] < counts.shape[0] and self.selected[1] < counts.shape[1]
+        ):
+            self.clear_selection()
+        self._redraw()
+
+    def set_normalised(self, normalised: bool) -> None:
+        self.normalised = bool(normalised)
+        self._redraw()
+
+    def shown_values(self) -> np.ndarray:
+        """What the cells show: counts, or row percentages when normalised."""
+        if self.counts is None:
+            return np.zeros((0, 0))
+        if not self.normalised:
+            return self.counts.astype(np.float64)
+        rows = self.counts.sum(axis=1, keepdims=True)
+        return np.divide(100.0 * self.counts, rows, out=np.zeros(self.counts.shape),
+                         where=rows > 0)
+
+    def clear(self) -> None:  # noqa: D401 - also QGraphicsView.clear would drop our items
+        self.counts = None
+        self.image.clear()
+        self._make_texts(0)
+        self.clear_selection()
+
+    # Selection -----------------------------------------------------------------------------------
+
+    def select_cell(self, true: int, predicted: int) -> None:
+        """Highlight one cell and announce it (a click does the same)."""
+        if self.counts is None:
+            return
+        self.selected = (int(true), int(predicted))
+        self._highlight.setRect(QRectF(predicted - 0.5, true - 0.5, 1.0, 1.0))
+        self._highlight.show()
+        self.cell_clicked.emit(int(true), int(predicted))
+
+    def clear_selection(self) -> None:
+        self.selected = None
+        self._highlight.hide()
+
+    def cell_scene_pos(self, true: int, predicted: int):
+        """The scene position of a cell's centre (tests click there)."""
+        return self.plot.vb.mapViewToScene(pg.Point(predicted, true))
+
+    # Drawing -------------------------------------------------------------------------------------
+
+    def _make_texts(self, n: int) -> None:
+        for item in self._texts:
+            self.plot.removeItem(item)
+        self._texts = []
+        if n > MAX_CELL_TEXT:
+            return
+        font = QFont()
+        font.setPointSizeF(9.0 if n <= 10 else 7.0)
+        for row in range(n):
+            for col in range(n):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(col, row)
+                text.setZValue(10)
+                self.plot.addItem(text)
+                self._texts.append(text)
+
+    def _redraw(self) -> None:
+        if self.counts is None:
+            return
+        values = self.shown_values()
+        top = 100.0 if self.normalised else max(1.0, float(values.max(initial=0.0)))
+        self.image.setImage(values, autoLevels=False, levels=(0.0, top))
+        self.bar.setLevels((0.0, top))
+        if not self._texts:
+            return
+        n = values.shape[0]
+        for row in range(n):
+            for col in range(n):
+                value = values[row, col]
+                text = self._texts[row * n + col]
+                if self.normalised:
+                    label = f"{value:.0f}%" if value >= 0.5 or value == 0 else "<1%"
+                    label = "" if self.counts[row, col] == 0 and row != col else label
+                else:
+                    count = int(self.counts[row, col])
+                    label = str(count) if count or row == col else ""
+                text.setText(label, color="w" if value > 0.55 * top else "#222")

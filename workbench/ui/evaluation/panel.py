@@ -1,0 +1,401 @@
+"""The Evaluation tab: where the trained model is wrong, on the test split, live while it trains.
+
+Predictions are computed off the GUI thread by ``EvaluationWorker`` (its own model, a copy of the
+weights), newest epoch only; this panel only draws what comes back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core import evaluation
+from workbench.ui.evaluation.gallery import SampleGalleryView, top_probabilities
+from workbench.ui.evaluation.matrix import ConfusionMatrixView
+from workbench.ui.evaluation.regression import RegressionView
+from workbench.ui.evaluation.worker import (
+    CURVE_POINTS,
+    EvaluationRequest,
+    EvaluationResult,
+    EvaluationWorker,
+)
+
+GALLERY_LIMIT = 200  # thumbnails per cell; the title says how many there are in all
+MOST_WRONG = 60
+EMPTY_TEXT = "Train the model (or open a trained .keras) to see where it is wrong."
+
+
+class _NumberItem(QTableWidgetItem):
+    """A table cell that sorts by its number, not by its text."""
+
+    def __init__(self, value: float, text: str):
+        super().__init__(text)
+        self.value = value
+        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+
+    def __lt__(self, other):
+        if isinstance(other, _NumberItem):
+            return self.value < other.value
+        return super().__lt__(other)
+
+
+class EvaluationPanel(QWidget):
+    def __init__(self, state, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.result: EvaluationResult | None = None
+        self._dataset = None  # the dataset the shown result was computed on
+        self._token = 0
+        self._stale = state.weights is not None
+        # The worker's thread ends by itself when idle, so nothing outlives a closed window.
+        self.worker = EvaluationWorker()
+        self.worker.finished.connect(self._on_result_ready, Qt.QueuedConnection)
+        self.worker.failed.connect(self._on_result_failed, Qt.QueuedConnection)
+
+        self.summary = QLabel(self, objectName="evaluationSummary")
+        self.summary.setTextFormat(Qt.RichText)
+        self.progress = QLabel(self)
+        self.progress.setStyleSheet("color: #666")
+        self.normalise = QCheckBox("Row %", self, objectName="confusionNormalise")
+        self.normalise.setToolTip("Show each true class's row as percentages (recall on the "
+                                  "diagonal) instead of image counts")
+        self.normalise.toggled.connect(self._on_normalise_changed)
+        header = QHBoxLayout()
+        header.addWidget(self.summary, 1)
+        header.addWidget(self.progress)
+        header.addWidget(self.normalise)
+
+        self.empty = QLabel(EMPTY_TEXT, self, objectName="evaluationEmpty")
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: #777; font-size: 15px; padding: 30px")
+
+        self.matrix = ConfusionMatrixView(self)
+        self.matrix.cell_clicked.connect(self._on_cell_clicked)
+        self.cell_gallery = SampleGalleryView("Click a cell of the matrix to see its images.")
+        self.cell_gallery.sample_clicked.connect(self._on_sample_clicked)
+        self.wrong_gallery = SampleGalleryView("")
+        self.wrong_gallery.sample_clicked.connect(self._on_sample_clicked)
+        self.table = QTableWidget(0, 5, self, objectName="perClassTable")
+        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.pairs = QListWidget(self, objectName="confusedPairs")
+        self.pairs.itemClicked.connect(self._on_pair_clicked)
+        metrics = QWidget(self)
+        metrics_layout = QVBoxLayout(metrics)
+        metrics_layout.setContentsMargins(0, 0, 0, 0)
+        metrics_layout.addWidget(self.table, 3)
+        metrics_layout.addWidget(QLabel("Most confused pairs (true → predicted), click one:"))
+        metrics_layout.addWidget(self.pairs, 1)
+        self.details = QTabWidget(self)
+        self.details.addTab(self.cell_gallery, "Cell")
+        self.details.addTab(self.wrong_gallery, "Most wrong")
+        self.details.addTab(metrics, "Per class")
+        classification = QSplitter(Qt.Horizontal, self)
+        classification.addWidget(self.matrix)
+        classification.addWidget(self.details)
+        classification.setStretchFactor(0, 3)
+        classification.setStretchFactor(1, 2)
+        classification.setSizes([520, 380])
+
+        self.regression = RegressionView(self)
+        self.pages = QStackedWidget(self)
+        for page in (self.empty, classification, self.regression):
+            self.pages.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.pages, 1)
+
+        state.weights_updated.connect(self._on_weights_changed)
+        state.busy_changed.connect(self._on_busy_changed)
+        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.project_replaced.connect(self._on_project_replaced)
+        self._show_empty(EMPTY_TEXT)
+
+    # State events --------------------------------------------------------------------------------
+
+    def _on_weights_changed(self, _epoch: int) -> None:
+        self._stale = True
+        self._request()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        if not busy:
+            self._request()  # the last epoch, even if this tab was hidden during the run
+
+    def _on_dataset_changed(self) -> None:
+        if self.state.weights is not None:
+            self._stale = True
+            self._request()
+
+    def _on_project_replaced(self) -> None:
+        self._token += 1  # results still in flight belong to the old project
+        self._stale = False
+        self.result = None
+        self._show_empty(EMPTY_TEXT)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._request()
+
+    def _on_normalise_changed(self, checked: bool) -> None:
+        self.matrix.set_normalised(checked)
+
+    # Requests and results ------------------------------------------------------------------------
+
+    def _request(self) -> None:
+        """Ask the worker for the latest weights, if they are newer than what is shown.
+
+        While training runs, only a visible panel asks (evaluating competes with training for the
+        CPU); otherwise it catches up when shown or when training ends.
+        """
+        if not self._stale:
+            return
+        state = self.state
+        if state.weights is None:
+            self._show_empty(EMPTY_TEXT)
+            return
+        if not state.tensorflow_loaded:
+            return
+        dataset = state.dataset
+        if dataset is None:
+            self._show_empty(state.dataset_error or "Loading the dataset…")
+            return
+        if state.busy and not self.isVisible():
+            return
+        spec = state._trained_spec or state.spec.to_dict()
+        external = state.inference_model() if "external model" in spec else None
+        curve_x = None
+        if dataset.task == "regression" and int(np.prod(dataset.input_shape)) == 1:
+            xs = np.concatenate([np.ravel(dataset.x_train), np.ravel(dataset.x_test)])
+            lo, hi = float(xs.min()), float(xs.max())
+            margin = 0.05 * (hi - lo or 1.0)
+            curve_x = np.linspace(lo - margin, hi + margin, CURVE_POINTS, dtype=np.float32)
+            curve_x = curve_x.reshape((-1, *dataset.input_shape))
+        self._token += 1
+        self._stale = False
+        self._pending_dataset = dataset
+        self.worker.submit(EvaluationRequest(
+            token=self._token, epoch=state.weights_epoch, x=dataset.x_test, y=dataset.y_test,
+            task=dataset.task, num_classes=dataset.num_classes, weights=list(state.weights),
+            spec=None if external is not None else spec, external=external, curve_x=curve_x,
+        ))
+        self.progress.setText("computing…")
+
+    def _on_result_failed(self, token: int, message: str) -> None:
+        if token != self._token:
+            return
+        self.progress.setText("")
+        if self.result is None:
+            self._show_empty(message)
+        else:
+            self.summary.setText(f"<span style='color:#b00'>{message}</span>")
+
+    def _on_result_ready(self, result: EvaluationResult) -> None:
+        if result.token != self._token:
+            return  # an older request, or one from a replaced project
+        self.result = result
+        self._dataset = self._pending_dataset
+        self.progress.setText(f"{len(result.y_true):,} test samples in {result.seconds:.2f} s")
+        epoch = "" if "external model" in (self.state._trained_spec or {}) else (
+            f" · after epoch {result.epoch + 1}")
+        if result.task == "regression":
+            self._show_regression(result, epoch)
+        else:
+            self._show_classification(result, epoch)
+
+    # Showing -------------------------------------------------------------------------------------
+
+    def _show_empty(self, text: str) -> None:
+        self.empty.setText(text)
+        self.summary.setText("")
+        self.progress.setText("")
+        self.normalise.setVisible(False)
+        self.pages.setCurrentIndex(0)
+
+    def _show_regression(self, result: EvaluationResult, epoch: str) -> None:
+        dataset = self._dataset
+        self.normalise.setVisible(False)
+        self.summary.setText(
+            f"<b>Test MSE {result.mse:.4g}</b> · MAE {result.mae:.4g}{epoch}"
+        )
+        curve_x = None
+        if result.curve_y is not None:
+            lo = float(min(dataset.x_train.min(), dataset.x_test.min()))
+            hi = float(max(dataset.x_train.max(), dataset.x_test.max()))
+            margin = 0.05 * (hi - lo or 1.0)
+            curve_x = np.linspace(lo - margin, hi + margin, len(result.curve_y))
+        self.regression.set_result(result.y_true, result.outputs, dataset.x_train,
+                                   dataset.y_train, dataset.x_test, curve_x, result.curve_y)
+        self.pages.setCurrentIndex(2)
+
+    def _show_classification(self, result: EvaluationResult, epoch: str) -> None:
+        self.normalise.setVisible(True)
+        self.summary.setText(
+            f"<b>Test accuracy {result.accuracy:.1%}</b> · loss {result.loss:.4f} "
+            f"(cross-entropy){epoch}"
+        )
+        names = self._class_names(result.confusion.shape[0])
+        self.matrix.set_matrix(result.confusion, names)
+        self.matrix.set_normalised(self.normalise.isChecked())
+        self._fill_table(result, names)
+        self._fill_pairs(result, names)
+        self._fill_most_wrong(result, names)
+        if self.matrix.selected is not None:
+            self._on_cell_clicked(*self.matrix.selected)
+        self.pages.setCurrentIndex(1)
+
+    def _class_names(self, n: int) -> list[str]:
+        names = list(self._dataset.class_names) if self._dataset is not None else []
+        return names + [str(i) for i in range(len(names), n)]
+
+    def _fill_table(self, result: EvaluationResult, names: list[str]) -> None:
+        sorting = self.table.isSortingEnabled()
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(result.per_class))
+        for row, metrics in enumerate(result.per_class):
+            index = int(metrics["class"])
+            name = _NumberItem(index, names[index] if index < len(names) else str(index))
+            name.setTextAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+            self.table.setItem(row, 0, name)
+            for col, key in enumerate(("precision", "recall", "f1"), start=1):
+                value = float(metrics[key])
+                self.table.setItem(row, col, _NumberItem(value, f"{value:.3f}"))
+            support = int(metrics["support"])
+            self.table.setItem(row, 4, _NumberItem(support, f"{support:,}"))
+        self.table.setSortingEnabled(True)
+        if not sorting:
+            self.table.sortItems(0, Qt.AscendingOrder)
+
+    def _fill_pairs(self, result: EvaluationResult, names: list[str]) -> None:
+        self.pairs.clear()
+        for true, pred, count in result.pairs:
+            if count <= 0:
+                continue
+            item = QListWidgetItem(f"{names[true]} → {names[pred]}: {count} image"
+                                   f"{'s' if count != 1 else ''}")
+            item.setData(Qt.UserRole, (int(true), int(pred)))
+            self.pairs.addItem(item)
+        if self.pairs.count() == 0:
+            self.pairs.addItem("none: every test image is classified correctly")
+
+    def _fill_most_wrong(self, result: EvaluationResult, names: list[str]) -> None:
+        wrong = result.wrong[:MOST_WRONG]
+        captions, tips = [], []
+        for i in wrong:
+            probs = result.outputs[i]
+            pred = int(result.y_pred[i])
+            captions.append(f"{names[result.y_true[i]]} → {names[pred]}\n{probs[pred]:.0%} sure")
+            tips.append(self._tooltip(int(i), names))
+        total = len(result.wrong)
+        self.wrong_gallery.set_samples(
+            self._dataset.x_test[wrong], wrong, captions, tips,
+            title=(f"The {len(wrong)} most confident mistakes of {total:,} "
+                   "(true → predicted). Click one to try it in the Draw tab."
+                   if total else "No mistakes on the test split."),
+        )
+
+    def _tooltip(self, index: int, names: list[str]) -> str:
+        top = top_probabilities(self.result.outputs[index], names, 3)
+        lines = [f"test image #{index}: true {names[self.result.y_true[index]]}"]
+        lines += [f"{name}: {p:.1%}" for name, p in top]
+        return "\n".join(lines)
+
+    # Interaction ---------------------------------------------------------------------------------
+
+    def _on_cell_clicked(self, true: int, pred: int) -> None:
+        result = self.result
+        if result is None or result.confusion is None:
+            return
+        names = self._class_names(result.confusion.shape[0])
+        indices = np.asarray(evaluation.cell_indices(result.y_true, result.y_pred, true, pred),
+                             dtype=np.int64)
+        # Most confident first, so the clearest cases lead.
+        indices = indices[np.argsort(-result.outputs[indices, pred], kind="stable")]
+        shown = indices[:GALLERY_LIMIT]
+        captions = []
+        for i in shown:
+            (top, p), *rest = top_probabilities(result.outputs[i], names, 2)
+            second = f"\n{rest[0][0]}: {rest[0][1]:.0%}" if rest and rest[0][1] >= 0.01 else ""
+            captions.append(f"{top}: {p:.0%}{second}")
+        what = "correct" if true == pred else "wrong"
+        more = f" (showing {len(shown)})" if len(indices) > len(shown) else ""
+        self.cell_gallery.set_samples(
+            self._dataset.x_test[shown], shown, captions,
+            [self._tooltip(int(i), names) for i in shown],
+            title=(f"<b>true {names[true]} → predicted {names[pred]}</b>: {len(indices):,} "
+                   f"image{'s' if len(indices) != 1 else ''}, {what}{more}. "
+                   "Click one to try it in the Draw tab."),
+        )
+        self.details.setCurrentWidget(self.cell_gallery)
+
+    def _on_pair_clicked(self, item: QListWidgetItem) -> None:
+        cell = item.data(Qt.UserRole)
+        if cell:
+            self.matrix.select_cell(*cell)
+
+    def _on_sample_clicked(self, index: int) -> None:
+        if self._dataset is None or not 0 <= index < len(self._dataset.x_test):
+            return
+        image = np.array(self._dataset.x_test[index], dtype=np.float32)
+        signal = getattr(self.state, "test_image_requested", None)
+        if signal is not None:
+            signal.emit(image)
+        self.state.status_message.emit(f"Test image #{index} sent to the Draw tab.")
+
+    def close(self) -> bool:
+        self.worker.close()
+        return super().close()
+
+
+def main() -> None:
+    """Open the panel alone on the default template; train it from the Training tab elsewhere,
+    or pass a .keras file to evaluate that model."""
+    import sys
+
+    from PyQt5.QtWidgets import QApplication
+
+    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+    from workbench.ui.state import ProjectState
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    state = ProjectState(load_template(DEFAULT_TEMPLATE))
+    panel = EvaluationPanel(state)
+    panel.setWindowTitle("Evaluation — Workbench")
+    panel.resize(1000, 700)
+    panel.show()
+    if len(sys.argv) > 1:
+        def adopt():
+            from workbench.core.modelio import ModelFileError, load_model
+
+            try:
+                state.set_trained_model(load_model(sys.argv[1], compile=False))
+            except ModelFileError as exc:
+                panel._show_empty(str(exc))
+
+        state.tensorflow_ready.connect(adopt)
+    state.start_loading_tensorflow()
+    app.exec_()
+    panel.worker.close(wait=5.0)
+
+
+if __name__ == "__main__":
+    main()
