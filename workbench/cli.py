@@ -88,14 +88,14 @@ def _terminal_listener(json_mode: bool):
             if json_mode:
                 return
             print(f"Epoch {epoch + 1}/{self.info['epochs']}")
-            self.bar = keras.utils.Progbar(self.info["steps_per_epoch"], stateful_metrics=None)
-            self.names = None
+            self.bar = keras.utils.Progbar(self.info["steps_per_epoch"])
 
         def on_batch_end(self, epoch, batch, logs):
             if self.bar is not None:
                 values = [(k, v) for k, v in logs.items()]
                 self.bar.stateful_metrics = set(logs)
-                self.bar.update(batch + 1, values=values)
+                # The bar is finalised once, at epoch end, with the validation figures.
+                self.bar.update(batch + 1, values=values, finalize=False)
 
         def on_epoch_end(self, epoch, logs):
             if json_mode:
