@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
+def prepare_qt_environment() -> None:
+    """Settings that must be in place before the QApplication exists.
+
+    On X11, Qt's GLX integration loads Mesa, whose LLVM clashes with the LLVM inside TensorFlow:
+    importing TensorFlow afterwards crashes in a static initialiser. Nothing here draws with
+    OpenGL, so the integration is switched off unless the user chose one.
+    """
+    os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
+
+
 def run_gui(argv: list[str] | None = None) -> int:
+    prepare_qt_environment()
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 

@@ -109,10 +109,11 @@ def _terminal_listener(json_mode: bool):
     return TerminalListener()
 
 
-def _load_dataset(name: str):
+def _load_dataset(name: str, seed: int | None = 0):
     from workbench.core.datasets import load_dataset
 
-    dataset = load_dataset(name)
+    # The same seed as the GUI uses, so a saved project trains on the same split headless.
+    dataset = load_dataset(name, seed=seed or 0)
     if dataset.notice:
         sys.stderr.write(f"workbench: {dataset.notice}\n")
     return dataset
@@ -143,8 +144,8 @@ def cmd_train(args) -> int:
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
-    dataset = _load_dataset(project.dataset)
     config = project.training
+    dataset = _load_dataset(project.dataset, config.seed)
     data = prepare_data(dataset, project.model.input_shape, config, report.output_shape)
     last = project.model.layers[-1].config.get("activation") if project.model.layers else None
     for warning in check_compatibility(report.output_shape, config, dataset.task,

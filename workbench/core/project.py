@@ -1,5 +1,11 @@
 """Project files: the contract JSON (``{"format": "workbench/1", "model", "training", "dataset",
-"runs"}``), read with one readable error for anything wrong, written atomically."""
+"runs"}``), read with one readable error for anything wrong, written atomically.
+
+Older formats are migrated on load (``MIGRATIONS``); a newer format is refused rather than guessed.
+Format 0 (the first prototype) wrote ``"format": "workbench"`` or ``"workbench/0"``, kept the model
+under ``"spec"`` with layers as ``{"type", "params"}``, the training settings under ``"settings"``
+(with ``"lr"`` for the learning rate) and the runs under ``"history"``.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ class Project:
     runs: list[dict[str, Any]] = field(default_factory=list)
     name: str = ""
     description: str = ""
+    # The format version the file was migrated from (None: it was current). Not written back.
+    migrated_from: int | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -48,18 +56,16 @@ class Project:
     def from_dict(cls, data: Any) -> Project:
         if not isinstance(data, dict):
             raise ProjectError("not a Workbench project: expected a JSON object")
-        fmt = data.get("format")
-        if not isinstance(fmt, str) or not fmt.startswith("workbench/"):
-            raise ProjectError('not a Workbench project: no "format": "workbench/N" field')
-        try:
-            version = int(fmt.split("/", 1)[1])
-        except ValueError:
-            raise ProjectError(f"unknown project format {fmt!r}") from None
+        version = format_version(data)
         if version > FORMAT_VERSION:
             raise ProjectError(
-                f"this project was written by a newer Workbench (format {fmt}); "
-                f"this version reads up to {FORMAT}"
+                f"this project was written by a newer Workbench (format {data['format']}); "
+                f"this version reads up to {FORMAT}. Update the Workbench to open it."
             )
+        migrated_from = version if version < FORMAT_VERSION else None
+        while version < FORMAT_VERSION:
+            data = MIGRATIONS[version](data)
+            version += 1
         if "model" not in data:
             raise ProjectError("the project has no model")
         try:
@@ -76,10 +82,58 @@ class Project:
         name = data.get("name", "")
         description = data.get("description", "")
         return cls(model, training, dataset, runs, name if isinstance(name, str) else "",
-                   description if isinstance(description, str) else "")
+                   description if isinstance(description, str) else "", migrated_from)
 
     def copy(self) -> Project:
         return Project.from_dict(json.loads(json.dumps(self.to_dict())))
+
+
+def format_version(data: dict[str, Any]) -> int:
+    """The format version a project dict declares, or ProjectError when it declares none."""
+    fmt = data.get("format")
+    if fmt == "workbench":  # format 0 wrote no version number
+        return 0
+    if not isinstance(fmt, str) or not fmt.startswith("workbench/"):
+        raise ProjectError('not a Workbench project: no "format": "workbench/N" field')
+    number = fmt.split("/", 1)[1]
+    if not number.isdigit() or not number.isascii():
+        raise ProjectError(f"unknown project format {fmt!r}")
+    return int(number)
+
+
+def _migrate_0(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 0 → 1: "spec" → "model" (layers {"type", "params"} → {"class_name", "config"}),
+    "settings" → "training" ("lr" → "learning_rate"), "history" → "runs"."""
+    out = {k: v for k, v in data.items() if k not in ("spec", "settings", "history")}
+    out["format"] = "workbench/1"
+    model = data.get("model", data.get("spec"))
+    if isinstance(model, dict) and isinstance(model.get("layers"), list):
+        model = dict(model)
+        model["layers"] = [
+            {"class_name": layer.get("type"), "config": layer.get("params", {})}
+            if isinstance(layer, dict) and "type" in layer and "class_name" not in layer
+            else layer
+            for layer in model["layers"]
+        ]
+    if model is not None:
+        out["model"] = model
+    training = data.get("training", data.get("settings"))
+    if isinstance(training, dict) and "lr" in training:
+        training = {("learning_rate" if k == "lr" else k): v for k, v in training.items()}
+    if training is not None:
+        out["training"] = training
+    if "runs" not in data and "history" in data:
+        out["runs"] = data["history"]
+    return out
+
+
+# MIGRATIONS[n] turns a format-n dict into a format-(n+1) dict; from_dict validates the result.
+MIGRATIONS = {0: _migrate_0}
+
+
+def weights_path(project_path: str | os.PathLike) -> Path:
+    """Where a project's trained weights live: ``name.keras`` beside ``name.json``."""
+    return Path(project_path).with_suffix(".keras")
 
 
 def load_project(path: str | os.PathLike) -> Project:
@@ -102,6 +156,8 @@ def load_project(path: str | os.PathLike) -> Project:
         ) from None
     except RecursionError:
         raise ProjectError(f"{path}: nested too deeply to be a project") from None
+    except ValueError as exc:  # e.g. a number too long to convert
+        raise ProjectError(f"{path}: not valid JSON ({exc})") from None
     try:
         project = Project.from_dict(data)
     except ProjectError as exc:

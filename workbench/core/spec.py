@@ -143,6 +143,10 @@ class LayerSpec:
             parts.append("→ (" + ", ".join(map(str, c["target_shape"])) + ")")
         if "factor" in c:
             parts.append(f"±{c['factor']:g}")
+        if c.get("height_factor") is not None:
+            width = c.get("width_factor")
+            shown = c["height_factor"] if width is None else f"{c['height_factor']:g}×{width:g}"
+            parts.append(f"±{shown:g}" if isinstance(shown, float) else f"±{shown}")
         act = c.get("activation")
         if act and act != "linear":
             parts.append(act)

@@ -1,0 +1,392 @@
+"""Autosave, training checkpoints and crash recovery, in plain files (no Qt).
+
+Each running app owns one session folder ``<data dir>/recovery/<stamp>-<pid>/`` holding
+``autosave.json`` (the project as it was, plus where it came from), and while a run trains,
+``last.npz`` / ``best.npz`` (its latest and best weights). The session holds an exclusive lock on
+``lock`` for as long as it lives, so a folder whose lock is free belongs to an app that is gone: if
+it still holds an autosave, that app did not close cleanly and its work can be recovered.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.core.project import Project, ProjectError, write_atomic
+
+try:  # POSIX; elsewhere sessions of other processes are taken as ended
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+DATA_DIR_ENV = "WORKBENCH_DATA_DIR"
+AUTOSAVE = "autosave.json"
+LAST, BEST = "last", "best"
+_STALE_DAYS = 30  # recoveries older than this are removed rather than offered
+
+
+def recovery_root(base_dir: str | os.PathLike | None = None) -> Path:
+    """``<base>/recovery``; ``$WORKBENCH_DATA_DIR`` overrides ``base_dir`` (tests point it away)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        base = Path(override)
+    elif base_dir:
+        base = Path(base_dir)
+    else:
+        base = Path.home() / ".local" / "share" / "Workbench"
+    return base / "recovery"
+
+
+def _try_lock(path: Path):
+    """An open file holding an exclusive lock on ``path``, or None when another process holds it."""
+    handle = open(path, "a+")  # noqa: SIM115 - kept open for the session's lifetime
+    if fcntl is None:
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+# Checkpoints ------------------------------------------------------------------------------------
+
+
+def _metric(logs: dict[str, float] | None) -> tuple[str, float, bool] | None:
+    """(name, value, lower_is_better) of the value that ranks epochs: validation first."""
+    if not logs:
+        return None
+    for name, lower in (("val_loss", True), ("val_accuracy", False), ("loss", True),
+                        ("accuracy", False)):
+        value = logs.get(name)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return name, float(value), lower
+    return None
+
+
+def write_weights_atomic(path: Path, weights: list[np.ndarray], meta: dict[str, Any]) -> None:
+    """``np.savez`` through a temporary file in the same folder, fsync, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            arrays = {f"w{i:04d}": np.asarray(w) for i, w in enumerate(weights)}
+            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@dataclass
+class Checkpoint:
+    epoch: int  # 0-based, as Keras counts
+    weights: list[np.ndarray]
+    spec: dict[str, Any] | None  # the model spec the weights belong to
+    logs: dict[str, float] = field(default_factory=dict)
+    kind: str = LAST
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint | None:
+    """The weights in a checkpoint file, or None when it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            names = sorted(k for k in data.files if k.startswith("w"))
+            weights = [data[k] for k in names]
+        return Checkpoint(int(meta["epoch"]), weights, meta.get("spec"), meta.get("logs") or {},
+                          meta.get("kind", LAST))
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+class CheckpointWriter:
+    """Writes the last and the best weights of the current run on a background thread.
+
+    ``submit`` is cheap (it only decides what to write); a newer ``last`` replaces one not yet
+    written, so a slow disk never queues up epochs. The thread runs only while there is something
+    to write.
+    """
+
+    def __init__(self, folder: Path | Any):
+        self._folder = folder  # a Path, or a callable giving one (created on first use)
+        self._cond = threading.Condition()
+        self._pending: dict[str, tuple[str, list, dict]] = {}
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._best: float | None = None
+        self.errors: list[str] = []
+        self.written = 0
+
+    @property
+    def folder(self) -> Path:
+        return Path(self._folder() if callable(self._folder) else self._folder)
+
+    def begin_run(self) -> None:
+        """Forget the best value: a new run starts ranking its own epochs."""
+        with self._cond:
+            self._best = None
+
+    def submit(self, epoch: int, weights: list[np.ndarray], spec: dict[str, Any] | None,
+               logs: dict[str, float] | None = None) -> None:
+        meta = {"epoch": int(epoch), "spec": spec, "logs": dict(logs or {}),
+                "time": time.time()}
+        ranked = _metric(logs)
+        with self._cond:
+            if self._closed:
+                return
+            self._pending[LAST] = (LAST, weights, {**meta, "kind": LAST})
+            if ranked is not None:
+                name, value, lower = ranked
+                better = self._best is None or (value < self._best if lower else value > self._best)
+                if better:
+                    self._best = value
+                    self._pending[BEST] = (BEST, weights,
+                                           {**meta, "kind": BEST, "monitor": name, "value": value})
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="checkpoint-writer",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything submitted is on disk; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def discard(self) -> None:
+        """Drop what is queued and delete the files (after a clean save, or a new project)."""
+        with self._cond:
+            self._pending.clear()
+            self._best = None
+            while self._busy:
+                self._cond.wait(1.0)
+            if callable(self._folder):
+                return  # a lazily created folder that may not exist: nothing to delete
+            for kind in (LAST, BEST):
+                try:
+                    (self.folder / f"{kind}.npz").unlink()
+                except FileNotFoundError:
+                    pass
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending:
+                    self._thread = None  # the next submit starts a new thread
+                    self._cond.notify_all()
+                    return
+                kind = next(iter(self._pending))
+                name, weights, meta = self._pending.pop(kind)
+                self._busy = True
+            path = None
+            try:
+                path = self.folder / f"{name}.npz"
+                write_weights_atomic(path, weights, meta)
+                self.written += 1
+            except OSError as exc:
+                self.errors.append(f"{path or name}: {exc.strerror or exc}")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+# Sessions and recovery --------------------------------------------------------------------------
+
+
+@dataclass
+class Recovery:
+    """What an app that did not close cleanly left behind."""
+
+    folder: Path
+    data: dict[str, Any]  # {"project": ..., "origin": path or None, "saved": epoch seconds}
+
+    @property
+    def origin(self) -> Path | None:
+        origin = self.data.get("origin")
+        return Path(origin) if isinstance(origin, str) and origin else None
+
+    @property
+    def saved(self) -> float:
+        saved = self.data.get("saved")
+        return float(saved) if isinstance(saved, (int, float)) else 0.0
+
+    @property
+    def name(self) -> str:
+        project = self.data.get("project")
+        name = project.get("name") if isinstance(project, dict) else None
+        if isinstance(name, str) and name:
+            return name
+        return self.origin.name if self.origin else "Untitled"
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved)) if self.saved else "?"
+        text = f"“{self.name}”, autosaved {when}"
+        last = self.checkpoint(LAST)
+        if last is not None:
+            text += f", with the weights of epoch {last.epoch + 1}"
+        return text
+
+    def project(self) -> Project:
+        """The autosaved project (ProjectError when the autosave cannot be read)."""
+        return Project.from_dict(self.data.get("project"))
+
+    def checkpoint(self, kind: str = LAST) -> Checkpoint | None:
+        return read_checkpoint(self.folder / f"{kind}.npz")
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class RecoverySession:
+    """This app's recovery folder, locked for its lifetime; ``close()`` on a clean exit."""
+
+    def __init__(self, base_dir: str | os.PathLike | None = None):
+        self.root = recovery_root(base_dir)
+        self._folder: Path | None = None  # created on the first write
+        self._lock = None
+        self._mutex = threading.Lock()
+        self.checkpoints = CheckpointWriter(self._ensure_folder)
+        self.closed = False
+
+    def _ensure_folder(self) -> Path:
+        with self._mutex:
+            if self._folder is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-{os.getpid()}-", dir=self.root))
+                self._lock = _try_lock(folder / "lock")
+                self._folder = folder
+                self.checkpoints._folder = folder
+            return self._folder
+
+    @property
+    def folder(self) -> Path | None:
+        """This session's folder, or None while nothing has been written."""
+        return self._folder
+
+    @property
+    def autosave_path(self) -> Path | None:
+        return self._folder / AUTOSAVE if self._folder is not None else None
+
+    def write_autosave(self, project: Project | dict[str, Any],
+                       origin: str | os.PathLike | None) -> None:
+        if self.closed:
+            return
+        if isinstance(project, Project):
+            project = project.to_dict()
+        data = {"project": project, "origin": str(origin) if origin else None,
+                "saved": time.time()}
+        write_atomic(self._ensure_folder() / AUTOSAVE, json.dumps(data) + "\n")
+
+    def has_autosave(self) -> bool:
+        return self.autosave_path is not None and self.autosave_path.exists()
+
+    def clear(self) -> None:
+        """Nothing unsaved any more: remove the autosave and the checkpoints."""
+        if self.closed:
+            return
+        self.checkpoints.discard()
+        if self.autosave_path is not None:
+            try:
+                self.autosave_path.unlink()
+            except FileNotFoundError:
+                pass
+
+    def close(self) -> None:
+        """A clean exit: remove the whole session folder."""
+        if self.closed:
+            return
+        self.closed = True
+        self.checkpoints.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        self._release()
+
+    def abandon(self) -> None:
+        """Let go of the lock but leave every file, as a crash would (for tests)."""
+        self.closed = True
+        self.checkpoints.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def find_recoveries(base_dir: str | os.PathLike | None = None,
+                    exclude: Path | None = None) -> list[Recovery]:
+    """Recoveries left by apps that ended without closing cleanly, newest first.
+
+    Folders of ended apps with nothing to recover (or too old, or unreadable) are removed.
+    """
+    root = recovery_root(base_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(root.iterdir()):
+        if not folder.is_dir() or (exclude is not None and folder == exclude):
+            continue
+        lock = _try_lock(folder / "lock") if fcntl is not None else None
+        if fcntl is not None and lock is None:
+            continue  # a running app owns it
+        try:
+            recovery = _read_recovery(folder)
+            if recovery is None or time.time() - recovery.saved > _STALE_DAYS * 86400:
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                found.append(recovery)
+        finally:
+            if lock is not None:
+                lock.close()
+    found.sort(key=lambda r: r.saved, reverse=True)
+    return found
+
+
+def _read_recovery(folder: Path) -> Recovery | None:
+    try:
+        data = json.loads((folder / AUTOSAVE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("project"), dict):
+        return None
+    recovery = Recovery(folder, data)
+    try:
+        recovery.project()
+    except ProjectError:
+        return None
+    return recovery
