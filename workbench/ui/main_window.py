@@ -101,6 +101,10 @@ class MainWindow(QMainWindow):
 
         self.draw_panel = DrawPanel(self.state, self)
         self.tabs.addTab(self.draw_panel, "Draw")
+        # "Test this image" anywhere (e.g. the evaluation gallery) brings the Draw tab forward.
+        self.state.test_image_requested.connect(
+            lambda _image: self.tabs.setCurrentWidget(self.draw_panel)
+        )
 
     # Menus --------------------------------------------------------------------------------------
 
@@ -118,6 +122,10 @@ class MainWindow(QMainWindow):
         self.file_menu.addSeparator()
         quit_action = self.file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.Quit)
+        from workbench.ui.project_actions import ProjectActions
+
+        # New, Open, Recent, Save, Save As, Export around the templates; autosave and recovery.
+        self.project_actions = ProjectActions(self)
 
         self.edit_menu = bar.addMenu("&Edit")
         undo = self.state.undo_stack.createUndoAction(self, "&Undo")
@@ -139,14 +147,8 @@ class MainWindow(QMainWindow):
         self.state.replace_project(load_template(key))
 
     def confirm_discard(self) -> bool:
-        """Ask before unsaved changes are thrown away; True when it is fine to go on."""
-        if not self.state.dirty:
-            return True
-        answer = QMessageBox.question(
-            self, APP_NAME, "The current project has unsaved changes. Discard them?",
-            QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel,
-        )
-        return answer == QMessageBox.Discard
+        """Before unsaved changes go: Save / Discard / Cancel; True when it is fine to go on."""
+        return self.project_actions.maybe_save()
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -161,8 +163,8 @@ class MainWindow(QMainWindow):
         name = self.state.project.name or "Untitled"
         if self.state.path is not None:
             name = self.state.path.name
+        # A visible mark of our own: Qt's "[*]" placeholder shows nothing on some platforms.
         self.setWindowTitle(f"{name}{' •' if self.state.dirty else ''} — {APP_NAME}")
-        self.setWindowModified(self.state.dirty)
 
     def _on_tensorflow_ready(self) -> None:
         import tensorflow as tf

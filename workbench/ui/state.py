@@ -8,6 +8,8 @@ settings. Every model edit goes through an undoable command on ``undo_stack``. T
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +86,19 @@ class ProjectState(QObject):
     busy_changed = pyqtSignal(bool)  # training running: model edits apply to the next run
     dirty_changed = pyqtSignal(bool)
     status_message = pyqtSignal(str)
+    # A picture (numpy array, e.g. a sample in the evaluation gallery) to test in the Draw tab.
+    test_image_requested = pyqtSignal(object)
+    digit_drawn = pyqtSignal(object)  # the 28x28 input the Draw tab just predicted (float32)
 
-    _tf_done = pyqtSignal(str)  # from the loader thread ("" = ok)
-    _dataset_done = pyqtSignal(object, object, str)  # (request id, dataset or None, error)
 
     def __init__(self, project: Project, parent: QObject | None = None):
         super().__init__(parent)
         self.project = project
         self.path: Path | None = None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(not clean))
+        # A bound method (not a lambda) so PyQt drops the connection when this object goes: the
+        # stack emits cleanChanged while it is being destroyed after us.
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.inspection: ModelInspection | None = None
         self.dataset = None
         self.dataset_error = ""
@@ -110,9 +115,15 @@ class ProjectState(QObject):
         self._dataset_request = 0
         self._inspect_timer = QTimer(self, singleShot=True, interval=40)
         self._inspect_timer.timeout.connect(self.refresh_inspection)
-        self._tf_done.connect(self._on_tf_done)
-        self._dataset_done.connect(self._on_dataset_done)
+        # Background results are polled from the GUI thread rather than signalled from the loader
+        # threads: a thread that finishes after this object is gone then touches nothing of Qt.
+        self._background: list[tuple[Future, Callable]] = []
+        self._poll_timer = QTimer(self, interval=30)
+        self._poll_timer.timeout.connect(self._poll_background)
         self.model_changed.connect(self._inspect_timer.start)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.dirty_changed.emit(not clean)
 
     # TensorFlow and dataset loading, off the GUI thread ------------------------------------------
 
@@ -121,18 +132,35 @@ class ProjectState(QObject):
         return tf_loader.is_loaded()
 
     def start_loading_tensorflow(self) -> None:
-        if tf_loader.is_loaded():
-            QTimer.singleShot(0, lambda: self._on_tf_done(""))
-            return
-
-        def work():
+        def work() -> str:
             try:
                 tf_loader.load_tensorflow()
-                self._tf_done.emit("")
+                return ""
             except Exception as exc:  # noqa: BLE001 - shown to the user
-                self._tf_done.emit(f"TensorFlow could not be loaded: {exc}")
+                return f"TensorFlow could not be loaded: {exc}"
 
-        threading.Thread(target=work, name="tensorflow-import", daemon=True).start()
+        self._in_background(work, "tensorflow-import", self._on_tf_done)
+
+    def _in_background(self, work: Callable, name: str, done: Callable) -> None:
+        """Run ``work()`` in a daemon thread; call ``done(result)`` on the GUI thread after."""
+        future: Future = Future()
+
+        def run():
+            future.set_result(work())
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+        self._background.append((future, done))
+        self._poll_timer.start()
+
+    def _poll_background(self) -> None:
+        finished, pending = [], []
+        for item in self._background:  # one pass: a future may finish while we look
+            (finished if item[0].done() else pending).append(item)
+        self._background = pending
+        if not self._background:
+            self._poll_timer.stop()
+        for future, done in finished:
+            done(future.result())
 
     def _on_tf_done(self, error: str) -> None:
         if error:
@@ -152,11 +180,11 @@ class ProjectState(QObject):
 
         def work():
             try:
-                self._dataset_done.emit(request, load_dataset(name, seed=seed), "")
+                return request, load_dataset(name, seed=seed), ""
             except Exception as exc:  # noqa: BLE001 - DatasetError and anything unexpected
-                self._dataset_done.emit(request, None, str(exc))
+                return request, None, str(exc)
 
-        threading.Thread(target=work, name="dataset-load", daemon=True).start()
+        self._in_background(work, "dataset-load", lambda result: self._on_dataset_done(*result))
 
     def _on_dataset_done(self, request: int, dataset, error: str) -> None:
         if request != self._dataset_request:
@@ -375,3 +403,14 @@ class ProjectState(QObject):
         self._inference_epoch = (0, id(self.weights))
         self.weights_history = [self.weights]
         self.weights_updated.emit(0)
+
+    @property
+    def trained_spec(self) -> dict | None:
+        """The model spec (as a dict) the current weights belong to; None for an external model."""
+        spec = self._trained_spec
+        return None if spec is None or "external model" in spec else spec
+
+    def mark_unsaved(self) -> None:
+        """Count the project as changed (a recovered or imported project has not been saved)."""
+        self.undo_stack.resetClean()
+        self.dirty_changed.emit(True)
