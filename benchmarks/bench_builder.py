@@ -4,7 +4,7 @@
 
 Prints, as medians over the runs (after TensorFlow has loaded):
 - edit → stack refreshed for a 20-layer model (ProjectState.set_layer_param until the stack has
-  redrawn from Keras's new inspection, the 40 ms debounce included); target < 100 ms;
+  redrawn from Keras's new inspection, the edit debounce included); target < 100 ms;
 - inspect_model for a 10-layer model; target < 50 ms;
 - start-up: time to a shown MainWindow vs ``python -c "import tensorflow"``, in the same run, as a
   ratio; goal < 0.3 (the window must not wait for TensorFlow).
@@ -154,7 +154,7 @@ def main() -> None:
     window_s, tf_s = bench_startup(args.startup_repeats)
     edit_ms, inspect_ms = bench_edit(args.runs)
     print(f"edit -> stack refreshed, 20 layers (median of {args.runs}): {edit_ms:6.1f} ms "
-          f"(target < 100 ms; includes the 40 ms debounce)")
+          f"(target < 100 ms; includes the edit debounce)")
     print(f"inspect_model, 10 layers        (median of {args.runs}): {inspect_ms:6.1f} ms "
           f"(target < 50 ms)")
     print(f"start-up to a shown window (median of {args.startup_repeats}): {window_s:.2f} s; "

@@ -113,7 +113,7 @@ class ProjectState(QObject):
         self._trained_spec: dict | None = None  # the spec those weights belong to
         self._inference_epoch: tuple | None = None
         self._dataset_request = 0
-        self._inspect_timer = QTimer(self, singleShot=True, interval=40)
+        self._inspect_timer = QTimer(self, singleShot=True, interval=15)
         self._inspect_timer.timeout.connect(self.refresh_inspection)
         # Background results are polled from the GUI thread rather than signalled from the loader
         # threads: a thread that finishes after this object is gone then touches nothing of Qt.
