@@ -315,15 +315,28 @@ class DrawPanel(QWidget):
         self._schedule()
 
     def _on_weights_changed(self, _epoch: int) -> None:
-        if self.canvas.is_blank() and self.canvas.source is None:
-            # Trace the model's tf.function now, so the first stroke is answered at once.
-            model = self.state.inference_model()
-            if model is not None:
-                try:
-                    self._predictor.predict(model, np.zeros((28, 28), np.float32))
-                except Exception:  # noqa: BLE001 - an unusable model is reported when drawn on
-                    pass
+        if self.isVisible():
+            self._warm_up()
         self._schedule()
+
+    def _warm_up(self) -> None:
+        """Build the inference model and trace its tf.function before the first stroke.
+
+        Done only while this tab is visible: the first build and trace take a few hundred ms of
+        GUI time, which would stall the curves if it ran at the end of every training epoch.
+        """
+        if not (self.canvas.is_blank() and self.canvas.source is None):
+            return
+        model = self.state.inference_model()
+        if model is not None:
+            try:
+                self._predictor.predict(model, np.zeros((28, 28), np.float32))
+            except Exception:  # noqa: BLE001 - an unusable model is reported when drawn on
+                pass
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._warm_up()
 
     def _on_dataset_changed(self) -> None:
         dataset = self.state.dataset

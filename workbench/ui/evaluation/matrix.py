@@ -49,6 +49,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.normalised = False
         self.selected: tuple[int, int] | None = None
         self._texts: list[pg.TextItem] = []
+        self._text_state: dict[int, tuple[str, str]] = {}
 
         self.plot = self.addPlot()
         self.plot.invertY(True)
@@ -98,12 +99,17 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
                 self.plot.getAxis(side).setTicks([[], []])
             n = counts.shape[0]
             self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0)
-            self._make_texts(n)
+            self.prepare(n)
         if self.selected is not None and not (
             self.selected[0] < counts.shape[0] and self.selected[1] < counts.shape[1]
         ):
             self.clear_selection()
         self._redraw()
+
+    def prepare(self, n: int) -> None:
+        """Create the cell labels of an n×n matrix ahead of its first counts."""
+        if len(self._texts) != n * n:
+            self._make_texts(n)
 
     def set_normalised(self, normalised: bool) -> None:
         self.normalised = bool(normalised)
@@ -150,6 +156,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         for item in self._texts:
             self.plot.removeItem(item)
         self._texts = []
+        self._text_state: dict[int, tuple[str, str]] = {}
         if n > MAX_CELL_TEXT:
             return
         font = QFont()
@@ -183,4 +190,9 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
                 else:
                     count = int(self.counts[row, col])
                     label = str(count) if count or row == col else ""
-                text.setText(label, color="w" if value > 0.55 * top else "#222")
+                color = "w" if value > 0.55 * top else "#222"
+                # TextItem.setText relayouts (~1–2 ms each): touch only cells that changed, so a
+                # refresh during training does not stall the GUI thread.
+                if self._text_state.get(id(text)) != (label, color):
+                    self._text_state[id(text)] = (label, color)
+                    text.setText(label, color=color)

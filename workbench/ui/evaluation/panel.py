@@ -142,6 +142,11 @@ class EvaluationPanel(QWidget):
             self._request()  # the last epoch, even if this tab was hidden during the run
 
     def _on_dataset_changed(self) -> None:
+        dataset = self.state.dataset
+        if dataset is not None and dataset.task == "classification":
+            # Create the cell labels now, while nothing trains: making ~100 text items takes
+            # ~0.1 s of GUI time, too long for the first epoch's refresh.
+            self.matrix.prepare(dataset.num_classes)
         if self.state.weights is not None:
             self._stale = True
             self._request()

@@ -1,0 +1,162 @@
+"""Training throughput through the GUI worker (live curves on) against plain ``model.fit``.
+
+Same model (the MNIST CNN template, fresh and seeded each time), same data (the embedded digits,
+same validation split), same batch size and epochs. Rounds alternate plain / worker so that load
+from other processes hits both alike; the ratio of the medians is printed (target ≥ 0.95).
+First, a synthetic 50-epoch, 60k-sample feed through the curves shows what the GUI side keeps.
+
+    python benchmarks/bench_training.py [--epochs 3] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PyQt5.QtCore import QEventLoop  # noqa: E402
+from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget  # noqa: E402
+
+
+def plain_fit(dataset, project) -> float:
+    """Seconds spent in ``model.fit(verbose=0)`` on the same split the worker uses."""
+    from workbench.core.build import build_model, compile_model, set_seed
+    from workbench.core.training import prepare_data
+
+    config = project.training
+    set_seed(config.seed)
+    model = build_model(project.model)
+    compile_model(model, config)
+    data = prepare_data(dataset, project.model.input_shape, config, model.output_shape[1:])
+    start = time.perf_counter()
+    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+              epochs=config.epochs, batch_size=config.batch_size, shuffle=config.shuffle,
+              verbose=0)
+    return time.perf_counter() - start
+
+
+def worker_fit(app, panel) -> tuple[float, int, int]:
+    """Seconds of training reported by the worker (fit only), with the window's event loop live."""
+    done = []
+    loop = QEventLoop()
+    panel.training_finished.connect(done.append)
+    panel.training_finished.connect(loop.quit)
+    redraws = panel.curves.redraw_count
+    gui_cpu = time.thread_time()
+    if not panel.start_training():
+        raise SystemExit(f"Train is blocked: {panel.train_blocker()}")
+    loop.exec_()  # the GUI thread idles in its event loop, as in the app
+    gui_cpu = time.thread_time() - gui_cpu
+    panel.training_finished.disconnect(done.append)
+    panel.training_finished.disconnect(loop.quit)
+    outcome = done[0]
+    if outcome.result.status != "completed":
+        raise SystemExit(f"worker run ended {outcome.result.status}: {outcome.result.message}")
+    return (outcome.result.duration, panel.curves.point_count(),
+            panel.curves.redraw_count - redraws, gui_cpu)
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_over_long_run(app) -> None:
+    """Feed 50 epochs × 1875 batches (60k samples, batch 32) through the curves in chunks, as the
+    worker sends them, redrawing as the timer would; report what the GUI process holds."""
+    from workbench.ui.training.curves import CurvesView
+
+    view = CurvesView()
+    view.resize(900, 400)
+    view.show()
+    view.start_run("accuracy", 1875)
+    rng = np.random.default_rng(0)
+    epochs, steps, chunk = 50, 1875, 60
+    marks = [(0, _rss_mib())]
+    for epoch in range(epochs):
+        for first in range(0, steps, chunk):
+            b = np.arange(first, min(first + chunk, steps))
+            x = epoch + (b + 1) / steps
+            loss = 2 * np.exp(-x / 10) + 0.2 * rng.random(len(b))
+            view.add_batches(np.column_stack([x, loss, 1 - loss / 2.5]))
+            if first % (chunk * 8) == 0:
+                view.redraw()
+                app.processEvents()
+        view.add_epoch(epoch, {"loss": 0.5, "accuracy": 0.9, "val_loss": 0.4,
+                               "val_accuracy": 0.9})
+        if epoch + 1 in (10, 25, 50):
+            marks.append((epoch + 1, _rss_mib()))
+    view.finish_run()
+    app.processEvents()
+    points = view.point_count()
+    capacity = view.history.batches.capacity
+    print(f"memory over a synthetic 50-epoch run ({points:,} batch points kept, 5 float64 "
+          f"columns; history capacity {capacity:,} rows = {capacity * 40 / 2**20:.1f} MiB):")
+    for epoch, rss in marks:
+        print(f"  after epoch {epoch:2d}: process RSS {rss:7.1f} MiB")
+    view.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    # First, before TensorFlow's allocators are in play, so RSS shows the GUI side alone.
+    memory_over_long_run(app)
+    from workbench.core.datasets import load_dataset
+    from workbench.core.templates import load_template
+    from workbench.core.tf_loader import load_tensorflow
+    from workbench.ui.state import ProjectState
+    from workbench.ui.training.panel import TrainingPanel
+
+    tf, _ = load_tensorflow()
+    project = load_template("mnist-cnn")
+    project.training.epochs = args.epochs
+    dataset = load_dataset(project.dataset, seed=project.training.seed or 0)
+
+    window = QWidget()
+    state = ProjectState(project, window)
+    panel = TrainingPanel(state, window)
+    layout = QVBoxLayout(window)
+    layout.addWidget(panel.controls)
+    layout.addWidget(panel, 1)
+    window.resize(1100, 700)
+    window.show()
+    state.refresh_inspection()
+    state.dataset = dataset
+    state.dataset_loaded.emit()
+
+    n_train = round(len(dataset.x_train) * (1 - project.training.validation_split))
+    samples = n_train * args.epochs
+    print(f"MNIST CNN template, {n_train:,} training samples, batch {project.training.batch_size},"
+          f" {args.epochs} epochs, TensorFlow {tf.__version__}, {os.cpu_count()} CPUs")
+    plain_fit(dataset.subset(500), project)  # warm-up: first-use costs of TF itself
+    plain, worker = [], []
+    for r in range(args.rounds):
+        p = plain_fit(dataset, project)
+        w, points, redraws, gui_cpu = worker_fit(app, panel)
+        plain.append(p)
+        worker.append(w)
+        print(f"  round {r + 1}: plain fit {p:6.2f} s ({samples / p:7.0f} samples/s)   "
+              f"worker + live curves {w:6.2f} s ({samples / w:7.0f} samples/s)   "
+              f"[{points} batch points, {redraws} redraws, GUI thread CPU {gui_cpu:.2f} s]")
+    ratio = statistics.median(plain) / statistics.median(worker)
+    print(f"throughput ratio worker/plain (medians): {ratio:.3f}   (target ≥ 0.95)")
+    print(f"best of each: plain {min(plain):.2f} s, worker {min(worker):.2f} s, "
+          f"ratio {min(plain) / min(worker):.3f}")
+    panel.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

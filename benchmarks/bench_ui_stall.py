@@ -1,0 +1,131 @@
+"""Event-loop responsiveness while the MNIST CNN trains through the window.
+
+A 10 ms heartbeat QTimer runs on the GUI thread from the moment Train is clicked until the run has
+finished; a stall is the gap between two heartbeats beyond the 10 ms period. Prints max and p99
+(targets: max < 100 ms, p99 < 30 ms) and how much GUI-thread CPU the run cost.
+
+    python benchmarks/bench_ui_stall.py [--epochs 3] [--panel-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PyQt5.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
+from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget  # noqa: E402
+
+PERIOD_MS = 10
+
+
+def make_window(panel_only: bool):
+    from workbench.core.templates import load_template
+
+    project = load_template("mnist-cnn")
+    if not panel_only:
+        from workbench.ui.main_window import MainWindow
+
+        window = MainWindow(project)
+        window.resize(1400, 860)
+        return window, window.state, window.training_panel
+    from workbench.ui.state import ProjectState
+    from workbench.ui.training.panel import TrainingPanel
+
+    window = QWidget()
+    state = ProjectState(project, window)
+    panel = TrainingPanel(state, window)
+    layout = QVBoxLayout(window)
+    layout.addWidget(panel.controls)
+    layout.addWidget(panel, 1)
+    window.resize(1100, 700)
+    state.start_loading_tensorflow()
+    return window, state, panel
+
+
+def run_once(app, state, panel, epochs: int) -> dict:
+    from workbench.core.spec import TrainConfig
+
+    config = TrainConfig.from_dict(state.training.to_dict())
+    config.epochs = epochs
+    state.set_training(config)
+    beats: list[float] = []
+    heartbeat = QTimer(interval=PERIOD_MS, timerType=Qt.PreciseTimer)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    loop = QEventLoop()
+    outcomes = []
+    panel.training_finished.connect(outcomes.append)
+    panel.training_finished.connect(loop.quit)
+    redraws = panel.curves.redraw_count
+    heartbeat.start()
+    beats.append(time.perf_counter())
+    cpu = time.thread_time()
+    wall = time.perf_counter()
+    if not panel.start_training():
+        raise SystemExit(f"Train is blocked: {panel.train_blocker()}")
+    loop.exec_()
+    wall = time.perf_counter() - wall
+    cpu = time.thread_time() - cpu
+    heartbeat.stop()
+    panel.training_finished.disconnect(outcomes.append)
+    panel.training_finished.disconnect(loop.quit)
+    gaps = np.diff(np.array(beats)) * 1000
+    stalls = np.maximum(gaps - PERIOD_MS, 0)
+    worst = int(np.argmax(gaps))
+    return {
+        "status": outcomes[0].result.status,
+        "max": float(stalls.max()),
+        "p99": float(np.percentile(stalls, 99)),
+        "p50": float(np.percentile(stalls, 50)),
+        "worst_at": beats[worst] - beats[0],
+        "beats": len(beats),
+        "wall": wall,
+        "gui_cpu": cpu,
+        "redraws": panel.curves.redraw_count - redraws,
+        "points": panel.curves.point_count(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--panel-only", action="store_true",
+                        help="the training panel alone instead of the whole window")
+    args = parser.parse_args()
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    window, state, panel = make_window(args.panel_only)
+    window.show()
+    deadline = time.monotonic() + 120
+    while not (state.tensorflow_loaded and state.dataset is not None
+               and state.inspection is not None):
+        app.processEvents(QEventLoop.AllEvents, 50)
+        if time.monotonic() > deadline:
+            raise SystemExit("TensorFlow or the dataset did not load within 2 minutes")
+        time.sleep(0.01)
+    what = "training panel alone" if args.panel_only else "whole window"
+    print(f"MNIST CNN, {len(state.dataset.x_train):,} samples, batch {state.training.batch_size},"
+          f" {args.epochs} epochs, through the {what}; heartbeat every {PERIOD_MS} ms, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    for i in range(args.runs):
+        r = run_once(app, state, panel, args.epochs)
+        print(f"  run {i + 1} ({r['status']}, {r['wall']:.1f} s, {r['points']} points, "
+              f"{r['redraws']} redraws): stall max {r['max']:.1f} ms (at {r['worst_at']:.2f} s), "
+              f"p99 {r['p99']:.1f} ms, median {r['p50']:.1f} ms; GUI thread CPU "
+              f"{r['gui_cpu']:.2f} s ({100 * r['gui_cpu'] / r['wall']:.0f} % of one core)")
+    print("targets: max < 100 ms, p99 < 30 ms")
+    panel.shutdown()
+    state.undo_stack.setClean()
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""UI test fixtures: fail any test that leaves a QThread or a Python thread running (napari-style).
+
+The daemon threads that import TensorFlow and load datasets in the background (named
+``tensorflow-import`` and ``dataset-load``) may outlive a test; nothing else may.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+
+import pytest
+from PyQt5.QtCore import QThread
+from PyQt5.QtWidgets import QApplication
+
+ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load")
+GRACE_S = 2.0  # a thread that is already ending gets this long to finish
+
+
+def _foreign(thread: threading.Thread) -> bool:
+    # Threads started outside Python (Qt's, TensorFlow's) show up as dummies once they call into
+    # Python; they never "end" for the threading module. QThreads are tracked separately below.
+    return isinstance(thread, threading._DummyThread)  # noqa: SLF001
+
+
+def _python_leaks(before: set[int]) -> list[threading.Thread]:
+    return [
+        t for t in threading.enumerate()
+        if t.is_alive() and t is not threading.main_thread() and not _foreign(t)
+        and t.ident not in before and t.name not in ALLOWED_THREAD_NAMES
+        and not (t.daemon and t.name.startswith(ALLOWED_THREAD_NAMES))
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_leaked_threads(monkeypatch):
+    """Track every QThread started during the test; fail if any is still running at the end."""
+    started: list[weakref.ref] = []
+    original_start = QThread.start
+
+    def tracking_start(self, *args, **kwargs):
+        started.append(weakref.ref(self))
+        return original_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(QThread, "start", tracking_start)
+    before = {t.ident for t in threading.enumerate()}
+    yield
+
+    def running_qthreads() -> list[QThread]:
+        alive = []
+        for ref in started:
+            thread = ref()
+            try:
+                if thread is not None and thread.isRunning():
+                    alive.append(thread)
+            except RuntimeError:  # the C++ object is gone, so is its thread
+                pass
+        return alive
+
+    deadline = time.monotonic() + GRACE_S
+    app = QApplication.instance()
+    while (running_qthreads() or _python_leaks(before)) and time.monotonic() < deadline:
+        if app is not None:
+            app.processEvents()
+        time.sleep(0.02)
+    qthreads = running_qthreads()
+    python_threads = _python_leaks(before)
+    if qthreads or python_threads:
+        names = [t.objectName() or type(t).__name__ for t in qthreads]
+        names += [t.name for t in python_threads]
+        for thread in qthreads:  # don't let the leak crash the next test or the interpreter
+            thread.quit()
+            thread.wait(10000)
+        pytest.fail(f"the test left thread(s) running: {', '.join(names)}")

@@ -1,0 +1,322 @@
+"""Live training through the window: train, curves, pause/resume, stop, NaN, failure, close."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QMessageBox, QPushButton
+
+from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+from workbench.ui.main_window import MainWindow
+from workbench.ui.training.curves import GrowingArray, RunHistory
+from workbench.ui.training.worker import TimedControl, TrainingWorker, _SignalListener
+
+TRAIN_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()  # closed below, not by qtbot: it must not ask about unsaved runs
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow_loaded and w.state.dataset is not None
+                    and w.state.inspection is not None, timeout=60_000)
+    w.state.dataset = w.state.dataset.subset(300)
+    yield w
+    w.training_panel.shutdown()
+    w.state.undo_stack.setClean()  # trained runs count as unsaved: don't ask at teardown
+    w.close()
+    w.deleteLater()
+    qtbot.wait(10)
+
+
+def configure(state, **changes) -> None:
+    config = TrainConfig.from_dict(state.training.to_dict())
+    for key, value in changes.items():
+        setattr(config, key, value)
+    state.set_training(config)
+
+
+def button(w, name: str) -> QPushButton:
+    found = w.findChild(QPushButton, name)
+    assert found is not None, name
+    return found
+
+
+def wait_for_points(qtbot, panel, n: int = 3) -> None:
+    qtbot.waitUntil(lambda: panel.curves.point_count() >= n, timeout=TRAIN_TIMEOUT_MS)
+
+
+def test_train_one_epoch_through_the_window(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=32)
+    train = button(w, "trainButton")
+    assert train.isEnabled(), train.toolTip()
+    busy = []
+    state.busy_changed.connect(busy.append)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(train, Qt.LeftButton)
+        assert not train.isEnabled()  # no second Train while one runs
+        assert button(w, "stopButton").isEnabled() and button(w, "pauseButton").isEnabled()
+        assert not panel.start_training()
+    outcome = finished.args[0]
+    assert outcome.result.status == "completed", outcome.result.message
+    assert busy == [True, False]
+    assert panel.thread is None and train.isEnabled()
+
+    loss_plot = w.findChild(pg.PlotWidget, "lossPlot")
+    accuracy_plot = w.findChild(pg.PlotWidget, "accuracyPlot")
+    steps = int(np.ceil(270 / 32))  # 300 samples, 10 % for validation
+    for plot in (loss_plot, accuracy_plot):
+        counts = [len(item.xData) for item in plot.getPlotItem().listDataItems()
+                  if item.xData is not None]
+        assert steps in counts  # every batch point is drawn (raw and smoothed)
+        assert 1 in counts  # the validation point of the one epoch
+    x = panel.curves.history.batches.column(0)
+    assert np.allclose(x[-1], 1.0) and np.all(np.diff(x) > 0)
+    assert np.isfinite(panel.curves.history.batches.column(1)).all()
+
+    assert state.weights is not None and state.weights_epoch == 0
+    assert len(state.project.runs) == 1
+    record = state.project.runs[0]
+    assert record["status"] == "completed" and record["epochs"] == 1
+    assert set(record["history"]) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert 0.0 <= record["test"]["accuracy"] <= 1.0
+    assert panel.runs_table.rowCount() == 1
+    assert "epoch" in panel.progress.text() or "Finished" in panel.progress.format()
+    assert panel.lr_label.text() == "lr 0.001"
+    assert "val" in panel.curves.loss_view.describe(1.0, 0.5)
+
+
+def test_train_button_says_why_it_is_disabled(qtbot, window):
+    w, state = window, window.state
+    train = button(w, "trainButton")
+    assert train.isEnabled()
+    state.dataset_error = "the file is not an .npz archive"
+    state.dataset_failed.emit(state.dataset_error)
+    assert not train.isEnabled() and "not an .npz archive" in train.toolTip()
+    state.dataset_error = ""
+    state.dataset_loaded.emit()
+    assert train.isEnabled()
+
+    state.set_input_shape((30, 30))  # the data is 28×28: the model no longer fits it
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=5000)
+    assert "28" in train.toolTip() and "30" in train.toolTip()
+    state.undo_stack.undo()
+    qtbot.waitUntil(train.isEnabled, timeout=5000)
+
+    state.insert_layer(0, LayerSpec.create("Conv2D", filters=4, kernel_size=(3, 3)))  # needs 3-D
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=5000)
+    assert "invalid" in train.toolTip().lower()
+
+
+def test_pause_then_resume(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=30, batch_size=8)
+    pause = button(w, "pauseButton")
+    qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    wait_for_points(qtbot, panel)
+    qtbot.mouseClick(pause, Qt.LeftButton)
+    assert pause.text() == "Resume" and panel.paused
+    qtbot.wait(300)  # the batch under way ends, then the worker blocks
+    count = panel.curves.point_count()
+    qtbot.wait(500)
+    assert panel.curves.point_count() == count
+    assert panel.thread is not None and panel.thread.isRunning()
+    assert panel.progress.format().startswith("Paused")
+
+    qtbot.mouseClick(pause, Qt.LeftButton)
+    assert pause.text() == "Pause" and not panel.paused
+    qtbot.waitUntil(lambda: panel.curves.point_count() > count + 3, timeout=TRAIN_TIMEOUT_MS)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
+    assert finished.args[0].result.status == "stopped"
+
+
+def test_stop_mid_epoch_ends_the_thread_quickly_and_keeps_weights(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=30, batch_size=4)  # 68 batches an epoch
+    qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    wait_for_points(qtbot, panel, 5)
+    thread = panel.thread
+    assert panel.curves.history.batches.column(0)[-1] < 1.0  # still in the first epoch
+    start = time.monotonic()
+    with qtbot.waitSignal(panel.training_finished, timeout=3000) as finished:
+        qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
+    assert time.monotonic() - start < 3.0
+    assert thread.isFinished()
+    outcome = finished.args[0]
+    assert outcome.result.status == "stopped"
+    assert state.weights is not None  # the weights reached mid-epoch, sent when it stopped
+    assert state.project.runs[-1]["status"] == "stopped"
+
+
+def test_stop_while_paused(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=30, batch_size=8)
+    qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    wait_for_points(qtbot, panel)
+    qtbot.mouseClick(button(w, "pauseButton"), Qt.LeftButton)
+    qtbot.wait(200)
+    with qtbot.waitSignal(panel.training_finished, timeout=3000) as finished:
+        qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
+    assert finished.args[0].result.status == "stopped"
+
+
+def test_nan_loss_is_reported_and_the_app_survives(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    # A linear model on raw pixels with squared error and SGD at 10 diverges within an epoch.
+    state.set_model(ModelSpec((28, 28), [LayerSpec.create("Flatten"),
+                                         LayerSpec.create("Dense", units=10, activation="linear")]))
+    configure(state, optimizer="sgd", learning_rate=10.0, loss="mean_squared_error",
+              epochs=2, batch_size=16)
+    qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    result = finished.args[0].result
+    assert result.status == "nan"
+    epoch, batch = result.nan_at
+    assert panel.banner.isVisible()
+    text = panel.banner_label.text()
+    assert f"epoch {epoch}" in text and f"batch {batch}" in text and "learning rate" in text
+    assert w.isVisible() and button(w, "trainButton").isEnabled()
+    assert state.project.runs[-1]["status"] == "nan"
+
+
+def test_failure_in_the_worker_is_one_readable_message(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    last = len(state.spec.layers) - 1
+    state.replace_layer(last, LayerSpec.create("Dense", units=3, activation="softmax"))
+    configure(state, epochs=1, batch_size=32)
+    qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    result = finished.args[0].result
+    assert result.status == "failed"
+    assert panel.banner.isVisible()
+    message = panel.banner_label.text()
+    assert message.startswith("Training failed") and "\n" not in message
+    assert "Traceback" not in message
+    assert w.isVisible() and button(w, "trainButton").isEnabled()
+
+
+def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeypatch):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=30, batch_size=8)
+    asked = []
+
+    def answer(answer_button):
+        def question(parent, title, text, *args, **kwargs):
+            asked.append(text)
+            return answer_button
+        return question
+
+    qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    wait_for_points(qtbot, panel)
+    thread = panel.thread
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.No))
+    w.close()
+    assert asked == ["Training is running. Stop it and quit?"]
+    assert w.isVisible() and thread.isRunning()  # "No" keeps the window and the run
+
+    state.undo_stack.setClean()  # no second question about unsaved changes
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.Yes))
+    w.close()
+    assert not w.isVisible()
+    assert thread.isFinished()  # stopped and joined before the window went away
+
+
+def test_earlier_runs_are_listed_and_drawn_under_the_current_one(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=64)
+    for _ in range(2):
+        with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+            qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    assert [r["id"] for r in state.project.runs] == [1, 2]
+    assert panel.runs_table.rowCount() == 2
+    assert panel.runs_table.item(0, 1).text() == "#2"
+    assert panel.curves.shown_earlier_runs() == [1]  # the previous run, drawn faintly
+    panel.runs_table.set_shown(1, False)
+    assert panel.curves.shown_earlier_runs() == []
+
+
+def test_regression_shows_mean_absolute_error(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    from workbench.core.templates import load_template
+
+    with qtbot.waitSignal(state.dataset_loaded, timeout=60_000):
+        state.replace_project(load_template("linear-regression"))
+    configure(state, epochs=2, validation_split=0.2)
+    qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
+    assert panel.curves.metric_view.title == "Mean absolute error"
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    assert finished.args[0].result.status == "completed"
+    assert np.isfinite(panel.curves.history.batches.column(3)).all()  # MAE per batch
+    assert "val_mae" in state.project.runs[-1]["history"]
+    assert "lowest" not in panel.runs_table.item(0, 4).text()
+    assert panel.runs_table.item(0, 4).text().endswith("loss")
+
+
+# Pieces without a window -----------------------------------------------------------------------
+
+
+def test_history_arrays_grow_by_doubling():
+    array = GrowingArray(2, capacity=4)
+    capacities = set()
+    for i in range(1000):
+        array.append([[i, -i]])
+        capacities.add(array.capacity)
+    assert len(array) == 1000 and array.column(0)[-1] == 999 and array.column(1)[10] == -10
+    assert capacities == {4 * 2 ** k for k in range(9)}  # 4 … 1024: ~log2(n) reallocations
+    view = array.column(0)
+    array.append(np.zeros((5000, 2)))
+    assert len(view) == 1000 and view[-1] == 999  # earlier views stay valid
+
+
+def test_smoothed_curve_follows_the_raw_one():
+    history = RunHistory()
+    history.reset(steps_per_epoch=50)
+    history.add_batches(np.column_stack([np.arange(1, 101) / 50, np.full(100, 2.0),
+                                         np.full(100, np.nan)]))
+    assert np.allclose(history.batches.column(2), 2.0)  # debiased: no ramp up from zero
+    assert np.isnan(history.batches.column(4)).all()
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def emit(self, *args):
+        self.calls.append(args)
+
+
+def test_batch_values_are_taken_out_of_keras_running_means():
+    sink = SimpleNamespace(run_started=_Recorder(), batches_arrived=_Recorder(),
+                           epoch_ended=_Recorder(), weights_arrived=_Recorder())
+    listener = _SignalListener(sink, TimedControl(), "accuracy")
+    listener.on_train_begin({"steps_per_epoch": 3, "samples": 5, "batch_size": 2, "epochs": 1})
+    listener.on_epoch_begin(0)
+    # batch losses 3, 1 and 2 (the last batch holds one sample): Keras reports running means
+    for batch, mean in enumerate((3.0, 2.0, 2.0)):
+        listener.on_batch_end(0, batch, {"loss": mean, "accuracy": 0.5})
+    listener.on_train_end(None)
+    points = np.concatenate([args[0]["points"] for args in sink.batches_arrived.calls])
+    assert np.allclose(points[:, 0], [1 / 3, 2 / 3, 1.0])
+    assert np.allclose(points[:, 1], [3.0, 1.0, 2.0])
+    assert np.allclose(points[:, 2], 0.5)
+
+
+def test_worker_reports_a_spec_it_cannot_build():
+    worker = TrainingWorker({"input_shape": [28, 28], "layers": []}, TrainConfig().to_dict(),
+                            None, "mnist-embedded")
+    outcomes = []
+    worker.finished.connect(outcomes.append)
+    worker.run()  # on this thread: a failure before training must still finish once
+    assert len(outcomes) == 1 and outcomes[0].result.status == "failed"
+    assert "no layers" in outcomes[0].result.message
+    assert outcomes[0].record["status"] == "failed"

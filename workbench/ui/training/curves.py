@@ -1,0 +1,418 @@
+"""Live loss and accuracy/MAE curves: every point kept in growable arrays, drawn at most ~30 Hz.
+
+Memory over a long run: each history array doubles its capacity when full, so a 50-epoch run over
+60k samples (~94k batch points × 5 float64 columns ≈ 4 MB) reallocates only ~10 times and the GUI
+holds nothing else per point. Drawing never copies the history: ``setData`` gets views of it, and
+clip-to-view plus peak downsampling keep each frame's cost bounded by the plot's width in pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QTimer, pyqtSignal
+from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+REDRAW_INTERVAL_MS = 33  # ~30 Hz
+# Drawing may use at most this share of the GUI thread: on a slow machine a frame that costs more
+# than ~5 ms stretches the interval (fewer frames, never fewer points). Painting holds the GIL, so
+# every millisecond here is one the training thread may wait for between batches.
+DRAW_BUDGET = 0.15
+MAX_REDRAW_INTERVAL_S = 0.5
+
+TRAIN_COLOR = (31, 119, 180)
+RAW_COLOR = (183, 207, 230)  # the train colour, faded, but opaque: alpha blending costs paint time
+VAL_COLOR = (255, 127, 14)
+# Faint colours for earlier runs shown under the current one.
+COMPARE_COLORS = [(120, 120, 120), (44, 160, 44), (148, 103, 189), (214, 39, 40),
+                  (140, 86, 75), (227, 119, 194), (23, 190, 207)]
+
+
+class GrowingArray:
+    """A 2-D float64 array that grows by rows in amortised O(1) (capacity doubles when full)."""
+
+    def __init__(self, columns: int, capacity: int = 256):
+        self._data = np.empty((capacity, columns), dtype=np.float64)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def capacity(self) -> int:
+        return self._data.shape[0]
+
+    def append(self, rows) -> None:
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, self._data.shape[1])
+        need = self._size + len(rows)
+        if need > self.capacity:
+            grown = np.empty((max(need, 2 * self.capacity), self._data.shape[1]), np.float64)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size:need] = rows
+        self._size = need
+
+    def column(self, index: int) -> np.ndarray:
+        """A read-only view of one column (no copy); stays valid after later appends."""
+        view = self._data[: self._size, index]
+        view.flags.writeable = False
+        return view
+
+    def clear(self) -> None:
+        self._size = 0
+
+
+class Smoother:
+    """Debiased exponential moving average (as TensorBoard's smoothing), updated point by point."""
+
+    def __init__(self, weight: float = 0.9):
+        self.weight = weight
+        self._value = 0.0
+        self._count = 0
+
+    def reset(self, weight: float | None = None) -> None:
+        if weight is not None:
+            self.weight = weight
+        self._value, self._count = 0.0, 0
+
+    def feed(self, values: np.ndarray) -> np.ndarray:
+        out = np.empty(len(values), dtype=np.float64)
+        w = self.weight
+        for i, v in enumerate(values):
+            if math.isfinite(v):
+                self._count += 1
+                self._value = w * self._value + (1 - w) * v
+                out[i] = self._value / (1 - w ** self._count)
+            else:
+                out[i] = math.nan
+        return out
+
+
+def smoothing_weight(steps_per_epoch: int) -> float:
+    """About a tenth of an epoch of averaging (at least 5 batches, at most 50)."""
+    span = min(50.0, max(5.0, steps_per_epoch / 10))
+    return 1 - 2 / (span + 1)
+
+
+class RunHistory:
+    """Every batch and epoch point of the run being trained (GUI side)."""
+
+    # batch columns: x, loss, loss smoothed, metric, metric smoothed
+    # epoch columns: x, loss, metric, val_loss, val_metric
+    def __init__(self) -> None:
+        self.batches = GrowingArray(5)
+        self.epochs = GrowingArray(5)
+        self._loss_smoother = Smoother()
+        self._metric_smoother = Smoother()
+
+    def reset(self, steps_per_epoch: int = 100) -> None:
+        self.batches.clear()
+        self.epochs.clear()
+        weight = smoothing_weight(steps_per_epoch)
+        self._loss_smoother.reset(weight)
+        self._metric_smoother.reset(weight)
+
+    def add_batches(self, points: np.ndarray) -> None:
+        """``points``: rows of (x, loss, metric) from the worker."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        rows = np.empty((len(points), 5))
+        rows[:, 0] = points[:, 0]
+        rows[:, 1] = points[:, 1]
+        rows[:, 2] = self._loss_smoother.feed(points[:, 1])
+        rows[:, 3] = points[:, 2]
+        rows[:, 4] = self._metric_smoother.feed(points[:, 2])
+        self.batches.append(rows)
+
+    def add_epoch(self, epoch: int, logs: dict, metric: str) -> None:
+        nan = math.nan
+        self.epochs.append([epoch + 1, logs.get("loss", nan), logs.get(metric, nan),
+                            logs.get("val_loss", nan), logs.get(f"val_{metric}", nan)])
+
+
+def _nearest(x: np.ndarray, y: np.ndarray, at: float, tolerance: float) -> float | None:
+    if len(x) == 0:
+        return None
+    i = int(np.clip(np.searchsorted(x, at), 1, len(x) - 1)) if len(x) > 1 else 0
+    if i > 0 and abs(x[i - 1] - at) < abs(x[i] - at):
+        i -= 1
+    if abs(x[i] - at) > tolerance or not math.isfinite(y[i]):
+        return None
+    return float(y[i])
+
+
+def _fmt(value: float) -> str:
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+class TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that adds up the seconds its paint events take (for the drawing budget)."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, event):  # noqa: N802 - Qt API
+        start = time.thread_time()  # CPU time: waiting for the GIL is not drawing
+        super().paintEvent(event)
+        self.paint_seconds += time.thread_time() - start
+
+
+class MetricPlotView(QWidget):
+    """One pyqtgraph plot (loss or accuracy/MAE) with its crosshair read-out underneath."""
+
+    def __init__(self, object_name: str, title: str, parent: QWidget | None = None,
+                 legend_offset: tuple[int, int] = (-10, 10)):
+        super().__init__(parent)
+        self.plot = TimedPlotWidget(self, background="w")
+        self.plot.setObjectName(object_name)
+        self.plot.setMinimumSize(260, 200)
+        item = self.plot.getPlotItem()
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setLabel("bottom", "epoch")
+        item.setMenuEnabled(True)
+        item.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = item.addLegend(offset=legend_offset, labelTextColor=(40, 40, 40),
+                                     brush=pg.mkBrush(255, 255, 255, 200))
+        self.set_title(title)
+        faint = pg.mkPen(RAW_COLOR, width=1)
+        self.raw_curve = item.plot(pen=faint, name="train (per batch)")
+        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOR, width=2), name="train (smoothed)")
+        self.val_curve = item.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
+                                   symbolBrush=VAL_COLOR, symbolPen="w", name="validation")
+        for curve in (self.raw_curve, self.smooth_curve, self.val_curve):
+            curve.setZValue(10)
+        self._comparisons: dict[int, list[pg.PlotDataItem]] = {}
+
+        pen = pg.mkPen((90, 90, 90, 160), width=1, style=pg.QtCore.Qt.DashLine)
+        self.v_line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+        self.h_line = pg.InfiniteLine(angle=0, movable=False, pen=pen)
+        for line in (self.v_line, self.h_line):
+            line.setVisible(False)
+            item.addItem(line, ignoreBounds=True)
+        self.readout = QLabel(" ", self)
+        self.readout.setObjectName(f"{object_name}Readout")
+        self.readout.setStyleSheet("color: #444; font-size: 11px;")
+        self.readout.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self._mouse_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=60,
+                                           slot=self._on_mouse_moved)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.readout)
+
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self.plot.getPlotItem().setTitle(title, color="#222", size="11pt")
+        self.plot.getPlotItem().setLabel("left", title)
+
+    def set_log_y(self, on: bool) -> None:
+        self.plot.getPlotItem().setLogMode(y=on)
+        self.plot.getPlotItem().enableAutoRange()
+
+    @property
+    def log_y(self) -> bool:
+        return bool(self.plot.getPlotItem().ctrl.logYCheck.isChecked())
+
+    def show_current(self, x, raw, smooth, val_x, val_y) -> None:
+        self.raw_curve.setData(x, raw)
+        self.smooth_curve.setData(x, smooth)
+        self.val_curve.setData(val_x, val_y)
+
+    def clear_current(self) -> None:
+        empty = np.empty(0)
+        self.show_current(empty, empty, empty, empty, empty)
+        self.plot.getPlotItem().enableAutoRange()
+
+    def set_comparison(self, run_id: int, curves: list[tuple[np.ndarray, np.ndarray, bool]],
+                       color: tuple[int, int, int], label: str) -> None:
+        """Draw an earlier run faintly: ``curves`` are (x, y, is_validation)."""
+        self.remove_comparison(run_id)
+        items = []
+        item = self.plot.getPlotItem()
+        for x, y, is_val in curves:
+            pen = pg.mkPen((*color, 110), width=1.5,
+                           style=pg.QtCore.Qt.SolidLine if is_val else pg.QtCore.Qt.DashLine)
+            kwargs = {"symbol": "o", "symbolSize": 4, "symbolBrush": (*color, 110),
+                      "symbolPen": None} if is_val else {}
+            curve = item.plot(x, y, pen=pen, name=label if is_val else None, **kwargs)
+            curve.setZValue(1)
+            items.append(curve)
+        self._comparisons[run_id] = items
+
+    def remove_comparison(self, run_id: int) -> None:
+        for curve in self._comparisons.pop(run_id, []):
+            self.plot.getPlotItem().removeItem(curve)
+
+    def comparison_ids(self) -> list[int]:
+        return list(self._comparisons)
+
+    def _curve_value(self, curve: pg.PlotDataItem, at: float, tolerance: float) -> float | None:
+        x, y = curve.xData, curve.yData  # the original data, before log/downsampling
+        if x is None or y is None:
+            return None
+        return _nearest(np.asarray(x), np.asarray(y), at, tolerance)
+
+    def _on_mouse_moved(self, event) -> None:
+        pos = event[0]
+        item = self.plot.getPlotItem()
+        if not item.sceneBoundingRect().contains(pos):
+            return
+        point = item.vb.mapSceneToView(pos)
+        self.v_line.setPos(point.x())
+        self.h_line.setPos(point.y())
+        self.v_line.setVisible(True)
+        self.h_line.setVisible(True)
+        self.readout.setText(self.describe(point.x(), point.y()))
+
+    def describe(self, x: float, y_view: float) -> str:
+        """The read-out text for a mouse position (x in epochs, y in view coordinates)."""
+        view = self.plot.getPlotItem().vb.viewRange()[0]
+        tolerance = max((view[1] - view[0]) / 50, 1e-9)
+        y = 10 ** y_view if self.log_y else y_view
+        parts = [f"epoch {x:.2f}", f"y {_fmt(y)}"]
+        for name, curve, tol in (("train", self.smooth_curve, tolerance),
+                                 ("batch", self.raw_curve, tolerance),
+                                 ("val", self.val_curve, max(tolerance, 0.5))):
+            value = self._curve_value(curve, x, tol)
+            if value is not None:
+                parts.append(f"{name} {_fmt(value)}")
+        return " · ".join(parts)
+
+
+class CurvesView(QWidget):
+    """The loss plot and the accuracy (or MAE) plot of the current run, plus earlier runs."""
+
+    redrawn = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.history = RunHistory()
+        self.metric = "accuracy"
+        self.loss_view = MetricPlotView("lossPlot", "Loss", self)
+        self.metric_view = MetricPlotView("accuracyPlot", "Accuracy", self,
+                                          legend_offset=(-10, -10))
+        self.loss_plot = self.loss_view.plot
+        self.accuracy_plot = self.metric_view.plot
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_view, 1)
+        layout.addWidget(self.metric_view, 1)
+        self._dirty = False
+        self.redraw_count = 0
+        self._last_redraw = 0.0
+        self._frame_cost = 0.0  # CPU seconds: setData plus the paint events that followed
+        self._paint_mark = 0.0
+        self.min_interval = REDRAW_INTERVAL_MS / 1000
+        # Drawing is throttled, data never is: points go into the history as they arrive and this
+        # timer draws the latest state at most ~30 times a second, only when something changed.
+        self._timer = QTimer(self, interval=REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_redraw_timer)
+
+    # The current run ---------------------------------------------------------------------------
+
+    def set_metric(self, metric: str) -> None:
+        self.metric = metric
+        self.metric_view.set_title("Mean absolute error" if metric == "mae" else "Accuracy")
+        # Accuracy rises towards the top right, an error falls: keep the legend out of the way.
+        self.metric_view.legend.setOffset((-10, 10) if metric == "mae" else (-10, -10))
+
+    def start_run(self, metric: str, steps_per_epoch: int = 100) -> None:
+        self.set_metric(metric)
+        self.history.reset(steps_per_epoch)
+        self.loss_view.clear_current()
+        self.metric_view.clear_current()
+        self._dirty = False
+        self.min_interval = REDRAW_INTERVAL_MS / 1000
+        self._timer.start()
+
+    def set_steps_per_epoch(self, steps: int) -> None:
+        if len(self.history.batches) == 0:
+            self.history.reset(steps)
+
+    def add_batches(self, points: np.ndarray) -> None:
+        self.history.add_batches(points)
+        self._dirty = True
+
+    def add_epoch(self, epoch: int, logs: dict) -> None:
+        self.history.add_epoch(epoch, logs, self.metric)
+        self._dirty = True
+
+    def finish_run(self) -> None:
+        self._timer.stop()
+        self.redraw()
+
+    def _painted_seconds(self) -> float:
+        return self.loss_view.plot.paint_seconds + self.metric_view.plot.paint_seconds
+
+    def _on_redraw_timer(self) -> None:
+        if not self._dirty:
+            return
+        now = time.perf_counter()
+        if now - self._last_redraw < self.min_interval:
+            return
+        # The last frame's full cost is known now that its paint events have run.
+        cost = self._frame_cost + self._painted_seconds() - self._paint_mark
+        self.min_interval = min(MAX_REDRAW_INTERVAL_S,
+                                max(REDRAW_INTERVAL_MS / 1000, cost / DRAW_BUDGET))
+        self.redraw()
+
+    def redraw(self) -> None:
+        start = time.thread_time()
+        self._dirty = False
+        b, e = self.history.batches, self.history.epochs
+        bx, ex = b.column(0), e.column(0)
+        # Validation has one point per epoch (few): drop epochs without one (no split).
+        val_loss, val_metric = e.column(3), e.column(4)
+        has_loss, has_metric = np.isfinite(val_loss), np.isfinite(val_metric)
+        self.loss_view.show_current(bx, b.column(1), b.column(2), ex[has_loss], val_loss[has_loss])
+        self.metric_view.show_current(bx, b.column(3), b.column(4), ex[has_metric],
+                                      val_metric[has_metric])
+        self.redraw_count += 1
+        self._last_redraw = time.perf_counter()
+        self._frame_cost = time.thread_time() - start
+        self._paint_mark = self._painted_seconds()
+        self.redrawn.emit()
+
+    def point_count(self) -> int:
+        return len(self.history.batches)
+
+    # Earlier runs ---------------------------------------------------------------------------------
+
+    def show_earlier_run(self, record: dict, color_index: int) -> None:
+        run_id = int(record.get("id", 0))
+        history = record.get("history") or {}
+        color = COMPARE_COLORS[color_index % len(COMPARE_COLORS)]
+        label = f"run {run_id}"
+        # A run of the other kind of task has no such metric: only its loss is drawn.
+        metric_curves = _epoch_curves(history, self.metric)
+        self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss"), color, label)
+        self.metric_view.set_comparison(run_id, metric_curves, color, label)
+
+    def hide_earlier_run(self, run_id: int) -> None:
+        self.loss_view.remove_comparison(run_id)
+        self.metric_view.remove_comparison(run_id)
+
+    def shown_earlier_runs(self) -> list[int]:
+        return self.loss_view.comparison_ids()
+
+    def set_log_loss(self, on: bool) -> None:
+        self.loss_view.set_log_y(on)
+
+    def autoscale(self) -> None:
+        for view in (self.loss_view, self.metric_view):
+            view.plot.getPlotItem().enableAutoRange()
+
+
+def _epoch_curves(history: dict, key: str) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    curves = []
+    for name, is_val in ((key, False), (f"val_{key}", True)):
+        values = np.asarray(history.get(name) or [], dtype=np.float64)
+        if len(values):
+            curves.append((np.arange(1, len(values) + 1, dtype=np.float64), values, is_val))
+    return curves

@@ -1,0 +1,534 @@
+"""The training panel: Train / Pause / Stop with progress, the live curves and the runs table.
+
+Train builds a fresh model from a copy of the spec in a ``TrainingWorker`` moved to a ``QThread``;
+the worker alone touches that model. Everything the GUI learns comes back as queued signals.
+Closing the window asks first, then stops the worker and joins its thread.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from PyQt5.QtCore import Qt, QThread, pyqtSignal
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core import tf_loader
+from workbench.ui.training.curves import CurvesView
+from workbench.ui.training.runs import RunsTableView
+from workbench.ui.training.worker import RunOutcome, TrainingWorker, display_metric
+
+APP_NAME = "Workbench"
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class TrainingPanel(QWidget):
+    """Curves and runs (the "Training" tab); ``controls`` is the button bar above the tabs."""
+
+    training_started = pyqtSignal(int)  # run id
+    training_finished = pyqtSignal(object)  # RunOutcome, once the worker thread has ended
+
+    def __init__(self, state, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self.state = state
+        self.thread: QThread | None = None
+        self.worker: TrainingWorker | None = None
+        self.last_outcome: RunOutcome | None = None
+        self._outcome: RunOutcome | None = None
+        self._spec_dict: dict | None = None
+        self._run_id: int | None = None
+        self._live_id: int | None = None  # the run whose curves are drawn in full
+        self._shown_runs: set[int] = set()
+        self._paused = False
+        self._stopping = False
+        self._closing = False
+        self._progress_total = 1
+        self._dataset_for = None  # the project dataset name ``state.dataset`` was loaded for
+
+        self.controls = self._build_controls()
+        self.curves = CurvesView(self)
+        self.runs_table = RunsTableView(self)
+        self.banner = self._build_banner()
+
+        self.log_check = QCheckBox("Log scale (loss)", self, objectName="logScaleCheck")
+        self.log_check.setToolTip("Show the loss on a logarithmic axis")
+        self.log_check.toggled.connect(self.curves.set_log_loss)
+        autoscale = QPushButton("Autoscale", self, objectName="autoscaleButton")
+        autoscale.setToolTip("Fit both plots to their data again after zooming")
+        autoscale.clicked.connect(self.curves.autoscale)
+        hint = QLabel("Tick earlier runs in the table to draw them faintly for comparison. "
+                      "Drag to pan, wheel to zoom.", self)
+        hint.setStyleSheet("color: #666;")
+        options = QHBoxLayout()
+        options.addWidget(self.log_check)
+        options.addWidget(autoscale)
+        options.addSpacing(12)
+        options.addWidget(hint, 1)
+
+        splitter = QSplitter(Qt.Vertical, self)
+        splitter.addWidget(self.curves)
+        splitter.addWidget(self.runs_table)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes([520, 150])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.banner)
+        layout.addLayout(options)
+        layout.addWidget(splitter, 1)
+
+        self.runs_table.run_toggled.connect(self._on_run_toggled)
+        for signal in (state.inspection_changed, state.dataset_failed, state.tensorflow_ready,
+                       state.training_changed, state.model_changed):
+            signal.connect(self._update_enabled)
+        state.dataset_loaded.connect(self._on_dataset_loaded)
+        state.runs_changed.connect(self._on_runs_changed)
+        state.project_replaced.connect(self._on_project_replaced)
+        self._on_runs_changed()
+        self._update_enabled()
+
+    # Building ------------------------------------------------------------------------------------
+
+    def _build_controls(self) -> QWidget:
+        bar = QFrame(self.parentWidget())
+        bar.setObjectName("trainingControls")
+        bar.setFrameShape(QFrame.StyledPanel)
+        self.train_button = QPushButton("▶  Train", bar, objectName="trainButton")
+        self.pause_button = QPushButton("Pause", bar, objectName="pauseButton")
+        self.stop_button = QPushButton("■  Stop", bar, objectName="stopButton")
+        self.train_button.setStyleSheet("QPushButton:enabled { font-weight: bold; }")
+        self.pause_button.setToolTip("Pause training after the current batch")
+        self.stop_button.setToolTip("Stop after the current batch and keep the weights reached")
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            button.setMinimumWidth(84)
+        self.pause_button.setEnabled(False)
+        self.stop_button.setEnabled(False)
+        self.train_button.clicked.connect(self.start_training)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop_training)
+
+        self.progress = QProgressBar(bar, objectName="trainingProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Not started")
+        self.progress.setAlignment(Qt.AlignCenter)
+        self.progress.setMinimumWidth(240)
+        self.lr_label = QLabel("", bar, objectName="learningRateLabel")
+        self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
+        self.lr_label.setMinimumWidth(90)
+        self.hint_label = QLabel("", bar, objectName="trainingHint")
+        self.hint_label.setStyleSheet("color: #555;")
+        self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.train_button)
+        row.addWidget(self.pause_button)
+        row.addWidget(self.stop_button)
+        row.addSpacing(8)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.lr_label)
+        layout = QVBoxLayout(bar)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.hint_label)
+        return bar
+
+    def _build_banner(self) -> QFrame:
+        banner = QFrame(self, objectName="trainingBanner")
+        banner.setStyleSheet("#trainingBanner { background: #fdecea; border: 1px solid #e0a0a0;"
+                             " border-radius: 4px; } QLabel { color: #8a1c1c; }")
+        self.banner_label = QLabel("", banner, objectName="trainingBannerText")
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton(banner)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide this message")
+        close.clicked.connect(banner.hide)
+        layout = QHBoxLayout(banner)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.banner_label, 1)
+        layout.addWidget(close, 0, Qt.AlignTop)
+        banner.hide()
+        return banner
+
+    # Whether Train can start ---------------------------------------------------------------------
+
+    @property
+    def is_training(self) -> bool:
+        return self.thread is not None
+
+    def train_blocker(self) -> str:
+        """Why Train cannot start now ("" when it can)."""
+        state = self.state
+        if self.is_training:
+            return "Training is running."
+        if not tf_loader.is_loaded():
+            return "Loading TensorFlow…"
+        if state.dataset_error:
+            return f"The dataset could not be loaded: {state.dataset_error}"
+        if state.dataset is None or self._dataset_for not in (None, state.project.dataset):
+            return "Loading the dataset…"
+        if state.inspection is None:
+            return "Checking the model…"
+        if state.inspection.error is not None:
+            return f"The model is invalid: {state.inspection.error_text()}"
+        from workbench.core.training import TrainingError, adapt_inputs
+
+        sample = np.empty((0, *state.dataset.input_shape), dtype=np.float32)
+        try:
+            adapt_inputs(sample, tuple(state.spec.input_shape))
+        except TrainingError as exc:
+            return f"The data does not fit the model: {exc}"
+        return ""
+
+    def _update_enabled(self, *_args) -> None:
+        if self._closing:
+            return
+        reason = self.train_blocker()
+        running = self.is_training
+        self.train_button.setEnabled(not reason)
+        self.train_button.setToolTip(reason or "Train a fresh model from the current settings")
+        self.pause_button.setEnabled(running and not self._stopping)
+        self.stop_button.setEnabled(running and not self._stopping)
+        if running:
+            text = ("Stopping after the current batch…" if self._stopping else
+                    "Training — edits to the model or settings apply to the next run.")
+        elif reason:
+            text = reason
+        else:
+            text = self._ready_text()
+        self.hint_label.setText(text)
+        self.hint_label.setToolTip(text)
+        if not running and not self.lr_label.text().startswith("lr"):
+            self.lr_label.setText("")
+
+    def _ready_text(self) -> str:
+        state = self.state
+        config = state.training
+        params = state.inspection.total_params if state.inspection else 0
+        samples = len(state.dataset.x_train)
+        return (f"Ready: {params:,} parameters · {state.project.dataset} "
+                f"({samples:,} samples, {config.validation_split:.0%} for validation) · "
+                f"{config.epochs} epochs of batch {config.batch_size}, "
+                f"{config.optimizer} lr {config.learning_rate:g}")
+
+    # State signals -------------------------------------------------------------------------------
+
+    def _on_dataset_loaded(self) -> None:
+        self._dataset_for = self.state.project.dataset
+        if not self.is_training and self.state.dataset is not None:
+            self.curves.set_metric(display_metric(self.state.dataset.task))
+        self._update_enabled()
+
+    def _on_runs_changed(self) -> None:
+        runs = self.state.project.runs
+        ids = {int(r.get("id", 0)) for r in runs}
+        if self._live_id not in ids and not self.is_training:
+            self._live_id = None
+        for run_id in list(self._shown_runs - ids):
+            self._shown_runs.discard(run_id)
+            self.curves.hide_earlier_run(run_id)
+        self.runs_table.set_runs(runs, self._shown_runs, self._live_id)
+
+    def _on_project_replaced(self) -> None:
+        if self.is_training:
+            return
+        for run_id in list(self._shown_runs):
+            self.curves.hide_earlier_run(run_id)
+        self._shown_runs.clear()
+        self._live_id = None
+        self.curves.start_run(self.curves.metric)
+        self.curves.finish_run()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.lr_label.setText("")
+        self.banner.hide()
+        self._on_runs_changed()
+
+    def _on_run_toggled(self, run_id: int, shown: bool) -> None:
+        record = next((r for r in self.state.project.runs if int(r.get("id", 0)) == run_id), None)
+        if shown and record is not None:
+            self._shown_runs.add(run_id)
+            order = [int(r.get("id", 0)) for r in self.state.project.runs]
+            self.curves.show_earlier_run(record, order.index(run_id))
+        else:
+            self._shown_runs.discard(run_id)
+            self.curves.hide_earlier_run(run_id)
+
+    # Train / pause / stop ------------------------------------------------------------------------
+
+    def start_training(self) -> bool:
+        """Start a run in a worker thread; False (and nothing happens) when Train is blocked."""
+        if self.train_blocker():
+            self._update_enabled()
+            return False
+        state = self.state
+        runs = state.project.runs
+        run_id = max((int(r.get("id", 0)) for r in runs), default=0) + 1
+        self._spec_dict = state.spec.to_dict()
+        config = state.training.to_dict()
+        dataset = state.dataset
+        worker = TrainingWorker(self._spec_dict, config, dataset, state.project.dataset, run_id)
+        thread = QThread(self)
+        thread.setObjectName(f"training-run-{run_id}")
+        worker.moveToThread(thread)
+        worker.run_started.connect(self._on_run_started)
+        worker.batches_arrived.connect(self._on_batches_arrived)
+        worker.epoch_ended.connect(self._on_epoch_ended)
+        worker.weights_arrived.connect(self._on_weights_arrived)
+        worker.finished.connect(self._on_worker_finished)
+        # Direct: quit the thread's event loop from the worker thread as soon as the run ends.
+        worker.finished.connect(thread.quit, Qt.DirectConnection)
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._on_thread_finished)
+        self.worker, self.thread, self._run_id, self._outcome = worker, thread, run_id, None
+        self._paused = self._stopping = False
+        self.pause_button.setText("Pause")
+
+        self.banner.hide()
+        metric_changed = worker.metric != self.curves.metric
+        self.curves.start_run(worker.metric)
+        if metric_changed:  # earlier runs drawn for the other metric: draw them again
+            for shown in list(self._shown_runs):
+                self._on_run_toggled(shown, True)
+        # The previous run becomes a faint comparison under the new one.
+        if self._live_id is not None:
+            previous = self._live_id
+            self._live_id = None
+            self._on_runs_changed()
+            self.runs_table.set_shown(previous, True)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Building the model…")
+        self.lr_label.setText(f"lr {_format_lr(state.training.learning_rate)}")
+        self._started_at = time.perf_counter()
+        state.set_busy(True)
+        thread.start()
+        self._update_enabled()
+        self.training_started.emit(run_id)
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.worker is None or self._stopping:
+            return
+        self._paused = not self._paused
+        if self._paused:
+            self.worker.pause()
+            self.pause_button.setText("Resume")
+            self.pause_button.setToolTip("Go on training")
+            self.progress.setFormat(f"Paused · {self.progress.format()}")
+        else:
+            self.worker.resume()
+            self.pause_button.setText("Pause")
+            self.pause_button.setToolTip("Pause training after the current batch")
+            text = self.progress.format()
+            self.progress.setFormat(text.removeprefix("Paused · "))
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def stop_training(self) -> None:
+        if self.worker is None:
+            return
+        self._stopping = True
+        self.worker.stop()
+        self.pause_button.setText("Pause")
+        self._update_enabled()
+
+    # Worker signals (queued onto the GUI thread) -------------------------------------------------
+
+    def _on_run_started(self, info: dict) -> None:
+        if self._closing:
+            return
+        steps = int(info.get("steps_per_epoch", 1))
+        self._progress_total = max(1, steps * int(info.get("epochs", 1)))
+        self.progress.setRange(0, self._progress_total)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"epoch 1/{info.get('epochs')} · starting "
+                                f"({info.get('samples', 0):,} samples, "
+                                f"{info.get('validation_samples', 0):,} for validation)…")
+        self.curves.set_steps_per_epoch(steps)
+
+    def _on_batches_arrived(self, chunk: dict) -> None:
+        if self._closing:
+            return
+        self.curves.add_batches(chunk["points"])
+        epoch, batch, steps = chunk["epoch"], chunk["batch"], chunk["steps"]
+        done = epoch * steps + batch + 1
+        elapsed = chunk["elapsed"]
+        eta = elapsed / done * (self._progress_total - done) if done else math.nan
+        text = (f"epoch {epoch + 1}/{chunk['epochs']} · batch {batch + 1}/{steps} · "
+                f"{chunk['samples_per_s']:,.0f} samples/s · {format_seconds(elapsed)} elapsed · "
+                f"ETA {format_seconds(eta) if math.isfinite(eta) else '—'}")
+        if self._paused:
+            text = f"Paused · {text}"
+        self.progress.setValue(min(done, self._progress_total))
+        self.progress.setFormat(text)
+
+    def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
+        if self._closing:
+            return
+        self.curves.add_epoch(epoch, logs)
+        if "learning_rate" in logs:
+            self.lr_label.setText(f"lr {_format_lr(logs['learning_rate'])}")
+
+    def _on_weights_arrived(self, epoch: int, weights: list) -> None:
+        if self._closing:
+            return
+        self.state.set_weights(epoch, weights, self._spec_dict)
+
+    def _on_worker_finished(self, outcome: RunOutcome) -> None:
+        self._outcome = outcome
+
+    def _on_thread_finished(self) -> None:
+        thread, worker, outcome = self.thread, self.worker, self._outcome
+        self.thread = self.worker = None
+        if worker is not None:
+            worker.deleteLater()
+        if thread is not None:
+            thread.deleteLater()
+        self._paused = self._stopping = False
+        self.pause_button.setText("Pause")
+        if outcome is None:  # the worker never reported (cannot happen short of a crash)
+            from workbench.core.training import TrainingResult
+
+            outcome = RunOutcome(TrainingResult("failed", message="Training ended unexpectedly."),
+                                 {})
+        self.last_outcome = outcome
+        if not self._closing:
+            self._finish(outcome)
+        self.state.set_busy(False)
+        if not self._closing:
+            self._update_enabled()
+        self.training_finished.emit(outcome)
+
+    def _finish(self, outcome: RunOutcome) -> None:
+        result = outcome.result
+        self.curves.finish_run()
+        if outcome.record:
+            self._live_id = int(outcome.record.get("id", self._run_id or 0))
+            self.state.add_run(outcome.record)
+        done = self.progress.value()
+        status_text = {
+            "completed": "Finished", "stopped": "Stopped", "early_stopped": "Early stopping",
+            "nan": "Stopped: loss became NaN", "failed": "Failed",
+        }.get(result.status, result.status)
+        summary = f"{status_text} · {result.epochs_completed} epoch(s) in " \
+                  f"{format_seconds(result.duration)}"
+        if outcome.test:
+            test = outcome.test
+            if "accuracy" in test:
+                summary += f" · test accuracy {test['accuracy']:.1%}"
+            elif "mae" in test:
+                summary += f" · test MAE {test['mae']:.4g}"
+        if result.status == "completed":
+            done = self._progress_total
+        self.progress.setValue(done)
+        self.progress.setFormat(summary)
+        if result.status in ("nan", "failed"):
+            self.show_banner(result.message or status_text)
+            self.state.status_message.emit(result.message or status_text)
+        else:
+            message = result.message or summary
+            self.state.status_message.emit(f"Run {self._live_id}: {message}")
+
+    def show_banner(self, text: str) -> None:
+        self.banner_label.setText(text)
+        self.banner.show()
+
+    # Closing -------------------------------------------------------------------------------------
+
+    def confirm_close(self) -> bool:
+        """Ask before quitting while training; True when it is fine to close."""
+        if not self.is_training:
+            return True
+        answer = QMessageBox.question(
+            self, APP_NAME, "Training is running. Stop it and quit?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
+        )
+        return answer == QMessageBox.Yes
+
+    def shutdown(self) -> None:
+        """Stop the worker and join its thread (blocks until the current batch has ended)."""
+        self._closing = True
+        self.curves.finish_run()
+        thread, worker = self.thread, self.worker
+        if thread is None:
+            return
+        if worker is not None:
+            worker.cancel()
+        thread.quit()  # harmless while run() is busy; ends the loop once it returns
+        thread.wait()
+        self.state.set_busy(False)
+
+
+def _format_lr(value: float) -> str:
+    value = float(value)
+    return f"{value:g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.1e}"
+
+
+def main() -> int:
+    """Open the training panel alone, on the default template."""
+    import sys
+
+    from PyQt5.QtWidgets import QApplication, QMainWindow
+
+    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+    from workbench.ui.state import ProjectState
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    window = QMainWindow()
+    state = ProjectState(load_template(DEFAULT_TEMPLATE), window)
+    panel = TrainingPanel(state, window)
+    central = QWidget(window)
+    layout = QVBoxLayout(central)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel.controls)
+    layout.addWidget(panel, 1)
+    window.setCentralWidget(central)
+    window.setWindowTitle("Training — Workbench")
+    window.resize(1000, 720)
+    state.status_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+
+    def close_event(event):
+        if not panel.confirm_close():
+            event.ignore()
+            return
+        panel.shutdown()
+        event.accept()
+
+    window.closeEvent = close_event
+    window.show()
+    state.start_loading_tensorflow()
+    return app.exec_()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""The runs table: one row per Train, newest first; a tick draws a run under the current one."""
+
+from __future__ import annotations
+
+import math
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Test", "Time")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{seconds:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def _finite(values) -> list[float]:
+    return [float(v) for v in values or [] if v is not None and math.isfinite(float(v))]
+
+
+def best_validation(record: dict) -> str:
+    """Best validation accuracy for classifiers, lowest validation loss otherwise."""
+    history = record.get("history") or {}
+    accuracy = _finite(history.get("val_accuracy"))
+    if accuracy:
+        return f"{max(accuracy):.1%} acc"
+    losses = _finite(history.get("val_loss"))
+    return f"{min(losses):.4g} loss" if losses else "—"
+
+
+def final_validation_loss(record: dict) -> str:
+    losses = _finite((record.get("history") or {}).get("val_loss"))
+    return f"{losses[-1]:.4g}" if losses else "—"
+
+
+def test_summary(record: dict) -> str:
+    test = record.get("test") or {}
+    if "accuracy" in test:
+        return f"{test['accuracy']:.1%} acc"
+    if "mae" in test:
+        return f"{test['mae']:.4g} MAE"
+    if "loss" in test:
+        return f"{test['loss']:.4g} loss"
+    return "—"
+
+
+class RunsTableView(QTableWidget):
+    """Lists ``project.runs``; ticking a row asks for that run's curves under the current run."""
+
+    run_toggled = pyqtSignal(int, bool)  # (run id, show)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setObjectName("runsTable")
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.verticalHeader().setVisible(False)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        self._filling = False
+        self.itemChanged.connect(self._on_item_changed)
+
+    def set_runs(self, runs: list[dict], shown: set[int], live_id: int | None) -> None:
+        """Rebuild from the project's run records (``live_id``: the run drawn as current)."""
+        self._filling = True
+        try:
+            self.setRowCount(len(runs))
+            for row, record in enumerate(reversed(runs)):
+                run_id = int(record.get("id", 0))
+                check = QTableWidgetItem()
+                if run_id == live_id:
+                    check.setFlags(Qt.ItemIsEnabled)
+                    check.setText("current")
+                    check.setToolTip("This run's curves are the ones drawn in full")
+                else:
+                    check.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+                    check.setCheckState(Qt.Checked if run_id in shown else Qt.Unchecked)
+                    check.setToolTip("Draw this run's epoch curves faintly under the current run")
+                check.setData(Qt.UserRole, run_id)
+                status = str(record.get("status", ""))
+                cells = [
+                    check,
+                    QTableWidgetItem(f"#{run_id}"),
+                    QTableWidgetItem(status.replace("_", " ")),
+                    QTableWidgetItem(str(record.get("epochs", 0))),
+                    QTableWidgetItem(best_validation(record)),
+                    QTableWidgetItem(final_validation_loss(record)),
+                    QTableWidgetItem(test_summary(record)),
+                    QTableWidgetItem(_duration(float(record.get("duration", 0.0)))),
+                ]
+                message = str(record.get("message") or "")
+                for column, item in enumerate(cells):
+                    if column:
+                        item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+                        if message:
+                            item.setToolTip(message)
+                    self.setItem(row, column, item)
+        finally:
+            self._filling = False
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling or item.column() != 0 or not item.flags() & Qt.ItemIsUserCheckable:
+            return
+        self.run_toggled.emit(int(item.data(Qt.UserRole)), item.checkState() == Qt.Checked)
+
+    def set_shown(self, run_id: int, shown: bool) -> None:
+        """Tick or untick a run's box (emits ``run_toggled`` like a click)."""
+        for row in range(self.rowCount()):
+            item = self.item(row, 0)
+            if item is not None and int(item.data(Qt.UserRole)) == run_id:
+                if item.flags() & Qt.ItemIsUserCheckable:
+                    item.setCheckState(Qt.Checked if shown else Qt.Unchecked)
+                return
