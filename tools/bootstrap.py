@@ -47,12 +47,16 @@ def ensure_environment(quiet: bool = False) -> Path:
     say("Workbench: installing TensorFlow, PyQt5, pyqtgraph and the test tools "
         "(once; a few minutes) ...")
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
-    try:
-        subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
-    except subprocess.CalledProcessError:
-        sys.exit("Workbench: installing the dependencies failed (see pip's message above). "
-                 "Check the network connection to the package index and run again.")
+    log = VENV / "install.log"
+    # pip's and the build backend's chatter goes to a log; the terminal only sees it on failure.
+    with open(log, "w") as out:
+        for step in (["install", "--upgrade", "pip"], ["install", "-e", f"{ROOT}[test]"]):
+            if subprocess.run([*pip, *step], stdout=out, stderr=subprocess.STDOUT).returncode:
+                out.flush()
+                tail = log.read_text(errors="replace").splitlines()[-15:]
+                sys.exit("\n".join(tail) + "\nWorkbench: installing the dependencies failed "
+                         f"(full log: {log}). Check the connection to the package index and "
+                         "run again.")
     STAMP.write_text(_wanted_stamp() + "\n")
     return python
 

@@ -160,11 +160,12 @@ class BuilderPanel(QWidget):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PyQt5.QtWidgets import QApplication, QMainWindow
+    from PyQt5.QtWidgets import QMainWindow
 
+    from workbench.app import make_application
     from workbench.core.templates import DEFAULT_TEMPLATE, load_template
 
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app = make_application(argv)
     state = ProjectState(load_template(DEFAULT_TEMPLATE))
     window = QMainWindow()
     window.setWindowTitle("Workbench — model builder")

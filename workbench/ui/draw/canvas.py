@@ -383,11 +383,12 @@ def _grey_uint8(image: np.ndarray) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    from PyQt5.QtWidgets import QApplication, QLabel, QVBoxLayout
+    from PyQt5.QtWidgets import QLabel, QVBoxLayout
 
+    from workbench.app import make_application
     from workbench.core.digits import preprocess_digit
 
-    app = QApplication([])
+    app = make_application()
     window = QWidget()
     window.setWindowTitle("Draw canvas")
     layout = QVBoxLayout(window)

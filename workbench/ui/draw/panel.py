@@ -367,12 +367,11 @@ def main() -> None:
     """``python -m workbench.ui.draw.panel [MODEL.keras]``: the Draw tab alone."""
     import sys
 
-    from PyQt5.QtWidgets import QApplication
-
+    from workbench.app import make_application
     from workbench.core.templates import load_template
     from workbench.ui.state import ProjectState
 
-    app = QApplication(sys.argv)
+    app = make_application()
     app.setApplicationName("Workbench")
     app.setOrganizationName("Workbench")
     state = ProjectState(load_template())

@@ -376,12 +376,11 @@ def main() -> None:
     or pass a .keras file to evaluate that model."""
     import sys
 
-    from PyQt5.QtWidgets import QApplication
-
+    from workbench.app import make_application
     from workbench.core.templates import DEFAULT_TEMPLATE, load_template
     from workbench.ui.state import ProjectState
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = make_application()
     state = ProjectState(load_template(DEFAULT_TEMPLATE))
     panel = EvaluationPanel(state)
     panel.setWindowTitle("Evaluation — Workbench")

@@ -496,14 +496,14 @@ def _format_lr(value: float) -> str:
 
 def main() -> int:
     """Open the training panel alone, on the default template."""
-    import sys
 
-    from PyQt5.QtWidgets import QApplication, QMainWindow
+    from PyQt5.QtWidgets import QMainWindow
 
+    from workbench.app import make_application
     from workbench.core.templates import DEFAULT_TEMPLATE, load_template
     from workbench.ui.state import ProjectState
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = make_application()
     window = QMainWindow()
     state = ProjectState(load_template(DEFAULT_TEMPLATE), window)
     panel = TrainingPanel(state, window)

@@ -387,12 +387,11 @@ def main() -> None:
     """Open the Weights tab alone; pass a .keras file to look inside that model."""
     import sys
 
-    from PyQt5.QtWidgets import QApplication
-
+    from workbench.app import make_application
     from workbench.core.templates import DEFAULT_TEMPLATE, load_template
     from workbench.ui.state import ProjectState
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = make_application()
     state = ProjectState(load_template(DEFAULT_TEMPLATE))
     panel = WeightsPanel(state)
     panel.setWindowTitle("Weights — Workbench")
