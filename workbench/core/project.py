@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.atomic import replacing
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 
 FORMAT = "workbench/1"
@@ -169,21 +169,8 @@ def load_project(path: str | os.PathLike) -> Project:
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write through a temporary file in the same folder, fsync, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def save_project(project: Project, path: str | os.PathLike) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core.atomic import replacing
 from workbench.core.project import Project, ProjectError, write_atomic
 
 try:  # POSIX; elsewhere sessions of other processes are taken as ended
@@ -78,21 +79,9 @@ def _metric(logs: dict[str, float] | None) -> tuple[str, float, bool] | None:
 
 def write_weights_atomic(path: Path, weights: list[np.ndarray], meta: dict[str, Any]) -> None:
     """``np.savez`` through a temporary file in the same folder, fsync, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            arrays = {f"w{i:04d}": np.asarray(w) for i, w in enumerate(weights)}
-            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    arrays = {f"w{i:04d}": np.asarray(w) for i, w in enumerate(weights)}
+    with replacing(path, suffix=".npz.tmp") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
 @dataclass

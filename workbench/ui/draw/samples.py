@@ -7,12 +7,12 @@ folder and is then renamed over the old one, so a crash never leaves half a file
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from workbench.core.atomic import replacing
 
 SAMPLES_FILE = "my-digits.npz"
 # Below this many samples a training run on the set alone says little (the loader also holds out
@@ -94,14 +94,7 @@ def remove_sample(path, index: int) -> int:
 
 def _write(path: Path, x: np.ndarray, y: np.ndarray, class_names: list[str]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz", dir=path.parent)
-    except OSError as exc:
-        raise SampleSetError(f"Cannot write to {path.parent}: {exc.strerror or exc}.") from None
-    try:
-        with os.fdopen(fd, "wb") as stream:
+        with replacing(path, suffix=".npz") as tmp, open(tmp, "wb") as stream:
             np.savez_compressed(stream, x=x, y=y, class_names=np.array(class_names, dtype=str))
-        os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise SampleSetError(f"Cannot write {path.name}: {exc.strerror or exc}.") from None
