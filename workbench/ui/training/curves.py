@@ -17,10 +17,11 @@ from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz
-# Drawing may use at most this share of the GUI thread: on a slow machine a frame that costs more
-# than ~5 ms stretches the interval (fewer frames, never fewer points). Painting holds the GIL, so
-# every millisecond here is one the training thread may wait for between batches.
-DRAW_BUDGET = 0.15
+# Drawing may use at most this share of the GUI thread: a frame that costs more than ~2 ms
+# stretches the interval (fewer frames, never fewer points). Painting holds the GIL, so every
+# millisecond here is one the training thread may wait for between batches: at 0.15 training ran
+# at 0.87 of plain fit on 2 cores, at 0.07 at 1.00 (benchmarks/bench_training.py), ~5 frames/s.
+DRAW_BUDGET = 0.07
 MAX_REDRAW_INTERVAL_S = 0.5
 
 TRAIN_COLOR = (31, 119, 180)
