@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -11,6 +13,10 @@ def make_layer(layer: LayerSpec, index: int | None = None):
     _, keras = load_tensorflow()
     cls = getattr(keras.layers, layer.class_name)
     config = layer.keras_config()
+    if index is not None:
+        # Named after the row in the layer stack ("layer3_dense"), not Keras's global counter
+        # ("dense_8"), so the weights and activations views speak of the layers the user sees.
+        config["name"] = f"layer{index + 1}_{_snake(layer.class_name)}"
     for key in ("kernel_regularizer", "bias_regularizer"):
         if config.get(key) is not None:
             config[key] = keras.regularizers.deserialize(config[key])
@@ -19,6 +25,10 @@ def make_layer(layer: LayerSpec, index: int | None = None):
     except (TypeError, ValueError) as exc:
         where = f"layer {index + 1} ({layer.class_name})" if index is not None else layer.class_name
         raise SpecError(f"{where}: {_first_line(exc)}", index) from exc
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
 
 
 def _first_line(exc: BaseException) -> str:
