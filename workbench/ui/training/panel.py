@@ -135,6 +135,9 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Not started")
         self.progress.setAlignment(Qt.AlignCenter)
         self.progress.setMinimumWidth(240)
+        # Speed, elapsed and ETA beside the bar: inside it they would not fit a narrow window.
+        self.speed_label = QLabel("", bar, objectName="trainingSpeed")
+        self.speed_label.setStyleSheet("color: #333;")
         self.lr_label = QLabel("", bar, objectName="learningRateLabel")
         self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
         self.lr_label.setMinimumWidth(90)
@@ -149,6 +152,8 @@ class TrainingPanel(QWidget):
         row.addWidget(self.stop_button)
         row.addSpacing(8)
         row.addWidget(self.progress, 1)
+        row.addWidget(self.speed_label)
+        row.addSpacing(10)
         row.addWidget(self.lr_label)
         layout = QVBoxLayout(bar)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -267,6 +272,7 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
+        self.speed_label.setText("")
         self.lr_label.setText("")
         self.banner.hide()
         self._on_runs_changed()
@@ -384,9 +390,10 @@ class TrainingPanel(QWidget):
         done = epoch * steps + batch + 1
         elapsed = chunk["elapsed"]
         eta = elapsed / done * (self._progress_total - done) if done else math.nan
-        text = (f"epoch {epoch + 1}/{chunk['epochs']} · batch {batch + 1}/{steps} · "
-                f"{chunk['samples_per_s']:,.0f} samples/s · {format_seconds(elapsed)} elapsed · "
-                f"ETA {format_seconds(eta) if math.isfinite(eta) else '—'}")
+        text = f"epoch {epoch + 1}/{chunk['epochs']} · batch {batch + 1}/{steps}"
+        self.speed_label.setText(
+            f"{chunk['samples_per_s']:,.0f} samples/s · {format_seconds(elapsed)} elapsed · "
+            f"ETA {format_seconds(eta) if math.isfinite(eta) else '—'}")
         if self._paused:
             text = f"Paused · {text}"
         self.progress.setValue(min(done, self._progress_total))
@@ -452,6 +459,7 @@ class TrainingPanel(QWidget):
             done = self._progress_total
         self.progress.setValue(done)
         self.progress.setFormat(summary)
+        self.speed_label.setText("")
         if result.status in ("nan", "failed"):
             self.show_banner(result.message or status_text)
             self.state.status_message.emit(result.message or status_text)
