@@ -363,38 +363,12 @@ class DrawPanel(QWidget):
         self.polarity_box.blockSignals(False)
 
 
-def main() -> None:
+def main() -> int:
     """``python -m workbench.ui.draw.panel [MODEL.keras]``: the Draw tab alone."""
-    import sys
+    from workbench.ui.standalone import run_panel
 
-    from workbench.app import make_application
-    from workbench.core.templates import load_template
-    from workbench.ui.state import ProjectState
-
-    app = make_application()
-    app.setApplicationName("Workbench")
-    app.setOrganizationName("Workbench")
-    state = ProjectState(load_template())
-    panel = DrawPanel(state)
-    panel.setWindowTitle("Draw — Workbench")
-    panel.resize(1100, 700)
-    if len(sys.argv) > 1:
-
-        def adopt_model() -> None:
-            from workbench.core.modelio import ModelFileError, load_model
-
-            try:
-                state.set_trained_model(load_model(sys.argv[1], compile=False))
-            except (ModelFileError, ValueError, OSError) as exc:
-                state.status_message.emit(str(exc))
-                print(exc, file=sys.stderr)
-
-        state.tensorflow_ready.connect(adopt_model)
-    state.status_message.connect(lambda text: panel.setWindowTitle(f"Draw — {text}"))
-    state.start_loading_tensorflow()
-    panel.show()
-    sys.exit(app.exec_())
+    return run_panel(DrawPanel, "Draw", (1100, 700))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

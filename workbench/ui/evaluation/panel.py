@@ -371,35 +371,15 @@ class EvaluationPanel(QWidget):
         return super().close()
 
 
-def main() -> None:
+def main() -> int:
     """Open the panel alone on the default template; train it from the Training tab elsewhere,
     or pass a .keras file to evaluate that model."""
-    import sys
+    from workbench.ui.standalone import run_panel
 
-    from workbench.app import make_application
-    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
-    from workbench.ui.state import ProjectState
-
-    app = make_application()
-    state = ProjectState(load_template(DEFAULT_TEMPLATE))
-    panel = EvaluationPanel(state)
-    panel.setWindowTitle("Evaluation — Workbench")
-    panel.resize(1000, 700)
-    panel.show()
-    if len(sys.argv) > 1:
-        def adopt():
-            from workbench.core.modelio import ModelFileError, load_model
-
-            try:
-                state.set_trained_model(load_model(sys.argv[1], compile=False))
-            except ModelFileError as exc:
-                panel._show_empty(str(exc))
-
-        state.tensorflow_ready.connect(adopt)
-    state.start_loading_tensorflow()
-    app.exec_()
-    panel.worker.close(wait=5.0)
+    return run_panel(EvaluationPanel, "Evaluation", (1000, 700),
+                     show_error=lambda panel, text: panel._show_empty(text),
+                     on_exit=lambda panel: panel.worker.close(wait=5.0))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -383,33 +383,13 @@ class WeightsPanel(QWidget):
         self.pages.setCurrentIndex(0)
 
 
-def main() -> None:
+def main() -> int:
     """Open the Weights tab alone; pass a .keras file to look inside that model."""
-    import sys
+    from workbench.ui.standalone import run_panel
 
-    from workbench.app import make_application
-    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
-    from workbench.ui.state import ProjectState
-
-    app = make_application()
-    state = ProjectState(load_template(DEFAULT_TEMPLATE))
-    panel = WeightsPanel(state)
-    panel.setWindowTitle("Weights — Workbench")
-    panel.resize(1000, 720)
-    panel.show()
-    if len(sys.argv) > 1:
-        def adopt():
-            from workbench.core.modelio import ModelFileError, load_model
-
-            try:
-                state.set_trained_model(load_model(sys.argv[1], compile=False))
-            except ModelFileError as exc:
-                panel.empty.setText(str(exc))
-
-        state.tensorflow_ready.connect(adopt)
-    state.start_loading_tensorflow()
-    app.exec_()
+    return run_panel(WeightsPanel, "Weights", (1000, 720),
+                     show_error=lambda panel, text: panel.empty.setText(text))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
