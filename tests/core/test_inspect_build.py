@@ -1,6 +1,5 @@
 """Keras-computed inspection and building: the tutorials' parameter counts, plain-word errors."""
 
-import time
 
 import numpy as np
 import pytest
@@ -87,16 +86,17 @@ def test_invalid_parameter_is_reported_at_its_layer():
         build_model(ModelSpec((784,), [L("Dense", units=4), L("Dense", units=-3)]))
 
 
-def test_inspection_is_fast_enough_to_run_on_every_edit():
+def test_repeated_inspection_gives_the_same_answer():
+    # The inspection runs on every edit (its speed is measured in benchmarks/bench_builder.py);
+    # its stateless scope must not leave anything behind that changes the next answer.
     spec = ModelSpec((28, 28), [L("Reshape", target_shape=[28, 28, 1]), L("Conv2D"),
                                 L("BatchNormalization"), L("MaxPooling2D"), L("Conv2D"),
                                 L("MaxPooling2D"), L("Flatten"), L("Dense"), L("Dropout"),
                                 L("Dense", units=10, activation="softmax")])
-    inspect_model(spec)
-    start = time.perf_counter()
-    inspect_model(spec)
-    # Generous bound (the target, 50 ms, is measured in benchmarks/); this catches a 10× regression.
-    assert time.perf_counter() - start < 1.0
+    first = inspect_model(spec)
+    second = inspect_model(spec)
+    assert [i.output_shape for i in first.layers] == [i.output_shape for i in second.layers]
+    assert first.total_params == second.total_params == build_model(spec).count_params()
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad"])

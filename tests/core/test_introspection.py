@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -107,13 +105,12 @@ def test_tile_images_defaults():
         tile_images(np.zeros((5, 5)))
 
 
-def test_tile_images_fast():
+def test_tile_images_of_a_784_to_256_dense_layer():
+    # Its speed (target < 200 ms) is measured in benchmarks/bench_evaluation.py.
     kernel = np.random.default_rng(0).normal(size=(784, 256)).astype(np.float32)
-    start = time.perf_counter()
     out = tile_images(dense_unit_images(kernel, (28, 28)))
-    elapsed = time.perf_counter() - start
     assert out.shape == (16 * 29 - 1, 16 * 29 - 1)
-    assert elapsed < 0.2  # a few milliseconds in practice
+    np.testing.assert_array_equal(out[:28, :28], kernel[:, 0].reshape(28, 28))
 
 
 # --- colour limits and histograms --------------------------------------------------------------
