@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core import evaluation
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -108,16 +109,17 @@ class TrainingResult:
 
 
 def adapt_inputs(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Reshape samples to the model's input when only the layout differs (28×28 ↔ 784 ↔ 28×28×1)."""
-    input_shape = tuple(input_shape)
-    if tuple(x.shape[1:]) == input_shape:
-        return x
-    if math.prod(x.shape[1:]) == math.prod(input_shape):
-        return x.reshape((x.shape[0], *input_shape))
-    raise TrainingError(
-        f"the dataset's samples have shape {tuple(x.shape[1:])} but the model's input is "
-        f"{input_shape}; set the model's input shape to {tuple(x.shape[1:])}"
-    )
+    """Reshape samples to the model's input when only the layout differs (28×28 ↔ 784 ↔ 28×28×1).
+
+    The reshaping is evaluation.adapt_inputs; this adds the training-side advice on what to change.
+    """
+    try:
+        return evaluation.adapt_inputs(x, tuple(input_shape))
+    except ValueError:
+        raise TrainingError(
+            f"the dataset's samples have shape {tuple(x.shape[1:])} but the model's input is "
+            f"{tuple(input_shape)}; set the model's input shape to {tuple(x.shape[1:])}"
+        ) from None
 
 
 def adapt_labels(y: np.ndarray, loss: str, num_classes: int, output_shape) -> np.ndarray:
