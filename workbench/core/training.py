@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core import evaluation
+from workbench.core.datasets import one_hot
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -125,13 +126,13 @@ def adapt_inputs(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
 def adapt_labels(y: np.ndarray, loss: str, num_classes: int, output_shape) -> np.ndarray:
     """Integer labels become one-hot for categorical losses, and back for sparse ones."""
     if loss in ("categorical_crossentropy", "hinge") and y.ndim == 1 and num_classes:
-        return np.eye(num_classes, dtype=np.float32)[y.astype(np.int64)]
+        return one_hot(y, num_classes)
     if loss == "sparse_categorical_crossentropy" and y.ndim == 2 and y.shape[1] > 1:
         return np.argmax(y, axis=1)
     if loss in ("mean_squared_error", "mean_absolute_error", "huber") and num_classes and (
         output_shape and output_shape[-1] == num_classes and y.ndim == 1
     ):
-        return np.eye(num_classes, dtype=np.float32)[y.astype(np.int64)]
+        return one_hot(y, num_classes)
     return y
 
 
