@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from workbench.core.errors import reason_lines
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -24,20 +25,11 @@ def make_layer(layer: LayerSpec, index: int | None = None):
         return cls(**config)
     except (TypeError, ValueError) as exc:
         where = f"layer {index + 1} ({layer.class_name})" if index is not None else layer.class_name
-        raise SpecError(f"{where}: {_first_line(exc)}", index) from exc
+        raise SpecError(f"{where}: {reason_lines(exc)[0]}", index) from exc
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for ln in lines:
-        if not ln.startswith("Exception encountered"):
-            return ln
-    return lines[0] if lines else type(exc).__name__
 
 
 def build_model(spec: ModelSpec, name: str = "workbench_model"):

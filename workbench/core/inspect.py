@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.core.catalogue import NEEDS_IMAGE, NEEDS_SEQUENCE
+from workbench.core.errors import plain_text, reason_lines
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
 from workbench.core.tf_loader import load_tensorflow
 
@@ -79,7 +80,7 @@ def explain(layer: LayerSpec, input_shape: tuple,
             exc: BaseException) -> tuple[str, LayerSpec | None]:
     """Keras's reason, in plain words, and a layer to insert that would fix it when obvious."""
     name = layer.class_name
-    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
+    text = plain_text(exc)
     got = _plain_shape(input_shape)
     size = math.prod(d for d in input_shape if d) if input_shape else 0
     rank = len(input_shape)
@@ -113,10 +114,7 @@ def explain(layer: LayerSpec, input_shape: tuple,
     match = re.search(r"expected (?:min_)?ndim=(\d+), found ndim=(\d+)", text)
     if match:
         return (f"{name} expects inputs with {int(match.group(1)) - 1} axes; it gets {got}.", None)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith(("Exception encountered", "Arguments received",
-                                                      "•"))]
-    return (lines[0] if lines else type(exc).__name__), None
+    return reason_lines(exc)[0], None
 
 
 def inspect_model(spec: ModelSpec) -> ModelInspection:

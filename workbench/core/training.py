@@ -18,6 +18,7 @@ import numpy as np
 
 from workbench.core import evaluation
 from workbench.core.datasets import one_hot
+from workbench.core.errors import plain_text, reason_lines
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -321,7 +322,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
 
 
 def _describe_failure(exc: BaseException) -> str:
-    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
+    text = plain_text(exc)
     label = re.search(r"Received a label value of (-?\d+) which is outside the valid range of "
                       r"\[0, (\d+)\)", text)
     if label:
@@ -329,11 +330,7 @@ def _describe_failure(exc: BaseException) -> str:
                 f"{label.group(2)} outputs. Make the last Dense layer as wide as the number of "
                 "classes.")
     # TensorFlow puts its stack of Python frames first; the reason is the last plain line.
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not ln.startswith((
-        "Exception encountered", "Arguments", "•", "Traceback", "File ", "[[", "Graph execution",
-        "Detected at node"))]
-    detail = lines[-1] if lines else type(exc).__name__
+    detail = reason_lines(exc)[-1]
     if isinstance(exc, MemoryError) or "OOM" in text or "out of memory" in text.lower():
         return "Training ran out of memory; use a smaller batch size or a smaller model."
     if "shape" in detail.lower():

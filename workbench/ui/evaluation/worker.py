@@ -20,6 +20,7 @@ import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core import evaluation
+from workbench.core.errors import reason_lines
 
 IDLE_EXIT_S = 1.0  # an idle evaluation thread ends after this long
 PREDICT_BATCH = 2048  # predict_on_batch per chunk: far less overhead than model.predict
@@ -234,10 +235,7 @@ class EvaluationWorker:
 
 
 def _readable(exc: BaseException) -> str:
-    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    first = next((ln for ln in lines if not ln.startswith(("Exception encountered", "Arguments"))),
-                 type(exc).__name__)
+    first = reason_lines(exc)[0]
     if isinstance(exc, ValueError):
         return f"Cannot evaluate: {first}"
     return f"Evaluation failed: {first}"

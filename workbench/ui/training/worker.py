@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
 
+from workbench.core.errors import reason_lines
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 from workbench.core.training import (
     TrainingControl,
@@ -251,9 +252,7 @@ class TrainingWorker(QObject):
 def _readable(exc: BaseException) -> str:
     if isinstance(exc, (SpecError, TrainingError)):
         return f"Training could not start: {exc}"
-    text = str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    detail = lines[0] if lines else type(exc).__name__
+    detail = reason_lines(exc)[0]
     if isinstance(exc, MemoryError):
         return "Training ran out of memory; use a smaller batch size or a smaller model."
     return f"Training failed: {detail}"
