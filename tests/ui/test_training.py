@@ -244,6 +244,19 @@ def test_earlier_runs_are_listed_and_drawn_under_the_current_one(qtbot, window):
     assert panel.curves.shown_earlier_runs() == []
 
 
+def test_only_the_previous_run_is_shown_by_itself_runs_the_user_ticked_stay(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=256)
+    for _ in range(3):
+        with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+            qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    assert panel.curves.shown_earlier_runs() == [2]  # run 1 made way for run 2
+    panel.runs_table.set_shown(1, True)  # the user wants run 1 too
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    assert sorted(panel.curves.shown_earlier_runs()) == [1, 3]
+
+
 def test_regression_shows_mean_absolute_error(qtbot, window):
     w, panel, state = window, window.training_panel, window.state
     from workbench.core.templates import load_template

@@ -3,10 +3,17 @@
 TensorFlow's C++ side writes absl/oneDNN banners straight to file descriptor 2 at import and at the
 first op, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. We point fd 2 at a temporary file for that window,
 then put it back and replay whatever was not such a banner, so real errors still reach the user.
+
+The import also creates some 300,000 long-lived Python objects. Left to the cyclic garbage
+collector, every full collection walks all of them while holding the GIL: 100-150 ms in which no
+other thread runs, which showed up as the longest GUI stall of each training run. So the collector
+is paused during the import and everything it created is then frozen (``gc.freeze()``): modules
+live as long as the process anyway, and later collections only walk objects made after start-up.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -50,6 +57,8 @@ def load_tensorflow():
         if _modules is not None:
             return _modules
         sys.stderr.flush()
+        collecting = gc.isenabled()
+        gc.disable()
         saved = os.dup(2)
         with tempfile.TemporaryFile(mode="w+b") as sink:
             os.dup2(sink.fileno(), 2)
@@ -66,6 +75,9 @@ def load_tensorflow():
                 os.close(saved)
                 sink.seek(0)
                 _replay(sink.read().decode("utf-8", "replace"))
+                gc.freeze()
+                if collecting:
+                    gc.enable()
         _modules = (tf, keras)
         return _modules
 

@@ -112,6 +112,9 @@ class ProjectState(QObject):
         self.weights_history: list[list] = []  # weights at the end of each epoch of the last run
         self._trained_spec: dict | None = None  # the spec those weights belong to
         self._inference_epoch: tuple | None = None
+        # The inference model a run's worker built for its spec, until its weights arrive.
+        self._prepared: tuple[dict, Any] | None = None
+        self._inference_warmers: list[Callable] = []
         self._dataset_request = 0
         self._inspect_timer = QTimer(self, singleShot=True, interval=15)
         self._inspect_timer.timeout.connect(self.refresh_inspection)
@@ -327,6 +330,7 @@ class ProjectState(QObject):
         self.selected = len(project.model.layers) - 1 if project.model.layers else -1
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
         self._inference, self._inference_spec, self._trained_spec = None, None, None
+        self._prepared = None
         self.project_replaced.emit()
         self.model_changed.emit()
         self.training_changed.emit()
@@ -370,20 +374,54 @@ class ProjectState(QObject):
         self._trained_spec = spec or self.spec.to_dict()
         self.weights_updated.emit(epoch)
 
+    def add_inference_warmer(self, warm: Callable) -> None:
+        """``warm(model)`` runs on each inference model the training worker prepares, on its thread.
+
+        For work a view would otherwise do on the GUI thread the first time it meets a new model
+        (the draw panel traces its one-image call there). Called only before the model is handed
+        over, so it never runs while the GUI thread uses that model.
+        """
+        self._inference_warmers.append(warm)
+
+    @property
+    def inference_warmers(self) -> tuple[Callable, ...]:
+        return tuple(self._inference_warmers)
+
+    def has_inference_for(self, spec: dict) -> bool:
+        """True when the current inference model already has ``spec``'s architecture."""
+        return self._inference is not None and self._inference_spec == spec
+
+    def adopt_inference(self, spec: dict, model) -> None:
+        """Take the inference model a run's worker built for ``spec`` (used once its weights come).
+
+        Building the MNIST CNN costs ~40 ms and tracing its one-image call as much again; done on
+        the GUI thread when the first epoch's weights arrived, that was the longest stall of the
+        curves during a run. The worker builds it before its own model and never touches it again.
+        """
+        self._prepared = (spec, model)
+
+    def _build_inference(self, spec: dict):
+        """The inference model for ``spec``: the prepared one if it is for this spec."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] == spec:
+            return prepared[1]
+        from workbench.core.build import build_model
+
+        return build_model(ModelSpec.from_dict(spec), name="inference")
+
     def inference_model(self):
         """A Keras model of the trained architecture holding the latest weights, or None.
 
-        Built on the GUI thread from the spec that was trained (not the one being edited), so the
-        draw, weights and evaluation views never touch the worker's model.
+        Built from the spec that was trained (not the one being edited), so the draw, weights
+        and evaluation views never touch the worker's model. For a run, the run's worker builds it
+        before its own model (``adopt_inference``); then only the weights are loaded here.
         """
         if self.weights is None or not tf_loader.is_loaded():
             return None
         spec = self._trained_spec or self.spec.to_dict()
         if self._inference is None or self._inference_spec != spec:
-            from workbench.core.build import build_model
-
             try:
-                self._inference = build_model(ModelSpec.from_dict(spec), name="inference")
+                self._inference = self._build_inference(spec)
             except Exception:  # noqa: BLE001 - an unbuildable spec has no inference model
                 self._inference = None
                 return None

@@ -47,6 +47,7 @@ class DrawPanel(QWidget):
         self.current_input: np.ndarray | None = None  # the last 28x28 input, None when blank
         self.last_latency_ms: float | None = None
         self._predictor = Predictor()
+        state.add_inference_warmer(self._predictor.warm)
         self._samples_override: Path | None = None
         self._last_update = 0.0
         self._timer = QTimer(self, singleShot=True)
@@ -322,8 +323,9 @@ class DrawPanel(QWidget):
     def _warm_up(self) -> None:
         """Build the inference model and trace its tf.function before the first stroke.
 
-        Done only while this tab is visible: the first build and trace take a few hundred ms of
-        GUI time, which would stall the curves if it ran at the end of every training epoch.
+        Done only while this tab is visible. During a run the training worker has already built
+        and traced the model (see ``add_inference_warmer``), so this only loads the weights; for a
+        model from elsewhere (an opened project) the first build and trace cost ~100 ms here.
         """
         if not (self.canvas.is_blank() and self.canvas.source is None):
             return

@@ -6,6 +6,8 @@ model through a ``tf.function`` with a fixed input signature costs ~1 ms. No Qt 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from workbench.core.digits import fit_to_input
@@ -25,28 +27,51 @@ class Predictor:
     """Runs a Keras model on a batch of one through a ``tf.function`` traced once per model.
 
     The traced function reads the model's variables, so weights loaded later with
-    ``set_weights`` (each epoch during training) are used without tracing again.
+    ``set_weights`` (each epoch during training) are used without tracing again. ``warm`` traces
+    ahead of time on another thread (the training worker, for the model it prepares for the GUI);
+    the two most recent models keep their traced functions, so the one in use is not lost.
     """
 
+    KEEP = 2
+
     def __init__(self) -> None:
-        self._model = None
-        self._shape: tuple | None = None
-        self._fn = None
+        self._lock = threading.Lock()
+        # Most recent last: (model, batch shape, traced function).
+        self._traced: list[tuple[object, tuple, object]] = []
 
     def prepare(self, model, digit28: np.ndarray) -> np.ndarray:
         """``digit28`` as the batch of one ``model`` expects (ValueError with a clear message)."""
         return fit_to_input(digit28, model_input_shape(model))
 
+    def warm(self, model) -> None:
+        """Trace ``model``'s one-image call now (any thread), so the first drawing is fast."""
+        shape = (1, *model_input_shape(model))
+        if self._find(model, shape) is None:
+            self._keep(model, shape, self._trace(model, shape))
+
     def __call__(self, model, batch: np.ndarray) -> np.ndarray:
         shape = tuple(batch.shape)
-        if model is not self._model or shape != self._shape:
-            self._fn = self._trace(model, shape)
-            self._model, self._shape = model, shape
-        return np.asarray(self._fn(batch))
+        fn = self._find(model, shape)
+        if fn is None:
+            fn = self._trace(model, shape)
+            self._keep(model, shape, fn)
+        return np.asarray(fn(batch))
 
     def predict(self, model, digit28: np.ndarray) -> np.ndarray:
         """Raw model output for one preprocessed digit, flattened."""
         return self(model, self.prepare(model, digit28)).reshape(-1)
+
+    def _find(self, model, shape: tuple):
+        with self._lock:
+            for known, known_shape, fn in self._traced:
+                if known is model and known_shape == shape:
+                    return fn
+        return None
+
+    def _keep(self, model, shape: tuple, fn) -> None:
+        with self._lock:
+            others = [t for t in self._traced if t[0] is not model]
+            self._traced = [*others[-(self.KEEP - 1):], (model, shape, fn)]
 
     @staticmethod
     def _trace(model, shape: tuple):

@@ -318,6 +318,8 @@ class CurvesView(QWidget):
     # The current run ---------------------------------------------------------------------------
 
     def set_metric(self, metric: str) -> None:
+        if metric == self.metric:
+            return  # a new title re-lays out both plots: an extra repaint at every run start
         self.metric = metric
         self.metric_view.set_title("Mean absolute error" if metric == "mae" else "Accuracy")
         # Accuracy rises towards the top right, an error falls: keep the legend out of the way.
@@ -331,10 +333,6 @@ class CurvesView(QWidget):
         self._dirty = False
         self.min_interval = REDRAW_INTERVAL_MS / 1000
         self._timer.start()
-
-    def set_steps_per_epoch(self, steps: int) -> None:
-        if len(self.history.batches) == 0:
-            self.history.reset(steps)
 
     def add_batches(self, points: np.ndarray) -> None:
         self.history.add_batches(points)

@@ -60,9 +60,15 @@ class TrainingPanel(QWidget):
         self._run_id: int | None = None
         self._live_id: int | None = None  # the run whose curves are drawn in full
         self._shown_runs: set[int] = set()
+        # The earlier run shown because it was the previous one (not ticked by the user): the
+        # next run replaces it, so only runs the user chose pile up under the current curves.
+        self._auto_shown: int | None = None
         self._paused = False
         self._stopping = False
         self._closing = False
+        # (metric, previous run id) from Train until the run's first batch; see _begin_curves.
+        self._curves_pending: tuple[str, int | None] | None = None
+        self._steps_per_epoch = 100
         self._progress_total = 1
         self._dataset_for = None  # the project dataset name ``state.dataset`` was loaded for
 
@@ -255,6 +261,8 @@ class TrainingPanel(QWidget):
         ids = {int(r.get("id", 0)) for r in runs}
         if self._live_id not in ids and not self.is_training:
             self._live_id = None
+        if self._auto_shown not in ids:
+            self._auto_shown = None
         for run_id in list(self._shown_runs - ids):
             self._shown_runs.discard(run_id)
             self.curves.hide_earlier_run(run_id)
@@ -266,7 +274,7 @@ class TrainingPanel(QWidget):
         for run_id in list(self._shown_runs):
             self.curves.hide_earlier_run(run_id)
         self._shown_runs.clear()
-        self._live_id = None
+        self._live_id = self._auto_shown = None
         self.curves.start_run(self.curves.metric)
         self.curves.finish_run()
         self.progress.setRange(0, 1)
@@ -278,14 +286,21 @@ class TrainingPanel(QWidget):
         self._on_runs_changed()
 
     def _on_run_toggled(self, run_id: int, shown: bool) -> None:
-        record = next((r for r in self.state.project.runs if int(r.get("id", 0)) == run_id), None)
-        if shown and record is not None:
+        if run_id == self._auto_shown:
+            self._auto_shown = None  # the user's choice from now on
+        if shown and self._draw_earlier_run(run_id):
             self._shown_runs.add(run_id)
-            order = [int(r.get("id", 0)) for r in self.state.project.runs]
-            self.curves.show_earlier_run(record, order.index(run_id))
         else:
             self._shown_runs.discard(run_id)
             self.curves.hide_earlier_run(run_id)
+
+    def _draw_earlier_run(self, run_id: int) -> bool:
+        runs = self.state.project.runs
+        order = [int(r.get("id", 0)) for r in runs]
+        if run_id not in order:
+            return False
+        self.curves.show_earlier_run(runs[order.index(run_id)], order.index(run_id))
+        return True
 
     # Train / pause / stop ------------------------------------------------------------------------
 
@@ -300,7 +315,9 @@ class TrainingPanel(QWidget):
         self._spec_dict = state.spec.to_dict()
         config = state.training.to_dict()
         dataset = state.dataset
-        worker = TrainingWorker(self._spec_dict, config, dataset, state.project.dataset, run_id)
+        spec = self._spec_dict
+        warmers = None if state.has_inference_for(spec) else state.inference_warmers
+        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, warmers)
         thread = QThread(self)
         thread.setObjectName(f"training-run-{run_id}")
         worker.moveToThread(thread)
@@ -308,6 +325,7 @@ class TrainingPanel(QWidget):
         worker.batches_arrived.connect(self._on_batches_arrived)
         worker.epoch_ended.connect(self._on_epoch_ended)
         worker.weights_arrived.connect(self._on_weights_arrived)
+        worker.inference_ready.connect(self._on_inference_ready)
         worker.finished.connect(self._on_worker_finished)
         # Direct: quit the thread's event loop from the worker thread as soon as the run ends.
         worker.finished.connect(thread.quit, Qt.DirectConnection)
@@ -318,17 +336,13 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Pause")
 
         self.banner.hide()
-        metric_changed = worker.metric != self.curves.metric
-        self.curves.start_run(worker.metric)
-        if metric_changed:  # earlier runs drawn for the other metric: draw them again
-            for shown in list(self._shown_runs):
-                self._on_run_toggled(shown, True)
-        # The previous run becomes a faint comparison under the new one.
-        if self._live_id is not None:
-            previous = self._live_id
-            self._live_id = None
-            self._on_runs_changed()
-            self.runs_table.set_shown(previous, True)
+        # The previous run's curves stay as they are until this run's first batch arrives (see
+        # _begin_curves): until then the worker builds the model and traces the training step,
+        # pure Python that holds the GIL most of the time, and GUI work done then took twice as
+        # long and made the longest stall of the run.
+        self._curves_pending = (worker.metric, self._live_id)
+        self._steps_per_epoch = 100
+        self._live_id = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Building the model…")
@@ -339,6 +353,28 @@ class TrainingPanel(QWidget):
         self._update_enabled()
         self.training_started.emit(run_id)
         return True
+
+    def _begin_curves(self) -> None:
+        """Clear the curves for the run in progress; the previous run becomes a faint comparison
+        (in place of the run that was shown that way before)."""
+        if self._curves_pending is None:
+            return
+        metric, previous = self._curves_pending
+        self._curves_pending = None
+        metric_changed = metric != self.curves.metric
+        self.curves.start_run(metric, self._steps_per_epoch)
+        if metric_changed:  # earlier runs drawn for the other metric: draw them again
+            for shown in list(self._shown_runs):
+                self._draw_earlier_run(shown)
+        if previous is not None:
+            earlier = self._auto_shown
+            if earlier is not None and earlier != previous:
+                self._shown_runs.discard(earlier)
+                self.curves.hide_earlier_run(earlier)
+            self._on_runs_changed()
+            if previous not in self._shown_runs:
+                self.runs_table.set_shown(previous, True)
+                self._auto_shown = previous
 
     def toggle_pause(self) -> None:
         if self.worker is None or self._stopping:
@@ -380,11 +416,12 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"epoch 1/{info.get('epochs')} · starting "
                                 f"({info.get('samples', 0):,} samples, "
                                 f"{info.get('validation_samples', 0):,} for validation)…")
-        self.curves.set_steps_per_epoch(steps)
+        self._steps_per_epoch = steps
 
     def _on_batches_arrived(self, chunk: dict) -> None:
         if self._closing:
             return
+        self._begin_curves()
         self.curves.add_batches(chunk["points"])
         epoch, batch, steps = chunk["epoch"], chunk["batch"], chunk["steps"]
         done = epoch * steps + batch + 1
@@ -410,6 +447,9 @@ class TrainingPanel(QWidget):
         if self._closing:
             return
         self.state.set_weights(epoch, weights, self._spec_dict)
+
+    def _on_inference_ready(self, model) -> None:
+        self.state.adopt_inference(self._spec_dict, model)
 
     def _on_worker_finished(self, outcome: RunOutcome) -> None:
         self._outcome = outcome
@@ -438,6 +478,7 @@ class TrainingPanel(QWidget):
 
     def _finish(self, outcome: RunOutcome) -> None:
         result = outcome.result
+        self._begin_curves()  # a run that ended before its first batch
         self.curves.finish_run()
         if outcome.record:
             self._live_id = int(outcome.record.get("id", self._run_id or 0))

@@ -161,11 +161,18 @@ class TrainingWorker(QObject):
     batches_arrived = pyqtSignal(object)  # dict with "points" (k×3 array) and progress figures
     epoch_ended = pyqtSignal(int, dict, float)  # (epoch, Keras logs, active seconds so far)
     weights_arrived = pyqtSignal(int, object)  # (epoch, list of numpy copies)
+    # A second model of the same spec for the GUI's views, built here so the GUI thread does not
+    # stall on it; this worker never touches it after sending it.
+    inference_ready = pyqtSignal(object)
     finished = pyqtSignal(object)  # RunOutcome, always exactly once
 
-    def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1):
+    def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1,
+                 inference_warmers: tuple | None = None):
+        """``inference_warmers``: None sends no inference model; else each is called with it
+        (on this thread, before it is sent)."""
         super().__init__()
         self._spec = spec
+        self._inference_warmers = inference_warmers
         self._config = config
         self._dataset = dataset
         self._dataset_name = dataset_name
@@ -204,11 +211,29 @@ class TrainingWorker(QObject):
         record = run_record(config, self._dataset_name, result, test, started, self._run_id)
         self.finished.emit(RunOutcome(result, record, test, self.metric))
 
+    def _prepare_inference(self, spec: ModelSpec) -> None:
+        if self._inference_warmers is None:
+            return
+        from workbench.core.build import build_model
+
+        try:
+            model = build_model(spec, name="inference")
+        except Exception:  # noqa: BLE001 - the run reports an unbuildable spec itself
+            return
+        for warm in self._inference_warmers:
+            try:
+                warm(model)
+            except Exception:  # noqa: BLE001 - a view that cannot use the model says so itself
+                pass
+        self.inference_ready.emit(model)
+
     def _train(self, config: TrainConfig) -> tuple[TrainingResult, dict | None]:
         from workbench.core.build import build_model, compile_model, set_seed
         from workbench.core.training import prepare_data, run_training
 
         spec = ModelSpec.from_dict(self._spec)
+        # Before set_seed: building a model draws layer seeds from Python's global random.
+        self._prepare_inference(spec)
         set_seed(config.seed)
         model = build_model(spec, name="training")
         compile_config = TrainConfig.from_dict(config.to_dict())
