@@ -155,3 +155,26 @@ def test_corrupt_model_files(tmp_path, keras, content, reason):
     path.write_bytes(content)
     with pytest.raises(ModelFileError, match=reason):
         import_model_file(path)
+
+
+def test_opening_a_compiled_keras_file_prints_nothing(tmp_path, keras):
+    """Keras warns that the file's optimizer state does not fit; we never use that state, so
+    users must not see the warning.
+
+    In a subprocess: pytest resets warning filters around each test, the app does not.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="mse")
+    model.save(tmp_path / "compiled.keras")
+    script = ("from workbench.core.importer import import_model_file\n"
+              f"print(import_model_file({str(tmp_path / 'compiled.keras')!r}).training.optimizer)")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "sgd"
+    assert proc.stderr == ""

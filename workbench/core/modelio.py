@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
 from workbench.core.atomic import replacing
 from workbench.core.tf_loader import load_tensorflow
+
+# Keras warns when a file's optimizer state does not match the freshly compiled optimizer. We only
+# read the compile settings from a file (runs start with a fresh optimizer), so the warning would
+# be terminal noise about nothing a user can act on.
+warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer",
+                        category=UserWarning)
 
 
 class ModelFileError(Exception):
