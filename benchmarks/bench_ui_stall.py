@@ -4,7 +4,10 @@ A 10 ms heartbeat QTimer runs on the GUI thread from the moment Train is clicked
 finished; a stall is the gap between two heartbeats beyond the 10 ms period. Prints max and p99
 (targets: max < 100 ms, p99 < 30 ms) and how much GUI-thread CPU the run cost.
 
-    python benchmarks/bench_ui_stall.py [--epochs 3] [--panel-only]
+    python benchmarks/bench_ui_stall.py [--epochs 3] [--runs 3] [--tab Weights] [--panel-only]
+
+``--tab`` shows another tab of the window while training (Evaluation, Weights, Draw: they follow
+the weights after each epoch), to measure what their live updates cost the GUI thread.
 """
 
 from __future__ import annotations
@@ -95,7 +98,9 @@ def run_once(app, state, panel, epochs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tab", default="Training",
+                        help="the tab shown while training: Training, Evaluation, Weights, Draw")
     parser.add_argument("--panel-only", action="store_true",
                         help="the training panel alone instead of the whole window")
     args = parser.parse_args()
@@ -110,7 +115,13 @@ def main() -> int:
         if time.monotonic() > deadline:
             raise SystemExit("TensorFlow or the dataset did not load within 2 minutes")
         time.sleep(0.01)
-    what = "training panel alone" if args.panel_only else "whole window"
+    if not args.panel_only:
+        tabs = window.tabs
+        names = [tabs.tabText(i).replace("&", "") for i in range(tabs.count())]
+        if args.tab not in names:
+            raise SystemExit(f"no tab {args.tab!r}; the tabs are {', '.join(names)}")
+        tabs.setCurrentIndex(names.index(args.tab))
+    what = "training panel alone" if args.panel_only else f"whole window, {args.tab} tab shown"
     print(f"MNIST CNN, {len(state.dataset.x_train):,} samples, batch {state.training.batch_size},"
           f" {args.epochs} epochs, through the {what}; heartbeat every {PERIOD_MS} ms, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
