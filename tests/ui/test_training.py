@@ -333,3 +333,45 @@ def test_worker_reports_a_spec_it_cannot_build():
     assert len(outcomes) == 1 and outcomes[0].result.status == "failed"
     assert "no layers" in outcomes[0].result.message
     assert outcomes[0].record["status"] == "failed"
+
+
+def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
+        qtbot, window, monkeypatch):
+    """The GUI's inference model is built (and its one-image call traced) on the worker thread,
+    before the worker seeds and builds its own model: the run's numbers are those of the plain
+    core path, and the GUI thread builds nothing when the weights arrive."""
+    import threading
+
+    import workbench.core.build as build
+    from workbench.core.build import compile_model, set_seed
+    from workbench.core.training import prepare_data, run_training
+
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=32, seed=7)
+    real_build = build.build_model
+    builds = []
+
+    def recording_build(spec, name="workbench_model"):
+        builds.append((name, threading.current_thread() is threading.main_thread()))
+        return real_build(spec, name=name)
+
+    monkeypatch.setattr(build, "build_model", recording_build)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    outcome = finished.args[0]
+    assert outcome.result.status == "completed", outcome.result.message
+    model = state.inference_model()
+    assert model is not None and model.name == "inference"
+    assert ("inference", False) in builds and ("inference", True) not in builds
+    np.testing.assert_array_equal(model.get_weights()[0], state.weights[0])
+    draw = w.draw_panel
+    assert draw._predictor._find(model, (1, 28, 28)) is not None  # traced by the worker
+
+    config = TrainConfig.from_dict(state.training.to_dict())
+    set_seed(config.seed)
+    plain = real_build(state.spec)
+    compile_model(plain, config)
+    data = prepare_data(state.dataset, state.spec.input_shape, config, plain.output_shape[1:])
+    result = run_training(plain, data, config)
+    gui_loss = outcome.record["history"]["loss"][0]
+    assert gui_loss == pytest.approx(result.history["loss"][0], rel=1e-4)
