@@ -120,7 +120,7 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 
 def cmd_train(args) -> int:
-    from workbench.core.build import build_model, compile_model, set_seed
+    from workbench.core.build import build_seeded_model, compile_model
     from workbench.core.evaluation import evaluate_classifier, regression_report
     from workbench.core.inspect import inspect_model
     from workbench.core.modelio import save_model
@@ -151,8 +151,7 @@ def cmd_train(args) -> int:
     for warning in check_compatibility(report.output_shape, config, dataset.task,
                                        dataset.num_classes, last):
         sys.stderr.write(f"workbench: warning: {warning}\n")
-    set_seed(config.seed)
-    model = build_model(project.model)
+    model = build_seeded_model(project.model, config.seed)
     compile_model(model, config)
     started = time.time()
     result = run_training(model, data, config, _terminal_listener(args.json))

@@ -127,3 +127,32 @@ def test_regularizer_reaches_keras():
                                                                     "config": {"l2": 0.5}})])
     model = build_model(spec)
     assert float(model.layers[0].kernel_regularizer.l2) == pytest.approx(0.5)
+
+
+def test_a_seeded_build_repeats_while_other_threads_make_layers():
+    """Keras draws layer seeds from Python's global random: another thread inspecting or
+    building models (the GUI does, while a run starts) must not change a seeded model."""
+    import threading
+
+    from workbench.core.build import build_seeded_model
+
+    spec = load_template("mnist-cnn").model
+    expected = build_seeded_model(spec, 3).get_weights()
+    stop = threading.Event()
+
+    def busy():
+        while not stop.is_set():
+            inspect_model(spec)
+            build_model(spec, name="other")
+
+    others = [threading.Thread(target=busy) for _ in range(2)]
+    for thread in others:
+        thread.start()
+    try:
+        for _ in range(3):
+            for got, want in zip(build_seeded_model(spec, 3).get_weights(), expected, strict=True):
+                np.testing.assert_array_equal(got, want)
+    finally:
+        stop.set()
+        for thread in others:
+            thread.join()

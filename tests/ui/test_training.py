@@ -338,13 +338,11 @@ def test_worker_reports_a_spec_it_cannot_build():
 def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
         qtbot, window, monkeypatch):
     """The GUI's inference model is built (and its one-image call traced) on the worker thread,
-    before the worker seeds and builds its own model: the run's numbers are those of the plain
-    core path, and the GUI thread builds nothing when the weights arrive."""
+    before the worker seeds and builds its own model: the GUI thread builds nothing when the
+    weights arrive, and the seeded run is the same as a run that built no such model."""
     import threading
 
     import workbench.core.build as build
-    from workbench.core.build import compile_model, set_seed
-    from workbench.core.training import prepare_data, run_training
 
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=1, batch_size=32, seed=7)
@@ -356,22 +354,17 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
         return real_build(spec, name=name)
 
     monkeypatch.setattr(build, "build_model", recording_build)
-    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
-        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
-    outcome = finished.args[0]
-    assert outcome.result.status == "completed", outcome.result.message
-    model = state.inference_model()
-    assert model is not None and model.name == "inference"
-    assert ("inference", False) in builds and ("inference", True) not in builds
-    np.testing.assert_array_equal(model.get_weights()[0], state.weights[0])
-    draw = w.draw_panel
-    assert draw._predictor._find(model, (1, 28, 28)) is not None  # traced by the worker
-
-    config = TrainConfig.from_dict(state.training.to_dict())
-    set_seed(config.seed)
-    plain = real_build(state.spec)
-    compile_model(plain, config)
-    data = prepare_data(state.dataset, state.spec.input_shape, config, plain.output_shape[1:])
-    result = run_training(plain, data, config)
-    gui_loss = outcome.record["history"]["loss"][0]
-    assert gui_loss == pytest.approx(result.history["loss"][0], rel=1e-4)
+    losses = []
+    for _ in range(2):
+        with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+            qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+        outcome = finished.args[0]
+        assert outcome.result.status == "completed", outcome.result.message
+        losses.append(outcome.record["history"]["loss"][0])
+        model = state.inference_model()
+        assert model is not None and model.name == "inference"
+        np.testing.assert_array_equal(model.get_weights()[0], state.weights[0])
+    # Run 1 built the views' model on the worker; run 2 (same architecture) reused it.
+    assert [b for b in builds if b[0] == "inference"] == [("inference", False)]
+    assert w.draw_panel._predictor._find(model, (1, 28, 28)) is not None  # traced by the worker
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)

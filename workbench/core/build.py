@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from workbench.core.errors import reason_lines
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
+
+# Keras draws each new layer's seeds from Python's global ``random``, so a seeded build repeats
+# only if no other thread makes layers between the seeding and the build (the GUI inspects edits,
+# evaluates and loads models while a run starts). Whatever makes Keras layers holds this lock:
+# build_model, inspect_model, modelio.load_model; build_seeded_model holds it across both steps.
+LAYER_CONSTRUCTION = threading.RLock()
 
 
 def make_layer(layer: LayerSpec, index: int | None = None):
@@ -39,14 +46,22 @@ def build_model(spec: ModelSpec, name: str = "workbench_model"):
     """
     from workbench.core.inspect import inspect_model
 
-    report = inspect_model(spec)
-    if report.error is not None:
-        raise SpecError(report.error_text(), report.error_index)
-    if not spec.layers:
-        raise SpecError("the model has no layers")
-    _, keras = load_tensorflow()
-    layers = [make_layer(layer, i) for i, layer in enumerate(spec.layers)]
-    return keras.Sequential([keras.Input(shape=tuple(spec.input_shape)), *layers], name=name)
+    with LAYER_CONSTRUCTION:
+        report = inspect_model(spec)
+        if report.error is not None:
+            raise SpecError(report.error_text(), report.error_index)
+        if not spec.layers:
+            raise SpecError("the model has no layers")
+        _, keras = load_tensorflow()
+        layers = [make_layer(layer, i) for i, layer in enumerate(spec.layers)]
+        return keras.Sequential([keras.Input(shape=tuple(spec.input_shape)), *layers], name=name)
+
+
+def build_seeded_model(spec: ModelSpec, seed: int | None, name: str = "workbench_model"):
+    """``set_seed(seed)`` then ``build_model``, with no other thread making layers in between."""
+    with LAYER_CONSTRUCTION:
+        set_seed(seed)
+        return build_model(spec, name=name)
 
 
 def make_optimizer(config: TrainConfig):

@@ -119,6 +119,13 @@ def explain(layer: LayerSpec, input_shape: tuple,
 
 def inspect_model(spec: ModelSpec) -> ModelInspection:
     """Shapes and parameter counts per layer, or the first layer that cannot work and why."""
+    from workbench.core.build import LAYER_CONSTRUCTION
+
+    with LAYER_CONSTRUCTION:
+        return _inspect_model(spec)
+
+
+def _inspect_model(spec: ModelSpec) -> ModelInspection:
     _, keras = load_tensorflow()
     try:
         from keras.src.backend.common import global_state

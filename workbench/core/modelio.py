@@ -33,9 +33,12 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         raise ModelFileError(f"{path}: not a valid .keras file (it is not a Keras zip archive)")
     if suffix not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path}: expected a .keras (or legacy .h5) model file")
+    from workbench.core.build import LAYER_CONSTRUCTION
+
     _, keras = load_tensorflow()
     try:
-        return keras.models.load_model(path, compile=compile, safe_mode=True)
+        with LAYER_CONSTRUCTION:
+            return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for bad files
         text = str(exc)
         if "safe_mode" in text or "Lambda" in text:

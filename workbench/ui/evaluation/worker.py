@@ -204,9 +204,12 @@ class EvaluationWorker:
         if request.external is not None:
             key = ("external", id(request.external))
             if key != self._model_key:
+                from workbench.core.build import LAYER_CONSTRUCTION
+
                 try:
                     # A private copy, so the GUI thread may keep using the original.
-                    model = keras.models.clone_model(request.external)
+                    with LAYER_CONSTRUCTION:
+                        model = keras.models.clone_model(request.external)
                 except Exception:  # noqa: BLE001 - subclassed models cannot be cloned
                     model = request.external
                 self._model, self._model_key = model, key

@@ -228,14 +228,13 @@ class TrainingWorker(QObject):
         self.inference_ready.emit(model)
 
     def _train(self, config: TrainConfig) -> tuple[TrainingResult, dict | None]:
-        from workbench.core.build import build_model, compile_model, set_seed
+        from workbench.core.build import build_seeded_model, compile_model
         from workbench.core.training import prepare_data, run_training
 
         spec = ModelSpec.from_dict(self._spec)
-        # Before set_seed: building a model draws layer seeds from Python's global random.
+        # Before seeding: building a model draws layer seeds from Python's global random.
         self._prepare_inference(spec)
-        set_seed(config.seed)
-        model = build_model(spec, name="training")
+        model = build_seeded_model(spec, config.seed, name="training")
         compile_config = TrainConfig.from_dict(config.to_dict())
         if self.metric not in compile_config.metrics:
             compile_config.metrics = [*compile_config.metrics, self.metric]
