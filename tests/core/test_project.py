@@ -486,3 +486,38 @@ def test_headless_training_matches_the_gui_path(tmp_path, keras):
     trained = load_project(done["project"])
     assert trained.model == project.model and len(trained.runs) == 1
     assert Path(done["model"]).is_file()
+
+
+def test_exported_script_trains_on_the_apps_data_to_the_apps_numbers(tmp_path, keras):
+    """Same split of the embedded digits, same validation rows, same seed: after one epoch the
+    script's test loss and accuracy are the ones the Workbench's own run reaches."""
+    from workbench.core.build import build_seeded_model, compile_model
+    from workbench.core.codegen import generate_script
+    from workbench.core.datasets import load_dataset
+    from workbench.core.training import prepare_data, run_training
+
+    project = Project(
+        model=ModelSpec((28, 28), [LayerSpec.create("Flatten"),
+                                   LayerSpec.create("Dense", units=32, activation="relu"),
+                                   LayerSpec.create("Dropout", rate=0.2),
+                                   LayerSpec.create("Dense", units=10, activation="softmax")]),
+        training=TrainConfig(epochs=1, batch_size=128, validation_split=0.1, seed=5),
+        dataset="mnist-embedded",
+    )
+    config = project.training
+    dataset = load_dataset(project.dataset, seed=config.seed)
+    model = build_seeded_model(project.model, config.seed)
+    compile_model(model, config)
+    data = prepare_data(dataset, project.model.input_shape, config, model.output_shape[1:])
+    assert run_training(model, data, config).status == "completed"
+    ours = model.evaluate(dataset.x_test, dataset.y_test, verbose=0, return_dict=True)
+
+    script = tmp_path / "exported.py"
+    write_atomic(script, generate_script(project))
+    proc = subprocess.run([PYTHON, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("Test:"))
+    theirs = {k: float(v) for k, v in re.findall(r"'(\w+)': (?:np\.float\d+\()?([\d.e-]+)", line)}
+    assert theirs["accuracy"] == pytest.approx(ours["accuracy"], abs=1e-3)
+    assert theirs["loss"] == pytest.approx(ours["loss"], rel=1e-3)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 from pathlib import Path
 
 from workbench.core.catalogue import layer_type
+from workbench.core.datasets import builtin, splits
+from workbench.core.datasets.builtin import EMBEDDED_MNIST, EMBEDDED_TEST_SIZE
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
-
-EMBEDDED = Path(__file__).resolve().parents[2] / "resources" / "datasets" / "mnist-10k.npz"
 
 
 def _literal(value) -> str:
@@ -49,61 +50,64 @@ def _optimizer_code(config: TrainConfig) -> str:
     return f"keras.optimizers.{opt['class_name']}({args})"
 
 
+def _source(*functions) -> str:
+    """The Workbench's own numpy-only functions, written into the script: the data it trains on
+    is then exactly the app's (same split, same seed), not a look-alike."""
+    return "\n\n" + "\n\n".join(inspect.getsource(f) for f in functions)
+
+
+_SPLITS = (splits.allocate, splits._by_class, splits.stratified_split, splits.held_out_size)
+
 _LOADERS = {
-    "mnist-embedded": '''
+    "mnist-embedded": lambda: _source(*_SPLITS) + f'''
+
 def load_data():
-    """The 10,000 MNIST digits shipped with the Workbench, split 80/20 stratified."""
-    path = Path(os.environ.get("WORKBENCH_MNIST_NPZ", {embedded!r}))
+    """The 10,000 MNIST digits shipped with the Workbench, split as the app splits them."""
+    path = Path(os.environ.get("WORKBENCH_MNIST_NPZ", {str(EMBEDDED_MNIST)!r}))
     with np.load(path) as data:
-        x, y = data["x"].astype("float32") / 255.0, data["y"].astype("int64")
-    rng = np.random.default_rng(SEED or 0)
-    train, test = [], []
-    for label in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == label))
-        cut = int(round(len(idx) * 0.8))
-        train.append(idx[:cut])
-        test.append(idx[cut:])
-    train, test = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+        x, y = data["x"], data["y"]
+    train, test = stratified_split(y, {EMBEDDED_TEST_SIZE}, SEED or 0)
+    x = x.astype(np.float32) / np.float32(255.0)
+    y = y.astype(np.int64)
     return (x[train], y[train]), (x[test], y[test])
 ''',
-    "mnist": '''
+    "mnist": lambda: '''
+
 def load_data():
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
 ''',
-    "fashion-mnist": '''
+    "fashion-mnist": lambda: '''
+
 def load_data():
     (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
     return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
 ''',
-    "regression-line": '''
+    "regression-line": lambda: _source(builtin.regression_line_arrays) + '''
+
 def load_data():
-    """y = x + 0.1·noise on x in [0, 1]: the classic first Keras example."""
-    rng = np.random.default_rng(SEED or 0)
-    x = rng.uniform(0, 1, size=(120, 1)).astype("float32")
-    y = (x[:, 0] + 0.1 * rng.standard_normal(120)).astype("float32")
-    return (x[:100], y[:100]), (x[100:], y[100:])
+    return regression_line_arrays(SEED or 0)
 ''',
-    "random-classes": '''
+    "random-classes": lambda: _source(builtin.random_classes_arrays) + '''
+
 def load_data():
-    """Random vectors with random labels: a model can only memorise them."""
-    rng = np.random.default_rng(SEED or 0)
-    x = rng.uniform(0, 1, size=(1200, 100)).astype("float32")
-    y = rng.integers(0, 10, size=1200)
-    return (x[:1000], y[:1000]), (x[1000:], y[1000:])
+    return random_classes_arrays(SEED or 0)
 ''',
 }
 
 _NPZ_LOADER = '''
+
 def load_data():
     with np.load({path!r}) as data:
         x_train, y_train = data["x_train"], data["y_train"]
         if "x_test" in data:
             x_test, y_test = data["x_test"], data["y_test"]
-        else:
-            cut = int(len(x_train) * 0.8)
+        else:  # the app's split: 20 % held out, stratified for class labels
+            classes = y_train.dtype.kind in "biu" and y_train.ndim == 1
+            train, test = stratified_split(
+                y_train, held_out_size(len(y_train)), SEED or 0, stratify=classes)
             x_train, x_test, y_train, y_test = (
-                x_train[:cut], x_train[cut:], y_train[:cut], y_train[cut:])
+                x_train[train], x_train[test], y_train[train], y_train[test])
     scale = 255.0 if x_train.dtype == np.uint8 else 1.0
     return (x_train / scale, y_train), (x_test / scale, y_test)
 '''
@@ -124,9 +128,10 @@ def generate_script(project: Project) -> str:
     cfg = project.training
     dataset = project.dataset
     if dataset in _LOADERS:
-        loader = _LOADERS[dataset].replace("{embedded!r}", repr(str(EMBEDDED)))
+        loader = _LOADERS[dataset]()
     elif dataset.lower().endswith(".npz"):
-        loader = _NPZ_LOADER.replace("{path!r}", repr(str(Path(dataset).resolve())))
+        path = repr(str(Path(dataset).resolve()))
+        loader = _source(*_SPLITS) + _NPZ_LOADER.replace("{path!r}", path)
     else:
         loader = _FOLDER_LOADER.replace("{path!r}", repr(str(Path(dataset).resolve())))
     one_hot = cfg.loss in ("categorical_crossentropy", "hinge")
@@ -145,6 +150,8 @@ def generate_script(project: Project) -> str:
         Run: python {{this file}} [--epochs N] [--save model.keras]
         """
 
+        from __future__ import annotations
+
         import argparse
         import os
         from pathlib import Path
@@ -155,7 +162,9 @@ def generate_script(project: Project) -> str:
         import numpy as np
 
         SEED = {seed!r}
-        ''').format(title=title, seed=cfg.seed) + loader + textwrap.dedent('''
+        VALIDATION_SPLIT = {validation_split!r}
+        ''').format(title=title, seed=cfg.seed, validation_split=cfg.validation_split) + loader + (
+        _source(splits.validation_indices)) + textwrap.dedent('''
 
         def build_model():
             return {model}
@@ -176,6 +185,11 @@ def generate_script(project: Project) -> str:
                 num_classes = int(max(y_train.max(), y_test.max())) + 1
                 y_train = keras.utils.to_categorical(y_train, num_classes)
                 y_test = keras.utils.to_categorical(y_test, num_classes)
+            x_fit, y_fit, validation = x_train, y_train, None
+            if VALIDATION_SPLIT > 0 and len(x_train) > 1:  # the app's seeded split, not Keras's
+                train, val = validation_indices(len(x_train), VALIDATION_SPLIT, SEED)
+                x_fit, y_fit = x_train[train], y_train[train]
+                validation = (x_train[val], y_train[val])
             model = build_model()
             model.summary()
             print("Total params:", model.count_params())
@@ -185,15 +199,14 @@ def generate_script(project: Project) -> str:
                 metrics={metrics!r},
             )
             model.fit(
-                x_train, y_train,
+                x_fit, y_fit,
+                validation_data=validation,
                 epochs=args.epochs,
                 batch_size={batch_size},
-                validation_split={validation_split},
                 shuffle={shuffle},
                 callbacks={callbacks},
             )
-            print("Test:", dict(zip(model.metrics_names, np.atleast_1d(
-                model.evaluate(x_test, y_test, verbose=0)))))
+            print("Test:", model.evaluate(x_test, y_test, verbose=0, return_dict=True))
             if args.save:
                 model.save(args.save)
 
@@ -204,6 +217,5 @@ def generate_script(project: Project) -> str:
         model=model_code(project.model).replace("\n", "\n    "),
         epochs=cfg.epochs, input_shape=tuple(project.model.input_shape), one_hot=one_hot,
         optimizer=_optimizer_code(cfg), loss=cfg.loss, metrics=list(cfg.metrics),
-        batch_size=cfg.batch_size, validation_split=cfg.validation_split, shuffle=cfg.shuffle,
-        callbacks=callbacks,
+        batch_size=cfg.batch_size, shuffle=cfg.shuffle, callbacks=callbacks,
     )

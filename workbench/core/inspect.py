@@ -7,6 +7,7 @@ the first failure is translated into plain words for the user and later layers a
 from __future__ import annotations
 
 import math
+import random
 import re
 from dataclasses import dataclass, field
 
@@ -122,7 +123,13 @@ def inspect_model(spec: ModelSpec) -> ModelInspection:
     from workbench.core.build import LAYER_CONSTRUCTION
 
     with LAYER_CONSTRUCTION:
-        return _inspect_model(spec)
+        # The layers made here draw seeds from Python's global random; put it back, so that
+        # looking at a model never changes what a seeded build (or an exported script) makes.
+        state = random.getstate()
+        try:
+            return _inspect_model(spec)
+        finally:
+            random.setstate(state)
 
 
 def _inspect_model(spec: ModelSpec) -> ModelInspection:

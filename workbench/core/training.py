@@ -177,12 +177,11 @@ def check_compatibility(output_shape, config: TrainConfig, task: str, num_classe
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int | None):
     """A seeded random split (Keras's own validation_split takes the last rows, unshuffled)."""
+    from workbench.core.datasets.splits import validation_indices
+
     if fraction <= 0 or len(x) < 2:
         return TrainingData(x, y)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    n_val = max(1, int(round(len(x) * fraction)))
-    val, train = order[:n_val], order[n_val:]
+    train, val = validation_indices(len(x), fraction, seed)
     return TrainingData(x[train], y[train], x[val], y[val])
 
 

@@ -67,8 +67,8 @@ def load_mnist_embedded(seed: int = 0) -> Dataset:
     )
 
 
-def load_regression_line(seed: int = 0) -> Dataset:
-    """The classic first Keras example: fit y = x from 100 noisy points."""
+def regression_line_arrays(seed: int = 0):
+    """``((x_train, y_train), (x_test, y_test))``: y = x + 0.1·noise, 100 + 20 points on [0, 1]."""
     rng = np.random.default_rng(seed)
 
     def points(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +76,12 @@ def load_regression_line(seed: int = 0) -> Dataset:
         y = x + 0.1 * rng.standard_normal(size=(n, 1))
         return x.astype(np.float32), y.astype(np.float32)
 
-    x_train, y_train = points(100)
-    x_test, y_test = points(20)
+    return points(100), points(20)
+
+
+def load_regression_line(seed: int = 0) -> Dataset:
+    """The classic first Keras example: fit y = x from 100 noisy points."""
+    (x_train, y_train), (x_test, y_test) = regression_line_arrays(seed)
     return Dataset(
         name="regression-line",
         x_train=x_train,
@@ -90,16 +94,20 @@ def load_regression_line(seed: int = 0) -> Dataset:
     )
 
 
-def load_random_classes(seed: int = 0) -> Dataset:
-    """Noise with random labels: training accuracy can rise, test accuracy stays near 10%."""
+def random_classes_arrays(seed: int = 0):
+    """``((x_train, y_train), (x_test, y_test))``: 1,000 + 200 noise vectors, random labels 0-9."""
     rng = np.random.default_rng(seed)
 
     def samples(n: int) -> tuple[np.ndarray, np.ndarray]:
         x = rng.uniform(0.0, 1.0, size=(n, 100)).astype(np.float32)
         return x, rng.integers(0, 10, size=n).astype(np.int64)
 
-    x_train, y_train = samples(1_000)
-    x_test, y_test = samples(200)
+    return samples(1_000), samples(200)
+
+
+def load_random_classes(seed: int = 0) -> Dataset:
+    """Noise with random labels: training accuracy can rise, test accuracy stays near 10%."""
+    (x_train, y_train), (x_test, y_test) = random_classes_arrays(seed)
     return Dataset(
         name="random-classes",
         x_train=x_train,

@@ -86,3 +86,12 @@ def stratified_pick(y: np.ndarray, n: int, seed: int = 0, *, stratify: bool = Tr
 def held_out_size(total: int, fraction: float = 0.2) -> int:
     """Number of held-out samples for an 80/20 split: at least one, never all of them."""
     return int(min(max(round(total * fraction), 1), max(total - 1, 0)))
+
+
+def validation_indices(n: int, fraction: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, validation)`` row indices: a seeded shuffle, ``fraction`` of the rows held out
+    (at least one). Keras's own ``validation_split`` takes the last rows unshuffled instead."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    n_val = max(1, int(round(n * fraction)))
+    return order[n_val:], order[:n_val]
