@@ -47,6 +47,13 @@ def button(w, name: str) -> QPushButton:
     return found
 
 
+def train_once(qtbot, w):
+    """Click Train and wait for the run to end; returns its RunOutcome."""
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    return done.args[0]
+
+
 def wait_for_points(qtbot, panel, n: int = 3) -> None:
     qtbot.waitUntil(lambda: panel.curves.point_count() >= n, timeout=TRAIN_TIMEOUT_MS)
 
@@ -234,8 +241,7 @@ def test_earlier_runs_are_listed_and_drawn_under_the_current_one(qtbot, window):
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=1, batch_size=64)
     for _ in range(2):
-        with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
-            qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+        train_once(qtbot, w)
     assert [r["id"] for r in state.project.runs] == [1, 2]
     assert panel.runs_table.rowCount() == 2
     assert panel.runs_table.item(0, 1).text() == "#2"
@@ -248,12 +254,10 @@ def test_only_the_previous_run_is_shown_by_itself_runs_the_user_ticked_stay(qtbo
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=1, batch_size=256)
     for _ in range(3):
-        with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
-            qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+        train_once(qtbot, w)
     assert panel.curves.shown_earlier_runs() == [2]  # run 1 made way for run 2
     panel.runs_table.set_shown(1, True)  # the user wants run 1 too
-    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
-        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    train_once(qtbot, w)
     assert sorted(panel.curves.shown_earlier_runs()) == [1, 3]
 
 
@@ -344,7 +348,7 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
 
     import workbench.core.build as build
 
-    w, panel, state = window, window.training_panel, window.state
+    w, state = window, window.state
     configure(state, epochs=1, batch_size=32, seed=7)
     real_build = build.build_model
     builds = []
@@ -356,9 +360,7 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
     monkeypatch.setattr(build, "build_model", recording_build)
     losses = []
     for _ in range(2):
-        with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
-            qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
-        outcome = finished.args[0]
+        outcome = train_once(qtbot, w)
         assert outcome.result.status == "completed", outcome.result.message
         losses.append(outcome.record["history"]["loss"][0])
         model = state.inference_model()
