@@ -370,3 +370,14 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
     assert [b for b in builds if b[0] == "inference"] == [("inference", False)]
     assert w.draw_panel._predictor._find(model, (1, 28, 28)) is not None  # traced by the worker
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+
+    # The same numbers as the core path the command line takes.
+    from workbench.core.build import build_seeded_model, compile_model
+    from workbench.core.training import prepare_data, run_training
+
+    config = TrainConfig.from_dict(state.training.to_dict())
+    plain = build_seeded_model(state.spec, config.seed)
+    compile_model(plain, config)
+    data = prepare_data(state.dataset, state.spec.input_shape, config, plain.output_shape[1:])
+    assert run_training(plain, data, config).history["loss"][0] == pytest.approx(
+        losses[0], rel=1e-5)
