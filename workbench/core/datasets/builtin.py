@@ -81,17 +81,8 @@ def regression_line_arrays(seed: int = 0):
 
 def load_regression_line(seed: int = 0) -> Dataset:
     """The classic first Keras example: fit y = x from 100 noisy points."""
-    (x_train, y_train), (x_test, y_test) = regression_line_arrays(seed)
-    return Dataset(
-        name="regression-line",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        task="regression",
-        class_names=[],
-        description=REGRESSION_LINE_DESCRIPTION,
-    )
+    return Dataset.from_splits("regression-line", regression_line_arrays(seed), "regression",
+                               description=REGRESSION_LINE_DESCRIPTION)
 
 
 def random_classes_arrays(seed: int = 0):
@@ -107,14 +98,5 @@ def random_classes_arrays(seed: int = 0):
 
 def load_random_classes(seed: int = 0) -> Dataset:
     """Noise with random labels: training accuracy can rise, test accuracy stays near 10%."""
-    (x_train, y_train), (x_test, y_test) = random_classes_arrays(seed)
-    return Dataset(
-        name="random-classes",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        task="classification",
-        class_names=list(DIGIT_NAMES),
-        description=RANDOM_CLASSES_DESCRIPTION,
-    )
+    return Dataset.from_splits("random-classes", random_classes_arrays(seed), "classification",
+                               DIGIT_NAMES, RANDOM_CLASSES_DESCRIPTION)

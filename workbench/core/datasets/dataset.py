@@ -33,6 +33,13 @@ class Dataset:
     description: str = ""
     notice: str = ""
 
+    @classmethod
+    def from_splits(cls, name: str, splits, task: str, class_names=(), description: str = ""):
+        """From ``((x_train, y_train), (x_test, y_test))``, the shape ``keras.datasets`` uses."""
+        (x_train, y_train), (x_test, y_test) = splits
+        return cls(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                   task=task, class_names=list(class_names), description=description)
+
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")

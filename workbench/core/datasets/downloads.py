@@ -212,17 +212,8 @@ def _fashion_arrays(allow_download: bool) -> tuple[tuple, str]:
 
 
 def _image_dataset(name, arrays, class_names, description) -> Dataset:
-    (x_train, y_train), (x_test, y_test) = arrays
-    return Dataset(
-        name=name,
-        x_train=scale_images(np.asarray(x_train)),
-        y_train=np.asarray(y_train).astype(np.int64),
-        x_test=scale_images(np.asarray(x_test)),
-        y_test=np.asarray(y_test).astype(np.int64),
-        task="classification",
-        class_names=list(class_names),
-        description=description,
-    )
+    splits = [(scale_images(np.asarray(x)), np.asarray(y).astype(np.int64)) for x, y in arrays]
+    return Dataset.from_splits(name, splits, "classification", class_names, description)
 
 
 def load_mnist(seed: int = 0, allow_download: bool = True) -> Dataset:
