@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from PyQt5.QtCore import QEventLoop  # noqa: E402
-from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget  # noqa: E402
+from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 
 def plain_fit(dataset, project) -> float:
@@ -116,20 +116,14 @@ def main() -> int:
     from workbench.core.datasets import load_dataset
     from workbench.core.templates import load_template
     from workbench.core.tf_loader import load_tensorflow
-    from workbench.ui.state import ProjectState
-    from workbench.ui.training.panel import TrainingPanel
+    from workbench.ui.training.panel import panel_window
 
     tf, _ = load_tensorflow()
     project = load_template("mnist-cnn")
     project.training.epochs = args.epochs
     dataset = load_dataset(project.dataset, seed=project.training.seed or 0)
 
-    window = QWidget()
-    state = ProjectState(project, window)
-    panel = TrainingPanel(state, window)
-    layout = QVBoxLayout(window)
-    layout.addWidget(panel.controls)
-    layout.addWidget(panel, 1)
+    window, state, panel = panel_window(project)
     window.resize(1100, 700)
     window.show()
     state.refresh_inspection()

@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from PyQt5.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
-from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget  # noqa: E402
+from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 PERIOD_MS = 10
 
@@ -38,15 +38,9 @@ def make_window(panel_only: bool):
         window = MainWindow(project)
         window.resize(1400, 860)
         return window, window.state, window.training_panel
-    from workbench.ui.state import ProjectState
-    from workbench.ui.training.panel import TrainingPanel
+    from workbench.ui.training.panel import panel_window
 
-    window = QWidget()
-    state = ProjectState(project, window)
-    panel = TrainingPanel(state, window)
-    layout = QVBoxLayout(window)
-    layout.addWidget(panel.controls)
-    layout.addWidget(panel, 1)
+    window, state, panel = panel_window(project)
     window.resize(1100, 700)
     state.start_loading_tensorflow()
     return window, state, panel

@@ -28,6 +28,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import tf_loader
+from workbench.ui.state import ProjectState
 from workbench.ui.training.curves import CurvesView
 from workbench.ui.training.runs import RunsTableView
 from workbench.ui.training.worker import RunOutcome, TrainingWorker, display_metric
@@ -543,6 +544,19 @@ def _format_lr(value: float) -> str:
     return f"{value:g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.1e}"
 
 
+def panel_window(project) -> tuple[QWidget, ProjectState, TrainingPanel]:
+    """The training panel under its controls in a widget of its own, on a new ProjectState
+    (for running the panel alone, and for the benchmarks)."""
+    window = QWidget()
+    state = ProjectState(project, window)
+    panel = TrainingPanel(state, window)
+    layout = QVBoxLayout(window)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel.controls)
+    layout.addWidget(panel, 1)
+    return window, state, panel
+
+
 def main() -> int:
     """Open the training panel alone, on the default template."""
 
@@ -550,17 +564,10 @@ def main() -> int:
 
     from workbench.app import make_application
     from workbench.core.templates import DEFAULT_TEMPLATE, load_template
-    from workbench.ui.state import ProjectState
 
     app = make_application()
     window = QMainWindow()
-    state = ProjectState(load_template(DEFAULT_TEMPLATE), window)
-    panel = TrainingPanel(state, window)
-    central = QWidget(window)
-    layout = QVBoxLayout(central)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(panel.controls)
-    layout.addWidget(panel, 1)
+    central, state, panel = panel_window(load_template(DEFAULT_TEMPLATE))
     window.setCentralWidget(central)
     window.setWindowTitle("Training — Workbench")
     window.resize(1000, 720)
@@ -577,7 +584,3 @@ def main() -> int:
     window.show()
     state.start_loading_tensorflow()
     return app.exec_()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
