@@ -1,0 +1,345 @@
+"""The one background-task runner: every long job of the GUI runs through ``TaskRunner.start``.
+
+Modelled on Orange's ``ConcurrentMixin``: a task is a plain function ``task(state, *args)`` that
+runs on a worker thread of its own and never touches Qt. Through ``state`` (a ``TaskState``) it
+
+- reports progress (``set_progress``; only the newest value is delivered),
+- hands over partial results (``set_partial_result``; every one, in order),
+- checks for cancellation (``cancelled``, ``check()``, or ``wait()`` instead of sleeping),
+- receives messages the GUI sends it (``receive``), which makes a long-lived task that owns
+  something (a Keras model) and answers requests with plain values.
+
+Whatever the task reports is delivered on the GUI thread, queued, to the callbacks given to
+``start``. A task that raises gives ``on_error`` one readable line (the traceback goes to the log,
+never to the user). Nothing is delivered after ``shutdown`` or to a callback whose QObject is gone,
+so a thread that ends after its window never calls into a destroyed object.
+
+``shutdown()`` (the window closing) cancels every task, joins every thread, and then delivers
+what they finished with, so the last result of a cancelled run (a run record) is not lost.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from PyQt5 import sip
+from PyQt5.QtCore import QObject, Qt, pyqtSignal, pyqtSlot
+
+from workbench.core.errors import reason_lines
+
+log = logging.getLogger(__name__)
+
+_RUNNERS: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
+
+
+class Cancelled(Exception):  # noqa: N818 - reads as what happened to the task
+    """Raised inside a task by ``TaskState.check``/``receive`` once the task is cancelled."""
+
+
+def readable_failure(name: str, exc: BaseException) -> str:
+    """One line for the user: what failed and Keras's/TensorFlow's reason, cleaned."""
+    if isinstance(exc, MemoryError):
+        return f"{name} ran out of memory."
+    return f"{name} failed: {reason_lines(exc)[0]}"
+
+
+class TaskState:
+    """The task's side of a running task (used on its worker thread only)."""
+
+    def __init__(self, task: Task):
+        self._task = task
+
+    @property
+    def cancelled(self) -> bool:
+        return self._task._cancel.is_set()
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` if the task has been cancelled (call it between steps)."""
+        if self._task._cancel.is_set():
+            raise Cancelled()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block up to ``timeout`` seconds or until cancelled; True when cancelled."""
+        return self._task._cancel.wait(timeout)
+
+    def set_progress(self, value: float, text: str = "") -> None:
+        self._task._post("progress", (value, text))
+
+    def set_partial_result(self, value: Any) -> None:
+        self._task._post("partial", value)
+
+    def receive(self, timeout: float | None = None) -> Any:
+        """The next message sent with ``Task.send``; None after ``timeout`` seconds without one.
+
+        Raises ``Cancelled`` once the task is cancelled (also while waiting).
+        """
+        task = self._task
+        with task._inbox_cond:
+            if not task._inbox and not task._cancel.is_set():
+                task._inbox_cond.wait(timeout)
+            if task._cancel.is_set():
+                raise Cancelled()
+            if not task._inbox:
+                return None
+            _key, message = task._inbox.popleft()
+            return message
+
+
+class Task:
+    """The GUI's handle of one started task."""
+
+    def __init__(self, runner: TaskRunner, fn: Callable, args: tuple, name: str,
+                 callbacks: dict[str, Callable | None], describe: Callable | None):
+        self.name = name
+        self._runner = runner
+        self._fn, self._args = fn, args
+        self._callbacks = callbacks
+        self._describe = describe
+        self._cancel = threading.Event()
+        self._inbox: collections.deque[tuple[Any, Any]] = collections.deque()
+        self._inbox_cond = threading.Condition()
+        self._progress: tuple[float, str] | None = None
+        self._progress_posted = False
+        self._lock = threading.Lock()
+        self.result: Any = None
+        self.error: str = ""  # the readable failure message, "" if none
+        self.exception: BaseException | None = None
+        self.status = "running"  # running | finished | failed | cancelled
+        self._delivered = False  # the end has been handed to the callbacks
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    # GUI side ------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        """True once the end (result, failure or cancellation) has been delivered."""
+        return self._delivered
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Ask the task to stop; it sees it at its next ``check``/``wait``/``receive``."""
+        self._cancel.set()
+        with self._inbox_cond:
+            self._inbox_cond.notify_all()
+
+    def send(self, message: Any, key: Any = None) -> None:
+        """Queue ``message`` for the task's ``receive``. A message with the same non-None ``key``
+        that the task has not taken yet is replaced (newest request only)."""
+        with self._inbox_cond:
+            if key is not None:
+                kept = [(k, m) for k, m in self._inbox if k != key]
+                self._inbox.clear()
+                self._inbox.extend(kept)
+            self._inbox.append((key, message))
+            self._inbox_cond.notify_all()
+
+    @property
+    def pending_messages(self) -> int:
+        with self._inbox_cond:
+            return len(self._inbox)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end (True if it did); then deliver what it left."""
+        if self._thread.ident is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        self._runner.deliver()
+        return True
+
+    # Worker side ---------------------------------------------------------------------------------
+
+    def _post(self, kind: str, payload: Any) -> None:
+        if kind == "progress":
+            with self._lock:
+                self._progress = payload
+                if self._progress_posted:
+                    return
+                self._progress_posted = True
+        self._runner._post(self, kind, payload)
+
+    def _run(self) -> None:
+        state = TaskState(self)
+        try:
+            result = self._fn(state, *self._args)
+        except Cancelled:
+            self._runner._post(self, "end", ("cancelled", None, ""))
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes one readable line
+            log.debug("task %s failed", self.name, exc_info=True)
+            try:
+                message = (self._describe or (lambda e: readable_failure(self.name, e)))(exc)
+            except Exception:  # noqa: BLE001 - a broken describer must not hide the failure
+                message = readable_failure(self.name, exc)
+            self.exception = exc
+            self._runner._post(self, "end", ("failed", None, message))
+        else:
+            self._runner._post(self, "end", ("finished", result, ""))
+
+
+class _Relay(QObject):
+    """Parentless, owned by Python: alive as long as a runner or any task thread holds it."""
+
+    wake = pyqtSignal()
+
+
+class TaskRunner(QObject):
+    """Starts tasks and delivers what they report on the GUI thread. One per window or panel.
+
+    ``task_finished(task)`` is emitted after a task's end has been handed to its callbacks.
+    """
+
+    task_finished = pyqtSignal(object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._relay = _Relay()
+        self._relay.wake.connect(self.deliver, Qt.QueuedConnection)
+        self._events: collections.deque[tuple[Task, str, Any]] = collections.deque()
+        self._wake_lock = threading.Lock()
+        self._wake_posted = False
+        self._tasks: list[Task] = []
+        self._closed = False
+        _RUNNERS.add(self)
+        if parent is not None:
+            # Last resort: an owner deleted without calling shutdown still stops its tasks.
+            parent.destroyed.connect(_cancel_tasks_of(self._tasks))
+
+    @property
+    def tasks(self) -> list[Task]:
+        """Tasks whose end has not been delivered yet."""
+        return list(self._tasks)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def start(self, fn: Callable, *args, name: str = "task",
+              on_result: Callable[[Any], None] | None = None,
+              on_partial: Callable[[Any], None] | None = None,
+              on_progress: Callable[[float, str], None] | None = None,
+              on_error: Callable[[str], None] | None = None,
+              on_finished: Callable[[Task], None] | None = None,
+              describe_error: Callable[[BaseException], str] | None = None) -> Task:
+        """Run ``fn(state, *args)`` on a new worker thread named ``name``.
+
+        On the GUI thread, later: ``on_partial(value)`` for each partial result,
+        ``on_progress(value, text)`` with the newest progress, then exactly one of
+        ``on_result(value)`` / ``on_error(message)`` / nothing (cancelled, raised ``Cancelled``),
+        and always ``on_finished(task)`` last. ``describe_error(exc)`` words a failure.
+        """
+        if self._closed:
+            raise RuntimeError("the task runner has been shut down")
+        callbacks = {"result": on_result, "partial": on_partial, "progress": on_progress,
+                     "error": on_error, "finished": on_finished}
+        task = Task(self, fn, args, name, callbacks, describe_error)
+        self._tasks.append(task)
+        task._thread.start()
+        return task
+
+    def cancel_all(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Cancel and join every task, deliver what they ended with, then deliver nothing more.
+
+        True when every thread ended within ``timeout`` (None: wait as long as it takes).
+        """
+        if self._closed:
+            return True
+        ended = True
+        for _round in range(10):  # a callback run while delivering may have started another task
+            if not self._tasks:
+                break
+            self.cancel_all()
+            for task in list(self._tasks):
+                if task._thread.ident is not None:
+                    task._thread.join(timeout)
+                ended = ended and not task._thread.is_alive()
+            self.deliver()
+            if not ended:
+                break
+        self._closed = True
+        self._events.clear()
+        return ended
+
+    # Delivery -----------------------------------------------------------------------------------
+
+    def _post(self, task: Task, kind: str, payload: Any) -> None:
+        """Any thread: queue an event and wake the GUI thread once per batch of events."""
+        self._events.append((task, kind, payload))
+        with self._wake_lock:
+            if self._wake_posted:
+                return
+            self._wake_posted = True
+        self._relay.wake.emit()
+
+    @pyqtSlot()
+    def deliver(self) -> None:
+        """Hand every queued event to its callbacks (the GUI thread; queued wake-ups call it)."""
+        if self._closed:
+            return
+        with self._wake_lock:
+            self._wake_posted = False
+        while self._events:
+            task, kind, payload = self._events.popleft()
+            if kind == "progress":
+                with task._lock:
+                    payload, task._progress_posted = task._progress, False
+                _call(task._callbacks["progress"], *payload)
+            elif kind == "partial":
+                _call(task._callbacks["partial"], payload)
+            elif kind == "end":
+                self._end(task, *payload)
+            if self._closed:
+                return
+
+    def _end(self, task: Task, status: str, result: Any, message: str) -> None:
+        task.status, task.result, task.error = status, result, message
+        task._delivered = True
+        if task in self._tasks:
+            self._tasks.remove(task)
+        if status == "finished":
+            _call(task._callbacks["result"], result)
+        elif status == "failed":
+            _call(task._callbacks["error"], message)
+        _call(task._callbacks["finished"], task)
+        if not sip.isdeleted(self):
+            self.task_finished.emit(task)
+
+
+def _call(callback: Callable | None, *args) -> None:
+    if callback is None:
+        return
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, QObject) and sip.isdeleted(owner):
+        return  # its object is gone: nobody is there to tell
+    callback(*args)
+
+
+def _cancel_tasks_of(tasks: list[Task]) -> Callable:
+    # A plain closure over the list, not a bound method: it runs while the runner is destroyed.
+    def cancel(*_args) -> None:
+        for task in tasks:
+            task.cancel()
+
+    return cancel
+
+
+def shutdown_all(timeout: float | None = None) -> None:
+    """Shut every live runner down (the application is quitting)."""
+    for runner in list(_RUNNERS):
+        if not sip.isdeleted(runner):
+            runner.shutdown(timeout)
