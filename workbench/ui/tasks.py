@@ -150,6 +150,14 @@ class Task:
         with self._inbox_cond:
             return len(self._inbox)
 
+    def take_messages(self) -> list[tuple[Any, Any]]:
+        """Remove and return the ``(key, message)`` pairs the task has not received (to hand
+        them to a task started in its place)."""
+        with self._inbox_cond:
+            left = list(self._inbox)
+            self._inbox.clear()
+            return left
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end (True if it did); then deliver what it left."""
         if self._thread.ident is not None and self._thread is not threading.current_thread():

@@ -1,19 +1,17 @@
-"""Evaluate the trained weights on the test split on a thread of its own, newest request only.
+"""Evaluate the trained weights on the test split in a task of the task runner, newest only.
 
-The GUI thread submits a request (the trained spec, a copy of the weights, the test arrays); one
-Python thread at a time (it ends when idle) uses the worker's own Keras model, loads those
-weights, predicts the test split in batches and sends a plain-numpy result back through a queued
-Qt signal. A request that arrives
-while one is being computed replaces any waiting one, so a run of fast epochs costs one evaluation
-per idle moment, not one per epoch.
+The GUI thread submits a request (the trained spec, a copy of the weights, the test arrays); the
+evaluation task builds its own Keras model, loads those weights, predicts the test split in
+batches and hands back a plain-numpy result (delivered on the GUI thread, then signalled). A
+request that arrives while one is being computed replaces any waiting one, so a run of fast epochs
+costs one evaluation per idle moment, not one per epoch.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +19,7 @@ from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core import evaluation
 from workbench.core.errors import reason_lines
+from workbench.ui.tasks import Task, TaskRunner
 
 IDLE_EXIT_S = 1.0  # an idle evaluation thread ends after this long
 PREDICT_BATCH = 2048  # predict_on_batch per chunk: far less overhead than model.predict
@@ -105,136 +104,167 @@ def summarise(request: EvaluationRequest, outputs: np.ndarray, seconds: float,
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; signals emitted from the evaluation thread arrive queued."""
+    """The worker's signals (emitted on the GUI thread, as the task runner delivers)."""
 
     finished = pyqtSignal(object)  # EvaluationResult
     failed = pyqtSignal(int, str)  # (token, readable message)
 
 
 class EvaluationWorker:
-    """One evaluation thread with its own model; ``submit`` from the GUI thread, results by signal.
+    """Evaluations as one task of the task runner; ``submit`` from the GUI thread, results by
+    signal. Only the newest request that has not been started on is kept.
 
-    The relay has no Qt parent: it lives as long as this object (the panel and a running thread
-    hold it), so a thread never emits through a relay that Qt has already deleted.
+    The model lives inside the task: built from the spec (or from the plain config of a model
+    opened from a file) on the task's thread, loaded with copies of the weights, and gone when the
+    task ends after ``IDLE_EXIT_S`` without requests; nothing outlives a closed window.
     """
 
-    def __init__(self):
+    def __init__(self, parent: QObject | None = None):
         self.relay = _Relay()
         self.finished = self.relay.finished
         self.failed = self.relay.failed
-        self._cond = threading.Condition()
-        self._pending: EvaluationRequest | None = None
+        self.runner = TaskRunner(parent)
+        self._task: Task | None = None
         self._closed = False
-        self._busy = False
-        self._thread: threading.Thread | None = None
-        # Touched only by the evaluation thread (one at a time, never the GUI thread):
-        self._model = None
-        self._model_key: Any = None
+        self._submitted = 0  # sequence numbers: the newest submitted and the newest answered
+        self._answered = 0
 
     @property
     def busy(self) -> bool:
-        with self._cond:
-            return self._busy or self._pending is not None
+        """A request is waiting or being computed (its answer not yet delivered)."""
+        return self._answered < self._submitted
 
     def submit(self, request: EvaluationRequest) -> None:
-        with self._cond:
-            if self._closed:
-                return
-            self._pending = request  # replaces a request nobody has started on yet
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="evaluation", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+        if self._closed:
+            return
+        if request.external is not None:
+            # Sent as plain data; the task builds its own copy (the original stays on this side).
+            request = replace(request, external=_plain_model(request.external),
+                              weights=request.weights if request.weights is not None
+                              else [w.copy() for w in request.external.get_weights()])
+        self._submitted += 1
+        self._send([("evaluate", (self._submitted, request))])
+
+    def _send(self, messages: list) -> None:
+        if self._task is None:
+            self._task = self.runner.start(_evaluate_requests, name="evaluation",
+                                           on_partial=self._on_answer,
+                                           on_finished=self._on_task_ended)
+        for key, message in messages:
+            self._task.send(message, key=key)
+
+    def _on_answer(self, answer: tuple) -> None:
+        seq, kind, payload = answer
+        self._answered = max(self._answered, seq)
+        if self._closed:
+            return
+        if kind == "done":
+            self.finished.emit(payload)
+        else:
+            self.failed.emit(*payload)
+
+    def _on_task_ended(self, task: Task) -> None:
+        if task is not self._task:
+            return
+        self._task = None
+        left = task.take_messages()  # sent while the idle task was ending
+        if task.status == "failed":
+            self._answered = self._submitted
+        if left and not self._closed:
+            self._send(left)
 
     def close(self, wait: float = 0.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._pending = None
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None and wait > 0 and thread is not threading.current_thread():
-            thread.join(wait)
+        self._closed = True
+        if wait > 0:
+            self.runner.shutdown(wait)
+        else:
+            self.runner.cancel_all()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until nothing is pending or running (for benchmarks and tests)."""
+        """Block until every request is answered (for benchmarks), delivering on this thread."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if not self.busy:
-                return True
-            time.sleep(0.005)
-        return False
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                if self._pending is None and not self._closed:
-                    self._cond.wait(IDLE_EXIT_S)
-                if self._closed or self._pending is None:
-                    # Idle: end the thread (the next submit starts another) so that nothing
-                    # outlives a closed window; the model stays cached for the next one.
-                    self._thread = None
-                    return
-                request, self._pending = self._pending, None
-                self._busy = True
-            try:
-                result = self.compute(request)
-            except Exception as exc:  # noqa: BLE001 - reported to the user, the thread goes on
-                self._emit(self.failed, request.token, _readable(exc))
-            else:
-                self._emit(self.finished, result)
-            finally:
-                with self._cond:
-                    self._busy = False
-
-    def _emit(self, signal, *args) -> None:
-        with self._cond:
-            if self._closed:
-                return
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the panel (and its relay) is gone
-            self.close()
-
-    # On the evaluation thread only ---------------------------------------------------------------
-
-    def _model_for(self, request: EvaluationRequest):
-        from workbench.core.tf_loader import load_tensorflow
-
-        _, keras = load_tensorflow()
-        if request.external is not None:
-            key = ("external", id(request.external))
-            if key != self._model_key:
-                from workbench.core.build import LAYER_CONSTRUCTION
-
-                try:
-                    # A private copy, so the GUI thread may keep using the original.
-                    with LAYER_CONSTRUCTION:
-                        model = keras.models.clone_model(request.external)
-                except Exception:  # noqa: BLE001 - subclassed models cannot be cloned
-                    model = request.external
-                self._model, self._model_key = model, key
-        else:
-            key = json.dumps(request.spec, sort_keys=True, default=str)
-            if key != self._model_key:
-                from workbench.core.build import build_model
-                from workbench.core.spec import ModelSpec
-
-                self._model = build_model(ModelSpec.from_dict(request.spec), name="evaluation")
-                self._model_key = key
-        if request.weights is not None and self._model is not request.external:
-            self._model.set_weights(request.weights)
-        return self._model
+        while self.busy and time.monotonic() < end:
+            task = self._task
+            if task is None:
+                break
+            task.join(0.005)
+            self.runner.deliver()
+        return not self.busy
 
     def compute(self, request: EvaluationRequest) -> EvaluationResult:
-        start = time.perf_counter()
-        model = self._model_for(request)
-        shape = evaluation.model_input_shape(model)
-        x = evaluation.adapt_inputs(np.asarray(request.x, dtype=np.float32), shape)
-        outputs = predict_batches(model, x)
-        curve_y = None
-        if request.curve_x is not None:
-            curve_y = predict_batches(model, evaluation.adapt_inputs(request.curve_x, shape))
-        return summarise(request, outputs, time.perf_counter() - start, curve_y)
+        """Evaluate one request here, on the calling thread, with a model of its own."""
+        return _compute(request, _ModelCache())
+
+
+class _ModelCache:
+    """The model of one evaluation task, touched only by that task's thread."""
+
+    def __init__(self) -> None:
+        self.model = None
+        self.key: Any = None
+
+    def model_for(self, request: EvaluationRequest):
+        from workbench.core.build import build_model
+        from workbench.core.spec import ModelSpec
+
+        if request.external is not None:
+            key = ("external", json.dumps(request.external, sort_keys=True, default=str))
+            if key != self.key:
+                self.model, self.key = _model_from_plain(request.external), key
+        else:
+            key = json.dumps(request.spec, sort_keys=True, default=str)
+            if key != self.key:
+                self.model = build_model(ModelSpec.from_dict(request.spec), name="evaluation")
+                self.key = key
+        if request.weights is not None:
+            self.model.set_weights(request.weights)
+        return self.model
+
+
+def _evaluate_requests(state, idle_exit_s: float = IDLE_EXIT_S) -> None:
+    """The evaluation task: answer requests until idle for ``idle_exit_s`` seconds."""
+    cache = _ModelCache()
+    while True:
+        message = state.receive(timeout=idle_exit_s)
+        if message is None:
+            return
+        seq, request = message
+        try:
+            result = _compute(request, cache)
+        except Exception as exc:  # noqa: BLE001 - reported to the user, the task goes on
+            cache.key = None  # a failed build or load leaves no half-usable model behind
+            state.set_partial_result((seq, "failed", (request.token, _readable(exc))))
+        else:
+            state.set_partial_result((seq, "done", result))
+
+
+def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult:
+    start = time.perf_counter()
+    model = cache.model_for(request)
+    shape = evaluation.model_input_shape(model)
+    x = evaluation.adapt_inputs(np.asarray(request.x, dtype=np.float32), shape)
+    outputs = predict_batches(model, x)
+    curve_y = None
+    if request.curve_x is not None:
+        curve_y = predict_batches(model, evaluation.adapt_inputs(request.curve_x, shape))
+    return summarise(request, outputs, time.perf_counter() - start, curve_y)
+
+
+def _plain_model(model) -> dict:
+    """A Keras model's architecture as plain (JSON-able) data, read on the model's own thread."""
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
+
+
+def _model_from_plain(config: dict):
+    from workbench.core.build import LAYER_CONSTRUCTION
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    with LAYER_CONSTRUCTION:
+        return keras.saving.deserialize_keras_object(config, safe_mode=True)
 
 
 def _readable(exc: BaseException) -> str:
