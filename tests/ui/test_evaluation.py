@@ -204,3 +204,24 @@ def test_worker_computes_only_the_newest_waiting_request(qtbot):
         worker.close(wait=10)
     assert done[-1] == 6
     assert len(done) < 6  # requests that arrived while one ran were merged
+
+
+def test_row_percentages_never_round_a_mistake_to_zero(qtbot):
+    """1 of 200 (0.5 %) and 1 of 206 (0.49 %) read the same; a row short of 100 % says so."""
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = show_evaluation(w)
+    train_briefly(w)
+    wait_result(qtbot, panel)
+    counts = np.zeros((10, 10), dtype=np.int64)
+    np.fill_diagonal(counts, 100)
+    counts[0, 0], counts[0, 1] = 199, 1  # 0.5 % wrong
+    counts[1, 1], counts[1, 2] = 205, 1  # 0.485 % wrong
+    counts[2, 2], counts[2, 3] = 150, 50  # 25 % wrong
+    panel.matrix.set_matrix(counts, [str(i) for i in range(10)])
+    qtbot.mouseClick(panel.normalise, Qt.LeftButton, pos=QPoint(5, panel.normalise.height() // 2))
+    assert panel.normalise.isChecked()
+    view = panel.matrix
+    assert view.cell_text(0, 1) == view.cell_text(1, 2) == "<1%"
+    assert view.cell_text(0, 0) == view.cell_text(1, 1) == ">99%"  # not "100%": one was wrong
+    assert view.cell_text(2, 3) == "25%" and view.cell_text(2, 2) == "75%"
+    assert view.cell_text(3, 3) == "100%" and view.cell_text(0, 5) == ""

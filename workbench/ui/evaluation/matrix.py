@@ -18,6 +18,16 @@ _BLUES = pg.ColorMap(
 )
 
 
+def row_percent_label(percent: float) -> str:
+    """A row share as a whole percentage that never hides a mistake: 0 < p < 1 reads "<1%",
+    99 < p < 100 reads ">99%" (round-half-even made 0.5 % "0%" while 0.49 % read "<1%")."""
+    if 0.0 < percent < 1.0:
+        return "<1%"
+    if 99.0 < percent < 100.0:
+        return ">99%"
+    return f"{int(percent + 0.5)}%"
+
+
 class _CellImage(pg.ImageItem):
     """An ImageItem that reports which cell was clicked (item pixel = matrix cell)."""
 
@@ -146,6 +156,12 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.selected = None
         self._highlight.hide()
 
+    def cell_text(self, true: int, predicted: int) -> str:
+        """The text shown in a cell ("" where the matrix has too many classes for numbers)."""
+        if not self._texts or self.counts is None:
+            return ""
+        return self._texts[true * self.counts.shape[0] + predicted].textItem.toPlainText()
+
     def cell_scene_pos(self, true: int, predicted: int):
         """The scene position of a cell's centre (tests click there)."""
         return self.plot.vb.mapViewToScene(pg.Point(predicted, true))
@@ -185,7 +201,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
                 value = values[row, col]
                 text = self._texts[row * n + col]
                 if self.normalised:
-                    label = f"{value:.0f}%" if value >= 0.5 or value == 0 else "<1%"
+                    label = row_percent_label(value)
                     label = "" if self.counts[row, col] == 0 and row != col else label
                 else:
                     count = int(self.counts[row, col])
