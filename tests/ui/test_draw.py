@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from PyQt5.QtCore import QEvent, QPointF, Qt
-from PyQt5.QtGui import QMouseEvent, QTabletEvent
+from PyQt5.QtCore import QEvent, QObject, QPointF, Qt
+from PyQt5.QtGui import QMouseEvent, QRegion, QTabletEvent
 from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QWidget
 
 from workbench.core.templates import load_template
@@ -112,6 +112,44 @@ def test_mouse_stroke_paints_smooth_ink(qtbot):
     # Dark-on-light by default: the shown image is light paper with dark ink.
     shown = canvas.image_array()
     assert shown[250, 250] > 200 and shown[50, 50] < 10
+
+
+class _PaintRecorder(QObject):
+    """Collects the regions a widget repaints."""
+
+    def __init__(self, widget):
+        super().__init__(widget)
+        self.region = QRegion()
+        widget.installEventFilter(self)
+
+    def eventFilter(self, _obj, event):  # noqa: N802 - Qt API
+        if event.type() == QEvent.Paint:
+            self.region = self.region.united(event.region())
+        return False
+
+
+def test_placeholder_is_wiped_by_the_first_stroke(qtbot):
+    """A stroke in a corner repaints the whole canvas, so no part of "Draw a digit here" stays."""
+    canvas = DrawCanvasView()
+    qtbot.addWidget(canvas)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    qtbot.wait(20)
+    recorder = _PaintRecorder(canvas)
+    stroke(canvas, [(20, 20), (30, 25), (40, 30)])
+    qtbot.waitUntil(lambda: not recorder.region.isEmpty(), timeout=2000)
+    qtbot.wait(20)
+    text = canvas.fontMetrics().boundingRect("Draw a digit here")
+    text.moveCenter(canvas.rect().center())
+    assert recorder.region.contains(text.adjusted(-20, -10, 20, 10)), recorder.region.boundingRect()
+    # Erasing everything again brings the placeholder back at once (a full repaint too).
+    recorder.region = QRegion()
+    canvas.set_pen_width(48)
+    stroke(canvas, [(10, 10), (30, 25), (50, 40), (25, 20)], button=Qt.RightButton)
+    assert canvas.is_blank()
+    qtbot.waitUntil(lambda: not recorder.region.isEmpty(), timeout=2000)
+    qtbot.wait(20)
+    assert recorder.region.contains(canvas.rect())
 
 
 def test_pen_width_eraser_and_polarity(qtbot):

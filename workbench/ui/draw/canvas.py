@@ -191,6 +191,9 @@ class DrawCanvasView(QWidget):
         self._points = [QPointF(pos)]
         with self._painter() as painter:
             painter.drawPoint(pos)
+        # The placeholder text goes with the first stroke: repaint all of it, not only the ink's
+        # rectangle (which left the rest of "Draw a digit here" on screen).
+        self.update()
         self._after_paint(pos, pos)
 
     def extend_stroke(self, pos: QPointF) -> None:
@@ -224,6 +227,8 @@ class DrawCanvasView(QWidget):
             self._after_paint(_mid(a, b), b)
         self._points = []
         self._blank = not bool(self.ink_array().any())
+        if self._blank:
+            self.update()  # erased to nothing: the placeholder comes back
         self.stroke_finished.emit()
 
     def is_drawing(self) -> bool:
