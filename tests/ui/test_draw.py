@@ -343,7 +343,7 @@ def test_add_to_dataset_writes_and_appends(qtbot, panel, trained, tmp_path):
 
     panel.canvas.clear()
     stroke(panel.canvas, zero())
-    qtbot.waitUntil(lambda: panel.current_input is not None, timeout=5000)
+    qtbot.waitUntil(panel.gallery.add_button.isEnabled, timeout=5000)  # the zero's prediction
     panel.gallery.label_box.setCurrentIndex(0)
     qtbot.mouseClick(panel.gallery.add_button, Qt.LeftButton)
     x, y, _ = samples.load_samples(path)
@@ -363,6 +363,35 @@ def test_add_to_dataset_writes_and_appends(qtbot, panel, trained, tmp_path):
     assert panel.gallery.use_button.isEnabled()
     qtbot.mouseClick(panel.gallery.use_button, Qt.LeftButton)
     assert panel.state.project.dataset == str(path)
+
+
+def test_label_to_add_follows_the_prediction_until_chosen(qtbot, panel, trained, tmp_path):
+    """"Add to dataset as" offers the network's answer for each new drawing, not the last label."""
+    give_weights(panel, trained)
+    box = panel.gallery.label_box
+    draw(panel.canvas, seven())
+    wait_prediction(qtbot, panel)
+    assert box.currentIndex() == panel.prediction.top_class
+    # The user picks a label: further strokes on this drawing keep it.
+    chosen = (panel.prediction.top_class + 1) % 10
+    box.setFocus()
+    qtbot.keyClicks(box, str(chosen))
+    assert box.currentIndex() == chosen
+    stroke(panel.canvas, [(200, 200), (210, 215)])
+    panel.update_prediction()
+    assert box.currentIndex() == chosen
+    qtbot.mouseClick(panel.gallery.add_button, Qt.LeftButton)
+    assert samples.load_samples(tmp_path / "my-digits.npz")[1].tolist() == [chosen]
+    # The next drawing follows its own prediction, not the label just used.
+    qtbot.mouseClick(panel.clear_button, Qt.LeftButton)
+    stroke(panel.canvas, zero())
+    panel.update_prediction()
+    assert box.currentIndex() == panel.prediction.top_class
+    box.setCurrentIndex((box.currentIndex() + 3) % 10)  # chosen for a drawing then cleared
+    qtbot.mouseClick(panel.clear_button, Qt.LeftButton)
+    draw(panel.canvas, seven())
+    panel.update_prediction()
+    assert box.currentIndex() == panel.prediction.top_class
 
 
 def test_unreadable_sample_file_is_never_overwritten(qtbot, panel, trained, tmp_path):

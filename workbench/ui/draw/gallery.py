@@ -42,7 +42,13 @@ class SampleGalleryView(QWidget):
         self.class_names: list[str] = []
 
         self.label_box = QComboBox(self, objectName="sampleLabel")
-        self.label_box.setToolTip("The class this drawing shows")
+        self.label_box.setToolTip("The class this drawing shows (follows the network's answer "
+                                  "until you choose one)")
+        # The label follows the prediction of the drawing until the user picks one; a new
+        # drawing (blank canvas) follows the prediction again.
+        self._label_chosen = False
+        self._suggesting = False
+        self.label_box.currentIndexChanged.connect(self._on_label_changed)
         self.add_button = QPushButton("Add drawing", self, objectName="addSampleButton")
         self.add_button.setToolTip("Save the 28×28 input with this label in your own sample set")
         self.add_button.clicked.connect(self.add_current)
@@ -107,7 +113,24 @@ class SampleGalleryView(QWidget):
     def set_current(self, digit28: np.ndarray | None) -> None:
         """The drawing that Add would save (the preprocessed 28x28 input), or None."""
         self._digit = digit28
+        if digit28 is None:
+            self._label_chosen = False
         self.add_button.setEnabled(digit28 is not None and self._path is not None)
+
+    def suggest_label(self, index: int) -> None:
+        """The network's answer for the current drawing: the label to add it as, unless the user
+        has chosen one for this drawing."""
+        if self._label_chosen or not 0 <= index < self.label_box.count():
+            return
+        self._suggesting = True
+        try:
+            self.label_box.setCurrentIndex(index)
+        finally:
+            self._suggesting = False
+
+    def _on_label_changed(self, _index: int) -> None:
+        if not self._suggesting:
+            self._label_chosen = True
 
     def add_current(self) -> bool:
         if self._digit is None or self._path is None:
@@ -118,6 +141,7 @@ class SampleGalleryView(QWidget):
         except SampleSetError as exc:
             self.failed.emit(str(exc))
             return False
+        self._label_chosen = False  # the next drawing's label follows its prediction again
         self.reload()
         self.list.scrollToBottom()
         self.sample_added.emit(self.count)

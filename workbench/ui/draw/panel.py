@@ -223,6 +223,7 @@ class DrawPanel(QWidget):
         self.preview.show_input(digit)
         self.gallery.set_current(digit)
         self.prediction.show_probabilities(probs, class_names_for(dataset, len(probs)), note)
+        self.gallery.suggest_label(int(np.argmax(probs)))
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")
         self.state.digit_drawn.emit(digit.copy())
@@ -313,6 +314,8 @@ class DrawPanel(QWidget):
     # State changes -------------------------------------------------------------------------------
 
     def _on_drawing_changed(self) -> None:
+        if self.canvas.is_blank() and self.canvas.source is None:
+            self.gallery.set_current(None)  # at once: a label chosen for that drawing goes too
         self._schedule()
 
     def _on_weights_changed(self, _epoch: int) -> None:
