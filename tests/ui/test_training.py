@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QMessageBox, QPushButton
+from PyQt5.QtWidgets import QMessageBox, QPushButton, QToolButton
 
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.main_window import MainWindow
@@ -209,6 +209,65 @@ def test_failure_in_the_worker_is_one_readable_message(qtbot, window):
     assert message.startswith("Training failed") and "\n" not in message
     assert "Traceback" not in message
     assert w.isVisible() and button(w, "trainButton").isEnabled()
+
+
+def test_train_waits_for_a_layer(qtbot, window):
+    """With no layers Train is off and says why (it used to start a run that failed)."""
+    w, state = window, window.state
+    train = button(w, "trainButton")
+    clear = next(b for b in w.builder_panel.findChildren(QToolButton)
+                 if b.defaultAction() is w.builder_panel.clear_action)
+    qtbot.mouseClick(clear, Qt.LeftButton)
+    assert state.spec.layers == []
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=5000)
+    assert "no layers" in train.toolTip()
+    assert "no layers" in w.training_panel.hint_label.text()
+    assert not w.training_panel.start_training() and state.project.runs == []
+    state.undo_stack.undo()
+    qtbot.waitUntil(train.isEnabled, timeout=5000)
+
+
+def test_a_failed_run_is_not_overlaid_and_its_banner_goes_with_the_fix(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    last = len(state.spec.layers) - 1
+    good = state.spec.layers[last]
+    configure(state, epochs=1, batch_size=64)
+    log_check = panel.log_check
+    before = (button(w, "trainButton").mapTo(w, button(w, "trainButton").rect().topLeft()),
+              log_check.mapTo(w, log_check.rect().topLeft()), panel.curves.geometry())
+    state.replace_layer(last, LayerSpec.create("Dense", units=3, activation="softmax"))
+    qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
+    assert train_once(qtbot, w).result.status == "failed"
+    assert panel.banner.isVisible()
+    # The banner lies over the plots: nothing moves when it appears.
+    after = (button(w, "trainButton").mapTo(w, button(w, "trainButton").rect().topLeft()),
+             log_check.mapTo(w, log_check.rect().topLeft()), panel.curves.geometry())
+    assert after == before
+    banner = panel.banner.geometry()
+    assert banner.top() >= log_check.geometry().bottom() and banner.width() > 200
+    # The fix takes the message away.
+    state.replace_layer(last, good)
+    assert not panel.banner.isVisible()
+    qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
+    assert train_once(qtbot, w).result.status == "completed"
+    # The failed run has no curves: it is not ticked for comparison.
+    assert panel.curves.shown_earlier_runs() == []
+    failed_row = panel.runs_table.item(1, 0)
+    assert failed_row.checkState() == Qt.Unchecked
+
+
+def test_a_long_status_message_is_not_cut_under_the_tensorflow_label(qtbot, window):
+    w = window
+    bar = w.statusBar()
+    text = ("Opened /home/someone/projects/a-rather-long-folder-name/digits-experiment.json "
+            "with its trained weights (digits-experiment.weights.keras); " * 6).strip()
+    w.state.status_message.emit(text)
+    shown = bar.currentMessage()
+    assert shown.endswith("…") and shown.startswith("Opened /home/someone")
+    label = w._tf_label
+    room = label.mapTo(bar, label.rect().topLeft()).x()
+    assert bar.fontMetrics().horizontalAdvance(shown) < room
+    assert bar.toolTip() == text  # all of it, on hovering
 
 
 def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeypatch):

@@ -56,6 +56,9 @@ class MainWindow(QMainWindow):
         splitter.setSizes([520, 880])
         self.setCentralWidget(splitter)
 
+        from workbench.ui.status_bar import StatusBarView
+
+        self.setStatusBar(StatusBarView(self))  # long messages end in "…", not under the label
         self._tf_label = QLabel("Loading TensorFlow…", self)
         self.statusBar().addPermanentWidget(self._tf_label)
         self._create_menus()

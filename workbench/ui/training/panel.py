@@ -99,9 +99,11 @@ class TrainingPanel(QWidget):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setSizes([520, 150])
+        self._splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.banner)
+        # The banner floats over the top of the plots (see _place_banner): in the layout it
+        # pushed everything below it down by its height whenever a run failed.
         layout.addLayout(options)
         layout.addWidget(splitter, 1)
 
@@ -109,6 +111,9 @@ class TrainingPanel(QWidget):
         for signal in (state.inspection_changed, state.dataset_failed, state.tensorflow_ready,
                        state.training_changed, state.model_changed):
             signal.connect(self._update_enabled)
+        # A failure's message is about the settings it ran with: an edit (the fix) takes it away.
+        for signal in (state.training_changed, state.model_changed):
+            signal.connect(self._on_settings_edited)
         state.dataset_loaded.connect(self._on_dataset_loaded)
         state.runs_changed.connect(self._on_runs_changed)
         state.project_replaced.connect(self._on_project_replaced)
@@ -185,8 +190,28 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.banner_label, 1)
         layout.addWidget(close, 0, Qt.AlignTop)
+        banner.setAutoFillBackground(True)
         banner.hide()
         return banner
+
+    def _place_banner(self) -> None:
+        """Lay the banner over the top of the plots, as wide as they are, as tall as its text."""
+        area = self._splitter.geometry()
+        width = max(100, area.width())
+        height = self.banner.layout().totalHeightForWidth(width)
+        if height <= 0:
+            height = self.banner.sizeHint().height()
+        self.banner.setGeometry(area.x(), area.y(), width, min(height, area.height()))
+        self.banner.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if self.banner.isVisible():
+            self._place_banner()
+
+    def _on_settings_edited(self) -> None:
+        if not self.is_training:
+            self.banner.hide()
 
     # Whether Train can start ---------------------------------------------------------------------
 
@@ -205,6 +230,8 @@ class TrainingPanel(QWidget):
             return f"The dataset could not be loaded: {state.dataset_error}"
         if state.dataset is None or self._dataset_for not in (None, state.project.dataset):
             return "Loading the dataset…"
+        if not state.spec.layers:
+            return "The model has no layers yet: add one from the Layers list."
         if state.inspection is None:
             return "Checking the model…"
         if state.inspection.error is not None:
@@ -295,6 +322,13 @@ class TrainingPanel(QWidget):
             self._shown_runs.discard(run_id)
             self.curves.hide_earlier_run(run_id)
 
+    def _has_curves(self, run_id: int) -> bool:
+        """Whether a run has any epoch to draw (a run that failed at its start has none)."""
+        for record in self.state.project.runs:
+            if int(record.get("id", 0)) == run_id:
+                return any(len(v or []) for v in (record.get("history") or {}).values())
+        return False
+
     def _draw_earlier_run(self, run_id: int) -> bool:
         runs = self.state.project.runs
         order = [int(r.get("id", 0)) for r in runs]
@@ -367,7 +401,7 @@ class TrainingPanel(QWidget):
         if metric_changed:  # earlier runs drawn for the other metric: draw them again
             for shown in list(self._shown_runs):
                 self._draw_earlier_run(shown)
-        if previous is not None:
+        if previous is not None and self._has_curves(previous):
             earlier = self._auto_shown
             if earlier is not None and earlier != previous:
                 self._shown_runs.discard(earlier)
@@ -512,6 +546,7 @@ class TrainingPanel(QWidget):
     def show_banner(self, text: str) -> None:
         self.banner_label.setText(text)
         self.banner.show()
+        self._place_banner()
 
     # Closing -------------------------------------------------------------------------------------
 
