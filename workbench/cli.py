@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 EXIT_ERROR = 1
@@ -81,6 +80,9 @@ def _terminal_listener(json_mode: bool):
             self.bar = None
             self.info = {}
 
+        def on_warning(self, text):
+            sys.stderr.write(f"workbench: warning: {text}\n")
+
         def on_train_begin(self, info):
             self.info = info
 
@@ -120,19 +122,10 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 
 def cmd_train(args) -> int:
-    from workbench.core.build import build_seeded_model, compile_model
-    from workbench.core.evaluation import evaluate_classifier, regression_report
+    from workbench.actions.train import train
     from workbench.core.inspect import inspect_model
     from workbench.core.modelio import save_model
     from workbench.core.project import load_project, save_project
-    from workbench.core.training import (
-        adapt_inputs,
-        adapt_labels,
-        check_compatibility,
-        prepare_data,
-        run_record,
-        run_training,
-    )
 
     project = load_project(args.project)
     if args.dataset:
@@ -144,34 +137,18 @@ def cmd_train(args) -> int:
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
-    config = project.training
-    dataset = _load_dataset(project.dataset, config.seed)
-    data = prepare_data(dataset, project.model.input_shape, config, report.output_shape)
-    last = project.model.layers[-1].config.get("activation") if project.model.layers else None
-    for warning in check_compatibility(report.output_shape, config, dataset.task,
-                                       dataset.num_classes, last):
-        sys.stderr.write(f"workbench: warning: {warning}\n")
-    model = build_seeded_model(project.model, config.seed)
-    compile_model(model, config)
-    started = time.time()
-    result = run_training(model, data, config, _terminal_listener(args.json))
+    dataset = _load_dataset(project.dataset, project.training.seed)
+    run = train(project.model, project.training, dataset, project.dataset,
+                _terminal_listener(args.json), run_id=len(project.runs) + 1)
+    result, test = run.outcome.result, run.outcome.test or {}
     if result.status == "failed":
         raise CliError(result.message)
-
-    x_test = adapt_inputs(dataset.x_test.astype("float32"), project.model.input_shape)
-    if dataset.task == "classification":
-        test = evaluate_classifier(model, x_test, dataset.y_test)
-    else:
-        y_test = adapt_labels(dataset.y_test, config.loss, 0, report.output_shape)
-        test = regression_report(y_test, model.predict(x_test, verbose=0))
-        test["loss"] = float(model.evaluate(x_test, y_test, verbose=0, return_dict=True)["loss"])
 
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.project).stem
-    model_path = save_model(model, out / f"{stem}.keras")
-    project.runs.append(run_record(config, project.dataset, result, test, started,
-                                   run_id=len(project.runs) + 1))
+    model_path = save_model(run.model, out / f"{stem}.keras")
+    project.runs.append(run.outcome.record.to_dict())
     project_path = out / f"{stem}.json"
     if project_path.resolve() == Path(args.project).resolve():
         project_path = out / f"{stem}.trained.json"

@@ -7,6 +7,7 @@ import pytest
 
 from workbench.core.build import build_model, compile_model, set_seed
 from workbench.core.datasets import load_dataset
+from workbench.core.runs import RunRecord
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.core.training import (
     TrainingControl,
@@ -17,7 +18,6 @@ from workbench.core.training import (
     adapt_labels,
     check_compatibility,
     prepare_data,
-    run_record,
     run_training,
 )
 
@@ -80,8 +80,9 @@ def test_one_epoch_reports_batches_epochs_and_weights(digits):
     assert len(result.history["loss"]) == 2
     assert len(rec.weights) == 2
     assert rec.events[-1] == ("end", "completed")
-    record = run_record(cfg, "mnist-embedded", result, {"loss": 1.0, "accuracy": 0.5})
-    assert record["epochs"] == 2 and record["test"]["accuracy"] == 0.5
+    record = RunRecord.create(cfg, "mnist-embedded", result, {"loss": 1.0, "accuracy": 0.5})
+    assert record.epochs == 2 and record.test["accuracy"] == 0.5
+    assert RunRecord.from_dict(record.to_dict()) == record
 
 
 def test_stop_ends_within_a_batch_and_keeps_weights(digits):
@@ -103,6 +104,55 @@ def test_stop_ends_within_a_batch_and_keeps_weights(digits):
     assert result.status == "stopped"
     assert listener.n == 3
     assert not np.array_equal(model.get_weights()[0], before)
+
+
+def test_a_stop_mid_epoch_counts_only_the_full_epochs(digits):
+    """Stopped after 2 of the 6 batches of epoch 2: 1 epoch completed, not 2; Keras's end of the
+    broken-off epoch (with its validation figures) reaches listeners as a partial epoch only."""
+    cfg = TrainConfig(epochs=4, batch_size=50, validation_split=0.25)  # 300 samples: 6 batches
+    model = make(mlp(), cfg)
+    control = TrainingControl()
+
+    class StopInEpochTwo(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.partial = []
+
+        def on_batch_end(self, epoch, batch, logs):
+            super().on_batch_end(epoch, batch, logs)
+            if (epoch, batch) == (1, 1):
+                control.stop()
+
+        def on_partial_epoch_end(self, epoch, batches, logs):
+            self.partial.append((epoch, batches, logs))
+
+    listener = StopInEpochTwo()
+    result = run_training(model, prepare_data(digits, (28, 28), cfg), cfg, listener, control)
+    assert result.status == "stopped"
+    assert result.epochs_completed == 1 and result.partial_batches == 2
+    assert [e[1] for e in listener.events if e[0] == "epoch"] == [0]
+    assert len(result.history["val_loss"]) == 1 and len(listener.weights) == 1
+    assert [(e, b) for e, b, _ in listener.partial] == [(1, 2)]
+    assert "after 1 epoch(s) and 2 of 6 batches of epoch 2" in result.message
+    record = RunRecord.create(cfg, "mnist-embedded", result)
+    assert record.epochs == 1 and len(record.history["loss"]) == 1
+
+
+def test_a_stop_at_the_last_batch_is_a_full_epoch(digits):
+    cfg = TrainConfig(epochs=4, batch_size=50, validation_split=0.25)
+    model = make(mlp(), cfg)
+    control = TrainingControl()
+
+    class StopAtEpochEnd(TrainingListener):
+        def on_batch_end(self, epoch, batch, logs):
+            if batch == 5:
+                control.stop()
+
+    result = run_training(model, prepare_data(digits, (28, 28), cfg), cfg, StopAtEpochEnd(),
+                          control)
+    assert result.status == "stopped"
+    assert result.epochs_completed == 1 and result.partial_batches == 0
+    assert result.message == "Stopped by the user after 1 epoch(s)."
 
 
 def test_pause_blocks_until_resume(digits):

@@ -395,7 +395,7 @@ def test_worker_reports_a_spec_it_cannot_build():
     worker.run()  # on this thread: a failure before training must still finish once
     assert len(outcomes) == 1 and outcomes[0].result.status == "failed"
     assert "no layers" in outcomes[0].result.message
-    assert outcomes[0].record["status"] == "failed"
+    assert outcomes[0].record.status == "failed"
 
 
 def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
@@ -421,7 +421,7 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
     for _ in range(2):
         outcome = train_once(qtbot, w)
         assert outcome.result.status == "completed", outcome.result.message
-        losses.append(outcome.record["history"]["loss"][0])
+        losses.append(outcome.record.history["loss"][0])
         model = state.inference_model()
         assert model is not None and model.name == "inference"
         np.testing.assert_array_equal(model.get_weights()[0], state.weights[0])

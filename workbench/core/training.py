@@ -38,10 +38,20 @@ class TrainingControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._cancelled = False
 
     def stop(self) -> None:
         self._stop.set()
         self._running.set()  # a paused run must wake up to stop
+
+    def cancel(self) -> None:
+        """Stop, and skip the work after training too (the test scores): the app is closing."""
+        self._cancelled = True
+        self.stop()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
 
     def pause(self) -> None:
         if not self._stop.is_set():
@@ -72,6 +82,9 @@ class TrainingListener:
 
     wants_weights = False  # send a copy of the weights after every epoch
 
+    def on_warning(self, text: str) -> None:
+        """Before training: the loss or output does not fit the labels (``text`` names the fix)."""
+
     def on_train_begin(self, info: dict[str, Any]) -> None: ...
 
     def on_epoch_begin(self, epoch: int) -> None: ...
@@ -79,6 +92,11 @@ class TrainingListener:
     def on_batch_end(self, epoch: int, batch: int, logs: dict[str, float]) -> None: ...
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def on_partial_epoch_end(self, epoch: int, batches: int, logs: dict[str, float]) -> None:
+        """A stop ended epoch ``epoch`` after ``batches`` of its batches. Not a finished epoch:
+        it is neither counted in ``epochs_completed`` nor in the history, and ``on_epoch_end`` is
+        not called for it (its ``val_*`` figures, if any, are of the part trained)."""
 
     def on_weights(self, epoch: int, weights: list[np.ndarray]) -> None: ...
 
@@ -101,6 +119,8 @@ class TrainingResult:
     history: dict[str, list[float]] = field(default_factory=dict)  # per epoch
     duration: float = 0.0
     nan_at: tuple[int, int] | None = None  # (epoch, batch), 1-based epoch
+    # Batches trained in an epoch a stop cut short (0: the run ended at an epoch's end).
+    partial_batches: int = 0
 
     @property
     def ok(self) -> bool:
@@ -209,6 +229,7 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
 
         def on_epoch_begin(self, epoch, logs=None):
             state["epoch"] = epoch
+            state["batches"] = 0
             listener.on_epoch_begin(epoch)
 
         def on_train_batch_end(self, batch, logs=None):
@@ -218,6 +239,7 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
                 state["nan_at"] = (state["epoch"] + 1, batch + 1)
                 self.model.stop_training = True
                 return
+            state["batches"] = batch + 1
             listener.on_batch_end(state["epoch"], batch, values)
             state["paused_s"] += control.wait_if_paused()
             if control.stop_requested:
@@ -235,6 +257,11 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
                 values["learning_rate"] = float(self.model.optimizer.learning_rate)
             except (TypeError, ValueError, AttributeError):
                 pass
+            if state["batches"] < state["steps"]:
+                # Keras ends (and validates) the epoch a stop broke off; it is not a full one.
+                state["partial_batches"] = state["batches"]
+                listener.on_partial_epoch_end(epoch, state["batches"], values)
+                return
             state["epochs_completed"] = epoch + 1
             for key, value in values.items():
                 state["history"].setdefault(key, []).append(value)
@@ -260,7 +287,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
     control = control or TrainingControl()
     state: dict[str, Any] = {
         "epoch": 0, "nan_at": None, "epochs_completed": 0, "history": {}, "paused_s": 0.0,
-        "good_weights": None,
+        "good_weights": None, "batches": 0, "partial_batches": 0,
     }
     callbacks = [_make_bridge(keras, listener, control, state)]
     early = None
@@ -276,6 +303,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
         callbacks.append(early)
     n = len(data.x_train)
     steps = max(1, math.ceil(n / config.batch_size))
+    state["steps"] = steps
     listener.on_train_begin({
         "epochs": config.epochs, "steps_per_epoch": steps, "samples": n,
         "batch_size": config.batch_size,
@@ -295,6 +323,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
     result.duration = time.perf_counter() - start - state["paused_s"]
     result.epochs_completed = state["epochs_completed"]
     result.history = state["history"]
+    result.partial_batches = state["partial_batches"]
     if state["nan_at"] is not None:
         epoch, batch = state["nan_at"]
         where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
@@ -309,7 +338,11 @@ def run_training(model, data: TrainingData, config: TrainConfig,
     elif result.status == "completed":
         if control.stop_requested:
             result.status = "stopped"
-            result.message = f"Stopped by the user after {state['epochs_completed']} epoch(s)."
+            result.message = f"Stopped by the user after {state['epochs_completed']} epoch(s)"
+            if result.partial_batches:
+                result.message += (f" and {result.partial_batches} of {steps} batches of epoch "
+                                   f"{state['epochs_completed'] + 1}")
+            result.message += "."
         elif early is not None and early.stopped_epoch > 0:
             result.status = "early_stopped"
             result.message = (
@@ -336,23 +369,3 @@ def _describe_failure(exc: BaseException) -> str:
         return (f"Training failed: the labels do not fit the model's output ({detail}). "
                 "Check the last layer's units and the loss.")
     return f"Training failed: {detail}"
-
-
-def run_record(config: TrainConfig, dataset: str, result: TrainingResult,
-               test: dict[str, Any] | None = None, started: float | None = None,
-               run_id: int = 1) -> dict[str, Any]:
-    """A run as the project file keeps it: settings, per-epoch history, outcome, test metrics."""
-    record: dict[str, Any] = {
-        "id": run_id,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started or time.time())),
-        "dataset": dataset,
-        "training": config.to_dict(),
-        "status": result.status,
-        "message": result.message,
-        "epochs": result.epochs_completed,
-        "duration": round(result.duration, 3),
-        "history": {k: [float(v) for v in vs] for k, vs in result.history.items()},
-    }
-    if test:
-        record["test"] = {k: v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")}
-    return record

@@ -27,11 +27,12 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from workbench.actions.train import RunOutcome, display_metric
 from workbench.core import tf_loader
 from workbench.ui.state import ProjectState
 from workbench.ui.training.curves import CurvesView
 from workbench.ui.training.runs import RunsTableView
-from workbench.ui.training.worker import RunOutcome, TrainingWorker, display_metric
+from workbench.ui.training.worker import TrainingWorker
 
 APP_NAME = "Workbench"
 
@@ -502,7 +503,7 @@ class TrainingPanel(QWidget):
             from workbench.core.training import TrainingResult
 
             outcome = RunOutcome(TrainingResult("failed", message="Training ended unexpectedly."),
-                                 {})
+                                 None)
         self.last_outcome = outcome
         if not self._closing:
             self._finish(outcome)
@@ -515,9 +516,9 @@ class TrainingPanel(QWidget):
         result = outcome.result
         self._begin_curves()  # a run that ended before its first batch
         self.curves.finish_run()
-        if outcome.record:
-            self._live_id = int(outcome.record.get("id", self._run_id or 0))
-            self.state.add_run(outcome.record)
+        if outcome.record is not None:
+            self._live_id = outcome.record.id
+            self.state.add_run(outcome.record.to_dict())
         done = self.progress.value()
         status_text = {
             "completed": "Finished", "stopped": "Stopped", "early_stopped": "Early stopping",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
 
+from workbench.actions.train import RunOutcome, display_metric, failed_outcome, train
 from workbench.core.errors import reason_lines
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 from workbench.core.training import (
@@ -22,19 +22,11 @@ from workbench.core.training import (
     TrainingError,
     TrainingListener,
     TrainingResult,
-    adapt_inputs,
-    adapt_labels,
-    run_record,
 )
 
 EMIT_INTERVAL_S = 1 / 30  # at most this often a batch chunk goes to the GUI
 # Batch chunk columns: x in epochs (fractional), per-batch loss, per-batch metric (NaN if none).
 BATCH_COLUMNS = 3
-
-
-def display_metric(task: str) -> str:
-    """The metric the second plot shows: accuracy for classes, mean absolute error for numbers."""
-    return "mae" if task == "regression" else "accuracy"
 
 
 class TimedControl(TrainingControl):
@@ -48,17 +40,6 @@ class TimedControl(TrainingControl):
         waited = super().wait_if_paused()
         self.paused_seconds += waited
         return waited
-
-
-@dataclass
-class RunOutcome:
-    """What the GUI gets when a run ends (in any way)."""
-
-    result: TrainingResult
-    record: dict[str, Any]
-    test: dict[str, float] | None = None
-    metric: str = "accuracy"
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 class _SignalListener(TrainingListener):
@@ -81,7 +62,6 @@ class _SignalListener(TrainingListener):
         self._epoch_paused = 0.0
         self._prev_means: dict[str, float] = {}
         self._last_position = (0, -1)
-        self.trained_past_epoch_end = False
 
     def active_seconds(self) -> float:
         return time.perf_counter() - self._start - self._control.paused_seconds
@@ -118,7 +98,6 @@ class _SignalListener(TrainingListener):
         metric = math.nan if metric is None else self._batch_value(self._metric, batch, metric)
         self._pending.append((x, loss, metric))
         self._last_position = (epoch, batch)
-        self.trained_past_epoch_end = True
         now = time.perf_counter()
         if now - self._last_emit >= EMIT_INTERVAL_S or self._control.paused:
             self._flush(now)
@@ -144,7 +123,6 @@ class _SignalListener(TrainingListener):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self._flush()
-        self.trained_past_epoch_end = False
         self._worker.epoch_ended.emit(epoch, dict(logs), self.active_seconds())
 
     def on_weights(self, epoch: int, weights: list[np.ndarray]) -> None:
@@ -178,7 +156,6 @@ class TrainingWorker(QObject):
         self._dataset_name = dataset_name
         self._run_id = run_id
         self.control = TimedControl()
-        self._cancelled = False
         self.metric = display_metric(getattr(dataset, "task", "classification"))
 
     # Thread-safe controls (they only set flags) --------------------------------------------------
@@ -194,22 +171,19 @@ class TrainingWorker(QObject):
 
     def cancel(self) -> None:
         """Stop as fast as possible: the window is closing, skip the test evaluation."""
-        self._cancelled = True
-        self.control.stop()
+        self.control.cancel()
 
     # The run, on the worker thread ---------------------------------------------------------------
 
     @pyqtSlot()
     def run(self) -> None:
         started = time.time()
-        config = TrainConfig.from_dict(self._config)
-        test = None
         try:
-            result, test = self._train(config)
+            outcome = self._train()
         except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
-            result = TrainingResult("failed", message=_readable(exc))
-        record = run_record(config, self._dataset_name, result, test, started, self._run_id)
-        self.finished.emit(RunOutcome(result, record, test, self.metric))
+            outcome = failed_outcome(self._config, self._dataset_name, _readable(exc),
+                                     self._run_id, started, self.metric)
+        self.finished.emit(outcome)
 
     def _prepare_inference(self, spec: ModelSpec) -> None:
         if self._inference_warmers is None:
@@ -227,50 +201,20 @@ class TrainingWorker(QObject):
                 pass
         self.inference_ready.emit(model)
 
-    def _train(self, config: TrainConfig) -> tuple[TrainingResult, dict | None]:
-        from workbench.core.build import build_seeded_model, compile_model
-        from workbench.core.training import prepare_data, run_training
-
+    def _train(self) -> RunOutcome:
         spec = ModelSpec.from_dict(self._spec)
-        # Before seeding: building a model draws layer seeds from Python's global random.
+        # Before the seeded build: building a model draws layer seeds from Python's random.
         self._prepare_inference(spec)
-        model = build_seeded_model(spec, config.seed, name="training")
-        compile_config = TrainConfig.from_dict(config.to_dict())
-        if self.metric not in compile_config.metrics:
-            compile_config.metrics = [*compile_config.metrics, self.metric]
-        compile_model(model, compile_config)
-        output_shape = tuple(model.output_shape[1:])
-        data = prepare_data(self._dataset, spec.input_shape, config, output_shape)
         listener = _SignalListener(self, self.control, self.metric)
-        if self.control.stop_requested:
-            return TrainingResult("stopped", message="Stopped before the first batch."), None
-        result = run_training(model, data, config, listener, self.control)
-        if self._cancelled or result.status == "failed":
-            return result, None
-        restored = result.status == "early_stopped" and (config.early_stopping or {}).get(
-            "restore_best_weights", True)
-        if listener.trained_past_epoch_end and result.status == "stopped" or restored:
+        run = train(spec, self._config, self._dataset, self._dataset_name, listener,
+                    self.control, self._run_id)
+        outcome, config = run.outcome, TrainConfig.from_dict(self._config)
+        restored = outcome.result.status == "early_stopped" and (
+            config.early_stopping or {}).get("restore_best_weights", True)
+        if outcome.weights is not None and (outcome.result.partial_batches or restored):
             # Keep the weights reached (mid-epoch, or restored by early stopping) on the GUI side.
-            self.weights_arrived.emit(result.epochs_completed,
-                                      [w.copy() for w in model.get_weights()])
-        test = None
-        if result.epochs_completed > 0 or result.status == "stopped":
-            test = self._evaluate(model, spec, config, output_shape)
-        return result, test
-
-    def _evaluate(self, model, spec: ModelSpec, config: TrainConfig, output_shape) -> dict | None:
-        """Loss and metrics on the dataset's test split (None if it has none or they fail)."""
-        ds = self._dataset
-        if ds is None or len(getattr(ds, "x_test", ())) == 0:
-            return None
-        try:
-            x = adapt_inputs(np.asarray(ds.x_test, dtype=np.float32), spec.input_shape)
-            y = adapt_labels(np.asarray(ds.y_test), config.loss, ds.num_classes, output_shape)
-            scores = model.evaluate(x, y, batch_size=max(256, config.batch_size), verbose=0,
-                                    return_dict=True)
-        except Exception:  # noqa: BLE001 - test metrics are a bonus; the run itself succeeded
-            return None
-        return {k: float(v) for k, v in scores.items() if np.ndim(v) == 0}
+            self.weights_arrived.emit(outcome.result.epochs_completed, outcome.weights)
+        return outcome
 
 
 def _readable(exc: BaseException) -> str:

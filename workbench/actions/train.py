@@ -1,0 +1,140 @@
+"""Train a project's model: the one path behind ``workbench train`` and the GUI's Train button.
+
+``train`` builds the seeded model (or starts from given weights), compiles it with the display
+metric added, shapes the dataset for it, runs ``core.training.run_training`` and scores the
+result on the test split. It returns the Keras model, for the calling thread to keep or save, and
+a ``RunOutcome`` of plain data only (floats, lists, numpy copies) that may cross threads.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.core.runs import RunRecord
+from workbench.core.spec import ModelSpec, TrainConfig
+from workbench.core.training import (
+    TrainingControl,
+    TrainingError,
+    TrainingListener,
+    TrainingResult,
+    adapt_inputs,
+    adapt_labels,
+    check_compatibility,
+    prepare_data,
+    run_training,
+)
+
+
+def display_metric(task: str) -> str:
+    """The metric shown beside the loss: accuracy for classes, mean absolute error for numbers."""
+    return "mae" if task == "regression" else "accuracy"
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended, as plain data: safe to hand to another thread or write to a file."""
+
+    result: TrainingResult
+    record: RunRecord | None  # None only if the run never reported (a crash)
+    test: dict[str, float] | None = None  # loss and metrics on the test split
+    metric: str = "accuracy"  # the display metric (see ``display_metric``)
+    weights: list[np.ndarray] | None = None  # the final weights, copies
+    warnings: list[str] = field(default_factory=list)  # loss/output mismatches, each with its fix
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrainedRun:
+    """The model (for the thread that trained it only) and the outcome (for anyone)."""
+
+    model: Any
+    outcome: RunOutcome
+
+
+def _spec(spec) -> ModelSpec:
+    return spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
+
+
+def _config(config) -> TrainConfig:
+    return TrainConfig.from_dict(config if isinstance(config, dict) else config.to_dict())
+
+
+def failed_outcome(config, dataset_name: str, message: str, run_id: int = 1,
+                   started: float | None = None, metric: str = "accuracy") -> RunOutcome:
+    """The outcome of a run that could not start or broke off with an error."""
+    result = TrainingResult("failed", message=message)
+    record = RunRecord.create(_config(config), dataset_name, result, None, started, run_id)
+    return RunOutcome(result, record, None, metric)
+
+
+def train(spec, config, dataset, dataset_name: str,
+          listener: TrainingListener | None = None, control: TrainingControl | None = None,
+          run_id: int = 1, initial_weights: list[np.ndarray] | None = None) -> TrainedRun:
+    """Train ``spec`` (a ModelSpec or its dict) with ``config`` on ``dataset``.
+
+    Raises ``SpecError`` or ``TrainingError`` (one readable sentence) when the run cannot start:
+    a model that does not build, data that does not fit it, weights that do not fit it. Anything
+    that goes wrong once training runs is reported in the outcome, never raised.
+    ``initial_weights`` continues from those weights instead of the seeded initialisation.
+    """
+    from workbench.core.build import build_seeded_model, compile_model
+
+    started = time.time()
+    spec = _spec(spec)
+    config = _config(config)
+    listener = listener or TrainingListener()
+    control = control or TrainingControl()
+    metric = display_metric(getattr(dataset, "task", "classification"))
+
+    model = build_seeded_model(spec, config.seed, name="training")
+    if initial_weights is not None:
+        try:
+            model.set_weights([np.asarray(w) for w in initial_weights])
+        except ValueError:
+            raise TrainingError("the current weights do not fit this model (its layers changed); "
+                                "train from scratch") from None
+    compile_config = _config(config)
+    if metric not in compile_config.metrics:
+        compile_config.metrics = [*compile_config.metrics, metric]
+    compile_model(model, compile_config)
+    output_shape = tuple(model.output_shape[1:])
+    data = prepare_data(dataset, spec.input_shape, config, output_shape)
+    last = spec.layers[-1].config.get("activation") if spec.layers else None
+    warnings = check_compatibility(output_shape, config, dataset.task, dataset.num_classes, last)
+    for warning in warnings:
+        listener.on_warning(warning)
+
+    if control.stop_requested:
+        result = TrainingResult("stopped", message="Stopped before the first batch.")
+    else:
+        result = run_training(model, data, config, listener, control)
+    test = None
+    if not control.cancelled and result.status != "failed" and (
+            result.epochs_completed > 0 or result.partial_batches > 0):
+        test = score_test_split(model, dataset, spec, config, output_shape)
+    record = RunRecord.create(config, dataset_name, result, test, started, run_id)
+    weights = [w.copy() for w in model.get_weights()]
+    return TrainedRun(model, RunOutcome(result, record, test, metric, weights, warnings))
+
+
+def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig,
+                output_shape) -> dict[str, float] | None:
+    """The compiled loss and metrics on the dataset's test split (None without one).
+
+    None too when they cannot be computed: the run itself succeeded, the scores are a bonus.
+    """
+    if dataset is None or len(getattr(dataset, "x_test", ())) == 0:
+        return None
+    try:
+        x = adapt_inputs(np.asarray(dataset.x_test, dtype=np.float32), spec.input_shape)
+        y = adapt_labels(np.asarray(dataset.y_test), config.loss, dataset.num_classes,
+                         output_shape)
+        scores = model.evaluate(x, y, batch_size=max(256, config.batch_size), verbose=0,
+                                return_dict=True)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
+    return {k: float(v) for k, v in scores.items() if np.ndim(v) == 0}
