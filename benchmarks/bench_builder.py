@@ -129,7 +129,7 @@ def ready():
 
 watcher = FirstPaint()
 window.installEventFilter(watcher)
-window.state.tensorflow_ready.connect(ready)
+window.state.tensorflow.ready.connect(ready)
 window.show()
 app.exec_()
 """

@@ -121,7 +121,7 @@ def main() -> int:
     panel = DrawPanel(state)
     panel.set_samples_path(Path(os.devnull).parent / "workbench-bench-unused.npz")
     panel.show()
-    state.set_weights(0, model.get_weights(), project.model.to_dict())
+    state.trained.set_weights(0, model.get_weights(), project.model.to_dict())
     app.processEvents()
 
     times = []

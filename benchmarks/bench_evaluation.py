@@ -93,14 +93,14 @@ def bench_weights(app, rounds: int) -> list[float]:
     panel.resize(1000, 720)
     panel.show()
     weights = build_model(spec).get_weights()
-    state.set_weights(0, weights, spec.to_dict())
+    state.trained.set_weights(0, weights, spec.to_dict())
     app.processEvents()
     view = panel.weights
     assert view.shown["kind"] == "unit images" and view.shown["kernel"].shape == (784, 256)
     times = []
     for i in range(rounds + 1):
         # A new epoch's weights each time, as during training.
-        state.weights_history[-1] = [w * (1.0 + 0.01 * i) for w in weights]
+        state.trained.weights_history[-1] = (0, [w * (1.0 + 0.01 * i) for w in weights])
         start = time.perf_counter()
         view.draw()
         view.view.viewport().repaint()

@@ -127,8 +127,8 @@ def main() -> int:
     window.resize(1100, 700)
     window.show()
     state.refresh_inspection()
-    state.dataset = dataset
-    state.dataset_loaded.emit()
+    state.data.dataset = dataset
+    state.data.loaded.emit()
 
     n_train = round(len(dataset.x_train) * (1 - project.training.validation_split))
     samples = n_train * args.epochs

@@ -42,7 +42,7 @@ def make_window(panel_only: bool):
 
     window, state, panel = panel_window(project)
     window.resize(1100, 700)
-    state.start_loading_tensorflow()
+    state.tensorflow.start()
     return window, state, panel
 
 
@@ -103,7 +103,7 @@ def main() -> int:
     window, state, panel = make_window(args.panel_only)
     window.show()
     deadline = time.monotonic() + 120
-    while not (state.tensorflow_loaded and state.dataset is not None
+    while not (state.tensorflow.loaded and state.data.dataset is not None
                and state.inspection is not None):
         app.processEvents(QEventLoop.AllEvents, 50)
         if time.monotonic() > deadline:
@@ -116,7 +116,8 @@ def main() -> int:
             raise SystemExit(f"no tab {args.tab!r}; the tabs are {', '.join(names)}")
         tabs.setCurrentIndex(names.index(args.tab))
     what = "training panel alone" if args.panel_only else f"whole window, {args.tab} tab shown"
-    print(f"MNIST CNN, {len(state.dataset.x_train):,} samples, batch {state.training.batch_size},"
+    samples = len(state.data.dataset.x_train)
+    print(f"MNIST CNN, {samples:,} samples, batch {state.training.batch_size},"
           f" {args.epochs} epochs, through the {what}; heartbeat every {PERIOD_MS} ms, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     for i in range(args.runs):

@@ -326,7 +326,7 @@ def _known_errors():
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        from workbench.app import run_gui
+        from workbench.ui.main_window import run_gui
 
         return run_gui()
     args = make_parser().parse_args(argv)

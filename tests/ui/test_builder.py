@@ -7,7 +7,7 @@ import threading
 import pytest
 from PyQt5.QtCore import QMimeData, QPoint, Qt
 from PyQt5.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PyQt5.QtWidgets import QApplication, QWidget
+from PyQt5.QtWidgets import QApplication, QSpinBox, QWidget
 
 from workbench.core import tf_loader
 from workbench.core.spec import LayerSpec, ModelSpec
@@ -53,7 +53,7 @@ def _wind_down(state: ProjectState) -> None:
         if thread.name == "dataset-load":
             thread.join(60)
     QApplication.processEvents()
-    state._inspect_timer.stop()
+    state.stop_inspection()
 
 
 def make_panel(qtbot, template: str = "mnist-cnn", model: ModelSpec | None = None):
@@ -77,7 +77,7 @@ def make_panel(qtbot, template: str = "mnist-cnn", model: ModelSpec | None = Non
 
 def settle(qtbot, state) -> None:
     """Wait for the debounced Keras inspection of the latest edit."""
-    qtbot.waitUntil(lambda: not state._inspect_timer.isActive(), timeout=5000)
+    qtbot.waitUntil(lambda: not state.inspection_pending, timeout=5000)
     QApplication.processEvents()
 
 
@@ -305,8 +305,8 @@ def test_palette_search_and_help(qtbot):
 
 def test_training_settings_and_warnings(qtbot):
     state, panel = make_panel(qtbot, model=MNIST_CNN)
-    state.load_dataset()
-    qtbot.waitUntil(lambda: state.dataset is not None, timeout=60000)
+    state.data.load()
+    qtbot.waitUntil(lambda: state.data.dataset is not None, timeout=60000)
     settings = panel.settings
     assert not settings.warnings.isVisible() or not settings.warnings.text()
     settings.optimizer.setCurrentIndex(settings.optimizer.findData("sgd"))
@@ -347,7 +347,8 @@ def test_training_settings_and_warnings(qtbot):
     settings.dataset.setCurrentIndex(index)
     settings.dataset.activated.emit(index)
     assert state.project.dataset == "random-classes"
-    qtbot.waitUntil(lambda: state.dataset is not None and state.dataset.input_shape == (100,),
+    qtbot.waitUntil(lambda: state.data.dataset is not None
+                    and state.data.dataset.input_shape == (100,),
                     timeout=30000)
     # (100,) samples cannot feed a (28, 28) input: the stack says so and offers the fix.
     panel.tabs.setCurrentIndex(0)
@@ -371,14 +372,43 @@ def test_code_view_follows_edits(qtbot):
     view.close()
 
 
-def test_busy_note(qtbot):
+def test_the_builder_refuses_edits_while_a_run_trains(qtbot):
     state, panel = make_panel(qtbot)
     assert not panel.busy_note.isVisible()
+    before = state.spec.to_dict()
     state.set_busy(True)
-    assert panel.busy_note.isVisible()
-    assert "next run" in panel.busy_note.text()
+    assert panel.busy_note.isVisible() and "training" in panel.busy_note.text()
+    for widget in (panel.palette_view, panel.stack, panel.properties, panel.settings):
+        assert not widget.isEnabled()
+    assert not panel.clear_action.isEnabled()
+    # What a user does anyway (a click on the greyed palette, Delete, Clear) changes nothing.
+    click_palette(qtbot, panel, "Dropout")
+    panel.stack.tree.setFocus()
+    qtbot.keyClick(panel.stack.tree, Qt.Key_Delete)
+    panel.clear_action.trigger()
+    refused = []
+    state.edit_refused.connect(refused.append)
+    state.remove_layer(0)  # and a script: refused, with the reason
+    assert state.spec.to_dict() == before and state.undo_stack.count() == 0
+    assert refused and "training" in refused[0]
     state.set_busy(False)
-    assert not panel.busy_note.isVisible()
+    assert not panel.busy_note.isVisible() and panel.palette_view.isEnabled()
+    click_palette(qtbot, panel, "Dropout")
+    assert "Dropout" in [layer.class_name for layer in state.spec.layers]
+
+
+def test_a_read_only_project_greys_the_builder(qtbot):
+    state, panel = make_panel(qtbot)
+    state.replace_project(load_template("mnist-mlp"), read_only="read-only: functional model")
+    assert not state.editable and panel.busy_note.isVisible()
+    assert panel.busy_note.text() == "Read-only: functional model"
+    before = state.spec.to_dict()
+    click_palette(qtbot, panel, "Dense")
+    type_into_spin(qtbot, panel.settings.findChild(QSpinBox), "3")
+    state.set_layer_param(0, "units", 3)
+    assert state.spec.to_dict() == before and state.undo_stack.count() == 0
+    state.replace_project(load_template("mnist-mlp"))  # a normal project is editable again
+    assert state.editable and panel.palette_view.isEnabled() and not panel.busy_note.isVisible()
 
 
 def test_templates_load(qtbot):
@@ -421,7 +451,8 @@ def test_in_main_window_shortcuts_and_templates(qtbot):
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    qtbot.waitUntil(lambda: window.state.tensorflow_loaded and window.state.dataset is not None,
+    qtbot.waitUntil(lambda: window.state.tensorflow.loaded
+                    and window.state.data.dataset is not None,
                     timeout=60000)
     state = window.state
     for name in ("layerPalette", "layerStack", "layerProperties"):

@@ -40,8 +40,8 @@ def panel(qtbot, tmp_path, trained):
     state = ProjectState(load_template())
     # TensorFlow is already imported by `trained`; no background dataset load (its thread would
     # outlive this test's state object).
-    state.dataset = trained[2]
-    assert state.tensorflow_loaded
+    state.data.dataset = trained[2]
+    assert state.tensorflow.loaded
     view = DrawPanel(state)
     qtbot.addWidget(view)
     view.set_samples_path(tmp_path / "my-digits.npz")
@@ -53,7 +53,7 @@ def panel(qtbot, tmp_path, trained):
 
 def give_weights(panel, trained, epoch=0):
     spec, weights, _ = trained
-    panel.state.set_weights(epoch, weights, spec)
+    panel.state.trained.set_weights(epoch, weights, spec)
 
 
 def send_mouse(widget, kind, pos, button, buttons):
@@ -209,7 +209,7 @@ def test_strokes_produce_a_prediction(qtbot, panel, trained):
     qtbot.waitUntil(lambda: panel.prediction.hint == EMPTY_HINT, timeout=5000)
     assert panel.prediction.probabilities is None
     drawn = []
-    panel.state.digit_drawn.connect(drawn.append)
+    panel.state.bus.digit_drawn.connect(drawn.append)
     draw(panel.canvas, seven())
     probs = wait_prediction(qtbot, panel)
     assert probs.shape == (10,) and abs(probs.sum() - 1.0) < 1e-4
@@ -218,7 +218,7 @@ def test_strokes_produce_a_prediction(qtbot, panel, trained):
     assert drawn and drawn[-1].shape == (28, 28) and drawn[-1].dtype == np.float32
     assert np.array_equal(drawn[-1], panel.current_input)
     # The bars show what the model says for exactly that input.
-    direct = panel.state.inference_model()(panel.current_input[None], training=False)
+    direct = panel.state.trained.inference_model()(panel.current_input[None], training=False)
     assert np.allclose(probs, np.asarray(direct)[0], atol=1e-5)
     assert panel.last_latency_ms is not None
 
@@ -227,7 +227,7 @@ def test_prediction_updates_while_drawing(qtbot, panel, trained):
     give_weights(panel, trained)
     qtbot.waitUntil(lambda: panel.prediction.hint == EMPTY_HINT, timeout=5000)
     predictions = []
-    panel.state.digit_drawn.connect(predictions.append)
+    panel.state.bus.digit_drawn.connect(predictions.append)
     points = zero()
     send_mouse(panel.canvas, QEvent.MouseButtonPress, points[0], Qt.LeftButton, Qt.LeftButton)
     for p in points[1:20]:
@@ -252,7 +252,7 @@ def test_prediction_follows_new_weights(qtbot, panel, trained):
     # Another epoch arrives (here: the same network with its last layer's bias shifted).
     shifted = [w.copy() for w in weights]
     shifted[-1][3] += 5.0
-    panel.state.set_weights(1, shifted, spec)
+    panel.state.trained.set_weights(1, shifted, spec)
     qtbot.waitUntil(
         lambda: panel.prediction.probabilities is not None
         and not np.allclose(panel.prediction.probabilities, before), timeout=5000,
@@ -438,10 +438,10 @@ def test_test_image_requested_shows_and_predicts_the_sample(qtbot, panel, traine
     give_weights(panel, trained)
     data = trained[2]
     sample = data.x_test[3]
-    panel.state.test_image_requested.emit(sample)
+    panel.state.bus.test_image_requested.emit(sample)
     probs = wait_prediction(qtbot, panel)
     assert np.array_equal(panel.current_input, sample)  # the model gets the sample unchanged
-    direct = np.asarray(panel.state.inference_model()(sample[None], training=False))[0]
+    direct = np.asarray(panel.state.trained.inference_model()(sample[None], training=False))[0]
     assert np.allclose(probs, direct, atol=1e-5)
     assert not panel.canvas.is_blank()
     assert panel.polarity_box.currentIndex() == 1  # MNIST is light on dark
@@ -465,13 +465,13 @@ def test_no_model_and_wrong_input_shape_give_hints(qtbot, panel):
     _, keras = load_tensorflow()
     odd = keras.Sequential([keras.Input((32, 32)), keras.layers.Flatten(),
                             keras.layers.Dense(10, activation="softmax")])
-    panel.state.set_trained_model(odd)
+    panel.state.trained.set_trained_model(odd)
     qtbot.waitUntil(lambda: "(28, 28), (784,) or (28, 28, 1)" in panel.prediction.hint,
                     timeout=5000)
     assert panel.prediction.probabilities is None
 
     flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])  # logits, no softmax
-    panel.state.set_trained_model(flat)
+    panel.state.trained.set_trained_model(flat)
     probs = wait_prediction(qtbot, panel)
     assert abs(probs.sum() - 1.0) < 1e-6 and (probs >= 0).all()
 
@@ -479,8 +479,8 @@ def test_no_model_and_wrong_input_shape_give_hints(qtbot, panel):
 def test_class_names_of_other_image_datasets(qtbot, panel, trained):
     names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
              "Sneaker", "Bag", "Ankle boot"]
-    panel.state.dataset = replace(trained[2], class_names=names)
-    panel.state.dataset_loaded.emit()
+    panel.state.data.dataset = replace(trained[2], class_names=names)
+    panel.state.data.loaded.emit()
     assert [panel.gallery.label_box.itemText(i) for i in range(10)] == names
     give_weights(panel, trained)
     draw(panel.canvas, seven())
@@ -498,6 +498,6 @@ def test_main_window_has_the_draw_tab(qtbot):
     view = window.findChild(QWidget, "predictionView")
     assert isinstance(canvas, DrawCanvasView) and view is not None
     assert view.hint.startswith(EMPTY_HINT)
-    window.state.test_image_requested.emit(np.eye(28, dtype=np.float32))
+    window.state.bus.test_image_requested.emit(np.eye(28, dtype=np.float32))
     assert window.tabs.currentWidget() is window.draw_panel
     assert not canvas.is_blank()

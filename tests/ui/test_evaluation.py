@@ -17,7 +17,7 @@ def ready_window(qtbot, template: str | None = None) -> MainWindow:
     w = MainWindow(load_template(template) if template else None)
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow_loaded and w.state.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
                     timeout=60000)
     return w
 
@@ -28,15 +28,15 @@ def train_briefly(w: MainWindow, epochs: int = 1, n: int = 300):
     from workbench.core.training import prepare_data
 
     state = w.state
-    if state.dataset.is_classification:
-        state.dataset = state.dataset.subset(n)
+    if state.data.dataset.is_classification:
+        state.data.dataset = state.data.dataset.subset(n)
     set_seed(0)
     model = build_model(state.spec)
     compile_model(model, state.training)
-    data = prepare_data(state.dataset, state.spec.input_shape, state.training)
+    data = prepare_data(state.data.dataset, state.spec.input_shape, state.training)
     model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=state.training.batch_size,
               verbose=0)
-    state.set_weights(epochs - 1, model.get_weights(), state.spec.to_dict())
+    state.trained.set_weights(epochs - 1, model.get_weights(), state.spec.to_dict())
     return model
 
 
@@ -63,7 +63,7 @@ def test_confusion_matrix_fills_and_matches_the_model(qtbot):
     panel = show_evaluation(w)
     model = train_briefly(w)
     result = wait_result(qtbot, panel)
-    x_test, y_test = w.state.dataset.x_test, w.state.dataset.y_test
+    x_test, y_test = w.state.data.dataset.x_test, w.state.data.dataset.y_test
     assert panel.pages.currentIndex() == 1
     counts = panel.matrix.counts
     assert counts.shape == (10, 10)
@@ -92,8 +92,8 @@ def test_cell_click_shows_exactly_that_cells_images(qtbot):
     panel = show_evaluation(w)
     model = train_briefly(w)
     wait_result(qtbot, panel)
-    y = w.state.dataset.y_test
-    pred = np.argmax(model.predict(w.state.dataset.x_test, verbose=0), axis=1)
+    y = w.state.data.dataset.y_test
+    pred = np.argmax(model.predict(w.state.data.dataset.x_test, verbose=0), axis=1)
     off = [(t, p) for t in range(10) for p in range(10)
            if t != p and np.any((y == t) & (pred == p))]
     true, predicted = off[0] if off else (int(y[0]), int(y[0]))
@@ -108,11 +108,11 @@ def test_cell_click_shows_exactly_that_cells_images(qtbot):
     assert sorted(shown) == list(np.flatnonzero((y == true) & (pred == predicted)))
     assert f"true {true} → predicted {predicted}" in panel.cell_gallery.title.text()
     # Clicking an image sends that test image to the draw view.
-    with qtbot.waitSignal(w.state.test_image_requested, timeout=2000) as sent:
+    with qtbot.waitSignal(w.state.bus.test_image_requested, timeout=2000) as sent:
         item = panel.cell_gallery.list.item(0)
         rect = panel.cell_gallery.list.visualItemRect(item)
         qtbot.mouseClick(panel.cell_gallery.list.viewport(), Qt.LeftButton, pos=rect.center())
-    np.testing.assert_array_equal(sent.args[0], w.state.dataset.x_test[shown[0]])
+    np.testing.assert_array_equal(sent.args[0], w.state.data.dataset.x_test[shown[0]])
 
 
 def test_most_wrong_gallery_is_most_confident_first(qtbot):
@@ -133,7 +133,7 @@ def test_regression_view_for_linear_regression(qtbot):
     panel = show_evaluation(w)
     model = train_briefly(w, epochs=20)
     result = wait_result(qtbot, panel)
-    dataset = w.state.dataset
+    dataset = w.state.data.dataset
     assert panel.pages.currentWidget() is panel.regression
     predicted = model.predict(dataset.x_test, verbose=0)
     np.testing.assert_allclose(result.outputs, predicted, rtol=1e-5, atol=1e-6)
@@ -153,8 +153,8 @@ def test_functional_model_from_a_file(qtbot, tmp_path):
     w = ready_window(qtbot)
     panel = show_evaluation(w)
     _, keras = load_tensorflow()
-    dataset = w.state.dataset.subset(300)
-    w.state.dataset = dataset
+    dataset = w.state.data.dataset.subset(300)
+    w.state.data.dataset = dataset
     inputs = keras.Input((28, 28))
     flat = keras.layers.Flatten()(inputs)
     a = keras.layers.Dense(16, activation="relu")(flat)
@@ -165,7 +165,7 @@ def test_functional_model_from_a_file(qtbot, tmp_path):
     model.fit(dataset.x_train, dataset.y_train, epochs=1, verbose=0)
     model.save(tmp_path / "two_branches.keras")
     loaded = load_model(tmp_path / "two_branches.keras")
-    w.state.set_trained_model(loaded)
+    w.state.trained.set_trained_model(loaded)
     result = wait_result(qtbot, panel)
     _, accuracy = loaded.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     assert result.accuracy == pytest.approx(accuracy, abs=1e-6)

@@ -55,9 +55,9 @@ def make_window(qtbot, tmp_path):
         qtbot.addWidget(w)
         w.project_actions.settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"),
                                                QSettings.IniFormat)
-        qtbot.waitUntil(lambda: w.state.tensorflow_loaded and w.state.dataset is not None
+        qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
                         and w.state.inspection is not None, timeout=60_000)
-        w.state.dataset = w.state.dataset.subset(dataset_size)
+        w.state.data.dataset = w.state.data.dataset.subset(dataset_size)
         made.append(w)
         return w
 
@@ -124,7 +124,7 @@ def test_save_and_open_round_trip_with_runs_and_weights(qtbot, make_window, tmp_
     assert not state.dirty
     assert w.windowTitle() == "digits.json — Workbench"
     assert path.is_file() and weights_path(path).is_file()
-    saved_weights = [x.copy() for x in state.weights]
+    saved_weights = [x.copy() for x in state.trained.weights]
 
     state.set_layer_param(len(state.spec.layers) - 2, "units", 32)
     assert state.dirty and w.windowTitle() == "digits.json • — Workbench"
@@ -137,9 +137,9 @@ def test_save_and_open_round_trip_with_runs_and_weights(qtbot, make_window, tmp_
     assert again.training == load_project(path).training
     assert again.project.runs == load_project(path).runs and len(again.project.runs) == 1
     assert again.spec != state.spec  # the edit after saving was not saved
-    assert_same_weights(again.weights, saved_weights)
-    assert again.trained_spec == again.spec.to_dict()
-    model = again.inference_model()
+    assert_same_weights(again.trained.weights, saved_weights)
+    assert again.trained.trained_spec == again.spec.to_dict()
+    model = again.trained.inference_model()
     assert model is not None
     assert_same_weights(model.get_weights(), saved_weights)
     assert str(path.resolve()) in other.project_actions.recent_files()
@@ -235,7 +235,7 @@ def test_a_lambda_model_is_refused_through_the_menu(make_window, tmp_path, monke
     w.project_actions.open_action.trigger()
     assert not marker.exists()
     assert _isolated and "refused" in _isolated[-1] and "Lambda" in _isolated[-1]
-    assert w.state.project.to_dict() == before and w.state.weights is None
+    assert w.state.project.to_dict() == before and w.state.trained.weights is None
 
 
 def test_a_sequential_keras_model_opens_as_an_editable_stack(make_window, tmp_path):
@@ -253,8 +253,8 @@ def test_a_sequential_keras_model_opens_as_an_editable_stack(make_window, tmp_pa
     assert [layer.class_name for layer in state.spec.layers] == ["Flatten", "Dense", "Dense"]
     assert state.spec.layers[1].config["units"] == 24
     assert state.training.optimizer == "rmsprop"
-    assert_same_weights(state.weights, model.get_weights())
-    assert state.dirty and state.path is None and not w.project_actions.read_only
+    assert_same_weights(state.trained.weights, model.get_weights())
+    assert state.dirty and state.path is None and not state.read_only
     # Editable: a layer edit goes through the undo stack like any other.
     state.set_layer_param(1, "units", 12)
     assert state.spec.layers[1].config["units"] == 12
@@ -273,8 +273,8 @@ def test_a_functional_model_opens_read_only_for_evaluation(make_window, tmp_path
     label = w.project_actions.read_only_label
     assert label.text() == "read-only: functional model" and not label.isHidden()
     assert "read-only: functional model" in w.statusBar().currentMessage()
-    x = w.state.dataset.x_test[:4]
-    np.testing.assert_allclose(w.state.inference_model().predict(x, verbose=0),
+    x = w.state.data.dataset.x_test[:4]
+    np.testing.assert_allclose(w.state.trained.inference_model().predict(x, verbose=0),
                                model.predict(x, verbose=0), rtol=1e-5)
     assert w.state.spec.layers == []
     w.project_actions.new_project()
@@ -364,7 +364,7 @@ def test_checkpoints_during_training_survive_a_crash(qtbot, make_window, monkeyp
     state.set_training(config)
     state.undo_stack.setClean()  # only the run is unsaved
     epochs_seen = []
-    state.weights_updated.connect(epochs_seen.append)
+    state.trained.weights_updated.connect(epochs_seen.append)
     assert w.training_panel.start_training()
     qtbot.waitUntil(lambda: len(epochs_seen) >= 2, timeout=TRAIN_TIMEOUT_MS)
     actions.recovery.abandon()  # crash: what is written stays, nothing more is written
@@ -373,7 +373,7 @@ def test_checkpoints_during_training_survive_a_crash(qtbot, make_window, monkeyp
     assert last is not None and best is not None
     assert last.epoch >= 1 and "val_loss" in last.logs
     assert last.spec == state.spec.to_dict()
-    expected_weights = state.weights_history[last.epoch]
+    expected_weights = dict(state.trained.weights_history)[last.epoch]
     assert_same_weights(last.weights, expected_weights)
     partial = json.loads(actions.recovery.autosave_path.read_text())["project"]["runs"][-1]
     assert partial["status"] == "interrupted" and partial["epochs"] >= last.epoch + 1
@@ -388,9 +388,9 @@ def test_checkpoints_during_training_survive_a_crash(qtbot, make_window, monkeyp
     run = restored.state.project.runs[-1]
     assert run["status"] == "interrupted"
     assert len(run["history"]["loss"]) >= last.epoch + 1
-    assert restored.state.weights_epoch == last.epoch
-    assert_same_weights(restored.state.weights, expected_weights)
-    assert restored.state.inference_model() is not None
+    assert restored.state.trained.weights_epoch == last.epoch
+    assert_same_weights(restored.state.trained.weights, expected_weights)
+    assert restored.state.trained.inference_model() is not None
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -407,7 +407,7 @@ def test_exports_after_a_run(qtbot, make_window, tmp_path, monkeypatch, _isolate
 
     answer_save(monkeypatch, tmp_path / "model.keras")
     written = actions.export_model()
-    assert_same_weights(load_model(written).get_weights(), w.state.weights)
+    assert_same_weights(load_model(written).get_weights(), w.state.trained.weights)
 
     answer_save(monkeypatch, tmp_path / "train.py")
     script = actions.export_script()

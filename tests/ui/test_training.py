@@ -23,9 +23,9 @@ TRAIN_TIMEOUT_MS = 90_000
 def window(qtbot):
     w = MainWindow()  # closed below, not by qtbot: it must not ask about unsaved runs
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow_loaded and w.state.dataset is not None
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
-    w.state.dataset = w.state.dataset.subset(300)
+    w.state.data.dataset = w.state.data.dataset.subset(300)
     yield w
     w.training_panel.shutdown()
     w.state.undo_stack.setClean()  # trained runs count as unsaved: don't ask at teardown
@@ -87,7 +87,7 @@ def test_train_one_epoch_through_the_window(qtbot, window):
     assert np.allclose(x[-1], 1.0) and np.all(np.diff(x) > 0)
     assert np.isfinite(panel.curves.history.batches.column(1)).all()
 
-    assert state.weights is not None and state.weights_epoch == 0
+    assert state.trained.weights is not None and state.trained.weights_epoch == 0
     assert len(state.project.runs) == 1
     record = state.project.runs[0]
     assert record["status"] == "completed" and record["epochs"] == 1
@@ -103,11 +103,11 @@ def test_train_button_says_why_it_is_disabled(qtbot, window):
     w, state = window, window.state
     train = button(w, "trainButton")
     assert train.isEnabled()
-    state.dataset_error = "the file is not an .npz archive"
-    state.dataset_failed.emit(state.dataset_error)
+    state.data.error = "the file is not an .npz archive"
+    state.data.failed.emit(state.data.error)
     assert not train.isEnabled() and "not an .npz archive" in train.toolTip()
-    state.dataset_error = ""
-    state.dataset_loaded.emit()
+    state.data.error = ""
+    state.data.loaded.emit()
     assert train.isEnabled()
 
     state.set_input_shape((30, 30))  # the data is 28×28: the model no longer fits it
@@ -158,7 +158,7 @@ def test_stop_mid_epoch_ends_the_thread_quickly_and_keeps_weights(qtbot, window)
     assert thread.isFinished()
     outcome = finished.args[0]
     assert outcome.result.status == "stopped"
-    assert state.weights is not None  # the weights reached mid-epoch, sent when it stopped
+    assert state.trained.weights is not None  # the weights reached mid-epoch, sent when it stopped
     assert state.project.runs[-1]["status"] == "stopped"
 
 
@@ -261,7 +261,7 @@ def test_a_long_status_message_is_not_cut_under_the_tensorflow_label(qtbot, wind
     bar = w.statusBar()
     text = ("Opened /home/someone/projects/a-rather-long-folder-name/digits-experiment.json "
             "with its trained weights (digits-experiment.weights.keras); " * 6).strip()
-    w.state.status_message.emit(text)
+    w.state.bus.status_message.emit(text)
     shown = bar.currentMessage()
     assert shown.endswith("…") and shown.startswith("Opened /home/someone")
     label = w._tf_label
@@ -324,7 +324,7 @@ def test_regression_shows_mean_absolute_error(qtbot, window):
     w, panel, state = window, window.training_panel, window.state
     from workbench.core.templates import load_template
 
-    with qtbot.waitSignal(state.dataset_loaded, timeout=60_000):
+    with qtbot.waitSignal(state.data.loaded, timeout=60_000):
         state.replace_project(load_template("linear-regression"))
     configure(state, epochs=2, validation_split=0.2)
     qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
@@ -422,9 +422,9 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
         outcome = train_once(qtbot, w)
         assert outcome.result.status == "completed", outcome.result.message
         losses.append(outcome.record.history["loss"][0])
-        model = state.inference_model()
+        model = state.trained.inference_model()
         assert model is not None and model.name == "inference"
-        np.testing.assert_array_equal(model.get_weights()[0], state.weights[0])
+        np.testing.assert_array_equal(model.get_weights()[0], state.trained.weights[0])
     # Run 1 built the views' model on the worker; run 2 (same architecture) reused it.
     assert [b for b in builds if b[0] == "inference"] == [("inference", False)]
     assert w.draw_panel._predictor._find(model, (1, 28, 28)) is not None  # traced by the worker
@@ -437,6 +437,6 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
     config = TrainConfig.from_dict(state.training.to_dict())
     plain = build_seeded_model(state.spec, config.seed)
     compile_model(plain, config)
-    data = prepare_data(state.dataset, state.spec.input_shape, config, plain.output_shape[1:])
+    data = prepare_data(state.data.dataset, state.spec.input_shape, config, plain.output_shape[1:])
     assert run_training(plain, data, config).history["loss"][0] == pytest.approx(
         losses[0], rel=1e-5)

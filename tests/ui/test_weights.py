@@ -15,9 +15,9 @@ def ready_window(qtbot, template: str) -> MainWindow:
     w = MainWindow(load_template(template))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow_loaded and w.state.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
                     timeout=60000)
-    w.state.dataset = w.state.dataset.subset(300)
+    w.state.data.dataset = w.state.data.dataset.subset(300)
     w.tabs.setCurrentWidget(w.weights_panel)
     return w
 
@@ -31,13 +31,13 @@ def train_epochs(w: MainWindow, epochs: int) -> list[list[np.ndarray]]:
     set_seed(0)
     model = build_model(state.spec)
     compile_model(model, state.training)
-    data = prepare_data(state.dataset, state.spec.input_shape, state.training)
+    data = prepare_data(state.data.dataset, state.spec.input_shape, state.training)
     history = []
     for epoch in range(epochs):
         model.fit(data.x_train, data.y_train, epochs=1, batch_size=32, verbose=0)
         weights = [a.copy() for a in model.get_weights()]
         history.append(weights)
-        state.set_weights(epoch, weights, state.spec.to_dict())
+        state.trained.set_weights(epoch, weights, state.spec.to_dict())
     return history
 
 
@@ -99,11 +99,11 @@ def test_epoch_slider_scrubs_and_follows(qtbot):
     assert not np.allclose(history[0][0], history[1][0])
     assert "epoch 1 of 2" in view.epoch_label.text()
     # A new epoch arrives: the user's choice stays put...
-    w.state.set_weights(2, history[1], w.state.spec.to_dict())
+    w.state.trained.set_weights(2, history[1], w.state.spec.to_dict())
     assert slider.maximum() == 2 and slider.value() == 0
     # ...until they move back to the end, when it follows again.
     slider.setValue(2)
-    w.state.set_weights(3, history[0], w.state.spec.to_dict())
+    w.state.trained.set_weights(3, history[0], w.state.spec.to_dict())
     assert slider.value() == 3
     np.testing.assert_allclose(view.shown["kernel"], history[0][0])
 
@@ -130,6 +130,6 @@ def test_conv_filters_grid_and_activations(qtbot):
     # The drawn digit, when the draw view reports one.
     digit = np.zeros((28, 28), np.float32)
     digit[4:24, 13:16] = 1.0
-    w.state.digit_drawn.emit(digit)
+    w.state.bus.digit_drawn.emit(digit)
     panel.activations.source.setCurrentIndex(1)
     qtbot.waitUntil(lambda: "drawn" in panel.activations.info.text(), timeout=10000)

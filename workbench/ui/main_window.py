@@ -2,7 +2,7 @@
 
 Left: the model builder and training settings. Right: tabs for training curves, evaluation,
 weights and drawing. The window appears before TensorFlow has loaded; what needs it is enabled
-when ``ProjectState.tensorflow_ready`` fires.
+when ``state.tensorflow.ready`` fires.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
 
 APP_NAME = "Workbench"
@@ -63,10 +64,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._tf_label)
         self._create_menus()
 
-        self.state.tensorflow_ready.connect(self._on_tensorflow_ready)
-        self.state.tensorflow_failed.connect(self._on_tensorflow_failed)
-        self.state.dataset_failed.connect(self._on_dataset_failed)
-        self.state.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.state.tensorflow.ready.connect(self._on_tensorflow_ready)
+        self.state.tensorflow.failed.connect(self._on_tensorflow_failed)
+        self.state.data.failed.connect(self._on_dataset_failed)
+        for message in (self.state.bus.status_message, self.state.edit_refused):
+            message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.state.dirty_changed.connect(lambda _dirty: self._update_title())
         self.state.project_replaced.connect(self._update_title)
         self._update_title()
@@ -81,7 +83,7 @@ class MainWindow(QMainWindow):
 
     def _start_tensorflow(self) -> None:
         self._tf_timer = None
-        self.state.start_loading_tensorflow()
+        self.state.tensorflow.start()
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().paintEvent(event)
@@ -120,7 +122,7 @@ class MainWindow(QMainWindow):
         self.draw_panel = DrawPanel(self.state, self)
         self.tabs.addTab(self.draw_panel, "Draw")
         # "Test this image" anywhere (e.g. the evaluation gallery) brings the Draw tab forward.
-        self.state.test_image_requested.connect(
+        self.state.bus.test_image_requested.connect(
             lambda _image: self.tabs.setCurrentWidget(self.draw_panel)
         )
 
@@ -146,12 +148,9 @@ class MainWindow(QMainWindow):
         self.project_actions = ProjectActions(self)
 
         self.edit_menu = bar.addMenu("&Edit")
-        undo = self.state.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence.Undo)
-        redo = self.state.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
-        self.edit_menu.addAction(undo)
-        self.edit_menu.addAction(redo)
+        self.undo_action, self.redo_action = make_undo_actions(self.state, self)
+        self.edit_menu.addAction(self.undo_action)
+        self.edit_menu.addAction(self.redo_action)
         self.view_menu = bar.addMenu("&View")
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction("&About", self._about)
@@ -205,3 +204,13 @@ class MainWindow(QMainWindow):
             return
         self.training_panel.shutdown()
         event.accept()
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    """The whole app: the QApplication and the main window, shown before TensorFlow is imported."""
+    from workbench.ui.application import make_application
+
+    app = make_application(argv)
+    window = MainWindow()
+    window.show()
+    return app.exec_()

@@ -114,7 +114,6 @@ class ProjectActions(QObject):
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
         self.data_dir = data_dir if data_dir is not None else default_data_dir()
         self.recovery = RecoverySession(self.data_dir)
-        self.read_only = ""  # why the open model cannot be edited ("" when it can)
         self.last_warning = ""
         self._run_logs: dict[int, dict[str, float]] = {}
         self._run_training: dict[str, Any] | None = None
@@ -134,10 +133,10 @@ class ProjectActions(QObject):
         self.autosave_timer.start()
         state = self.state
         state.runs_changed.connect(self._on_runs_changed)
-        state.weights_updated.connect(self._on_weights_updated)
+        state.trained.weights_updated.connect(self._on_weights_updated)
         state.busy_changed.connect(self._on_busy_changed)
         state.project_replaced.connect(self._on_project_replaced)
-        state.tensorflow_ready.connect(self._on_tensorflow_ready)
+        state.tensorflow.ready.connect(self._on_tensorflow_ready)
         panel = getattr(window, "training_panel", None)
         if panel is not None and hasattr(panel, "training_started"):
             panel.training_started.connect(self._on_training_started)
@@ -391,7 +390,7 @@ class ProjectActions(QObject):
             self._status(f"{keras_path.name} holds another architecture than the project's "
                          "model; its weights were not loaded", 15_000)
             return
-        self.state.set_weights(0, [w.copy() for w in model.get_weights()], spec.to_dict())
+        self.state.trained.set_weights(0, [w.copy() for w in model.get_weights()], spec.to_dict())
         self._status(f"Opened {path.name} with its trained weights ({keras_path.name})")
 
     def _on_tensorflow_ready(self) -> None:
@@ -422,7 +421,7 @@ class ProjectActions(QObject):
             project = Project(imported.spec, imported.training or TrainConfig(), dataset,
                               name=name)
             self.state.replace_project(project, None)
-            self.state.set_weights(0, [w.copy() for w in imported.model.get_weights()],
+            self.state.trained.set_weights(0, [w.copy() for w in imported.model.get_weights()],
                                    imported.spec.to_dict())
             self._status(f"Opened {path.name} as an editable model with its trained weights; "
                          "Save to keep it as a project")
@@ -430,15 +429,15 @@ class ProjectActions(QObject):
             project = Project(ModelSpec(self._input_shape(imported.model), []), TrainConfig(),
                               dataset, name=name,
                               description=f"Read-only {imported.kind} model from {path}")
-            self.state.replace_project(project, None)
-            self.state.set_trained_model(imported.model)
-            self.read_only = f"read-only: {imported.kind} model"
-            self.read_only_label.setText(self.read_only)
+            read_only = f"read-only: {imported.kind} model"
+            self.state.replace_project(project, None, read_only=read_only)
+            self.state.trained.set_trained_model(imported.model)
+            self.read_only_label.setText(read_only)
             self.read_only_label.setToolTip(
                 f"{path.name} cannot be edited here ({imported.reason}); it can be evaluated, "
                 "inspected and tested by drawing.")
             self.read_only_label.show()
-            self._status(f"{self.read_only}: {imported.reason}", 20_000)
+            self._status(f"{read_only}: {imported.reason}", 20_000)
         self.state.mark_unsaved()
         self._remember(path)
         self.opened.emit(str(path))
@@ -453,7 +452,6 @@ class ProjectActions(QObject):
         return shape if shape and all(isinstance(v, int) and v > 0 for v in shape) else (28, 28)
 
     def _on_project_replaced(self) -> None:
-        self.read_only = ""
         self.read_only_label.hide()
         self._run_logs = {}
         self.recovery.clear()
@@ -461,7 +459,7 @@ class ProjectActions(QObject):
     # Save ----------------------------------------------------------------------------------------
 
     def save(self) -> bool:
-        if self.state.path is None or self.read_only:
+        if self.state.path is None or self.state.read_only:
             return self.save_as()
         return self.save_to(self.state.path)
 
@@ -492,7 +490,7 @@ class ProjectActions(QObject):
             self.warn(f"The project was not saved.\n\n{exc}")
             return False
         problem = ""
-        model = state.inference_model() if state.weights is not None else None
+        model = state.trained.inference_model() if state.trained.weights is not None else None
         if model is not None:
             from workbench.core.modelio import save_model
 
@@ -524,7 +522,7 @@ class ProjectActions(QObject):
         return path if path.suffix else path.with_suffix(suffix)
 
     def export_model(self) -> Path | None:
-        model = self.state.inference_model()
+        model = self.state.trained.inference_model()
         if model is None:
             self.inform("There is no trained model yet: train the model first.")
             return None
@@ -677,9 +675,9 @@ class ProjectActions(QObject):
     def _on_weights_updated(self, epoch: int) -> None:
         """After each epoch of a run: checkpoint its weights (on a background thread)."""
         state = self.state
-        if not state.busy or state.weights is None:
+        if not state.busy or state.trained.weights is None:
             return
-        self.recovery.checkpoints.submit(epoch, state.weights, state.trained_spec,
+        self.recovery.checkpoints.submit(epoch, state.trained.weights, state.trained.trained_spec,
                                          self._run_logs.get(epoch))
         self.autosave_now()
 
@@ -716,7 +714,7 @@ class ProjectActions(QObject):
         self.state.mark_unsaved()
         text = f"Restored {recovery.name}"
         if checkpoint is not None and checkpoint.spec:
-            self.state.set_weights(checkpoint.epoch, checkpoint.weights, checkpoint.spec)
+            self.state.trained.set_weights(checkpoint.epoch, checkpoint.weights, checkpoint.spec)
             # Keep them safe in this session too, until the project is saved.
             self.recovery.checkpoints.submit(checkpoint.epoch, checkpoint.weights,
                                              checkpoint.spec, checkpoint.logs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
     QGroupBox,
@@ -40,10 +39,11 @@ class BuilderPanel(QWidget):
         self.state = state
         self._code_view = None
 
-        self.busy_note = QLabel("Training in progress — edits apply to the next run", self,
-                                objectName="builderBusyNote")
+        # While the document is not editable (a run trains, a read-only model): say why, grey out.
+        self.busy_note = QLabel("", self, objectName="builderBusyNote")
         self.busy_note.setStyleSheet(BUSY_STYLE)
-        self.busy_note.setVisible(state.busy)
+        self.busy_note.setWordWrap(True)
+        self.busy_note.hide()
 
         self.palette_view = LayerPaletteView(self)
         self.stack = LayerStackView(state, self)
@@ -114,8 +114,9 @@ class BuilderPanel(QWidget):
         self.setMinimumWidth(470)
 
         self.palette_view.layer_chosen.connect(self.add_layer)
-        state.busy_changed.connect(self._on_busy_changed)
+        state.editable_changed.connect(self._on_editable_changed)
         state.project_replaced.connect(self._on_project_replaced)
+        self._on_editable_changed(state.editable)
 
     def sizeHint(self):  # noqa: N802 - Qt API
         hint = super().sizeHint()
@@ -145,8 +146,13 @@ class BuilderPanel(QWidget):
 
     # State ---------------------------------------------------------------------------------------
 
-    def _on_busy_changed(self, busy: bool) -> None:
-        self.busy_note.setVisible(busy)
+    def _on_editable_changed(self, editable: bool) -> None:
+        reason = self.state.not_editable_reason
+        self.busy_note.setText(reason[:1].upper() + reason[1:])
+        self.busy_note.setVisible(not editable)
+        for widget in (self.palette_view, self.stack, self.properties, self.settings):
+            widget.setEnabled(editable)
+        self.clear_action.setEnabled(editable)
 
     def _on_project_replaced(self) -> None:
         self.tabs.setCurrentIndex(0)
@@ -159,30 +165,11 @@ class BuilderPanel(QWidget):
         super().showEvent(event)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from PyQt5.QtWidgets import QMainWindow
+def main() -> int:
+    """Open the model builder alone, on the default template."""
+    from workbench.ui.application import run_panel
 
-    from workbench.app import make_application
-    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
-
-    app = make_application(argv)
-    state = ProjectState(load_template(DEFAULT_TEMPLATE))
-    window = QMainWindow()
-    window.setWindowTitle("Workbench — model builder")
-    panel = BuilderPanel(state, window)
-    window.setCentralWidget(panel)
-    edit = window.menuBar().addMenu("&Edit")
-    undo = state.undo_stack.createUndoAction(window, "&Undo")
-    undo.setShortcut(QKeySequence.Undo)
-    redo = state.undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
-    edit.addAction(undo)
-    edit.addAction(redo)
-    window.view_menu = window.menuBar().addMenu("&View")
-    window.resize(560, 820)
-    window.show()
-    state.start_loading_tensorflow()
-    return app.exec_()
+    return run_panel(BuilderPanel, "Model builder", (560, 820))
 
 
 if __name__ == "__main__":

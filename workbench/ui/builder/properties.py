@@ -377,7 +377,7 @@ class LayerPropertiesView(QScrollArea):
 
         state.selection_changed.connect(self._on_selection_changed)
         state.model_changed.connect(self._on_model_changed)
-        state.dataset_loaded.connect(self._on_model_changed)
+        state.data.loaded.connect(self._on_model_changed)
         self.rebuild()
 
     # Building -----------------------------------------------------------------------------------
@@ -462,7 +462,7 @@ class LayerPropertiesView(QScrollArea):
             editor = self.editors["input_shape"]
             if editor is not self._emitting:
                 editor.set_value(list(self.state.spec.input_shape))
-            dataset = self.state.dataset
+            dataset = self.state.data.dataset
             same = dataset is not None and tuple(dataset.input_shape) == tuple(
                 self.state.spec.input_shape)
             self.dataset_button.setVisible(dataset is not None and not same)
@@ -518,5 +518,5 @@ class LayerPropertiesView(QScrollArea):
             self._emitting = None
 
     def _on_use_dataset_shape(self) -> None:
-        if self.state.dataset is not None:
-            self.state.set_input_shape(tuple(self.state.dataset.input_shape))
+        if self.state.data.dataset is not None:
+            self.state.set_input_shape(tuple(self.state.data.dataset.input_shape))

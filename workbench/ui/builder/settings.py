@@ -196,11 +196,11 @@ class TrainingSettingsPanel(QScrollArea):
 
         state.training_changed.connect(self._on_training_changed)
         state.inspection_changed.connect(self._update_warnings)
-        state.dataset_loaded.connect(self._on_dataset_loaded)
-        state.dataset_failed.connect(self._on_dataset_failed)
+        state.data.loaded.connect(self._on_dataset_loaded)
+        state.data.failed.connect(self._on_dataset_failed)
         self._updating = False
-        # The dataset name state.dataset was loaded for (a new choice loads in the background).
-        self._loaded_for = state.project.dataset if state.dataset is not None else None
+        # The dataset name state.data.dataset was loaded for (a new choice loads in the background).
+        self._loaded_for = state.project.dataset if state.data.dataset is not None else None
         self._on_training_changed()
 
     # State → widgets ----------------------------------------------------------------------------
@@ -262,9 +262,9 @@ class TrainingSettingsPanel(QScrollArea):
         self.seed.setEnabled(self.fixed_seed.isChecked())
 
     def _update_dataset_info(self) -> None:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         current = self._loaded_for == self.state.project.dataset
-        if dataset is not None and current and self.state.dataset_error == "":
+        if dataset is not None and current and self.state.data.error == "":
             if dataset.task == "classification":
                 kind = f"{dataset.num_classes} classes"
             else:
@@ -274,10 +274,10 @@ class TrainingSettingsPanel(QScrollArea):
                 f"{len(dataset.x_train):,} training / {len(dataset.x_test):,} test samples · "
                 f"({shape}) · {kind}")
             self.dataset_info.setStyleSheet("color: #555;")
-        elif self.state.dataset_error and current:
-            self.dataset_info.setText(self.state.dataset_error)
+        elif self.state.data.error and current:
+            self.dataset_info.setText(self.state.data.error)
             self.dataset_info.setStyleSheet("color: #b3261e;")
-        elif not self.state.tensorflow_loaded:
+        elif not self.state.tensorflow.loaded:
             self.dataset_info.setText("Loaded when TensorFlow is ready…")
             self.dataset_info.setStyleSheet("color: #555;")
         else:
@@ -295,7 +295,7 @@ class TrainingSettingsPanel(QScrollArea):
         self._update_warnings()
 
     def compatibility_warnings(self) -> list[str]:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         report = self.state.inspection
         if dataset is None:
             return []

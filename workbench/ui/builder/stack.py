@@ -195,8 +195,8 @@ class LayerStackView(QWidget):
         state.inspection_changed.connect(self._on_inspection_changed)
         state.selection_changed.connect(self._on_selection_changed)
         state.training_changed.connect(self._update_totals)
-        state.dataset_loaded.connect(self._update_input_hint)
-        state.dataset_failed.connect(lambda _msg: self._update_input_hint())
+        state.data.loaded.connect(self._update_input_hint)
+        state.data.failed.connect(lambda _msg: self._update_input_hint())
         self._stale = state.inspection is None
         self.refresh()
         self._on_undo_index_changed()
@@ -268,8 +268,8 @@ class LayerStackView(QWidget):
             self.state.insert_layer(report.error_index, LayerSpec.from_dict(fix.to_dict()))
 
     def _on_use_dataset_shape(self) -> None:
-        if self.state.dataset is not None:
-            self.state.set_input_shape(tuple(self.state.dataset.input_shape))
+        if self.state.data.dataset is not None:
+            self.state.set_input_shape(tuple(self.state.data.dataset.input_shape))
 
     # State → rows -------------------------------------------------------------------------------
 
@@ -446,7 +446,7 @@ class LayerStackView(QWidget):
         self.error_frame.show()
 
     def _update_input_hint(self) -> None:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         shape = tuple(self.state.spec.input_shape)
         if dataset is None or tuple(dataset.input_shape) == shape:
             self.input_frame.hide()

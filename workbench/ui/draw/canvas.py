@@ -390,8 +390,8 @@ def _grey_uint8(image: np.ndarray) -> np.ndarray:
 if __name__ == "__main__":
     from PyQt5.QtWidgets import QLabel, QVBoxLayout
 
-    from workbench.app import make_application
     from workbench.core.digits import preprocess_digit
+    from workbench.ui.application import make_application
 
     app = make_application()
     window = QWidget()

@@ -47,7 +47,7 @@ class DrawPanel(QWidget):
         self.current_input: np.ndarray | None = None  # the last 28x28 input, None when blank
         self.last_latency_ms: float | None = None
         self._predictor = Predictor()
-        state.add_inference_warmer(self._predictor.warm)
+        state.trained.add_inference_warmer(self._predictor.warm)
         self._samples_override: Path | None = None
         self._last_update = 0.0
         self._timer = QTimer(self, singleShot=True)
@@ -67,13 +67,13 @@ class DrawPanel(QWidget):
         self.gallery.failed.connect(self._on_samples_failed)
         self.gallery.sample_added.connect(self._on_sample_added)
 
-        state.weights_updated.connect(self._on_weights_changed)
-        state.tensorflow_ready.connect(self._schedule)
-        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.trained.weights_updated.connect(self._on_weights_changed)
+        state.tensorflow.ready.connect(self._schedule)
+        state.data.loaded.connect(self._on_dataset_changed)
         state.project_replaced.connect(self._on_project_changed)
         # Bound methods, not lambdas: PyQt drops them when this panel is deleted before the state.
         state.dirty_changed.connect(self._on_dirty_changed)
-        state.test_image_requested.connect(self.show_image)
+        state.bus.test_image_requested.connect(self.show_image)
         self._on_dataset_changed()
         self._update_samples_path()
         self.update_prediction()
@@ -192,13 +192,13 @@ class DrawPanel(QWidget):
             digit = None
             self._show_no_prediction(None, str(exc))
             return
-        model = self.state.inference_model()
+        model = self.state.trained.inference_model()
         if digit is None:
-            trained = model is not None or not self.state.tensorflow_loaded
+            trained = model is not None or not self.state.tensorflow.loaded
             self._show_no_prediction(None, EMPTY_HINT if trained else EMPTY_NO_MODEL_HINT)
             return
         if model is None:
-            loading = not self.state.tensorflow_loaded
+            loading = not self.state.tensorflow.loaded
             self._show_no_prediction(digit, "Loading TensorFlow…" if loading else NO_MODEL_HINT)
             return
         try:
@@ -209,7 +209,7 @@ class DrawPanel(QWidget):
         except Exception as exc:  # noqa: BLE001 - any model failure is shown, never raised
             self._show_no_prediction(digit, f"The model could not run on this input: {exc}")
             return
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         if dataset is not None and getattr(dataset, "task", "") == "regression":
             values = ", ".join(f"{v:.4g}" for v in np.ravel(output)[:4])
             self._show_no_prediction(digit, f"This model predicts numbers, not classes: {values}")
@@ -226,7 +226,7 @@ class DrawPanel(QWidget):
         self.gallery.suggest_label(int(np.argmax(probs)))
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")
-        self.state.digit_drawn.emit(digit.copy())
+        self.state.bus.digit_drawn.emit(digit.copy())
 
     def _show_no_prediction(self, digit: np.ndarray | None, hint: str) -> None:
         self.current_input = digit
@@ -258,7 +258,7 @@ class DrawPanel(QWidget):
             image = digits.load_image(path)
         except ValueError as exc:
             self._show_no_prediction(None, str(exc))
-            self.state.status_message.emit(str(exc))
+            self.state.bus.status_message.emit(str(exc))
             return False
         self.show_image(image)
         return True
@@ -292,16 +292,16 @@ class DrawPanel(QWidget):
 
     def _on_use_samples(self, path: str) -> None:
         if self.state.busy:
-            self.state.status_message.emit("Stop the training first, then switch the dataset.")
+            self.state.bus.status_message.emit("Stop the training first, then switch the dataset.")
             return
         self.state.set_dataset(path)
-        self.state.status_message.emit(
+        self.state.bus.status_message.emit(
             f"Dataset set to your {self.gallery.count} samples ({Path(path).name}); "
             "train to use them."
         )
 
     def _on_sample_added(self, count: int) -> None:
-        self.state.status_message.emit(f"Sample saved ({count} in your sample set).")
+        self.state.bus.status_message.emit(f"Sample saved ({count} in your sample set).")
 
     def _on_dirty_changed(self, _dirty: bool) -> None:
         self._update_samples_path()  # a Save As moves the project, and its sample set with it
@@ -309,7 +309,7 @@ class DrawPanel(QWidget):
     def _on_samples_failed(self, message: str) -> None:
         self.gallery.info.setText(message)
         self.gallery.info.setStyleSheet("color: #b3261e;")
-        self.state.status_message.emit(message)
+        self.state.bus.status_message.emit(message)
 
     # State changes -------------------------------------------------------------------------------
 
@@ -332,7 +332,7 @@ class DrawPanel(QWidget):
         """
         if not (self.canvas.is_blank() and self.canvas.source is None):
             return
-        model = self.state.inference_model()
+        model = self.state.trained.inference_model()
         if model is not None:
             try:
                 self._predictor.predict(model, np.zeros((28, 28), np.float32))
@@ -344,7 +344,7 @@ class DrawPanel(QWidget):
         self._warm_up()
 
     def _on_dataset_changed(self) -> None:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         names = list(getattr(dataset, "class_names", None) or [])
         if not names or getattr(dataset, "task", "classification") != "classification":
             names = [str(i) for i in range(10)]
@@ -370,7 +370,7 @@ class DrawPanel(QWidget):
 
 def main() -> int:
     """``python -m workbench.ui.draw.panel [MODEL.keras]``: the Draw tab alone."""
-    from workbench.ui.standalone import run_panel
+    from workbench.ui.application import run_panel
 
     return run_panel(DrawPanel, "Draw", (1100, 700))
 

@@ -62,7 +62,7 @@ class EvaluationPanel(QWidget):
         self.result: EvaluationResult | None = None
         self._dataset = None  # the dataset the shown result was computed on
         self._token = 0
-        self._stale = state.weights is not None
+        self._stale = state.trained.weights is not None
         # The worker's thread ends by itself when idle, so nothing outlives a closed window.
         self.worker = EvaluationWorker()
         self.worker.finished.connect(self._on_result_ready, Qt.QueuedConnection)
@@ -125,9 +125,9 @@ class EvaluationPanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.pages, 1)
 
-        state.weights_updated.connect(self._on_weights_changed)
+        state.trained.weights_updated.connect(self._on_weights_changed)
         state.busy_changed.connect(self._on_busy_changed)
-        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.data.loaded.connect(self._on_dataset_changed)
         state.project_replaced.connect(self._on_project_replaced)
         self._show_empty(EMPTY_TEXT)
 
@@ -142,12 +142,12 @@ class EvaluationPanel(QWidget):
             self._request()  # the last epoch, even if this tab was hidden during the run
 
     def _on_dataset_changed(self) -> None:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         if dataset is not None and dataset.task == "classification":
             # Create the cell labels now, while nothing trains: making ~100 text items takes
             # ~0.1 s of GUI time, too long for the first epoch's refresh.
             self.matrix.prepare(dataset.num_classes)
-        if self.state.weights is not None:
+        if self.state.trained.weights is not None:
             self._stale = True
             self._request()
 
@@ -175,19 +175,19 @@ class EvaluationPanel(QWidget):
         if not self._stale:
             return
         state = self.state
-        if state.weights is None:
+        if state.trained.weights is None:
             self._show_empty(EMPTY_TEXT)
             return
-        if not state.tensorflow_loaded:
+        if not state.tensorflow.loaded:
             return
-        dataset = state.dataset
+        dataset = state.data.dataset
         if dataset is None:
-            self._show_empty(state.dataset_error or "Loading the dataset…")
+            self._show_empty(state.data.error or "Loading the dataset…")
             return
         if state.busy and not self.isVisible():
             return
-        spec = state._trained_spec or state.spec.to_dict()
-        external = state.inference_model() if "external model" in spec else None
+        external = state.trained.inference_model() if state.trained.is_external else None
+        spec = state.trained.trained_spec or state.spec.to_dict()
         curve_x = None
         if dataset.task == "regression" and int(np.prod(dataset.input_shape)) == 1:
             xs = np.concatenate([np.ravel(dataset.x_train), np.ravel(dataset.x_test)])
@@ -199,8 +199,9 @@ class EvaluationPanel(QWidget):
         self._stale = False
         self._pending_dataset = dataset
         self.worker.submit(EvaluationRequest(
-            token=self._token, epoch=state.weights_epoch, x=dataset.x_test, y=dataset.y_test,
-            task=dataset.task, num_classes=dataset.num_classes, weights=list(state.weights),
+            token=self._token, epoch=state.trained.weights_epoch, x=dataset.x_test,
+            y=dataset.y_test, task=dataset.task, num_classes=dataset.num_classes,
+            weights=list(state.trained.weights),
             spec=None if external is not None else spec, external=external, curve_x=curve_x,
         ))
         self.progress.setText("computing…")
@@ -220,7 +221,7 @@ class EvaluationPanel(QWidget):
         self.result = result
         self._dataset = self._pending_dataset
         self.progress.setText(f"{len(result.y_true):,} test samples in {result.seconds:.2f} s")
-        epoch = "" if "external model" in (self.state._trained_spec or {}) else (
+        epoch = "" if self.state.trained.is_external else (
             f" · after epoch {result.epoch + 1}")
         if result.task == "regression":
             self._show_regression(result, epoch)
@@ -361,10 +362,8 @@ class EvaluationPanel(QWidget):
         if self._dataset is None or not 0 <= index < len(self._dataset.x_test):
             return
         image = np.array(self._dataset.x_test[index], dtype=np.float32)
-        signal = getattr(self.state, "test_image_requested", None)
-        if signal is not None:
-            signal.emit(image)
-        self.state.status_message.emit(f"Test image #{index} sent to the Draw tab.")
+        self.state.bus.test_image_requested.emit(image)
+        self.state.bus.status_message.emit(f"Test image #{index} sent to the Draw tab.")
 
     def close(self) -> bool:
         self.worker.close()
@@ -374,7 +373,7 @@ class EvaluationPanel(QWidget):
 def main() -> int:
     """Open the panel alone on the default template; train it from the Training tab elsewhere,
     or pass a .keras file to evaluate that model."""
-    from workbench.ui.standalone import run_panel
+    from workbench.ui.application import run_panel
 
     return run_panel(EvaluationPanel, "Evaluation", (1000, 700),
                      show_error=lambda panel, text: panel._show_empty(text),

@@ -72,7 +72,7 @@ class TrainingPanel(QWidget):
         self._curves_pending: tuple[str, int | None] | None = None
         self._steps_per_epoch = 100
         self._progress_total = 1
-        self._dataset_for = None  # the project dataset name ``state.dataset`` was loaded for
+        self._dataset_for = None  # the project dataset name ``state.data.dataset`` was loaded for
 
         self.controls = self._build_controls()
         self.curves = CurvesView(self)
@@ -109,13 +109,13 @@ class TrainingPanel(QWidget):
         layout.addWidget(splitter, 1)
 
         self.runs_table.run_toggled.connect(self._on_run_toggled)
-        for signal in (state.inspection_changed, state.dataset_failed, state.tensorflow_ready,
+        for signal in (state.inspection_changed, state.data.failed, state.tensorflow.ready,
                        state.training_changed, state.model_changed):
             signal.connect(self._update_enabled)
         # A failure's message is about the settings it ran with: an edit (the fix) takes it away.
         for signal in (state.training_changed, state.model_changed):
             signal.connect(self._on_settings_edited)
-        state.dataset_loaded.connect(self._on_dataset_loaded)
+        state.data.loaded.connect(self._on_dataset_loaded)
         state.runs_changed.connect(self._on_runs_changed)
         state.project_replaced.connect(self._on_project_replaced)
         self._on_runs_changed()
@@ -227,9 +227,9 @@ class TrainingPanel(QWidget):
             return "Training is running."
         if not tf_loader.is_loaded():
             return "Loading TensorFlow…"
-        if state.dataset_error:
-            return f"The dataset could not be loaded: {state.dataset_error}"
-        if state.dataset is None or self._dataset_for not in (None, state.project.dataset):
+        if state.data.error:
+            return f"The dataset could not be loaded: {state.data.error}"
+        if state.data.dataset is None or self._dataset_for not in (None, state.project.dataset):
             return "Loading the dataset…"
         if not state.spec.layers:
             return "The model has no layers yet: add one from the Layers list."
@@ -239,7 +239,7 @@ class TrainingPanel(QWidget):
             return f"The model is invalid: {state.inspection.error_text()}"
         from workbench.core.training import TrainingError, adapt_inputs
 
-        sample = np.empty((0, *state.dataset.input_shape), dtype=np.float32)
+        sample = np.empty((0, *state.data.dataset.input_shape), dtype=np.float32)
         try:
             adapt_inputs(sample, tuple(state.spec.input_shape))
         except TrainingError as exc:
@@ -271,7 +271,7 @@ class TrainingPanel(QWidget):
         state = self.state
         config = state.training
         params = state.inspection.total_params if state.inspection else 0
-        samples = len(state.dataset.x_train)
+        samples = len(state.data.dataset.x_train)
         return (f"Ready: {params:,} parameters · {state.project.dataset} "
                 f"({samples:,} samples, {config.validation_split:.0%} for validation) · "
                 f"{config.epochs} epochs of batch {config.batch_size}, "
@@ -281,8 +281,8 @@ class TrainingPanel(QWidget):
 
     def _on_dataset_loaded(self) -> None:
         self._dataset_for = self.state.project.dataset
-        if not self.is_training and self.state.dataset is not None:
-            self.curves.set_metric(display_metric(self.state.dataset.task))
+        if not self.is_training and self.state.data.dataset is not None:
+            self.curves.set_metric(display_metric(self.state.data.dataset.task))
         self._update_enabled()
 
     def _on_runs_changed(self) -> None:
@@ -350,9 +350,9 @@ class TrainingPanel(QWidget):
         run_id = max((int(r.get("id", 0)) for r in runs), default=0) + 1
         self._spec_dict = state.spec.to_dict()
         config = state.training.to_dict()
-        dataset = state.dataset
+        dataset = state.data.dataset
         spec = self._spec_dict
-        warmers = None if state.has_inference_for(spec) else state.inference_warmers
+        warmers = None if state.trained.has_inference_for(spec) else state.trained.inference_warmers
         worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, warmers)
         thread = QThread(self)
         thread.setObjectName(f"training-run-{run_id}")
@@ -482,10 +482,10 @@ class TrainingPanel(QWidget):
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
         if self._closing:
             return
-        self.state.set_weights(epoch, weights, self._spec_dict)
+        self.state.trained.set_weights(epoch, weights, self._spec_dict)
 
     def _on_inference_ready(self, model) -> None:
-        self.state.adopt_inference(self._spec_dict, model)
+        self.state.trained.adopt_inference(self._spec_dict, model)
 
     def _on_worker_finished(self, outcome: RunOutcome) -> None:
         self._outcome = outcome
@@ -539,10 +539,10 @@ class TrainingPanel(QWidget):
         self.speed_label.setText("")
         if result.status in ("nan", "failed"):
             self.show_banner(result.message or status_text)
-            self.state.status_message.emit(result.message or status_text)
+            self.state.bus.status_message.emit(result.message or status_text)
         else:
             message = result.message or summary
-            self.state.status_message.emit(f"Run {self._live_id}: {message}")
+            self.state.bus.status_message.emit(f"Run {self._live_id}: {message}")
 
     def show_banner(self, text: str) -> None:
         self.banner_label.setText(text)
@@ -582,7 +582,7 @@ def _format_lr(value: float) -> str:
 
 def panel_window(project) -> tuple[QWidget, ProjectState, TrainingPanel]:
     """The training panel under its controls in a widget of its own, on a new ProjectState
-    (for running the panel alone, and for the benchmarks)."""
+    (for the benchmarks)."""
     window = QWidget()
     state = ProjectState(project, window)
     panel = TrainingPanel(state, window)
@@ -593,30 +593,34 @@ def panel_window(project) -> tuple[QWidget, ProjectState, TrainingPanel]:
     return window, state, panel
 
 
+def controls_and_panel(state: ProjectState, parent: QWidget | None = None
+                       ) -> tuple[QWidget, TrainingPanel]:
+    """The training panel under its controls, in one widget."""
+    box = QWidget(parent)
+    panel = TrainingPanel(state, box)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel.controls)
+    layout.addWidget(panel, 1)
+    box.training_panel = panel
+    return box, panel
+
+
+def _close(box: QWidget) -> bool:
+    panel = box.training_panel
+    if not panel.confirm_close():
+        return False
+    panel.shutdown()
+    return True
+
+
 def main() -> int:
     """Open the training panel alone, on the default template."""
+    from workbench.ui.application import run_panel
 
-    from PyQt5.QtWidgets import QMainWindow
+    return run_panel(lambda state: controls_and_panel(state)[0], "Training", (1000, 720),
+                     on_close=_close)
 
-    from workbench.app import make_application
-    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
 
-    app = make_application()
-    window = QMainWindow()
-    central, state, panel = panel_window(load_template(DEFAULT_TEMPLATE))
-    window.setCentralWidget(central)
-    window.setWindowTitle("Training — Workbench")
-    window.resize(1000, 720)
-    state.status_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
-
-    def close_event(event):
-        if not panel.confirm_close():
-            event.ignore()
-            return
-        panel.shutdown()
-        event.accept()
-
-    window.closeEvent = close_event
-    window.show()
-    state.start_loading_tensorflow()
-    return app.exec_()
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -68,10 +68,8 @@ class ActivationsView(QWidget):
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self.update_activations)
         self._stale = True
-        drawn = getattr(state, "digit_drawn", None)
-        if drawn is not None:
-            drawn.connect(self._on_digit_drawn)
-        state.dataset_loaded.connect(self._on_dataset_changed)
+        state.bus.digit_drawn.connect(self._on_digit_drawn)
+        state.data.loaded.connect(self._on_dataset_changed)
         self._on_dataset_changed()
 
     # Events --------------------------------------------------------------------------------------
@@ -85,7 +83,7 @@ class ActivationsView(QWidget):
         self.info.setText("")
 
     def _on_dataset_changed(self) -> None:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         self.index.setRange(0, max(0, len(dataset.x_test) - 1) if dataset is not None else 0)
         self._schedule()
 
@@ -111,7 +109,7 @@ class ActivationsView(QWidget):
     # Computing and drawing -----------------------------------------------------------------------
 
     def current_input(self) -> tuple[np.ndarray | None, str]:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         if self.source.currentIndex() == 1 and self.drawn is not None:
             return self.drawn, "the digit drawn on the canvas"
         if dataset is None or len(dataset.x_test) == 0:
@@ -124,7 +122,7 @@ class ActivationsView(QWidget):
 
     def update_activations(self) -> None:
         self._stale = False
-        model = self.state.inference_model()
+        model = self.state.trained.inference_model()
         sample, what = self.current_input()
         if model is None or sample is None:
             self.reset()
@@ -210,7 +208,7 @@ class ActivationsView(QWidget):
         brush = "#31a354" if last else "#3182bd"
         plot.addItem(pg.BarGraphItem(x=np.arange(n), height=values, width=0.8, brush=brush,
                                      pen=None))
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         if last and dataset is not None and dataset.is_classification and (
                 n == dataset.num_classes):
             plot.getAxis("bottom").setTicks([[(i, c) for i, c in enumerate(dataset.class_names)],

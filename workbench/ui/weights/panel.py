@@ -1,8 +1,8 @@
 """The Weights tab: what each layer has learned, epoch by epoch, and what it does to one input.
 
-Weights come from ``ProjectState.weights_history`` (a copy per epoch of the run); layer names and
-shapes from the GUI-side inference model. Drawing is numpy + pyqtgraph on the GUI thread: even a
-784 → 256 Dense layer tiles into one image in a few milliseconds.
+Weights come from ``state.trained.weights_history`` ((epoch, weights) pairs of the run, bounded);
+layer names and shapes from the GUI-side inference model. Drawing is numpy + pyqtgraph on the GUI
+thread: even a 784 → 256 Dense layer tiles into one image in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class WeightsView(QWidget):
     def refresh(self) -> None:
         """New weights (a new epoch or a new model): update the layer list, slider and picture."""
         self._refresh_layers()
-        history = self.state.weights_history
+        history = self.state.trained.weights_history
         last = max(0, len(history) - 1)
         at_end = self.epoch_slider.value() >= self.epoch_slider.maximum()
         self.epoch_slider.blockSignals(True)
@@ -152,10 +152,10 @@ class WeightsView(QWidget):
         self._clear_plots()
 
     def _refresh_layers(self) -> None:
-        key = str(self.state._trained_spec)
+        key = self.state.trained.architecture_key
         if key == self._layers_key and self.layers:
             return
-        model = self.state.inference_model()
+        model = self.state.trained.inference_model()
         layers = weighted_layers(model) if model is not None else []
         self._layers_key = key
         previous = self.layer_combo.currentText().split(" (")[0]
@@ -195,16 +195,16 @@ class WeightsView(QWidget):
         return self.layers[i] if 0 <= i < len(self.layers) else None
 
     def current_weights(self) -> list[np.ndarray] | None:
-        layer, history = self.current_layer(), self.state.weights_history
+        layer, history = self.current_layer(), self.state.trained.weights_history
         if layer is None or not history:
             return None
         epoch = min(self.epoch_slider.value(), len(history) - 1)
-        return layer.arrays(history[epoch])
+        return layer.arrays(history[epoch][1])
 
     def _unit_image_shape(self, layer: WeightedLayer) -> tuple[int, ...] | None:
         if layer.class_name != "Dense" or not layer.first or len(layer.shapes[0]) != 2:
             return None
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         candidates = []
         if dataset is not None and dataset.is_image:
             candidates.append(dataset.input_shape)
@@ -213,13 +213,14 @@ class WeightsView(QWidget):
 
     def draw(self) -> None:
         layer, arrays = self.current_layer(), self.current_weights()
-        history = self.state.weights_history
-        n_epochs = len(history)
-        epoch = min(self.epoch_slider.value(), max(0, n_epochs - 1))
-        external = "external model" in (self.state._trained_spec or {})
+        history = self.state.trained.weights_history
+        n_epochs = len(history)  # snapshots: a long run keeps an evenly thinned set of epochs
+        index = min(self.epoch_slider.value(), max(0, n_epochs - 1))
+        external = self.state.trained.is_external
         if n_epochs:
+            epoch, last = history[index][0], history[-1][0]
             self.epoch_label.setText("loaded model" if external else
-                                     f"after epoch {epoch + 1} of {n_epochs}")
+                                     f"after epoch {epoch + 1} of {last + 1}")
         else:
             self.epoch_label.setText("")
         self.epoch_slider.setEnabled(n_epochs > 1)
@@ -299,7 +300,7 @@ class WeightsView(QWidget):
         return picture, caption, (left, "input unit", left_ticks, None)
 
     def _class_names_for(self, outs: int, layer: WeightedLayer) -> list[str]:
-        dataset = self.state.dataset
+        dataset = self.state.data.dataset
         if (dataset is None or not dataset.is_classification or layer is not self.layers[-1]
                 or outs != dataset.num_classes):
             return []
@@ -327,7 +328,7 @@ class WeightsView(QWidget):
         self.bias_bars.setOpts(x=[], height=[])
         self.weight_hist.setData([], [])
         self.bias_hist.setData([], [])
-        self.caption.setText(EMPTY_TEXT if not self.state.weights_history else
+        self.caption.setText(EMPTY_TEXT if not self.state.trained.weights_history else
                              "This model has no layers with weights.")
         self.shown = {}
 
@@ -354,14 +355,14 @@ class WeightsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.pages)
         self._stale = False
-        state.weights_updated.connect(self._on_weights_changed)
+        state.trained.weights_updated.connect(self._on_weights_changed)
         state.project_replaced.connect(self._on_project_replaced)
-        state.dataset_loaded.connect(self._on_weights_changed)
-        if state.weights_history:
+        state.data.loaded.connect(self._on_weights_changed)
+        if state.trained.weights_history:
             self._on_weights_changed()
 
     def _on_weights_changed(self, *_args) -> None:
-        if not self.state.weights_history:
+        if not self.state.trained.weights_history:
             return
         self.pages.setCurrentIndex(1)
         if self.isVisible():
@@ -385,7 +386,7 @@ class WeightsPanel(QWidget):
 
 def main() -> int:
     """Open the Weights tab alone; pass a .keras file to look inside that model."""
-    from workbench.ui.standalone import run_panel
+    from workbench.ui.application import run_panel
 
     return run_panel(WeightsPanel, "Weights", (1000, 720),
                      show_error=lambda panel, text: panel.empty.setText(text))

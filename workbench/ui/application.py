@@ -1,0 +1,150 @@
+"""The QApplication of the Workbench, and one panel run in a window of its own.
+
+``make_application`` is the one place a QApplication is made (the app, every panel run alone,
+the benchmarks); ``run_panel`` hosts one panel: ``python -m workbench.ui.<panel>.panel
+[MODEL.keras]`` (a .keras path becomes the panel's trained model, loaded safely once TensorFlow is
+ready). With ``WORKBENCH_QUIT_AFTER_MS`` set (smoke tests, benchmarks) the event loop runs that
+long, then the app reports the windows it showed and quits; it exits non-zero when none appeared.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt5.QtWidgets import QWidget
+
+from workbench.ui import platform_check
+
+NO_WINDOW_EXIT_CODE = 4  # WORKBENCH_QUIT_AFTER_MS: the time ran out and no window was visible
+
+
+def prepare_qt_environment() -> None:
+    """Settings that must be in place before the QApplication exists.
+
+    On X11, Qt's GLX integration loads Mesa, whose LLVM clashes with the LLVM inside TensorFlow:
+    importing TensorFlow afterwards crashes in a static initialiser. Nothing here draws with
+    OpenGL, so the integration is switched off unless the user chose one.
+    """
+    os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
+    if sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+        # Qt wants one and warns on the terminal without it (e.g. under sudo or in a container).
+        runtime = Path(tempfile.gettempdir()) / f"runtime-workbench-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
+def shown_windows() -> list[QWidget]:
+    """The visible top-level windows of a non-zero size."""
+    from PyQt5.QtWidgets import QApplication
+
+    return [w for w in QApplication.topLevelWidgets()
+            if w.isWindow() and w.isVisible() and w.width() > 0 and w.height() > 0]
+
+
+def _quit_after(app, ms: int) -> None:
+    from PyQt5.QtCore import QTimer
+
+    def report_and_close() -> None:
+        windows = shown_windows()
+        for window in windows:
+            print(f"workbench: shown {window.windowTitle()!r} "
+                  f"{window.width()}x{window.height()}", flush=True)
+        if not windows:
+            print("workbench: no window appeared", file=sys.stderr, flush=True)
+            app.exit(NO_WINDOW_EXIT_CODE)
+            return
+        app.closeAllWindows()
+        QTimer.singleShot(200, app.quit)
+
+    QTimer.singleShot(ms, report_and_close)
+
+
+def make_application(argv: list[str] | None = None):
+    """The QApplication for the app and for each panel run on its own.
+
+    Where Qt's X11 plugin could not load (missing system libraries, no display), this says so in
+    one line on stderr and exits with ``platform_check.EXIT_CODE`` before Qt aborts.
+    """
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        prepare_qt_environment()
+        problem = platform_check.problem()
+        if problem:
+            print(problem, file=sys.stderr)
+            raise SystemExit(platform_check.EXIT_CODE)
+        QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
+        app = QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Workbench")
+    app.setOrganizationName("Workbench")
+    quit_after = os.environ.get("WORKBENCH_QUIT_AFTER_MS")
+    if quit_after:  # smoke tests and benchmarks: open, run the event loop a while, close
+        _quit_after(app, int(quit_after))
+    return app
+
+
+def run_panel(make_panel: Callable, title: str, size: tuple[int, int],
+              show_error: Callable[[QWidget, str], None] | None = None,
+              on_exit: Callable[[QWidget], None] | None = None,
+              on_close: Callable[[QWidget], bool] | None = None) -> int:
+    """Show ``make_panel(state)`` in a main window of its own, on the default template.
+
+    The window has the Edit menu's Undo/Redo, a View menu (panels add to it) and a status bar
+    for the panel's messages. ``on_close(panel)`` may refuse the close (False); ``on_exit(panel)``
+    runs after the event loop.
+    """
+    from PyQt5.QtWidgets import QMainWindow
+
+    from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+    from workbench.ui.document import make_undo_actions
+    from workbench.ui.state import ProjectState
+
+    app = make_application()
+
+    class PanelWindow(QMainWindow):
+        def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+            if on_close is not None and not on_close(panel):
+                event.ignore()
+                return
+            event.accept()
+
+    window = PanelWindow()
+    state = ProjectState(load_template(DEFAULT_TEMPLATE), window)
+    window.setWindowTitle(f"{title} — Workbench")
+    edit = window.menuBar().addMenu("&Edit")
+    for action in make_undo_actions(state, window):
+        edit.addAction(action)
+    window.view_menu = window.menuBar().addMenu("&View")
+    for message in (state.bus.status_message, state.edit_refused):
+        message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+    panel = make_panel(state)
+    window.setCentralWidget(panel)
+    window.resize(*size)
+    window.show()
+    if len(sys.argv) > 1:
+        path = sys.argv[1]
+
+        def adopt() -> None:
+            from workbench.core.modelio import ModelFileError, load_model
+
+            try:
+                state.trained.set_trained_model(load_model(path, compile=False))
+            except ModelFileError as exc:
+                print(f"workbench: {exc}", file=sys.stderr)
+                if show_error is not None:
+                    show_error(panel, str(exc))
+                else:
+                    window.statusBar().showMessage(str(exc))
+
+        state.tensorflow.ready.connect(adopt)
+    state.tensorflow.start()
+    code = app.exec_()
+    if on_exit is not None:
+        on_exit(panel)
+    return code

@@ -1,0 +1,345 @@
+"""The open project as one evented model: the project, its undo stack, dirty and read-only state.
+
+Views read the ``Document`` and connect to its signals; they never keep their own copy of layer
+settings. Every model or training edit goes through an undoable command on ``undo_stack``. The
+inspection (shapes, parameters, errors) is recomputed by Keras, debounced, after each edit.
+
+The document refuses edits while it is not ``editable``: while a run trains (``busy``) and for a
+model opened read-only (``read_only`` holds why). ``editable_changed`` tells the builder's widgets
+to grey out; an edit attempted anyway (a key, a script) is dropped and ``edit_refused`` says why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PyQt5.QtCore import QObject, QTimer, pyqtSignal
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QUndoCommand, QUndoStack
+
+from workbench.core import tf_loader
+from workbench.core.inspect import ModelInspection
+from workbench.core.project import Project
+from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+
+BUSY_REASON = "a run is training: stop it to change the model"
+
+
+class _ModelEdit(QUndoCommand):
+    """Swap the whole model spec between two snapshots; edits of one parameter merge."""
+
+    def __init__(self, document: Document, before: dict, after: dict, text: str,
+                 merge_key: Any = None, selection: int | None = None):
+        super().__init__(text)
+        self._document = document
+        self._before = before
+        self._after = after
+        self._merge_key = merge_key
+        self._selection = selection
+
+    def id(self) -> int:
+        return 1 if self._merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+        if not isinstance(other, _ModelEdit) or other._merge_key != self._merge_key:
+            return False
+        self._after = other._after
+        return True
+
+    def redo(self) -> None:
+        self._document._apply_model(self._after, self._selection)
+
+    def undo(self) -> None:
+        self._document._apply_model(self._before, self._selection)
+
+
+class _TrainingEdit(QUndoCommand):
+    def __init__(self, document: Document, before: tuple, after: tuple, text: str, key: str):
+        super().__init__(text)
+        self._document, self._before, self._after, self._key = document, before, after, key
+
+    def id(self) -> int:
+        return 2
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+        if not isinstance(other, _TrainingEdit) or other._key != self._key:
+            return False
+        self._after = other._after
+        return True
+
+    def redo(self) -> None:
+        self._document._apply_training(*self._after)
+
+    def undo(self) -> None:
+        self._document._apply_training(*self._before)
+
+
+class Document(QObject):
+    model_changed = pyqtSignal()  # layers or input shape edited
+    inspection_changed = pyqtSignal()  # a new ModelInspection (after model_changed, debounced)
+    training_changed = pyqtSignal()  # TrainConfig or dataset name edited
+    selection_changed = pyqtSignal(int)  # the selected layer index (-1: none)
+    project_replaced = pyqtSignal()  # New / Open / template: everything changed
+    runs_changed = pyqtSignal()
+    busy_changed = pyqtSignal(bool)  # a run is training
+    dirty_changed = pyqtSignal(bool)
+    editable_changed = pyqtSignal(bool)  # False while busy or read-only
+    edit_refused = pyqtSignal(str)  # an edit was dropped; why, in one line
+
+    def __init__(self, project: Project, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.path: Path | None = None
+        self.undo_stack = QUndoStack(self)
+        # A bound method (not a lambda) so PyQt drops the connection when this object goes: the
+        # stack emits cleanChanged while it is being destroyed after us.
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self.inspection: ModelInspection | None = None
+        self.selected = -1
+        self.busy = False
+        self.read_only = ""  # why the open model cannot be edited ("" when it can)
+        self._inspect_timer = QTimer(self, singleShot=True, interval=15)
+        self._inspect_timer.timeout.connect(self.refresh_inspection)
+        self.model_changed.connect(self._inspect_timer.start)
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.dirty_changed.emit(not clean)
+
+    # Read access ---------------------------------------------------------------------------------
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.project.model
+
+    @property
+    def training(self) -> TrainConfig:
+        return self.project.training
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def editable(self) -> bool:
+        return not self.busy and not self.read_only
+
+    @property
+    def not_editable_reason(self) -> str:
+        return self.read_only or (BUSY_REASON if self.busy else "")
+
+    # Inspection ----------------------------------------------------------------------------------
+
+    def refresh_inspection(self) -> None:
+        if not tf_loader.is_loaded():
+            return
+        from workbench.core.inspect import inspect_model
+
+        self._inspect_timer.stop()
+        self.inspection = inspect_model(self.spec)
+        self.inspection_changed.emit()
+
+    @property
+    def inspection_pending(self) -> bool:
+        """True between an edit and its (debounced) inspection."""
+        return self._inspect_timer.isActive()
+
+    def stop_inspection(self) -> None:
+        """Drop a pending inspection (before the document goes)."""
+        self._inspect_timer.stop()
+
+    # Undo / redo ---------------------------------------------------------------------------------
+
+    def _refuse(self) -> bool:
+        """True (and ``edit_refused``) when edits are not allowed now."""
+        if self.editable:
+            return False
+        self.edit_refused.emit(f"Not changed: {self.not_editable_reason}")
+        return True
+
+    def undo(self) -> None:
+        if self.undo_stack.canUndo() and not self._refuse():
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if self.undo_stack.canRedo() and not self._refuse():
+            self.undo_stack.redo()
+
+    # Model edits (undoable) -----------------------------------------------------------------------
+
+    def _push_model(self, mutate, text: str, merge_key: Any = None,
+                    selection: int | None = None) -> None:
+        if self._refuse():
+            return
+        before = self.spec.to_dict()
+        draft = ModelSpec.from_dict(before)
+        mutate(draft)
+        after = draft.to_dict()
+        if after != before:
+            self.undo_stack.push(_ModelEdit(self, before, after, text, merge_key, selection))
+
+    def _apply_model(self, data: dict, selection: int | None) -> None:
+        self.project.model = ModelSpec.from_dict(data)
+        if selection is not None:
+            self.selected = min(selection, len(self.spec.layers) - 1)
+        elif self.selected >= len(self.spec.layers):
+            self.selected = len(self.spec.layers) - 1
+        self.model_changed.emit()
+        self.selection_changed.emit(self.selected)
+
+    def insert_layer(self, index: int, layer: LayerSpec) -> None:
+        index = max(0, min(index, len(self.spec.layers)))
+        self._push_model(lambda s: s.layers.insert(index, layer),
+                         f"Add {layer.class_name}", selection=index)
+
+    def remove_layer(self, index: int) -> None:
+        if 0 <= index < len(self.spec.layers):
+            name = self.spec.layers[index].class_name
+            self._push_model(lambda s: s.layers.pop(index), f"Delete {name}",
+                             selection=max(0, min(index, len(self.spec.layers) - 2)))
+
+    def duplicate_layer(self, index: int) -> None:
+        if 0 <= index < len(self.spec.layers):
+            copy = LayerSpec.from_dict(self.spec.layers[index].to_dict())
+            self.insert_layer(index + 1, copy)
+
+    def move_layer(self, source: int, target: int) -> None:
+        n = len(self.spec.layers)
+        if not (0 <= source < n and 0 <= target < n) or source == target:
+            return
+
+        def move(s: ModelSpec):
+            s.layers.insert(target, s.layers.pop(source))
+
+        self._push_model(move, f"Move {self.spec.layers[source].class_name}", selection=target)
+
+    def set_layer_param(self, index: int, name: str, value: Any) -> None:
+        """Set one parameter; consecutive edits of the same parameter undo as one step."""
+        if not 0 <= index < len(self.spec.layers):
+            return
+
+        def change(s: ModelSpec):
+            s.layers[index].config[name] = value
+
+        layer = self.spec.layers[index]
+        self._push_model(change, f"{layer.class_name} {name}", merge_key=(index, name),
+                         selection=index)
+
+    def replace_layer(self, index: int, layer: LayerSpec) -> None:
+        def change(s: ModelSpec):
+            s.layers[index] = layer
+
+        self._push_model(change, f"Change {layer.class_name}", selection=index)
+
+    def set_input_shape(self, shape: tuple[int, ...]) -> None:
+        def change(s: ModelSpec):
+            s.input_shape = tuple(shape)
+
+        self._push_model(change, "Input shape", merge_key="input_shape")
+
+    def set_model(self, spec: ModelSpec, text: str = "Replace model") -> None:
+        self._push_model(lambda s: (s.layers.clear(), s.layers.extend(spec.copy().layers),
+                                    setattr(s, "input_shape", tuple(spec.input_shape))), text)
+
+    def select(self, index: int) -> None:
+        if index != self.selected:
+            self.selected = index
+            self.selection_changed.emit(index)
+
+    # Training settings (undoable) -----------------------------------------------------------------
+
+    def set_training(self, config: TrainConfig, dataset: str | None = None,
+                     key: str = "training") -> None:
+        before = (self.training.to_dict(), self.project.dataset)
+        after = (config.to_dict(), dataset or self.project.dataset)
+        if after != before and not self._refuse():
+            self.undo_stack.push(_TrainingEdit(self, before, after, "Training settings", key))
+
+    def set_dataset(self, name: str) -> None:
+        self.set_training(self.training, name, key="dataset")
+
+    def _apply_training(self, config: dict, dataset: str) -> None:
+        self.project.training = TrainConfig.from_dict(config)
+        self.project.dataset = dataset
+        self.training_changed.emit()
+
+    # Whole project ------------------------------------------------------------------------------
+
+    def replace_project(self, project: Project, path: Path | None = None,
+                        read_only: str = "") -> None:
+        """Open another project; ``read_only`` (why it cannot be edited) makes it read-only."""
+        was_editable = self.editable
+        self.project = project
+        self.path = path
+        self.read_only = read_only
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.selected = len(project.model.layers) - 1 if project.model.layers else -1
+        self.project_replaced.emit()
+        self.model_changed.emit()
+        self.training_changed.emit()
+        self.runs_changed.emit()
+        self.selection_changed.emit(self.selected)
+        self.dirty_changed.emit(False)
+        if self.editable != was_editable:
+            self.editable_changed.emit(self.editable)
+        self.refresh_inspection()
+
+    def mark_saved(self, path: Path) -> None:
+        self.path = path
+        self.undo_stack.setClean()
+        self.dirty_changed.emit(False)
+
+    def mark_unsaved(self) -> None:
+        """Count the project as changed (a recovered or imported project has not been saved)."""
+        self.undo_stack.resetClean()
+        self.dirty_changed.emit(True)
+
+    def add_run(self, record: dict) -> None:
+        self.project.runs.append(record)
+        self.runs_changed.emit()
+        # A finished run is worth saving: count it as an unsaved change.
+        self.mark_unsaved()
+
+    def set_busy(self, busy: bool) -> None:
+        if busy != self.busy:
+            was_editable = self.editable
+            self.busy = busy
+            self.busy_changed.emit(busy)
+            if self.editable != was_editable:
+                self.editable_changed.emit(self.editable)
+
+
+def redo_shortcuts() -> list[QKeySequence]:
+    """The platform's Redo keys (``QKeySequence.Redo``), and Ctrl+Y where the platform lacks it."""
+    keys = list(QKeySequence.keyBindings(QKeySequence.Redo))
+    ctrl_y = QKeySequence("Ctrl+Y")
+    if ctrl_y not in keys:
+        keys.append(ctrl_y)
+    return keys
+
+
+def make_undo_actions(document: Document, parent: QObject) -> tuple[QAction, QAction]:
+    """Edit ▸ Undo and Redo for ``document``: each key bound once, greyed while not editable."""
+    stack = document.undo_stack
+    undo = QAction("&Undo", parent, objectName="undoAction")
+    undo.setShortcuts(QKeySequence.Undo)
+    redo = QAction("&Redo", parent, objectName="redoAction")
+    redo.setShortcuts(redo_shortcuts())
+    undo.triggered.connect(lambda _checked=False: document.undo())
+    redo.triggered.connect(lambda _checked=False: document.redo())
+
+    def update(*_args) -> None:
+        try:
+            undo.setEnabled(document.editable and stack.canUndo())
+            redo.setEnabled(document.editable and stack.canRedo())
+            undo.setText(f"&Undo {stack.undoText()}".strip())
+            redo.setText(f"&Redo {stack.redoText()}".strip())
+        except RuntimeError:  # the stack or the actions go first when the window is torn down
+            pass
+
+    stack.indexChanged.connect(update)
+    stack.cleanChanged.connect(update)
+    document.editable_changed.connect(update)
+    update()
+    return undo, redo
