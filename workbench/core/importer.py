@@ -82,7 +82,7 @@ def _input_shape(model, config: dict) -> tuple[int, ...]:
 
 def _layer_spec(index: int, item: dict) -> LayerSpec:
     """One ``{"class_name", "config"}`` entry of a Sequential config → LayerSpec."""
-    from workbench.core.build import make_layer
+    from workbench.core.layers import make_layer
 
     class_name = item.get("class_name")
     where = f"layer {index + 1} ({class_name})"

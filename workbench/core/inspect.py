@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from workbench.core.catalogue import NEEDS_IMAGE, NEEDS_SEQUENCE
 from workbench.core.errors import plain_text, reason_lines
+from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
 from workbench.core.tf_loader import load_tensorflow
 
@@ -120,8 +121,6 @@ def explain(layer: LayerSpec, input_shape: tuple,
 
 def inspect_model(spec: ModelSpec) -> ModelInspection:
     """Shapes and parameter counts per layer, or the first layer that cannot work and why."""
-    from workbench.core.build import LAYER_CONSTRUCTION
-
     with LAYER_CONSTRUCTION:
         # The layers made here draw seeds from Python's global random; put it back, so that
         # looking at a model never changes what a seeded build (or an exported script) makes.
@@ -151,8 +150,6 @@ def _inspect_model(spec: ModelSpec) -> ModelInspection:
 
 
 def _inspect(spec: ModelSpec, keras) -> ModelInspection:
-    from workbench.core.build import make_layer
-
     report = ModelInspection(tuple(spec.input_shape))
     try:
         tensor = keras.Input(shape=tuple(spec.input_shape))

@@ -33,7 +33,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         raise ModelFileError(f"{path}: not a valid .keras file (it is not a Keras zip archive)")
     if suffix not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(f"{path}: expected a .keras (or legacy .h5) model file")
-    from workbench.core.build import LAYER_CONSTRUCTION
+    from workbench.core.layers import LAYER_CONSTRUCTION
 
     _, keras = load_tensorflow()
     try:
