@@ -59,7 +59,7 @@ def test_summary_text_and_invalid_model(tmp_path):
     assert proc.returncode == 0 and "Total params: 101,770" in proc.stdout
     bad = {"format": "workbench/1", "model": {"input_shape": [784], "layers": [
         {"class_name": "Dense", "config": {"units": 8}},
-        {"class_name": "Conv2D", "config": {"filters": 4}}]}}
+        {"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": 3}}]}}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
     proc = run("summary", path, "--json")
@@ -77,9 +77,11 @@ def test_summary_text_and_invalid_model(tmp_path):
     ('{"format": "workbench/1", "model": {"input_shape": [4], "layers": '
      '[{"class_name": "Dense", "config": {"units": -5}}]}}', "units must be at least 1"),
     ('{"format": "workbench/1", "model": {"input_shape": [3, 3, 1], "layers": '
-     '[{"class_name": "Conv2D", "config": {"kernel_size": [5, 5]}}]}}', "larger than its input"),
+     '[{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": [5, 5]}}]}}',
+     "larger than its input"),
     ('{"format": "workbench/1", "model": {"input_shape": [4, 4], "layers": '
-     '[{"class_name": "Conv2D", "config": {}}]}}', "needs an image"),
+     '[{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": 3}}]}}',
+     "needs an image"),
     ('{"format": "workbench/9", "model": {}}', "newer Workbench"),
     ('[1, 2, 3]', "not a Workbench project"),
 ])

@@ -1,8 +1,11 @@
-"""The one table of supported layers.
+"""The one table of supported layers, holding Keras's truth.
 
-Palette, property editor, validation and code export all read this table; adding a layer type is one
-entry here. Names are Keras's own (class names and constructor arguments), so a spec written from
-this table is what ``keras.layers.serialize`` would call the same layer.
+Palette, property editor, validation, import and code export all read this table; adding a layer
+type is one entry here. Names are Keras's own (class names and constructor arguments), and each
+``Param.default`` is the default Keras's constructor has, so an argument left out of a spec means
+what it means to Keras; ``required`` marks the arguments Keras has no default for
+(tests/core/test_catalogue.py checks both against ``inspect.signature``). The palette's starting
+values for a new layer (relu for a new Conv2D) are a separate field, ``LayerType.suggested``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class Param:
 
     name: str
     kind: str  # int | float | bool | choice | ints | shape | regularizer | initializer
-    default: Any
+    default: Any  # Keras's default for the argument (None where ``required``)
     help: str
     minimum: float | None = None
     maximum: float | None = None
@@ -39,10 +42,13 @@ class Param:
     length: int = 0  # for "ints": how many (kernel_size has 2)
     optional: bool = False  # None is allowed (e.g. pooling strides default to pool_size)
     exclusive_max: bool = False  # maximum itself is not allowed (Dropout rate < 1)
+    required: bool = False  # Keras has no default: a spec must give it
 
     def check(self, value: Any) -> str | None:
         """Return why ``value`` is not acceptable, or None when it is."""
         if value is None:
+            if self.required:
+                return "is required (Keras has no default for it)"
             return None if (self.optional or self.kind == "regularizer") else "must be set"
         kind = self.kind
         if kind == "bool":
@@ -124,6 +130,14 @@ class LayerType:
     category: str
     help: str
     params: tuple[Param, ...] = field(default_factory=tuple)
+    # The palette's starting values for a new layer (every required argument has one).
+    suggested: dict[str, Any] = field(default_factory=dict)
+    input_rank: int | None = None  # the rank of input it needs, without the batch axis
+    training_only: bool = False  # acts only while training (dropout, noise, augmentation)
+    merges: bool = False  # takes two or more inputs (Add, Concatenate, ...)
+    # Its output for one input is its input's values unchanged (moved around, or untouched
+    # outside training): the activations view gives it no row of its own.
+    passes_through: bool = False
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -132,7 +146,14 @@ class LayerType:
         return None
 
     def defaults(self) -> dict[str, Any]:
-        return {p.name: _copy(p.default) for p in self.params}
+        """Keras's defaults: what each argument a spec leaves out means (required ones absent)."""
+        return {p.name: _copy(p.default) for p in self.params if not p.required}
+
+    def new_config(self) -> dict[str, Any]:
+        """A new layer's settings as the palette adds it: Keras's defaults, then ``suggested``."""
+        values = self.defaults()
+        values.update({k: _copy(v) for k, v in self.suggested.items()})
+        return values
 
 
 def _copy(value: Any) -> Any:
@@ -163,10 +184,11 @@ _KERNEL_INIT = _initializer("kernel_initializer", "glorot_uniform", "How the wei
 _BIAS_INIT = _initializer("bias_initializer", "zeros", "How the biases start")
 _KERNEL_REG = _reg("kernel_regularizer", "Penalty on the weights (L1/L2) against overfitting")
 _BIAS_REG = _reg("bias_regularizer", "Penalty on the biases")
-_UNITS = Param("units", "int", 64, "Number of neurons (outputs)", minimum=1, maximum=100_000)
+_UNITS = Param("units", "int", None, "Number of neurons (outputs)", minimum=1, maximum=100_000,
+               required=True)
 _RATE = Param(
-    "rate", "float", 0.2, "Fraction of inputs set to zero during training",
-    minimum=0.0, maximum=1.0, exclusive_max=True,
+    "rate", "float", None, "Fraction of inputs set to zero during training",
+    minimum=0.0, maximum=1.0, exclusive_max=True, required=True,
 )
 _PADDING = Param(
     "padding", "choice", "valid",
@@ -179,18 +201,22 @@ _INTERP = Param("interpolation", "choice", "bilinear", "How new pixels are compu
                 choices=INTERPOLATIONS)
 
 
-def _pool(class_name: str, help: str) -> LayerType:
+def _pool(class_name: str, help: str, pool_size_required: bool) -> LayerType:
+    # Keras: MaxPooling2D(pool_size=(2, 2)) but AveragePooling2D(pool_size) has no default.
+    pool_size = Param("pool_size", "ints", None if pool_size_required else [2, 2],
+                      "Window size (height, width)", length=2, required=pool_size_required)
     return LayerType(class_name, "Pooling", help, (
-        Param("pool_size", "ints", [2, 2], "Window size (height, width)", length=2),
+        pool_size,
         Param("strides", "ints", None, "Step between windows; empty = the pool size",
               length=2, optional=True),
         _PADDING,
-    ))
+    ), suggested={"pool_size": [2, 2]}, input_rank=3)
 
 
 def _recurrent(class_name: str, help: str) -> LayerType:
     return LayerType(class_name, "Recurrent", help, (
-        Param("units", "int", 64, "Size of the hidden state", minimum=1, maximum=10_000),
+        Param("units", "int", None, "Size of the hidden state", minimum=1, maximum=10_000,
+              required=True),
         _activation("tanh", "Activation of the state update"),
         Param("return_sequences", "bool", False,
               "Output the state at every time step (needed to stack recurrent layers)"),
@@ -201,62 +227,79 @@ def _recurrent(class_name: str, help: str) -> LayerType:
         _USE_BIAS,
         _KERNEL_INIT,
         _KERNEL_REG,
-    ))
+    ), suggested={"units": 64}, input_rank=2)
+
+
+def _augmentation(class_name: str, help: str, params: tuple[Param, ...],
+                  suggested: dict[str, Any]) -> LayerType:
+    return LayerType(class_name, "Augmentation", help, (*params, _FILL, _INTERP),
+                     suggested=suggested, input_rank=3, training_only=True, passes_through=True)
 
 
 _LAYERS: tuple[LayerType, ...] = (
     # Core
     LayerType("Dense", "Core", "Fully connected layer: every input feeds every neuron", (
         _UNITS, _activation(), _USE_BIAS, _KERNEL_INIT, _BIAS_INIT, _KERNEL_REG, _BIAS_REG,
-    )),
+    ), suggested={"units": 64}),
     LayerType("Activation", "Core", "Applies an activation function on its own", (
-        _activation("relu"),
-    )),
-    LayerType("Flatten", "Reshaping", "Flattens an image or sequence into one long vector"),
+        Param("activation", "choice", None, "Function applied to the output",
+              choices=ACTIVATIONS, required=True),
+    ), suggested={"activation": "relu"}),
+    LayerType("Flatten", "Reshaping", "Flattens an image or sequence into one long vector",
+              passes_through=True),
     LayerType("Reshape", "Reshaping", "Gives the same values a new shape (e.g. 784 → 28×28×1)", (
-        Param("target_shape", "shape", [28, 28, 1],
-              "New shape without the batch axis; the total size must stay the same"),
-    )),
+        Param("target_shape", "shape", None,
+              "New shape without the batch axis; the total size must stay the same",
+              required=True),
+    ), suggested={"target_shape": [28, 28, 1]}, passes_through=True),
     LayerType("Dropout", "Regularization",
-              "Randomly drops inputs while training, against overfitting", (_RATE,)),
+              "Randomly drops inputs while training, against overfitting", (_RATE,),
+              suggested={"rate": 0.2}, training_only=True, passes_through=True),
     LayerType("GaussianNoise", "Regularization", "Adds random noise while training", (
-        Param("stddev", "float", 0.1, "Standard deviation of the noise", minimum=0.0),
-    )),
+        Param("stddev", "float", None, "Standard deviation of the noise", minimum=0.0,
+              required=True),
+    ), suggested={"stddev": 0.1}, training_only=True, passes_through=True),
     LayerType("SpatialDropout2D", "Regularization",
-              "Drops whole feature maps of an image while training", (_RATE,)),
+              "Drops whole feature maps of an image while training", (_RATE,),
+              suggested={"rate": 0.2}, input_rank=3, training_only=True, passes_through=True),
     # Convolution
     LayerType("Conv2D", "Convolution",
               "2-D convolution: learns small filters that slide over an image", (
-        Param("filters", "int", 32, "Number of filters (output channels)", minimum=1,
-              maximum=4096),
-        Param("kernel_size", "ints", [3, 3], "Filter size (height, width)", length=2),
+        Param("filters", "int", None, "Number of filters (output channels)", minimum=1,
+              maximum=4096, required=True),
+        Param("kernel_size", "ints", None, "Filter size (height, width)", length=2,
+              required=True),
         Param("strides", "ints", [1, 1], "Step of the filter (height, width)", length=2),
-        _PADDING, _activation("relu"), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
-    )),
+        _PADDING, _activation(), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
+    ), suggested={"filters": 32, "kernel_size": [3, 3], "activation": "relu"}, input_rank=3),
     LayerType("Conv1D", "Convolution", "1-D convolution over a sequence", (
-        Param("filters", "int", 32, "Number of filters", minimum=1, maximum=4096),
-        Param("kernel_size", "ints", [3], "Filter length", length=1),
+        Param("filters", "int", None, "Number of filters", minimum=1, maximum=4096,
+              required=True),
+        Param("kernel_size", "ints", None, "Filter length", length=1, required=True),
         Param("strides", "ints", [1], "Step of the filter", length=1),
-        _PADDING, _activation("relu"), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
-    )),
+        _PADDING, _activation(), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
+    ), suggested={"filters": 32, "kernel_size": [3], "activation": "relu"}, input_rank=2),
     LayerType("UpSampling2D", "Convolution", "Repeats rows and columns to enlarge an image", (
         Param("size", "ints", [2, 2], "Factor (height, width)", length=2),
-    )),
+    ), input_rank=3),
     LayerType("ZeroPadding2D", "Convolution", "Adds rows and columns of zeros around an image", (
         Param("padding", "ints", [1, 1], "Rows and columns added on each side", length=2),
-    )),
+    ), input_rank=3),
     # Pooling
-    _pool("MaxPooling2D", "Keeps the largest value in each window (downsamples an image)"),
-    _pool("AveragePooling2D", "Averages each window (downsamples an image)"),
+    _pool("MaxPooling2D", "Keeps the largest value in each window (downsamples an image)",
+          pool_size_required=False),
+    _pool("AveragePooling2D", "Averages each window (downsamples an image)",
+          pool_size_required=True),
     LayerType("MaxPooling1D", "Pooling", "Keeps the largest value in each window of a sequence", (
         Param("pool_size", "int", 2, "Window length", minimum=1),
         _PADDING,
-    )),
+    ), input_rank=2),
     LayerType("GlobalAveragePooling2D", "Pooling",
-              "Averages each feature map to one number (image → vector)"),
+              "Averages each feature map to one number (image → vector)", input_rank=3),
     LayerType("GlobalMaxPooling2D", "Pooling",
-              "Keeps the largest value of each feature map (image → vector)"),
-    LayerType("GlobalAveragePooling1D", "Pooling", "Averages over time (sequence → vector)"),
+              "Keeps the largest value of each feature map (image → vector)", input_rank=3),
+    LayerType("GlobalAveragePooling1D", "Pooling", "Averages over time (sequence → vector)",
+              input_rank=2),
     # Normalization
     LayerType("BatchNormalization", "Normalization",
               "Normalises activations over the batch; speeds up and stabilises training", (
@@ -272,42 +315,29 @@ _LAYERS: tuple[LayerType, ...] = (
     _recurrent("GRU", "Gated recurrent unit over a sequence (timesteps, features)"),
     _recurrent("SimpleRNN", "Plain recurrent layer over a sequence (timesteps, features)"),
     # Augmentation (active only while training)
-    LayerType("RandomRotation", "Augmentation",
-              "Rotates training images at random (only while training)", (
-        Param("factor", "float", 0.05, "Largest rotation as a fraction of a full turn",
-              minimum=0.0, maximum=1.0),
-        _FILL, _INTERP,
-    )),
-    LayerType("RandomZoom", "Augmentation",
-              "Zooms training images in or out at random (only while training)", (
-        Param("height_factor", "float", 0.1, "Largest zoom as a fraction of the height",
-              minimum=-1.0, maximum=1.0),
+    _augmentation("RandomRotation", "Rotates training images at random (only while training)", (
+        Param("factor", "float", None, "Largest rotation as a fraction of a full turn",
+              minimum=0.0, maximum=1.0, required=True),
+    ), {"factor": 0.05}),
+    _augmentation("RandomZoom",
+                  "Zooms training images in or out at random (only while training)", (
+        Param("height_factor", "float", None, "Largest zoom as a fraction of the height",
+              minimum=-1.0, maximum=1.0, required=True),
         Param("width_factor", "float", None, "Largest zoom of the width; empty = same as height",
               minimum=-1.0, maximum=1.0, optional=True),
-        _FILL, _INTERP,
-    )),
-    LayerType("RandomTranslation", "Augmentation",
-              "Shifts training images at random (only while training)", (
-        Param("height_factor", "float", 0.1, "Largest vertical shift as a fraction of the height",
-              minimum=0.0, maximum=1.0),
-        Param("width_factor", "float", 0.1, "Largest horizontal shift as a fraction of the width",
-              minimum=0.0, maximum=1.0),
-        _FILL, _INTERP,
-    )),
+    ), {"height_factor": 0.1}),
+    _augmentation("RandomTranslation", "Shifts training images at random (only while training)", (
+        Param("height_factor", "float", None, "Largest vertical shift as a fraction of the height",
+              minimum=0.0, maximum=1.0, required=True),
+        Param("width_factor", "float", None,
+              "Largest horizontal shift as a fraction of the width",
+              minimum=0.0, maximum=1.0, required=True),
+    ), {"height_factor": 0.1, "width_factor": 0.1}),
 )
 
 CATALOGUE: dict[str, LayerType] = {t.class_name: t for t in _LAYERS}
 CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(t.category for t in _LAYERS))
-
-# Input ranks each layer accepts (without the batch axis), for plain-word errors and quick fixes.
-NEEDS_IMAGE = {
-    "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-    "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D", "RandomRotation", "RandomZoom",
-    "RandomTranslation",
-}
-NEEDS_SEQUENCE = {
-    "LSTM", "GRU", "SimpleRNN", "Conv1D", "MaxPooling1D", "GlobalAveragePooling1D",
-}
+RANK_NAMES = {2: "a sequence (timesteps, features)", 3: "an image (height, width, channels)"}
 
 
 def layer_type(class_name: str) -> LayerType:
@@ -325,3 +355,10 @@ def by_category() -> dict[str, list[LayerType]]:
     for t in _LAYERS:
         groups[t.category].append(t)
     return groups
+
+
+def passes_through(class_name: str) -> bool:
+    """Whether a Keras layer of this class outputs its input's values unchanged at inference
+    (catalogue layers only; a layer type we do not know is assumed to compute something)."""
+    ltype = CATALOGUE.get(class_name)
+    return ltype is not None and ltype.passes_through

@@ -23,15 +23,13 @@ def _literal(value) -> str:
 
 
 def layer_code(layer: LayerSpec) -> str:
-    """``keras.layers.Dense(128, activation='relu')``: only arguments that differ from Keras's."""
+    """``keras.layers.Dense(128, activation='relu')``: the arguments Keras requires, and the
+    others only where they differ from Keras's default (the catalogue's ``Param.default``)."""
     ltype = layer_type(layer.class_name)
     args = []
     for param in ltype.params:
         value = layer.config.get(param.name, param.default)
-        # Required Keras arguments are always written; others only when not the catalogue default.
-        required = param.name in ("units", "filters", "kernel_size", "rate", "target_shape",
-                                  "factor", "height_factor", "width_factor")
-        if not required and value == param.default:
+        if not param.required and value == param.default:
             continue
         args.append(f"{param.name}={_literal(value)}")
     return f"keras.layers.{layer.class_name}({', '.join(args)})"

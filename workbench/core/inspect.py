@@ -11,7 +11,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from workbench.core.catalogue import NEEDS_IMAGE, NEEDS_SEQUENCE
+from workbench.core.catalogue import CATALOGUE, RANK_NAMES
 from workbench.core.errors import plain_text, reason_lines
 from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
@@ -88,21 +88,19 @@ def explain(layer: LayerSpec, input_shape: tuple,
     rank = len(input_shape)
     if isinstance(exc, SpecError):
         return str(exc).split(": ", 1)[-1], None
-    if name in NEEDS_IMAGE and rank != 3:
+    ltype = CATALOGUE.get(name)
+    needs = ltype.input_rank if ltype is not None else None
+    if needs is not None and rank != needs:
         fix = None
-        if rank in (1, 2):
+        if needs == 3 and rank in (1, 2):
             side = math.isqrt(size)
             if rank == 2:
                 fix = LayerSpec.create("Reshape", target_shape=[*input_shape, 1])
             elif side * side == size:
                 fix = LayerSpec.create("Reshape", target_shape=[side, side, 1])
-        return (f"{name} needs an image (height, width, channels); it gets {got}. "
-                "Add a Reshape before it.", fix)
-    if name in NEEDS_SEQUENCE and rank != 2:
-        fix = None
-        if rank == 3:
+        elif needs == 2 and rank == 3:
             fix = LayerSpec.create("Reshape", target_shape=[input_shape[0], -1])
-        return (f"{name} needs a sequence (timesteps, features); it gets {got}. "
+        return (f"{name} needs {RANK_NAMES[needs]}; it gets {got}. "
                 "Add a Reshape before it.", fix)
     if "would be zero or negative" in text or "negative dimension" in text.lower():
         what = "kernel" if "kernel" in layer.config or "kernel_size" in layer.config else "window"

@@ -101,20 +101,44 @@ def format_version(data: dict[str, Any]) -> int:
     return int(number)
 
 
+# What format 0 meant by an argument a layer left out, where that was not Keras's default (its
+# layer table had relu for Conv2D, 64 units, ...). Format 1 means Keras's default, so the migration
+# writes these out. Frozen: it describes old files, not today's palette.
+_FORMAT_0_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Dense": {"units": 64}, "Activation": {"activation": "relu"},
+    "Reshape": {"target_shape": [28, 28, 1]}, "Dropout": {"rate": 0.2},
+    "GaussianNoise": {"stddev": 0.1}, "SpatialDropout2D": {"rate": 0.2},
+    "Conv2D": {"filters": 32, "kernel_size": [3, 3], "activation": "relu"},
+    "Conv1D": {"filters": 32, "kernel_size": [3], "activation": "relu"},
+    "AveragePooling2D": {"pool_size": [2, 2]},
+    "LSTM": {"units": 64}, "GRU": {"units": 64}, "SimpleRNN": {"units": 64},
+    "RandomRotation": {"factor": 0.05}, "RandomZoom": {"height_factor": 0.1},
+    "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+}
+
+
+def _layer_0(layer: Any) -> Any:
+    if not isinstance(layer, dict):
+        return layer
+    if "type" in layer and "class_name" not in layer:
+        layer = {"class_name": layer.get("type"), "config": layer.get("params", {})}
+    config, name = layer.get("config"), layer.get("class_name")
+    meant = _FORMAT_0_DEFAULTS.get(name) if isinstance(name, str) else None
+    if meant and isinstance(config, (dict, type(None))):
+        layer = {**layer, "config": {**meant, **(config or {})}}
+    return layer
+
+
 def _migrate_0(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 0 → 1: "spec" → "model" (layers {"type", "params"} → {"class_name", "config"}),
-    "settings" → "training" ("lr" → "learning_rate"), "history" → "runs"."""
+    """Format 0 → 1: "spec" → "model" (layers {"type", "params"} → {"class_name", "config"}, with
+    the arguments format 0 filled in written out), "settings" → "training" ("lr" →
+    "learning_rate"), "history" → "runs"."""
     out = {k: v for k, v in data.items() if k not in ("spec", "settings", "history")}
     out["format"] = "workbench/1"
     model = data.get("model", data.get("spec"))
     if isinstance(model, dict) and isinstance(model.get("layers"), list):
         model = dict(model)
-        model["layers"] = [
-            {"class_name": layer.get("type"), "config": layer.get("params", {})}
-            if isinstance(layer, dict) and "type" in layer and "class_name" not in layer
-            else layer
-            for layer in model["layers"]
-        ]
+        model["layers"] = [_layer_0(layer) for layer in model["layers"]]
     if model is not None:
         out["model"] = model
     training = data.get("training", data.get("settings"))

@@ -2,6 +2,8 @@
 
 ``ModelSpec.to_dict()`` writes ``{"input_shape": [...], "layers": [{"class_name", "config"}]}`` and
 ``TrainConfig.to_dict()`` uses ``compile``/``fit`` argument names (see DESIGN.md, contracts).
+An argument a layer's config leaves out means Keras's default (the catalogue holds it); one Keras
+requires must be given. ``to_dict`` writes every argument, so a file keeps its meaning.
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ class LayerSpec:
 
     @classmethod
     def create(cls, class_name: str, **config: Any) -> LayerSpec:
-        """A layer with catalogue defaults, overridden by ``config``."""
-        values = layer_type(class_name).defaults()
+        """A new layer as the palette adds it (Keras's defaults and the catalogue's suggested
+        starting values, such as relu for a Conv2D), overridden by ``config``."""
+        values = layer_type(class_name).new_config()
         values.update({k: _normalise_value(v) for k, v in config.items()})
         return cls(class_name, values)
 
@@ -90,17 +93,23 @@ class LayerSpec:
         if not isinstance(config, dict):
             raise SpecError(f"{where} ({class_name}): config must be an object", index)
         ltype = layer_type(class_name)
-        values = ltype.defaults()
+        values = ltype.defaults()  # what Keras does with an argument left out
         for key, value in config.items():
             if key in _IGNORED_KEYS:
                 continue
-            if ltype.param(key) is None:
+            param = ltype.param(key)
+            if param is None:
                 known = ", ".join(p.name for p in ltype.params) or "none"
                 raise SpecError(
                     f"{where} ({class_name}): unknown parameter {key!r} (parameters: {known})",
                     index, key,
                 )
-            values[key] = _normalise_value(value)
+            value = _normalise_value(value)
+            if key == "activation" and value is None:
+                value = "linear"  # Keras's activation=None
+            if param.kind == "ints" and isinstance(value, int) and not isinstance(value, bool):
+                value = [value] * max(1, param.length)  # kernel_size=3 is (3, 3) to Keras
+            values[key] = value
         spec = cls(class_name, values)
         spec.validate(index)
         return spec
@@ -112,8 +121,9 @@ class LayerSpec:
             value = self.config.get(param.name, param.default)
             problem = param.check(value)
             if problem:
+                got = "" if value is None else f" (got {value!r})"
                 raise SpecError(
-                    f"{where} ({self.class_name}): {param.name} {problem} (got {value!r})",
+                    f"{where} ({self.class_name}): {param.name} {problem}{got}",
                     index, param.name,
                 )
 

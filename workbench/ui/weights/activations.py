@@ -19,14 +19,9 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import evaluation, introspection
+from workbench.core.catalogue import passes_through
 
 ROW_HEIGHT = 190
-# Layers that only move numbers around, or act only while training (dropout, augmentation):
-# their output for one input is the previous layer's, so they get no row of their own.
-PASS_THROUGH = {"InputLayer", "Flatten", "Reshape", "Dropout", "SpatialDropout1D",
-                "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                "ActivityRegularization", "RandomRotation", "RandomTranslation", "RandomFlip",
-                "RandomZoom", "RandomContrast", "RandomBrightness"}
 FEATURE_MAPS = pg.colormap.get("viridis")
 
 
@@ -144,8 +139,10 @@ class ActivationsView(QWidget):
         classes = {layer.name: type(layer).__name__ for layer in model.layers}
         self.view.clear()
         self.rows = []
+        # Layers that only move numbers around, or act only while training, output the previous
+        # layer's values for one input: they get no row of their own.
         shown = [(name, np.asarray(a)) for name, a in outputs
-                 if classes.get(name) not in PASS_THROUGH]
+                 if not passes_through(classes.get(name, ""))]
         self._add_image_row("input", sample, grey=True)
         for i, (name, act) in enumerate(shown):
             kind = classes.get(name, "")

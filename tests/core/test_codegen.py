@@ -1,0 +1,52 @@
+"""The exported script builds the same network: the app's weights in the script's build_model()
+give the app's outputs, for every template."""
+
+import numpy as np
+import pytest
+
+from workbench.core.build import build_model
+from workbench.core.codegen import generate_script
+from workbench.core.spec import ModelSpec
+from workbench.core.templates import templates
+from workbench.core.tf_loader import load_tensorflow
+
+
+@pytest.fixture(scope="module")
+def keras():
+    return load_tensorflow()[1]
+
+
+def script_namespace(source: str) -> dict:
+    """Run the script's definitions (imports, functions) without calling main()."""
+    namespace = {"__name__": "exported_script"}
+    exec(compile(source, "exported_script.py", "exec"), namespace)  # noqa: S102 - our own output
+    return namespace
+
+
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
+def test_exported_script_computes_what_the_app_computes(keras, template):
+    project = template.project()
+    ours = build_model(project.model)
+    theirs = script_namespace(generate_script(project))["build_model"]()
+    assert [type(a).__name__ for a in ours.layers] == [type(b).__name__ for b in theirs.layers]
+    theirs.set_weights(ours.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.random((4, *project.model.input_shape), dtype=np.float32)
+    diff = np.abs(np.asarray(ours(x, training=False)) - np.asarray(theirs(x, training=False)))
+    assert float(diff.max()) < 1e-5, template.key
+
+
+def test_a_conv2d_without_activation_is_linear_as_in_keras(keras):
+    spec = ModelSpec.from_dict({"input_shape": [6, 6, 1], "layers": [
+        {"class_name": "Conv2D", "config": {"filters": 8, "kernel_size": 3}}]})
+    assert spec.layers[0].config["activation"] == "linear"
+    ours = build_model(spec)
+    reference = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(8, 3)])
+    reference.set_weights(ours.get_weights())
+    x = np.random.default_rng(1).normal(size=(3, 6, 6, 1)).astype(np.float32)
+    out = np.asarray(ours(x, training=False))
+    assert out.min() < 0  # no relu
+    np.testing.assert_allclose(out, np.asarray(reference(x, training=False)), atol=1e-6)
+    layer = ours.layers[0].get_config()
+    assert layer["activation"] == reference.layers[0].get_config()["activation"] == "linear"
+
