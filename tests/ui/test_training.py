@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QMessageBox, QPushButton, QToolButton
+from PyQt5.QtWidgets import QLabel, QMessageBox, QPushButton, QToolButton
 
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.main_window import MainWindow
@@ -268,6 +268,38 @@ def test_a_long_status_message_is_not_cut_under_the_tensorflow_label(qtbot, wind
     room = label.mapTo(bar, label.rect().topLeft()).x()
     assert bar.fontMetrics().horizontalAdvance(shown) < room
     assert bar.toolTip() == text  # all of it, on hovering
+
+
+def test_after_an_edit_every_view_says_it_shows_the_previous_model(qtbot, window):
+    """Train, then change Dense 64 → 32: Evaluation, Weights and Draw say whose results they
+    show (run 1, before the edit); undoing the edit makes them the current model's again."""
+    from tests.ui.test_draw import stroke, zero
+
+    w, state = window, window.state
+    configure(state, epochs=1, batch_size=64)
+    assert train_once(qtbot, w).result.status == "completed"
+    dense = next(i for i, layer in enumerate(state.spec.layers)
+                 if layer.class_name == "Dense" and layer.config.get("units") == 64)
+    notices = [w.evaluation_panel.previous_notice, w.weights_panel.previous_notice]
+    for panel in (w.evaluation_panel, w.weights_panel):
+        w.tabs.setCurrentWidget(panel)
+        assert not panel.previous_notice.isVisible()
+    state.set_layer_param(dense, "units", 32)
+    for panel, notice in zip((w.evaluation_panel, w.weights_panel), notices, strict=True):
+        w.tabs.setCurrentWidget(panel)
+        assert notice.isVisible()
+        assert "run 1" in notice.text() and "Dense units 64 → 32" in notice.text()
+    w.tabs.setCurrentWidget(w.draw_panel)
+    stroke(w.draw_panel.canvas, zero())
+    qtbot.waitUntil(lambda: w.draw_panel.prediction.probabilities is not None, timeout=10000)
+    prediction = w.draw_panel.prediction
+    assert prediction.previous and "run 1" in prediction.note
+    assert "previous model" in w.findChild(QLabel, "predictedProbability").text()
+    # Undo: the weights are the current model's again.
+    state.undo_stack.undo()
+    qtbot.waitUntil(lambda: not prediction.previous, timeout=5000)
+    assert prediction.probabilities is not None and "run 1" not in prediction.note
+    assert not any(notice.isVisibleTo(notice.parentWidget()) for notice in notices)
 
 
 def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeypatch):

@@ -45,6 +45,7 @@ class TrainedModel(QObject):
         self.document = document
         self.weights: list | None = None
         self.weights_epoch = -1
+        self.weights_run: int | None = None  # the run (id) the weights come from, if known
         # (epoch, weights) of the last run, bounded (see thin_history).
         self.weights_history: list[tuple[int, list]] = []
         self._trained_spec: dict | None = None  # the spec those weights belong to
@@ -58,14 +59,17 @@ class TrainedModel(QObject):
 
     def clear(self) -> None:
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
+        self.weights_run = None
         self._inference, self._inference_spec, self._trained_spec = None, None, None
         self._prepared = None
 
-    def set_weights(self, epoch: int, weights: list, spec: dict | None = None) -> None:
-        """Called on the GUI thread with a copy of the worker's weights after each epoch."""
-        if epoch == 0 or epoch < self.weights_epoch:
+    def set_weights(self, epoch: int, weights: list, spec: dict | None = None,
+                    run: int | None = None) -> None:
+        """Called on the GUI thread with a copy of the worker's weights after each epoch
+        (``epoch`` counts from 0; ``run``: the id of the run they come from, if any)."""
+        if epoch == 0 or epoch < self.weights_epoch or run != self.weights_run:
             self.weights_history = []
-        self.weights, self.weights_epoch = weights, epoch
+        self.weights, self.weights_epoch, self.weights_run = weights, epoch, run
         self.weights_history = thin_history([*self.weights_history, (epoch, weights)])
         self._trained_spec = spec or self.document.spec.to_dict()
         self.weights_updated.emit(epoch)
@@ -154,6 +158,7 @@ class TrainedModel(QObject):
         self._trained_spec = self._inference_spec = {_EXTERNAL: id(model)}
         self.weights = [w.copy() for w in model.get_weights()]
         self.weights_epoch = 0
+        self.weights_run = None
         self._inference_epoch = (0, id(self.weights))
         self.weights_history = [(0, self.weights)]
         self.weights_updated.emit(0)

@@ -31,6 +31,7 @@ from workbench.ui.draw.gallery import SampleGalleryView
 from workbench.ui.draw.prediction import InputPreviewView, PredictionView
 from workbench.ui.draw.predictor import Predictor, as_probabilities, class_names_for
 from workbench.ui.draw.samples import SAMPLES_FILE
+from workbench.ui.previous_model import previous_model_note
 
 UPDATE_INTERVAL_MS = 16  # at most ~60 predictions per second while drawing
 NO_MODEL_HINT = "Train the model first — or open a trained .keras"
@@ -68,6 +69,7 @@ class DrawPanel(QWidget):
         self.gallery.sample_added.connect(self._on_sample_added)
 
         state.trained.weights_updated.connect(self._on_weights_changed)
+        state.model_changed.connect(self._schedule)  # an edit makes the answer the old model's
         state.tensorflow.ready.connect(self._schedule)
         state.data.loaded.connect(self._on_dataset_changed)
         state.project_replaced.connect(self._on_project_changed)
@@ -222,7 +224,10 @@ class DrawPanel(QWidget):
         self.current_input = digit
         self.preview.show_input(digit)
         self.gallery.set_current(digit)
-        self.prediction.show_probabilities(probs, class_names_for(dataset, len(probs)), note)
+        previous = previous_model_note(self.state)
+        note = "  ".join(text for text in (previous, note) if text)
+        self.prediction.show_probabilities(probs, class_names_for(dataset, len(probs)), note,
+                                           previous=bool(previous))
         self.gallery.suggest_label(int(np.argmax(probs)))
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")

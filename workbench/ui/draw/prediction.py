@@ -58,6 +58,7 @@ class PredictionView(QWidget):
         super().__init__(parent)
         self.setObjectName("predictionView")
         self.probabilities: np.ndarray | None = None
+        self.previous = False  # the bars are an earlier model's answer
         self.class_names: list[str] = []
 
         self._top = QLabel("–", self, objectName="predictedClass")
@@ -125,6 +126,11 @@ class PredictionView(QWidget):
         return self._hint.text() if self.probabilities is None else ""
 
     @property
+    def note(self) -> str:
+        """The line under the answer (which model answered, how its output was read)."""
+        return self._note.text() if self._note.isVisibleTo(self) else ""
+
+    @property
     def top_class(self) -> int | None:
         return None if self.probabilities is None else int(np.argmax(self.probabilities))
 
@@ -149,14 +155,19 @@ class PredictionView(QWidget):
             self.probabilities = None
         self._draw_bars(self.probabilities)
 
-    def show_probabilities(self, probs: np.ndarray, class_names: list[str], note: str = "") -> None:
+    def show_probabilities(self, probs: np.ndarray, class_names: list[str], note: str = "",
+                           previous: bool = False) -> None:
+        """``previous``: the answer of an earlier version of the model (``note`` says which):
+        shown greyed, never as the current model's answer."""
         probs = np.asarray(probs, dtype=np.float64).reshape(-1)
         self.set_class_names(class_names)
         self.probabilities = probs
+        self.previous = previous
         top = int(np.argmax(probs))
         self._top.setText(self.class_names[top])
-        self._top.setStyleSheet("color: #1d4f91;")
-        self._top_prob.setText(f"{probs[top] * 100:.1f} %")
+        self._top.setStyleSheet("color: #9a9a9a;" if previous else "color: #1d4f91;")
+        self._top_prob.setText(f"{probs[top] * 100:.1f} %" + (" (previous model)" if previous
+                                                               else ""))
         self._top_prob.show()
         self._hint.setText("")
         self._hint.hide()
@@ -167,6 +178,7 @@ class PredictionView(QWidget):
     def show_hint(self, text: str) -> None:
         """No prediction: empty bars and a line saying why."""
         self.probabilities = None
+        self.previous = False
         self._top.setText("–")
         self._top.setStyleSheet("color: #aaa;")
         self._top_prob.setText("")

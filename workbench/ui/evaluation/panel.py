@@ -35,6 +35,7 @@ from workbench.ui.evaluation.worker import (
     EvaluationResult,
     EvaluationWorker,
 )
+from workbench.ui.previous_model import PreviousModelNotice
 
 GALLERY_LIMIT = 200  # thumbnails per cell; the title says how many there are in all
 MOST_WRONG = 60
@@ -61,6 +62,7 @@ class EvaluationPanel(QWidget):
         self.state = state
         self.result: EvaluationResult | None = None
         self._dataset = None  # the dataset the shown result was computed on
+        self._pending_run: int | None = None  # the run whose weights were last sent
         self._token = 0
         self._stale = state.trained.weights is not None
         # The worker's thread ends by itself when idle, so nothing outlives a closed window.
@@ -121,8 +123,10 @@ class EvaluationPanel(QWidget):
         self.pages = QStackedWidget(self)
         for page in (self.empty, classification, self.regression):
             self.pages.addWidget(page)
+        self.previous_notice = PreviousModelNotice(state, self)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.previous_notice)
         layout.addWidget(self.pages, 1)
 
         state.trained.weights_updated.connect(self._on_weights_changed)
@@ -198,6 +202,7 @@ class EvaluationPanel(QWidget):
         self._token += 1
         self._stale = False
         self._pending_dataset = dataset
+        self._pending_run = state.trained.weights_run
         self.worker.submit(EvaluationRequest(
             token=self._token, epoch=state.trained.weights_epoch, x=dataset.x_test,
             y=dataset.y_test, task=dataset.task, num_classes=dataset.num_classes,
@@ -221,8 +226,9 @@ class EvaluationPanel(QWidget):
         self.result = result
         self._dataset = self._pending_dataset
         self.progress.setText(f"{len(result.y_true):,} test samples in {result.seconds:.2f} s")
+        run = self._pending_run
         epoch = "" if self.state.trained.is_external else (
-            f" · after epoch {result.epoch + 1}")
+            f" · {f'run {run}, ' if run is not None else ''}after epoch {result.epoch + 1}")
         if result.task == "regression":
             self._show_regression(result, epoch)
         else:

@@ -482,7 +482,7 @@ class TrainingPanel(QWidget):
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
         if self._closing:
             return
-        self.state.trained.set_weights(epoch, weights, self._spec_dict)
+        self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id)
 
     def _on_inference_ready(self, model) -> None:
         self.state.trained.adopt_inference(self._spec_dict, model)

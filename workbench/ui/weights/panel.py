@@ -25,6 +25,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import introspection
+from workbench.ui.previous_model import PreviousModelNotice
 from workbench.ui.weights.activations import ActivationsView
 from workbench.ui.weights.layers import WeightedLayer, image_shape_for, weighted_layers
 
@@ -351,9 +352,11 @@ class WeightsPanel(QWidget):
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.empty)
         self.pages.addWidget(self.tabs)
+        self.previous_notice = PreviousModelNotice(state, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.pages)
+        layout.addWidget(self.previous_notice)
+        layout.addWidget(self.pages, 1)
         self._stale = False
         state.trained.weights_updated.connect(self._on_weights_changed)
         state.project_replaced.connect(self._on_project_replaced)
