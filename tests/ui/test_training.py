@@ -262,7 +262,8 @@ def test_a_long_status_message_is_not_cut_under_the_tensorflow_label(qtbot, wind
     text = ("Opened /home/someone/projects/a-rather-long-folder-name/digits-experiment.json "
             "with its trained weights (digits-experiment.weights.keras); " * 6).strip()
     w.state.bus.status_message.emit(text)
-    shown = bar.currentMessage()
+    assert bar.currentMessage() == text
+    shown = bar.shown_message()
     assert shown.endswith("…") and shown.startswith("Opened /home/someone")
     label = w._tf_label
     room = label.mapTo(bar, label.rect().topLeft()).x()

@@ -1,14 +1,14 @@
 """The window's status bar: a message too long for the room left of the permanent labels (the
-TensorFlow version) ends in "…" instead of being cut under them; the tooltip holds all of it."""
+TensorFlow version) is drawn ending in "…" instead of running under them; the tooltip holds all
+of it. ``currentMessage()`` stays the whole text."""
 
 from __future__ import annotations
 
-import time
-
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QStatusBar, QWidget
+from PyQt5.QtGui import QPainter
+from PyQt5.QtWidgets import QStatusBar, QStyle, QStyleOption, QWidget
 
-_ROOM = 28  # the size grip and the margins around the message
+_MARGIN = 6  # Qt's own margin around the message
 
 
 class StatusBarView(QStatusBar):
@@ -16,36 +16,42 @@ class StatusBarView(QStatusBar):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self._permanent: list[QWidget] = []
-        self.full_message = ""
-        self._until = 0.0  # when the message goes (monotonic seconds; 0: it stays)
         self.messageChanged.connect(self._on_message_changed)
 
     def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:  # noqa: N802
         self._permanent.append(widget)
         super().addPermanentWidget(widget, stretch)
 
-    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt API
-        self.full_message = text
-        self._until = time.monotonic() + timeout / 1000 if timeout > 0 else 0.0
-        self.setToolTip(text)
-        super().showMessage(self._elided(text), timeout)
-
     def message_width(self) -> int:
-        """The pixels a message may take."""
-        taken = sum(w.width() for w in self._permanent if w.isVisible())
-        return max(40, self.width() - taken - _ROOM)
+        """The pixels a message may take: up to the first permanent widget."""
+        right = self.width() - _MARGIN
+        for widget in self._permanent:
+            if widget.isVisible():
+                right = min(right, widget.geometry().left() - _MARGIN)
+        return max(20, right - _MARGIN)
 
-    def _elided(self, text: str) -> str:
+    def shown_message(self) -> str:
+        """The message as drawn (elided to the room there is)."""
+        text = self.currentMessage()
+        if not text:
+            return ""
         return self.fontMetrics().elidedText(text, Qt.ElideRight, self.message_width())
 
     def _on_message_changed(self, text: str) -> None:
-        if not text:
-            self.full_message = ""
-            self.setToolTip("")
+        self.setToolTip(text)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        if self.full_message and self.currentMessage():  # elide it again for the new width
-            left = int((self._until - time.monotonic()) * 1000) if self._until else 0
-            if not self._until or left > 0:
-                super().showMessage(self._elided(self.full_message), max(left, 0))
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if not self.currentMessage():
+            super().paintEvent(event)
+            return
+        # As QStatusBar paints a message, but elided: Qt's own drawing runs under the labels.
+        painter = QPainter(self)
+        option = QStyleOption()
+        option.initFrom(self)
+        self.style().drawPrimitive(QStyle.PE_PanelStatusBar, option, painter, self)
+        painter.setPen(self.palette().windowText().color())
+        rect = self.rect().adjusted(_MARGIN, 0, 0, 0)
+        rect.setWidth(self.message_width())
+        painter.drawText(rect, Qt.AlignLeading | Qt.AlignVCenter | Qt.TextSingleLine,
+                         self.shown_message())
+        painter.end()
