@@ -178,42 +178,22 @@ def cmd_train(args) -> int:
 # evaluate ---------------------------------------------------------------------------------------
 
 
-def _inputs_for(model, x):
-    """The dataset's samples shaped for each of the model's inputs (the same image to every one)."""
-    from workbench.core.training import TrainingError, adapt_inputs
-
-    shapes = [tuple(t.shape[1:]) for t in model.inputs]
-    try:
-        adapted = [adapt_inputs(x, shape) for shape in shapes]
-    except TrainingError as exc:
-        raise CliError(f"the dataset does not fit this model: {exc}", EXIT_INVALID) from None
-    return adapted[0] if len(adapted) == 1 else adapted
-
-
 def cmd_evaluate(args) -> int:
-    from workbench.core.evaluation import evaluate_classifier
+    from workbench.actions.evaluate import evaluate
     from workbench.core.modelio import load_model
 
     model = load_model(args.model)
     dataset = _load_dataset(args.dataset)
-    if dataset.task != "classification":
-        raise CliError(f"{args.dataset} is a regression dataset; evaluate reports "
-                       "classification accuracy", EXIT_INVALID)
-    x = _inputs_for(model, dataset.x_test.astype("float32"))
-    outputs = model.outputs[0].shape[-1]
-    if outputs is not None and outputs < dataset.num_classes:
-        raise CliError(f"the model has {outputs} outputs but {args.dataset} has "
-                       f"{dataset.num_classes} classes", EXIT_INVALID)
-    report = evaluate_classifier(model, x, dataset.y_test)
-    result = {"loss": report["loss"], "accuracy": report["accuracy"],
-              "confusion_matrix": report["confusion_matrix"]}
+    report = evaluate(model, dataset)
     if args.json:
-        _emit(result)
+        _emit({"loss": report.loss, "accuracy": report.accuracy,
+               "confusion_matrix": report.confusion.tolist()})
     else:
-        print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}"
+        print(f"loss {report.loss:.4f}  accuracy {report.accuracy:.4f}"
               f"  ({len(dataset.y_test)} test samples)")
         print("confusion matrix (rows: true class, columns: predicted):")
-        for name, row in zip(dataset.class_names, result["confusion_matrix"]):
+        names = dataset.class_names or [str(i) for i in range(report.num_classes)]
+        for name, row in zip(names, report.confusion.tolist()):
             print(f"{name[:12]:>12} " + " ".join(f"{v:5d}" for v in row))
     return 0
 
@@ -222,30 +202,18 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    import numpy as np
-
-    from workbench.core.digits import fit_to_input, load_image, preprocess_digit
-    from workbench.core.evaluation import to_probabilities
+    from workbench.actions.predict import predict_image
+    from workbench.core.inference import Predictor
     from workbench.core.modelio import load_model
 
     model = load_model(args.model)
-    shape = tuple(model.inputs[0].shape[1:])
+    predictor = Predictor()
     results = []
     for path in args.images:
-        try:
-            image = load_image(path)
-        except (OSError, ValueError) as exc:
-            raise CliError(str(exc), EXIT_INVALID) from None
-        digit = preprocess_digit(image)
-        if digit is None:
-            raise CliError(f"{path}: no digit found (the image is blank)", EXIT_INVALID)
-        try:
-            batch = fit_to_input(digit, shape)
-        except ValueError as exc:
-            raise CliError(str(exc), EXIT_INVALID) from None
-        probs = to_probabilities(np.asarray(model(batch, training=False)))[0].astype(float)
-        results.append({"image": str(path), "probabilities": [round(p, 6) for p in probs],
-                        "predicted": int(np.argmax(probs))})
+        prediction = predict_image(model, path, predictor)
+        results.append({"image": str(path),
+                        "probabilities": [round(float(p), 6) for p in prediction.probabilities],
+                        "predicted": prediction.predicted})
     for item in results:
         if args.json:
             _emit(item)
@@ -314,13 +282,15 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _known_errors():
+    from workbench.actions.errors import ActionError
     from workbench.core.datasets import DatasetError
     from workbench.core.modelio import ModelFileError
     from workbench.core.project import ProjectError
     from workbench.core.spec import SpecError
     from workbench.core.training import TrainingError
 
-    return (CliError, DatasetError, ModelFileError, ProjectError, SpecError, TrainingError)
+    return (CliError, ActionError, DatasetError, ModelFileError, ProjectError, SpecError,
+            TrainingError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from workbench.core.digits import fit_to_input, load_image, predict_digit, preprocess_digit
+from workbench.core.digits import fit_to_input, load_image, preprocess_digit
 
 MNIST = Path(__file__).resolve().parents[2] / "resources" / "datasets" / "mnist-10k.npz"
 
@@ -307,23 +307,6 @@ def test_fit_to_input_shapes(shape):
 def test_fit_to_input_refuses_other_models(shape):
     with pytest.raises(ValueError, match=r"drawn digits are 28×28 images, so it needs \(28, 28\)"):
         fit_to_input(np.zeros((28, 28), np.float32), shape)
-
-
-def test_predict_digit_uses_the_same_preprocessing():
-    img = draw_digit(1)
-    seen = []
-
-    def model_fn(batch):
-        seen.append(batch)
-        return np.eye(10)[[1]]
-
-    digit, probs = predict_digit(model_fn, img, (784,))
-    np.testing.assert_array_equal(digit, preprocess_digit(img))
-    assert seen[0].shape == (1, 784) and probs.argmax() == 1
-    assert predict_digit(model_fn, np.zeros((28, 28))) is None
-    # Logits come back as probabilities.
-    _, probs = predict_digit(lambda batch: np.array([[0.0, 2.0, -1.0]]), img)
-    assert probs.sum() == pytest.approx(1.0) and probs.argmax() == 1
 
 
 # --- files ---------------------------------------------------------------------------------------

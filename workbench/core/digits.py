@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from workbench.core.evaluation import to_probabilities
-
 SIZE = 28
 # MNIST digits were scaled so the longer bounding-box side is 20 px, then placed by centre of mass.
 BOX = 20
@@ -103,19 +101,6 @@ def fit_to_input(digit28: np.ndarray, input_shape: tuple) -> np.ndarray:
     if digit.size != SIZE * SIZE:
         raise ValueError(f"Expected a 28×28 digit, got an array of shape {digit.shape}.")
     return digit.reshape((1, *shape))
-
-
-def predict_digit(model_fn, image: np.ndarray, input_shape: tuple = (28, 28)):
-    """Preprocess ``image`` and run ``model_fn`` (a model, or any function of a batch) on it.
-
-    Returns (digit28, class probabilities), logits turned into probabilities, or None when the
-    image holds no ink.
-    """
-    digit = preprocess_digit(image)
-    if digit is None:
-        return None
-    out = np.asarray(model_fn(fit_to_input(digit, input_shape)))
-    return digit, to_probabilities(out.reshape(1, -1))[0]
 
 
 # --- steps -------------------------------------------------------------------------------------

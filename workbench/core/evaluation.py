@@ -1,14 +1,17 @@
 """How well a trained model does: predictions, confusion matrix, per-class metrics, mistakes.
 
-Plain numpy on plain arrays, so the evaluation panel and ``workbench evaluate`` share every number.
+Plain numpy on plain arrays: the evaluation tab, ``workbench evaluate``, the Draw tab and
+``workbench predict`` read a model's outputs through the same functions, so they agree.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+PREDICT_BATCH = 2048  # samples per predict_on_batch call
 # Keras clips probabilities by the same epsilon before taking logs in its crossentropy losses.
 _EPSILON = 1e-7
 
@@ -168,14 +171,15 @@ def model_input_shape(model) -> tuple | None:
     return tuple(inputs[0].shape[1:])
 
 
-def predict_outputs(model, x, batch_size: int = 256) -> np.ndarray:
-    """The model's raw outputs for ``x``, computed in batches with ``training=False``."""
+def predict_outputs(model, x, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+    """The model's raw outputs for ``x``: one compiled ``predict_on_batch`` call per chunk (far
+    less overhead than ``model.predict``), inference mode, no progress bar."""
     x = adapt_inputs(x, model_input_shape(model))
     if len(x) == 0:
         raise ValueError("No samples to predict.")
     parts = []
     for start in range(0, len(x), batch_size):
-        out = model(x[start : start + batch_size], training=False)
+        out = model.predict_on_batch(x[start : start + batch_size])
         if isinstance(out, dict):
             out = list(out.values())
         if isinstance(out, (list, tuple)):
@@ -189,10 +193,17 @@ def predict_outputs(model, x, batch_size: int = 256) -> np.ndarray:
 
 
 def to_probabilities(outputs) -> np.ndarray:
-    """Class probabilities (N, C) from a classifier's outputs.
+    """Class probabilities (N, C) from a classifier's outputs (see ``read_probabilities``)."""
+    return read_probabilities(outputs)[0]
+
+
+def read_probabilities(outputs) -> tuple[np.ndarray, str]:
+    """``(probabilities (N, C), note)`` from a classifier's outputs: the one reading of a
+    classifier's outputs for the evaluation tab, the Draw tab, ``evaluate`` and ``predict``.
 
     Rows that are already probabilities pass through; logits get a softmax. A single sigmoid
-    column (N, 1) becomes the two columns [P(0), P(1)].
+    column (N, 1) becomes the two columns [P(0), P(1)], a logit column through the sigmoid.
+    ``note`` says when the numbers are our reading of the model rather than its own ("" if not).
     """
     out = np.asarray(outputs, dtype=np.float64)
     if out.ndim == 1:
@@ -204,18 +215,22 @@ def to_probabilities(outputs) -> np.ndarray:
         )
     if out.shape[1] == 1:
         p = out[:, 0]
+        note = ""
         if p.size and (p.min() < 0.0 or p.max() > 1.0):
             p = 1.0 / (1.0 + np.exp(-p))
-        return np.column_stack([1.0 - p, p])
-    is_prob = out.size == 0 or (out.min() >= 0.0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
+            note = "output read as a logit (sigmoid applied)"
+        return np.column_stack([1.0 - p, p]), note
+    is_prob = out.size == 0 or (
+        out.min() >= -1e-6 and np.allclose(out.sum(axis=1), 1.0, rtol=0.0, atol=1e-3))
     if is_prob:
-        return out
+        return np.clip(out, 0.0, 1.0), ""
     shifted = out - out.max(axis=1, keepdims=True)
     e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
+    return e / e.sum(axis=1, keepdims=True), ("the last layer has no softmax: probabilities "
+                                              "are the softmax of its outputs")
 
 
-def predict_probabilities(model, x, batch_size: int = 256) -> np.ndarray:
+def predict_probabilities(model, x, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """Class probabilities (N, C) of ``model`` on ``x`` (see ``to_probabilities``)."""
     return to_probabilities(predict_outputs(model, x, batch_size))
 
@@ -223,37 +238,93 @@ def predict_probabilities(model, x, batch_size: int = 256) -> np.ndarray:
 # --- the whole report --------------------------------------------------------------------------
 
 
-def evaluate_classifier(model, x, y, loss=None, batch_size: int = 256) -> dict:
-    """Loss, accuracy, confusion matrix and per-class metrics of any single-input Keras classifier.
+@dataclass
+class ClassifierReport:
+    """Everything shown about a classifier on a test split, from its outputs and the labels."""
 
-    ``y`` may be class numbers or one-hot rows. The loss is ``loss`` (a Keras loss name, function
-    or object) when given; else the model's compiled loss through ``model.evaluate``, so it matches
-    what training reported; else the crossentropy of the predicted probabilities.
+    probabilities: np.ndarray  # (N, C) float64
+    labels: np.ndarray  # (N,) true class numbers
+    predicted: np.ndarray  # (N,) argmax of the probabilities
+    confusion: np.ndarray  # (C, C) counts, rows = true class
+    accuracy: float
+    loss: float  # crossentropy of the probabilities (``evaluate_classifier`` may override it)
+    per_class: list[dict]
+    pairs: list[tuple[int, int, int]]  # most confused (true, predicted, count), largest first
+    wrong: np.ndarray  # misclassified indices, most confident first
+    note: str = ""  # see ``read_probabilities``
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.confusion.shape[0])
+
+    def summary(self) -> dict:
+        """The plain-JSON part: loss, accuracy, confusion matrix, per class, number of classes."""
+        return {"loss": self.loss, "accuracy": self.accuracy,
+                "confusion_matrix": self.confusion.tolist(), "per_class": self.per_class,
+                "num_classes": self.num_classes}
+
+
+def classification_report(outputs, y, num_classes: int = 0, pairs: int = 8) -> ClassifierReport:
+    """The one report of a classifier's ``outputs`` on samples labelled ``y`` (class numbers or
+    one-hot rows). With ``num_classes`` above the model's outputs, the missing classes get
+    probability 0 (so every true class has a row)."""
+    labels = class_labels(y)
+    outputs = np.asarray(outputs)
+    if len(labels) != len(outputs):
+        raise ValueError(f"{len(outputs)} samples but {len(labels)} labels.")
+    probs, note = read_probabilities(outputs.reshape(len(outputs), -1))
+    n = max(int(num_classes), probs.shape[1], int(labels.max(initial=-1)) + 1)
+    if probs.shape[1] < n:
+        probs = np.pad(probs, ((0, 0), (0, n - probs.shape[1])))
+    predicted = probs.argmax(axis=1)
+    cm = confusion_matrix(labels, predicted, n)
+    return ClassifierReport(
+        probabilities=probs, labels=labels, predicted=predicted, confusion=cm,
+        accuracy=float((predicted == labels).mean()) if len(labels) else math.nan,
+        loss=cross_entropy(probs, labels), per_class=per_class_metrics(cm),
+        pairs=most_confused_pairs(cm, pairs), wrong=misclassified(labels, probs), note=note,
+    )
+
+
+def cross_entropy(probs, labels) -> float:
+    """Mean crossentropy of the true classes' probabilities, clipped as Keras clips them."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) == 0:
+        return math.nan
+    picked = np.asarray(probs)[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, _EPSILON, 1.0)).mean())
+
+
+def evaluate_classifier(model, x, y, loss=None, batch_size: int = PREDICT_BATCH) -> dict:
+    """Loss, accuracy, confusion matrix and per-class metrics of any single-input Keras classifier
+    (``classify(...).summary()``)."""
+    return classify(model, x, y, loss, batch_size).summary()
+
+
+def classify(model, x, y, loss=None, batch_size: int = PREDICT_BATCH) -> ClassifierReport:
+    """``classification_report`` of ``model`` on ``x``, ``y``.
+
+    The loss is ``loss`` (a Keras loss name, function or object) when given; else the model's
+    compiled loss through ``model.evaluate``, so it matches what training reported (penalties
+    included); else the crossentropy of the predicted probabilities.
     """
     x = adapt_inputs(x, model_input_shape(model))
     labels = class_labels(y)
     if len(labels) != len(x):
         raise ValueError(f"{len(x)} samples but {len(labels)} labels.")
     outputs = predict_outputs(model, x, batch_size)
-    probs = to_probabilities(outputs)
-    num_classes = probs.shape[1]
-    if labels.size and labels.max() >= num_classes:
+    classes = max(outputs.reshape(len(outputs), -1).shape[1], 2)  # one sigmoid unit: 2 classes
+    if labels.size and labels.max() >= classes:
         raise ValueError(
             f"The labels go up to class {int(labels.max())} but the model predicts only "
-            f"{num_classes} classes."
+            f"{classes} classes."
         )
-    pred = probs.argmax(axis=1)
-    cm = confusion_matrix(labels, pred, num_classes)
-    return {
-        "loss": _loss_value(model, x, y, labels, outputs, probs, loss, batch_size),
-        "accuracy": float((pred == labels).mean()),
-        "confusion_matrix": cm.tolist(),
-        "per_class": per_class_metrics(cm),
-        "num_classes": int(num_classes),
-    }
+    report = classification_report(outputs, labels)
+    report.loss = _loss_value(model, x, y, labels, outputs, report, loss, batch_size)
+    return report
 
 
-def _loss_value(model, x, y, labels, outputs, probs, loss, batch_size) -> float:
+def _loss_value(model, x, y, labels, outputs, report, loss, batch_size) -> float:
     if loss is not None:
         from workbench.core.tf_loader import load_tensorflow
 
@@ -275,8 +346,7 @@ def _loss_value(model, x, y, labels, outputs, probs, loss, batch_size) -> float:
             return float(logs["loss"])
         except Exception:  # noqa: BLE001 - a loss we cannot feed falls back to crossentropy
             pass
-    picked = probs[np.arange(len(labels)), labels]
-    return float(-np.log(np.clip(picked, _EPSILON, 1.0)).mean())
+    return report.loss
 
 
 def _labels_for_loss(loss, y, labels, output_shape) -> np.ndarray:

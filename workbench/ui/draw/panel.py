@@ -25,11 +25,12 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from workbench.actions.predict import read_output
 from workbench.core import digits
 from workbench.ui.draw.canvas import MAX_PEN, MIN_PEN, DrawCanvasView
 from workbench.ui.draw.gallery import SampleGalleryView
 from workbench.ui.draw.prediction import InputPreviewView, PredictionView
-from workbench.ui.draw.predictor import Predictor, as_probabilities, class_names_for
+from workbench.ui.draw.predictor import Predictor, class_names_for
 from workbench.ui.draw.samples import SAMPLES_FILE
 from workbench.ui.previous_model import previous_model_note
 
@@ -217,7 +218,7 @@ class DrawPanel(QWidget):
             self._show_no_prediction(digit, f"This model predicts numbers, not classes: {values}")
             return
         try:
-            probs, note = as_probabilities(output)
+            probs, note = read_output(output)
         except ValueError as exc:
             self._show_no_prediction(digit, str(exc))
             return

@@ -22,7 +22,6 @@ from workbench.core.errors import reason_lines
 from workbench.ui.tasks import Task, TaskRunner
 
 IDLE_EXIT_S = 1.0  # an idle evaluation thread ends after this long
-PREDICT_BATCH = 2048  # predict_on_batch per chunk: far less overhead than model.predict
 CURVE_POINTS = 200
 
 
@@ -60,25 +59,10 @@ class EvaluationResult:
     curve_y: np.ndarray | None = None
 
 
-def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-    """All outputs of ``model`` for ``x``; one compiled call per chunk, no progress bar."""
-    if len(x) == 0:
-        return np.zeros((0, 1), dtype=np.float32)
-    parts = [np.asarray(model.predict_on_batch(x[i:i + batch_size]))
-             for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts, axis=0)
-
-
-def cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
-    if len(y) == 0:
-        return float("nan")
-    picked = probs[np.arange(len(y)), y.astype(np.int64)]
-    return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
-
-
 def summarise(request: EvaluationRequest, outputs: np.ndarray, seconds: float,
               curve_y: np.ndarray | None = None) -> EvaluationResult:
-    """Turn raw model outputs on the test split into everything the panel shows."""
+    """Turn raw model outputs on the test split into everything the panel shows (the one
+    report of core.evaluation, which ``workbench evaluate`` prints too)."""
     result = EvaluationResult(request.token, request.epoch, request.task, outputs,
                               np.asarray(request.y), seconds, curve_y=curve_y)
     if request.task == "regression":
@@ -86,20 +70,16 @@ def summarise(request: EvaluationRequest, outputs: np.ndarray, seconds: float,
             report = evaluation.regression_report(request.y, outputs)
             result.mse, result.mae = report["mse"], report["mae"]
         return result
-    y = evaluation.class_labels(request.y)
-    probs = evaluation.to_probabilities(np.asarray(outputs).reshape(len(outputs), -1))
-    n = max(request.num_classes, probs.shape[1], int(y.max(initial=-1)) + 1)
-    if probs.shape[1] < n:
-        probs = np.pad(probs, ((0, 0), (0, n - probs.shape[1])))
-    result.outputs = probs.astype(np.float32)
-    result.y_true = y
-    result.y_pred = np.argmax(probs, axis=1)
-    result.confusion = evaluation.confusion_matrix(y, result.y_pred, n)
-    result.accuracy = float(np.mean(result.y_pred == y)) if len(y) else float("nan")
-    result.loss = cross_entropy(probs, y)
-    result.per_class = evaluation.per_class_metrics(result.confusion)
-    result.pairs = evaluation.most_confused_pairs(result.confusion, 8)
-    result.wrong = np.asarray(evaluation.misclassified(y, probs), dtype=np.int64)
+    report = evaluation.classification_report(outputs, request.y, request.num_classes)
+    result.outputs = report.probabilities.astype(np.float32)
+    result.y_true = report.labels
+    result.y_pred = report.predicted
+    result.confusion = report.confusion
+    result.accuracy = report.accuracy
+    result.loss = report.loss
+    result.per_class = report.per_class
+    result.pairs = report.pairs
+    result.wrong = report.wrong
     return result
 
 
@@ -243,10 +223,10 @@ def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult
     model = cache.model_for(request)
     shape = evaluation.model_input_shape(model)
     x = evaluation.adapt_inputs(np.asarray(request.x, dtype=np.float32), shape)
-    outputs = predict_batches(model, x)
+    outputs = evaluation.predict_outputs(model, x)
     curve_y = None
     if request.curve_x is not None:
-        curve_y = predict_batches(model, evaluation.adapt_inputs(request.curve_x, shape))
+        curve_y = evaluation.predict_outputs(model, evaluation.adapt_inputs(request.curve_x, shape))
     return summarise(request, outputs, time.perf_counter() - start, curve_y)
 
 

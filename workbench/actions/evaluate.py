@@ -1,0 +1,33 @@
+"""How a trained classifier does on a dataset's test split: ``workbench evaluate``.
+
+The report is ``core.evaluation.classification_report``, the one the evaluation tab shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.actions.errors import ActionError
+from workbench.core.evaluation import ClassifierReport, adapt_inputs, classify, model_input_shape
+
+
+def evaluate(model, dataset) -> ClassifierReport:
+    """Loss, accuracy, confusion matrix, per class and probabilities of ``model`` on the test
+    split of ``dataset`` (ActionError when they do not fit each other)."""
+    if dataset.task != "classification":
+        raise ActionError(f"{dataset.name} is a regression dataset; evaluate reports "
+                          "classification accuracy")
+    if len(dataset.x_test) == 0:
+        raise ActionError(f"{dataset.name} has no test split")
+    try:
+        x = adapt_inputs(np.asarray(dataset.x_test, dtype=np.float32), model_input_shape(model))
+    except ValueError as exc:
+        raise ActionError(f"the dataset does not fit this model: {exc}") from None
+    outputs = model.outputs[0].shape[-1]
+    if outputs is not None and outputs > 1 and outputs < dataset.num_classes:
+        raise ActionError(f"the model has {outputs} outputs but {dataset.name} has "
+                          f"{dataset.num_classes} classes")
+    try:
+        return classify(model, x, dataset.y_test)
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
