@@ -63,6 +63,12 @@ def _quit_after(app, ms: int) -> None:
     QTimer.singleShot(ms, report_and_close)
 
 
+def _existing_application():
+    from PyQt5.QtWidgets import QApplication
+
+    return QApplication.instance()
+
+
 def make_application(argv: list[str] | None = None):
     """The QApplication for the app and for each panel run on its own.
 
@@ -72,7 +78,7 @@ def make_application(argv: list[str] | None = None):
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication
 
-    app = QApplication.instance()
+    app = _existing_application()
     if app is None:
         prepare_qt_environment()
         problem = platform_check.problem()

@@ -97,18 +97,18 @@ def message(missing: list[str]) -> str:
 
 
 def problem(environ: Mapping[str, str] | None = None, platform: str | None = None,
-            ldd: Callable[[Path], str] = run_ldd,
-            plugin: Callable[[], Path | None] = xcb_plugin) -> str:
+            ldd: Callable[[Path], str] | None = None,
+            plugin: Callable[[], Path | None] | None = None) -> str:
     """One readable line saying why Qt's xcb plugin cannot load and what to do; "" when it can
     (or when it is not the plugin Qt will use, or we cannot tell)."""
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
     if not uses_xcb(environ, platform):
         return ""
-    path = plugin()
+    path = (plugin or xcb_plugin)()
     if path is None:
         return ""
-    missing = missing_libraries(ldd(path))
+    missing = missing_libraries((ldd or run_ldd)(path))
     if missing:
         return message(missing)
     if not environ.get("DISPLAY"):
