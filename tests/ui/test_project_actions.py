@@ -231,7 +231,8 @@ def test_a_lambda_model_is_refused_through_the_menu(make_window, tmp_path, monke
     marker.unlink()  # building the model here ran it once, on purpose
     w = make_window()
     before = w.state.project.to_dict()
-    monkeypatch.setattr(ProjectActions, "ask_open_path", lambda self: str(tmp_path / "evil.keras"))
+    monkeypatch.setattr(ProjectActions, "ask_open_path",
+                        lambda self, *a: str(tmp_path / "evil.keras"))
     w.project_actions.open_action.trigger()
     assert not marker.exists()
     assert _isolated and "refused" in _isolated[-1] and "Lambda" in _isolated[-1]

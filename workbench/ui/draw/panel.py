@@ -31,7 +31,7 @@ from workbench.ui.draw.canvas import MAX_PEN, MIN_PEN, DrawCanvasView
 from workbench.ui.draw.gallery import SampleGalleryView
 from workbench.ui.draw.prediction import InputPreviewView, PredictionView
 from workbench.ui.draw.predictor import Predictor, class_names_for
-from workbench.ui.draw.samples import SAMPLES_FILE
+from workbench.ui.draw.samples import samples_location
 from workbench.ui.previous_model import previous_model_note
 
 UPDATE_INTERVAL_MS = 16  # at most ~60 predictions per second while drawing
@@ -286,12 +286,10 @@ class DrawPanel(QWidget):
     def samples_path(self) -> Path:
         if self._samples_override is not None:
             return self._samples_override
-        if self.state.path is not None:
-            return Path(self.state.path).parent / SAMPLES_FILE
         base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
         if not base or not QCoreApplication.applicationName():
-            base = str(Path.home() / ".local" / "share" / "Workbench")
-        return Path(base) / SAMPLES_FILE
+            base = None
+        return samples_location(self.state.path, base)
 
     def _update_samples_path(self) -> None:
         self.gallery.set_path(self.samples_path())

@@ -7,6 +7,7 @@ folder and is then renamed over the old one, so a crash never leaves half a file
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,24 @@ SAMPLES_FILE = "my-digits.npz"
 # Below this many samples a training run on the set alone says little (the loader also holds out
 # 20% of it for testing).
 RECOMMENDED = 50
+
+
+DATA_DIR_ENV = "WORKBENCH_DATA_DIR"  # as core.recovery: tests point the app's data folder away
+
+
+def samples_location(project_path, app_data_dir: str | os.PathLike | None = None) -> Path:
+    """Where a project's sample set lives: beside the project file, or, for a project not saved
+    yet, in the app's data folder (``$WORKBENCH_DATA_DIR`` overrides ``app_data_dir``)."""
+    if project_path is not None:
+        return Path(project_path).parent / SAMPLES_FILE
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        base = Path(override)
+    elif app_data_dir:
+        base = Path(app_data_dir)
+    else:
+        base = Path.home() / ".local" / "share" / "Workbench"
+    return base / SAMPLES_FILE
 
 
 class SampleSetError(Exception):
@@ -89,6 +108,32 @@ def remove_sample(path, index: int) -> int:
         raise SampleSetError(f"There is no sample {index + 1} in {path.name}.")
     x, y = np.delete(x, index, axis=0), np.delete(y, index)
     _write(path, x, y, names)
+    return len(x)
+
+
+def carry_samples(source, target) -> int:
+    """Copy the sample set at ``source`` into ``target`` (a project saved elsewhere takes its
+    samples along); returns how many samples ``target`` holds after, 0 when there was nothing.
+
+    A set already at ``target`` is kept and the new samples are added after it, when both name
+    their classes alike; otherwise SampleSetError and nothing is written. ``target`` is replaced
+    atomically; ``source`` is left as it is (the caller removes it once the project is saved).
+    """
+    source, target = Path(source), Path(target)
+    if not source.exists() or source.resolve() == target.resolve():
+        return 0
+    x, y, names = load_samples(source)
+    if len(x) == 0:
+        return 0
+    old_x, old_y, old_names = load_samples(target)
+    if len(old_x):
+        if old_names and names and old_names != names:
+            raise SampleSetError(
+                f"{target} already holds samples of the classes {', '.join(old_names)}; "
+                f"yours (classes {', '.join(names)}) stay in {source}.")
+        x, y = np.concatenate([old_x, x]), np.concatenate([old_y, y])
+        names = old_names or names
+    _write(target, x, y, names)
     return len(x)
 
 

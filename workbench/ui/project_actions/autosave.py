@@ -1,0 +1,131 @@
+"""Autosave, training checkpoints, and the offer to restore what a crashed session left."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from workbench.core.project import ProjectError
+from workbench.core.recovery import LAST, Recovery, RecoverySession, find_recoveries
+
+
+def end_session(session: RecoverySession, *_args) -> None:
+    """When the window goes: a session with nothing unsaved leaves nothing behind."""
+    if session.has_autosave():
+        session.abandon()  # unsaved work nobody resolved: keep it to offer next time
+    else:
+        session.close()
+
+
+class AutosaveMixin:
+    """Part of ProjectActions: the recovery copy of unsaved work and of the run in progress."""
+
+    def autosave_now(self) -> bool:
+        """Write the recovery copy when there is something unsaved (or a run in progress)."""
+        state = self.state
+        if not state.dirty and not (state.busy and self._run_logs):
+            return False
+        data = state.project.to_dict()
+        partial = self._partial_run()
+        if partial is not None:
+            data["runs"] = [*data["runs"], partial]
+        try:
+            self.recovery.write_autosave(data, state.path)
+        except OSError as exc:
+            self._status(f"Autosave failed: {exc.strerror or exc}")
+            return False
+        self.autosaved.emit(str(self.recovery.autosave_path))
+        return True
+
+    def _partial_run(self) -> dict[str, Any] | None:
+        """The run in progress, as far as it got, for the recovery copy."""
+        if not self.state.busy or not self._run_logs:
+            return None
+        history: dict[str, list[float]] = {}
+        for epoch in sorted(self._run_logs):
+            for key, value in self._run_logs[epoch].items():
+                history.setdefault(key, []).append(float(value))
+        runs = self.state.project.runs
+        return {
+            "id": max((int(r.get("id", 0)) for r in runs), default=0) + 1,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self._run_started)),
+            "dataset": self.state.project.dataset,
+            "training": self._run_training or self.state.training.to_dict(),
+            "status": "interrupted",
+            "message": "The app ended during this run; recovered from the last checkpoint.",
+            "epochs": len(self._run_logs),
+            "history": history,
+        }
+
+    def _on_runs_changed(self) -> None:
+        self._run_logs = {}  # a finished run is in the project now, no longer a partial one
+        self.autosave_now()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        if busy:
+            self._run_logs = {}
+            self._run_started = time.time()
+            self._run_training = self.state.training.to_dict()
+            self.recovery.checkpoints.begin_run()
+
+    def _on_training_started(self, _run_id: int) -> None:
+        worker = getattr(self.window.training_panel, "worker", None)
+        if worker is not None and hasattr(worker, "epoch_ended"):
+            worker.epoch_ended.connect(self._on_epoch_ended)
+
+    def _on_epoch_ended(self, epoch: int, logs: dict, *_rest) -> None:
+        if self.state.busy:
+            self._run_logs[epoch] = {k: float(v) for k, v in logs.items()
+                                     if isinstance(v, (int, float))}
+
+    def _on_weights_updated(self, epoch: int) -> None:
+        """After each epoch of a run: checkpoint its weights (on a background thread)."""
+        state = self.state
+        if not state.busy or state.trained.weights is None:
+            return
+        self.recovery.checkpoints.submit(epoch, state.trained.weights, state.trained.trained_spec,
+                                         self._run_logs.get(epoch))
+        self.autosave_now()
+
+    # Recovery ------------------------------------------------------------------------------------
+
+    def offer_recovery(self) -> bool:
+        """Offer what a crashed session left; True when something was restored (synchronously)."""
+        found = find_recoveries(self.data_dir, exclude=self.recovery.folder)
+        if not found:
+            return False
+        recovery = found[0]  # the newest; older ones are offered at later starts
+        answer = self.ask_restore(recovery)
+        if answer is None:
+            return False
+        return self._on_restore_answer(recovery, answer)
+
+    def _on_restore_answer(self, recovery: Recovery, restore: bool) -> bool:
+        self._restore_box = None
+        if not restore:
+            recovery.discard()
+            return False
+        if self.state.busy:
+            self.inform("Stop the training first, then restore from File ▸ Open.")
+            return False
+        try:
+            project = recovery.project()
+        except ProjectError as exc:
+            self.warn(f"The autosaved project could not be restored.\n\n{exc}")
+            recovery.discard()
+            return False
+        checkpoint = recovery.checkpoint(LAST)
+        origin = recovery.origin
+        self.state.replace_project(project, origin)
+        self.state.mark_unsaved()
+        text = f"Restored {recovery.name}"
+        if checkpoint is not None and checkpoint.spec:
+            self.state.trained.set_weights(checkpoint.epoch, checkpoint.weights, checkpoint.spec)
+            # Keep them safe in this session too, until the project is saved.
+            self.recovery.checkpoints.submit(checkpoint.epoch, checkpoint.weights,
+                                             checkpoint.spec, checkpoint.logs)
+            text += f" with the weights of epoch {checkpoint.epoch + 1}"
+        self.autosave_now()
+        recovery.discard()
+        self._status(f"{text}; save it to keep it", 20_000)
+        return True

@@ -1,0 +1,154 @@
+"""File ▸ Export: the trained model, a standalone script, plots, the run history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5.QtWidgets import QApplication, QStackedWidget, QTabWidget, QWidget
+
+from workbench.core.export import write_history_csv
+from workbench.core.project import weights_path, write_atomic
+
+# The plots File ▸ Export can write, by their Qt object names (DESIGN.md contracts).
+PLOTS = (("lossPlot", "Loss curves"), ("accuracyPlot", "Accuracy curves"),
+         ("confusionMatrix", "Confusion matrix"))
+
+
+def export_plot(widget: QWidget, path: str | Path) -> Path:
+    """Write a pyqtgraph widget (or the first one inside ``widget``) as PNG or SVG.
+
+    Raises ValueError when there is no plot to export and OSError when the file cannot be written.
+    """
+    import pyqtgraph as pg
+    from pyqtgraph.exporters import ImageExporter, SVGExporter
+
+    path = Path(path)
+    view = widget if isinstance(widget, pg.GraphicsView) else widget.findChild(pg.GraphicsView)
+    if view is None:
+        raise ValueError("there is no plot to export")
+    # A PlotWidget exports its plot (axes, curves, legend); other views their whole scene
+    # (the confusion matrix with its colour bar).
+    target = view.getPlotItem() if isinstance(view, pg.PlotWidget) else view.scene()
+    if path.suffix.lower() == ".svg":
+        SVGExporter(target).export(str(path))
+    else:
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
+            path = path.with_suffix(".png")
+        exporter = ImageExporter(target)
+        width = int(max(800, exporter.parameters()["width"]))
+        exporter.parameters()["width"] = width  # crisp enough to print
+        exporter.export(str(path))
+    if not path.is_file() or path.stat().st_size == 0:
+        raise OSError(f"{path} could not be written")
+    return path
+
+
+
+class ExportMixin:
+    """Part of ProjectActions: everything File ▸ Export writes."""
+
+    def _ask_export_path(self, caption: str, suffix: str, filters: str) -> Path | None:
+        stem = (self.state.path.stem if self.state.path else
+                (self.state.project.name or "workbench").replace(" ", "-"))
+        suggested = self.start_folder() / f"{stem}{suffix}"
+        if self.state.path is not None and suggested == weights_path(self.state.path):
+            # That name is the project's own weights file, which Save rewrites.
+            suggested = suggested.with_name(f"{stem}-trained{suffix}")
+        path = self.ask_save_path(caption, str(suggested), filters)
+        if not path:
+            return None
+        path = Path(path)
+        self._remember_folder(path)
+        return path if path.suffix else path.with_suffix(suffix)
+
+    def export_model(self) -> Path | None:
+        model = self.state.trained.inference_model()
+        if model is None:
+            self.inform("There is no trained model yet: train the model first.")
+            return None
+        path = self._ask_export_path("Export trained model", ".keras", "Keras models (*.keras)")
+        if path is None:
+            return None
+        from workbench.core.modelio import save_model
+
+        try:
+            written = save_model(model, path)
+        except Exception as exc:  # noqa: BLE001 - OS and Keras errors alike
+            self.warn(f"The model was not exported: {exc}")
+            return None
+        self._status(f"Exported the trained model to {written}")
+        return written
+
+    def export_script(self) -> Path | None:
+        from workbench.core.codegen import generate_script
+
+        inspection = self.state.inspection
+        if inspection is not None and not inspection.ok:
+            self.warn(f"Fix the model first: {inspection.error_text()}")
+            return None
+        path = self._ask_export_path("Export Python script", ".py", "Python scripts (*.py)")
+        if path is None:
+            return None
+        try:
+            write_atomic(path, generate_script(self.state.project))
+        except OSError as exc:
+            self.warn(f"The script was not written: {exc.strerror or exc}")
+            return None
+        self._status(f"Exported {path.name}: run it with python {path.name}")
+        return path
+
+    def export_plot(self, object_name: str) -> Path | None:
+        widget = self.window.findChild(QWidget, object_name)
+        title = dict(PLOTS).get(object_name, object_name)
+        if widget is None:
+            self.inform(f"There is no {title.lower()} plot to export.")
+            return None
+        path = self._ask_export_path(f"Export {title.lower()}", ".png",
+                                     "PNG image (*.png);;SVG drawing (*.svg)")
+        if path is None:
+            return None
+        hidden = self._bring_forward(widget)
+        try:
+            written = export_plot(widget, path)
+        except (OSError, ValueError) as exc:
+            self.warn(f"The {title.lower()} plot was not exported: {exc}")
+            return None
+        finally:
+            for stack, page in hidden:
+                stack.setCurrentWidget(page)
+        self._status(f"Exported the {title.lower()} to {written}")
+        return written
+
+    @staticmethod
+    def _bring_forward(widget: QWidget) -> list[tuple[QWidget, QWidget]]:
+        """Show the tab pages holding ``widget`` so it is laid out at its real size (a hidden tab
+        exports squashed); returns what to switch back to."""
+        switched = []
+        child, parent = widget, widget.parentWidget()
+        while parent is not None:
+            if isinstance(parent, QStackedWidget) and parent.currentWidget() is not child:
+                tabs = parent.parentWidget()
+                container = tabs if isinstance(tabs, QTabWidget) else parent
+                switched.append((container, container.currentWidget()))
+                container.setCurrentWidget(child)
+            child, parent = parent, parent.parentWidget()
+        if switched:
+            QApplication.processEvents()
+        return switched[::-1]
+
+    def export_history(self) -> Path | None:
+        runs = self.state.project.runs
+        if not runs:
+            self.inform("There are no runs yet: train the model first.")
+            return None
+        path = self._ask_export_path("Export run history", ".csv", "CSV files (*.csv)")
+        if path is None:
+            return None
+        try:
+            write_history_csv(runs, path)
+        except OSError as exc:
+            self.warn(f"The history was not written: {exc.strerror or exc}")
+            return None
+        self._status(f"Exported {len(runs)} run(s) to {path}")
+        return path
+

@@ -1,0 +1,125 @@
+"""The File menu's actions in their place around the window's own items, and Open Recent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5.QtCore import QStandardPaths
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QMenu
+
+from workbench.ui.project_actions.exports import PLOTS
+
+MAX_RECENT = 8
+
+
+class MenuMixin:
+    """Part of ProjectActions: builds the menu; remembers recent files and the last folder."""
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self.window)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _create_actions(self) -> None:
+        self.new_action = self._action("&New", self.new_project, QKeySequence.New,
+                                       "A new project from the default template")
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.Open,
+                                        "Open a project, or a Keras model (.keras, .h5)")
+        self.recent_menu = QMenu("Open &Recent", self.window)
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.save_action = self._action("&Save", self.save, QKeySequence.Save,
+                                        "Save the project and its trained weights")
+        self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
+                                           "Save the project under a new name")
+        self.export_menu = QMenu("&Export", self.window)
+        self.export_menu.setObjectName("exportMenu")
+        self.export_model_action = self._action(
+            "Trained &model (.keras)…", self.export_model,
+            tip="The trained Keras model, to use without the Workbench")
+        self.export_script_action = self._action(
+            "&Python script…", self.export_script,
+            tip="A standalone Keras script that builds and trains the same model")
+        self.export_menu.addAction(self.export_model_action)
+        self.export_menu.addAction(self.export_script_action)
+        self.export_menu.addSeparator()
+        self.export_plot_actions: dict[str, QAction] = {}
+        for name, title in PLOTS:
+            action = self._action(f"{title} (PNG/SVG)…", lambda n=name: self.export_plot(n))
+            self.export_plot_actions[name] = action
+            self.export_menu.addAction(action)
+        self.export_menu.addSeparator()
+        self.export_csv_action = self._action(
+            "Run &history (CSV)…", self.export_history,
+            tip="Every run's per-epoch loss and metrics as a spreadsheet")
+        self.export_menu.addAction(self.export_csv_action)
+
+    def _insert_into(self, menu: QMenu) -> None:
+        """New first, then the template submenu, then Open, Recent, Save, Save As, Export."""
+        templates = getattr(self.window, "templates_menu", None)
+        actions = menu.actions()
+        anchor = templates.menuAction() if templates is not None else None
+        if anchor in actions:
+            menu.insertAction(anchor, self.new_action)
+            index = actions.index(anchor)
+            after = actions[index + 1] if index + 1 < len(actions) else None
+        else:
+            after = actions[0] if actions else None
+            menu.insertAction(after, self.new_action)
+        items: list[QAction] = [self.open_action, self.recent_menu.menuAction()]
+        for action in items:
+            menu.insertAction(after, action)
+        menu.insertSeparator(after)
+        for action in (self.save_action, self.save_as_action, self.export_menu.menuAction()):
+            menu.insertAction(after, action)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [], type=list)
+        return [str(v) for v in value if v][:MAX_RECENT]
+
+    def _remember(self, path: Path) -> None:
+        self._remember_folder(path)
+        path_text = str(Path(path).resolve())
+        files = [f for f in self.recent_files() if f != path_text]
+        self.settings.setValue("recentFiles", [path_text, *files][:MAX_RECENT])
+        self.settings.sync()
+
+    def _forget(self, path: str) -> None:
+        self.settings.setValue("recentFiles", [f for f in self.recent_files() if f != path])
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = self.recent_files()
+        for number, path in enumerate(files, 1):
+            action = menu.addAction(f"&{number}  {Path(path).name}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
+        if not files:
+            menu.addAction("No recent projects").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear the list", lambda: self.settings.setValue("recentFiles", []))
+
+    # The folder the file dialogs start in ------------------------------------------------------
+
+    def start_folder(self) -> Path:
+        """The open project's folder, else the folder used last, else Documents (or home)."""
+        if self.state.path is not None:
+            return Path(self.state.path).parent
+        last = self.settings.value("lastFolder", "", type=str)
+        if last and Path(last).is_dir():
+            return Path(last)
+        documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+
+    def _remember_folder(self, path: Path) -> None:
+        self.settings.setValue("lastFolder", str(Path(path).resolve().parent))
+        self.settings.sync()
