@@ -167,19 +167,27 @@ class Document(QObject):
 
     # Model edits (undoable) -----------------------------------------------------------------------
 
+    def _snapshot(self) -> dict:
+        return {"model": self.spec.to_dict(), "name": self.project.name,
+                "description": self.project.description}
+
     def _push_model(self, mutate, text: str, merge_key: Any = None,
-                    selection: int | None = None) -> None:
+                    selection: int | None = None, rename: str | None = None) -> None:
+        """``mutate`` a copy of the spec; ``rename`` also names the project (one undo step)."""
         if self._refuse():
             return
-        before = self.spec.to_dict()
-        draft = ModelSpec.from_dict(before)
+        before = self._snapshot()
+        draft = ModelSpec.from_dict(before["model"])
         mutate(draft)
-        after = draft.to_dict()
+        after = {**before, "model": draft.to_dict()}
+        if rename is not None:
+            after.update(name=rename, description="")
         if after != before:
             self.undo_stack.push(_ModelEdit(self, before, after, text, merge_key, selection))
 
     def _apply_model(self, data: dict, selection: int | None) -> None:
-        self.project.model = ModelSpec.from_dict(data)
+        self.project.model = ModelSpec.from_dict(data["model"])
+        self.project.name, self.project.description = data["name"], data["description"]
         if selection is not None:
             self.selected = min(selection, len(self.spec.layers) - 1)
         elif self.selected >= len(self.spec.layers):
@@ -240,6 +248,11 @@ class Document(QObject):
     def set_model(self, spec: ModelSpec, text: str = "Replace model") -> None:
         self._push_model(lambda s: (s.layers.clear(), s.layers.extend(spec.copy().layers),
                                     setattr(s, "input_shape", tuple(spec.input_shape))), text)
+
+    def clear_model(self) -> None:
+        """Remove every layer (the input stays). The project's name and description went with
+        the model they described (a template's title), so they go too; undo brings all back."""
+        self._push_model(lambda s: s.layers.clear(), "Clear model", rename="")
 
     def select(self, index: int) -> None:
         if index != self.selected:

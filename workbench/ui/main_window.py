@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
             message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.state.dirty_changed.connect(lambda _dirty: self._update_title())
         self.state.project_replaced.connect(self._update_title)
+        self.state.model_changed.connect(self._update_title)  # Clear drops a template's title
         self._update_title()
         # TensorFlow's import holds the GIL much of the time: started here, it made the window's
         # first paint ten times slower (0.3 s instead of 0.03 s on 2 cores). It starts as soon as
@@ -152,8 +153,49 @@ class MainWindow(QMainWindow):
         self.edit_menu.addAction(self.undo_action)
         self.edit_menu.addAction(self.redo_action)
         self.view_menu = bar.addMenu("&View")
+        self._create_train_menu(bar)
         self.help_menu = bar.addMenu("&Help")
+        self.quick_start_action = self.help_menu.addAction("&Quick start", self.show_quick_start)
+        self.quick_start_action.setShortcut(QKeySequence.HelpContents)
+        self.shortcuts_action = self.help_menu.addAction("&Keyboard shortcuts",
+                                                         self.show_shortcuts)
+        self.help_menu.addSeparator()
         self.help_menu.addAction("&About", self._about)
+
+    def _create_train_menu(self, bar) -> None:
+        """Train, Pause/Resume, Stop: the training panel's own commands, with keys."""
+        panel = self.training_panel
+        self.train_menu = bar.addMenu("&Train")
+        self.train_action = self.train_menu.addAction("&Train", self._train)
+        self.train_action.setShortcut(QKeySequence("F5"))
+        self.pause_action = self.train_menu.addAction("&Pause / Resume", panel.toggle_pause)
+        self.pause_action.setShortcut(QKeySequence("F6"))
+        self.stop_action = self.train_menu.addAction("&Stop", panel.stop_training)
+        self.stop_action.setShortcut(QKeySequence("Shift+F5"))
+        self.state.busy_changed.connect(self._on_busy_changed)
+        self._on_busy_changed(self.state.busy)
+
+    def _train(self) -> None:
+        if not self.training_panel.start_training():
+            self.statusBar().showMessage(self.training_panel.train_blocker(), 10000)
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.train_action.setEnabled(not busy)
+        self.pause_action.setEnabled(busy)
+        self.stop_action.setEnabled(busy)
+
+    def show_quick_start(self):
+        from workbench.ui.help import show_quick_start
+
+        return show_quick_start(self, {
+            "train": self.train_action, "pause": self.pause_action, "stop": self.stop_action,
+            "save": self.project_actions.save_action, "undo": self.undo_action,
+            "redo": self.redo_action})
+
+    def show_shortcuts(self):
+        from workbench.ui.help import show_shortcuts
+
+        return show_shortcuts(self)
 
     def open_template(self, key: str) -> None:
         if self.state.busy:

@@ -20,7 +20,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.spec import LayerSpec, ModelSpec
+from workbench.core.spec import LayerSpec
 from workbench.ui.builder.palette import LayerPaletteView
 from workbench.ui.builder.properties import LayerPropertiesView
 from workbench.ui.builder.settings import TrainingSettingsPanel
@@ -132,7 +132,7 @@ class BuilderPanel(QWidget):
 
     def clear_model(self) -> None:
         if self.state.spec.layers:
-            self.state.set_model(ModelSpec(tuple(self.state.spec.input_shape), []), "Clear model")
+            self.state.clear_model()
             self.state.select(-1)
 
     def show_code(self) -> None:
