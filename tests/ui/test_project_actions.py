@@ -423,6 +423,8 @@ def test_exports_after_a_run(qtbot, make_window, tmp_path, monkeypatch, _isolate
 
     w.show()
     qtbot.waitExposed(w)
+    # The matrix of the run, as the user sees it before exporting it (evaluated in the background).
+    qtbot.waitUntil(lambda: w.evaluation_panel.result is not None, timeout=60_000)
     for name in ("lossPlot", "accuracyPlot", "confusionMatrix"):
         for suffix in (".png", ".svg"):
             answer_save(monkeypatch, tmp_path / f"{name}{suffix}")
