@@ -103,7 +103,10 @@ def _dialog(parent: QWidget, name: str, title: str, text: str) -> QDialog:
 
 def show_quick_start(window: QWidget, keys: dict[str, QAction]) -> QDialog:
     """``keys``: the actions named in the text (train, pause, stop, save, undo, redo)."""
-    text = QUICK_START.format(**{name: html.escape(key_text(action) or "no key")
+    def first_key(action: QAction) -> str:  # the main one (Undo is also F14 on X11)
+        return action.shortcut().toString(QKeySequence.NativeText) or "no key"
+
+    text = QUICK_START.format(**{name: html.escape(first_key(action))
                                  for name, action in keys.items()})
     dialog = _dialog(window, "quickStartDialog", "Quick start — Workbench", text)
     dialog.show()
