@@ -303,6 +303,32 @@ def test_after_an_edit_every_view_says_it_shows_the_previous_model(qtbot, window
     assert not any(notice.isVisibleTo(notice.parentWidget()) for notice in notices)
 
 
+def test_a_reopened_project_shows_its_last_run_as_trained(qtbot, window, tmp_path):
+    """Weights and Evaluation say "epoch 2" for a run of 2 epochs, and the Training tab draws
+    that run's curves at once (it said "Not started" until a run was ticked)."""
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=2, batch_size=64)
+    assert train_once(qtbot, w).result.status == "completed"
+    path = tmp_path / "two-epochs.json"
+    assert w.project_actions.save_to(path)
+    w.state.replace_project(type(state.project)(state.spec, state.training))  # something else
+    assert panel.progress.format() == "Not started"
+    assert w.project_actions.open_path(path)
+    qtbot.waitUntil(lambda: state.trained.weights is not None, timeout=30_000)
+    # The Training tab: the last run's epoch curves, and what it was.
+    assert len(panel.curves.history.epochs) == 2
+    assert np.isfinite(panel.curves.history.epochs.column(3)).all()  # validation points
+    assert "Run 1" in panel.progress.format() and "2 epoch" in panel.progress.format()
+    assert panel.runs_table.item(0, 0).text() == "current"
+    # Weights and Evaluation: after epoch 2 of run 1.
+    w.tabs.setCurrentWidget(w.weights_panel)
+    qtbot.waitUntil(lambda: w.weights_panel.weights.epoch_label.text() != "", timeout=10_000)
+    assert w.weights_panel.weights.epoch_label.text() == "after epoch 2 of 2"
+    w.tabs.setCurrentWidget(w.evaluation_panel)
+    qtbot.waitUntil(lambda: w.evaluation_panel.result is not None, timeout=30_000)
+    assert "run 1, after epoch 2" in w.evaluation_panel.summary.text()
+
+
 def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeypatch):
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=30, batch_size=8)

@@ -88,7 +88,12 @@ class OpenMixin:
             self._status(f"{keras_path.name} holds another architecture than the project's "
                          "model; its weights were not loaded", 15_000)
             return
-        self.state.trained.set_weights(0, [w.copy() for w in model.get_weights()], spec.to_dict())
+        # The weights saved are those of the last run that trained (which epoch, which run).
+        last = next((r for r in reversed(self.state.project.runs)
+                     if int(r.get("epochs", 0) or 0) > 0), None)
+        epoch, run = (int(last["epochs"]) - 1, int(last.get("id", 0))) if last else (0, None)
+        self.state.trained.set_weights(epoch, [w.copy() for w in model.get_weights()],
+                                       spec.to_dict(), run=run)
         self._status(f"Opened {path.name} with its trained weights ({keras_path.name})")
 
     def _on_tensorflow_ready(self) -> None:

@@ -345,6 +345,24 @@ class CurvesView(QWidget):
         self.history.add_epoch(epoch, logs, self.metric)
         self._dirty = True
 
+    def show_record(self, record: dict) -> None:
+        """Draw a finished run from its record, as the current run (a reopened project): its
+        epoch values only, the batches are not kept in the file."""
+        history = record.get("history") or {}
+        self.start_run(self.metric)
+        nan = math.nan
+        loss = list(history.get("loss") or [])
+        for epoch in range(max((len(v or []) for v in history.values()), default=0)):
+            logs = {key: values[epoch] for key, values in history.items()
+                    if values and epoch < len(values) and values[epoch] is not None}
+            self.history.add_epoch(epoch, logs, self.metric)
+            if epoch < len(loss):  # the epoch's train value stands in for its batches
+                metric = logs.get(self.metric, nan)
+                self.history.batches.append([[epoch + 1, loss[epoch], loss[epoch], metric,
+                                              metric]])
+        self._dirty = True
+        self.finish_run()
+
     def finish_run(self) -> None:
         self._timer.stop()
         self.redraw()

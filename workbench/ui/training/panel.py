@@ -10,38 +10,37 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
 from PyQt5.QtCore import Qt, QThread, pyqtSignal
 from PyQt5.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.actions.train import RunOutcome, display_metric
-from workbench.core import tf_loader
 from workbench.ui.state import ProjectState
+from workbench.ui.training.controls import (
+    CurveOptionsView,
+    ErrorBannerView,
+    TrainingControlsView,
+    format_lr,
+    format_seconds,
+    ready_text,
+    train_blocker,
+)
 from workbench.ui.training.curves import CurvesView
-from workbench.ui.training.runs import RunsTableView
+from workbench.ui.training.runs import (
+    STATUS_TEXT,
+    RunsTableView,
+    find_run,
+    has_curves,
+    outcome_summary,
+    run_summary,
+)
 from workbench.ui.training.worker import TrainingWorker
 
 APP_NAME = "Workbench"
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 class TrainingPanel(QWidget):
@@ -77,23 +76,11 @@ class TrainingPanel(QWidget):
         self.controls = self._build_controls()
         self.curves = CurvesView(self)
         self.runs_table = RunsTableView(self)
-        self.banner = self._build_banner()
+        self.banner = ErrorBannerView(self)
+        self.banner_label = self.banner.label
 
-        self.log_check = QCheckBox("Log scale (loss)", self, objectName="logScaleCheck")
-        self.log_check.setToolTip("Show the loss on a logarithmic axis")
-        self.log_check.toggled.connect(self.curves.set_log_loss)
-        autoscale = QPushButton("Autoscale", self, objectName="autoscaleButton")
-        autoscale.setToolTip("Fit both plots to their data again after zooming")
-        autoscale.clicked.connect(self.curves.autoscale)
-        hint = QLabel("Tick earlier runs in the table to draw them faintly for comparison. "
-                      "Drag to pan, wheel to zoom.", self)
-        hint.setStyleSheet("color: #666;")
-        options = QHBoxLayout()
-        options.addWidget(self.log_check)
-        options.addWidget(autoscale)
-        options.addSpacing(12)
-        options.addWidget(hint, 1)
-
+        options = CurveOptionsView(self.curves, self)
+        self.log_check = options.log_check
         splitter = QSplitter(Qt.Vertical, self)
         splitter.addWidget(self.curves)
         splitter.addWidget(self.runs_table)
@@ -103,9 +90,7 @@ class TrainingPanel(QWidget):
         self._splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        # The banner floats over the top of the plots (see _place_banner): in the layout it
-        # pushed everything below it down by its height whenever a run failed.
-        layout.addLayout(options)
+        layout.addWidget(options)  # the error banner lies over the plots, not in this layout
         layout.addWidget(splitter, 1)
 
         self.runs_table.run_toggled.connect(self._on_run_toggled)
@@ -124,86 +109,18 @@ class TrainingPanel(QWidget):
     # Building ------------------------------------------------------------------------------------
 
     def _build_controls(self) -> QWidget:
-        bar = QFrame(self.parentWidget())
-        bar.setObjectName("trainingControls")
-        bar.setFrameShape(QFrame.StyledPanel)
-        self.train_button = QPushButton("▶  Train", bar, objectName="trainButton")
-        self.pause_button = QPushButton("Pause", bar, objectName="pauseButton")
-        self.stop_button = QPushButton("■  Stop", bar, objectName="stopButton")
-        self.train_button.setStyleSheet("QPushButton:enabled { font-weight: bold; }")
-        self.pause_button.setToolTip("Pause training after the current batch")
-        self.stop_button.setToolTip("Stop after the current batch and keep the weights reached")
-        for button in (self.train_button, self.pause_button, self.stop_button):
-            button.setMinimumWidth(84)
-        self.pause_button.setEnabled(False)
-        self.stop_button.setEnabled(False)
+        bar = TrainingControlsView(self.parentWidget())
+        self.train_button, self.pause_button = bar.train_button, bar.pause_button
+        self.stop_button, self.progress = bar.stop_button, bar.progress
+        self.speed_label, self.lr_label, self.hint_label = (bar.speed_label, bar.lr_label,
+                                                            bar.hint_label)
         self.train_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
-
-        self.progress = QProgressBar(bar, objectName="trainingProgress")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Not started")
-        self.progress.setAlignment(Qt.AlignCenter)
-        self.progress.setMinimumWidth(240)
-        # Speed, elapsed and ETA beside the bar: inside it they would not fit a narrow window.
-        self.speed_label = QLabel("", bar, objectName="trainingSpeed")
-        self.speed_label.setStyleSheet("color: #333;")
-        self.lr_label = QLabel("", bar, objectName="learningRateLabel")
-        self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
-        self.lr_label.setMinimumWidth(90)
-        self.hint_label = QLabel("", bar, objectName="trainingHint")
-        self.hint_label.setStyleSheet("color: #555;")
-        self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.train_button)
-        row.addWidget(self.pause_button)
-        row.addWidget(self.stop_button)
-        row.addSpacing(8)
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.speed_label)
-        row.addSpacing(10)
-        row.addWidget(self.lr_label)
-        layout = QVBoxLayout(bar)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.setSpacing(2)
-        layout.addLayout(row)
-        layout.addWidget(self.hint_label)
         return bar
 
-    def _build_banner(self) -> QFrame:
-        banner = QFrame(self, objectName="trainingBanner")
-        banner.setStyleSheet("#trainingBanner { background: #fdecea; border: 1px solid #e0a0a0;"
-                             " border-radius: 4px; } QLabel { color: #8a1c1c; }")
-        self.banner_label = QLabel("", banner, objectName="trainingBannerText")
-        self.banner_label.setWordWrap(True)
-        self.banner_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        close = QToolButton(banner)
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Hide this message")
-        close.clicked.connect(banner.hide)
-        layout = QHBoxLayout(banner)
-        layout.setContentsMargins(8, 4, 4, 4)
-        layout.addWidget(self.banner_label, 1)
-        layout.addWidget(close, 0, Qt.AlignTop)
-        banner.setAutoFillBackground(True)
-        banner.hide()
-        return banner
-
     def _place_banner(self) -> None:
-        """Lay the banner over the top of the plots, as wide as they are, as tall as its text."""
-        area = self._splitter.geometry()
-        width = max(100, area.width())
-        height = self.banner.layout().totalHeightForWidth(width)
-        if height <= 0:
-            height = self.banner.sizeHint().height()
-        self.banner.setGeometry(area.x(), area.y(), width, min(height, area.height()))
-        self.banner.raise_()
+        self.banner.place_over(self._splitter.geometry())
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
@@ -222,29 +139,9 @@ class TrainingPanel(QWidget):
 
     def train_blocker(self) -> str:
         """Why Train cannot start now ("" when it can)."""
-        state = self.state
         if self.is_training:
             return "Training is running."
-        if not tf_loader.is_loaded():
-            return "Loading TensorFlow…"
-        if state.data.error:
-            return f"The dataset could not be loaded: {state.data.error}"
-        if state.data.dataset is None or self._dataset_for not in (None, state.project.dataset):
-            return "Loading the dataset…"
-        if not state.spec.layers:
-            return "The model has no layers yet: add one from the Layers list."
-        if state.inspection is None:
-            return "Checking the model…"
-        if state.inspection.error is not None:
-            return f"The model is invalid: {state.inspection.error_text()}"
-        from workbench.core.training import TrainingError, adapt_inputs
-
-        sample = np.empty((0, *state.data.dataset.input_shape), dtype=np.float32)
-        try:
-            adapt_inputs(sample, tuple(state.spec.input_shape))
-        except TrainingError as exc:
-            return f"The data does not fit the model: {exc}"
-        return ""
+        return train_blocker(self.state, self._dataset_for)
 
     def _update_enabled(self, *_args) -> None:
         if self._closing:
@@ -261,21 +158,11 @@ class TrainingPanel(QWidget):
         elif reason:
             text = reason
         else:
-            text = self._ready_text()
+            text = ready_text(self.state)
         self.hint_label.setText(text)
         self.hint_label.setToolTip(text)
         if not running and not self.lr_label.text().startswith("lr"):
             self.lr_label.setText("")
-
-    def _ready_text(self) -> str:
-        state = self.state
-        config = state.training
-        params = state.inspection.total_params if state.inspection else 0
-        samples = len(state.data.dataset.x_train)
-        return (f"Ready: {params:,} parameters · {state.project.dataset} "
-                f"({samples:,} samples, {config.validation_split:.0%} for validation) · "
-                f"{config.epochs} epochs of batch {config.batch_size}, "
-                f"{config.optimizer} lr {config.learning_rate:g}")
 
     # State signals -------------------------------------------------------------------------------
 
@@ -312,6 +199,14 @@ class TrainingPanel(QWidget):
         self.speed_label.setText("")
         self.lr_label.setText("")
         self.banner.hide()
+        # A reopened project: its last run with epochs is drawn as the current one.
+        last = next((r for r in reversed(self.state.project.runs)
+                     if self._has_curves(int(r.get("id", 0)))), None)
+        if last is not None:
+            self.curves.show_record(last)
+            self._live_id = int(last.get("id", 0))
+            self.progress.setValue(1)
+            self.progress.setFormat(run_summary(last))
         self._on_runs_changed()
 
     def _on_run_toggled(self, run_id: int, shown: bool) -> None:
@@ -324,19 +219,14 @@ class TrainingPanel(QWidget):
             self.curves.hide_earlier_run(run_id)
 
     def _has_curves(self, run_id: int) -> bool:
-        """Whether a run has any epoch to draw (a run that failed at its start has none)."""
-        for record in self.state.project.runs:
-            if int(record.get("id", 0)) == run_id:
-                return any(len(v or []) for v in (record.get("history") or {}).values())
-        return False
+        return has_curves(find_run(self.state.project.runs, run_id))
 
     def _draw_earlier_run(self, run_id: int) -> bool:
         runs = self.state.project.runs
-        order = [int(r.get("id", 0)) for r in runs]
-        if run_id not in order:
-            return False
-        self.curves.show_earlier_run(runs[order.index(run_id)], order.index(run_id))
-        return True
+        record = find_run(runs, run_id)
+        if record is not None:
+            self.curves.show_earlier_run(record, runs.index(record))
+        return record is not None
 
     # Train / pause / stop ------------------------------------------------------------------------
 
@@ -382,7 +272,7 @@ class TrainingPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Building the model…")
-        self.lr_label.setText(f"lr {_format_lr(state.training.learning_rate)}")
+        self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")
         self._started_at = time.perf_counter()
         state.set_busy(True)
         thread.start()
@@ -477,7 +367,7 @@ class TrainingPanel(QWidget):
             return
         self.curves.add_epoch(epoch, logs)
         if "learning_rate" in logs:
-            self.lr_label.setText(f"lr {_format_lr(logs['learning_rate'])}")
+            self.lr_label.setText(f"lr {format_lr(logs['learning_rate'])}")
 
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
         if self._closing:
@@ -520,18 +410,9 @@ class TrainingPanel(QWidget):
             self._live_id = outcome.record.id
             self.state.add_run(outcome.record.to_dict())
         done = self.progress.value()
-        status_text = {
-            "completed": "Finished", "stopped": "Stopped", "early_stopped": "Early stopping",
-            "nan": "Stopped: loss became NaN", "failed": "Failed",
-        }.get(result.status, result.status)
-        summary = f"{status_text} · {result.epochs_completed} epoch(s) in " \
-                  f"{format_seconds(result.duration)}"
-        if outcome.test:
-            test = outcome.test
-            if "accuracy" in test:
-                summary += f" · test accuracy {test['accuracy']:.1%}"
-            elif "mae" in test:
-                summary += f" · test MAE {test['mae']:.4g}"
+        status_text = STATUS_TEXT.get(result.status, result.status)
+        summary = outcome_summary(result.status, result.epochs_completed, outcome.test,
+                                  result.duration)
         if result.status == "completed":
             done = self._progress_total
         self.progress.setValue(done)
@@ -575,21 +456,12 @@ class TrainingPanel(QWidget):
         self.state.set_busy(False)
 
 
-def _format_lr(value: float) -> str:
-    value = float(value)
-    return f"{value:g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.1e}"
-
-
 def panel_window(project) -> tuple[QWidget, ProjectState, TrainingPanel]:
     """The training panel under its controls in a widget of its own, on a new ProjectState
     (for the benchmarks)."""
-    window = QWidget()
-    state = ProjectState(project, window)
-    panel = TrainingPanel(state, window)
-    layout = QVBoxLayout(window)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(panel.controls)
-    layout.addWidget(panel, 1)
+    state = ProjectState(project)
+    window, panel = controls_and_panel(state)
+    state.setParent(window)
     return window, state, panel
 
 

@@ -7,6 +7,8 @@ import math
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from workbench.ui.training.controls import format_seconds
+
 COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Test", "Time")
 
 
@@ -49,6 +51,41 @@ def test_summary(record: dict) -> str:
     if "loss" in test:
         return f"{test['loss']:.4g} loss"
     return "—"
+
+
+STATUS_TEXT = {"completed": "Finished", "stopped": "Stopped", "early_stopped": "Early stopping",
+               "nan": "Stopped: loss became NaN", "failed": "Failed"}
+
+
+def outcome_summary(status: str, epochs: int, test: dict | None,
+                    duration: float | None = None) -> str:
+    """"Finished · 2 epoch(s) in 0:12 · test accuracy 91.0%"."""
+    text = f"{STATUS_TEXT.get(status, status)} · {epochs} epoch(s)"
+    if duration is not None:
+        text += f" in {format_seconds(duration)}"
+    test = test or {}
+    if "accuracy" in test:
+        text += f" · test accuracy {test['accuracy']:.1%}"
+    elif "mae" in test:
+        text += f" · test MAE {test['mae']:.4g}"
+    return text
+
+
+def run_summary(record: dict) -> str:
+    """One line on a finished run: "Run 2 · Finished · 2 epoch(s) · test accuracy 91.0%"."""
+    return (f"Run {record.get('id', '?')} · "
+            + outcome_summary(str(record.get("status", "")), record.get("epochs", 0),
+                              record.get("test")))
+
+
+def find_run(runs: list[dict], run_id: int) -> dict | None:
+    return next((r for r in runs if int(r.get("id", 0)) == run_id), None)
+
+
+def has_curves(record: dict | None) -> bool:
+    """Whether a run has any epoch to draw (a run that failed at its start has none)."""
+    history = (record or {}).get("history") or {}
+    return any(len(values or []) for values in history.values())
 
 
 class RunsTableView(QTableWidget):

@@ -1,0 +1,180 @@
+"""The bar above the tabs (Train / Pause / Stop, progress, speed, learning rate, a hint line) and
+the error banner laid over the training plots."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import QRect, Qt
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core import tf_loader
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def format_lr(value: float) -> str:
+    value = float(value)
+    return f"{value:g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.1e}"
+
+
+def train_blocker(state, dataset_for: str | None) -> str:
+    """Why Train cannot start now, while no run trains ("" when it can). ``dataset_for``: the
+    dataset name ``state.data.dataset`` was loaded for (None: not known yet)."""
+    if not tf_loader.is_loaded():
+        return "Loading TensorFlow…"
+    if state.data.error:
+        return f"The dataset could not be loaded: {state.data.error}"
+    if state.data.dataset is None or dataset_for not in (None, state.project.dataset):
+        return "Loading the dataset…"
+    if not state.spec.layers:
+        return "The model has no layers yet: add one from the Layers list."
+    if state.inspection is None:
+        return "Checking the model…"
+    if state.inspection.error is not None:
+        return f"The model is invalid: {state.inspection.error_text()}"
+    from workbench.core.training import TrainingError, adapt_inputs
+
+    sample = np.empty((0, *state.data.dataset.input_shape), dtype=np.float32)
+    try:
+        adapt_inputs(sample, tuple(state.spec.input_shape))
+    except TrainingError as exc:
+        return f"The data does not fit the model: {exc}"
+    return ""
+
+
+def ready_text(state) -> str:
+    """The hint line when Train can start: what a run would do."""
+    config = state.training
+    params = state.inspection.total_params if state.inspection else 0
+    samples = len(state.data.dataset.x_train)
+    return (f"Ready: {params:,} parameters · {state.project.dataset} "
+            f"({samples:,} samples, {config.validation_split:.0%} for validation) · "
+            f"{config.epochs} epochs of batch {config.batch_size}, "
+            f"{config.optimizer} lr {config.learning_rate:g}")
+
+
+class TrainingControlsView(QFrame):
+    """The buttons and read-outs; the training panel connects and drives them."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trainingControls")
+        self.setFrameShape(QFrame.StyledPanel)
+        self.train_button = QPushButton("▶  Train", self, objectName="trainButton")
+        self.pause_button = QPushButton("Pause", self, objectName="pauseButton")
+        self.stop_button = QPushButton("■  Stop", self, objectName="stopButton")
+        self.train_button.setStyleSheet("QPushButton:enabled { font-weight: bold; }")
+        self.pause_button.setToolTip("Pause training after the current batch")
+        self.stop_button.setToolTip("Stop after the current batch and keep the weights reached")
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            button.setMinimumWidth(84)
+        self.pause_button.setEnabled(False)
+        self.stop_button.setEnabled(False)
+
+        self.progress = QProgressBar(self, objectName="trainingProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Not started")
+        self.progress.setAlignment(Qt.AlignCenter)
+        self.progress.setMinimumWidth(200)
+        # Speed, elapsed and ETA beside the bar: inside it they would not fit a narrow window.
+        self.speed_label = QLabel("", self, objectName="trainingSpeed")
+        self.speed_label.setStyleSheet("color: #333;")
+        self.lr_label = QLabel("", self, objectName="learningRateLabel")
+        self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
+        self.lr_label.setMinimumWidth(90)
+        self.hint_label = QLabel("", self, objectName="trainingHint")
+        self.hint_label.setStyleSheet("color: #555;")
+        self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+
+        self.row = QHBoxLayout()
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.row.addWidget(self.train_button)
+        self.row.addWidget(self.pause_button)
+        self.row.addWidget(self.stop_button)
+        self.row.addSpacing(8)
+        self.row.addWidget(self.progress, 1)
+        self.row.addWidget(self.speed_label)
+        self.row.addSpacing(10)
+        self.row.addWidget(self.lr_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(self.row)
+        layout.addWidget(self.hint_label)
+
+
+class CurveOptionsView(QWidget):
+    """Log scale and Autoscale for the curves, and a hint on comparing runs."""
+
+    def __init__(self, curves, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.log_check = QCheckBox("Log scale (loss)", self, objectName="logScaleCheck")
+        self.log_check.setToolTip("Show the loss on a logarithmic axis")
+        self.log_check.toggled.connect(curves.set_log_loss)
+        autoscale = QPushButton("Autoscale", self, objectName="autoscaleButton")
+        autoscale.setToolTip("Fit both plots to their data again after zooming")
+        autoscale.clicked.connect(curves.autoscale)
+        text = ("Tick earlier runs in the table to draw them faintly for comparison. "
+                "Drag to pan, wheel to zoom.")
+        hint = QLabel(text, self)
+        hint.setToolTip(text)
+        hint.setStyleSheet("color: #666;")
+        hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a narrow window cuts it
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.log_check)
+        layout.addWidget(autoscale)
+        layout.addSpacing(12)
+        layout.addWidget(hint, 1)
+
+
+class ErrorBannerView(QFrame):
+    """A red message with a close button, laid over a rectangle of its parent (not in a layout:
+    there it pushed everything below it down whenever a run failed)."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("trainingBanner")
+        self.setStyleSheet("#trainingBanner { background: #fdecea; border: 1px solid #e0a0a0;"
+                           " border-radius: 4px; } QLabel { color: #8a1c1c; }")
+        self.label = QLabel("", self, objectName="trainingBannerText")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide this message")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignTop)
+        self.setAutoFillBackground(True)
+        self.hide()
+
+    def place_over(self, area: QRect) -> None:
+        """Lie over the top of ``area`` (parent coordinates), as wide as it, as tall as the text."""
+        width = max(100, area.width())
+        height = self.layout().totalHeightForWidth(width)
+        if height <= 0:
+            height = self.sizeHint().height()
+        self.setGeometry(area.x(), area.y(), width, min(height, area.height()))
+        self.raise_()
