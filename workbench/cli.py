@@ -125,7 +125,7 @@ def cmd_train(args) -> int:
     from workbench.actions.train import train
     from workbench.core.inspect import inspect_model
     from workbench.core.modelio import save_model
-    from workbench.core.project import load_project, save_project
+    from workbench.core.project import load_project, save_project, weights_path
 
     project = load_project(args.project)
     if args.dataset:
@@ -147,11 +147,12 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.project).stem
-    model_path = save_model(run.model, out / f"{stem}.keras")
-    project.runs.append(run.outcome.record.to_dict())
     project_path = out / f"{stem}.json"
     if project_path.resolve() == Path(args.project).resolve():
         project_path = out / f"{stem}.trained.json"
+    # Beside the project, where the app (and `workbench export`) look for its trained weights.
+    model_path = save_model(run.model, weights_path(project_path))
+    project.runs.append(run.outcome.record.to_dict())
     save_project(project, project_path)
     summary = {
         "event": "done", "model": str(model_path), "project": str(project_path),
@@ -227,19 +228,68 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from workbench.core.codegen import generate_script
+    from workbench.actions.export import export_keras, export_script, trained_model
     from workbench.core.inspect import inspect_model
-    from workbench.core.project import load_project, write_atomic
+    from workbench.core.modelio import load_model
+    from workbench.core.project import Project, load_project
+    from workbench.core.spec import TrainConfig
 
-    project = load_project(args.project)
-    report = inspect_model(project.model)
-    if not report.ok:
-        raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
-    try:
-        write_atomic(args.python, generate_script(project))
-    except OSError as exc:
-        raise CliError(f"{args.python}: cannot be written ({exc.strerror or exc})") from None
-    print(f"Wrote {args.python}")
+    source = Path(args.source)
+    if source.suffix.lower() in (".keras", ".h5", ".hdf5"):
+        model = load_model(source, compile=False)
+        project = None
+        if args.python:
+            from workbench.core.importer import import_model
+
+            imported = import_model(model)
+            if not imported.editable:
+                raise CliError(f"{source}: no script can be written for it: {imported.reason}",
+                               EXIT_INVALID)
+            project = Project(imported.spec, imported.training or TrainConfig())
+    else:
+        project = load_project(source)
+        report = inspect_model(project.model)
+        if not report.ok:
+            raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+        if args.keras:
+            model = trained_model(source)
+        else:  # the script's check uses the trained weights when there are some
+            from workbench.core.project import weights_path
+
+            model = trained_model(source) if weights_path(source).is_file() else None
+    name = args.dataset or (project.dataset if project is not None else "mnist-embedded")
+    dataset = _load_dataset(name)
+    if args.python:
+        result = export_script(project, args.python, dataset, model)
+    else:
+        result = export_keras(model, args.keras, dataset)
+    if args.json:
+        _emit(result.to_dict())
+    else:
+        agreement = "" if result.agreement is None else f", same class {result.agreement:.1%}"
+        print(f"Wrote {result.path} ({result.bytes:,} bytes); checked on {name}: "
+              f"max |diff| {result.max_abs_diff:.2g}{agreement}, {result.latency_ms:.2f} ms "
+              "per sample")
+    return 0
+
+
+# dataset ----------------------------------------------------------------------------------------
+
+
+def cmd_dataset(args) -> int:
+    from workbench.actions.dataset import describe
+
+    info = describe(_load_dataset(args.dataset))
+    if args.json:
+        _emit(info)
+        return 0
+    print(f"{info['name']}: {info['task']}, input {tuple(info['input_shape'])}")
+    if info["classes"]:
+        width = max(5, *(len(str(c)) for c in info["classes"]))
+        print(f"{'class':>{width}}  {'train':>7}  {'test':>7}")
+        for name, train, test in zip(info["classes"], info["train_counts"], info["test_counts"]):
+            print(f"{name:>{width}}  {train:>7,}  {test:>7,}")
+    print(f"{sum(info['train_counts']):,} training and {sum(info['test_counts']):,} test samples")
     return 0
 
 
@@ -274,10 +324,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
-    p = sub.add_parser("export", help="write a standalone Keras training script")
-    p.add_argument("project")
-    p.add_argument("--python", required=True, metavar="FILE.py")
+    p = sub.add_parser("export", help="write the standalone script or the trained model, each "
+                                      "checked on the dataset's test samples")
+    p.add_argument("source", metavar="PROJECT|MODEL.keras")
+    formats = p.add_mutually_exclusive_group(required=True)
+    formats.add_argument("--python", metavar="FILE.py", help="standalone Keras training script")
+    formats.add_argument("--keras", metavar="FILE.keras", help="the trained model")
+    p.add_argument("--dataset", help="samples to check the export on (default: the project's)")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("dataset", help="what a dataset holds: task, input shape, class counts")
+    p.add_argument("dataset", metavar="NAME|PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dataset)
     return parser
 
 

@@ -147,6 +147,20 @@ def test_train_evaluate_predict_export(tiny, tmp_path):
     assert_one_line_error(run("predict", model, tmp_path / "blank.png"), "blank")
     assert_one_line_error(run("predict", model, tmp_path / "missing.png"), "missing.png")
 
+    # The trained weights lie beside the written project, where export looks for them.
+    assert model == Path(done["project"]).with_suffix(".keras")
+    proc = run("export", done["project"], "--keras", tmp_path / "exported.keras", "--json")
+    assert proc.returncode == 0, proc.stderr
+    checked = json.loads(proc.stdout)
+    assert set(checked) == {"path", "bytes", "max_abs_diff", "agreement", "latency_ms"}
+    assert checked["bytes"] == (tmp_path / "exported.keras").stat().st_size
+    assert checked["max_abs_diff"] < 1e-6 and checked["agreement"] == 1.0
+    proc = run("export", model, "--python", tmp_path / "from_model.py", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["max_abs_diff"] < 1e-5
+    assert_one_line_error(run("export", tiny / "mlp.json", "--keras", tmp_path / "x.keras"),
+                          "no trained weights", "train it first")
+
     script = tmp_path / "train_model.py"
     proc = run("export", tiny / "mlp.json", "--python", script)
     assert proc.returncode == 0, proc.stderr
@@ -180,3 +194,17 @@ def test_evaluate_matches_keras_on_a_functional_two_branch_model(tiny, tmp_path)
     report = json.loads(proc.stdout)
     assert report["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
     assert report["loss"] == pytest.approx(expected["loss"], rel=1e-4)
+
+
+def test_dataset_json_contract(tiny):
+    proc = run("dataset", tiny / "digits.npz", "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert set(info) == {"name", "task", "input_shape", "classes", "train_counts",
+                         "test_counts"}
+    assert info["task"] == "classification" and info["input_shape"] == [28, 28]
+    assert len(info["classes"]) == len(info["train_counts"]) == 10
+    assert sum(info["train_counts"]) == 400 and sum(info["test_counts"]) == 100
+    proc = run("dataset", "mnist-embedded")
+    assert proc.returncode == 0 and "8,000 training and 2,000 test samples" in proc.stdout
+    assert_one_line_error(run("dataset", tiny / "missing.npz"), "missing.npz")
