@@ -2,7 +2,10 @@
 
 A 10 ms heartbeat QTimer runs on the GUI thread from the moment Train is clicked until the run has
 finished; a stall is the gap between two heartbeats beyond the 10 ms period. Prints max and p99
-(targets: max < 100 ms, p99 < 30 ms) and how much GUI-thread CPU the run cost.
+over the whole run (targets: max < 100 ms, p99 < 30 ms) and how much GUI-thread CPU the run cost,
+and the same figures over the first 8 s after Train was clicked (targets: p99 < 20 ms, max < 50 ms):
+the first run is clicked as soon as Train is enabled after the window opened, so it includes
+TensorFlow's first-time work (tracing, the first epoch's views).
 
     python benchmarks/bench_ui_stall.py [--epochs 3] [--runs 3] [--tab Weights] [--panel-only]
 
@@ -26,6 +29,7 @@ from PyQt5.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 PERIOD_MS = 10
+START_S = 8.0  # the start-of-run window
 
 
 def make_window(panel_only: bool):
@@ -69,13 +73,19 @@ def run_once(app, state, panel, epochs: int) -> dict:
     loop.exec_()
     wall = time.perf_counter() - wall
     cpu = time.thread_time() - cpu
+    while beats[-1] - beats[0] < START_S:  # a run shorter than the start window: go on beating
+        app.processEvents(QEventLoop.AllEvents, 10)
     heartbeat.stop()
     panel.training_finished.disconnect(outcomes.append)
     panel.training_finished.disconnect(loop.quit)
     gaps = np.diff(np.array(beats)) * 1000
     stalls = np.maximum(gaps - PERIOD_MS, 0)
     worst = int(np.argmax(gaps))
+    times = np.array(beats[1:]) - beats[0]
+    start = stalls[times <= START_S]
     return {
+        "start_max": float(start.max()),
+        "start_p99": float(np.percentile(start, 99)),
         "status": outcomes[0].result.status,
         "max": float(stalls.max()),
         "p99": float(np.percentile(stalls, 99)),
@@ -103,12 +113,11 @@ def main() -> int:
     window, state, panel = make_window(args.panel_only)
     window.show()
     deadline = time.monotonic() + 120
-    while not (state.tensorflow.loaded and state.data.dataset is not None
-               and state.inspection is not None):
-        app.processEvents(QEventLoop.AllEvents, 50)
+    # Train is clicked as soon as it is enabled (what a user waiting for it does).
+    while not (panel.train_button.isEnabled() and state.inspection is not None):
+        app.processEvents(QEventLoop.AllEvents, 5)
         if time.monotonic() > deadline:
             raise SystemExit("TensorFlow or the dataset did not load within 2 minutes")
-        time.sleep(0.01)
     if not args.panel_only:
         tabs = window.tabs
         names = [tabs.tabText(i).replace("&", "") for i in range(tabs.count())]
@@ -125,8 +134,10 @@ def main() -> int:
         print(f"  run {i + 1} ({r['status']}, {r['wall']:.1f} s, {r['points']} points, "
               f"{r['redraws']} redraws): stall max {r['max']:.1f} ms (at {r['worst_at']:.2f} s), "
               f"p99 {r['p99']:.1f} ms, median {r['p50']:.1f} ms; GUI thread CPU "
-              f"{r['gui_cpu']:.2f} s ({100 * r['gui_cpu'] / r['wall']:.0f} % of one core)")
-    print("targets: max < 100 ms, p99 < 30 ms")
+              f"{r['gui_cpu']:.2f} s ({100 * r['gui_cpu'] / r['wall']:.0f} % of one core); "
+              f"first {START_S:.0f} s: max {r['start_max']:.1f} ms, p99 {r['start_p99']:.1f} ms")
+    print("targets: whole run max < 100 ms, p99 < 30 ms; "
+          f"first {START_S:.0f} s max < 50 ms, p99 < 20 ms")
     panel.shutdown()
     state.undo_stack.setClean()
     window.close()
