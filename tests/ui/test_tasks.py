@@ -80,17 +80,18 @@ def test_cancel_stops_a_waiting_task_and_gives_no_result(qtbot, runner):
 
 
 def test_a_cancelled_task_may_still_return_what_it_has(qtbot, runner):
-    started = threading.Event()
+    started, stop_flag = threading.Event(), threading.Event()
 
     def task(state):
         started.set()
-        state.wait()
+        stop_flag.wait()  # code of its own that knows nothing of the task state (a fit loop)
         return "kept: 3 epochs"
 
     results = []
-    t = runner.start(task, on_result=results.append)
+    t = runner.start(task, on_result=results.append, on_cancel=stop_flag.set)
     assert started.wait(10)
     t.cancel()
+    t.cancel()  # a second cancel does not call on_cancel again
     wait_done(qtbot, t)
     assert results == ["kept: 3 epochs"] and t.status == "finished"
 
@@ -199,19 +200,21 @@ def test_nothing_is_delivered_after_shutdown_or_to_a_deleted_object(qtbot, qapp)
     runner.shutdown()
 
 
-def test_destroying_the_parent_cancels_its_tasks(qtbot, qapp):
+def test_a_task_whose_runner_was_deleted_is_cancelled_at_its_next_report(qtbot, qapp):
     parent = QObject()
     runner = TaskRunner(parent)
-    started = threading.Event()
+    go = threading.Event()
+    stop_flag = threading.Event()
 
     def task(state):
-        started.set()
-        state.wait()
+        go.wait(10)
+        state.set_partial_result("anyone there?")
+        state.check()  # raises: the report found the runner gone and cancelled the task
 
-    t = runner.start(task)
-    assert started.wait(10)
+    t = runner.start(task, on_cancel=stop_flag.set)
     from PyQt5 import sip
 
-    sip.delete(parent)  # runner goes with it; the task must not run on forever
+    sip.delete(parent)  # the runner (a child) goes with it, without shutdown
+    go.set()
     t._thread.join(10)
-    assert not t.running
+    assert not t.running and t.cancel_requested and stop_flag.is_set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,7 +13,7 @@ from PyQt5.QtWidgets import QLabel, QMessageBox, QPushButton, QToolButton
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.main_window import MainWindow
 from workbench.ui.training.curves import GrowingArray, RunHistory
-from workbench.ui.training.worker import TimedControl, TrainingWorker, _SignalListener
+from workbench.ui.training.worker import TimedControl, TrainingWorker, _RunListener
 
 TRAIN_TIMEOUT_MS = 90_000
 
@@ -73,7 +72,7 @@ def test_train_one_epoch_through_the_window(qtbot, window):
     outcome = finished.args[0]
     assert outcome.result.status == "completed", outcome.result.message
     assert busy == [True, False]
-    assert panel.thread is None and train.isEnabled()
+    assert panel.task is None and train.isEnabled()
 
     loss_plot = w.findChild(pg.PlotWidget, "lossPlot")
     accuracy_plot = w.findChild(pg.PlotWidget, "accuracyPlot")
@@ -133,7 +132,7 @@ def test_pause_then_resume(qtbot, window):
     count = panel.curves.point_count()
     qtbot.wait(500)
     assert panel.curves.point_count() == count
-    assert panel.thread is not None and panel.thread.isRunning()
+    assert panel.task is not None and panel.task.running
     assert panel.progress.format().startswith("Paused")
 
     qtbot.mouseClick(pause, Qt.LeftButton)
@@ -149,13 +148,13 @@ def test_stop_mid_epoch_ends_the_thread_quickly_and_keeps_weights(qtbot, window)
     configure(state, epochs=30, batch_size=4)  # 68 batches an epoch
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel, 5)
-    thread = panel.thread
+    task = panel.task
     assert panel.curves.history.batches.column(0)[-1] < 1.0  # still in the first epoch
     start = time.monotonic()
     with qtbot.waitSignal(panel.training_finished, timeout=3000) as finished:
         qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
     assert time.monotonic() - start < 3.0
-    assert thread.isFinished()
+    assert not task.running
     outcome = finished.args[0]
     assert outcome.result.status == "stopped"
     assert state.trained.weights is not None  # the weights reached mid-epoch, sent when it stopped
@@ -342,17 +341,41 @@ def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeyp
 
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel)
-    thread = panel.thread
+    task = panel.task
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.No))
     w.close()
     assert asked == ["Training is running. Stop it and quit?"]
-    assert w.isVisible() and thread.isRunning()  # "No" keeps the window and the run
+    assert w.isVisible() and task.running  # "No" keeps the window and the run
 
     state.undo_stack.setClean()  # no second question about unsaved changes
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.Yes))
     w.close()
     assert not w.isVisible()
-    assert thread.isFinished()  # stopped and joined before the window went away
+    assert not task.running  # stopped and joined before the window went away
+    assert not any(t.running for t in panel.tasks.tasks) and panel.tasks.closed
+    # Nothing trained is lost: the run is in the project, with the weights it reached.
+    assert state.project.runs and state.project.runs[-1]["status"] == "stopped"
+    assert state.weights is not None
+
+
+def test_a_run_that_dies_gives_one_readable_message_and_the_app_stays_up(
+        qtbot, window, monkeypatch):
+    import workbench.ui.training.worker as worker_module
+
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=32)
+
+    def dying_train(*args, **kwargs):
+        raise RuntimeError("CUDA_ERROR_OUT_OF_MEMORY: out of memory\n  at line 1 of kernel.cc")
+
+    monkeypatch.setattr(worker_module, "train", dying_train)
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    outcome = finished.args[0]
+    assert outcome.result.status == "failed"
+    assert outcome.result.message == "Training failed: CUDA_ERROR_OUT_OF_MEMORY: out of memory"
+    assert panel.banner_label.text() == outcome.result.message
+    assert panel.task is None and button(w, "trainButton").isEnabled()  # ready for the next run
 
 
 def test_earlier_runs_are_listed_and_drawn_under_the_current_one(qtbot, window):
@@ -422,25 +445,17 @@ def test_smoothed_curve_follows_the_raw_one():
     assert np.isnan(history.batches.column(4)).all()
 
 
-class _Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def emit(self, *args):
-        self.calls.append(args)
-
-
 def test_batch_values_are_taken_out_of_keras_running_means():
-    sink = SimpleNamespace(run_started=_Recorder(), batches_arrived=_Recorder(),
-                           epoch_ended=_Recorder(), weights_arrived=_Recorder())
-    listener = _SignalListener(sink, TimedControl(), "accuracy")
+    posted = []
+    listener = _RunListener(lambda kind, payload: posted.append((kind, payload)), TimedControl(),
+                            "accuracy")
     listener.on_train_begin({"steps_per_epoch": 3, "samples": 5, "batch_size": 2, "epochs": 1})
     listener.on_epoch_begin(0)
     # batch losses 3, 1 and 2 (the last batch holds one sample): Keras reports running means
     for batch, mean in enumerate((3.0, 2.0, 2.0)):
         listener.on_batch_end(0, batch, {"loss": mean, "accuracy": 0.5})
     listener.on_train_end(None)
-    points = np.concatenate([args[0]["points"] for args in sink.batches_arrived.calls])
+    points = np.concatenate([chunk["points"] for kind, chunk in posted if kind == "batches"])
     assert np.allclose(points[:, 0], [1 / 3, 2 / 3, 1.0])
     assert np.allclose(points[:, 1], [3.0, 1.0, 2.0])
     assert np.allclose(points[:, 2], 0.5)
@@ -449,9 +464,7 @@ def test_batch_values_are_taken_out_of_keras_running_means():
 def test_worker_reports_a_spec_it_cannot_build():
     worker = TrainingWorker({"input_shape": [28, 28], "layers": []}, TrainConfig().to_dict(),
                             None, "mnist-embedded")
-    outcomes = []
-    worker.finished.connect(outcomes.append)
-    worker.run()  # on this thread: a failure before training must still finish once
+    outcomes = [worker.run()]  # on this thread: a failure before training is an outcome too
     assert len(outcomes) == 1 and outcomes[0].result.status == "failed"
     assert "no layers" in outcomes[0].result.message
     assert outcomes[0].record.status == "failed"

@@ -23,6 +23,7 @@ from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, load_template
 from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
+from workbench.ui.tasks import shutdown_within
 
 APP_NAME = "Workbench"
 
@@ -245,6 +246,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training_panel.shutdown()
+        shutdown_within(self)  # every other task of the window's panels: cancelled and joined
         event.accept()
 
 

@@ -94,8 +94,10 @@ class Task:
     """The GUI's handle of one started task."""
 
     def __init__(self, runner: TaskRunner, fn: Callable, args: tuple, name: str,
-                 callbacks: dict[str, Callable | None], describe: Callable | None):
+                 callbacks: dict[str, Callable | None], describe: Callable | None,
+                 on_cancel: Callable[[], None] | None = None):
         self.name = name
+        self._on_cancel = on_cancel
         self._runner = runner
         self._fn, self._args = fn, args
         self._callbacks = callbacks
@@ -129,10 +131,14 @@ class Task:
         return self._cancel.is_set()
 
     def cancel(self) -> None:
-        """Ask the task to stop; it sees it at its next ``check``/``wait``/``receive``."""
+        """Ask the task to stop; it sees it at its next ``check``/``wait``/``receive`` (and the
+        ``on_cancel`` given to ``start`` runs now, on this thread, once)."""
+        first = not self._cancel.is_set()
         self._cancel.set()
         with self._inbox_cond:
             self._inbox_cond.notify_all()
+        if first and self._on_cancel is not None:
+            self._on_cancel()
 
     def send(self, message: Any, key: Any = None) -> None:
         """Queue ``message`` for the task's ``receive``. A message with the same non-None ``key``
@@ -220,9 +226,6 @@ class TaskRunner(QObject):
         self._tasks: list[Task] = []
         self._closed = False
         _RUNNERS.add(self)
-        if parent is not None:
-            # Last resort: an owner deleted without calling shutdown still stops its tasks.
-            parent.destroyed.connect(_cancel_tasks_of(self._tasks))
 
     @property
     def tasks(self) -> list[Task]:
@@ -239,19 +242,22 @@ class TaskRunner(QObject):
               on_progress: Callable[[float, str], None] | None = None,
               on_error: Callable[[str], None] | None = None,
               on_finished: Callable[[Task], None] | None = None,
-              describe_error: Callable[[BaseException], str] | None = None) -> Task:
+              describe_error: Callable[[BaseException], str] | None = None,
+              on_cancel: Callable[[], None] | None = None) -> Task:
         """Run ``fn(state, *args)`` on a new worker thread named ``name``.
 
         On the GUI thread, later: ``on_partial(value)`` for each partial result,
         ``on_progress(value, text)`` with the newest progress, then exactly one of
         ``on_result(value)`` / ``on_error(message)`` / nothing (cancelled, raised ``Cancelled``),
         and always ``on_finished(task)`` last. ``describe_error(exc)`` words a failure.
+        ``on_cancel()`` runs when the task is cancelled, on the cancelling thread: for a task
+        that waits in code of its own (a Keras fit loop), to pass the request on (a stop flag).
         """
         if self._closed:
             raise RuntimeError("the task runner has been shut down")
         callbacks = {"result": on_result, "partial": on_partial, "progress": on_progress,
                      "error": on_error, "finished": on_finished}
-        task = Task(self, fn, args, name, callbacks, describe_error)
+        task = Task(self, fn, args, name, callbacks, describe_error, on_cancel)
         self._tasks.append(task)
         task._thread.start()
         return task
@@ -287,6 +293,11 @@ class TaskRunner(QObject):
 
     def _post(self, task: Task, kind: str, payload: Any) -> None:
         """Any thread: queue an event and wake the GUI thread once per batch of events."""
+        if sip.isdeleted(self):
+            # Last resort: the owner went without calling shutdown. Nobody is there to tell;
+            # the task is cancelled at its next report instead of running on for nothing.
+            task.cancel()
+            return
         self._events.append((task, kind, payload))
         with self._wake_lock:
             if self._wake_posted:
@@ -337,13 +348,16 @@ def _call(callback: Callable | None, *args) -> None:
     callback(*args)
 
 
-def _cancel_tasks_of(tasks: list[Task]) -> Callable:
-    # A plain closure over the list, not a bound method: it runs while the runner is destroyed.
-    def cancel(*_args) -> None:
-        for task in tasks:
-            task.cancel()
-
-    return cancel
+def shutdown_within(owner: QObject, timeout: float | None = None) -> None:
+    """Shut down every runner whose parent is ``owner`` or inside it (a window closing)."""
+    for runner in list(_RUNNERS):
+        if sip.isdeleted(runner) or runner.closed:
+            continue
+        node = runner.parent()
+        while node is not None and node is not owner:
+            node = node.parent()
+        if node is owner:
+            runner.shutdown(timeout)
 
 
 def shutdown_all(timeout: float | None = None) -> None:

@@ -65,8 +65,8 @@ class EvaluationPanel(QWidget):
         self._pending_run: int | None = None  # the run whose weights were last sent
         self._token = 0
         self._stale = state.trained.weights is not None
-        # The worker's thread ends by itself when idle, so nothing outlives a closed window.
-        self.worker = EvaluationWorker()
+        # Its task ends by itself when idle; closing the window cancels and joins it.
+        self.worker = EvaluationWorker(self)
         self.worker.finished.connect(self._on_result_ready, Qt.QueuedConnection)
         self.worker.failed.connect(self._on_result_failed, Qt.QueuedConnection)
 

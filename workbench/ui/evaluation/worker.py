@@ -115,7 +115,7 @@ class EvaluationWorker:
         return self._answered < self._submitted
 
     def submit(self, request: EvaluationRequest) -> None:
-        if self._closed:
+        if self._closed or self.runner.closed:
             return
         if request.external is not None:
             # Sent as plain data; the task builds its own copy (the original stays on this side).

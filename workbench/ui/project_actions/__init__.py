@@ -81,8 +81,8 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
         state.project_replaced.connect(self._on_project_replaced)
         state.tensorflow.ready.connect(self._on_tensorflow_ready)
         panel = getattr(window, "training_panel", None)
-        if panel is not None and hasattr(panel, "training_started"):
-            panel.training_started.connect(self._on_training_started)
+        if panel is not None and hasattr(panel, "epoch_ended"):
+            panel.epoch_ended.connect(self._on_epoch_ended)
         window.destroyed.connect(lambda *_a, s=self.recovery: end_session(s))
         app = QApplication.instance()
         if app is not None:

@@ -68,11 +68,6 @@ class AutosaveMixin:
             self._run_training = self.state.training.to_dict()
             self.recovery.checkpoints.begin_run()
 
-    def _on_training_started(self, _run_id: int) -> None:
-        worker = getattr(self.window.training_panel, "worker", None)
-        if worker is not None and hasattr(worker, "epoch_ended"):
-            worker.epoch_ended.connect(self._on_epoch_ended)
-
     def _on_epoch_ended(self, epoch: int, logs: dict, *_rest) -> None:
         if self.state.busy:
             self._run_logs[epoch] = {k: float(v) for k, v in logs.items()

@@ -1,8 +1,8 @@
 """The training panel: Train / Pause / Stop with progress, the live curves and the runs table.
 
-Train builds a fresh model from a copy of the spec in a ``TrainingWorker`` moved to a ``QThread``;
-the worker alone touches that model. Everything the GUI learns comes back as queued signals.
-Closing the window asks first, then stops the worker and joins its thread.
+Train runs a ``TrainingWorker`` (a copy of the spec, config and dataset) as a task of the panel's
+task runner; the task alone touches the model it builds. Everything the GUI learns comes back as
+partial results on the GUI thread. Closing the window asks first, then cancels and joins the task.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from PyQt5.QtCore import Qt, QThread, pyqtSignal
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QMessageBox,
     QSplitter,
@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.actions.train import RunOutcome, display_metric
 from workbench.ui.state import ProjectState
+from workbench.ui.tasks import Task, TaskRunner
 from workbench.ui.training.controls import (
     CurveOptionsView,
     ErrorBannerView,
@@ -47,16 +48,17 @@ class TrainingPanel(QWidget):
     """Curves and runs (the "Training" tab); ``controls`` is the button bar above the tabs."""
 
     training_started = pyqtSignal(int)  # run id
-    training_finished = pyqtSignal(object)  # RunOutcome, once the worker thread has ended
+    training_finished = pyqtSignal(object)  # RunOutcome, once the run's task has ended
+    epoch_ended = pyqtSignal(int, dict, float)  # (epoch, Keras logs, active seconds) of the run
 
     def __init__(self, state, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self.state = state
-        self.thread: QThread | None = None
+        self.tasks = TaskRunner(self)
+        self.task: Task | None = None  # the run's task while one runs
         self.worker: TrainingWorker | None = None
         self.last_outcome: RunOutcome | None = None
-        self._outcome: RunOutcome | None = None
         self._spec_dict: dict | None = None
         self._run_id: int | None = None
         self._live_id: int | None = None  # the run whose curves are drawn in full
@@ -135,7 +137,7 @@ class TrainingPanel(QWidget):
 
     @property
     def is_training(self) -> bool:
-        return self.thread is not None
+        return self.task is not None
 
     def train_blocker(self) -> str:
         """Why Train cannot start now ("" when it can)."""
@@ -231,7 +233,7 @@ class TrainingPanel(QWidget):
     # Train / pause / stop ------------------------------------------------------------------------
 
     def start_training(self) -> bool:
-        """Start a run in a worker thread; False (and nothing happens) when Train is blocked."""
+        """Start a run as a task; False (and nothing happens) when Train is blocked."""
         if self.train_blocker():
             self._update_enabled()
             return False
@@ -244,20 +246,7 @@ class TrainingPanel(QWidget):
         spec = self._spec_dict
         warmers = None if state.trained.has_inference_for(spec) else state.trained.inference_warmers
         worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, warmers)
-        thread = QThread(self)
-        thread.setObjectName(f"training-run-{run_id}")
-        worker.moveToThread(thread)
-        worker.run_started.connect(self._on_run_started)
-        worker.batches_arrived.connect(self._on_batches_arrived)
-        worker.epoch_ended.connect(self._on_epoch_ended)
-        worker.weights_arrived.connect(self._on_weights_arrived)
-        worker.inference_ready.connect(self._on_inference_ready)
-        worker.finished.connect(self._on_worker_finished)
-        # Direct: quit the thread's event loop from the worker thread as soon as the run ends.
-        worker.finished.connect(thread.quit, Qt.DirectConnection)
-        thread.started.connect(worker.run)
-        thread.finished.connect(self._on_thread_finished)
-        self.worker, self.thread, self._run_id, self._outcome = worker, thread, run_id, None
+        self.worker, self._run_id = worker, run_id
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
 
@@ -275,7 +264,7 @@ class TrainingPanel(QWidget):
         self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")
         self._started_at = time.perf_counter()
         state.set_busy(True)
-        thread.start()
+        self.task = worker.start(self.tasks, self._on_run_event, self._on_run_finished)
         self._update_enabled()
         self.training_started.emit(run_id)
         return True
@@ -330,7 +319,19 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Pause")
         self._update_enabled()
 
-    # Worker signals (queued onto the GUI thread) -------------------------------------------------
+    # What the run reports (delivered on the GUI thread) ------------------------------------------
+
+    def _on_run_event(self, kind: str, payload) -> None:
+        if kind == "started":
+            self._on_run_started(payload)
+        elif kind == "batches":
+            self._on_batches_arrived(payload)
+        elif kind == "epoch":
+            self._on_epoch_ended(*payload)
+        elif kind == "weights":
+            self._on_weights_arrived(*payload)
+        elif kind == "inference":
+            self._on_inference_ready(payload)
 
     def _on_run_started(self, info: dict) -> None:
         if self._closing:
@@ -363,6 +364,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(text)
 
     def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
+        self.epoch_ended.emit(epoch, logs, elapsed)  # for the run's recovery log, even closing
         if self._closing:
             return
         self.curves.add_epoch(epoch, logs)
@@ -370,33 +372,21 @@ class TrainingPanel(QWidget):
             self.lr_label.setText(f"lr {format_lr(logs['learning_rate'])}")
 
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
-        if self._closing:
-            return
+        # Even while closing: the weights reached are kept (checkpoint, autosave).
         self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id)
 
     def _on_inference_ready(self, model) -> None:
         self.state.trained.adopt_inference(self._spec_dict, model)
 
-    def _on_worker_finished(self, outcome: RunOutcome) -> None:
-        self._outcome = outcome
-
-    def _on_thread_finished(self) -> None:
-        thread, worker, outcome = self.thread, self.worker, self._outcome
-        self.thread = self.worker = None
-        if worker is not None:
-            worker.deleteLater()
-        if thread is not None:
-            thread.deleteLater()
+    def _on_run_finished(self, outcome: RunOutcome) -> None:
+        self.task = self.worker = None
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
-        if outcome is None:  # the worker never reported (cannot happen short of a crash)
-            from workbench.core.training import TrainingResult
-
-            outcome = RunOutcome(TrainingResult("failed", message="Training ended unexpectedly."),
-                                 None)
         self.last_outcome = outcome
         if not self._closing:
             self._finish(outcome)
+        elif outcome.record is not None:  # closing: keep the run in the project all the same
+            self.state.add_run(outcome.record.to_dict())
         self.state.set_busy(False)
         if not self._closing:
             self._update_enabled()
@@ -443,16 +433,11 @@ class TrainingPanel(QWidget):
         return answer == QMessageBox.Yes
 
     def shutdown(self) -> None:
-        """Stop the worker and join its thread (blocks until the current batch has ended)."""
+        """Cancel the run and join its task (blocks until the current batch has ended); the run
+        still ends in the project's runs, with the weights it reached."""
         self._closing = True
         self.curves.finish_run()
-        thread, worker = self.thread, self.worker
-        if thread is None:
-            return
-        if worker is not None:
-            worker.cancel()
-        thread.quit()  # harmless while run() is busy; ends the loop once it returns
-        thread.wait()
+        self.tasks.shutdown()
         self.state.set_busy(False)
 
 

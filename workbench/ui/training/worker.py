@@ -1,8 +1,11 @@
-"""The training worker: a QObject that lives in a QThread, builds a fresh model and trains it.
+"""A training run as a task of the task runner: ``actions.train`` on a worker thread.
 
-Only this worker touches the model it trains. It talks to the GUI through queued signals carrying
-plain values and numpy copies. Batch points are coalesced and sent at most ~30 times a second, so a
-fast model does not flood the GUI's event queue (each signal costs the GUI thread a slot call).
+Only the task's thread touches the model it trains. Everything the GUI learns arrives as partial
+results of plain values and numpy copies, ``(kind, payload)`` pairs: ``started`` (run info),
+``batches`` (a chunk of batch points and progress figures), ``epoch`` (epoch, logs, active
+seconds), ``weights`` (epoch, copies). Batch points are coalesced and sent at most ~30 times a
+second, so a fast model does not flood the GUI thread. The run's ``RunOutcome`` is the task's
+result; a run that cannot start or breaks off ends with a failed outcome, never with an exception.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import time
 from typing import Any
 
 import numpy as np
-from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from workbench.actions.train import RunOutcome, display_metric, failed_outcome, train
 from workbench.core.errors import reason_lines
@@ -23,6 +25,7 @@ from workbench.core.training import (
     TrainingListener,
     TrainingResult,
 )
+from workbench.ui.tasks import Task, TaskRunner
 
 EMIT_INTERVAL_S = 1 / 30  # at most this often a batch chunk goes to the GUI
 # Batch chunk columns: x in epochs (fractional), per-batch loss, per-batch metric (NaN if none).
@@ -42,13 +45,13 @@ class TimedControl(TrainingControl):
         return waited
 
 
-class _SignalListener(TrainingListener):
-    """Runs on the worker thread; turns training events into (coalesced) worker signals."""
+class _RunListener(TrainingListener):
+    """Runs on the task's thread; turns training events into (coalesced) ``post(kind, payload)``."""
 
     wants_weights = True
 
-    def __init__(self, worker: TrainingWorker, control: TimedControl, metric: str):
-        self._worker = worker
+    def __init__(self, post, control: TimedControl, metric: str):
+        self._post = post
         self._control = control
         self._metric = metric
         self._steps = 1
@@ -72,7 +75,7 @@ class _SignalListener(TrainingListener):
         self._batch_size = int(info["batch_size"])
         self._epochs = int(info["epochs"])
         self._start = time.perf_counter()
-        self._worker.run_started.emit(dict(info))
+        self._post("started", dict(info))
 
     def on_epoch_begin(self, epoch: int) -> None:
         self._prev_means = {}
@@ -109,7 +112,7 @@ class _SignalListener(TrainingListener):
         epoch, batch = self._last_position
         epoch_active = now - self._epoch_start - (self._control.paused_seconds - self._epoch_paused)
         epoch_samples = min((batch + 1) * self._batch_size, self._samples)
-        self._worker.batches_arrived.emit({
+        self._post("batches", {
             "points": np.array(self._pending, dtype=np.float64).reshape(-1, BATCH_COLUMNS),
             "epoch": epoch,
             "batch": batch,
@@ -123,40 +126,97 @@ class _SignalListener(TrainingListener):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self._flush()
-        self._worker.epoch_ended.emit(epoch, dict(logs), self.active_seconds())
+        self._post("epoch", (epoch, dict(logs), self.active_seconds()))
 
     def on_weights(self, epoch: int, weights: list[np.ndarray]) -> None:
-        self._worker.weights_arrived.emit(epoch, weights)
+        self._post("weights", (epoch, weights))
 
     def on_train_end(self, result: TrainingResult) -> None:
         self._flush()
 
 
-class TrainingWorker(QObject):
-    """Builds, trains and evaluates one run. Move it to a QThread and connect ``run`` to start."""
+def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
+               control: TimedControl, warmers: tuple | None = None) -> RunOutcome:
+    """The task: one run of ``actions.train``; its ``RunOutcome`` (a failed one on any error)."""
+    metric = display_metric(getattr(dataset, "task", "classification"))
+    post = (lambda kind, payload: state.set_partial_result((kind, payload)))
+    started = time.time()
+    try:
+        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric,
+                      warmers)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
+        return failed_outcome(config, dataset_name, _readable(exc), run_id, started, metric)
 
-    run_started = pyqtSignal(dict)  # {"epochs", "steps_per_epoch", "samples", "batch_size", ...}
-    batches_arrived = pyqtSignal(object)  # dict with "points" (k×3 array) and progress figures
-    epoch_ended = pyqtSignal(int, dict, float)  # (epoch, Keras logs, active seconds so far)
-    weights_arrived = pyqtSignal(int, object)  # (epoch, list of numpy copies)
-    # A second model of the same spec for the GUI's views, built here so the GUI thread does not
-    # stall on it; this worker never touches it after sending it.
-    inference_ready = pyqtSignal(object)
-    finished = pyqtSignal(object)  # RunOutcome, always exactly once
+
+def _prepare_inference(post, spec: ModelSpec, warmers: tuple | None) -> None:
+    if warmers is None:
+        return
+    from workbench.core.build import build_model
+
+    try:
+        model = build_model(spec, name="inference")
+    except Exception:  # noqa: BLE001 - the run reports an unbuildable spec itself
+        return
+    for warm in warmers:
+        try:
+            warm(model)
+        except Exception:  # noqa: BLE001 - a view that cannot use the model says so itself
+            pass
+    post("inference", model)
+
+
+def _train(post, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
+           control: TimedControl, metric: str, warmers: tuple | None) -> RunOutcome:
+    model_spec = ModelSpec.from_dict(spec)
+    # Before the seeded build: building a model draws layer seeds from Python's random.
+    _prepare_inference(post, model_spec, warmers)
+    listener = _RunListener(post, control, metric)
+    run = train(model_spec, config, dataset, dataset_name, listener, control, run_id)
+    outcome, train_config = run.outcome, TrainConfig.from_dict(config)
+    restored = outcome.result.status == "early_stopped" and (
+        train_config.early_stopping or {}).get("restore_best_weights", True)
+    if outcome.weights is not None and (outcome.result.partial_batches or restored):
+        # Keep the weights reached (mid-epoch, or restored by early stopping) on the GUI side.
+        post("weights", (outcome.result.epochs_completed, outcome.weights))
+    return outcome
+
+
+class TrainingWorker:
+    """One run: ``start`` it on a task runner; pause/resume/stop/cancel from the GUI thread.
+
+    ``on_event(kind, payload)`` gets the partial results (see the module), ``on_finished(outcome)``
+    the ``RunOutcome`` exactly once, both on the GUI thread.
+    """
 
     def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1,
                  inference_warmers: tuple | None = None):
         """``inference_warmers``: None sends no inference model; else each is called with it
-        (on this thread, before it is sent)."""
-        super().__init__()
-        self._spec = spec
-        self._inference_warmers = inference_warmers
-        self._config = config
-        self._dataset = dataset
-        self._dataset_name = dataset_name
-        self._run_id = run_id
+        (on the task's thread, before it is sent)."""
+        self._args = (spec, config, dataset, dataset_name, run_id)
+        self._warmers = inference_warmers
         self.control = TimedControl()
         self.metric = display_metric(getattr(dataset, "task", "classification"))
+        self.task: Task | None = None
+
+    def start(self, runner: TaskRunner, on_event, on_finished) -> Task:
+        spec, config, dataset, dataset_name, run_id = self._args
+
+        def failed(message: str) -> None:  # only if train_task itself broke: still one outcome
+            on_finished(failed_outcome(config, dataset_name, message, run_id, None, self.metric))
+
+        self.task = runner.start(
+            train_task, *self._args, self.control, self._warmers, name=f"training-run-{run_id}",
+            on_partial=lambda event: on_event(*event), on_result=on_finished, on_error=failed,
+            on_cancel=self.control.cancel, describe_error=_readable)
+        return self.task
+
+    def run(self) -> RunOutcome:
+        """The run on the calling thread (partial results dropped): for tests and scripts."""
+        return train_task(_Quiet(), *self._args, self.control, self._warmers)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and self.task.running
 
     # Thread-safe controls (they only set flags) --------------------------------------------------
 
@@ -171,50 +231,19 @@ class TrainingWorker(QObject):
 
     def cancel(self) -> None:
         """Stop as fast as possible: the window is closing, skip the test evaluation."""
-        self.control.cancel()
+        if self.task is not None:
+            self.task.cancel()
+        else:
+            self.control.cancel()
 
-    # The run, on the worker thread ---------------------------------------------------------------
 
-    @pyqtSlot()
-    def run(self) -> None:
-        started = time.time()
-        try:
-            outcome = self._train()
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
-            outcome = failed_outcome(self._config, self._dataset_name, _readable(exc),
-                                     self._run_id, started, self.metric)
-        self.finished.emit(outcome)
+class _Quiet:
+    """A task state for a run outside the runner."""
 
-    def _prepare_inference(self, spec: ModelSpec) -> None:
-        if self._inference_warmers is None:
-            return
-        from workbench.core.build import build_model
+    cancelled = False
 
-        try:
-            model = build_model(spec, name="inference")
-        except Exception:  # noqa: BLE001 - the run reports an unbuildable spec itself
-            return
-        for warm in self._inference_warmers:
-            try:
-                warm(model)
-            except Exception:  # noqa: BLE001 - a view that cannot use the model says so itself
-                pass
-        self.inference_ready.emit(model)
-
-    def _train(self) -> RunOutcome:
-        spec = ModelSpec.from_dict(self._spec)
-        # Before the seeded build: building a model draws layer seeds from Python's random.
-        self._prepare_inference(spec)
-        listener = _SignalListener(self, self.control, self.metric)
-        run = train(spec, self._config, self._dataset, self._dataset_name, listener,
-                    self.control, self._run_id)
-        outcome, config = run.outcome, TrainConfig.from_dict(self._config)
-        restored = outcome.result.status == "early_stopped" and (
-            config.early_stopping or {}).get("restore_best_weights", True)
-        if outcome.weights is not None and (outcome.result.partial_batches or restored):
-            # Keep the weights reached (mid-epoch, or restored by early stopping) on the GUI side.
-            self.weights_arrived.emit(outcome.result.epochs_completed, outcome.weights)
-        return outcome
+    def set_partial_result(self, value) -> None:
+        pass
 
 
 def _readable(exc: BaseException) -> str:
