@@ -355,7 +355,7 @@ def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeyp
     assert not any(t.running for t in panel.tasks.tasks) and panel.tasks.closed
     # Nothing trained is lost: the run is in the project, with the weights it reached.
     assert state.project.runs and state.project.runs[-1]["status"] == "stopped"
-    assert state.weights is not None
+    assert state.trained.weights is not None
 
 
 def test_a_run_that_dies_gives_one_readable_message_and_the_app_stays_up(
