@@ -406,12 +406,20 @@ def test_exports_after_a_run(qtbot, make_window, tmp_path, monkeypatch, _isolate
     assert actions.export_history() is None
     train(qtbot, w)
 
+    def exported(start):
+        # Written and checked in a background task; the status bar says how the check went.
+        qtbot.waitUntil(lambda: start in w.statusBar().currentMessage(), timeout=60_000)
+        return w.statusBar().currentMessage()
+
     answer_save(monkeypatch, tmp_path / "model.keras")
     written = actions.export_model()
+    message = exported("Exported the trained model")
+    assert "max |diff| 0" in message and "same class 100.0%" in message
     assert_same_weights(load_model(written).get_weights(), w.state.trained.weights)
 
     answer_save(monkeypatch, tmp_path / "train.py")
     script = actions.export_script()
+    assert "same class 100.0%" in exported("Exported train.py")
     source = script.read_text()
     compile(source, str(script), "exec")
     assert "keras.layers.Conv2D(" in source and "def load_data" in source

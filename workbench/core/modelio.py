@@ -63,3 +63,24 @@ def save_model(model, path: str | os.PathLike) -> Path:
     with replacing(path, suffix=".keras") as tmp:
         model.save(tmp)
     return path
+
+
+def model_to_plain(model) -> dict:
+    """A Keras model's architecture as plain JSON-able data (read on the model's own thread), for
+    another thread to build its own copy with ``model_from_plain``."""
+    import json
+
+    _, keras = load_tensorflow()
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
+
+
+def model_from_plain(config: dict, weights: list | None = None):
+    """A new Keras model from ``model_to_plain``'s data (safe_mode on), with ``weights``."""
+    from workbench.core.layers import LAYER_CONSTRUCTION
+
+    _, keras = load_tensorflow()
+    with LAYER_CONSTRUCTION:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    if weights is not None:
+        model.set_weights(weights)
+    return model

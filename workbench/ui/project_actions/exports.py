@@ -7,7 +7,7 @@ from pathlib import Path
 from PyQt5.QtWidgets import QApplication, QStackedWidget, QTabWidget, QWidget
 
 from workbench.core.export import write_history_csv
-from workbench.core.project import weights_path, write_atomic
+from workbench.core.project import weights_path
 
 # The plots File ▸ Export can write, by their Qt object names (DESIGN.md contracts).
 PLOTS = (("lossPlot", "Loss curves"), ("accuracyPlot", "Accuracy curves"),
@@ -44,6 +44,38 @@ def export_plot(widget: QWidget, path: str | Path) -> Path:
 
 
 
+def _export_keras(_state, plain: dict, weights: list, path: Path, dataset):
+    """The export task: its own model from plain data, saved, reloaded and compared."""
+    from workbench.actions.export import export_keras
+    from workbench.core.modelio import model_from_plain
+
+    return export_keras(model_from_plain(plain, weights), path, dataset)
+
+
+def _export_script(_state, project, plain: dict | None, weights: list | None, path: Path,
+                   dataset):
+    """The script export task: the script written, its build_model() run beside our model
+    (the trained one when its architecture is the project's, else the seeded one)."""
+    from workbench.actions.export import export_script
+    from workbench.core.modelio import model_from_plain
+
+    model = model_from_plain(plain, weights) if plain is not None else None
+    return export_script(project, path, dataset, model)
+
+
+def _checked(report, dataset) -> str:
+    same = "" if report.agreement is None else f", same class {report.agreement:.1%}"
+    return (f"checked on {dataset.name}'s test samples: max |diff| {report.max_abs_diff:.2g}"
+            f"{same}, {report.latency_ms:.1f} ms per sample")
+
+
+def _export_failure(exc: BaseException) -> str:
+    from workbench.actions.errors import ActionError
+    from workbench.core.errors import reason_lines
+
+    return str(exc) if isinstance(exc, ActionError) else reason_lines(exc)[0]
+
+
 class ExportMixin:
     """Part of ProjectActions: everything File ▸ Export writes."""
 
@@ -62,39 +94,69 @@ class ExportMixin:
         return path if path.suffix else path.with_suffix(suffix)
 
     def export_model(self) -> Path | None:
+        """Ask for a file, then save and check the trained model there in a background task
+        (actions.export.export_keras); the status bar reports the check when it is done."""
+        from workbench.core.modelio import model_to_plain
+
         model = self.state.trained.inference_model()
         if model is None:
             self.inform("There is no trained model yet: train the model first.")
             return None
+        dataset = self.state.data.dataset
+        if dataset is None:
+            self.inform("The dataset is still loading: export again in a moment.")
+            return None
         path = self._ask_export_path("Export trained model", ".keras", "Keras models (*.keras)")
         if path is None:
             return None
-        from workbench.core.modelio import save_model
+        # The task builds its own copy: nothing Keras-mutable crosses threads.
+        plain, weights = model_to_plain(model), [w.copy() for w in model.get_weights()]
+        self._export_runner().start(
+            _export_keras, plain, weights, path, dataset, name="export",
+            on_result=lambda report: self._status(
+                f"Exported the trained model to {report.path} ({report.bytes:,} bytes): "
+                f"{_checked(report, dataset)}"),
+            on_error=lambda text: self.warn(f"The model was not exported: {text}"),
+            describe_error=_export_failure)
+        return path
 
-        try:
-            written = save_model(model, path)
-        except Exception as exc:  # noqa: BLE001 - OS and Keras errors alike
-            self.warn(f"The model was not exported: {exc}")
-            return None
-        self._status(f"Exported the trained model to {written}")
-        return written
+    def _export_runner(self):
+        from workbench.ui.tasks import TaskRunner
+
+        runner = getattr(self, "_exports", None)
+        if runner is None:
+            runner = self._exports = TaskRunner(self.window)
+        return runner
 
     def export_script(self) -> Path | None:
-        from workbench.core.codegen import generate_script
+        """Ask for a file, then write the standalone script and check, in a background task, that
+        its build_model() computes what the trained model computes (actions.export)."""
+        from workbench.core.modelio import model_to_plain
 
         inspection = self.state.inspection
         if inspection is not None and not inspection.ok:
             self.warn(f"Fix the model first: {inspection.error_text()}")
             return None
+        dataset = self.state.data.dataset
+        if dataset is None:
+            self.inform("The dataset is still loading: export again in a moment.")
+            return None
         path = self._ask_export_path("Export Python script", ".py", "Python scripts (*.py)")
         if path is None:
             return None
-        try:
-            write_atomic(path, generate_script(self.state.project))
-        except OSError as exc:
-            self.warn(f"The script was not written: {exc.strerror or exc}")
-            return None
-        self._status(f"Exported {path.name}: run it with python {path.name}")
+        project = self.state.project.copy()
+        trained = self.state.trained
+        model = trained.inference_model()
+        plain = weights = None
+        if model is not None and trained.trained_spec == project.model.to_dict():
+            plain, weights = model_to_plain(model), [w.copy() for w in model.get_weights()]
+        self._export_runner().start(
+            _export_script, project, plain, weights, path, dataset, name="export",
+            on_result=lambda report: self._status(
+                f"Exported {path.name}: run it with python {path.name}; "
+                f"{_checked(report, dataset)}"),
+            on_error=lambda text: self.warn(f"The script was not written: {text}"),
+            describe_error=_export_failure)
         return path
 
     def export_plot(self, object_name: str) -> Path | None:
