@@ -1,51 +1,16 @@
 """TensorFlow's import and the project's dataset, loaded off the GUI thread.
 
-Results are polled from the GUI thread rather than signalled from the loader threads: a thread
-that finishes after its owner is gone then touches nothing of Qt. The threads are named
-``tensorflow-import`` and ``dataset-load`` (daemons: they may outlive a window).
+Both are tasks of the task runner (named ``tensorflow-import`` and ``dataset-load``); a load
+that finishes after its owner is gone delivers nothing. Closing the window joins them.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future
-
-from PyQt5.QtCore import QObject, QTimer, pyqtSignal
+from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core import tf_loader
 from workbench.ui.document import Document
-
-
-class _Background(QObject):
-    """``run(work, name, done)``: ``work()`` in a daemon thread, ``done(result)`` on the GUI
-    thread after."""
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._pending: list[tuple[Future, Callable]] = []
-        self._timer = QTimer(self, interval=30)
-        self._timer.timeout.connect(self._poll)
-
-    def run(self, work: Callable, name: str, done: Callable) -> None:
-        future: Future = Future()
-
-        def target():
-            future.set_result(work())
-
-        threading.Thread(target=target, name=name, daemon=True).start()
-        self._pending.append((future, done))
-        self._timer.start()
-
-    def _poll(self) -> None:
-        finished, pending = [], []
-        for item in self._pending:  # one pass: a future may finish while we look
-            (finished if item[0].done() else pending).append(item)
-        self._pending = pending
-        if not self._pending:
-            self._timer.stop()
-        for future, done in finished:
-            done(future.result())
+from workbench.ui.tasks import TaskRunner
 
 
 class TensorFlowLoader(QObject):
@@ -56,27 +21,18 @@ class TensorFlowLoader(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._background = _Background(self)
+        self.tasks = TaskRunner(self)
 
     @property
     def loaded(self) -> bool:
         return tf_loader.is_loaded()
 
     def start(self) -> None:
-        def work() -> str:
-            try:
-                tf_loader.load_tensorflow()
-                return ""
-            except Exception as exc:  # noqa: BLE001 - shown to the user
-                return f"TensorFlow could not be loaded: {exc}"
-
-        self._background.run(work, "tensorflow-import", self._on_done)
-
-    def _on_done(self, error: str) -> None:
-        if error:
-            self.failed.emit(error)
-        else:
-            self.ready.emit()
+        if self.tasks.closed:
+            return
+        self.tasks.start(lambda _state: tf_loader.load_tensorflow(), name="tensorflow-import",
+                         on_result=lambda _modules: self.ready.emit(), on_error=self.failed.emit,
+                         describe_error=lambda exc: f"TensorFlow could not be loaded: {exc}")
 
 
 class DatasetLoader(QObject):
@@ -97,7 +53,7 @@ class DatasetLoader(QObject):
         self.error = ""
         self._request = 0
         self._name = document.project.dataset  # the dataset name this loader follows
-        self._background = _Background(self)
+        self.tasks = TaskRunner(self)
         document.training_changed.connect(self._on_training_changed)
         document.project_replaced.connect(self._on_project_replaced)
 
@@ -109,14 +65,12 @@ class DatasetLoader(QObject):
         request, name = self._request, self.document.project.dataset
         seed = self.document.training.seed or 0
         self._name = name
-
-        def work():
-            try:
-                return request, load_dataset(name, seed=seed), ""
-            except Exception as exc:  # noqa: BLE001 - DatasetError and anything unexpected
-                return request, None, str(exc)
-
-        self._background.run(work, "dataset-load", lambda result: self._on_done(*result))
+        if self.tasks.closed:
+            return
+        self.tasks.start(lambda _state: load_dataset(name, seed=seed), name="dataset-load",
+                         on_result=lambda dataset: self._on_done(request, dataset, ""),
+                         on_error=lambda message: self._on_done(request, None, message),
+                         describe_error=str)
 
     def _on_training_changed(self) -> None:
         name = self.document.project.dataset
