@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PyQt5 import sip
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QUndoCommand, QUndoStack
@@ -136,7 +137,12 @@ class Document(QObject):
         from workbench.core.inspect import inspect_model
 
         self._inspect_timer.stop()
-        self.inspection = inspect_model(self.spec)
+        inspection = inspect_model(self.spec)
+        # Keras's work may run Python's garbage collector, which can delete a closed window (and
+        # this document with it) whose Python side was garbage: then there is nobody to tell.
+        if sip.isdeleted(self):
+            return
+        self.inspection = inspection
         self.inspection_changed.emit()
 
     @property
