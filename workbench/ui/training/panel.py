@@ -156,7 +156,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running and not self._stopping)
         if running:
             text = ("Stopping after the current batch…" if self._stopping else
-                    "Training — edits to the model or settings apply to the next run.")
+                    "Training — stop it to change the model or its settings.")
         elif reason:
             text = reason
         else:
