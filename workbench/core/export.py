@@ -1,4 +1,5 @@
-"""Run histories as CSV: one row per run and epoch, one column per Keras metric."""
+"""Run histories as CSV: one row per run and epoch, one column per Keras metric (the runs
+read as ``RunRecord``s)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,27 @@ import os
 from typing import Any
 
 from workbench.core.project import write_atomic
+from workbench.core.runs import RunRecord
 
 
 def history_table(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     """``(header, rows)``: ``run, epoch`` (1-based), then every metric in order of appearance."""
+    records = [RunRecord.from_dict(run, index) for index, run in enumerate(runs)]
     metrics: list[str] = []
-    for run in runs:
-        for name in (run.get("history") or {}):
+    for record in records:
+        for name in record.history:
             if name not in metrics:
                 metrics.append(name)
     # Keras logs in alphabetical order; a reader wants loss, metrics, validation, learning rate.
     metrics.sort(key=lambda name: (name == "learning_rate", name.startswith("val_"),
                                    name.removeprefix("val_") != "loss"))
     rows: list[list[Any]] = []
-    for index, run in enumerate(runs):
-        history = run.get("history") or {}
-        run_id = run.get("id", index + 1)
-        epochs = max((len(v) for v in history.values() if isinstance(v, list)), default=0)
-        for epoch in range(epochs):
-            row: list[Any] = [run_id, epoch + 1]
+    for record in records:
+        for epoch in range(record.epochs_in_history):
+            row: list[Any] = [record.id, epoch + 1]
             for name in metrics:
-                values = history.get(name)
-                row.append(values[epoch] if isinstance(values, list) and epoch < len(values)
-                           else "")
+                values = record.history.get(name, [])
+                row.append(values[epoch] if epoch < len(values) else "")
             rows.append(row)
     return ["run", "epoch", *metrics], rows
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from workbench.core.project import ProjectError
 from workbench.core.recovery import LAST, Recovery, RecoverySession, find_recoveries
+from workbench.core.runs import RunRecord, timestamp
 
 
 def end_session(session: RecoverySession, *_args) -> None:
@@ -46,16 +47,16 @@ class AutosaveMixin:
             for key, value in self._run_logs[epoch].items():
                 history.setdefault(key, []).append(float(value))
         runs = self.state.project.runs
-        return {
-            "id": max((int(r.get("id", 0)) for r in runs), default=0) + 1,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self._run_started)),
-            "dataset": self.state.project.dataset,
-            "training": self._run_training or self.state.training.to_dict(),
-            "status": "interrupted",
-            "message": "The app ended during this run; recovered from the last checkpoint.",
-            "epochs": len(self._run_logs),
-            "history": history,
-        }
+        return RunRecord(
+            id=max((int(r.get("id", 0)) for r in runs), default=0) + 1,
+            started=timestamp(self._run_started),
+            dataset=self.state.project.dataset,
+            training=self._run_training or self.state.training.to_dict(),
+            status="interrupted",
+            message="The app ended during this run; recovered from the last checkpoint.",
+            epochs=len(self._run_logs),
+            history=history,
+        ).to_dict()
 
     def _on_runs_changed(self) -> None:
         self._run_logs = {}  # a finished run is in the project now, no longer a partial one

@@ -19,6 +19,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.actions.train import RunOutcome, display_metric
+from workbench.core.runs import RunRecord
 from workbench.ui.state import ProjectState
 from workbench.ui.tasks import Task, TaskRunner
 from workbench.ui.training.controls import (
@@ -208,7 +209,7 @@ class TrainingPanel(QWidget):
             self.curves.show_record(last)
             self._live_id = int(last.get("id", 0))
             self.progress.setValue(1)
-            self.progress.setFormat(run_summary(last))
+            self.progress.setFormat(run_summary(RunRecord.from_dict(last)))
         self._on_runs_changed()
 
     def _on_run_toggled(self, run_id: int, shown: bool) -> None:

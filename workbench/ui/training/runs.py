@@ -7,6 +7,7 @@ import math
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from workbench.core.runs import RunRecord
 from workbench.ui.training.controls import format_seconds
 
 COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Test", "Time")
@@ -27,9 +28,9 @@ def _finite(values) -> list[float]:
     return [float(v) for v in values or [] if v is not None and math.isfinite(float(v))]
 
 
-def best_validation(record: dict) -> str:
+def best_validation(record: RunRecord) -> str:
     """Best validation accuracy for classifiers, lowest validation loss otherwise."""
-    history = record.get("history") or {}
+    history = record.history
     accuracy = _finite(history.get("val_accuracy"))
     if accuracy:
         return f"{max(accuracy):.1%} acc"
@@ -37,13 +38,13 @@ def best_validation(record: dict) -> str:
     return f"{min(losses):.4g} loss" if losses else "—"
 
 
-def final_validation_loss(record: dict) -> str:
-    losses = _finite((record.get("history") or {}).get("val_loss"))
+def final_validation_loss(record: RunRecord) -> str:
+    losses = _finite(record.history.get("val_loss"))
     return f"{losses[-1]:.4g}" if losses else "—"
 
 
-def test_summary(record: dict) -> str:
-    test = record.get("test") or {}
+def test_summary(record: RunRecord) -> str:
+    test = record.test or {}
     if "accuracy" in test:
         return f"{test['accuracy']:.1%} acc"
     if "mae" in test:
@@ -71,11 +72,9 @@ def outcome_summary(status: str, epochs: int, test: dict | None,
     return text
 
 
-def run_summary(record: dict) -> str:
+def run_summary(record: RunRecord) -> str:
     """One line on a finished run: "Run 2 · Finished · 2 epoch(s) · test accuracy 91.0%"."""
-    return (f"Run {record.get('id', '?')} · "
-            + outcome_summary(str(record.get("status", "")), record.get("epochs", 0),
-                              record.get("test")))
+    return f"Run {record.id} · " + outcome_summary(record.status, record.epochs, record.test)
 
 
 def find_run(runs: list[dict], run_id: int) -> dict | None:
@@ -108,12 +107,13 @@ class RunsTableView(QTableWidget):
         self.itemChanged.connect(self._on_item_changed)
 
     def set_runs(self, runs: list[dict], shown: set[int], live_id: int | None) -> None:
-        """Rebuild from the project's run records (``live_id``: the run drawn as current)."""
+        """Rebuild from the project's ``runs`` entries (``live_id``: the run drawn as current)."""
+        records = [RunRecord.from_dict(run, index) for index, run in enumerate(runs)]
         self._filling = True
         try:
-            self.setRowCount(len(runs))
-            for row, record in enumerate(reversed(runs)):
-                run_id = int(record.get("id", 0))
+            self.setRowCount(len(records))
+            for row, record in enumerate(reversed(records)):
+                run_id = record.id
                 check = QTableWidgetItem()
                 if run_id == live_id:
                     check.setFlags(Qt.ItemIsEnabled)
@@ -124,18 +124,18 @@ class RunsTableView(QTableWidget):
                     check.setCheckState(Qt.Checked if run_id in shown else Qt.Unchecked)
                     check.setToolTip("Draw this run's epoch curves faintly under the current run")
                 check.setData(Qt.UserRole, run_id)
-                status = str(record.get("status", ""))
+                status = record.status
                 cells = [
                     check,
                     QTableWidgetItem(f"#{run_id}"),
                     QTableWidgetItem(status.replace("_", " ")),
-                    QTableWidgetItem(str(record.get("epochs", 0))),
+                    QTableWidgetItem(str(record.epochs)),
                     QTableWidgetItem(best_validation(record)),
                     QTableWidgetItem(final_validation_loss(record)),
                     QTableWidgetItem(test_summary(record)),
-                    QTableWidgetItem(_duration(float(record.get("duration", 0.0)))),
+                    QTableWidgetItem(_duration(record.duration or 0.0)),
                 ]
-                message = str(record.get("message") or "")
+                message = record.message
                 for column, item in enumerate(cells):
                     if column:
                         item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
