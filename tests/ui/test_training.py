@@ -161,6 +161,29 @@ def test_stop_mid_epoch_ends_the_thread_quickly_and_keeps_weights(qtbot, window)
     assert state.project.runs[-1]["status"] == "stopped"
 
 
+def test_a_stop_in_epoch_2_shows_one_full_epoch_and_no_validation_point_for_the_second(
+        qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=3, batch_size=4)  # 68 batches an epoch
+    qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.curves.point_count() and
+                    panel.curves.history.batches.column(0)[-1] > 1.1, timeout=TRAIN_TIMEOUT_MS)
+    with qtbot.waitSignal(panel.training_finished, timeout=10_000) as finished:
+        qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
+    result = finished.args[0].result
+    assert result.status == "stopped" and result.epochs_completed == 1
+    assert len(panel.curves.history.epochs) == 1  # one validation point: epoch 1
+    assert list(panel.curves.loss_view.val_curve.xData) == [1.0]
+    text = panel.progress.format()
+    assert "Stopped · 1 epoch(s)" in text and "of epoch 2" in text
+    assert state.project.runs[-1]["epochs"] == 1
+    assert panel.runs_table.item(0, 3).text() == "1"
+    # The weights kept are the ones reached in epoch 2: Weights says so.
+    w.tabs.setCurrentWidget(w.weights_panel)
+    qtbot.waitUntil(lambda: w.weights_panel.weights.epoch_label.text() != "", timeout=10_000)
+    assert w.weights_panel.weights.epoch_label.text() == "when stopped in epoch 2"
+
+
 def test_stop_while_paused(qtbot, window):
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=30, batch_size=8)

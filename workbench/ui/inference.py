@@ -46,6 +46,7 @@ class TrainedModel(QObject):
         self.weights: list | None = None
         self.weights_epoch = -1
         self.weights_run: int | None = None  # the run (id) the weights come from, if known
+        self.partial_epoch: int | None = None  # the epoch a stop broke off (its snapshot is last)
         # (epoch, weights) of the last run, bounded (see thin_history).
         self.weights_history: list[tuple[int, list]] = []
         self._trained_spec: dict | None = None  # the spec those weights belong to
@@ -59,17 +60,19 @@ class TrainedModel(QObject):
 
     def clear(self) -> None:
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
-        self.weights_run = None
+        self.weights_run = self.partial_epoch = None
         self._inference, self._inference_spec, self._trained_spec = None, None, None
         self._prepared = None
 
     def set_weights(self, epoch: int, weights: list, spec: dict | None = None,
-                    run: int | None = None) -> None:
+                    run: int | None = None, partial: bool = False) -> None:
         """Called on the GUI thread with a copy of the worker's weights after each epoch
-        (``epoch`` counts from 0; ``run``: the id of the run they come from, if any)."""
+        (``epoch`` counts from 0; ``run``: the id of the run they come from, if any; ``partial``:
+        reached inside ``epoch`` when a stop broke it off)."""
         if epoch == 0 or epoch < self.weights_epoch or run != self.weights_run:
             self.weights_history = []
         self.weights, self.weights_epoch, self.weights_run = weights, epoch, run
+        self.partial_epoch = epoch if partial else None
         self.weights_history = thin_history([*self.weights_history, (epoch, weights)])
         self._trained_spec = spec or self.document.spec.to_dict()
         self.weights_updated.emit(epoch)

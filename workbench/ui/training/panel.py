@@ -373,8 +373,11 @@ class TrainingPanel(QWidget):
             self.lr_label.setText(f"lr {format_lr(logs['learning_rate'])}")
 
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
-        # Even while closing: the weights reached are kept (checkpoint, autosave).
-        self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id)
+        # Even while closing: the weights reached are kept (checkpoint, autosave). Weights past
+        # the last full epoch after Stop are those reached inside the broken-off epoch.
+        partial = self._stopping and epoch >= len(self.curves.history.epochs)
+        self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id,
+                                       partial=partial)
 
     def _on_inference_ready(self, model) -> None:
         self.state.trained.adopt_inference(self._spec_dict, model)
@@ -403,7 +406,7 @@ class TrainingPanel(QWidget):
         done = self.progress.value()
         status_text = STATUS_TEXT.get(result.status, result.status)
         summary = outcome_summary(result.status, result.epochs_completed, outcome.test,
-                                  result.duration)
+                                  result.duration, (result.partial_batches, self._steps_per_epoch))
         if result.status == "completed":
             done = self._progress_total
         self.progress.setValue(done)

@@ -59,9 +59,12 @@ STATUS_TEXT = {"completed": "Finished", "stopped": "Stopped", "early_stopped": "
 
 
 def outcome_summary(status: str, epochs: int, test: dict | None,
-                    duration: float | None = None) -> str:
-    """"Finished · 2 epoch(s) in 0:12 · test accuracy 91.0%"."""
+                    duration: float | None = None, partial: tuple[int, int] | None = None) -> str:
+    """"Finished · 2 epoch(s) in 0:12 · test accuracy 91.0%"; ``partial``: (batches, steps) of
+    the epoch a stop broke off, which the count of full epochs leaves out."""
     text = f"{STATUS_TEXT.get(status, status)} · {epochs} epoch(s)"
+    if partial and partial[0]:
+        text += f" + {partial[0]}/{partial[1]} batches of epoch {epochs + 1}"
     if duration is not None:
         text += f" in {format_seconds(duration)}"
     test = test or {}

@@ -220,8 +220,12 @@ class WeightsView(QWidget):
         external = self.state.trained.is_external
         if n_epochs:
             epoch, last = history[index][0], history[-1][0]
-            self.epoch_label.setText("loaded model" if external else
-                                     f"after epoch {epoch + 1} of {last + 1}")
+            if self.state.trained.partial_epoch == epoch:
+                text = f"when stopped in epoch {epoch + 1}"
+            else:
+                full = last if self.state.trained.partial_epoch == last else last + 1
+                text = f"after epoch {epoch + 1} of {full}"
+            self.epoch_label.setText("loaded model" if external else text)
         else:
             self.epoch_label.setText("")
         self.epoch_slider.setEnabled(n_epochs > 1)
