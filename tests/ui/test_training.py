@@ -414,6 +414,28 @@ def test_earlier_runs_are_listed_and_drawn_under_the_current_one(qtbot, window):
     assert panel.curves.shown_earlier_runs() == []
 
 
+def test_comparison_legend_and_what_changed_between_runs(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=64)
+    train_once(qtbot, w)
+    configure(state, learning_rate=0.01)
+    dense = next(i for i, layer in enumerate(state.spec.layers)
+                 if layer.class_name == "Dense" and layer.config.get("units") == 64)
+    state.set_layer_param(dense, "units", 32)
+    train_once(qtbot, w)
+    # The faint run 1 under run 2: the legend says which of its lines is which.
+    assert panel.curves.shown_earlier_runs() == [1]
+    legend = [label.text for _sample, label in panel.curves.loss_view.legend.items]
+    assert "run 1 train (dashed)" in legend and "run 1 validation" in legend
+    table = panel.runs_table
+    column = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())].index(
+        "Changed since the run before")
+    newest, oldest = table.item(0, column), table.item(1, column)
+    assert "learning rate 0.001 → 0.01" in newest.text()
+    assert "Dense units 64 → 32" in newest.text()
+    assert oldest.text() == "—"
+
+
 def test_only_the_previous_run_is_shown_by_itself_runs_the_user_ticked_stay(qtbot, window):
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=1, batch_size=256)

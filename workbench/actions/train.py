@@ -117,6 +117,7 @@ def train(spec, config, dataset, dataset_name: str,
             result.epochs_completed > 0 or result.partial_batches > 0):
         test = score_test_split(model, dataset, spec, config, output_shape)
     record = RunRecord.create(config, dataset_name, result, test, started, run_id)
+    record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
     weights = [w.copy() for w in model.get_weights()]
     return TrainedRun(model, RunOutcome(result, record, test, metric, weights, warnings))
 

@@ -244,7 +244,9 @@ class MetricPlotView(QWidget):
                            style=pg.QtCore.Qt.SolidLine if is_val else pg.QtCore.Qt.DashLine)
             kwargs = {"symbol": "o", "symbolSize": 4, "symbolBrush": (*color, 110),
                       "symbolPen": None} if is_val else {}
-            curve = item.plot(x, y, pen=pen, name=label if is_val else None, **kwargs)
+            # Name both lines: "run 3" alone did not say which was train, which validation.
+            name = f"{label} validation" if is_val else f"{label} train (dashed)"
+            curve = item.plot(x, y, pen=pen, name=name, **kwargs)
             curve.setZValue(1)
             items.append(curve)
         self._comparisons[run_id] = items

@@ -7,10 +7,12 @@ import math
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from workbench.core.changes import model_changes, summary, training_changes
 from workbench.core.runs import RunRecord
 from workbench.ui.training.controls import format_seconds
 
-COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Test", "Time")
+COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Test", "Time",
+           "Changed since the run before")
 
 
 def _duration(seconds: float) -> str:
@@ -80,6 +82,17 @@ def run_summary(record: RunRecord) -> str:
     return f"Run {record.id} · " + outcome_summary(record.status, record.epochs, record.test)
 
 
+def run_changes(record: dict, before: dict | None) -> list[str]:
+    """What this run did differently from the one before it: dataset, settings, layers."""
+    if before is None:
+        return []
+    changes = []
+    if before.get("dataset") != record.get("dataset"):
+        changes.append(f"dataset {before.get('dataset')} → {record.get('dataset')}")
+    changes += training_changes(before.get("training"), record.get("training"))
+    return changes + model_changes(before.get("model"), record.get("model"))
+
+
 def find_run(runs: list[dict], run_id: int) -> dict | None:
     return next((r for r in runs if int(r.get("id", 0)) == run_id), None)
 
@@ -116,6 +129,9 @@ class RunsTableView(QTableWidget):
         try:
             self.setRowCount(len(records))
             for row, record in enumerate(reversed(records)):
+                index = len(records) - 1 - row
+                before = runs[index - 1] if index > 0 else None
+                changes = run_changes(runs[index], before)
                 run_id = record.id
                 check = QTableWidgetItem()
                 if run_id == live_id:
@@ -137,6 +153,8 @@ class RunsTableView(QTableWidget):
                     QTableWidgetItem(final_validation_loss(record)),
                     QTableWidgetItem(test_summary(record)),
                     QTableWidgetItem(_duration(record.duration or 0.0)),
+                    QTableWidgetItem(summary(changes) if changes else
+                                     ("—" if before is None else "nothing")),
                 ]
                 message = record.message
                 for column, item in enumerate(cells):
@@ -145,6 +163,8 @@ class RunsTableView(QTableWidget):
                         if message:
                             item.setToolTip(message)
                     self.setItem(row, column, item)
+                if changes:
+                    cells[-1].setToolTip("\n".join(changes))
         finally:
             self._filling = False
 
