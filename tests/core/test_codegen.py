@@ -50,3 +50,11 @@ def test_a_conv2d_without_activation_is_linear_as_in_keras(keras):
     layer = ours.layers[0].get_config()
     assert layer["activation"] == reference.layers[0].get_config()["activation"] == "linear"
 
+
+def test_build_model_comes_first_in_the_script():
+    from workbench.core.templates import load_template
+
+    source = generate_script(load_template("mnist-cnn"))
+    defs = [line for line in source.splitlines() if line.startswith("def ")]
+    assert defs[0].startswith("def build_model(")
+    assert defs[-1].startswith("def main(")

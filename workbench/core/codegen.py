@@ -161,11 +161,16 @@ def generate_script(project: Project) -> str:
 
         SEED = {seed!r}
         VALIDATION_SPLIT = {validation_split!r}
-        ''').format(title=title, seed=cfg.seed, validation_split=cfg.validation_split) + loader + (
-        _source(splits.validation_indices)) + textwrap.dedent('''
+
 
         def build_model():
             return {model}
+
+
+        # The data, loaded and split exactly as the Workbench does it.
+        ''').format(title=title, seed=cfg.seed, validation_split=cfg.validation_split,
+                    model=model_code(project.model).replace("\n", "\n    ")) + loader + (
+        _source(splits.validation_indices)) + textwrap.dedent('''
 
 
         def main():
@@ -212,7 +217,6 @@ def generate_script(project: Project) -> str:
         if __name__ == "__main__":
             main()
         ''').format(
-        model=model_code(project.model).replace("\n", "\n    "),
         epochs=cfg.epochs, input_shape=tuple(project.model.input_shape), one_hot=one_hot,
         optimizer=_optimizer_code(cfg), loss=cfg.loss, metrics=list(cfg.metrics),
         batch_size=cfg.batch_size, shuffle=cfg.shuffle, callbacks=callbacks,
