@@ -62,7 +62,9 @@ def make_panel(qtbot, template: str = "mnist-cnn", model: ModelSpec | None = Non
     if model is not None:
         project.model = model.copy()
     state = ProjectState(project, host)
-    qtbot.addWidget(host, before_close_func=lambda _w: _wind_down(state))
+    # The closure keeps the host alive until qtbot closes it: a test that ends on an edit leaves
+    # an inspection pending, which must not run while the garbage collector deletes the host.
+    qtbot.addWidget(host, before_close_func=lambda _w, _host=host: _wind_down(state))
     panel = BuilderPanel(state, host)
     host.resize(520, 860)
     panel.resize(520, 860)
@@ -301,6 +303,31 @@ def test_palette_search_and_help(qtbot):
     palette.search.clear()
     qtbot.keyClicks(palette.search, "lstm")
     assert palette.visible_names() == ["LSTM"]
+
+
+def test_enter_in_the_palette_search_adds_the_highlighted_layer(qtbot):
+    state, panel = make_panel(qtbot, model=ModelSpec((28, 28), [LayerSpec.create("Flatten")]))
+    palette = panel.palette_view
+    click_row(qtbot, panel, 1)
+    palette.search.setFocus()
+    qtbot.keyClicks(palette.search, "dens")
+    assert palette.highlighted() == "Dense"
+    qtbot.keyClick(palette.search, Qt.Key_Return)
+    assert [layer.class_name for layer in state.spec.layers] == ["Flatten", "Dense"]
+    # Several matches: the first is highlighted, Down moves the highlight, Enter adds it.
+    palette.search.clear()
+    qtbot.keyClicks(palette.search, "dropout")
+    shown = palette.visible_names()
+    assert len(shown) > 1 and palette.highlighted() == shown[0]
+    qtbot.keyClick(palette.search, Qt.Key_Down)
+    assert palette.highlighted() == shown[1]
+    qtbot.keyClick(palette.search, Qt.Key_Return)
+    assert state.spec.layers[-1].class_name == shown[1]
+    # Nothing matches: Enter adds nothing.
+    palette.search.clear()
+    qtbot.keyClicks(palette.search, "nothing like this")
+    qtbot.keyClick(palette.search, Qt.Key_Return)
+    assert len(state.spec.layers) == 3
 
 
 def test_training_settings_and_warnings(qtbot):

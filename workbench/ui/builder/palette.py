@@ -1,8 +1,12 @@
-"""The layer palette: catalogue layer types by category, searchable; a click adds one."""
+"""The layer palette: catalogue layer types by category, searchable; a click adds one.
+
+While searching, the first match is highlighted; Up/Down in the search box move the highlight and
+Enter adds the highlighted layer.
+"""
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QMimeData, Qt, pyqtSignal
+from PyQt5.QtCore import QEvent, QMimeData, Qt, pyqtSignal
 from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -74,12 +78,39 @@ class LayerPaletteView(QWidget):
 
         self.search.textChanged.connect(self._on_search_changed)
         self.search.returnPressed.connect(self._on_search_accepted)
+        self.search.installEventFilter(self)
         self.tree.itemClicked.connect(self._on_item_activated)
         # Enter on a focused item; a double-click is already covered by its first click.
         self.tree.enter_pressed.connect(self._on_item_activated)
 
     def visible_names(self) -> list[str]:
         return [name for name, item in self.items.items() if not item.isHidden()]
+
+    def highlighted(self) -> str | None:
+        """The layer type Enter in the search box adds (a visible, current palette item)."""
+        item = self.tree.currentItem()
+        name = item.data(0, Qt.UserRole) if item is not None else None
+        return name if name and not item.isHidden() else None
+
+    def _highlight(self, name: str | None) -> None:
+        if name is None:
+            self.tree.setCurrentItem(None)
+            return
+        item = self.items[name]
+        self.tree.setCurrentItem(item)
+        self.tree.scrollToItem(item)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if obj is self.search and event.type() == QEvent.KeyPress and event.key() in (
+                Qt.Key_Up, Qt.Key_Down):
+            shown = self.visible_names()
+            if shown:
+                current = self.highlighted()
+                step = 1 if event.key() == Qt.Key_Down else -1
+                i = shown.index(current) + step if current in shown else 0
+                self._highlight(shown[max(0, min(i, len(shown) - 1))])
+            return True
+        return super().eventFilter(obj, event)
 
     def _on_search_changed(self, text: str) -> None:
         words = text.lower().split()
@@ -93,11 +124,17 @@ class LayerPaletteView(QWidget):
                 item.setHidden(not shown)
                 any_shown = any_shown or shown
             group.setHidden(not any_shown)
+        shown = self.visible_names()
+        exact = [n for n in shown if n.lower() == text.strip().lower()]
+        if not words:
+            self._highlight(None)
+        elif self.highlighted() not in shown or exact:
+            self._highlight((exact or shown or [None])[0])
 
     def _on_search_accepted(self) -> None:
-        shown = self.visible_names()
-        if len(shown) == 1 or (shown and self.search.text().lower() == shown[0].lower()):
-            self.layer_chosen.emit(shown[0])
+        name = self.highlighted()
+        if name is not None and self.search.text().strip():
+            self.layer_chosen.emit(name)
 
     def _on_item_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         name = item.data(0, Qt.UserRole)
