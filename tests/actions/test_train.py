@@ -78,6 +78,12 @@ def test_a_model_that_cannot_start_raises_one_readable_error(digits):
     with pytest.raises(TrainingError, match="input shape"):
         train(ModelSpec((100,), [L("Dense", units=10, activation="softmax")]), config(),
               digits, "d")
+    # Dense after MaxPooling2D: a (13, 13, 10) output for class labels (#18.3), not Keras's raw
+    # "Argument `output` must have rank" from inside fit.
+    image = ModelSpec((28, 28), [L("Reshape", target_shape=[28, 28, 1]), L("Conv2D", filters=2),
+                                 L("MaxPooling2D"), L("Dense", units=10, activation="softmax")])
+    with pytest.raises(TrainingError, match=r"output does not fit the labels.*\(13, 13, 10\)"):
+        train(image, config(), digits, "d")
 
 
 def test_warnings_reach_the_listener_and_the_outcome(digits):

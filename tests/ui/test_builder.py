@@ -507,3 +507,57 @@ def test_in_main_window_shortcuts_and_templates(qtbot):
         action.trigger()
         assert state.inspection.total_params == params, key
         assert f"{params:,}" in panel.stack.totals.text(), key
+
+
+def test_output_that_does_not_fit_the_labels_is_caught_while_building(qtbot):
+    """Issue 18.3: Dense after MaxPooling2D gives an image of scores; the builder says so at the
+    last layer, Train waits, and one click on the fix (Flatten before the first Dense) cures it."""
+    from workbench.ui.main_window import MainWindow
+
+    w = MainWindow()  # the MNIST CNN on the embedded digits
+    w.show()
+    state = w.state
+    try:
+        qtbot.waitUntil(lambda: state.tensorflow.loaded and state.data.dataset is not None
+                        and state.inspection is not None, timeout=60_000)
+        stack = w.builder_panel.stack
+        train = w.findChild(QWidget, "trainButton")
+        qtbot.waitUntil(train.isEnabled, timeout=10_000)
+        names = [layer.class_name for layer in state.spec.layers]
+        flatten = names.index("Flatten")
+        tree = stack.tree
+        item = tree.topLevelItem(flatten + 1)
+        tree.scrollToItem(item)
+        qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(item).center())
+        tree.setFocus()
+        qtbot.keyClick(tree, Qt.Key_Delete)  # now Dense 64 comes right after MaxPooling2D
+        settle(qtbot, state)
+
+        assert state.inspection.ok  # Keras builds it: (5, 5, 10) is a valid output
+        assert state.inspection.output_shape == (5, 5, 10)
+        assert stack.error_frame.isVisible()
+        message = stack.error_label.text()
+        last = len(state.spec.layers)
+        assert message.startswith(f"⚠ Layer {last} (Dense)")
+        assert "(5, 5, 10)" in message and "10 classes" in message
+        last_row = tree.topLevelItem(last)
+        assert last_row.background(1).color().name() == "#fde4e4"
+        assert "(5, 5, 10)" in last_row.toolTip(1)
+        assert not train.isEnabled()
+        assert "does not fit the labels" in train.toolTip()
+
+        fix = stack.fix_button
+        assert fix.isVisible() and fix.text() == f"Insert Flatten before layer {flatten + 1}"
+        qtbot.mouseClick(fix, Qt.LeftButton)
+        settle(qtbot, state)
+        assert [layer.class_name for layer in state.spec.layers] == names
+        assert state.inspection.output_shape == (10,)
+        assert not stack.error_frame.isVisible()
+        qtbot.waitUntil(train.isEnabled, timeout=10_000)
+    finally:
+        w.training_panel.shutdown()
+        state.undo_stack.setClean()
+        w.close()
+        w.deleteLater()
+        qtbot.wait(10)
+

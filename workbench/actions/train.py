@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core.compatibility import label_shape, output_problem
 from workbench.core.runs import RunRecord
 from workbench.core.spec import ModelSpec, TrainConfig
 from workbench.core.training import (
@@ -102,6 +103,10 @@ def train(spec, config, dataset, dataset_name: str,
         compile_config.metrics = [*compile_config.metrics, metric]
     compile_model(model, compile_config)
     output_shape = tuple(model.output_shape[1:])
+    problem = output_problem(output_shape, config.loss, dataset.task, dataset.num_classes,
+                             label_shape(dataset))
+    if problem:  # Keras would fail with a raw shape error (or train on nonsense)
+        raise TrainingError(f"the model's output does not fit the labels: {problem}")
     data = prepare_data(dataset, spec.input_shape, config, output_shape)
     last = spec.layers[-1].config.get("activation") if spec.layers else None
     warnings = check_compatibility(output_shape, config, dataset.task, dataset.num_classes, last)

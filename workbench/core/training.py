@@ -17,14 +17,11 @@ from typing import Any
 import numpy as np
 
 from workbench.core import evaluation
+from workbench.core.compatibility import check_compatibility  # noqa: F401 - its old home
 from workbench.core.datasets import one_hot
 from workbench.core.errors import plain_text, reason_lines
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
-
-CLASSIFICATION_LOSSES = {
-    "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "hinge",
-}
 
 
 class TrainingError(Exception):
@@ -155,44 +152,6 @@ def adapt_labels(y: np.ndarray, loss: str, num_classes: int, output_shape) -> np
     ):
         return one_hot(y, num_classes)
     return y
-
-
-def check_compatibility(output_shape, config: TrainConfig, task: str, num_classes: int,
-                        last_activation: str | None = None) -> list[str]:
-    """Warnings, each with its fix, when the loss or output does not fit the labels."""
-    warnings: list[str] = []
-    units = output_shape[-1] if output_shape else None
-    if task == "classification":
-        if config.loss in ("mean_squared_error", "mean_absolute_error", "huber"):
-            warnings.append(
-                f"{config.loss} on class labels trains poorly; use "
-                "sparse_categorical_crossentropy with a softmax output."
-            )
-        if config.loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-            if units is not None and units != num_classes:
-                warnings.append(
-                    f"the last layer has {units} outputs but the dataset has {num_classes} "
-                    f"classes; make the last Dense layer {num_classes} units."
-                )
-            if last_activation not in (None, "softmax"):
-                warnings.append(
-                    f"the last layer's activation is {last_activation!r}; cross-entropy expects "
-                    "probabilities: use softmax on the last Dense layer."
-                )
-        if config.loss == "binary_crossentropy" and num_classes > 2:
-            warnings.append(
-                f"binary_crossentropy is for 2 classes; this dataset has {num_classes}: use "
-                "sparse_categorical_crossentropy."
-            )
-    elif task == "regression":
-        if config.loss in CLASSIFICATION_LOSSES:
-            warnings.append(
-                f"{config.loss} is for class labels; this dataset is a regression task: "
-                "use mean_squared_error."
-            )
-        if "accuracy" in config.metrics:
-            warnings.append("accuracy means nothing for regression; use the mae metric.")
-    return warnings
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int | None):

@@ -301,7 +301,7 @@ class TrainingSettingsPanel(QScrollArea):
             return []
         if self._loaded_for != self.state.project.dataset:
             return []
-        from workbench.core.training import check_compatibility
+        from workbench.core.compatibility import check_compatibility
 
         layers = self.state.spec.layers
         activation = None

@@ -20,15 +20,15 @@ from PyQt5.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QToolButton,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from workbench.core.compatibility import OutputProblem, check_output
 from workbench.core.inspect import LayerInfo, format_shape
 from workbench.core.spec import LayerSpec
-from workbench.ui.builder.palette import LAYER_MIME
+from workbench.ui.builder.stack_tree import StackTree
 from workbench.ui.state import ProjectState
 
 COL_INDEX, COL_LAYER, COL_SHAPE, COL_PARAMS = range(4)
@@ -48,62 +48,6 @@ def format_bytes(n: int) -> str:
     return f"{n:.1f} GB"
 
 
-class _StackTree(QTreeWidget):
-    """A tree whose drops reorder the spec (or insert a palette layer) instead of moving items."""
-
-    dropped = pyqtSignal(int, object)  # (insert-before layer index, source layer index or name)
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setDragEnabled(True)
-        self.setAcceptDrops(True)
-        self.setDropIndicatorShown(True)
-        self.setDragDropMode(QAbstractItemView.DragDrop)
-        self.setDefaultDropAction(Qt.MoveAction)
-
-    def _drop_index(self, pos) -> int:
-        """Layer index a drop at ``pos`` inserts before (0 … number of layers)."""
-        item = self.itemAt(pos)
-        rows = self.topLevelItemCount()
-        if item is None:
-            return rows - 1
-        row = self.indexOfTopLevelItem(item)
-        rect = self.visualItemRect(item)
-        if pos.y() > rect.center().y():
-            row += 1
-        return max(0, row - 1)
-
-    def _accepts(self, event) -> bool:
-        return event.source() is self or event.mimeData().hasFormat(LAYER_MIME)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self._accepts(event):
-            super().dragEnterEvent(event)
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self._accepts(event):
-            super().dragMoveEvent(event)
-            event.setDropAction(Qt.MoveAction if event.source() is self else Qt.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
-        target = self._drop_index(event.pos())
-        if event.source() is self:
-            source = self.indexOfTopLevelItem(self.currentItem()) - 1
-            payload: object = source
-        else:
-            payload = bytes(event.mimeData().data(LAYER_MIME)).decode()
-        # Ignore the drop for Qt (so it moves no items itself); the state redraws the rows.
-        event.setDropAction(Qt.IgnoreAction)
-        event.accept()
-        self.dropped.emit(target, payload)
-
-
 class LayerStackView(QWidget):
     """The model's rows, the move/duplicate/delete buttons, totals, and the error with its fix."""
 
@@ -114,7 +58,7 @@ class LayerStackView(QWidget):
         self.state = state
         self._stale = True  # the inspection predates the last model change
 
-        self.tree = _StackTree(self)
+        self.tree = StackTree(self)
         self.tree.setObjectName("layerStack")
         self.tree.setColumnCount(4)
         self.tree.setHeaderLabels(["#", "Layer", "Output shape", "Params"])
@@ -194,9 +138,10 @@ class LayerStackView(QWidget):
         state.model_changed.connect(self._on_model_changed)
         state.inspection_changed.connect(self._on_inspection_changed)
         state.selection_changed.connect(self._on_selection_changed)
-        state.training_changed.connect(self._update_totals)
-        state.data.loaded.connect(self._update_input_hint)
-        state.data.failed.connect(lambda _msg: self._update_input_hint())
+        # The output is checked against the dataset's labels and the loss: both can change it.
+        state.training_changed.connect(self.refresh)
+        state.data.loaded.connect(self.refresh)
+        state.data.failed.connect(lambda _msg: self.refresh())
         self._stale = state.inspection is None
         self.refresh()
         self._on_undo_index_changed()
@@ -259,13 +204,26 @@ class LayerStackView(QWidget):
         elif isinstance(payload, str) and payload:
             self.state.insert_layer(target, LayerSpec.create(payload))
 
+    def output_problem(self) -> OutputProblem | None:
+        """Why the (buildable) model's output does not fit the dataset's labels and the loss."""
+        if self._stale:
+            return None
+        state = self.state
+        return check_output(state.spec, state.inspection, state.training, state.data.dataset)
+
     def _on_fix_clicked(self) -> None:
         report = self.state.inspection
-        if report is None or report.error_index is None:
+        if report is None:
             return
-        fix = report.layers[report.error_index].fix
-        if fix is not None:
-            self.state.insert_layer(report.error_index, LayerSpec.from_dict(fix.to_dict()))
+        if report.error_index is not None:
+            index, fix = report.error_index, report.layers[report.error_index].fix
+        else:
+            problem = self.output_problem()
+            if problem is None:
+                return
+            index, fix = problem.fix_index, problem.fix
+        if fix is not None and index is not None:
+            self.state.insert_layer(index, LayerSpec.from_dict(fix.to_dict()))
 
     def _on_use_dataset_shape(self) -> None:
         if self.state.data.dataset is not None:
@@ -339,6 +297,9 @@ class LayerStackView(QWidget):
                 item = tree.topLevelItem(i + 1)
                 info, current = self._info(i, layer)
                 failed = self._fill_layer_row(item, i, layer, info, current, failed)
+            problem = self.output_problem()
+            if problem is not None:  # it stands at the last layer, whose output it is about
+                self._mark_error(tree.topLevelItem(wanted - 1), problem.message)
             row = self.state.selected + 1
             if 0 <= row < wanted and tree.currentItem() is not tree.topLevelItem(row):
                 tree.setCurrentItem(tree.topLevelItem(row))
@@ -389,18 +350,21 @@ class LayerStackView(QWidget):
 
         tip = f"{layer.class_name}: {layer_type(layer.class_name).help}"
         if error:
-            tip = f"{error}"
+            self._mark_error(item, error)
+            return True
+        stale = not current or (info is not None and info.output_shape is None)
         for col in range(4):
             item.setToolTip(col, tip)
-            if error:
-                item.setBackground(col, QBrush(ERROR_BG))
-                item.setForeground(col, QBrush(ERROR_FG))
-            else:
-                item.setBackground(col, QBrush())
-                stale = not current or (info is not None and info.output_shape is None)
-                item.setForeground(col, QBrush(STALE_FG) if stale and col >= COL_SHAPE
-                                   else QBrush())
-        return failed_before or bool(error)
+            item.setBackground(col, QBrush())
+            item.setForeground(col, QBrush(STALE_FG) if stale and col >= COL_SHAPE else QBrush())
+        return failed_before
+
+    @staticmethod
+    def _mark_error(item: QTreeWidgetItem, text: str) -> None:
+        for col in range(4):
+            item.setToolTip(col, text)
+            item.setBackground(col, QBrush(ERROR_BG))
+            item.setForeground(col, QBrush(ERROR_FG))
 
     def _update_totals(self) -> None:
         report = self.state.inspection
@@ -424,6 +388,14 @@ class LayerStackView(QWidget):
 
     def _update_error(self) -> None:
         report = self.state.inspection
+        problem = self.output_problem() if report is not None and report.ok else None
+        if problem is not None:
+            last = len(self.state.spec.layers)
+            where = f"Layer {last} ({self.state.spec.layers[-1].class_name}): "
+            self._show_error(f"{where}{problem.message}", problem.fix, problem.fix_index,
+                             f"Insert {problem.fix.class_name} before layer "
+                             f"{(problem.fix_index or 0) + 1}" if problem.fix else "")
+            return
         if report is None or report.ok or self._stale and report.error_index is None:
             self.error_frame.hide()
             return
@@ -435,13 +407,17 @@ class LayerStackView(QWidget):
             info = report.layers[report.error_index]
             where = f"Layer {report.error_index + 1} ({info.class_name}): "
             fix = info.fix
-        self.error_label.setText(f"⚠ {where}{report.error}")
+        self._show_error(f"{where}{report.error}", fix, report.error_index,
+                         f"Insert {fix.class_name} to fix" if fix is not None else "")
         self.error_label.setToolTip(report.error_text())
+
+    def _show_error(self, text: str, fix: LayerSpec | None, index: int | None,
+                    button: str) -> None:
+        self.error_label.setText(f"⚠ {text}")
+        self.error_label.setToolTip(text)
         if fix is not None:
-            self.fix_button.setText(f"Insert {fix.class_name} to fix")
-            self.fix_button.setToolTip(
-                f"Insert {fix.summary()} before layer {report.error_index + 1}"
-            )
+            self.fix_button.setText(button)
+            self.fix_button.setToolTip(f"Insert {fix.summary()} before layer {(index or 0) + 1}")
         self.fix_button.setVisible(fix is not None)
         self.error_frame.show()
 

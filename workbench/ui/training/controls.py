@@ -48,6 +48,11 @@ def train_blocker(state, dataset_for: str | None) -> str:
         return "Checking the model…"
     if state.inspection.error is not None:
         return f"The model is invalid: {state.inspection.error_text()}"
+    from workbench.core.compatibility import check_output
+
+    problem = check_output(state.spec, state.inspection, state.training, state.data.dataset)
+    if problem is not None:
+        return f"The model's output does not fit the labels: {problem.message}"
     from workbench.core.training import TrainingError, adapt_inputs
 
     sample = np.empty((0, *state.data.dataset.input_shape), dtype=np.float32)
