@@ -230,7 +230,7 @@ def test_help_has_a_quick_start_and_the_keyboard_shortcuts(qtbot, make_window):
     w.shortcuts_action.trigger()
     table = w.findChild(QDialog, "shortcutsDialog").findChild(QTextBrowser).toPlainText()
     for label, keys in (("Train", "F5"), ("Stop", "Shift+F5"), ("Save", "Ctrl+S"),
-                        ("Delete", "Del"), ("Undo", "Ctrl+Z")):
+                        ("Delete", "Del"), ("Undo", "Ctrl+Z"), ("Move up", "Alt+Up")):
         assert label in table and keys in table, (label, keys)
 
 

@@ -53,6 +53,8 @@ def key_text(action: QAction) -> str:
 
 def _label(action: QAction) -> str:
     text = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
+    if not any(c.isalpha() for c in text):  # a symbol on a button (▲): its tooltip names it
+        text = action.toolTip().split(" (")[0] or text
     return text.rstrip("…").strip()
 
 
