@@ -441,8 +441,13 @@ def test_exports_after_a_run(qtbot, make_window, tmp_path, monkeypatch, _isolate
             if suffix == ".png":
                 image = QImage(str(path))
                 assert image.width() >= 800 and image.height() > 100
-                # Curves and heatmap cells are in colour; a squashed or empty export is not.
-                assert colour_fraction(image) > (0.05 if name == "confusionMatrix" else 0.003)
+                # Curves and heatmap cells are in colour; a squashed or empty export is not. (The
+                # curves of a one-epoch run are thin lines: counted in pixels, not as a share of
+                # a plot whose height follows the window's layout; the legend's keys are ~200.)
+                if name == "confusionMatrix":
+                    assert colour_fraction(image) > 0.05
+                else:
+                    assert colour_fraction(image) * image.width() * image.height() > 800
             else:
                 assert path.read_text().lstrip().startswith(("<?xml", "<svg"))
     assert "<path" in (tmp_path / "lossPlot.svg").read_text()  # the curve is in the drawing
