@@ -218,8 +218,9 @@ def test_strokes_produce_a_prediction(qtbot, panel, trained):
     assert drawn and drawn[-1].shape == (28, 28) and drawn[-1].dtype == np.float32
     assert np.array_equal(drawn[-1], panel.current_input)
     # The bars show what the model says for exactly that input.
-    direct = panel.state.trained.inference_model()(panel.current_input[None], training=False)
-    assert np.allclose(probs, np.asarray(direct)[0], atol=1e-5)
+    direct = panel.state.trained.run_on_model(
+        lambda model, x: np.asarray(model(x, training=False)), panel.current_input[None])
+    assert np.allclose(probs, direct[0], atol=1e-5)
     assert panel.last_latency_ms is not None
 
 
@@ -441,7 +442,8 @@ def test_test_image_requested_shows_and_predicts_the_sample(qtbot, panel, traine
     panel.state.bus.test_image_requested.emit(sample)
     probs = wait_prediction(qtbot, panel)
     assert np.array_equal(panel.current_input, sample)  # the model gets the sample unchanged
-    direct = np.asarray(panel.state.trained.inference_model()(sample[None], training=False))[0]
+    direct = panel.state.trained.run_on_model(
+        lambda model, x: np.asarray(model(x, training=False)), sample[None])[0]
     assert np.allclose(probs, direct, atol=1e-5)
     assert not panel.canvas.is_blank()
     assert panel.polarity_box.currentIndex() == 1  # MNIST is light on dark

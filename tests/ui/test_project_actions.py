@@ -139,9 +139,8 @@ def test_save_and_open_round_trip_with_runs_and_weights(qtbot, make_window, tmp_
     assert again.spec != state.spec  # the edit after saving was not saved
     assert_same_weights(again.trained.weights, saved_weights)
     assert again.trained.trained_spec == again.spec.to_dict()
-    model = again.trained.inference_model()
-    assert model is not None
-    assert_same_weights(model.get_weights(), saved_weights)
+    assert_same_weights(again.trained.run_on_model(lambda model: model.get_weights()),
+                        saved_weights)
     assert str(path.resolve()) in other.project_actions.recent_files()
 
 
@@ -275,8 +274,9 @@ def test_a_functional_model_opens_read_only_for_evaluation(make_window, tmp_path
     assert label.text() == "read-only: functional model" and not label.isHidden()
     assert "read-only: functional model" in w.statusBar().currentMessage()
     x = w.state.data.dataset.x_test[:4]
-    np.testing.assert_allclose(w.state.trained.inference_model().predict(x, verbose=0),
-                               model.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        w.state.trained.run_on_model(lambda views_model: views_model.predict(x, verbose=0)),
+        model.predict(x, verbose=0), rtol=1e-5)
     assert w.state.spec.layers == []
     w.project_actions.new_project()
     assert label.isHidden()
@@ -391,7 +391,7 @@ def test_checkpoints_during_training_survive_a_crash(qtbot, make_window, monkeyp
     assert len(run["history"]["loss"]) >= last.epoch + 1
     assert restored.state.trained.weights_epoch == last.epoch
     assert_same_weights(restored.state.trained.weights, expected_weights)
-    assert restored.state.trained.inference_model() is not None
+    assert restored.state.trained.run_on_model(lambda model: model.name) == "inference"
 
 
 # --- export -------------------------------------------------------------------------------------

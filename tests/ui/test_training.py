@@ -524,9 +524,9 @@ def test_worker_reports_a_spec_it_cannot_build():
 
 def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
         qtbot, window, monkeypatch):
-    """The GUI's inference model is built (and its one-image call traced) on the worker thread,
-    before the worker seeds and builds its own model: the GUI thread builds nothing when the
-    weights arrive, and the seeded run is the same as a run that built no such model."""
+    """The views' model is built (and its one-image call traced) by its own task when Train is
+    clicked, never on the GUI thread, and only that task touches it; the seeded run is the same
+    as a run that built no such model."""
     import threading
 
     import workbench.core.build as build
@@ -546,12 +546,15 @@ def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
         outcome = train_once(qtbot, w)
         assert outcome.result.status == "completed", outcome.result.message
         losses.append(outcome.record.history["loss"][0])
-        model = state.trained.inference_model()
-        assert model is not None and model.name == "inference"
-        np.testing.assert_array_equal(model.get_weights()[0], state.trained.weights[0])
-    # Run 1 built the views' model on the worker; run 2 (same architecture) reused it.
+        first, name, traced, thread = state.trained.run_on_model(lambda model: (
+            model.get_weights()[0], model.name,
+            w.draw_panel._predictor._find(model, (1, 28, 28)) is not None,
+            threading.current_thread().name))
+        assert name == "inference" and thread == "views-model"
+        assert traced  # the draw panel's one-image call, traced when the model was built
+        np.testing.assert_array_equal(first, state.trained.weights[0])
+    # Run 1 built the views' model off the GUI thread; run 2 (same architecture) reused it.
     assert [b for b in builds if b[0] == "inference"] == [("inference", False)]
-    assert w.draw_panel._predictor._find(model, (1, 28, 28)) is not None  # traced by the worker
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
 
     # The same numbers as the core path the command line takes.

@@ -76,11 +76,13 @@ def model_to_plain(model) -> dict:
 
 def model_from_plain(config: dict, weights: list | None = None):
     """A new Keras model from ``model_to_plain``'s data (safe_mode on), with ``weights``."""
+    import copy
+
     from workbench.core.layers import LAYER_CONSTRUCTION
 
     _, keras = load_tensorflow()
-    with LAYER_CONSTRUCTION:
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    with LAYER_CONSTRUCTION:  # on a copy: Keras empties the config it deserializes
+        model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
     if weights is not None:
         model.set_weights(weights)
     return model

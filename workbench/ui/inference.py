@@ -1,8 +1,9 @@
-"""The trained weights of the open project and the GUI-side inference model that holds them.
+"""The trained weights of the open project and the views' model that holds them.
 
-After each epoch the training worker sends a copy of its weights (``set_weights``); the draw,
-weights and evaluation views use ``inference_model()``, a model the GUI side owns, built from the
-spec that was trained (not the one being edited). ``weights_history`` keeps a bounded record of the
+After each epoch the training task sends a copy of its weights (``set_weights``); the draw,
+weights and export views ask the views' model (``run_on_model``), built from the spec that was
+trained (not the one being edited) and owned by a task of its own (``ViewsModel``): the GUI thread
+never builds or holds a Keras model. ``weights_history`` keeps a bounded record of the
 run: at most ``MAX_SNAPSHOTS`` (epoch, weights) pairs, the first and the latest epoch always, the
 others evenly spread, so memory stays flat however long a run trains.
 """
@@ -15,8 +16,8 @@ from typing import Any
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core import tf_loader
-from workbench.core.spec import ModelSpec
 from workbench.ui.document import Document
+from workbench.ui.views_model import ViewsModel
 
 MAX_SNAPSHOTS = 21
 _EXTERNAL = "external model"
@@ -50,19 +51,14 @@ class TrainedModel(QObject):
         # (epoch, weights) of the last run, bounded (see thin_history).
         self.weights_history: list[tuple[int, list]] = []
         self._trained_spec: dict | None = None  # the spec those weights belong to
-        self._inference = None
-        self._inference_spec: dict | None = None
-        self._inference_epoch: tuple | None = None
-        # The inference model a run's worker built for its spec, until its weights arrive.
-        self._prepared: tuple[dict, Any] | None = None
-        self._inference_warmers: list[Callable] = []
+        self.views_model = ViewsModel(self)
         document.project_replaced.connect(self.clear)
 
     def clear(self) -> None:
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
         self.weights_run = self.partial_epoch = None
-        self._inference, self._inference_spec, self._trained_spec = None, None, None
-        self._prepared = None
+        self._trained_spec = None
+        self.views_model.clear()
 
     def set_weights(self, epoch: int, weights: list, spec: dict | None = None,
                     run: int | None = None, partial: bool = False) -> None:
@@ -75,7 +71,15 @@ class TrainedModel(QObject):
         self.partial_epoch = epoch if partial else None
         self.weights_history = thin_history([*self.weights_history, (epoch, weights)])
         self._trained_spec = spec or self.document.spec.to_dict()
+        self._load_views_model()
         self.weights_updated.emit(epoch)
+
+    def _load_views_model(self) -> None:
+        spec = self._trained_spec
+        if _EXTERNAL in spec:
+            self.views_model.load(str(spec), ("plain", spec[_EXTERNAL]), self.weights)
+        else:
+            self.views_model.load(str(spec), ("spec", spec), self.weights)
 
     # Questions views ask -------------------------------------------------------------------------
 
@@ -95,73 +99,45 @@ class TrainedModel(QObject):
         """Changes exactly when the architecture of the trained model changes."""
         return str(self._trained_spec)
 
-    # Inference model -----------------------------------------------------------------------------
+    # The views' model ----------------------------------------------------------------------------
 
     def add_inference_warmer(self, warm: Callable) -> None:
-        """``warm(model)`` runs on each inference model the training worker prepares, on its thread.
+        """``warm(model)`` runs on the views' model after each build, on its task's thread
+        (the draw panel traces its one-image call there, so the first drawing is fast)."""
+        self.views_model.add_warmer(warm)
 
-        For work a view would otherwise do on the GUI thread the first time it meets a new model
-        (the draw panel traces its one-image call there). Called only before the model is handed
-        over, so it never runs while the GUI thread uses that model.
-        """
-        self._inference_warmers.append(warm)
+    def prepare(self, spec: dict) -> None:
+        """A run of ``spec`` starts: build its views' model now, in the background, so it is
+        ready (built and traced) when the first epoch's weights arrive."""
+        if not tf_loader.is_loaded() or str(spec) == str(self._trained_spec):
+            return
+        self.views_model.prepare(str(spec), ("spec", spec))
 
     @property
-    def inference_warmers(self) -> tuple[Callable, ...]:
-        return tuple(self._inference_warmers)
+    def external_plain(self) -> dict | None:
+        """The plain config of a model opened from a file (None for a model of ours)."""
+        return self._trained_spec[_EXTERNAL] if self.is_external else None
 
-    def has_inference_for(self, spec: dict) -> bool:
-        """True when the current inference model already has ``spec``'s architecture."""
-        return self._inference is not None and self._inference_spec == spec
+    @property
+    def has_model(self) -> bool:
+        return self.weights is not None and tf_loader.is_loaded()
 
-    def adopt_inference(self, spec: dict, model) -> None:
-        """Take the inference model a run's worker built for ``spec`` (used once its weights come).
-
-        Building the MNIST CNN costs ~40 ms and tracing its one-image call as much again; done on
-        the GUI thread when the first epoch's weights arrived, that was the longest stall of the
-        curves during a run. The worker builds it before its own model and never touches it again.
-        """
-        self._prepared = (spec, model)
-
-    def _build_inference(self, spec: dict):
-        """The inference model for ``spec``: the prepared one if it is for this spec."""
-        prepared, self._prepared = self._prepared, None
-        if prepared is not None and prepared[0] == spec:
-            return prepared[1]
-        from workbench.core.build import build_model
-
-        return build_model(ModelSpec.from_dict(spec), name="inference")
-
-    def inference_model(self):
-        """A Keras model of the trained architecture holding the latest weights, or None.
-
-        Built from the spec that was trained (not the one being edited), so the draw, weights
-        and evaluation views never touch the worker's model. For a run, the run's worker builds it
-        before its own model (``adopt_inference``); then only the weights are loaded here.
-        """
-        if self.weights is None or not tf_loader.is_loaded():
+    def run_on_model(self, fn: Callable, *args) -> Any:
+        """``fn(model, *args)`` on the views' model (its thread), holding the latest weights;
+        None when there are no trained weights. Return plain values or numpy arrays only."""
+        if not self.has_model:
             return None
-        spec = self._trained_spec or self.document.spec.to_dict()
-        if self._inference is None or self._inference_spec != spec:
-            try:
-                self._inference = self._build_inference(spec)
-            except Exception:  # noqa: BLE001 - an unbuildable spec has no inference model
-                self._inference = None
-                return None
-            self._inference_spec = spec
-            self._inference_epoch = None
-        if self._inference_epoch != (self.weights_epoch, id(self.weights)):
-            self._inference.set_weights(self.weights)
-            self._inference_epoch = (self.weights_epoch, id(self.weights))
-        return self._inference
+        return self.views_model.call(fn, *args)
 
     def set_trained_model(self, model) -> None:
-        """Adopt a model loaded from a file (e.g. an opened .keras) as the inference model."""
-        self._inference = model
-        self._trained_spec = self._inference_spec = {_EXTERNAL: id(model)}
+        """Take a model loaded from a file (an opened .keras) as the trained model: its plain
+        config and a copy of its weights go to the views' model; ``model`` itself is not kept."""
+        from workbench.core.modelio import model_to_plain
+
+        self._trained_spec = {_EXTERNAL: model_to_plain(model)}
         self.weights = [w.copy() for w in model.get_weights()]
         self.weights_epoch = 0
         self.weights_run = None
-        self._inference_epoch = (0, id(self.weights))
+        self._load_views_model()
         self.weights_history = [(0, self.weights)]
         self.weights_updated.emit(0)

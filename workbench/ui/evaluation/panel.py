@@ -190,7 +190,7 @@ class EvaluationPanel(QWidget):
             return
         if state.busy and not self.isVisible():
             return
-        external = state.trained.inference_model() if state.trained.is_external else None
+        external = state.trained.external_plain  # an opened .keras: its config, plain data
         spec = state.trained.trained_spec or state.spec.to_dict()
         curve_x = None
         if dataset.task == "regression" and int(np.prod(dataset.input_shape)) == 1:

@@ -35,7 +35,7 @@ class EvaluationRequest:
     num_classes: int
     weights: list | None = None
     spec: dict | None = None  # a workbench model spec, or None with ``external``
-    external: Any = None  # a Keras model opened from a file; only cloned, never run, here
+    external: Any = None  # a model opened from a file: its plain config (or the Keras model)
     curve_x: np.ndarray | None = None  # 1-D regression: the inputs of the fitted curve
 
 
@@ -117,7 +117,7 @@ class EvaluationWorker:
     def submit(self, request: EvaluationRequest) -> None:
         if self._closed or self.runner.closed:
             return
-        if request.external is not None:
+        if request.external is not None and not isinstance(request.external, dict):
             # Sent as plain data; the task builds its own copy (the original stays on this side).
             request = replace(request, external=_plain_model(request.external),
                               weights=request.weights if request.weights is not None
@@ -231,20 +231,15 @@ def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult
 
 
 def _plain_model(model) -> dict:
-    """A Keras model's architecture as plain (JSON-able) data, read on the model's own thread."""
-    from workbench.core.tf_loader import load_tensorflow
+    from workbench.core.modelio import model_to_plain
 
-    _, keras = load_tensorflow()
-    return json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
+    return model_to_plain(model)
 
 
 def _model_from_plain(config: dict):
-    from workbench.core.build import LAYER_CONSTRUCTION
-    from workbench.core.tf_loader import load_tensorflow
+    from workbench.core.modelio import model_from_plain
 
-    _, keras = load_tensorflow()
-    with LAYER_CONSTRUCTION:
-        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    return model_from_plain(config)
 
 
 def _readable(exc: BaseException) -> str:

@@ -96,9 +96,8 @@ class ExportMixin:
     def export_model(self) -> Path | None:
         """Ask for a file, then save and check the trained model there in a background task
         (actions.export.export_keras); the status bar reports the check when it is done."""
-        from workbench.core.modelio import model_to_plain
 
-        model = self.state.trained.inference_model()
+        model = self.state.trained.run_on_model(_plain_and_weights)
         if model is None:
             self.inform("There is no trained model yet: train the model first.")
             return None
@@ -110,7 +109,7 @@ class ExportMixin:
         if path is None:
             return None
         # The task builds its own copy: nothing Keras-mutable crosses threads.
-        plain, weights = model_to_plain(model), [w.copy() for w in model.get_weights()]
+        plain, weights = model
         self._export_runner().start(
             _export_keras, plain, weights, path, dataset, name="export",
             on_result=lambda report: self._status(
@@ -131,7 +130,6 @@ class ExportMixin:
     def export_script(self) -> Path | None:
         """Ask for a file, then write the standalone script and check, in a background task, that
         its build_model() computes what the trained model computes (actions.export)."""
-        from workbench.core.modelio import model_to_plain
 
         inspection = self.state.inspection
         if inspection is not None and not inspection.ok:
@@ -146,10 +144,9 @@ class ExportMixin:
             return None
         project = self.state.project.copy()
         trained = self.state.trained
-        model = trained.inference_model()
         plain = weights = None
-        if model is not None and trained.trained_spec == project.model.to_dict():
-            plain, weights = model_to_plain(model), [w.copy() for w in model.get_weights()]
+        if trained.has_model and trained.trained_spec == project.model.to_dict():
+            plain, weights = trained.run_on_model(_plain_and_weights)
         self._export_runner().start(
             _export_script, project, plain, weights, path, dataset, name="export",
             on_result=lambda report: self._status(
@@ -214,3 +211,9 @@ class ExportMixin:
         self._status(f"Exported {len(runs)} run(s) to {path}")
         return path
 
+
+def _plain_and_weights(model) -> tuple[dict, list]:
+    """On the views' model's thread: its architecture as plain data and a copy of its weights."""
+    from workbench.core.modelio import model_to_plain
+
+    return model_to_plain(model), [w.copy() for w in model.get_weights()]

@@ -48,12 +48,11 @@ class SaveMixin:
         if samples is not None and state.path is None:
             samples[0].unlink(missing_ok=True)  # moved: they belong to this project now
         problem = ""
-        model = state.trained.inference_model() if state.trained.weights is not None else None
-        if model is not None:
+        if state.trained.has_model:
             from workbench.core.modelio import save_model
 
-            try:
-                save_model(model, weights_path(path))
+            try:  # on the views' model's own thread; the GUI waits, as for the project file
+                state.trained.run_on_model(save_model, weights_path(path))
             except Exception as exc:  # noqa: BLE001 - Keras and the OS raise many kinds
                 problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         state.mark_saved(path)
@@ -63,7 +62,7 @@ class SaveMixin:
         if problem:
             self.warn(f"The project was saved, but its trained weights were not: {problem}")
         else:
-            extra = f" and {weights_path(path).name}" if model is not None else ""
+            extra = f" and {weights_path(path).name}" if state.trained.has_model else ""
             self._status(f"Saved {path}{extra}")
         return True
 

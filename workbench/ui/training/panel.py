@@ -245,8 +245,9 @@ class TrainingPanel(QWidget):
         config = state.training.to_dict()
         dataset = state.data.dataset
         spec = self._spec_dict
-        warmers = None if state.trained.has_inference_for(spec) else state.trained.inference_warmers
-        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, warmers)
+        # The views' model for this spec is built (and traced) ahead, on its own thread.
+        state.trained.prepare(spec)
+        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id)
         self.worker, self._run_id = worker, run_id
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
@@ -331,8 +332,6 @@ class TrainingPanel(QWidget):
             self._on_epoch_ended(*payload)
         elif kind == "weights":
             self._on_weights_arrived(*payload)
-        elif kind == "inference":
-            self._on_inference_ready(payload)
 
     def _on_run_started(self, info: dict) -> None:
         if self._closing:
@@ -378,9 +377,6 @@ class TrainingPanel(QWidget):
         partial = self._stopping and epoch >= len(self.curves.history.epochs)
         self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id,
                                        partial=partial)
-
-    def _on_inference_ready(self, model) -> None:
-        self.state.trained.adopt_inference(self._spec_dict, model)
 
     def _on_run_finished(self, outcome: RunOutcome) -> None:
         self.task = self.worker = None

@@ -136,40 +136,20 @@ class _RunListener(TrainingListener):
 
 
 def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-               control: TimedControl, warmers: tuple | None = None) -> RunOutcome:
+               control: TimedControl) -> RunOutcome:
     """The task: one run of ``actions.train``; its ``RunOutcome`` (a failed one on any error)."""
     metric = display_metric(getattr(dataset, "task", "classification"))
     post = (lambda kind, payload: state.set_partial_result((kind, payload)))
     started = time.time()
     try:
-        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric,
-                      warmers)
+        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
         return failed_outcome(config, dataset_name, _readable(exc), run_id, started, metric)
 
 
-def _prepare_inference(post, spec: ModelSpec, warmers: tuple | None) -> None:
-    if warmers is None:
-        return
-    from workbench.core.build import build_model
-
-    try:
-        model = build_model(spec, name="inference")
-    except Exception:  # noqa: BLE001 - the run reports an unbuildable spec itself
-        return
-    for warm in warmers:
-        try:
-            warm(model)
-        except Exception:  # noqa: BLE001 - a view that cannot use the model says so itself
-            pass
-    post("inference", model)
-
-
 def _train(post, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-           control: TimedControl, metric: str, warmers: tuple | None) -> RunOutcome:
+           control: TimedControl, metric: str) -> RunOutcome:
     model_spec = ModelSpec.from_dict(spec)
-    # Before the seeded build: building a model draws layer seeds from Python's random.
-    _prepare_inference(post, model_spec, warmers)
     listener = _RunListener(post, control, metric)
     run = train(model_spec, config, dataset, dataset_name, listener, control, run_id)
     outcome, train_config = run.outcome, TrainConfig.from_dict(config)
@@ -188,12 +168,8 @@ class TrainingWorker:
     the ``RunOutcome`` exactly once, both on the GUI thread.
     """
 
-    def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1,
-                 inference_warmers: tuple | None = None):
-        """``inference_warmers``: None sends no inference model; else each is called with it
-        (on the task's thread, before it is sent)."""
+    def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1):
         self._args = (spec, config, dataset, dataset_name, run_id)
-        self._warmers = inference_warmers
         self.control = TimedControl()
         self.metric = display_metric(getattr(dataset, "task", "classification"))
         self.task: Task | None = None
@@ -205,14 +181,14 @@ class TrainingWorker:
             on_finished(failed_outcome(config, dataset_name, message, run_id, None, self.metric))
 
         self.task = runner.start(
-            train_task, *self._args, self.control, self._warmers, name=f"training-run-{run_id}",
+            train_task, *self._args, self.control, name=f"training-run-{run_id}",
             on_partial=lambda event: on_event(*event), on_result=on_finished, on_error=failed,
             on_cancel=self.control.cancel, describe_error=_readable)
         return self.task
 
     def run(self) -> RunOutcome:
         """The run on the calling thread (partial results dropped): for tests and scripts."""
-        return train_task(_Quiet(), *self._args, self.control, self._warmers)
+        return train_task(_Quiet(), *self._args, self.control)
 
     @property
     def running(self) -> bool:

@@ -117,26 +117,28 @@ class ActivationsView(QWidget):
 
     def update_activations(self) -> None:
         self._stale = False
-        model = self.state.trained.inference_model()
+        trained = self.state.trained
         sample, what = self.current_input()
-        if model is None or sample is None:
+        if not trained.has_model or sample is None:
             self.reset()
             self.info.setText("Train the model to see what each layer does with an input."
-                              if model is None else "No input: the dataset is still loading.")
+                              if not trained.has_model else
+                              "No input: the dataset is still loading.")
             return
         try:
-            x = evaluation.adapt_inputs(np.asarray(sample, np.float32)[None],
-                                        evaluation.model_input_shape(model))
-            outputs = introspection.layer_activations(model, x[0])
+            found = trained.run_on_model(_activations, np.asarray(sample, np.float32))
         except ValueError as exc:
             self.reset()
             self.info.setText(str(exc))
             return
+        if found is None:
+            self.reset()
+            return
+        outputs, classes = found
         self.info.setText(f"showing {what}")
-        self._draw(np.asarray(sample), outputs, model)
+        self._draw(np.asarray(sample), outputs, classes)
 
-    def _draw(self, sample: np.ndarray, outputs: list, model) -> None:
-        classes = {layer.name: type(layer).__name__ for layer in model.layers}
+    def _draw(self, sample: np.ndarray, outputs: list, classes: dict[str, str]) -> None:
         self.view.clear()
         self.rows = []
         # Layers that only move numbers around, or act only while training, output the previous
@@ -219,3 +221,10 @@ class ActivationsView(QWidget):
     def row_kinds(self) -> list[str]:
         return [kind for _name, kind, _shape in self.rows]
 
+
+def _activations(model, sample: np.ndarray) -> tuple[list, dict[str, str]]:
+    """On the views' model's thread: every layer's output for ``sample`` (numpy) and each layer's
+    class name by layer name."""
+    x = evaluation.adapt_inputs(sample[None], evaluation.model_input_shape(model))
+    outputs = [(name, np.array(a)) for name, a in introspection.layer_activations(model, x[0])]
+    return outputs, {layer.name: type(layer).__name__ for layer in model.layers}

@@ -156,8 +156,8 @@ class WeightsView(QWidget):
         key = self.state.trained.architecture_key
         if key == self._layers_key and self.layers:
             return
-        model = self.state.trained.inference_model()
-        layers = weighted_layers(model) if model is not None else []
+        found = self.state.trained.run_on_model(_layers_and_input_shape)
+        layers, input_shape = found if found is not None else ([], ())
         self._layers_key = key
         previous = self.layer_combo.currentText().split(" (")[0]
         self.layers = layers
@@ -168,8 +168,7 @@ class WeightsView(QWidget):
         names = [layer.name for layer in layers]
         self.layer_combo.setCurrentIndex(names.index(previous) if previous in names else 0)
         self.layer_combo.blockSignals(False)
-        self._input_shape = tuple(model.inputs[0].shape[1:]) if model is not None and len(
-            getattr(model, "inputs", []) or []) == 1 else ()
+        self._input_shape = input_shape
 
     def _on_layer_changed(self, _index: int) -> None:
         self.draw()
@@ -401,3 +400,10 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _layers_and_input_shape(model) -> tuple[list, tuple]:
+    """On the views' model's thread: its weighted layers (plain data) and its input shape."""
+    shape = tuple(model.inputs[0].shape[1:]) if len(getattr(model, "inputs", []) or []) == 1 \
+        else ()
+    return weighted_layers(model), shape
