@@ -134,22 +134,47 @@ class CheckpointWriter:
         with self._cond:
             self._best = None
 
-    def submit(self, epoch: int, weights: list[np.ndarray], spec: dict[str, Any] | None,
-               logs: dict[str, float] | None = None) -> None:
+    def plan(self, epoch: int, weights: list[np.ndarray], spec: dict[str, Any] | None,
+             logs: dict[str, float] | None = None) -> list[tuple[str, list, dict]]:
+        """What to write for this epoch: ``(name, weights, meta)`` for ``last``, and for ``best``
+        when it beats the run's best so far (which it then becomes). For a caller that writes
+        them itself with ``write`` (the GUI's task runner); ``submit`` does both."""
         meta = {"epoch": int(epoch), "spec": spec, "logs": dict(logs or {}),
                 "time": time.time()}
+        items = [(LAST, weights, {**meta, "kind": LAST})]
         ranked = _metric(logs)
         with self._cond:
-            if self._closed:
-                return
-            self._pending[LAST] = (LAST, weights, {**meta, "kind": LAST})
             if ranked is not None:
                 name, value, lower = ranked
                 better = self._best is None or (value < self._best if lower else value > self._best)
                 if better:
                     self._best = value
-                    self._pending[BEST] = (BEST, weights,
-                                           {**meta, "kind": BEST, "monitor": name, "value": value})
+                    items.append((BEST, weights,
+                                  {**meta, "kind": BEST, "monitor": name, "value": value}))
+        return items
+
+    def write(self, item: tuple[str, list, dict]) -> None:
+        """Write one planned checkpoint now, on the calling thread (errors go to ``errors``);
+        nothing once the writer is closed (the session ended or was abandoned)."""
+        if self._closed:
+            return
+        name, weights, meta = item
+        path = None
+        try:
+            path = self.folder / f"{name}.npz"
+            write_weights_atomic(path, weights, meta)
+            self.written += 1
+        except OSError as exc:
+            self.errors.append(f"{path or name}: {exc.strerror or exc}")
+
+    def submit(self, epoch: int, weights: list[np.ndarray], spec: dict[str, Any] | None,
+               logs: dict[str, float] | None = None) -> None:
+        items = self.plan(epoch, weights, spec, logs)
+        with self._cond:
+            if self._closed:
+                return
+            for item in items:
+                self._pending[item[0]] = item
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="checkpoint-writer",
                                                 daemon=True)
@@ -198,15 +223,10 @@ class CheckpointWriter:
                     self._cond.notify_all()
                     return
                 kind = next(iter(self._pending))
-                name, weights, meta = self._pending.pop(kind)
+                item = self._pending.pop(kind)
                 self._busy = True
-            path = None
             try:
-                path = self.folder / f"{name}.npz"
-                write_weights_atomic(path, weights, meta)
-                self.written += 1
-            except OSError as exc:
-                self.errors.append(f"{path or name}: {exc.strerror or exc}")
+                self.write(item)
             finally:
                 with self._cond:
                     self._busy = False

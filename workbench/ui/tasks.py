@@ -67,6 +67,10 @@ class TaskState:
         """Block up to ``timeout`` seconds or until cancelled; True when cancelled."""
         return self._task._cancel.wait(timeout)
 
+    def take_messages(self) -> list[Any]:
+        """The messages not received yet, removed (a task finishing its queue when cancelled)."""
+        return [message for _key, message in self._task.take_messages()]
+
     def set_progress(self, value: float, text: str = "") -> None:
         self._task._post("progress", (value, text))
 

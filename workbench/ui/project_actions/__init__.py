@@ -22,6 +22,7 @@ from PyQt5.QtCore import QObject, QSettings, QStandardPaths, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox
 
 from workbench.core.recovery import RecoverySession
+from workbench.ui.checkpoints import CheckpointTask
 from workbench.ui.project_actions.autosave import AutosaveMixin, end_session
 from workbench.ui.project_actions.dialogs import APP_NAME, DialogsMixin
 from workbench.ui.project_actions.exports import ExportMixin, export_plot
@@ -57,6 +58,8 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
         self.data_dir = data_dir if data_dir is not None else default_data_dir()
         self.recovery = RecoverySession(self.data_dir)
+        # Checkpoints are written by a task of the task runner (joined when the window closes).
+        self.checkpoints = CheckpointTask(self.recovery.checkpoints, self)
         self.last_warning = ""
         self._run_logs: dict[int, dict[str, float]] = {}
         self._run_training: dict[str, Any] | None = None

@@ -67,7 +67,7 @@ class AutosaveMixin:
             self._run_logs = {}
             self._run_started = time.time()
             self._run_training = self.state.training.to_dict()
-            self.recovery.checkpoints.begin_run()
+            self.checkpoints.begin_run()
 
     def _on_epoch_ended(self, epoch: int, logs: dict, *_rest) -> None:
         if self.state.busy:
@@ -75,12 +75,12 @@ class AutosaveMixin:
                                      if isinstance(v, (int, float))}
 
     def _on_weights_updated(self, epoch: int) -> None:
-        """After each epoch of a run: checkpoint its weights (on a background thread)."""
+        """After each epoch of a run: checkpoint its weights (written by a task)."""
         state = self.state
         if not state.busy or state.trained.weights is None:
             return
-        self.recovery.checkpoints.submit(epoch, state.trained.weights, state.trained.trained_spec,
-                                         self._run_logs.get(epoch))
+        self.checkpoints.submit(epoch, state.trained.weights, state.trained.trained_spec,
+                                self._run_logs.get(epoch))
         self.autosave_now()
 
     # Recovery ------------------------------------------------------------------------------------
@@ -118,8 +118,8 @@ class AutosaveMixin:
         if checkpoint is not None and checkpoint.spec:
             self.state.trained.set_weights(checkpoint.epoch, checkpoint.weights, checkpoint.spec)
             # Keep them safe in this session too, until the project is saved.
-            self.recovery.checkpoints.submit(checkpoint.epoch, checkpoint.weights,
-                                             checkpoint.spec, checkpoint.logs)
+            self.checkpoints.submit(checkpoint.epoch, checkpoint.weights, checkpoint.spec,
+                                    checkpoint.logs)
             text += f" with the weights of epoch {checkpoint.epoch + 1}"
         self.autosave_now()
         recovery.discard()
