@@ -245,8 +245,6 @@ class TrainingPanel(QWidget):
         config = state.training.to_dict()
         dataset = state.data.dataset
         spec = self._spec_dict
-        # The views' model for this spec is built (and traced) ahead, on its own thread.
-        state.trained.prepare(spec)
         worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id)
         self.worker, self._run_id = worker, run_id
         self._paused = self._stopping = False
@@ -348,6 +346,11 @@ class TrainingPanel(QWidget):
     def _on_batches_arrived(self, chunk: dict) -> None:
         if self._closing:
             return
+        if self._curves_pending is not None:
+            # The run's first batch: its model is built and its step traced (GIL-heavy Python),
+            # now TensorFlow's kernels run with the GIL released. Build (and trace) the views'
+            # model for this spec ahead now, on its own thread, ready when the first epoch ends.
+            self.state.trained.prepare(self._spec_dict)
         self._begin_curves()
         self.curves.add_batches(chunk["points"])
         epoch, batch, steps = chunk["epoch"], chunk["batch"], chunk["steps"]
