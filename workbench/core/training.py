@@ -35,6 +35,7 @@ class TrainingControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._waiting = threading.Event()
         self._cancelled = False
 
     def stop(self) -> None:
@@ -70,8 +71,17 @@ class TrainingControl:
         if self._running.is_set():
             return 0.0
         start = time.perf_counter()
-        self._running.wait()
+        self._waiting.set()
+        try:
+            self._running.wait()
+        finally:
+            self._waiting.clear()
         return time.perf_counter() - start
+
+    @property
+    def waiting(self) -> bool:
+        """True while a pause holds the training loop: every batch before it has been reported."""
+        return self._waiting.is_set()
 
 
 class TrainingListener:
