@@ -218,3 +218,19 @@ def test_a_task_whose_runner_was_deleted_is_cancelled_at_its_next_report(qtbot, 
     go.set()
     t._thread.join(10)
     assert not t.running and t.cancel_requested and stop_flag.is_set()
+
+
+def test_shutdown_all_joins_the_tasks_of_every_runner(qtbot, qapp):
+    from workbench.ui.tasks import shutdown_all
+
+    runners = [TaskRunner(), TaskRunner()]
+    started = [threading.Event(), threading.Event()]
+
+    def task(state, i):
+        started[i].set()
+        state.wait()
+
+    tasks = [r.start(task, i) for i, r in enumerate(runners)]
+    assert all(e.wait(10) for e in started)
+    shutdown_all(timeout=10)  # what the application does when it quits
+    assert not any(t.running for t in tasks) and all(r.closed for r in runners)

@@ -87,6 +87,9 @@ def make_application(argv: list[str] | None = None):
             raise SystemExit(platform_check.EXIT_CODE)
         QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
         app = QApplication(argv if argv is not None else sys.argv)
+        from workbench.ui.tasks import shutdown_all
+
+        app.aboutToQuit.connect(shutdown_all)  # every task still running: cancelled and joined
     app.setApplicationName("Workbench")
     app.setOrganizationName("Workbench")
     quit_after = os.environ.get("WORKBENCH_QUIT_AFTER_MS")
