@@ -15,10 +15,12 @@ from PyQt5.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer
 from PyQt5.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -56,7 +58,7 @@ class DrawPanel(QWidget):
         self._timer.timeout.connect(self.update_prediction)
 
         self.canvas = DrawCanvasView(self)
-        self.preview = InputPreviewView(self)
+        self.preview = InputPreviewView(self, scale=4)
         self.prediction = PredictionView(self)
         self.gallery = SampleGalleryView(self)
         self._build_tools()
@@ -136,18 +138,22 @@ class DrawPanel(QWidget):
         left.addLayout(tools2)
         left.addStretch(1)
 
-        middle = QVBoxLayout()
+        # The input beside its caption above the answer: in a third column it pushed the tab
+        # wider than a 1024-pixel window leaves it, and the preview slid over the canvas.
         title = QLabel("What the network sees", self)
         title.setStyleSheet("font-weight: bold;")
-        middle.addWidget(title)
-        middle.addWidget(self.preview, 0, Qt.AlignLeft)
+        title.setWordWrap(True)
         self.timing_label = QLabel("", self, objectName="drawLatency")
         self.timing_label.setStyleSheet("color: #777;")
         self.timing_label.setToolTip("Preprocessing + inference time of the last update")
-        middle.addWidget(self.timing_label)
-        middle.addStretch(1)
+        self.timing_label.setWordWrap(True)
+        seen_row = QHBoxLayout()
+        seen_row.addWidget(self.preview, 0, Qt.AlignTop)
+        seen_row.addWidget(self.timing_label, 1, Qt.AlignBottom)
 
         right = QVBoxLayout()
+        right.addWidget(title)
+        right.addLayout(seen_row)
         answer = QLabel("What it answers", self)
         answer.setStyleSheet("font-weight: bold;")
         right.addWidget(answer)
@@ -155,18 +161,26 @@ class DrawPanel(QWidget):
 
         top = QHBoxLayout()
         top.addLayout(left)
-        top.addSpacing(12)
-        top.addLayout(middle)
-        top.addSpacing(12)
+        top.addSpacing(8)
         top.addLayout(right, 1)
 
         box = QGroupBox("Your own samples", self)
         box_layout = QVBoxLayout(box)
         box_layout.addWidget(self.gallery)
 
-        layout = QVBoxLayout(self)
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
         layout.addLayout(top, 1)
         layout.addWidget(box, 0)
+        # A window smaller than the tab's minimum scrolls instead of squeezing widgets over each
+        # other (buttons cut to "ndo stro").
+        scroll = QScrollArea(self, objectName="drawScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # Prediction ------------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ class PredictionView(QWidget):
         self._note.hide()
 
         self._plot = pg.PlotWidget(self, background="w")
-        self._plot.setMinimumSize(220, 200)
+        self._plot.setMinimumSize(200, 150)
         self._plot.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._plot.setMenuEnabled(False)
         self._plot.setMouseEnabled(x=False, y=False)

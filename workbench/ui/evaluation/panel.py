@@ -72,8 +72,10 @@ class EvaluationPanel(QWidget):
 
         self.summary = QLabel(self, objectName="evaluationSummary")
         self.summary.setTextFormat(Qt.RichText)
+        self.summary.setWordWrap(True)  # unwrapped it made the tab wider than a small window
         self.progress = QLabel(self)
         self.progress.setStyleSheet("color: #666")
+        self.progress.setWordWrap(True)
         self.normalise = QCheckBox("Row %", self, objectName="confusionNormalise")
         self.normalise.setToolTip("Show each true class's row as percentages (recall on the "
                                   "diagonal) instead of image counts")
@@ -89,6 +91,7 @@ class EvaluationPanel(QWidget):
         self.empty.setStyleSheet("color: #777; font-size: 15px; padding: 30px")
 
         self.matrix = ConfusionMatrixView(self)
+        self.matrix.setMinimumSize(260, 240)  # ten classes' numbers stay apart at 1024×700
         self.matrix.cell_clicked.connect(self._on_cell_clicked)
         self.cell_gallery = SampleGalleryView("Click a cell of the matrix to see its images.")
         self.cell_gallery.sample_clicked.connect(self._on_sample_clicked)
@@ -106,7 +109,9 @@ class EvaluationPanel(QWidget):
         metrics_layout = QVBoxLayout(metrics)
         metrics_layout.setContentsMargins(0, 0, 0, 0)
         metrics_layout.addWidget(self.table, 3)
-        metrics_layout.addWidget(QLabel("Most confused pairs (true → predicted), click one:"))
+        pairs_label = QLabel("Most confused pairs (true → predicted), click one:")
+        pairs_label.setWordWrap(True)
+        metrics_layout.addWidget(pairs_label)
         metrics_layout.addWidget(self.pairs, 1)
         self.details = QTabWidget(self)
         self.details.addTab(self.cell_gallery, "Cell")

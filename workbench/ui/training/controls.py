@@ -88,7 +88,7 @@ class TrainingControlsView(QFrame):
         self.pause_button.setToolTip("Pause training after the current batch")
         self.stop_button.setToolTip("Stop after the current batch and keep the weights reached")
         for button in (self.train_button, self.pause_button, self.stop_button):
-            button.setMinimumWidth(84)
+            button.setMinimumWidth(76)
         self.pause_button.setEnabled(False)
         self.stop_button.setEnabled(False)
 
@@ -98,13 +98,18 @@ class TrainingControlsView(QFrame):
         self.progress.setTextVisible(True)
         self.progress.setFormat("Not started")
         self.progress.setAlignment(Qt.AlignCenter)
-        self.progress.setMinimumWidth(200)
+        self.progress.setMinimumWidth(150)
+        # Its text (the run's summary) must not widen the window: it is cut, the tooltip has it.
+        self.progress.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         # Speed, elapsed and ETA beside the bar: inside it they would not fit a narrow window.
         self.speed_label = QLabel("", self, objectName="trainingSpeed")
         self.speed_label.setStyleSheet("color: #333;")
+        # Its figures change each frame: they must not widen the window while a run trains.
+        self.speed_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.speed_label.setMinimumWidth(110)
         self.lr_label = QLabel("", self, objectName="learningRateLabel")
         self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
-        self.lr_label.setMinimumWidth(90)
+        self.lr_label.setMinimumWidth(70)
         self.hint_label = QLabel("", self, objectName="trainingHint")
         self.hint_label.setStyleSheet("color: #555;")
         self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)

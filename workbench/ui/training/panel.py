@@ -410,6 +410,7 @@ class TrainingPanel(QWidget):
             done = self._progress_total
         self.progress.setValue(done)
         self.progress.setFormat(summary)
+        self.progress.setToolTip(summary)
         self.speed_label.setText("")
         if result.status in ("nan", "failed"):
             self.show_banner(result.message or status_text)

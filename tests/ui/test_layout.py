@@ -1,0 +1,94 @@
+"""Every tab is usable in a 1024×700 window: nothing overlaps, no button's text is cut, the
+confusion matrix keeps room for its numbers, the right pane stays right of the builder."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import QRect
+from PyQt5.QtWidgets import (
+    QAbstractButton,
+    QAbstractScrollArea,
+    QComboBox,
+    QSplitterHandle,
+    QWidget,
+)
+
+from tests.ui.test_evaluation import ready_window, train_briefly
+
+SIZE = (1024, 700)
+
+
+def _visible_children(widget: QWidget) -> list[QWidget]:
+    return [c for c in widget.children() if isinstance(c, QWidget) and c.isVisible()
+            and not c.isWindow()]
+
+
+def _overlaps(root: QWidget) -> list[str]:
+    """Sibling widgets laid over each other anywhere under ``root`` (the scroll areas' own
+    parts and the error banner, which lies over the plots on purpose, aside)."""
+    found = []
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        children = [c for c in _visible_children(parent) if c.objectName() != "trainingBanner"]
+        stack.extend(c for c in children if not isinstance(c, QAbstractScrollArea))
+        if isinstance(parent, QAbstractScrollArea):
+            continue
+        for i, a in enumerate(children):
+            for b in children[i + 1:]:
+                if isinstance(a, QSplitterHandle) or isinstance(b, QSplitterHandle):
+                    continue
+                inter = a.geometry().intersected(b.geometry())
+                if inter.width() > 1 and inter.height() > 1:
+                    found.append(f"{type(a).__name__}({a.objectName()}) over "
+                                 f"{type(b).__name__}({b.objectName()}) in "
+                                 f"{type(parent).__name__}({parent.objectName()})")
+    return found
+
+
+def _cut_buttons(root: QWidget) -> list[str]:
+    cut = []
+    buttons = root.findChildren(QAbstractButton) + root.findChildren(QComboBox)
+    for button in buttons:
+        parent = button.parentWidget()
+        if not button.isVisible() or (parent is not None and parent.inherits("QTabBar")):
+            continue  # a tab bar's own scroll arrows
+        if button.width() + 1 < button.minimumSizeHint().width():
+            cut.append(f"{button.objectName() or getattr(button, 'text', lambda: '')()}: "
+                       f"{button.width()} < {button.minimumSizeHint().width()}")
+    return cut
+
+
+def _global(widget: QWidget) -> QRect:
+    return QRect(widget.mapToGlobal(widget.rect().topLeft()), widget.size())
+
+
+@pytest.fixture
+def small_window(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    train_briefly(w)  # every tab has something to show
+    w.resize(*SIZE)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == SIZE, timeout=5000)
+    return w
+
+
+@pytest.mark.parametrize("tab", ["training_panel", "evaluation_panel", "weights_panel",
+                                 "draw_panel"])
+def test_every_tab_fits_a_1024_by_700_window(qtbot, small_window, tab):
+    w = small_window
+    panel = getattr(w, tab)
+    w.tabs.setCurrentWidget(panel)
+    if tab == "evaluation_panel":
+        qtbot.waitUntil(lambda: panel.result is not None, timeout=30_000)
+    qtbot.wait(50)
+    assert w.minimumSizeHint().width() <= SIZE[0] and w.minimumSizeHint().height() <= SIZE[1]
+    assert _overlaps(w) == []
+    assert _cut_buttons(w) == []
+    # The right pane stays right of the builder, inside the window.
+    builder, tabs = _global(w.builder_panel), _global(w.tabs)
+    assert tabs.left() >= builder.right() and tabs.right() <= _global(w).right() + 1
+    if tab == "evaluation_panel":
+        assert panel.matrix.width() >= 250 and panel.matrix.height() >= 220
+    if tab == "draw_panel":
+        canvas, preview = _global(panel.canvas), _global(panel.preview)
+        assert not canvas.intersects(preview)
