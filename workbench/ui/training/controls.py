@@ -106,7 +106,7 @@ class TrainingControlsView(QFrame):
         self.speed_label.setStyleSheet("color: #333;")
         # Its figures change each frame: they must not widen the window while a run trains.
         self.speed_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.speed_label.setMinimumWidth(110)
+        self.speed_label.setMinimumWidth(50)
         self.lr_label = QLabel("", self, objectName="learningRateLabel")
         self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
         self.lr_label.setMinimumWidth(70)
