@@ -101,12 +101,9 @@ class TrainingControlsView(QFrame):
         self.progress.setMinimumWidth(150)
         # Its text (the run's summary) must not widen the window: it is cut, the tooltip has it.
         self.progress.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-        # Speed, elapsed and ETA beside the bar: inside it they would not fit a narrow window.
         self.speed_label = QLabel("", self, objectName="trainingSpeed")
         self.speed_label.setStyleSheet("color: #333;")
-        # Its figures change each frame: they must not widen the window while a run trains.
-        self.speed_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.speed_label.setMinimumWidth(50)
+
         self.lr_label = QLabel("", self, objectName="learningRateLabel")
         self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
         self.lr_label.setMinimumWidth(70)
@@ -121,14 +118,19 @@ class TrainingControlsView(QFrame):
         self.row.addWidget(self.stop_button)
         self.row.addSpacing(8)
         self.row.addWidget(self.progress, 1)
-        self.row.addWidget(self.speed_label)
-        self.row.addSpacing(10)
+        self.row.addSpacing(6)
         self.row.addWidget(self.lr_label)
+        # Speed, elapsed and ETA under the bar, beside the hint: in the row above, their changing
+        # figures widened the window while a run trained.
+        hints = QHBoxLayout()
+        hints.setContentsMargins(0, 0, 0, 0)
+        hints.addWidget(self.hint_label, 1)
+        hints.addWidget(self.speed_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
         layout.addLayout(self.row)
-        layout.addWidget(self.hint_label)
+        layout.addLayout(hints)
 
 
 class CurveOptionsView(QWidget):
