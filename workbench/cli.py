@@ -363,13 +363,19 @@ def main(argv: list[str] | None = None) -> int:
         make_parser().print_help()
         return 0
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below
+        return code
     except _known_errors() as exc:
         sys.stderr.write(f"workbench: {exc}\n")
         return getattr(exc, "code", EXIT_INVALID)
     except KeyboardInterrupt:
         sys.stderr.write("workbench: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader went away (`workbench dataset ... | head`): not an error
+        # Python would complain again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the contract: never a traceback
         if os.environ.get("WORKBENCH_DEBUG"):
             raise

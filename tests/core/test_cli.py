@@ -208,3 +208,15 @@ def test_dataset_json_contract(tiny):
     proc = run("dataset", "mnist-embedded")
     assert proc.returncode == 0 and "8,000 training and 2,000 test samples" in proc.stdout
     assert_one_line_error(run("dataset", tiny / "missing.npz"), "missing.npz")
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """`workbench dataset mnist-embedded | head -1`: the pipe closes before the output is out."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: every write fails with a broken pipe
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "workbench", "dataset", "mnist-embedded"],
+                          stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+                          timeout=300)
+    os.close(write_end)
+    assert proc.returncode == 0 and proc.stderr == ""
