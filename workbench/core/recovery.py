@@ -107,20 +107,18 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint | None:
 
 
 class CheckpointWriter:
-    """Writes the last and the best weights of the current run on a background thread.
+    """The last and the best weights of the current run, as files.
 
-    ``submit`` is cheap (it only decides what to write); a newer ``last`` replaces one not yet
-    written, so a slow disk never queues up epochs. The thread runs only while there is something
-    to write.
+    ``plan`` decides what an epoch's checkpoint writes (``last``, and ``best`` when it beats the
+    run's best so far); ``write`` writes one of them. ``submit`` does both, on the calling thread;
+    the GUI hands ``plan``'s items to a task of its task runner instead (``ui/checkpoints.py``),
+    so writing never happens on the GUI thread. Nothing is written once the writer is closed.
     """
 
     def __init__(self, folder: Path | Any):
         self._folder = folder  # a Path, or a callable giving one (created on first use)
-        self._cond = threading.Condition()
-        self._pending: dict[str, tuple[str, list, dict]] = {}
-        self._busy = False
+        self._lock = threading.Lock()
         self._closed = False
-        self._thread: threading.Thread | None = None
         self._best: float | None = None
         self.errors: list[str] = []
         self.written = 0
@@ -131,19 +129,18 @@ class CheckpointWriter:
 
     def begin_run(self) -> None:
         """Forget the best value: a new run starts ranking its own epochs."""
-        with self._cond:
+        with self._lock:
             self._best = None
 
     def plan(self, epoch: int, weights: list[np.ndarray], spec: dict[str, Any] | None,
              logs: dict[str, float] | None = None) -> list[tuple[str, list, dict]]:
         """What to write for this epoch: ``(name, weights, meta)`` for ``last``, and for ``best``
-        when it beats the run's best so far (which it then becomes). For a caller that writes
-        them itself with ``write`` (the GUI's task runner); ``submit`` does both."""
+        when it beats the run's best so far (which it then becomes)."""
         meta = {"epoch": int(epoch), "spec": spec, "logs": dict(logs or {}),
                 "time": time.time()}
         items = [(LAST, weights, {**meta, "kind": LAST})]
         ranked = _metric(logs)
-        with self._cond:
+        with self._lock:
             if ranked is not None:
                 name, value, lower = ranked
                 better = self._best is None or (value < self._best if lower else value > self._best)
@@ -156,49 +153,32 @@ class CheckpointWriter:
     def write(self, item: tuple[str, list, dict]) -> None:
         """Write one planned checkpoint now, on the calling thread (errors go to ``errors``);
         nothing once the writer is closed (the session ended or was abandoned)."""
-        if self._closed:
-            return
-        name, weights, meta = item
-        path = None
-        try:
-            path = self.folder / f"{name}.npz"
-            write_weights_atomic(path, weights, meta)
-            self.written += 1
-        except OSError as exc:
-            self.errors.append(f"{path or name}: {exc.strerror or exc}")
+        with self._lock:
+            if self._closed:
+                return
+            name, weights, meta = item
+            path = None
+            try:
+                path = self.folder / f"{name}.npz"
+                write_weights_atomic(path, weights, meta)
+                self.written += 1
+            except OSError as exc:
+                self.errors.append(f"{path or name}: {exc.strerror or exc}")
 
     def submit(self, epoch: int, weights: list[np.ndarray], spec: dict[str, Any] | None,
                logs: dict[str, float] | None = None) -> None:
-        items = self.plan(epoch, weights, spec, logs)
-        with self._cond:
-            if self._closed:
-                return
-            for item in items:
-                self._pending[item[0]] = item
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="checkpoint-writer",
-                                                daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+        """Plan and write this epoch's checkpoints now."""
+        for item in self.plan(epoch, weights, spec, logs):
+            self.write(item)
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything submitted is on disk; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._pending or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
+        """Everything submitted is on disk (``submit`` writes at once): True."""
         return True
 
     def discard(self) -> None:
-        """Drop what is queued and delete the files (after a clean save, or a new project)."""
-        with self._cond:
-            self._pending.clear()
+        """Forget the best value and delete the files (after a clean save, or a new project)."""
+        with self._lock:
             self._best = None
-            while self._busy:
-                self._cond.wait(1.0)
             if callable(self._folder):
                 return  # a lazily created folder that may not exist: nothing to delete
             for kind in (LAST, BEST):
@@ -208,29 +188,8 @@ class CheckpointWriter:
                     pass
 
     def close(self, timeout: float = 30.0) -> None:
-        self.flush(timeout)
-        with self._cond:
+        with self._lock:
             self._closed = True
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                if not self._pending:
-                    self._thread = None  # the next submit starts a new thread
-                    self._cond.notify_all()
-                    return
-                kind = next(iter(self._pending))
-                item = self._pending.pop(kind)
-                self._busy = True
-            try:
-                self.write(item)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
 
 
 # Sessions and recovery --------------------------------------------------------------------------
