@@ -497,3 +497,11 @@ def test_recent_files_keep_the_newest_eight(make_window, tmp_path, _isolated):
     assert paths[-1] not in actions.recent_files()
     entries[1].trigger()
     assert w.state.path == Path(paths[-2])
+
+
+def test_an_empty_confusion_matrix_is_not_exported(make_window, monkeypatch, tmp_path, _isolated):
+    w = make_window()
+    answer_save(monkeypatch, tmp_path / "matrix.png")  # would be written if it were asked
+    assert w.project_actions.export_plot("confusionMatrix") is None
+    assert not (tmp_path / "matrix.png").exists()
+    assert "no confusion matrix to export yet" in _isolated[-1]

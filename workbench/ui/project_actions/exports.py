@@ -162,6 +162,11 @@ class ExportMixin:
         if widget is None:
             self.inform(f"There is no {title.lower()} plot to export.")
             return None
+        if object_name == "confusionMatrix" and getattr(widget, "counts", None) is None:
+            # Exporting it before the evaluation (a background task) has come wrote an empty one.
+            self.inform("There is no confusion matrix to export yet: it shows in the Evaluation "
+                        "tab once a trained model has been evaluated. Export it when it is there.")
+            return None
         path = self._ask_export_path(f"Export {title.lower()}", ".png",
                                      "PNG image (*.png);;SVG drawing (*.svg)")
         if path is None:
