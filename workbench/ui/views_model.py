@@ -5,7 +5,8 @@ with copies of the trained weights, traced and run on the task's thread only; no
 crosses threads. ``load`` is asynchronous (the GUI thread never builds a model); ``call(fn, *args)``
 runs ``fn(model, *args)`` there and returns its (numpy, plain) result to the caller, after every
 load sent before it. The task ends after ``IDLE_EXIT_S`` without requests (its model with it) and is
-started again, with the last load, when asked again.
+started again, with the last load, when asked again; without a ``prepare`` (a run) or a ``call``
+no model is built at all.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ class ViewsModel:
         """Make the model the one of ``source`` (``("spec", dict)`` or ``("plain", config)``),
         identified by ``key``, holding ``weights`` (numpy copies; None: keep the built ones)."""
         self._last_load = ("load", key, source, weights)
-        self._send(self._last_load, key="load")
+        if self._task is not None:  # else built on the first ``call`` (or ``prepare``)
+            self._send(self._last_load, key="load")
 
     def prepare(self, key: Any, source: tuple) -> None:
-        """Build the model of ``source`` ahead (a run starts), keeping the current one in use."""
+        """Build the model of ``source`` ahead (a run starts), keeping the current one in use;
+        the weights that come later are loaded into it as they arrive."""
         self._send(("prepare", key, source), key="prepare")
 
     def clear(self) -> None:
@@ -80,7 +83,7 @@ class ViewsModel:
             return
         task = self._task
         if task is None or task.cancel_requested or not task.running:
-            if message[0] in ("clear", "prepare") and self._last_load is None:
+            if message[0] == "clear":
                 return
             task = self._task = self.runner.start(
                 _serve, tuple(self._warmers), self._idle_exit_s, name=THREAD_NAME,
