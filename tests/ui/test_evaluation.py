@@ -225,3 +225,17 @@ def test_row_percentages_never_round_a_mistake_to_zero(qtbot):
     assert view.cell_text(0, 0) == view.cell_text(1, 1) == ">99%"  # not "100%": one was wrong
     assert view.cell_text(2, 3) == "25%" and view.cell_text(2, 2) == "75%"
     assert view.cell_text(3, 3) == "100%" and view.cell_text(0, 5) == ""
+
+
+def test_a_result_arriving_behind_another_tab_makes_its_thumbnails_when_shown(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = w.evaluation_panel
+    assert not panel.isVisible()  # the Builder tab is in front
+    train_briefly(w)
+    w.state.set_busy(False)  # a run ended: the hidden tab evaluates the last weights
+    result = wait_result(qtbot, panel)
+    assert panel.matrix.counts is not None  # the matrix and the table are current ...
+    assert panel.wrong_gallery.shown_indices() == []  # ... its thumbnails wait
+    show_evaluation(w)
+    shown = panel.wrong_gallery.shown_indices()
+    assert shown and all(result.y_pred[i] != result.y_true[i] for i in shown)

@@ -61,6 +61,7 @@ class EvaluationPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.result: EvaluationResult | None = None
+        self._thumbnails_for: tuple | None = None  # a result whose galleries wait to be shown
         self._dataset = None  # the dataset the shown result was computed on
         self._pending_run: int | None = None  # the run whose weights were last sent
         self._token = 0
@@ -163,11 +164,12 @@ class EvaluationPanel(QWidget):
     def _on_project_replaced(self) -> None:
         self._token += 1  # results still in flight belong to the old project
         self._stale = False
-        self.result = None
+        self.result = self._thumbnails_for = None
         self._show_empty(EMPTY_TEXT)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        self._fill_thumbnails()
         self._request()
 
     def _on_normalise_changed(self, checked: bool) -> None:
@@ -275,10 +277,22 @@ class EvaluationPanel(QWidget):
         self.matrix.set_normalised(self.normalise.isChecked())
         self._fill_table(result, names)
         self._fill_pairs(result, names)
-        self._fill_most_wrong(result, names)
+        self._thumbnails_for = (result, names)
+        if self.isVisible():
+            self._fill_thumbnails()
+        # else: made when the tab is shown. A result that arrives while another tab is shown
+        # (the last epoch's, as the next run starts) would spend ~0.15 s of GUI time on
+        # thumbnails nobody sees, stalling the live curves.
+        self.pages.setCurrentIndex(1)
+
+    def _fill_thumbnails(self) -> None:
+        """The galleries of the result shown (the most confident mistakes, the selected cell)."""
+        pending, self._thumbnails_for = self._thumbnails_for, None
+        if pending is None or pending[0] is not self.result:
+            return
+        self._fill_most_wrong(*pending)
         if self.matrix.selected is not None:
             self._on_cell_clicked(*self.matrix.selected)
-        self.pages.setCurrentIndex(1)
 
     def _class_names(self, n: int) -> list[str]:
         names = list(self._dataset.class_names) if self._dataset is not None else []
