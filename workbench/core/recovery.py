@@ -37,16 +37,20 @@ LAST, BEST = "last", "best"
 _STALE_DAYS = 30  # recoveries older than this are removed rather than offered
 
 
-def recovery_root(base_dir: str | os.PathLike | None = None) -> Path:
-    """``<base>/recovery``; ``$WORKBENCH_DATA_DIR`` overrides ``base_dir`` (tests point it away)."""
+def data_dir(base_dir: str | os.PathLike | None = None) -> Path:
+    """The app's data folder: ``$WORKBENCH_DATA_DIR`` (tests point it away), else ``base_dir``,
+    else ``~/.local/share/Workbench``."""
     override = os.environ.get(DATA_DIR_ENV)
     if override:
-        base = Path(override)
-    elif base_dir:
-        base = Path(base_dir)
-    else:
-        base = Path.home() / ".local" / "share" / "Workbench"
-    return base / "recovery"
+        return Path(override)
+    if base_dir:
+        return Path(base_dir)
+    return Path.home() / ".local" / "share" / "Workbench"
+
+
+def recovery_root(base_dir: str | os.PathLike | None = None) -> Path:
+    """``<data folder>/recovery`` (see ``data_dir``)."""
+    return data_dir(base_dir) / "recovery"
 
 
 def _try_lock(path: Path):

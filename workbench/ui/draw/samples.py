@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.atomic import replacing
+from workbench.core.recovery import data_dir
 
 SAMPLES_FILE = "my-digits.npz"
 # Below this many samples a training run on the set alone says little (the loader also holds out
@@ -21,7 +22,6 @@ SAMPLES_FILE = "my-digits.npz"
 RECOMMENDED = 50
 
 
-DATA_DIR_ENV = "WORKBENCH_DATA_DIR"  # as core.recovery: tests point the app's data folder away
 
 
 def samples_location(project_path, app_data_dir: str | os.PathLike | None = None) -> Path:
@@ -29,14 +29,7 @@ def samples_location(project_path, app_data_dir: str | os.PathLike | None = None
     yet, in the app's data folder (``$WORKBENCH_DATA_DIR`` overrides ``app_data_dir``)."""
     if project_path is not None:
         return Path(project_path).parent / SAMPLES_FILE
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        base = Path(override)
-    elif app_data_dir:
-        base = Path(app_data_dir)
-    else:
-        base = Path.home() / ".local" / "share" / "Workbench"
-    return base / SAMPLES_FILE
+    return data_dir(app_data_dir) / SAMPLES_FILE
 
 
 class SampleSetError(Exception):
