@@ -5,7 +5,7 @@ import inspect as pyinspect
 
 import pytest
 
-from workbench.core.catalogue import CATALOGUE, passes_through
+from workbench.core.catalogue import CATALOGUE, merges, passes_through
 from workbench.core.layers import make_layer
 from workbench.core.spec import LayerSpec, ModelSpec
 from workbench.core.tf_loader import load_tensorflow
@@ -91,8 +91,19 @@ def test_training_only_merge_and_pass_through_fields():
     training_only = {n for n, t in CATALOGUE.items() if t.training_only}
     assert training_only == {"Dropout", "GaussianNoise", "SpatialDropout2D", "RandomRotation",
                              "RandomZoom", "RandomTranslation"}
-    assert not any(t.merges for t in CATALOGUE.values())  # graph models come later
+    merging = {n for n, t in CATALOGUE.items() if t.merges}
+    assert merging == {"Add", "Concatenate", "Multiply", "Average", "Subtract", "Maximum",
+                       "Minimum"}
+    assert all(merges(n) for n in merging) and not merges("Dense")
     for name in training_only | {"Flatten", "Reshape"}:
         assert passes_through(name), name
     for name in ("Dense", "Conv2D", "MaxPooling2D", "BatchNormalization", "UnknownLayer"):
         assert not passes_through(name), name
+
+
+@pytest.mark.parametrize("name", [n for n, t in CATALOGUE.items() if t.merges])
+def test_merge_layers_join_inputs_as_keras_does(keras, name):
+    """Two equal inputs merge; the table's (empty or axis) settings are Keras's constructor's."""
+    layer = make_layer(LayerSpec.create(name))
+    out = layer([keras.Input((4, 3)), keras.Input((4, 3))])
+    assert tuple(out.shape[1:]) == ((4, 6) if name == "Concatenate" else (4, 3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.core.graph import INPUT
 from workbench.core.inspect import inspect_model
 from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
@@ -9,7 +10,9 @@ from workbench.core.tf_loader import load_tensorflow
 
 
 def build_model(spec: ModelSpec, name: str = "workbench_model"):
-    """A ``keras.Sequential`` with an explicit Input, built from ``spec``.
+    """The Keras model of ``spec``: a ``keras.Sequential`` with an explicit Input for a plain
+    stack, a functional ``keras.Model`` (input named ``"input"``, output the last layer) for a
+    graph. Every Keras layer is named after its spec name (``layer3_dense`` when unnamed).
 
     Raises SpecError naming the first layer that cannot work (see ``inspect.inspect_model``).
     """
@@ -20,8 +23,17 @@ def build_model(spec: ModelSpec, name: str = "workbench_model"):
         if not spec.layers:
             raise SpecError("the model has no layers")
         _, keras = load_tensorflow()
-        layers = [make_layer(layer, i) for i, layer in enumerate(spec.layers)]
-        return keras.Sequential([keras.Input(shape=tuple(spec.input_shape)), *layers], name=name)
+        if spec.is_sequential():
+            layers = [make_layer(layer, i) for i, layer in enumerate(spec.layers)]
+            return keras.Sequential([keras.Input(shape=tuple(spec.input_shape)), *layers],
+                                    name=name)
+        tensors = {INPUT: keras.Input(shape=tuple(spec.input_shape), name=INPUT)}
+        for node in spec.graph():
+            layer = make_layer(spec.layers[node.index], node.index)
+            args = [tensors[source] for source in node.inbound]
+            tensors[node.name] = layer(args if node.merges else args[0])
+        output = tensors[spec.names()[-1]]
+        return keras.Model(tensors[INPUT], output, name=name)
 
 
 def build_seeded_model(spec: ModelSpec, seed: int | None, name: str = "workbench_model"):

@@ -236,6 +236,10 @@ def _augmentation(class_name: str, help: str, params: tuple[Param, ...],
                      suggested=suggested, input_rank=3, training_only=True, passes_through=True)
 
 
+def _merge(class_name: str, help: str) -> LayerType:
+    return LayerType(class_name, "Merge", help, merges=True)
+
+
 _LAYERS: tuple[LayerType, ...] = (
     # Core
     LayerType("Dense", "Core", "Fully connected layer: every input feeds every neuron", (
@@ -314,6 +318,17 @@ _LAYERS: tuple[LayerType, ...] = (
     _recurrent("LSTM", "Long short-term memory over a sequence (timesteps, features)"),
     _recurrent("GRU", "Gated recurrent unit over a sequence (timesteps, features)"),
     _recurrent("SimpleRNN", "Plain recurrent layer over a sequence (timesteps, features)"),
+    # Merge (two or more inputs, named in the layer's "inbound"; Keras checks their shapes)
+    _merge("Add", "Adds its inputs element by element (a skip connection)"),
+    LayerType("Concatenate", "Merge", "Joins its inputs along one axis (parallel branches)", (
+        Param("axis", "int", -1, "The axis to join along (-1: the last, the channels)",
+              minimum=-8, maximum=8),
+    ), merges=True),
+    _merge("Multiply", "Multiplies its inputs element by element (a gate)"),
+    _merge("Average", "Averages its inputs element by element"),
+    _merge("Subtract", "Subtracts its second input from its first (exactly two inputs)"),
+    _merge("Maximum", "Keeps the largest of its inputs element by element"),
+    _merge("Minimum", "Keeps the smallest of its inputs element by element"),
     # Augmentation (active only while training)
     _augmentation("RandomRotation", "Rotates training images at random (only while training)", (
         Param("factor", "float", None, "Largest rotation as a fraction of a full turn",
@@ -362,3 +377,13 @@ def passes_through(class_name: str) -> bool:
     (catalogue layers only; a layer type we do not know is assumed to compute something)."""
     ltype = CATALOGUE.get(class_name)
     return ltype is not None and ltype.passes_through
+
+
+def merges(class_name: str) -> bool:
+    """Whether a layer of this class takes two or more inputs (Add, Concatenate, ...)."""
+    ltype = CATALOGUE.get(class_name)
+    return ltype is not None and ltype.merges
+
+
+# Merge layers that take exactly this many inputs (Keras refuses any other number).
+EXACT_INPUTS = {"Subtract": 2}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.core.fixes import Fix, insert_fix
+from workbench.core.graph import INPUT
 from workbench.core.inspect import ModelInspection, format_shape
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 
@@ -28,7 +30,8 @@ class OutputProblem:
 
     message: str
     fix: LayerSpec | None = None
-    fix_index: int | None = None  # insert ``fix`` before this layer
+    fix_index: int | None = None  # insert ``fix`` before this layer (on its input)
+    repair: Fix | None = None  # the same as a Fix: ``repair.apply(spec)`` (graphs too)
 
 
 def output_problem(output_shape, loss: str, task: str, num_classes: int,
@@ -77,15 +80,18 @@ def label_shape(dataset) -> tuple[int, ...]:
 
 
 def flatten_fix(spec: ModelSpec, report: ModelInspection) -> tuple[int, tuple] | None:
-    """Where Flatten goes: the first Dense that gets an image or a sequence, and what it gets."""
-    shape = tuple(spec.input_shape)
-    for i, layer in enumerate(spec.layers):
-        if layer.class_name == "Dense" and len(shape) >= 2:
-            return i, shape
+    """Where Flatten goes: the first Dense (in topological order) that gets an image or a
+    sequence, and what it gets."""
+    shapes = {INPUT: tuple(spec.input_shape)}
+    shapes.update({info.name: info.output_shape for info in report.layers})
+    order = report.order or range(len(spec.layers))
+    for i in order:
         info = report.layers[i] if i < len(report.layers) else None
-        if info is None or info.output_shape is None:
-            return None
-        shape = tuple(info.output_shape)
+        if info is None or info.output_shape is None or len(info.inbound) != 1:
+            continue
+        shape = shapes.get(info.inbound[0])
+        if spec.layers[i].class_name == "Dense" and shape is not None and len(shape) >= 2:
+            return i, tuple(shape)
     return None
 
 
@@ -107,7 +113,9 @@ def check_output(spec: ModelSpec, report: ModelInspection | None, config: TrainC
     pooling = " (or GlobalAveragePooling2D)" if len(gets) == 3 else ""
     message += (f" Insert Flatten{pooling} before layer {index + 1}, the first Dense, which "
                 f"gets {what} {format_shape(gets)}.")
-    return OutputProblem(message, LayerSpec.create("Flatten"), index)
+    flatten = LayerSpec.create("Flatten")
+    return OutputProblem(message, flatten, index,
+                         insert_fix(index, flatten, f"Insert Flatten before layer {index + 1}"))
 
 
 def check_compatibility(output_shape, config: TrainConfig, task: str, num_classes: int,

@@ -1,7 +1,10 @@
 """Per-layer output shape and parameter count, computed by Keras itself.
 
-Each layer is called on the symbolic output of the one before, exactly as Keras builds a model;
-the first failure is translated into plain words for the user and later layers are left unknown.
+Each layer is called on the symbolic outputs of the layers it takes (its ``inbound``; in a plain
+stack, the one before), in topological order, exactly as Keras builds a model. A failure is
+translated into plain words at that layer, with a ``Fix`` when one is obvious; the layers that
+depend on it are left unknown, independent branches still get their shapes. A spec that is not a
+graph (a cycle, a dangling name, ...) and a layer whose output reaches nothing are errors too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass, field
 
 from workbench.core.catalogue import CATALOGUE, RANK_NAMES
 from workbench.core.errors import plain_text, reason_lines
+from workbench.core.fixes import Fix, explain_merge, insert_fix
+from workbench.core.graph import INPUT, auto_name, unused
 from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
 from workbench.core.tf_loader import load_tensorflow
@@ -20,6 +25,9 @@ from workbench.core.tf_loader import load_tensorflow
 
 @dataclass
 class LayerInfo:
+    """One layer's inspection; ``index`` is its row in ``spec.layers`` (``report.layers`` keeps
+    the spec's row order), ``name`` its graph name, ``inbound`` the names it takes."""
+
     index: int
     class_name: str
     summary: str
@@ -27,14 +35,21 @@ class LayerInfo:
     params: int | None = None
     error: str | None = None
     fix: LayerSpec | None = None  # a layer to insert before this one that would make it work
+    name: str = ""
+    inbound: tuple[str, ...] = ()
+    repair: Fix | None = None  # the one-click fix (``fix`` is its inserted layer, if any)
 
 
 @dataclass
 class ModelInspection:
     input_shape: tuple[int, ...]
     layers: list[LayerInfo] = field(default_factory=list)
-    error_index: int | None = None
+    error_index: int | None = None  # the first failing layer in topological order
     error: str | None = None
+    order: list[int] = field(default_factory=list)  # rows in topological order
+
+    def by_name(self, name: str) -> LayerInfo | None:
+        return next((info for info in self.layers if info.name == name), None)
 
     @property
     def ok(self) -> bool:
@@ -56,7 +71,8 @@ class ModelInspection:
         if self.error_index is None:
             return self.error
         info = self.layers[self.error_index]
-        return f"layer {self.error_index + 1} ({info.class_name}): {self.error}"
+        named = "" if info.name == auto_name(info.index, info.class_name) else f" {info.name!r}"
+        return f"layer {self.error_index + 1} ({info.class_name}{named}): {self.error}"
 
     def memory_bytes(self, batch_size: int = 32) -> int:
         """Rough float32 memory for weights, optimizer state (×3) and one batch of activations."""
@@ -149,27 +165,56 @@ def _inspect_model(spec: ModelSpec) -> ModelInspection:
 
 def _inspect(spec: ModelSpec, keras) -> ModelInspection:
     report = ModelInspection(tuple(spec.input_shape))
+    for i, layer in enumerate(spec.layers):
+        report.layers.append(LayerInfo(i, layer.class_name, layer.summary(),
+                                       name=layer.name or auto_name(i, layer.class_name)))
     try:
-        tensor = keras.Input(shape=tuple(spec.input_shape))
+        nodes = spec.graph()
+    except SpecError as exc:
+        report.error_index = exc.layer_index
+        report.error = str(exc).split(": ", 1)[-1] if exc.layer_index is not None else str(exc)
+        if exc.layer_index is not None:
+            report.layers[exc.layer_index].error = report.error
+        return report
+    report.order = [n.index for n in nodes]
+    try:
+        tensors = {INPUT: keras.Input(shape=tuple(spec.input_shape))}
     except Exception as exc:  # noqa: BLE001 - an unusable input shape is a user error
         report.error = f"the input shape {format_shape(spec.input_shape)} is not usable: {exc}"
         return report
-    shape = tuple(spec.input_shape)
-    for i, layer in enumerate(spec.layers):
-        info = LayerInfo(i, layer.class_name, layer.summary())
-        report.layers.append(info)
-        if report.error is not None:
-            continue
+    shapes = {INPUT: tuple(spec.input_shape)}
+    by_name = {n.name: n for n in nodes}
+    for node in nodes:
+        info = report.layers[node.index]
+        info.inbound = node.inbound
+        if any(s not in tensors for s in node.inbound):
+            continue  # it depends on a layer that failed
+        layer = spec.layers[node.index]
         try:
-            layer.validate(i)
-            keras_layer = make_layer(layer, i)
-            tensor = keras_layer(tensor)
+            layer.validate(node.index)
+            keras_layer = make_layer(layer, node.index)
+            args = [tensors[s] for s in node.inbound]
+            tensor = keras_layer(args if node.merges else args[0])
             outputs = tensor if not isinstance(tensor, (list, tuple)) else tensor[0]
             info.output_shape = tuple(outputs.shape[1:])
             info.params = int(keras_layer.count_params())
-            shape = info.output_shape
+            tensors[node.name], shapes[node.name] = outputs, info.output_shape
         except Exception as exc:  # noqa: BLE001 - Keras raises many types; all are user errors
-            info.error, info.fix = explain(layer, shape, exc)
-            report.error_index = i
-            report.error = info.error
+            unequal = len({shapes[s] for s in node.inbound}) > 1
+            if node.merges and unequal and not isinstance(exc, SpecError):
+                info.error, info.repair = explain_merge(node, shapes, by_name, spec)
+            else:
+                info.error, info.fix = explain(layer, shapes[node.inbound[0]], exc)
+                if info.fix is not None:
+                    info.repair = insert_fix(node.index, info.fix)
+            info.fix = info.repair.layer if info.repair is not None else None
+            if report.error is None:
+                report.error_index, report.error = node.index, info.error
+    if report.error is None:
+        for node in unused(nodes):
+            info = report.layers[node.index]
+            info.error = ("its output is not used: the model's output is the last layer; "
+                          "connect it into a later layer or a merge, or delete it")
+            if report.error is None:
+                report.error_index, report.error = node.index, info.error
     return report

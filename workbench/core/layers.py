@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import threading
 
 from workbench.core.errors import reason_lines
+from workbench.core.graph import auto_name
 from workbench.core.spec import LayerSpec, SpecError
 from workbench.core.tf_loader import load_tensorflow
 
@@ -21,10 +21,12 @@ def make_layer(layer: LayerSpec, index: int | None = None):
     _, keras = load_tensorflow()
     cls = getattr(keras.layers, layer.class_name)
     config = layer.keras_config()
-    if index is not None:
+    if layer.name is not None:
+        config["name"] = layer.name
+    elif index is not None:
         # Named after the row in the layer stack ("layer3_dense"), not Keras's global counter
         # ("dense_8"), so the weights and activations views speak of the layers the user sees.
-        config["name"] = f"layer{index + 1}_{_snake(layer.class_name)}"
+        config["name"] = auto_name(index, layer.class_name)
     for key in ("kernel_regularizer", "bias_regularizer"):
         if config.get(key) is not None:
             config[key] = keras.regularizers.deserialize(config[key])
@@ -34,6 +36,3 @@ def make_layer(layer: LayerSpec, index: int | None = None):
         where = f"layer {index + 1} ({layer.class_name})" if index is not None else layer.class_name
         raise SpecError(f"{where}: {reason_lines(exc)[0]}", index) from exc
 
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()

@@ -13,7 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core import graph as _graph
 from workbench.core.catalogue import CATALOGUE, check_regularizer, layer_type
+from workbench.core.errors import SpecError
+from workbench.core.graph import INPUT
 
 # Keys Keras writes into every layer config that carry nothing a user sets here.
 _IGNORED_KEYS = {"name", "trainable", "dtype", "seed"}
@@ -26,15 +29,6 @@ LOSSES = (
 )
 _LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 METRICS = ("accuracy", "mae", "mse")
-
-
-class SpecError(ValueError):
-    """A readable reason a spec cannot be used, naming the layer and parameter at fault."""
-
-    def __init__(self, message: str, layer_index: int | None = None, param: str | None = None):
-        super().__init__(message)
-        self.layer_index = layer_index
-        self.param = param
 
 
 def _snake(name: str) -> str:
@@ -60,19 +54,32 @@ def _normalise_value(value: Any) -> Any:
 
 @dataclass
 class LayerSpec:
+    """One layer: its Keras class and settings, and for graphs its ``name`` (unique; None: the
+    automatic ``layer3_dense``) and ``inbound`` (the names of the layers it takes, ``"input"``
+    for the model's input; None: the layer before it). See core/graph.py."""
+
     class_name: str
     config: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    inbound: list[str] | None = None
 
     @classmethod
-    def create(cls, class_name: str, **config: Any) -> LayerSpec:
+    def create(cls, class_name: str, *, name: str | None = None,
+               inbound: list[str] | None = None, **config: Any) -> LayerSpec:
         """A new layer as the palette adds it (Keras's defaults and the catalogue's suggested
         starting values, such as relu for a Conv2D), overridden by ``config``."""
         values = layer_type(class_name).new_config()
         values.update({k: _normalise_value(v) for k, v in config.items()})
-        return cls(class_name, values)
+        return cls(class_name, values, name, list(inbound) if inbound is not None else None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"class_name": self.class_name, "config": copy.deepcopy(self.config)}
+        data: dict[str, Any] = {"class_name": self.class_name}
+        if self.name is not None:
+            data["name"] = self.name
+        if self.inbound is not None:
+            data["inbound"] = list(self.inbound)
+        data["config"] = copy.deepcopy(self.config)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, index: int | None = None) -> LayerSpec:
@@ -92,6 +99,12 @@ class LayerSpec:
             config = {}
         if not isinstance(config, dict):
             raise SpecError(f"{where} ({class_name}): config must be an object", index)
+        name = data.get("name")
+        if name is not None:
+            name = _graph.check_name(name, f"{where} ({class_name})", index)
+        inbound = data.get("inbound")
+        if inbound is not None:
+            inbound = _graph.check_inbound(inbound, f"{where} ({class_name})", index)
         ltype = layer_type(class_name)
         values = ltype.defaults()  # what Keras does with an argument left out
         for key, value in config.items():
@@ -110,7 +123,7 @@ class LayerSpec:
             if param.kind == "ints" and isinstance(value, int) and not isinstance(value, bool):
                 value = [value] * max(1, param.length)  # kernel_size=3 is (3, 3) to Keras
             values[key] = value
-        spec = cls(class_name, values)
+        spec = cls(class_name, values, name, inbound)
         spec.validate(index)
         return spec
 
@@ -201,12 +214,41 @@ class ModelSpec:
         layers = data.get("layers", [])
         if not isinstance(layers, list):
             raise SpecError("the model's layers must be a list")
-        return cls(shape, [LayerSpec.from_dict(item, i) for i, item in enumerate(layers)])
+        spec = cls(shape, [LayerSpec.from_dict(item, i) for i, item in enumerate(layers)])
+        _graph.resolve(spec.layers)  # names, inbound, merge inputs, cycles: one line at fault
+        return spec
 
     def validate(self) -> None:
         _shape(list(self.input_shape), "input_shape")
         for i, layer in enumerate(self.layers):
             layer.validate(i)
+        _graph.resolve(self.layers)
+
+    def graph(self) -> list[_graph.Node]:
+        """The layers as graph nodes (name, class_name, config, inbound names) in topological
+        order; SpecError (one line, ``layer_index`` set) for a spec that is not a graph:
+        duplicate names, a dangling inbound name, a cycle, a merge with one input, two inputs
+        into a layer that takes one. See core/graph.py."""
+        return _graph.resolve(self.layers)
+
+    def names(self) -> list[str]:
+        """Each layer's name, in row order: its own, or the automatic ``layer3_dense``."""
+        return _graph.effective_names(self.layers)
+
+    def is_sequential(self) -> bool:
+        """Whether this is a plain stack (each layer takes the one before; no merge)."""
+        return _graph.is_sequential(self.layers)
+
+    def named(self) -> ModelSpec:
+        """A copy in which every layer carries an explicit name and inbound list (the automatic
+        names frozen, so rows can move without changing what takes what): what a graph edit
+        starts from."""
+        spec = self.copy()
+        nodes = {n.index: n for n in spec.graph()}
+        for i, layer in enumerate(spec.layers):
+            layer.name = nodes[i].name
+            layer.inbound = list(nodes[i].inbound)
+        return spec
 
     def copy(self) -> ModelSpec:
         return ModelSpec.from_dict(self.to_dict())
@@ -338,6 +380,6 @@ def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
 
 
 __all__ = [
-    "LayerSpec", "ModelSpec", "TrainConfig", "SpecError", "OPTIMIZERS", "LOSSES", "METRICS",
-    "check_regularizer",
+    "INPUT", "LayerSpec", "ModelSpec", "TrainConfig", "SpecError", "OPTIMIZERS", "LOSSES",
+    "METRICS", "check_regularizer",
 ]

@@ -26,6 +26,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core.compatibility import OutputProblem, check_output
+from workbench.core.fixes import Fix
 from workbench.core.inspect import LayerInfo, format_shape
 from workbench.core.spec import LayerSpec
 from workbench.ui.builder.stack_tree import StackTree
@@ -216,14 +217,12 @@ class LayerStackView(QWidget):
         if report is None:
             return
         if report.error_index is not None:
-            index, fix = report.error_index, report.layers[report.error_index].fix
+            repair = report.layers[report.error_index].repair
         else:
             problem = self.output_problem()
-            if problem is None:
-                return
-            index, fix = problem.fix_index, problem.fix
-        if fix is not None and index is not None:
-            self.state.insert_layer(index, LayerSpec.from_dict(fix.to_dict()))
+            repair = problem.repair if problem is not None else None
+        if repair is not None:  # an insert on the layer's input, or a setting changed upstream
+            self.state.set_model(repair.apply(self.state.spec), repair.label)
 
     def _on_use_dataset_shape(self) -> None:
         if self.state.data.dataset is not None:
@@ -406,16 +405,21 @@ class LayerStackView(QWidget):
         if report.error_index is not None:
             info = report.layers[report.error_index]
             where = f"Layer {report.error_index + 1} ({info.class_name}): "
-            fix = info.fix
+            fix = info.repair
         self._show_error(f"{where}{report.error}", fix, report.error_index,
-                         f"Insert {fix.class_name} to fix" if fix is not None else "")
+                         fix.label if fix is not None else "")
         self.error_label.setToolTip(report.error_text())
 
-    def _show_error(self, text: str, fix: LayerSpec | None, index: int | None,
+    def _show_error(self, text: str, fix: LayerSpec | Fix | None, index: int | None,
                     button: str) -> None:
         self.error_label.setText(f"⚠ {text}")
         self.error_label.setToolTip(text)
-        if fix is not None:
+        if isinstance(fix, Fix):
+            self.fix_button.setText(button)
+            self.fix_button.setToolTip(fix.text if fix.layer is None or fix.source else
+                                       f"Insert {fix.layer.summary()} before layer "
+                                       f"{(index or 0) + 1}")
+        elif fix is not None:
             self.fix_button.setText(button)
             self.fix_button.setToolTip(f"Insert {fix.summary()} before layer {(index or 0) + 1}")
         self.fix_button.setVisible(fix is not None)

@@ -1,0 +1,183 @@
+"""One-click repairs for a layer that cannot work, and the words for merges that do not fit.
+
+A ``Fix`` is what the builder's "fix" button does: insert a layer on one of the failing layer's
+inputs (a Reshape before a Conv2D that gets a vector, a Flatten before the first Dense, a 1×1
+Conv2D that matches a skip connection's channels, a Flatten before a Concatenate), or change a
+setting of a layer upstream (``padding="same"`` on a convolution that shrank one branch).
+``Fix.apply(spec)`` returns the repaired spec; the spec given is not changed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.graph import INPUT, Node, fresh_name
+from workbench.core.spec import LayerSpec, ModelSpec
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A repair of layer ``index`` (its row in ``spec.layers``), described by ``text``.
+
+    Either ``layer`` is inserted on the edge from ``source`` into layer ``index`` (``source``
+    None: its only input; in a plain stack that is an insert before the row), or layer
+    ``target`` gets the settings in ``changes``.
+    """
+
+    text: str
+    index: int
+    layer: LayerSpec | None = None
+    source: str | None = None
+    target: int | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short button label: "Insert Reshape to fix", "Insert Conv2D on 'skip'"."""
+        if self.layer is None:
+            what = ", ".join(f"{k} {v!r}" for k, v in self.changes.items())
+            return f"Set {what} on layer {(self.target or 0) + 1}"
+        if self.source is None:
+            return f"Insert {self.layer.class_name} to fix"
+        return f"Insert {self.layer.class_name} on {self.source!r}"
+
+    def apply(self, spec: ModelSpec) -> ModelSpec:
+        """The repaired spec (a new one)."""
+        if self.layer is None:
+            fixed = spec.copy()
+            fixed.layers[self.target].config.update(self.changes)
+            return fixed
+        new = LayerSpec.from_dict(self.layer.to_dict())
+        taking = spec.layers[self.index]
+        plain = all(layer.inbound is None and layer.name is None for layer in spec.layers)
+        if plain or (taking.inbound is None and self.source is None and spec.is_sequential()):
+            fixed = spec.copy()
+            fixed.layers.insert(self.index, new)
+            return fixed
+        # A graph: freeze every name (rows are about to move), put the new layer on the edge.
+        fixed = spec.named()
+        taker = fixed.layers[self.index]
+        source = self.source if self.source is not None else taker.inbound[0]
+        new.name = new.name or fresh_name(new.class_name, fixed.names())
+        new.inbound = [source]
+        taker.inbound = [new.name if s == source else s for s in taker.inbound]
+        fixed.layers.insert(self.index, new)
+        return fixed
+
+
+def insert_fix(index: int, layer: LayerSpec, text: str | None = None,
+               source: str | None = None) -> Fix:
+    where = f" on {source!r}" if source is not None else ""
+    return Fix(text or f"Insert {layer.class_name}{where} to fix", index, layer, source)
+
+
+def _shape_text(shape) -> str:
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
+
+
+def explain_merge(node: Node, shapes: dict[str, tuple], nodes: dict[str, Node],
+                  spec: ModelSpec) -> tuple[str, Fix | None]:
+    """Why merge ``node`` cannot join its inputs (their shapes ``shapes[name]``, without the
+    batch axis) and the obvious repair, if there is one."""
+    got = " and ".join(f"{_shape_text(shapes[s])} from {s!r}" for s in node.inbound)
+    if node.class_name == "Concatenate":
+        axis = node.config.get("axis", -1)
+        text = (f"Concatenate needs inputs whose shapes match except along axis {axis}; "
+                f"it gets {got}.")
+    else:
+        text = f"{node.class_name} needs inputs of the same shape; it gets {got}."
+    fix = _merge_fix(node, shapes, nodes, spec)
+    if fix is not None:
+        text += f" {fix.text}."
+    return text, fix
+
+
+def _merge_fix(node: Node, shapes: dict[str, tuple], nodes: dict[str, Node],
+               spec: ModelSpec) -> Fix | None:
+    inbound = list(node.inbound)
+    ranks = {s: len(shapes[s]) for s in inbound}
+    if len(set(ranks.values())) > 1:
+        if node.class_name != "Concatenate" or min(ranks.values()) != 1:
+            return None
+        source = next(s for s in inbound if ranks[s] > 1)  # one at a time, the first
+        return insert_fix(node.index, LayerSpec.create("Flatten"),
+                          f"Insert Flatten on {source!r} (its {_shape_text(shapes[source])} "
+                          "becomes a vector) before the Concatenate", source)
+    if any(r != 3 for r in ranks.values()):
+        return None
+    sizes = {s: tuple(shapes[s][:2]) for s in inbound}
+    if len(set(sizes.values())) > 1:
+        small = min(inbound, key=lambda s: math.prod(d or 1 for d in sizes[s]))
+        culprit = _valid_conv_upstream(small, node, nodes, spec)
+        if culprit is not None:
+            other = nodes[culprit]
+            return Fix(f"Set padding 'same' on {other.name!r} (layer {other.index + 1}) so "
+                       "that it keeps the image size", node.index, target=other.index,
+                       changes={"padding": "same"})
+        if node.class_name == "Concatenate":
+            source = next(s for s in inbound if sizes[s] != sizes[small])
+            return insert_fix(node.index, LayerSpec.create("Flatten"),
+                              f"Insert Flatten on {source!r} before the Concatenate "
+                              "(and on the other image inputs)", source)
+        big = max(inbound, key=lambda s: math.prod(d or 1 for d in sizes[s]))
+        stride = _stride(sizes[big], sizes[small])
+        if stride is None:
+            return None
+        filters = shapes[small][2]
+        conv = LayerSpec.create("Conv2D", filters=filters, kernel_size=[1, 1],
+                                strides=[stride, stride], activation="linear")
+        return insert_fix(node.index, conv,
+                          f"Insert a 1×1 Conv2D with {filters} filters and strides {stride} "
+                          f"on {big!r} (a projection shortcut) to match {small!r}", big)
+    channels = {s: shapes[s][2] for s in inbound}
+    if node.class_name == "Concatenate" or len(set(channels.values())) < 2:
+        return None
+    target = max(channels.values())
+    source = next(s for s in inbound if channels[s] != target)
+    conv = LayerSpec.create("Conv2D", filters=target, kernel_size=[1, 1], activation="linear")
+    return insert_fix(node.index, conv, f"Insert a 1×1 Conv2D with {target} filters on "
+                      f"{source!r} to match the channels", source)
+
+
+def _stride(big: tuple, small: tuple) -> int | None:
+    """The stride r of a 1×1 convolution that turns an image of size ``big`` into ``small``."""
+    if None in big or None in small or small[0] < 1:
+        return None
+    r = big[0] // small[0]
+    if r >= 2 and all(math.ceil(b / r) == s for b, s in zip(big, small)):
+        return r
+    return None
+
+
+def _valid_conv_upstream(start: str, merge: Node, nodes: dict[str, Node],
+                         spec: ModelSpec) -> str | None:
+    """The nearest Conv2D with padding 'valid', a kernel larger than 1 and stride 1 on the chain
+    of single-input layers that leads from ``start`` back to where the branches split."""
+    others = _ancestors([s for s in merge.inbound if s != start], nodes)
+    name = start
+    while name != INPUT and name not in others:
+        node = nodes[name]
+        config = node.config
+        if (node.class_name == "Conv2D" and config.get("padding", "valid") == "valid"
+                and max(config.get("kernel_size") or [1]) > 1
+                and list(config.get("strides") or [1, 1]) == [1, 1]):
+            return name
+        if len(node.inbound) != 1:
+            return None
+        name = node.inbound[0]
+    return None
+
+
+def _ancestors(names: list[str], nodes: dict[str, Node]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name == INPUT:
+            continue
+        seen.add(name)
+        todo.extend(nodes[name].inbound)
+    return seen
