@@ -58,3 +58,25 @@ def test_build_model_comes_first_in_the_script():
     defs = [line for line in source.splitlines() if line.startswith("def ")]
     assert defs[0].startswith("def build_model(")
     assert defs[-1].startswith("def main(")
+
+
+@pytest.mark.parametrize("name", [
+    "C:\\new\\x folder\\N",  # backslashes: \x and \N are SyntaxErrors in a plain literal
+    'evil"""\nimport os; os.system("echo injected")\n"""',  # ends a docstring, adds lines
+    "quotes ' and \" and {braces} and \r\x1b[31m",
+])
+def test_the_script_compiles_and_carries_no_code_for_hostile_names(name):
+    import ast
+
+    from workbench.core.templates import load_template
+
+    project = load_template("mnist-mlp")
+    project.name = name
+    source = generate_script(project)
+    tree = ast.parse(source)  # a SyntaxError fails the test
+    docstring = ast.get_docstring(tree)
+    assert docstring.startswith(" ".join(name.split()))
+    # Nothing from the name became code: the script is the one an ordinary name gets.
+    project.name = "plain"
+    plain = ast.parse(generate_script(project))
+    assert [ast.dump(n) for n in tree.body[1:]] == [ast.dump(n) for n in plain.body[1:]]

@@ -64,7 +64,7 @@ def load_data():
     path = Path(os.environ.get("WORKBENCH_MNIST_NPZ", {str(EMBEDDED_MNIST)!r}))
     with np.load(path) as data:
         x, y = data["x"], data["y"]
-    train, test = stratified_split(y, {EMBEDDED_TEST_SIZE}, SEED or 0)
+    train, test = stratified_split(y, {EMBEDDED_TEST_SIZE!r}, SEED or 0)
     x = x.astype(np.float32) / np.float32(255.0)
     y = y.astype(np.int64)
     return (x[train], y[train]), (x[test], y[test])
@@ -138,15 +138,16 @@ def generate_script(project: Project) -> str:
         es = cfg.early_stopping
         monitor = es["monitor"] if cfg.validation_split > 0 else es["monitor"].replace("val_", "")
         callbacks = (
-            f"[keras.callbacks.EarlyStopping(monitor={monitor!r}, patience={es['patience']}, "
-            f"restore_best_weights={es['restore_best_weights']})]"
+            f"[keras.callbacks.EarlyStopping(monitor={monitor!r}, patience={es['patience']!r}, "
+            f"restore_best_weights={es['restore_best_weights']!r})]"
         )
-    title = project.name or "Workbench model"
+    # Project strings enter the code only as escaped literals (repr): a name with a backslash,
+    # quotes or a newline can neither break the script nor add lines to it.
+    title = " ".join((project.name or "Workbench model").split())
+    docstring = repr(f"{title}: exported from the Workbench; rebuilds and trains the model with "
+                     "plain Keras.\n\nRun: python {this file} [--epochs N] [--save model.keras]\n")
     return textwrap.dedent('''\
-        """{title}: exported from the Workbench; rebuilds and trains the model with plain Keras.
-
-        Run: python {{this file}} [--epochs N] [--save model.keras]
-        """
+        {docstring}
 
         from __future__ import annotations
 
@@ -168,14 +169,14 @@ def generate_script(project: Project) -> str:
 
 
         # The data, loaded and split exactly as the Workbench does it.
-        ''').format(title=title, seed=cfg.seed, validation_split=cfg.validation_split,
+        ''').format(docstring=docstring, seed=cfg.seed, validation_split=cfg.validation_split,
                     model=model_code(project.model).replace("\n", "\n    ")) + loader + (
         _source(splits.validation_indices)) + textwrap.dedent('''
 
 
         def main():
             parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-            parser.add_argument("--epochs", type=int, default={epochs})
+            parser.add_argument("--epochs", type=int, default={epochs!r})
             parser.add_argument("--save", default=None, help="where to save the trained model")
             args = parser.parse_args()
             if SEED is not None:
@@ -205,8 +206,8 @@ def generate_script(project: Project) -> str:
                 x_fit, y_fit,
                 validation_data=validation,
                 epochs=args.epochs,
-                batch_size={batch_size},
-                shuffle={shuffle},
+                batch_size={batch_size!r},
+                shuffle={shuffle!r},
                 callbacks={callbacks},
             )
             print("Test:", model.evaluate(x_test, y_test, verbose=0, return_dict=True))
