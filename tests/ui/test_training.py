@@ -358,6 +358,23 @@ def test_a_reopened_project_shows_its_last_run_as_trained(qtbot, window, tmp_pat
     assert "run 1, after epoch 2" in w.evaluation_panel.summary.text()
 
 
+def test_the_weights_slider_starts_at_the_initial_weights(qtbot, window):
+    w, state = window, window.state
+    configure(state, epochs=1, batch_size=64)
+    assert train_once(qtbot, w).result.status == "completed"
+    assert [epoch for epoch, _ in state.trained.weights_history] == [-1, 0]
+    w.tabs.setCurrentWidget(w.weights_panel)
+    view = w.weights_panel.weights
+    qtbot.waitUntil(lambda: view.epoch_label.text() == "after epoch 1 of 1", timeout=10_000)
+    trained = view.shown["kernel"].copy()
+    view.epoch_slider.setFocus()
+    qtbot.keyClick(view.epoch_slider, Qt.Key_Home)
+    assert view.epoch_label.text() == "initial weights (before training)"
+    assert not np.allclose(view.shown["kernel"], trained)
+    qtbot.keyClick(view.epoch_slider, Qt.Key_End)
+    assert view.epoch_label.text() == "after epoch 1 of 1"
+
+
 def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeypatch):
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=30, batch_size=8)

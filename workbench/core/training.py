@@ -195,6 +195,8 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
 
         def on_train_begin(self, logs=None):
             state["good_weights"] = self.model.get_weights()
+            if listener.wants_weights:  # epoch -1: the weights before training
+                listener.on_weights(-1, [w.copy() for w in state["good_weights"]])
 
         def on_epoch_begin(self, epoch, logs=None):
             state["epoch"] = epoch

@@ -65,7 +65,9 @@ class TrainedModel(QObject):
         """Called on the GUI thread with a copy of the worker's weights after each epoch
         (``epoch`` counts from 0; ``run``: the id of the run they come from, if any; ``partial``:
         reached inside ``epoch`` when a stop broke it off)."""
-        if epoch == 0 or epoch < self.weights_epoch or run != self.weights_run:
+        # A run starts with its initial weights (epoch -1), or at epoch 0 without them.
+        if (run != self.weights_run or epoch < self.weights_epoch
+                or (epoch == 0 and self.weights_epoch != -1)):
             self.weights_history = []
         self.weights, self.weights_epoch, self.weights_run = weights, epoch, run
         self.partial_epoch = epoch if partial else None

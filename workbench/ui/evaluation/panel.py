@@ -235,7 +235,8 @@ class EvaluationPanel(QWidget):
         self.progress.setText(f"{len(result.y_true):,} test samples in {result.seconds:.2f} s")
         run = self._pending_run
         epoch = "" if self.state.trained.is_external else (
-            f" · {f'run {run}, ' if run is not None else ''}after epoch {result.epoch + 1}")
+            f" · {f'run {run}, ' if run is not None else ''}" + (
+                "initial weights" if result.epoch < 0 else f"after epoch {result.epoch + 1}"))
         if result.task == "regression":
             self._show_regression(result, epoch)
         else:

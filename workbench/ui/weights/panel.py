@@ -225,7 +225,9 @@ class WeightsView(QWidget):
         external = self.state.trained.is_external
         if n_epochs:
             epoch, last = history[index][0], history[-1][0]
-            if self.state.trained.partial_epoch == epoch:
+            if epoch < 0:
+                text = "initial weights (before training)"
+            elif self.state.trained.partial_epoch == epoch:
                 text = f"when stopped in epoch {epoch + 1}"
             else:
                 full = last if self.state.trained.partial_epoch == last else last + 1
