@@ -64,8 +64,13 @@ def test_the_same_seed_trains_the_same_run(digits):
 
 def test_continue_training_from_given_weights(digits):
     first = train(mlp(), config(), digits, "d").outcome
-    again = train(mlp(), config(), digits, "d", initial_weights=first.weights).outcome
+    again = train(mlp(), config(), digits, "d", initial_weights=first.weights,
+                  continues=1, initial_epoch=first.record.epochs).outcome
     fresh = train(mlp(), config(), digits, "d").outcome
+    # The record says where its weights came from; a fresh run's says nothing of the kind.
+    assert again.record.to_dict()["continues"] == 1
+    assert again.record.to_dict()["initial_epoch"] == first.record.epochs
+    assert "continues" not in fresh.record.to_dict()
     # Continued training starts where the first run ended: its loss is lower than a fresh run's.
     assert again.record.history["loss"][0] < fresh.record.history["loss"][0]
     with pytest.raises(TrainingError, match="do not fit this model"):

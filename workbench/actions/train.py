@@ -74,13 +74,16 @@ def failed_outcome(config, dataset_name: str, message: str, run_id: int = 1,
 
 def train(spec, config, dataset, dataset_name: str,
           listener: TrainingListener | None = None, control: TrainingControl | None = None,
-          run_id: int = 1, initial_weights: list[np.ndarray] | None = None) -> TrainedRun:
+          run_id: int = 1, initial_weights: list[np.ndarray] | None = None,
+          continues: int | None = None, initial_epoch: int = 0) -> TrainedRun:
     """Train ``spec`` (a ModelSpec or its dict) with ``config`` on ``dataset``.
 
     Raises ``SpecError`` or ``TrainingError`` (one readable sentence) when the run cannot start:
     a model that does not build, data that does not fit it, weights that do not fit it. Anything
     that goes wrong once training runs is reported in the outcome, never raised.
-    ``initial_weights`` continues from those weights instead of the seeded initialisation.
+    ``initial_weights`` continues from those weights instead of the seeded initialisation;
+    the record then says so: ``continues`` (the run they come from, None if not known) and
+    ``initial_epoch`` (epochs trained before, from which this run's epochs count on).
     """
     from workbench.core.build import build_seeded_model, compile_model
 
@@ -123,6 +126,8 @@ def train(spec, config, dataset, dataset_name: str,
         test = score_test_split(model, dataset, spec, config, output_shape)
     record = RunRecord.create(config, dataset_name, result, test, started, run_id)
     record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
+    if initial_weights is not None:
+        record.extra.update(continues=continues, initial_epoch=int(initial_epoch))
     weights = [w.copy() for w in model.get_weights()]
     return TrainedRun(model, RunOutcome(result, record, test, metric, weights, warnings))
 

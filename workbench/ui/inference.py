@@ -51,6 +51,7 @@ class TrainedModel(QObject):
         # (epoch, weights) of the last run, bounded (see thin_history).
         self.weights_history: list[tuple[int, list]] = []
         self._trained_spec: dict | None = None  # the spec those weights belong to
+        self._initial: tuple[int | None, list | None] = (None, None)  # see set_initial_weights
         self.views_model = ViewsModel(self)
         document.project_replaced.connect(self.clear)
 
@@ -58,17 +59,24 @@ class TrainedModel(QObject):
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
         self.weights_run = self.partial_epoch = None
         self._trained_spec = None
+        self._initial = (None, None)
         self.views_model.clear()
+
+    def set_initial_weights(self, weights: list, run: int | None) -> None:
+        """The weights run ``run`` starts from (before its first batch): kept aside, with no
+        signal (views wake at the first epoch, not at a run's start), and put first in the run's
+        history when its first epoch's weights arrive: the slider's "initial weights"."""
+        self._initial = (run, weights)
 
     def set_weights(self, epoch: int, weights: list, spec: dict | None = None,
                     run: int | None = None, partial: bool = False) -> None:
         """Called on the GUI thread with a copy of the worker's weights after each epoch
         (``epoch`` counts from 0; ``run``: the id of the run they come from, if any; ``partial``:
         reached inside ``epoch`` when a stop broke it off)."""
-        # A run starts with its initial weights (epoch -1), or at epoch 0 without them.
-        if (run != self.weights_run or epoch < self.weights_epoch
-                or (epoch == 0 and self.weights_epoch != -1)):
-            self.weights_history = []
+        if epoch == 0 or epoch < self.weights_epoch or run != self.weights_run:
+            initial_run, initial = self._initial
+            self.weights_history = [(-1, initial)] if initial_run == run and initial else []
+            self._initial = (None, None)
         self.weights, self.weights_epoch, self.weights_run = weights, epoch, run
         self.partial_epoch = epoch if partial else None
         self.weights_history = thin_history([*self.weights_history, (epoch, weights)])

@@ -169,6 +169,9 @@ class MainWindow(QMainWindow):
         self.train_menu = bar.addMenu("&Train")
         self.train_action = self.train_menu.addAction("&Train", self._train)
         self.train_action.setShortcut(QKeySequence("F5"))
+        self.continue_action = self.train_menu.addAction("&Continue training",
+                                                         self._continue)
+        self.continue_action.setShortcut(QKeySequence("Ctrl+F5"))
         self.pause_action = self.train_menu.addAction("&Pause / Resume", panel.toggle_pause)
         self.pause_action.setShortcut(QKeySequence("F6"))
         self.stop_action = self.train_menu.addAction("&Stop", panel.stop_training)
@@ -180,8 +183,15 @@ class MainWindow(QMainWindow):
         if not self.training_panel.start_training():
             self.statusBar().showMessage(self.training_panel.train_blocker(), 10000)
 
+    def _continue(self) -> None:
+        panel = self.training_panel
+        if not panel.continue_training():
+            self.statusBar().showMessage(panel.train_blocker()
+                                         or panel.continue_button.toolTip(), 10000)
+
     def _on_busy_changed(self, busy: bool) -> None:
         self.train_action.setEnabled(not busy)
+        self.continue_action.setEnabled(not busy)
         self.pause_action.setEnabled(busy)
         self.stop_action.setEnabled(busy)
 

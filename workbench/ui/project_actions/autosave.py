@@ -77,8 +77,8 @@ class AutosaveMixin:
     def _on_weights_updated(self, epoch: int) -> None:
         """After each epoch of a run: checkpoint its weights (written by a task)."""
         state = self.state
-        if not state.busy or state.trained.weights is None or epoch < 0:
-            return  # (epoch -1: the run's initial weights, nothing trained to keep yet)
+        if not state.busy or state.trained.weights is None:
+            return
         self.checkpoints.submit(epoch, state.trained.weights, state.trained.trained_spec,
                                 self._run_logs.get(epoch))
         self.autosave_now()

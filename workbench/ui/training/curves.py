@@ -108,10 +108,12 @@ class RunHistory:
         self.epochs = GrowingArray(5)
         self._loss_smoother = Smoother()
         self._metric_smoother = Smoother()
+        self.offset = 0  # epochs trained before this run (a continued run's curves go on)
 
-    def reset(self, steps_per_epoch: int = 100) -> None:
+    def reset(self, steps_per_epoch: int = 100, offset: int = 0) -> None:
         self.batches.clear()
         self.epochs.clear()
+        self.offset = int(offset)
         weight = smoothing_weight(steps_per_epoch)
         self._loss_smoother.reset(weight)
         self._metric_smoother.reset(weight)
@@ -120,7 +122,7 @@ class RunHistory:
         """``points``: rows of (x, loss, metric) from the worker."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
         rows = np.empty((len(points), 5))
-        rows[:, 0] = points[:, 0]
+        rows[:, 0] = points[:, 0] + self.offset
         rows[:, 1] = points[:, 1]
         rows[:, 2] = self._loss_smoother.feed(points[:, 1])
         rows[:, 3] = points[:, 2]
@@ -129,7 +131,7 @@ class RunHistory:
 
     def add_epoch(self, epoch: int, logs: dict, metric: str) -> None:
         nan = math.nan
-        self.epochs.append([epoch + 1, logs.get("loss", nan), logs.get(metric, nan),
+        self.epochs.append([self.offset + epoch + 1, logs.get("loss", nan), logs.get(metric, nan),
                             logs.get("val_loss", nan), logs.get(f"val_{metric}", nan)])
 
 
@@ -330,9 +332,10 @@ class CurvesView(QWidget):
         # Accuracy rises towards the top right, an error falls: keep the legend out of the way.
         self.metric_view.legend.setOffset((-10, 10) if metric == "mae" else (-10, -10))
 
-    def start_run(self, metric: str, steps_per_epoch: int = 100) -> None:
+    def start_run(self, metric: str, steps_per_epoch: int = 100, initial_epoch: int = 0) -> None:
+        """Clear the current curves for a run whose first epoch is ``initial_epoch + 1``."""
         self.set_metric(metric)
-        self.history.reset(steps_per_epoch)
+        self.history.reset(steps_per_epoch, initial_epoch)
         self.loss_view.clear_current()
         self.metric_view.clear_current()
         self._dirty = False
@@ -351,7 +354,8 @@ class CurvesView(QWidget):
         """Draw a finished run from its record, as the current run (a reopened project): its
         epoch values only, the batches are not kept in the file."""
         history = record.get("history") or {}
-        self.start_run(self.metric)
+        start = _initial_epoch(record)
+        self.start_run(self.metric, initial_epoch=start)
         nan = math.nan
         loss = list(history.get("loss") or [])
         for epoch in range(max((len(v or []) for v in history.values()), default=0)):
@@ -360,7 +364,7 @@ class CurvesView(QWidget):
             self.history.add_epoch(epoch, logs, self.metric)
             if epoch < len(loss):  # the epoch's train value stands in for its batches
                 metric = logs.get(self.metric, nan)
-                self.history.batches.append([[epoch + 1, loss[epoch], loss[epoch], metric,
+                self.history.batches.append([[start + epoch + 1, loss[epoch], loss[epoch], metric,
                                               metric]])
         self._dirty = True
         self.finish_run()
@@ -412,8 +416,9 @@ class CurvesView(QWidget):
         color = COMPARE_COLORS[color_index % len(COMPARE_COLORS)]
         label = f"run {run_id}"
         # A run of the other kind of task has no such metric: only its loss is drawn.
-        metric_curves = _epoch_curves(history, self.metric)
-        self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss"), color, label)
+        start = _initial_epoch(record)
+        metric_curves = _epoch_curves(history, self.metric, start)
+        self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss", start), color, label)
         self.metric_view.set_comparison(run_id, metric_curves, color, label)
 
     def hide_earlier_run(self, run_id: int) -> None:
@@ -431,10 +436,20 @@ class CurvesView(QWidget):
             view.plot.getPlotItem().enableAutoRange()
 
 
-def _epoch_curves(history: dict, key: str) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+def _initial_epoch(record: dict) -> int:
+    """Epochs trained before a run (a continued run's record says so; others start at 0)."""
+    try:
+        return max(0, int(record.get("initial_epoch") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _epoch_curves(history: dict, key: str, start: int = 0
+                  ) -> list[tuple[np.ndarray, np.ndarray, bool]]:
     curves = []
     for name, is_val in ((key, False), (f"val_{key}", True)):
         values = np.asarray(history.get(name) or [], dtype=np.float64)
         if len(values):
-            curves.append((np.arange(1, len(values) + 1, dtype=np.float64), values, is_val))
+            x = np.arange(start + 1, start + len(values) + 1, dtype=np.float64)
+            curves.append((x, values, is_val))
     return curves

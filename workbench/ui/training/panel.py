@@ -22,6 +22,8 @@ from workbench.actions.train import RunOutcome, display_metric
 from workbench.core.runs import RunRecord
 from workbench.ui.state import ProjectState
 from workbench.ui.tasks import Task, TaskRunner
+from workbench.ui.training.comparison import EarlierRuns
+from workbench.ui.training.continuation import continuation, describe
 from workbench.ui.training.controls import (
     CurveOptionsView,
     ErrorBannerView,
@@ -35,8 +37,6 @@ from workbench.ui.training.curves import CurvesView
 from workbench.ui.training.runs import (
     STATUS_TEXT,
     RunsTableView,
-    find_run,
-    has_curves,
     outcome_summary,
     run_summary,
 )
@@ -62,11 +62,6 @@ class TrainingPanel(QWidget):
         self.last_outcome: RunOutcome | None = None
         self._spec_dict: dict | None = None
         self._run_id: int | None = None
-        self._live_id: int | None = None  # the run whose curves are drawn in full
-        self._shown_runs: set[int] = set()
-        # The earlier run shown because it was the previous one (not ticked by the user): the
-        # next run replaces it, so only runs the user chose pile up under the current curves.
-        self._auto_shown: int | None = None
         self._paused = False
         self._stopping = False
         self._closing = False
@@ -81,6 +76,7 @@ class TrainingPanel(QWidget):
         self.runs_table = RunsTableView(self)
         self.banner = ErrorBannerView(self)
         self.banner_label = self.banner.label
+        self.earlier = EarlierRuns(state, self.curves, self.runs_table)
 
         options = CurveOptionsView(self.curves, self)
         self.log_check = options.log_check
@@ -96,7 +92,6 @@ class TrainingPanel(QWidget):
         layout.addWidget(options)  # the error banner lies over the plots, not in this layout
         layout.addWidget(splitter, 1)
 
-        self.runs_table.run_toggled.connect(self._on_run_toggled)
         for signal in (state.inspection_changed, state.data.failed, state.tensorflow.ready,
                        state.training_changed, state.model_changed):
             signal.connect(self._update_enabled)
@@ -104,6 +99,7 @@ class TrainingPanel(QWidget):
         for signal in (state.training_changed, state.model_changed):
             signal.connect(self._on_settings_edited)
         state.data.loaded.connect(self._on_dataset_loaded)
+        state.trained.weights_updated.connect(self._update_enabled)
         state.runs_changed.connect(self._on_runs_changed)
         state.project_replaced.connect(self._on_project_replaced)
         self._on_runs_changed()
@@ -117,7 +113,9 @@ class TrainingPanel(QWidget):
         self.stop_button, self.progress = bar.stop_button, bar.progress
         self.speed_label, self.lr_label, self.hint_label = (bar.speed_label, bar.lr_label,
                                                             bar.hint_label)
-        self.train_button.clicked.connect(self.start_training)
+        self.continue_button = bar.continue_button
+        self.train_button.clicked.connect(lambda: self.start_training())
+        self.continue_button.clicked.connect(self.continue_training)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
         return bar
@@ -153,6 +151,9 @@ class TrainingPanel(QWidget):
         running = self.is_training
         self.train_button.setEnabled(not reason)
         self.train_button.setToolTip(reason or "Train a fresh model from the current settings")
+        start, why_not = (None, reason) if reason else continuation(self.state)
+        self.continue_button.setEnabled(start is not None)
+        self.continue_button.setToolTip(describe(start) if start else why_not)
         self.pause_button.setEnabled(running and not self._stopping)
         self.stop_button.setEnabled(running and not self._stopping)
         if running:
@@ -176,24 +177,13 @@ class TrainingPanel(QWidget):
         self._update_enabled()
 
     def _on_runs_changed(self) -> None:
-        runs = self.state.project.runs
-        ids = {int(r.get("id", 0)) for r in runs}
-        if self._live_id not in ids and not self.is_training:
-            self._live_id = None
-        if self._auto_shown not in ids:
-            self._auto_shown = None
-        for run_id in list(self._shown_runs - ids):
-            self._shown_runs.discard(run_id)
-            self.curves.hide_earlier_run(run_id)
-        self.runs_table.set_runs(runs, self._shown_runs, self._live_id)
+        self.earlier.refresh(self.is_training)
+        self._update_enabled()
 
     def _on_project_replaced(self) -> None:
         if self.is_training:
             return
-        for run_id in list(self._shown_runs):
-            self.curves.hide_earlier_run(run_id)
-        self._shown_runs.clear()
-        self._live_id = self._auto_shown = None
+        self.earlier.clear()
         self.curves.start_run(self.curves.metric)
         self.curves.finish_run()
         self.progress.setRange(0, 1)
@@ -204,40 +194,33 @@ class TrainingPanel(QWidget):
         self.banner.hide()
         # A reopened project: its last run with epochs is drawn as the current one.
         last = next((r for r in reversed(self.state.project.runs)
-                     if self._has_curves(int(r.get("id", 0)))), None)
+                     if self.earlier.has_curves(int(r.get("id", 0)))), None)
         if last is not None:
             self.curves.show_record(last)
-            self._live_id = int(last.get("id", 0))
+            self.earlier.live_id = int(last.get("id", 0))
             self.progress.setValue(1)
             self.progress.setFormat(run_summary(RunRecord.from_dict(last)))
         self._on_runs_changed()
 
-    def _on_run_toggled(self, run_id: int, shown: bool) -> None:
-        if run_id == self._auto_shown:
-            self._auto_shown = None  # the user's choice from now on
-        if shown and self._draw_earlier_run(run_id):
-            self._shown_runs.add(run_id)
-        else:
-            self._shown_runs.discard(run_id)
-            self.curves.hide_earlier_run(run_id)
-
-    def _has_curves(self, run_id: int) -> bool:
-        return has_curves(find_run(self.state.project.runs, run_id))
-
-    def _draw_earlier_run(self, run_id: int) -> bool:
-        runs = self.state.project.runs
-        record = find_run(runs, run_id)
-        if record is not None:
-            self.curves.show_earlier_run(record, runs.index(record))
-        return record is not None
-
     # Train / pause / stop ------------------------------------------------------------------------
 
-    def start_training(self) -> bool:
-        """Start a run as a task; False (and nothing happens) when Train is blocked."""
-        if self.train_blocker():
+    def continue_training(self) -> bool:
+        """Start a run from the trained weights (see continuation); False when it cannot."""
+        return self.start_training(continue_from=True)
+
+    def start_training(self, continue_from: bool = False) -> bool:
+        """Start a run as a task (a fresh model, or ``continue_from`` the trained weights);
+        False (and nothing happens) when Train (or Continue) is blocked."""
+        start = None
+        if not self.train_blocker() and continue_from:
+            start, _why_not = continuation(self.state)
+        if self.train_blocker() or (continue_from and start is None):
             self._update_enabled()
             return False
+        initial_epoch = 0
+        if start is not None:  # the run's own copy of the weights it goes on from
+            start.weights = [w.copy() for w in start.weights]
+            initial_epoch = start.initial_epoch
         state = self.state
         runs = state.project.runs
         run_id = max((int(r.get("id", 0)) for r in runs), default=0) + 1
@@ -245,7 +228,7 @@ class TrainingPanel(QWidget):
         config = state.training.to_dict()
         dataset = state.data.dataset
         spec = self._spec_dict
-        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id)
+        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, start)
         self.worker, self._run_id = worker, run_id
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
@@ -255,9 +238,9 @@ class TrainingPanel(QWidget):
         # _begin_curves): until then the worker builds the model and traces the training step,
         # pure Python that holds the GIL most of the time, and GUI work done then took twice as
         # long and made the longest stall of the run.
-        self._curves_pending = (worker.metric, self._live_id)
+        self._curves_pending = (worker.metric, self.earlier.live_id, initial_epoch)
         self._steps_per_epoch = 100
-        self._live_id = None
+        self.earlier.live_id = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Building the model…")
@@ -274,22 +257,13 @@ class TrainingPanel(QWidget):
         (in place of the run that was shown that way before)."""
         if self._curves_pending is None:
             return
-        metric, previous = self._curves_pending
+        metric, previous, initial_epoch = self._curves_pending
         self._curves_pending = None
         metric_changed = metric != self.curves.metric
-        self.curves.start_run(metric, self._steps_per_epoch)
+        self.curves.start_run(metric, self._steps_per_epoch, initial_epoch)
         if metric_changed:  # earlier runs drawn for the other metric: draw them again
-            for shown in list(self._shown_runs):
-                self._draw_earlier_run(shown)
-        if previous is not None and self._has_curves(previous):
-            earlier = self._auto_shown
-            if earlier is not None and earlier != previous:
-                self._shown_runs.discard(earlier)
-                self.curves.hide_earlier_run(earlier)
-            self._on_runs_changed()
-            if previous not in self._shown_runs:
-                self.runs_table.set_shown(previous, True)
-                self._auto_shown = previous
+            self.earlier.redraw_all()
+        self.earlier.show_previous(previous, self.is_training)
 
     def toggle_pause(self) -> None:
         if self.worker is None or self._stopping:
@@ -377,6 +351,9 @@ class TrainingPanel(QWidget):
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
         # Even while closing: the weights reached are kept (checkpoint, autosave). Weights past
         # the last full epoch after Stop are those reached inside the broken-off epoch.
+        if epoch < 0:  # the run's initial weights, before its first batch
+            self.state.trained.set_initial_weights(weights, self._run_id)
+            return
         partial = self._stopping and epoch >= len(self.curves.history.epochs)
         self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id,
                                        partial=partial)
@@ -400,7 +377,7 @@ class TrainingPanel(QWidget):
         self._begin_curves()  # a run that ended before its first batch
         self.curves.finish_run()
         if outcome.record is not None:
-            self._live_id = outcome.record.id
+            self.earlier.live_id = outcome.record.id
             self.state.add_run(outcome.record.to_dict())
         done = self.progress.value()
         status_text = STATUS_TEXT.get(result.status, result.status)
@@ -417,7 +394,7 @@ class TrainingPanel(QWidget):
             self.state.bus.status_message.emit(result.message or status_text)
         else:
             message = result.message or summary
-            self.state.bus.status_message.emit(f"Run {self._live_id}: {message}")
+            self.state.bus.status_message.emit(f"Run {self.earlier.live_id}: {message}")
 
     def show_banner(self, text: str) -> None:
         self.banner_label.setText(text)

@@ -84,13 +84,26 @@ def run_summary(record: RunRecord) -> str:
 
 def run_changes(record: dict, before: dict | None) -> list[str]:
     """What this run did differently from the one before it: dataset, settings, layers."""
-    if before is None:
-        return []
     changes = []
+    if "continues" in record:  # a run that went on from trained weights
+        source = record.get("continues")
+        start = int(record.get("initial_epoch") or 0)
+        changes.append(f"continues run {source} from epoch {start}" if source is not None
+                       else "continues the opened model's weights")
+    if before is None:
+        return changes
     if before.get("dataset") != record.get("dataset"):
         changes.append(f"dataset {before.get('dataset')} → {record.get('dataset')}")
     changes += training_changes(before.get("training"), record.get("training"))
     return changes + model_changes(before.get("model"), record.get("model"))
+
+
+def _epochs_text(record: RunRecord) -> str:
+    """"3", or for a continued run where its epochs lie: "3 (5–7)"."""
+    start = int(record.extra.get("initial_epoch") or 0)
+    if not start or not record.epochs:
+        return str(record.epochs)
+    return f"{record.epochs} ({start + 1}–{start + record.epochs})"
 
 
 def find_run(runs: list[dict], run_id: int) -> dict | None:
@@ -148,7 +161,7 @@ class RunsTableView(QTableWidget):
                     check,
                     QTableWidgetItem(f"#{run_id}"),
                     QTableWidgetItem(status.replace("_", " ")),
-                    QTableWidgetItem(str(record.epochs)),
+                    QTableWidgetItem(_epochs_text(record)),
                     QTableWidgetItem(best_validation(record)),
                     QTableWidgetItem(final_validation_loss(record)),
                     QTableWidgetItem(test_summary(record)),

@@ -136,22 +136,25 @@ class _RunListener(TrainingListener):
 
 
 def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-               control: TimedControl) -> RunOutcome:
-    """The task: one run of ``actions.train``; its ``RunOutcome`` (a failed one on any error)."""
+               control: TimedControl, start=None) -> RunOutcome:
+    """The task: one run of ``actions.train``; its ``RunOutcome`` (a failed one on any error).
+    ``start``: a ``Continuation`` (weights to go on from) or None for a fresh model."""
     metric = display_metric(getattr(dataset, "task", "classification"))
     post = (lambda kind, payload: state.set_partial_result((kind, payload)))
     started = time.time()
     try:
-        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric)
+        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric, start)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
         return failed_outcome(config, dataset_name, _readable(exc), run_id, started, metric)
 
 
 def _train(post, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-           control: TimedControl, metric: str) -> RunOutcome:
+           control: TimedControl, metric: str, start=None) -> RunOutcome:
     model_spec = ModelSpec.from_dict(spec)
     listener = _RunListener(post, control, metric)
-    run = train(model_spec, config, dataset, dataset_name, listener, control, run_id)
+    more = {} if start is None else dict(initial_weights=start.weights, continues=start.run,
+                                         initial_epoch=start.initial_epoch)
+    run = train(model_spec, config, dataset, dataset_name, listener, control, run_id, **more)
     outcome, train_config = run.outcome, TrainConfig.from_dict(config)
     restored = outcome.result.status == "early_stopped" and (
         train_config.early_stopping or {}).get("restore_best_weights", True)
@@ -168,8 +171,10 @@ class TrainingWorker:
     the ``RunOutcome`` exactly once, both on the GUI thread.
     """
 
-    def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1):
+    def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1,
+                 start=None):
         self._args = (spec, config, dataset, dataset_name, run_id)
+        self.start_from = start  # a Continuation, or None: a fresh model
         self.control = TimedControl()
         self.metric = display_metric(getattr(dataset, "task", "classification"))
         self.task: Task | None = None
@@ -181,14 +186,15 @@ class TrainingWorker:
             on_finished(failed_outcome(config, dataset_name, message, run_id, None, self.metric))
 
         self.task = runner.start(
-            train_task, *self._args, self.control, name=f"training-run-{run_id}",
+            train_task, *self._args, self.control, self.start_from,
+            name=f"training-run-{run_id}",
             on_partial=lambda event: on_event(*event), on_result=on_finished, on_error=failed,
             on_cancel=self.control.cancel, describe_error=_readable)
         return self.task
 
     def run(self) -> RunOutcome:
         """The run on the calling thread (partial results dropped): for tests and scripts."""
-        return train_task(_Quiet(), *self._args, self.control)
+        return train_task(_Quiet(), *self._args, self.control, self.start_from)
 
     @property
     def running(self) -> bool:

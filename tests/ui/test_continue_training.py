@@ -1,0 +1,70 @@
+"""Continue training: a run that goes on from the trained weights, its curves continuing."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import Qt
+
+from tests.ui.test_training import TRAIN_TIMEOUT_MS, button, configure, train_once, window
+from workbench.core.spec import LayerSpec
+
+__all__ = ["window"]  # the fixture, used by name
+
+
+def continue_once(qtbot, w):
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        qtbot.mouseClick(button(w, "continueButton"), Qt.LeftButton)
+    return done.args[0]
+
+
+def test_continue_goes_on_from_the_last_runs_weights(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    go_on = button(w, "continueButton")
+    assert not go_on.isEnabled() and "Train a run first" in go_on.toolTip()
+    configure(state, epochs=2, batch_size=64)
+    first = train_once(qtbot, w)
+    assert first.result.status == "completed"
+    assert go_on.isEnabled(), go_on.toolTip()
+    assert "run 1 (after epoch 2)" in go_on.toolTip()
+    reached = [x.copy() for x in state.trained.weights]
+
+    configure(state, epochs=1, batch_size=64, learning_rate=1e-4)  # fine-tune: settings may change
+    second = continue_once(qtbot, w)
+    assert second.result.status == "completed", second.result.message
+    record = state.project.runs[-1]
+    assert record["id"] == 2 and record["continues"] == 1 and record["initial_epoch"] == 2
+    # It started from run 1's weights, not from a fresh initialisation...
+    epoch, initial = state.trained.weights_history[0]
+    assert epoch == -1
+    assert all(np.array_equal(a, b) for a, b in zip(initial, reached))
+    # ...and its curves go on where run 1's ended: its epoch is the 3rd.
+    assert list(panel.curves.history.epochs.column(0)) == [3.0]
+    assert panel.curves.history.batches.column(0).min() > 2.0
+    # Run 1 is drawn faintly under it, at epochs 1 and 2.
+    assert panel.curves.shown_earlier_runs() == [1]
+    table = panel.runs_table
+    assert table.item(0, 3).text() == "1 (3–3)"
+    assert "continues run 1 from epoch 2" in table.item(0, 8).text()
+    # Continue again: the next run counts on from epoch 3.
+    assert "run 2 (after epoch 3)" in go_on.toolTip()
+
+
+def test_continue_is_refused_after_the_layers_changed(qtbot, window):
+    w, state = window, window.state
+    configure(state, epochs=1, batch_size=64)
+    assert train_once(qtbot, w).result.status == "completed"
+    go_on = button(w, "continueButton")
+    assert go_on.isEnabled()
+    state.insert_layer(len(state.spec.layers) - 1, LayerSpec("Dropout", {"rate": 0.1}))
+    qtbot.waitUntil(lambda: not go_on.isEnabled(), timeout=10_000)
+    assert "layers changed" in go_on.toolTip()
+    assert not w.training_panel.continue_training()
+    state.undo_stack.undo()  # the same network again: its weights fit
+    qtbot.waitUntil(go_on.isEnabled, timeout=10_000)
+
+
+def test_the_train_menu_offers_continue_with_a_key(qtbot, window):
+    w = window
+    assert w.continue_action.shortcut().toString() == "Ctrl+F5"
+    w.continue_action.trigger()  # nothing trained yet: says why in the status bar
+    assert "Train a run first" in w.statusBar().currentMessage()
