@@ -108,7 +108,6 @@ class TrainingControlsView(QFrame):
 
         self.lr_label = QLabel("", self, objectName="learningRateLabel")
         self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
-        self.lr_label.setMinimumWidth(70)
         self.hint_label = QLabel("", self, objectName="trainingHint")
         self.hint_label.setStyleSheet("color: #555;")
         self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
@@ -121,14 +120,15 @@ class TrainingControlsView(QFrame):
         self.row.addWidget(self.stop_button)
         self.row.addSpacing(8)
         self.row.addWidget(self.progress, 1)
-        self.row.addSpacing(6)
-        self.row.addWidget(self.lr_label)
-        # Speed, elapsed and ETA under the bar, beside the hint: in the row above, their changing
-        # figures widened the window while a run trained.
+        # Speed, elapsed, ETA and the learning rate under the bar, beside the hint: in the row
+        # above, their changing figures widened the window while a run trained (and at 1024 px
+        # the buttons had no room left).
         hints = QHBoxLayout()
         hints.setContentsMargins(0, 0, 0, 0)
         hints.addWidget(self.hint_label, 1)
         hints.addWidget(self.speed_label)
+        hints.addSpacing(6)
+        hints.addWidget(self.lr_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
