@@ -228,7 +228,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from workbench.actions.export import export_keras, export_script, trained_model
+    from workbench.actions.export import export_deployed, export_keras, export_script, trained_model
     from workbench.core.inspect import inspect_model
     from workbench.core.modelio import load_model
     from workbench.core.project import Project, load_project
@@ -251,7 +251,7 @@ def cmd_export(args) -> int:
         report = inspect_model(project.model)
         if not report.ok:
             raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
-        if args.keras:
+        if not args.python:  # the model formats export the trained model
             model = trained_model(source)
         else:  # the script's check uses the trained weights when there are some
             from workbench.core.project import weights_path
@@ -259,17 +259,26 @@ def cmd_export(args) -> int:
             model = trained_model(source) if weights_path(source).is_file() else None
     name = args.dataset or (project.dataset if project is not None else "mnist-embedded")
     dataset = _load_dataset(name)
+    if args.quantize and not args.tflite:
+        raise CliError("--quantize goes with --tflite", EXIT_INVALID)
     if args.python:
         result = export_script(project, args.python, dataset, model)
-    else:
+    elif args.keras:
         result = export_keras(model, args.keras, dataset)
+    else:
+        fmt, path = next((f, p) for f, p in (("onnx", args.onnx), ("tflite", args.tflite),
+                                             ("saved-model", args.saved_model)) if p)
+        result = export_deployed(model, fmt, path, dataset, args.quantize)
     if args.json:
         _emit(result.to_dict())
     else:
         agreement = "" if result.agreement is None else f", same class {result.agreement:.1%}"
-        print(f"Wrote {result.path} ({result.bytes:,} bytes); checked on {name}: "
-              f"max |diff| {result.max_abs_diff:.2g}{agreement}, {result.latency_ms:.2f} ms "
-              "per sample")
+        accuracy = ""
+        if result.accuracy is not None:
+            accuracy = f", accuracy {result.accuracy:.2%} (Keras {result.keras_accuracy:.2%})"
+        print(f"Wrote {result.path} ({result.bytes:,} bytes); ran it in {result.runtime} on "
+              f"{result.samples} {name} test samples: max |diff| {result.max_abs_diff:.2g}"
+              f"{agreement}{accuracy}, {result.latency_ms:.2f} ms per sample")
     return 0
 
 
@@ -324,12 +333,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
-    p = sub.add_parser("export", help="write the standalone script or the trained model, each "
-                                      "checked on the dataset's test samples")
+    p = sub.add_parser("export", help="write the standalone script or the trained model (.keras, "
+                                      "ONNX, TFLite, SavedModel), each run on the dataset's test "
+                                      "samples")
     p.add_argument("source", metavar="PROJECT|MODEL.keras")
     formats = p.add_mutually_exclusive_group(required=True)
     formats.add_argument("--python", metavar="FILE.py", help="standalone Keras training script")
     formats.add_argument("--keras", metavar="FILE.keras", help="the trained model")
+    formats.add_argument("--onnx", metavar="FILE.onnx", help="ONNX, checked in onnxruntime")
+    formats.add_argument("--tflite", metavar="FILE.tflite",
+                         help="TFLite (batch 1), checked in the LiteRT interpreter")
+    formats.add_argument("--saved-model", metavar="DIR", help="TensorFlow SavedModel folder")
+    p.add_argument("--quantize", choices=("float16", "int8"),
+                   help="TFLite post-training quantisation (int8: calibrated on training data)")
     p.add_argument("--dataset", help="samples to check the export on (default: the project's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)

@@ -27,7 +27,9 @@ def test_export_keras_reloads_the_file_and_runs_it(trained, tmp_path):
     report = export_keras(model, tmp_path / "m.keras", data)
     assert report.path == str(tmp_path / "m.keras") and report.bytes > 10_000
     assert report.max_abs_diff < 1e-6 and report.agreement == 1.0 and report.latency_ms > 0
-    assert set(report.to_dict()) == {"path", "bytes", "max_abs_diff", "agreement", "latency_ms"}
+    assert set(report.to_dict()) == {"path", "bytes", "max_abs_diff", "agreement", "latency_ms",
+                                     "accuracy", "keras_accuracy", "samples", "runtime"}
+    assert report.samples == 100 and report.accuracy == report.keras_accuracy
     again = load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
 

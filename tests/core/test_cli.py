@@ -152,7 +152,7 @@ def test_train_evaluate_predict_export(tiny, tmp_path):
     proc = run("export", done["project"], "--keras", tmp_path / "exported.keras", "--json")
     assert proc.returncode == 0, proc.stderr
     checked = json.loads(proc.stdout)
-    assert set(checked) == {"path", "bytes", "max_abs_diff", "agreement", "latency_ms"}
+    assert {"path", "bytes", "max_abs_diff", "agreement", "latency_ms"} <= set(checked)
     assert checked["bytes"] == (tmp_path / "exported.keras").stat().st_size
     assert checked["max_abs_diff"] < 1e-6 and checked["agreement"] == 1.0
     proc = run("export", model, "--python", tmp_path / "from_model.py", "--json")

@@ -2,16 +2,21 @@
 
 ``export_script`` writes the standalone training script (``core.codegen``) and runs its
 ``build_model()`` with the trained weights; ``export_keras`` saves the trained model as ``.keras``
-and reloads the file. Either way the export is run on the dataset's test samples beside the
-original and reported as ``{"path", "bytes", "max_abs_diff", "agreement", "latency_ms"}``:
-the largest output difference, the share of samples where both pick the same class, and the
-median time of one single-sample call of the exported model.
+and reloads the file; ``export_deployed`` writes ONNX, TFLite (float32, float16, int8) or a
+SavedModel (``core.deploy``) and runs the file in its own runtime. Every export is run on the
+dataset's test samples beside the original and reported as ``{"path", "bytes", "max_abs_diff",
+"agreement", "latency_ms", "accuracy", "keras_accuracy", "samples"}``: the largest output
+difference, the share of samples where both pick the same class, the median time of one
+single-sample call of the exported model, and both models' accuracy on those samples.
+
+A file appears at its path only once it has been written and loaded back in its runtime: a
+failed export leaves no half-written file.
 """
 
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,8 +25,8 @@ import numpy as np
 from workbench.actions.errors import ActionError
 from workbench.core.evaluation import adapt_inputs, model_input_shape, predict_outputs
 
-CHECK_SAMPLES = 256  # test samples each export is run on
-LATENCY_CALLS = 20
+CHECK_SAMPLES = 1000  # test samples each export is run on
+REPRESENTATIVE_SAMPLES = 200  # training samples the int8 calibration runs
 
 
 @dataclass
@@ -31,6 +36,10 @@ class ExportReport:
     max_abs_diff: float
     agreement: float | None  # None for models whose outputs are not class scores
     latency_ms: float
+    accuracy: float | None = None  # the export's, on the checked samples (None: no labels)
+    keras_accuracy: float | None = None  # the original model's on the same samples
+    samples: int = 0
+    runtime: str = "Keras"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,24 +67,39 @@ def trained_model(project_path: str | os.PathLike):
     return load_model(path, compile=False)
 
 
-def compare(original, exported_fn, x: np.ndarray, path: Path) -> ExportReport:
+def check_labels(dataset, count: int = CHECK_SAMPLES) -> np.ndarray | None:
+    """The class numbers of the samples ``check_samples`` takes (None: not a classifier's)."""
+    from workbench.core.evaluation import class_labels
+
+    if not dataset.is_classification:
+        return None
+    y = dataset.y_test if len(dataset.x_test) else dataset.y_train
+    try:
+        return class_labels(y[:count])
+    except ValueError:
+        return None
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
+
+
+def compare(original, exported_fn, x: np.ndarray, path: Path, labels=None, progress=None,
+            runtime: str = "Keras", expected: np.ndarray | None = None) -> ExportReport:
     """Run ``exported_fn`` (a batch -> outputs function) beside ``original`` on ``x``."""
-    expected = predict_outputs(original, x)
-    got = np.concatenate([np.asarray(exported_fn(x[i:i + 512])) for i in range(0, len(x), 512)])
-    got = got.reshape(expected.shape)
-    diff = float(np.max(np.abs(expected.astype(np.float64) - got))) if expected.size else 0.0
-    agreement = None
-    if expected.ndim == 2 and expected.shape[1] > 1:
-        agreement = float(np.mean(expected.argmax(axis=1) == got.argmax(axis=1)))
-    one = x[:1]
-    exported_fn(one)  # the first call traces
-    times = []
-    for _ in range(LATENCY_CALLS):
-        start = time.perf_counter()
-        exported_fn(one)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return ExportReport(str(path), path.stat().st_size, diff, agreement,
-                        round(float(np.median(times)), 3))
+    from workbench.core.deploy.verify import check
+
+    if expected is None:
+        expected = predict_outputs(original, x)
+    try:
+        result = check(expected, exported_fn, x, labels, progress)
+    except ValueError as exc:
+        raise ActionError(f"the export does not compute the model's outputs: {exc}") from None
+    return ExportReport(str(path), _size(Path(path)), result.max_abs_diff, result.agreement,
+                        result.latency_ms, result.accuracy, result.keras_accuracy,
+                        result.samples, runtime)
 
 
 def export_keras(model, path: str | os.PathLike, dataset) -> ExportReport:
@@ -91,7 +115,7 @@ def export_keras(model, path: str | os.PathLike, dataset) -> ExportReport:
         reloaded = load_model(written, compile=False)
     except ModelFileError as exc:
         raise ActionError(f"the exported file does not load back: {exc}") from None
-    return compare(model, reloaded.predict_on_batch, x, written)
+    return compare(model, reloaded.predict_on_batch, x, written, check_labels(dataset))
 
 
 def export_script(project, path: str | os.PathLike, dataset, model=None) -> ExportReport:
@@ -119,4 +143,93 @@ def export_script(project, path: str | os.PathLike, dataset, model=None) -> Expo
     except ValueError as exc:
         raise ActionError(f"the script's build_model() does not take the model's weights: "
                           f"{exc}") from None
-    return compare(model, theirs.predict_on_batch, x, Path(path))
+    return compare(model, theirs.predict_on_batch, x, Path(path), check_labels(dataset))
+
+
+def representative_samples(dataset, model, count: int = REPRESENTATIVE_SAMPLES) -> np.ndarray:
+    """``count`` training samples spread over the training split, shaped for ``model``: what
+    int8 calibration measures the value ranges on."""
+    x = dataset.x_train if len(dataset.x_train) else dataset.x_test
+    picked = np.linspace(0, len(x) - 1, num=min(count, len(x))).astype(int) if len(x) else []
+    try:
+        return adapt_inputs(np.asarray(x[picked], dtype=np.float32), model_input_shape(model))
+    except ValueError as exc:
+        raise ActionError(f"the dataset {dataset.name} does not fit this model: {exc}") from None
+
+
+def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize: str | None = None,
+                    progress: Callable[[float, str], None] | None = None,
+                    count: int = CHECK_SAMPLES) -> ExportReport:
+    """Write ``model`` as ``fmt`` (``core.deploy.FORMATS``: onnx, tflite, saved-model) at
+    ``path``, load the file in its own runtime and run it beside ``model`` on ``count`` of the
+    dataset's test samples. ``quantize`` (TFLite only): None, "float16" or "int8" (calibrated on
+    the training data). ``progress(fraction, text)`` hears how far it is.
+
+    ActionError (one readable line) when the model cannot be exported: the layer a converter
+    refuses and the way out, a path that cannot be written, a dataset that does not fit.
+    """
+    from workbench.core.atomic import replacing
+    from workbench.core.deploy import FORMATS, DeployError, open_runtime
+    from workbench.core.deploy.savedmodel import replacing_folder
+
+    if fmt not in FORMATS:
+        raise ActionError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if quantize is not None and fmt != "tflite":
+        raise ActionError("--quantize applies to TFLite exports only")
+    say = progress or (lambda fraction, text: None)
+    path = Path(path)
+    suffix = {"onnx": ".onnx", "tflite": ".tflite"}.get(fmt)
+    if suffix and path.suffix.lower() != suffix:
+        path = path.with_name(path.name + suffix) if path.suffix else path.with_suffix(suffix)
+    say(0.02, "running the model on the test samples")
+    x = check_samples(dataset, model, count)
+    labels = check_labels(dataset, count)
+    expected = predict_outputs(model, x)
+    representative = (representative_samples(dataset, model) if quantize == "int8" else None)
+    title = {"onnx": "ONNX", "tflite": "TFLite", "saved-model": "SavedModel"}[fmt]
+    if quantize:
+        title += f" {quantize}"
+    try:
+        place = replacing_folder(path) if fmt == "saved-model" else replacing(path, suffix)
+        with place as tmp:
+            say(0.1, f"converting to {title}")
+            _write(model, fmt, tmp, quantize, representative)
+            _readable_by_others(tmp)
+            say(0.6, "loading the export in its runtime")
+            runtime = open_runtime(tmp)
+            try:
+                say(0.7, f"running the export on {len(x)} test samples")
+                report = compare(model, runtime.run, x, tmp, labels, runtime=runtime.runtime,
+                                 progress=lambda f: say(0.7 + 0.25 * f, "checking"),
+                                 expected=expected)
+            finally:
+                runtime.close()
+        report.path = str(path)  # measured under the temporary name, now renamed
+    except DeployError as exc:
+        raise ActionError(str(exc)) from None
+    except OSError as exc:
+        raise ActionError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    say(1.0, "done")
+    return report
+
+
+def _readable_by_others(path: Path) -> None:
+    """A deployment file is meant to be copied and served: rw-r--r-- (folders rwxr-xr-x), not the
+    owner-only mode temporary files are made with."""
+    for item in [path, *(path.rglob("*") if path.is_dir() else ())]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+
+
+def _write(model, fmt: str, path: Path, quantize: str | None, representative) -> None:
+    if fmt == "onnx":
+        from workbench.core.deploy.onnx import write_onnx
+
+        write_onnx(model, path)
+    elif fmt == "tflite":
+        from workbench.core.deploy.tflite import write_tflite
+
+        write_tflite(model, path, quantize, representative)
+    else:
+        from workbench.core.deploy.savedmodel import write_saved_model
+
+        write_saved_model(model, path)

@@ -1,0 +1,116 @@
+"""TFLite: written by Keras (``model.export(format="litert")``), run in the LiteRT interpreter.
+
+The export takes one sample per call (a static batch of 1, as on a phone): with a dynamic batch the
+converter turns an LSTM into Select-TF (Flex) ops that the LiteRT interpreter cannot run; with a
+fixed batch it uses builtin ops only. Only builtin ops are allowed, so a file that converts runs.
+``quantize``: None (float32), ``"float16"`` (weights stored as float16) or ``"int8"`` (weights and
+activations as int8, calibrated on a representative set; inputs and outputs stay float32).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.deploy import QUANTIZE, DeployError
+from workbench.core.deploy.prepare import inference_model, refusal, unrolled
+from workbench.core.deploy.quiet import captured
+from workbench.core.tf_loader import load_tensorflow
+
+WAY_OUT = "export it as ONNX or SavedModel instead, or build the model without that layer"
+
+
+def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
+                 representative: Iterable[np.ndarray] | None = None) -> None:
+    """Write ``model`` as a ``.tflite`` file at ``path`` (which must end in ``.tflite``).
+
+    ``representative``: samples (each without the batch axis) the int8 calibration runs.
+    """
+    if quantize not in (None, *QUANTIZE):
+        raise DeployError(f"unknown quantisation {quantize!r}: use {' or '.join(QUANTIZE)}")
+    tf, _ = load_tensorflow()
+    source = inference_model(model)
+    kwargs: dict = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
+    if quantize is not None:
+        kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        kwargs["target_spec"]["supported_types"] = [tf.float16]
+    elif quantize == "int8":
+        samples = np.asarray(list(representative) if representative is not None else [],
+                             dtype=np.float32)
+        if not len(samples):
+            raise DeployError("int8 needs representative samples (the training data) to "
+                              "calibrate on")
+        source = unrolled(source)
+        kwargs["representative_dataset"] = lambda: ([s[None]] for s in samples)
+    shape = tuple(source.inputs[0].shape[1:])
+    signature = [tf.TensorSpec((1, *shape), tf.float32, name="input")]
+    with captured() as lines:
+        try:
+            source.export(str(path), format="litert", verbose=False, input_signature=signature,
+                          **kwargs)
+            failed = False
+        except Exception as exc:  # noqa: BLE001 - the converter raises all kinds
+            lines.append(str(exc))
+            failed = True
+    if failed:
+        Path(path).unlink(missing_ok=True)
+        raise refusal("TFLite", "\n".join(lines), source, WAY_OUT)
+
+
+class LiteRTRuntime:
+    """A ``.tflite`` file in an ``ai_edge_litert`` interpreter (created once). ``run`` takes any
+    batch and feeds it one sample at a time when the file has a fixed batch of 1; one call at a
+    time (the interpreter is not thread-safe)."""
+
+    runtime = "LiteRT"
+
+    def __init__(self, path: str | os.PathLike):
+        try:
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        except ImportError as exc:
+            raise DeployError(f"running TFLite needs ai-edge-litert ({exc}): pip install "
+                              "ai-edge-litert") from None
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            with captured():
+                try:
+                    interpreter = Interpreter(model_path=str(path))
+                    interpreter.allocate_tensors()
+                except RuntimeError:
+                    # XNNPACK, the default CPU delegate, fails to prepare some int8 graphs (an
+                    # unrolled LSTM's); the builtin kernels run them.
+                    interpreter = Interpreter(
+                        model_path=str(path),
+                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+                    interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:
+            first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise DeployError(f"{path}: the LiteRT interpreter cannot load it "
+                              f"({first[:200]})") from None
+        self._interpreter = interpreter
+        self._in = interpreter.get_input_details()[0]
+        self._out = interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(d) for d in self._in["shape"][1:])
+        self.batch = int(self._in["shape"][0])
+        self.input_dtype = np.dtype(self._in["dtype"])
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, dtype=np.float32)
+        interpreter, index, out = self._interpreter, self._in["index"], self._out["index"]
+        step = self.batch if self.batch > 0 else len(batch)
+        results = []
+        with self._lock:
+            for start in range(0, len(batch), step):
+                interpreter.set_tensor(index, np.ascontiguousarray(batch[start:start + step]))
+                interpreter.invoke()
+                results.append(interpreter.get_tensor(out).copy())
+        return np.concatenate(results) if results else np.zeros((0,), np.float32)
+
+    def close(self) -> None:
+        self._interpreter = None
