@@ -72,8 +72,8 @@ def small_window(qtbot):
     return w
 
 
-@pytest.mark.parametrize("tab", ["training_panel", "evaluation_panel", "weights_panel",
-                                 "draw_panel"])
+@pytest.mark.parametrize("tab", ["training_panel", "graph_panel", "evaluation_panel",
+                                 "weights_panel", "draw_panel"])
 def test_every_tab_fits_a_1024_by_700_window(qtbot, small_window, tab):
     w = small_window
     panel = getattr(w, tab)

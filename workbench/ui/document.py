@@ -201,21 +201,55 @@ class Document(QObject):
         self.model_changed.emit()
         self.selection_changed.emit(self.selected)
 
+    def _graph_edit(self, edit, *args, text: str) -> bool:
+        """A core/graph_edit.py edit of the spec as one undoable step (False, and
+        ``edit_refused``, when it cannot be done)."""
+        from workbench.core.graph_edit import GraphEditError
+
+        try:
+            data, index = edit(self.spec.to_dict(), *args)
+            spec = ModelSpec.from_dict(data)
+        except (GraphEditError, ValueError) as exc:
+            self.edit_refused.emit(f"Not changed: {exc}")
+            return False
+        self.set_model(spec, text, selection=index)
+        return True
+
+    def _is_graph(self) -> bool:
+        from workbench.core.graph_edit import is_graph
+
+        return is_graph(self.spec.to_dict())
+
     def insert_layer(self, index: int, layer: LayerSpec) -> None:
         index = max(0, min(index, len(self.spec.layers)))
+        if self._is_graph():  # in a graph: after the row above (what took it takes the new one)
+            from workbench.core import graph_edit
+
+            names = graph_edit.layer_names(self.spec.to_dict())
+            after = names[index - 1] if index > 0 else graph_edit.INPUT
+            data = {k: v for k, v in layer.to_dict().items() if k not in ("name", "inbound")}
+            self._graph_edit(graph_edit.add_after, after, data, text=f"Add {layer.class_name}")
+            return
         self._push_model(lambda s: s.layers.insert(index, layer),
                          f"Add {layer.class_name}", selection=index)
 
     def remove_layer(self, index: int) -> None:
         if 0 <= index < len(self.spec.layers):
             name = self.spec.layers[index].class_name
+            if self._is_graph():  # what took it takes its input (graph_edit.delete_node)
+                from workbench.core import graph_edit
+
+                node = graph_edit.layer_names(self.spec.to_dict())[index]
+                self._graph_edit(graph_edit.delete_node, node, text=f"Delete {name}")
+                return
             self._push_model(lambda s: s.layers.pop(index), f"Delete {name}",
                              selection=max(0, min(index, len(self.spec.layers) - 2)))
 
     def duplicate_layer(self, index: int) -> None:
         if 0 <= index < len(self.spec.layers):
-            copy = LayerSpec.from_dict(self.spec.layers[index].to_dict())
-            self.insert_layer(index + 1, copy)
+            data = {k: v for k, v in self.spec.layers[index].to_dict().items()
+                    if k not in ("name", "inbound")}  # a copy of the settings, not the name
+            self.insert_layer(index + 1, LayerSpec.from_dict(data))
 
     def move_layer(self, source: int, target: int) -> None:
         n = len(self.spec.layers)
@@ -251,9 +285,12 @@ class Document(QObject):
 
         self._push_model(change, "Input shape", merge_key="input_shape")
 
-    def set_model(self, spec: ModelSpec, text: str = "Replace model") -> None:
+    def set_model(self, spec: ModelSpec, text: str = "Replace model",
+                  selection: int | None = None) -> None:
+        """Replace the whole model (a graph edit, a fix) as one undoable step."""
         self._push_model(lambda s: (s.layers.clear(), s.layers.extend(spec.copy().layers),
-                                    setattr(s, "input_shape", tuple(spec.input_shape))), text)
+                                    setattr(s, "input_shape", tuple(spec.input_shape))), text,
+                         selection=selection)
 
     def clear_model(self) -> None:
         """Remove every layer (the input stays). The project's name and description went with

@@ -1,8 +1,8 @@
 """The main window: composes the panels around one ProjectState; menus; status bar.
 
-Left: the model builder and training settings. Right: tabs for training curves, evaluation,
-weights and drawing. The window appears before TensorFlow has loaded; what needs it is enabled
-when ``state.tensorflow.ready`` fires.
+Left: the model builder and training settings. Right: tabs for training curves, the model's
+graph, evaluation, weights and drawing. The window appears before TensorFlow has loaded; what
+needs it is enabled when ``state.tensorflow.ready`` fires.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self._create_builder()
         self._create_training()
+        self._create_graph()
         self._create_evaluation()
         self._create_weights()
         self._create_draw()
@@ -105,6 +106,12 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(self.state, self)
         self.training_controls = self.training_panel.controls
         self.tabs.addTab(self.training_panel, "Training")
+
+    def _create_graph(self) -> None:
+        from workbench.ui.graph.panel import GraphPanel
+
+        self.graph_panel = GraphPanel(self.state, self)
+        self.tabs.addTab(self.graph_panel, "Graph")
 
     def _create_evaluation(self) -> None:
         from workbench.ui.evaluation.panel import EvaluationPanel

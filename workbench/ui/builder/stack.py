@@ -25,6 +25,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from workbench.core import graph_edit
 from workbench.core.compatibility import OutputProblem, check_output
 from workbench.core.fixes import Fix
 from workbench.core.inspect import LayerInfo, format_shape
@@ -47,6 +48,21 @@ def format_bytes(n: int) -> str:
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
     return f"{n:.1f} GB"
+
+
+def graph_labels(spec) -> list[tuple[str, str]] | None:
+    """For a graph, each row's name and "  ← its inputs" (where they are not just the row
+    above); None for a plain stack, whose rows stay as they were."""
+    data = spec.to_dict()
+    if not graph_edit.is_graph(data):
+        return None
+    try:
+        names, inbound = graph_edit.layer_names(data), graph_edit.inbound_names(data)
+    except graph_edit.GraphEditError:
+        return None
+    before = [graph_edit.INPUT, *names]
+    return [(name, "" if sources == [before[i]] else f"  ← {', '.join(sources)}")
+            for i, (name, sources) in enumerate(zip(names, inbound))]
 
 
 class LayerStackView(QWidget):
@@ -292,10 +308,13 @@ class LayerStackView(QWidget):
                 QTreeWidgetItem(tree)
             self._fill_input_row(tree.topLevelItem(0))
             failed = False
+            wiring = graph_labels(spec)
             for i, layer in enumerate(spec.layers):
                 item = tree.topLevelItem(i + 1)
                 info, current = self._info(i, layer)
                 failed = self._fill_layer_row(item, i, layer, info, current, failed)
+                if wiring is not None:
+                    item.setText(COL_LAYER, f"{wiring[i][0]}: {layer.summary()}{wiring[i][1]}")
             problem = self.output_problem()
             if problem is not None:  # it stands at the last layer, whose output it is about
                 self._mark_error(tree.topLevelItem(wanted - 1), problem.message)
@@ -452,7 +471,9 @@ class LayerStackView(QWidget):
     def _update_actions(self) -> None:
         i = self.state.selected
         n = len(self.state.spec.layers)
-        self.up_action.setEnabled(i > 0)
-        self.down_action.setEnabled(0 <= i < n - 1)
+        # In a graph the order follows the edges (edit them in the Graph tab).
+        movable = not graph_edit.is_graph(self.state.spec.to_dict())
+        self.up_action.setEnabled(movable and i > 0)
+        self.down_action.setEnabled(movable and 0 <= i < n - 1)
         self.duplicate_action.setEnabled(0 <= i < n)
         self.delete_action.setEnabled(0 <= i < n)

@@ -1,0 +1,1 @@
+"""The graph view (``graphView``): the model spec as nodes and edges, edited by clicking."""

@@ -1,0 +1,309 @@
+"""The graph tab: a toolbar and context menus over the graph view, turning clicks into edits.
+
+Add after, Branch and Merge each open the catalogue's layer types; Delete removes the selected
+nodes or edges; dragging an edge's end onto another node reconnects it; a failing node's Fix
+applies the inspection's repair. Every edit is a pure function of core/graph_edit.py on the spec,
+pushed as one undoable step on the document (Ctrl+Z), so the stack and properties follow.
+
+Run alone with ``python -m workbench.ui.graph.panel``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtWidgets import (
+    QAction,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core import graph_edit
+from workbench.core.catalogue import by_category
+from workbench.core.graph_edit import GraphEditError
+from workbench.core.spec import LayerSpec, ModelSpec, SpecError
+from workbench.ui.graph.items import EdgeItem, NodeItem
+from workbench.ui.graph.view import GraphView, fix_of, fix_text
+from workbench.ui.state import ProjectState
+
+NOTE_STYLE = "color: #555; padding: 2px 4px;"
+REFUSED_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 3px;"
+ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 3px;"
+HINT = ("Click a layer to select it, Ctrl+click to add one to the selection · drag the "
+        "background to pan, wheel to zoom · right-click for more")
+
+
+def _merge_types():
+    return [t for types in by_category().values() for t in types if t.merges]
+
+
+def _plain_types():
+    return {category: [t for t in types if not t.merges]
+            for category, types in by_category().items()}
+
+
+class GraphPanel(QWidget):
+    def __init__(self, state: ProjectState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("graphPanel")
+        self.state = state
+        self.view = GraphView(state, self)
+
+        self.add_menu = self._layer_menu("graphAdd", self.add_after)
+        self.branch_menu = self._layer_menu("graphBranch", self.branch)
+        self.merge_menu = QMenu(self)
+        for ltype in _merge_types():
+            action = self.merge_menu.addAction(ltype.class_name)
+            action.setObjectName(f"graphMerge_{ltype.class_name}")
+            action.setToolTip(ltype.help)
+            action.triggered.connect(lambda _=False, c=ltype.class_name: self.merge(c))
+        self.delete_action = QAction("✕ Delete", self, objectName="graphDeleteAction")
+        self.delete_action.setToolTip("Delete the selected layers or edges (Delete)")
+        self.delete_action.triggered.connect(self.delete_selected)
+        self.fit_action = QAction("Fit", self, objectName="graphFitAction")
+        self.fit_action.setToolTip("Show the whole graph")
+        self.fit_action.triggered.connect(self.view.fit)
+
+        # A tool bar: in a narrow window what does not fit goes under its » button.
+        tools = QToolBar(self, objectName="graphToolBar")
+        tools.setIconSize(QSize(1, 1))
+        self.buttons: dict[str, QToolButton] = {}
+        for key, text, menu, tip in (
+            ("add", "＋ Add after", self.add_menu,
+             "Insert a layer after the selected one (what took its output takes the new one)"),
+            ("branch", "↳ Branch", self.branch_menu,
+             "Start a new branch from the selected layer (connect it into a merge later)"),
+            ("merge", "⊕ Merge", self.merge_menu,
+             "Join the selected layers (Ctrl+click two or more) with Add, Concatenate, …"),
+        ):
+            button = QToolButton(self, objectName=f"graph{key.title()}Button")
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setMenu(menu)
+            button.setPopupMode(QToolButton.InstantPopup)
+            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            tools.addWidget(button)
+            self.buttons[key] = button
+        for action in (self.delete_action, self.fit_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setObjectName(f"{action.objectName()}Button")
+            tools.addWidget(button)
+        tools.addSeparator()
+        # Undo and redo of the document (the keys are the window's Edit menu's: Ctrl+Z).
+        for name, make, text in (("graphUndoButton", state.undo_stack.createUndoAction, "↶ Undo"),
+                                 ("graphRedoButton", state.undo_stack.createRedoAction, "↷ Redo")):
+            button = QToolButton(self, objectName=name)
+            button.setDefaultAction(make(self, text))
+            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            tools.addWidget(button)
+            self.buttons[name] = button
+        state.undo_stack.indexChanged.connect(self._on_undo_index_changed)
+        self._on_undo_index_changed()
+
+        self.message = QLabel(HINT, self, objectName="graphMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(NOTE_STYLE)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.fix_button = QPushButton("Fix", self, objectName="graphFixButton")
+        self.fix_button.clicked.connect(lambda: self.apply_fix(self.view.current_name()))
+        self.fix_button.hide()
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.fix_button, 0, Qt.AlignTop)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(tools)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+
+        self._refused = ""
+        self.view.fix_requested.connect(self.apply_fix)
+        self.view.edge_dropped.connect(self.drop_edge)
+        self.view.delete_requested.connect(self.delete_selected)
+        self.view.context_requested.connect(self._on_context_requested)
+        self.view.scene().selectionChanged.connect(self._update_actions)
+        self.view.redrawn.connect(self._update_message)
+        self.view.redrawn.connect(self._update_actions)
+        state.selection_changed.connect(self._on_selection_changed)
+        state.editable_changed.connect(self._on_editable_changed)
+        self._on_editable_changed(state.editable)
+
+    def _layer_menu(self, prefix: str, slot: Callable[[str], None]) -> QMenu:
+        menu = QMenu(self)
+        for category, types in _plain_types().items():
+            if not types:
+                continue
+            sub = menu.addMenu(category)
+            for ltype in types:
+                action = sub.addAction(ltype.class_name)
+                action.setObjectName(f"{prefix}_{ltype.class_name}")
+                action.setToolTip(ltype.help)
+                action.triggered.connect(lambda _=False, c=ltype.class_name: slot(c))
+        return menu
+
+    def action(self, name: str) -> QAction:
+        """The menu action of that object name (``graphAdd_Conv2D``, ``graphMerge_Add``)."""
+        found = self.findChild(QAction, name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    # Edits ----------------------------------------------------------------------------------------
+
+    def _edit(self, text: str, edit, *args) -> bool:
+        """Apply ``edit(spec_dict, *args)`` as one undoable step; say why when it cannot be."""
+        if not self.state.editable:
+            self._say(f"Not changed: {self.state.not_editable_reason}")
+            return False
+        try:
+            data, index = edit(self.state.spec.to_dict(), *args)
+            spec = ModelSpec.from_dict(data)
+        except (GraphEditError, SpecError) as exc:
+            self._say(f"Not changed: {exc}")
+            return False
+        self._refused = ""
+        self.state.set_model(spec, text, selection=index)
+        return True
+
+    @staticmethod
+    def _new_layer(class_name: str) -> dict:
+        return LayerSpec.create(class_name).to_dict()
+
+    def add_after(self, class_name: str) -> bool:
+        return self._edit(f"Add {class_name}", graph_edit.add_after, self.view.current_name(),
+                          self._new_layer(class_name))
+
+    def branch(self, class_name: str) -> bool:
+        return self._edit(f"Branch {class_name}", graph_edit.branch, self.view.current_name(),
+                          self._new_layer(class_name))
+
+    def merge(self, class_name: str) -> bool:
+        names = self.view.selected_names()
+        return self._edit(f"Merge with {class_name}", graph_edit.merge, names,
+                          self._new_layer(class_name))
+
+    def connect_into(self, source: str, target: str) -> bool:
+        return self._edit("Connect", graph_edit.connect, source, target)
+
+    def drop_edge(self, source: str, target: str, end: str, node: str) -> bool:
+        if end == "source":
+            return self._edit("Reconnect", graph_edit.reconnect, target, source, node)
+        return self._edit("Reconnect", graph_edit.retarget, source, target, node)
+
+    def delete_selected(self) -> bool:
+        edges = self.view.selected_edges()
+        names = [n for n in self.view.selected_names() if n != graph_edit.INPUT]
+        if not edges and not names:
+            return False
+
+        def delete(spec: dict) -> tuple[dict, int]:
+            index = -1
+            for source, target in edges:
+                spec, index = graph_edit.delete_edge(spec, source, target)
+            for name in names:
+                spec, index = graph_edit.delete_node(spec, name)
+            return spec, index
+
+        what = f"{len(edges)} edge(s)" if edges and not names else ", ".join(names) or "edges"
+        return self._edit(f"Delete {what}", delete)
+
+    def apply_fix(self, name: str) -> bool:
+        """Apply the inspection's repair for node ``name`` (what the node's Fix button does)."""
+        report = self.state.inspection
+        item = self.view.nodes.get(name)
+        if report is None or item is None or not 0 <= item.data.index < len(report.layers):
+            return False
+        index = item.data.index
+        fix = fix_of(report.layers[index])
+        if fix is None:
+            return False
+        return self._edit(fix_text(fix), lambda _spec: (fix.apply(self.state.spec).to_dict(),
+                                                       index))
+
+    # Menus and messages --------------------------------------------------------------------------
+
+    def _on_context_requested(self, pos, item) -> None:
+        menu = QMenu(self)
+        if isinstance(item, NodeItem):
+            menu.addMenu(self.add_menu).setText("Add after")
+            menu.addMenu(self.branch_menu).setText("Branch from here")
+            merge = menu.addMenu(self.merge_menu)
+            merge.setText("Merge selected")
+            merge.setEnabled(len(self.view.selected_names()) >= 2)
+            if item.data.index >= 0:
+                menu.addSeparator()
+                menu.addAction(self.delete_action)
+        elif isinstance(item, EdgeItem):
+            delete = menu.addAction("Delete edge")
+            delete.triggered.connect(self.delete_selected)
+        menu.addSeparator()
+        menu.addAction(self.fit_action)
+        menu.exec_(pos)
+
+    def _on_selection_changed(self, _index: int) -> None:
+        self._refused = ""  # a refusal is about the selection it was made on
+        self._update_message()
+
+    def _say(self, text: str) -> None:
+        self._refused = text
+        self.state.edit_refused.emit(text)
+        self._update_message()
+
+    def _update_message(self) -> None:
+        item = self.view.nodes.get(self.view.current_name())
+        error = item.data.error if item is not None else ""
+        if self._refused:
+            self.message.setText(self._refused)
+            self.message.setStyleSheet(REFUSED_STYLE)
+            self.fix_button.hide()
+        elif error:
+            self.message.setText(f"⚠ {item.data.title} {item.data.name}: {error}")
+            self.message.setStyleSheet(ERROR_STYLE)
+            self.fix_button.setVisible(bool(item.data.fix_text))
+            self.fix_button.setText(item.data.fix_text or "Fix")
+        else:
+            self.message.setText(HINT)
+            self.message.setStyleSheet(NOTE_STYLE)
+            self.fix_button.hide()
+
+    def _update_actions(self) -> None:
+        nodes = self.view.selected_names()
+        self.buttons["merge"].setEnabled(self.state.editable and len(nodes) >= 2)
+        removable = [n for n in nodes if n != graph_edit.INPUT] or self.view.selected_edges()
+        self.delete_action.setEnabled(self.state.editable and bool(removable))
+
+    def _on_undo_index_changed(self, _index: int = 0) -> None:
+        # QUndoStack rewrites the actions' texts ("Undo Add Dense"); keep the buttons short.
+        try:
+            for name, text in (("graphUndoButton", "↶ Undo"), ("graphRedoButton", "↷ Redo")):
+                self.buttons[name].defaultAction().setIconText(text)
+        except RuntimeError:  # the stack goes first when the window is torn down
+            pass
+
+    def _on_editable_changed(self, editable: bool) -> None:
+        for key in ("add", "branch"):
+            self.buttons[key].setEnabled(editable)
+        self._update_actions()
+
+
+def main() -> int:
+    """Open the graph view alone, on the default template."""
+    from workbench.ui.application import run_panel
+
+    return run_panel(GraphPanel, "Model graph", (700, 820))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
