@@ -283,3 +283,35 @@ def test_wheel_zooms_and_dragging_the_background_pans(qtbot, window):
     assert {name: item.pos() for name, item in view.nodes.items()} == positions
     wheel(-40)
     assert view.transform().m11() == pytest.approx(0.2)
+
+
+def test_stack_edits_on_a_graph_rewire_it(qtbot, window):
+    """The stack's Delete, Duplicate and the palette's add keep a graph wired (no dangling
+    input names), and the graph view follows."""
+    state, builder, graph = window
+    click_node(qtbot, graph, STEM)
+    choose(qtbot, state, graph, "graphBranch_Conv2D")
+    click_node(qtbot, graph, "conv2d")
+    click_node(qtbot, graph, STEM, ctrl=True)
+    choose(qtbot, state, graph, "graphMerge_Add")
+    assert not state.spec.is_sequential()
+    # Duplicate the stem from the stack: the copy comes after it, under a new name.
+    builder.stack.tree.setCurrentItem(builder.stack.tree.topLevelItem(1))
+    builder.stack.duplicate_action.trigger()
+    settle(qtbot, state)
+    copy = state.spec.names()[state.selected]
+    assert copy != STEM and wiring(state)[copy] == [STEM]
+    assert not builder.stack.up_action.isEnabled()  # order follows the edges in a graph
+    # Delete it from the stack: what took it takes the stem again.
+    builder.stack.delete_action.trigger()
+    settle(qtbot, state)
+    assert copy not in state.spec.names()
+    assert sorted(wiring(state)["add"]) == sorted([STEM, "conv2d"])
+    # A palette click adds after the selected node.
+    click_node(qtbot, graph, "add")
+    builder.add_layer("Dropout")
+    settle(qtbot, state)
+    dropout = state.spec.names()[state.selected]
+    assert wiring(state)[dropout] == ["add"] and dropout in graph.view.nodes
+    # Behind the red Add (a 32-filter branch beside 8 channels) Keras knows no shape yet.
+    assert graph.view.nodes["add"].data.error and graph.view.nodes[dropout].data.shape == "—"
