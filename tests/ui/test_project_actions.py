@@ -106,7 +106,8 @@ def test_file_menu_holds_the_project_actions_in_order(make_window):
     assert actions.save_action.shortcut().toString() == "Ctrl+S"
     assert actions.open_action.shortcut().toString() == "Ctrl+O"
     exports = [a.text() for a in actions.export_menu.actions() if not a.isSeparator()]
-    assert len(exports) == 6 and exports[-1] == "Run &history (CSV)…"
+    assert len(exports) == 11 and exports[-1] == "Run &history (CSV)…"
+    assert "TFLite int8…" in exports and "ONNX…" in exports and "SavedModel…" in exports
 
 
 # --- save, open, title --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""File ▸ Export: the trained model, a standalone script, plots, the run history."""
+"""File ▸ Export: the trained model (.keras, or ONNX / TFLite / SavedModel through the deployment
+dialog), a standalone script, plots, the run history."""
 
 from __future__ import annotations
 
@@ -63,6 +64,20 @@ def _export_script(_state, project, plain: dict | None, weights: list | None, pa
     return export_script(project, path, dataset, model)
 
 
+def _export_deployed(state, plain: dict, weights: list, fmt: str, quantize, path: Path, dataset):
+    """The deployment export task: its own model from plain data, converted, run in the export's
+    runtime and compared (actions.export.export_deployed). A cancel lands between steps."""
+    from workbench.actions.export import export_deployed
+    from workbench.core.modelio import model_from_plain
+
+    def progress(value: float, text: str) -> None:
+        state.check()  # raises Cancelled: the temporary file is removed on the way out
+        state.set_progress(value, text)
+
+    return export_deployed(model_from_plain(plain, weights), fmt, path, dataset, quantize,
+                           progress=progress)
+
+
 def _checked(report, dataset) -> str:
     same = "" if report.agreement is None else f", same class {report.agreement:.1%}"
     return (f"checked on {dataset.name}'s test samples: max |diff| {report.max_abs_diff:.2g}"
@@ -118,6 +133,56 @@ class ExportMixin:
             on_error=lambda text: self.warn(f"The model was not exported: {text}"),
             describe_error=_export_failure)
         return path
+
+    def export_deployment(self, fmt: str = "onnx", quantize: str | None = None):
+        """File ▸ Export ▸ ONNX / TFLite / SavedModel: the deployment dialog (one per window),
+        with ``fmt``/``quantize`` chosen. Returns the dialog, or None without a trained model."""
+        from workbench.ui.project_actions.deploy_dialog import (
+            DeployDialog,
+            choice_index,
+            suffix_for,
+        )
+
+        if not self.state.trained.has_model:
+            self.inform("There is no trained model yet: train the model first.")
+            return None
+        dialog = getattr(self, "_deploy_dialog", None)
+        index = choice_index(fmt, quantize)
+        if dialog is None:
+            stem = (self.state.path.stem if self.state.path else
+                    (self.state.project.name or "workbench").replace(" ", "-"))
+            dialog = self._deploy_dialog = DeployDialog(
+                self.window, self._start_deployment,
+                self.start_folder() / f"{stem}{suffix_for(fmt)}", index)
+            dialog.exported.connect(self._on_deployed)
+        else:
+            dialog.format_box.setCurrentIndex(index)
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _start_deployment(self, fmt, quantize, path: Path, on_progress, on_result, on_error):
+        """Start the export task for the dialog (None, having said why, when it cannot)."""
+        model = self.state.trained.run_on_model(_plain_and_weights)
+        if model is None:
+            self.inform("There is no trained model yet: train the model first.")
+            return None
+        dataset = self.state.data.dataset
+        if dataset is None:
+            self.inform("The dataset is still loading: export again in a moment.")
+            return None
+        self._remember_folder(path)
+        plain, weights = model  # the task builds its own copy: nothing Keras-mutable crosses
+        return self._export_runner().start(
+            _export_deployed, plain, weights, fmt, quantize, path, dataset, name="export",
+            on_progress=on_progress, on_result=on_result, on_error=on_error,
+            describe_error=_export_failure)
+
+    def _on_deployed(self, path: str, report) -> None:
+        self._status(f"Exported {Path(path).name}: {_checked(report, self.state.data.dataset)}")
+        bus = getattr(self.state, "bus", None)
+        if bus is not None and hasattr(bus, "model_exported"):
+            bus.model_exported.emit(path)
 
     def _export_runner(self):
         from workbench.ui.tasks import TaskRunner

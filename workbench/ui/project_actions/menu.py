@@ -8,6 +8,7 @@ from PyQt5.QtCore import QStandardPaths
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QMenu
 
+from workbench.ui.project_actions.deploy_dialog import CHOICES as DEPLOY_CHOICES
 from workbench.ui.project_actions.exports import PLOTS
 
 MAX_RECENT = 8
@@ -48,6 +49,15 @@ class MenuMixin:
             tip="A standalone Keras script that builds and trains the same model")
         self.export_menu.addAction(self.export_model_action)
         self.export_menu.addAction(self.export_script_action)
+        self.export_menu.addSeparator()
+        # Deployment formats: each opens the export dialog with that format chosen.
+        self.export_deploy_actions: dict[tuple[str, str | None], QAction] = {}
+        for fmt, quantize, title, help_text in DEPLOY_CHOICES:
+            action = self._action(f"{title}…", lambda f=fmt, q=quantize:
+                                  self.export_deployment(f, q), tip=help_text[0].upper()
+                                  + help_text[1:])
+            self.export_deploy_actions[(fmt, quantize)] = action
+            self.export_menu.addAction(action)
         self.export_menu.addSeparator()
         self.export_plot_actions: dict[str, QAction] = {}
         for name, title in PLOTS:
