@@ -155,6 +155,23 @@ def test_a_stop_at_the_last_batch_is_a_full_epoch(digits):
     assert result.message == "Stopped by the user after 1 epoch(s)."
 
 
+def test_a_stop_asked_at_an_epochs_end_runs_no_batch_of_the_next(digits):
+    """What a sweep's pruning does: it reads the epoch's validation figure, then stops."""
+    cfg = TrainConfig(epochs=4, batch_size=50, validation_split=0.25)
+    model = make(mlp(), cfg)
+    control = TrainingControl()
+
+    class StopAfterEpochOne(Recorder):
+        def on_epoch_end(self, epoch, logs):
+            super().on_epoch_end(epoch, logs)
+            control.stop()
+
+    listener = StopAfterEpochOne()
+    result = run_training(model, prepare_data(digits, (28, 28), cfg), cfg, listener, control)
+    assert result.status == "stopped" and result.epochs_completed == 1
+    assert listener.batches == 6 and result.partial_batches == 0
+
+
 def test_pause_blocks_until_resume(digits):
     cfg = TrainConfig(epochs=1, batch_size=100, validation_split=0)
     model = make(mlp(), cfg)

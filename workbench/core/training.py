@@ -241,6 +241,8 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
             state["good_weights"] = weights
             if listener.wants_weights:
                 listener.on_weights(epoch, [w.copy() for w in weights])
+            if control.stop_requested:  # asked at the epoch's end (a sweep pruning a trial):
+                self.model.stop_training = True  # no batch of the next epoch runs
 
     return _Bridge()
 

@@ -1,0 +1,342 @@
+"""A sweep's search space: what varies, over which values, checked before any trial runs.
+
+``SPACE.json`` (DESIGN.md, ``workbench sweep``) maps a key to ``{"low", "high"[, "log": true]
+[, "step"]}`` or ``{"choices": [...]}``. A key is a training setting (``TRAINING_KEYS``),
+``dropout`` (the rate of every Dropout layer at once) or ``LAYER.param``, where LAYER is a layer's
+name or its 1-based row and ``param`` one of its Keras arguments (the catalogue's).
+``parse_space`` refuses an unusable space with one readable sentence naming the key;
+``check_space_builds`` also asks Keras (core.inspect) whether the model still
+builds at every edge of the space.
+
+``Space.apply(spec, config, params)`` gives the model and settings of one trial. Plain Python:
+the Optuna side (suggesting values) lives in actions/sweep.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.catalogue import layer_type
+from workbench.core.spec import LOSSES, OPTIMIZERS, ModelSpec, SpecError, TrainConfig
+
+
+class SpaceError(ValueError):
+    """A readable reason a search space cannot be used (names the key at fault)."""
+
+
+# Training settings a sweep may vary: kind, and the range TrainConfig accepts.
+TRAINING_KEYS: dict[str, tuple[str, float | None, float | None]] = {
+    "learning_rate": ("float", 0.0, 10.0),
+    "momentum": ("float", 0.0, 1.0),
+    "batch_size": ("int", 1, 1_000_000),
+    "epochs": ("int", 1, 100_000),
+    "optimizer": ("choice", None, None),
+    "nesterov": ("bool", None, None),
+    "loss": ("choice", None, None),
+}
+DROPOUT_KEY = "dropout"
+DROPOUT_LAYERS = ("Dropout", "SpatialDropout2D")
+_SPEC_KEYS = {"low", "high", "log", "step", "choices"}
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One thing that varies. ``choices`` set: a categorical; else a range ``low``..``high``
+    (``kind`` int or float), on a log scale with ``log``, in steps of ``step`` if given."""
+
+    key: str
+    kind: str  # int | float | choice
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple = ()
+    target: tuple = ()  # ("training", name) | ("layer", row0, param) | ("dropout", rows0)
+
+    def labels(self) -> list:
+        """The choices as Optuna stores them: None/bool/int/float/str as they are, anything else
+        (an optimizer object, a kernel size list) as its JSON text."""
+        return [choice_label(c) for c in self.choices]
+
+    def value(self, stored: Any) -> Any:
+        """The setting for a value Optuna gave back (a label turned back into its choice)."""
+        if self.choices:
+            for choice in self.choices:
+                if choice_label(choice) == stored:
+                    return choice
+            raise SpaceError(f"{self.key}: {stored!r} is not one of the choices")
+        return int(stored) if self.kind == "int" else float(stored)
+
+    def grid(self) -> list:
+        """Every value the grid sampler visits (labels for choices)."""
+        if self.choices:
+            return self.labels()
+        if self.kind == "int":
+            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+        if self.step:
+            count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+            return [self.low + i * self.step for i in range(count)]
+        raise SpaceError(f"{self.key}: a grid needs choices or a step for a range of numbers "
+                         f"(e.g. {{\"low\": {self.low:g}, \"high\": {self.high:g}, "
+                         f"\"step\": ...}})")
+
+    def edges(self) -> list:
+        """The values to check the model builds with: both ends of a range, or every choice."""
+        return list(self.choices) if self.choices else [self.value(self.low),
+                                                         self.value(self.high)]
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.choices:
+            return {"choices": list(self.choices)}
+        out: dict[str, Any] = {"low": self.value(self.low), "high": self.value(self.high)}
+        if self.log:
+            out["log"] = True
+        if self.step:
+            out["step"] = self.step
+        return out
+
+
+def choice_label(choice: Any) -> Any:
+    if choice is None or isinstance(choice, (bool, int, float, str)):
+        return choice
+    return json.dumps(choice, sort_keys=True)
+
+
+@dataclass
+class Space:
+    dimensions: list[Dimension] = field(default_factory=list)
+
+    def keys(self) -> list[str]:
+        return [d.key for d in self.dimensions]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {d.key: d.to_dict() for d in self.dimensions}
+
+    def canonical(self) -> str:
+        """The space as sorted JSON: the same space gives the same text (names a study)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def grid(self) -> dict[str, list]:
+        return {d.key: d.grid() for d in self.dimensions}
+
+    def grid_size(self) -> int:
+        return math.prod(len(v) for v in self.grid().values())
+
+    def apply(self, spec: ModelSpec, config: TrainConfig,
+              params: dict[str, Any]) -> tuple[ModelSpec, TrainConfig]:
+        """The model and settings of a trial: ``params`` (key -> setting) put into copies."""
+        spec, config = spec.copy(), config.copy()
+        by_key = {d.key: d for d in self.dimensions}
+        # The optimizer first: a plain name resets its own settings, which later keys may set.
+        order = sorted(params, key=lambda k: (k != "optimizer", k))
+        for key in order:
+            dim, value = by_key[key], params[key]
+            kind = dim.target[0]
+            if kind == "training":
+                _set_training(config, dim.target[1], value)
+            elif kind == "layer":
+                spec.layers[dim.target[1]].config[dim.target[2]] = value
+            else:
+                for row in dim.target[1]:
+                    spec.layers[row].config["rate"] = value
+        try:  # through the readers, which normalise (kernel_size 3 is [3, 3]) and validate
+            config = TrainConfig.from_dict(config.to_dict())
+            spec = ModelSpec.from_dict(spec.to_dict())
+        except SpecError as exc:
+            raise SpaceError(f"these settings do not make a valid model: {exc}") from None
+        return spec, config
+
+
+def _set_training(config: TrainConfig, name: str, value: Any) -> None:
+    if name == "optimizer":
+        # A name: that optimizer with Keras's own settings (no momentum) at the project's
+        # learning rate; an object {"class_name", "config"}: its own settings over those.
+        parsed = TrainConfig.from_dict({"optimizer": value, "learning_rate": config.learning_rate})
+        config.optimizer, config.learning_rate = parsed.optimizer, parsed.learning_rate
+        config.momentum, config.nesterov = parsed.momentum, parsed.nesterov
+    else:
+        setattr(config, name, value)
+
+
+# Parsing ----------------------------------------------------------------------------------------
+
+
+def parse_space(data: Any, spec: ModelSpec, config: TrainConfig | None = None) -> Space:
+    """The space ``data`` (SPACE.json's object) for this model, or SpaceError naming the key."""
+    if not isinstance(data, dict):
+        raise SpaceError("the search space must be a JSON object mapping settings to "
+                         '{"low", "high"} or {"choices"}')
+    if not data:
+        raise SpaceError("the search space is empty: name at least one setting to vary")
+    dims = [_dimension(str(key), value, spec) for key, value in data.items()]
+    seen: dict[tuple, str] = {}
+    for dim in dims:
+        for target in _targets(dim):
+            if target in seen:
+                raise SpaceError(f"{dim.key} and {seen[target]} set the same thing")
+            seen[target] = dim.key
+    space = Space(dims)
+    if config is not None:  # every edge gives settings TrainConfig accepts
+        for dim in dims:
+            if dim.target[0] == "training":
+                for value in dim.edges():
+                    trial = config.copy()
+                    try:
+                        _set_training(trial, dim.target[1], value)
+                        TrainConfig.from_dict(trial.to_dict())
+                    except (SpecError, TypeError, ValueError) as exc:
+                        raise SpaceError(f"{dim.key}: {value!r} is refused: {exc}") from None
+    return space
+
+
+def _targets(dim: Dimension) -> list[tuple]:
+    if dim.target[0] == "dropout":
+        return [("layer", row, "rate") for row in dim.target[1]]
+    return [dim.target]
+
+
+def _dimension(key: str, body: Any, spec: ModelSpec) -> Dimension:
+    if not isinstance(body, dict):
+        raise SpaceError(f'{key}: expected {{"low", "high"}} or {{"choices": [...]}}, '
+                         f"got {body!r}")
+    unknown = set(body) - _SPEC_KEYS
+    if unknown:
+        raise SpaceError(f"{key}: unknown field {sorted(unknown)[0]!r} (fields: low, high, log, "
+                         "step, choices)")
+    if key in TRAINING_KEYS:
+        kind, lo, hi = TRAINING_KEYS[key]
+        target: tuple = ("training", key)
+        check = _training_check(key, kind, lo, hi)
+    elif key == DROPOUT_KEY:
+        rows = [i for i, layer in enumerate(spec.layers) if layer.class_name in DROPOUT_LAYERS]
+        if not rows:
+            raise SpaceError("dropout: the model has no Dropout layer")
+        param = layer_type("Dropout").param("rate")
+        kind, target, check = "float", ("dropout", tuple(rows)), param.check
+    elif "." in key:
+        row, param = _layer_param(key, spec)
+        kind = {"int": "int", "float": "float"}.get(param.kind, "choice")
+        target, check = ("layer", row, param.name), param.check
+    else:
+        known = ", ".join([*TRAINING_KEYS, DROPOUT_KEY])
+        raise SpaceError(f"unknown setting {key!r}: use a training setting ({known}) or "
+                         "LAYER.param (a layer's name or row, e.g. 2.units)")
+    return _values(key, body, kind, target, check)
+
+
+def _training_check(key: str, kind: str, lo, hi):
+    def check(value):
+        if kind == "bool":
+            return None if isinstance(value, bool) else "must be true or false"
+        if kind == "choice":
+            if key == "optimizer":
+                if isinstance(value, dict) or (isinstance(value, str)
+                                               and value.lower() in OPTIMIZERS):
+                    return None
+                return f"must be one of {', '.join(OPTIMIZERS.values())}"
+            return None if value in LOSSES or value in ("mse", "mae") else (
+                f"must be one of {', '.join(LOSSES)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "must be a number"
+        if kind == "int" and int(value) != value:
+            return "must be a whole number"
+        if value < lo or value > hi or (key == "learning_rate" and value <= 0):
+            return f"must be {'more than' if key == 'learning_rate' else 'at least'} {lo:g} " \
+                   f"and at most {hi:g}"
+        return None
+
+    return check
+
+
+def _layer_param(key: str, spec: ModelSpec):
+    where, _, name = key.rpartition(".")
+    if where.isdigit():
+        row = int(where) - 1
+        if not 0 <= row < len(spec.layers):
+            raise SpaceError(f"{key}: the model has no row {where} (rows 1 to "
+                             f"{len(spec.layers)})")
+    else:
+        names = _layer_names(spec)
+        if where not in names:
+            raise SpaceError(f"{key}: no layer is named {where!r} (names: "
+                             f"{', '.join(names) or 'none'}; or use its row number)")
+        row = names.index(where)
+    layer = spec.layers[row]
+    param = layer_type(layer.class_name).param(name)
+    if param is None:
+        known = ", ".join(p.name for p in layer_type(layer.class_name).params) or "none"
+        raise SpaceError(f"{key}: layer {row + 1} ({layer.class_name}) has no parameter "
+                         f"{name!r} (parameters: {known})")
+    return row, param
+
+
+def _layer_names(spec: ModelSpec) -> list[str]:
+    names = getattr(spec, "names", None)
+    if callable(names):  # graph specs: each layer's own or automatic name
+        return list(names())
+    return [getattr(layer, "name", None) or "" for layer in spec.layers]
+
+
+def _values(key: str, body: dict, kind: str, target: tuple, check) -> Dimension:
+    def refuse(value, why):
+        raise SpaceError(f"{key}: {value!r} is refused: {why}")
+
+    if "choices" in body:
+        if set(body) - {"choices"}:
+            raise SpaceError(f"{key}: give either choices or low/high, not both")
+        choices = body["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise SpaceError(f"{key}: choices must be a non-empty list")
+        labels = [choice_label(c) for c in choices]
+        if len(set(map(repr, labels))) != len(labels):
+            raise SpaceError(f"{key}: the choices repeat a value")
+        for choice in choices:
+            problem = check(choice)
+            if problem:
+                refuse(choice, problem)
+        return Dimension(key, "choice", choices=tuple(choices), target=target)
+    if "low" not in body or "high" not in body:
+        raise SpaceError(f'{key}: give "low" and "high", or "choices"')
+    if kind not in ("int", "float"):
+        raise SpaceError(f"{key}: not a number: give its values as choices")
+    low, high, log, step = body["low"], body["high"], body.get("log", False), body.get("step")
+    for value in (low, high, *([step] if step is not None else [])):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+                value):
+            raise SpaceError(f"{key}: low, high and step must be numbers, got {value!r}")
+        if kind == "int" and int(value) != value:
+            raise SpaceError(f"{key}: takes whole numbers, got {value!r}")
+    if low > high:
+        raise SpaceError(f"{key}: low ({low:g}) is more than high ({high:g})")
+    if not isinstance(log, bool):
+        raise SpaceError(f"{key}: log must be true or false")
+    if log and low <= 0:
+        raise SpaceError(f"{key}: a log scale needs low > 0 (got {low:g})")
+    if step is not None and (step <= 0 or log):
+        raise SpaceError(f"{key}: step must be more than 0, and cannot go with log")
+    for value in (low, high):
+        problem = check(int(value) if kind == "int" else float(value))
+        if problem:
+            refuse(value, problem)
+    return Dimension(key, kind, float(low), float(high), log, float(step) if step else None,
+                     target=target)
+
+
+def check_space_builds(space: Space, spec: ModelSpec, config: TrainConfig) -> None:
+    """SpaceError when the model does not build (Keras's own answer, via core.inspect) with one
+    edge of the space: each dimension's ends or choices, the others left as the project has them.
+    """
+    from workbench.core.inspect import inspect_model
+
+    for dim in space.dimensions:
+        if dim.target[0] == "training":
+            continue
+        for value in dim.edges():
+            trial_spec, _ = space.apply(spec, config, {dim.key: value})
+            report = inspect_model(trial_spec)
+            if not report.ok:
+                raise SpaceError(f"{dim.key}: {choice_label(value)} is refused: "
+                                 f"{report.error_text()}")
