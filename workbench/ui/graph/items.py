@@ -252,15 +252,21 @@ class EdgeItem(QGraphicsPathItem):
             path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
         self.setPath(path)
         self._start, self._end = start, end
-        self.handles = {"source": EndHandle(self, "source"), "target": EndHandle(self, "target")}
-        self.handles["source"].setPos(start + QPointF(0, HANDLE_R + 2))
-        self.handles["target"].setPos(end - QPointF(0, HANDLE_R + 4))
+        self.handles: dict[str, EndHandle] = {}  # made when the edge is first selected
         self._update_pen()
+
+    def _make_handles(self) -> None:
+        if not self.handles:
+            self.handles = {"source": EndHandle(self, "source"),
+                            "target": EndHandle(self, "target")}
+            self.handles["source"].setPos(self._start + QPointF(0, HANDLE_R + 2))
+            self.handles["target"].setPos(self._end - QPointF(0, HANDLE_R + 4))
 
     def end_point(self, end: str) -> QPointF:
         return self._start if end == "source" else self._end
 
     def handle_pos(self, end: str) -> QPointF:
+        self._make_handles()
         return self.handles[end].scenePos()
 
     def dropped(self, end: str, node: str) -> None:
@@ -282,6 +288,8 @@ class EdgeItem(QGraphicsPathItem):
     def itemChange(self, change, value):  # noqa: N802 - Qt API
         if change == QGraphicsItem.ItemSelectedHasChanged:
             self._update_pen()
+            if value:
+                self._make_handles()
             for handle in self.handles.values():
                 handle.setVisible(bool(value))
         return super().itemChange(change, value)

@@ -30,7 +30,7 @@ def node_data(state: ProjectState, stale: bool) -> list[NodeData]:
     shape = format_shape(tuple(spec.input_shape))
     nodes = [NodeData(graph_edit.INPUT, -1, "Input", "", shape, "")]
     report = state.inspection
-    names = graph_edit.layer_names(spec.to_dict())
+    names = spec_names(spec)
     for i, (layer, name) in enumerate(zip(spec.layers, names)):
         summary = layer.summary()
         settings = summary[len(layer.class_name):].strip()
@@ -51,6 +51,25 @@ def node_data(state: ProjectState, stale: bool) -> list[NodeData]:
                 data.fix_text = fix_text(fix) if fix is not None else ""
         nodes.append(data)
     return nodes
+
+
+def spec_names(spec) -> list[str]:
+    """Each layer's name (its own or ``layer3_dense``), as core/graph.py gives it; "" for all
+    when the names clash (the spec is being repaired)."""
+    try:
+        return spec.names()
+    except ValueError:
+        return [""] * len(spec.layers)
+
+
+def spec_edges(spec, names: list[str]) -> list[tuple[str, str]]:
+    """(source, target) for every input of every layer, the input included, in row order."""
+    edges = []
+    for i, (layer, name) in enumerate(zip(spec.layers, names)):
+        inbound = layer.inbound if layer.inbound is not None else \
+            [names[i - 1] if i else graph_edit.INPUT]
+        edges += [(source, name) for source in inbound]
+    return edges
 
 
 def fix_of(info):
@@ -88,6 +107,8 @@ class GraphView(QGraphicsView):
         self._updating = False
         self._fit_pending = True
         self._dirty = False
+        self._layout_key: tuple | None = None
+        self._layout = None
         self._last_selection: set[str] = set()
         self.scene().selectionChanged.connect(self._on_scene_selection_changed)
         state.model_changed.connect(self._on_model_changed)
@@ -111,7 +132,7 @@ class GraphView(QGraphicsView):
 
     def current_name(self) -> str:
         """The node of the document's selected layer (the input when none is)."""
-        names = graph_edit.layer_names(self.state.spec.to_dict())
+        names = spec_names(self.state.spec)
         i = self.state.selected
         return names[i] if 0 <= i < len(names) else graph_edit.INPUT
 
@@ -133,10 +154,15 @@ class GraphView(QGraphicsView):
                 item = NodeItem(item_data, font, self.fix_requested.emit)
                 self.nodes[item_data.name] = item
                 scene.addItem(item)
-            spec = self.state.spec.to_dict()
-            edges = graph_edit.edges(spec)
+            spec = self.state.spec
+            edges = [e for e in spec_edges(spec, spec_names(spec)) if e[0] in self.nodes]
             sizes = {name: (item.width, item.height) for name, item in self.nodes.items()}
-            layout = layered_layout(list(self.nodes), edges, sizes, root=graph_edit.INPUT)
+            key = (tuple(sizes.items()), tuple(edges))
+            if key != self._layout_key:  # the same graph at the same sizes: the same layout
+                self._layout = layered_layout(list(self.nodes), edges, sizes,
+                                              root=graph_edit.INPUT)
+                self._layout_key = key
+            layout = self._layout
             for name, (x, y) in layout.centres.items():
                 self.nodes[name].setPos(x, y)
             tails = self._ports(edges, outgoing=True)
