@@ -68,3 +68,30 @@ def test_the_train_menu_offers_continue_with_a_key(qtbot, window):
     assert w.continue_action.shortcut().toString() == "Ctrl+F5"
     w.continue_action.trigger()  # nothing trained yet: says why in the status bar
     assert "Train a run first" in w.statusBar().currentMessage()
+
+
+def test_the_finished_run_is_made_ahead_as_the_next_runs_faint_comparison(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=1, batch_size=64)
+    assert train_once(qtbot, w).result.status == "completed"
+    curves = panel.curves
+    # Run 1's faint curves exist already, hidden and out of the legends...
+    assert curves.shown_earlier_runs() == []
+    hidden = curves.loss_view._comparisons[1]
+    assert hidden and not any(c.isVisible() for c in hidden)
+    assert "run 1" not in legend_text(curves.loss_view)
+    assert train_once(qtbot, w).result.status == "completed"
+    # ...and run 2 shows those very items under its own curves, with their legend entries.
+    assert curves.shown_earlier_runs() == [1]
+    assert curves.loss_view._comparisons[1] == hidden and all(c.isVisible() for c in hidden)
+    assert "run 1 train (dashed)" in legend_text(curves.loss_view)
+    # Unticking run 1 removes it; ticking it again draws it afresh.
+    panel.runs_table.set_shown(1, False)
+    assert curves.shown_earlier_runs() == [] and 1 not in curves.loss_view._comparisons
+    panel.runs_table.set_shown(1, True)
+    assert curves.shown_earlier_runs() == [1]
+    assert all(c.isVisible() for c in curves.loss_view._comparisons[1])
+
+
+def legend_text(view) -> str:
+    return " ".join(label.text for _sample, label in view.legend.items)

@@ -47,6 +47,14 @@ class EarlierRuns:
             self.curves.show_earlier_run(record, runs.index(record))
         return record is not None
 
+    def prepare(self, run_id: int | None) -> None:
+        """Make the faint curves of ``run_id`` (the run just drawn in full) ahead, hidden: the
+        next run shows them from its first batch on, when the GUI thread has least time."""
+        runs = self.state.project.runs
+        record = find_run(runs, run_id) if run_id is not None else None
+        if has_curves(record):
+            self.curves.prepare_earlier_run(record, runs.index(record))
+
     def redraw_all(self) -> None:
         """Draw the shown runs again (for another metric)."""
         for run_id in list(self.shown):

@@ -190,6 +190,7 @@ class MetricPlotView(QWidget):
         for curve in (self.raw_curve, self.smooth_curve, self.val_curve):
             curve.setZValue(10)
         self._comparisons: dict[int, list[pg.PlotDataItem]] = {}
+        self._hidden: dict[int, list[tuple[pg.PlotDataItem, str]]] = {}  # made, not shown yet
 
         pen = pg.mkPen((90, 90, 90, 160), width=1, style=pg.QtCore.Qt.DashLine)
         self.v_line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
@@ -236,10 +237,12 @@ class MetricPlotView(QWidget):
         self.plot.getPlotItem().enableAutoRange()
 
     def set_comparison(self, run_id: int, curves: list[tuple[np.ndarray, np.ndarray, bool]],
-                       color: tuple[int, int, int], label: str) -> None:
-        """Draw an earlier run faintly: ``curves`` are (x, y, is_validation)."""
+                       color: tuple[int, int, int], label: str, shown: bool = True) -> None:
+        """Draw an earlier run faintly: ``curves`` are (x, y, is_validation). ``shown=False``
+        makes the curves hidden and out of the legend, for ``reveal_comparison`` later (making
+        them costs ~10 ms a plot, showing them ~1 ms)."""
         self.remove_comparison(run_id)
-        items = []
+        items, hidden = [], []
         item = self.plot.getPlotItem()
         for x, y, is_val in curves:
             pen = pg.mkPen((*color, 110), width=1.5,
@@ -248,17 +251,30 @@ class MetricPlotView(QWidget):
                       "symbolPen": None} if is_val else {}
             # Name both lines: "run 3" alone did not say which was train, which validation.
             name = f"{label} validation" if is_val else f"{label} train (dashed)"
-            curve = item.plot(x, y, pen=pen, name=name, **kwargs)
+            curve = item.plot(x, y, pen=pen, name=name if shown else None, **kwargs)
             curve.setZValue(1)
+            if not shown:
+                curve.setVisible(False)  # (a hidden item does not count for the auto range)
+                hidden.append((curve, name))
             items.append(curve)
         self._comparisons[run_id] = items
+        if hidden:
+            self._hidden[run_id] = hidden
+
+    def reveal_comparison(self, run_id: int) -> None:
+        """Show the curves ``set_comparison(..., shown=False)`` made, with their legend entries."""
+        for curve, name in self._hidden.pop(run_id, []):
+            curve.setVisible(True)
+            self.legend.addItem(curve, name)
 
     def remove_comparison(self, run_id: int) -> None:
+        self._hidden.pop(run_id, None)
         for curve in self._comparisons.pop(run_id, []):
             self.plot.getPlotItem().removeItem(curve)
 
     def comparison_ids(self) -> list[int]:
-        return list(self._comparisons)
+        """The runs drawn faintly (not those made ahead and still hidden)."""
+        return [run_id for run_id in self._comparisons if run_id not in self._hidden]
 
     def _curve_value(self, curve: pg.PlotDataItem, at: float, tolerance: float) -> float | None:
         x, y = curve.xData, curve.yData  # the original data, before log/downsampling
@@ -302,6 +318,8 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self.history = RunHistory()
         self.metric = "accuracy"
+        # (run id, metric, colour index, history) of an earlier run's curves made ahead, hidden
+        self._prepared: tuple | None = None
         self.loss_view = MetricPlotView("lossPlot", "Loss", self)
         self.metric_view = MetricPlotView("accuracyPlot", "Accuracy", self,
                                           legend_offset=(-10, -10))
@@ -412,22 +430,49 @@ class CurvesView(QWidget):
 
     def show_earlier_run(self, record: dict, color_index: int) -> None:
         run_id = int(record.get("id", 0))
+        if self._prepared == (run_id, self.metric, color_index, str(record.get("history"))):
+            self._prepared = None
+            self.loss_view.reveal_comparison(run_id)
+            self.metric_view.reveal_comparison(run_id)
+            return
+        if self._prepared is not None and self._prepared[0] == run_id:
+            self._prepared = None  # made for another metric: drawn again, shown
+        self._draw_earlier_run(record, color_index, shown=True)
+
+    def prepare_earlier_run(self, record: dict, color_index: int) -> None:
+        """Make a run's faint curves now, hidden: the run just finished, which the next run
+        shows from its first batch on (made then, they cost ~25 ms of GUI thread; shown, ~2)."""
+        self._drop_prepared()
+        self._draw_earlier_run(record, color_index, shown=False)
+        self._prepared = (int(record.get("id", 0)), self.metric, color_index,
+                          str(record.get("history")))
+
+    def _drop_prepared(self) -> None:
+        if self._prepared is not None:
+            run_id = self._prepared[0]
+            self._prepared = None
+            self.hide_earlier_run(run_id)
+
+    def _draw_earlier_run(self, record: dict, color_index: int, shown: bool) -> None:
+        run_id = int(record.get("id", 0))
         history = record.get("history") or {}
         color = COMPARE_COLORS[color_index % len(COMPARE_COLORS)]
         label = f"run {run_id}"
         # A run of the other kind of task has no such metric: only its loss is drawn.
         start = _initial_epoch(record)
         metric_curves = _epoch_curves(history, self.metric, start)
-        self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss", start), color, label)
-        self.metric_view.set_comparison(run_id, metric_curves, color, label)
+        self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss", start), color, label,
+                                      shown)
+        self.metric_view.set_comparison(run_id, metric_curves, color, label, shown)
 
     def hide_earlier_run(self, run_id: int) -> None:
+        if self._prepared is not None and self._prepared[0] == run_id:
+            self._prepared = None
         self.loss_view.remove_comparison(run_id)
         self.metric_view.remove_comparison(run_id)
 
     def shown_earlier_runs(self) -> list[int]:
         return self.loss_view.comparison_ids()
-
     def set_log_loss(self, on: bool) -> None:
         self.loss_view.set_log_y(on)
 

@@ -198,6 +198,7 @@ class TrainingPanel(QWidget):
         if last is not None:
             self.curves.show_record(last)
             self.earlier.live_id = int(last.get("id", 0))
+            self.earlier.prepare(self.earlier.live_id)
             self.progress.setValue(1)
             self.progress.setFormat(run_summary(RunRecord.from_dict(last)))
         self._on_runs_changed()
@@ -379,6 +380,7 @@ class TrainingPanel(QWidget):
         if outcome.record is not None:
             self.earlier.live_id = outcome.record.id
             self.state.add_run(outcome.record.to_dict())
+            self.earlier.prepare(outcome.record.id)
         done = self.progress.value()
         status_text = STATUS_TEXT.get(result.status, result.status)
         summary = outcome_summary(result.status, result.epochs_completed, outcome.test,
