@@ -78,7 +78,7 @@ def test_one_epoch_reports_batches_epochs_and_weights(digits):
     epochs = [e for e in rec.events if e[0] == "epoch"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(epochs[0][2])
     assert len(result.history["loss"]) == 2
-    assert len(rec.weights) == 2
+    assert len(rec.weights) == 3  # the weights before training (epoch -1), then each epoch
     assert rec.events[-1] == ("end", "completed")
     record = RunRecord.create(cfg, "mnist-embedded", result, {"loss": 1.0, "accuracy": 0.5})
     assert record.epochs == 2 and record.test["accuracy"] == 0.5
@@ -131,7 +131,7 @@ def test_a_stop_mid_epoch_counts_only_the_full_epochs(digits):
     assert result.status == "stopped"
     assert result.epochs_completed == 1 and result.partial_batches == 2
     assert [e[1] for e in listener.events if e[0] == "epoch"] == [0]
-    assert len(result.history["val_loss"]) == 1 and len(listener.weights) == 1
+    assert len(result.history["val_loss"]) == 1 and len(listener.weights) == 2
     assert [(e, b) for e, b, _ in listener.partial] == [(1, 2)]
     assert "after 1 epoch(s) and 2 of 6 batches of epoch 2" in result.message
     record = RunRecord.create(cfg, "mnist-embedded", result)
