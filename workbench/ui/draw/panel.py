@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
 from workbench.actions.predict import read_output
 from workbench.core import digits
 from workbench.ui.draw.canvas import MAX_PEN, MIN_PEN, DrawCanvasView
+from workbench.ui.draw.deployed import DeployedAnswer
 from workbench.ui.draw.gallery import SampleGalleryView
 from workbench.ui.draw.prediction import InputPreviewView, PredictionView
 from workbench.ui.draw.predictor import Predictor, class_names_for
@@ -60,6 +61,7 @@ class DrawPanel(QWidget):
         self.canvas = DrawCanvasView(self)
         self.preview = InputPreviewView(self, scale=4)
         self.prediction = PredictionView(self)
+        self.deployed = DeployedAnswer(self)  # an exported model's answer beside Keras's
         self.gallery = SampleGalleryView(self)
         self._build_tools()
         self._build_layout()
@@ -79,6 +81,8 @@ class DrawPanel(QWidget):
         # Bound methods, not lambdas: PyQt drops them when this panel is deleted before the state.
         state.dirty_changed.connect(self._on_dirty_changed)
         state.bus.test_image_requested.connect(self.show_image)
+        state.bus.model_exported.connect(self._on_model_exported)
+        self.deployed.ready.connect(self._schedule)
         self._on_dataset_changed()
         self._update_samples_path()
         self.update_prediction()
@@ -156,8 +160,15 @@ class DrawPanel(QWidget):
         right.addLayout(seen_row)
         answer = QLabel("What it answers", self)
         answer.setStyleSheet("font-weight: bold;")
-        right.addWidget(answer)
-        right.addWidget(self.prediction, 1)
+        answer_row = QHBoxLayout()
+        answer_row.addWidget(answer)
+        answer_row.addStretch(1)
+        answer_row.addWidget(self.deployed.chooser)
+        right.addLayout(answer_row)
+        answers = QHBoxLayout()
+        answers.addWidget(self.prediction, 1)
+        answers.addWidget(self.deployed, 1)
+        right.addLayout(answers, 1)
 
         top = QHBoxLayout()
         top.addLayout(left)
@@ -245,6 +256,7 @@ class DrawPanel(QWidget):
         self.prediction.show_probabilities(probs, class_names_for(dataset, len(probs)), note,
                                            previous=bool(previous))
         self.gallery.suggest_label(int(np.argmax(probs)))
+        self.deployed.answer(digit, probs, self.prediction.class_names)
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")
         self.state.bus.digit_drawn.emit(digit.copy())
@@ -255,6 +267,8 @@ class DrawPanel(QWidget):
         self.gallery.set_current(digit)
         self.prediction.show_hint(hint)
         self.timing_label.setText("")
+        # An export runs without Keras: it still answers a drawing (no comparison then).
+        self.deployed.answer(digit, None, class_names_for(self.state.data.dataset, 10))
 
     # Pictures from elsewhere -------------------------------------------------------------------
 
@@ -331,6 +345,9 @@ class DrawPanel(QWidget):
         self.state.bus.status_message.emit(message)
 
     # State changes -------------------------------------------------------------------------------
+
+    def _on_model_exported(self, path: str) -> None:
+        self.deployed.add_model(path, select=False)  # offered in the box; loaded when chosen
 
     def _on_drawing_changed(self) -> None:
         if self.canvas.is_blank() and self.canvas.source is None:
