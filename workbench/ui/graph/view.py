@@ -22,6 +22,7 @@ from workbench.ui.state import ProjectState
 
 ZOOM_STEP = 1.15
 ZOOM_MIN, ZOOM_MAX = 0.2, 3.0
+READABLE = 0.8  # the smallest scale Fit uses for a tall graph (text still easy to read)
 
 
 def node_data(state: ProjectState, stale: bool) -> list[NodeData]:
@@ -200,17 +201,21 @@ class GraphView(QGraphicsView):
         return offsets
 
     def fit(self) -> None:
-        """Show the whole graph, no larger than 1:1."""
+        """Show the whole graph (never above 1:1); a graph too tall for that at a readable size
+        is shown from its top at that size (scroll or zoom out for the rest)."""
         self._fit_pending = False
         rect = self.scene().sceneRect()
         if rect.isEmpty():
             return
         self.resetTransform()
         view = self.viewport().rect()
-        scale = min(1.0, view.width() / rect.width(), view.height() / rect.height())
-        self.scale(max(scale, ZOOM_MIN), max(scale, ZOOM_MIN))
-        self.centerOn(rect.center().x(), rect.top() + view.height() / 2 / max(scale, ZOOM_MIN)
-                      if rect.height() * scale > view.height() else rect.center().y())
+        width, height = view.width() / rect.width(), view.height() / rect.height()
+        scale = max(ZOOM_MIN, min(1.0, width, max(height, READABLE)))
+        self.scale(scale, scale)
+        if rect.height() * scale > view.height():
+            self.centerOn(rect.center().x(), rect.top() + view.height() / 2 / scale)
+        else:
+            self.centerOn(rect.center())
 
     def zoom(self, factor: float) -> None:
         current = self.transform().m11()
