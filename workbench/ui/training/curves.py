@@ -1,9 +1,6 @@
-"""Live loss and accuracy/MAE curves: every point kept in growable arrays, drawn at most ~30 Hz.
-
-Memory over a long run: each history array doubles its capacity when full, so a 50-epoch run over
-60k samples (~94k batch points × 5 float64 columns ≈ 4 MB) reallocates only ~10 times and the GUI
-holds nothing else per point. Drawing never copies the history: ``setData`` gets views of it, and
-clip-to-view plus peak downsampling keep each frame's cost bounded by the plot's width in pixels.
+"""Live loss and accuracy/MAE curves of the run's history (ui/training/history.py), drawn at most
+~30 Hz. Drawing never copies the history: ``setData`` gets views of it, and clip-to-view plus peak
+downsampling keep each frame's cost bounded by the plot's width in pixels.
 """
 
 from __future__ import annotations
@@ -15,6 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from workbench.ui.training.history import GrowingArray, RunHistory  # noqa: F401 (re-exported)
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz
 # Drawing may use at most this share of the GUI thread: a frame that costs more than ~2 ms
@@ -30,109 +29,6 @@ VAL_COLOR = (255, 127, 14)
 # Faint colours for earlier runs shown under the current one.
 COMPARE_COLORS = [(120, 120, 120), (44, 160, 44), (148, 103, 189), (214, 39, 40),
                   (140, 86, 75), (227, 119, 194), (23, 190, 207)]
-
-
-class GrowingArray:
-    """A 2-D float64 array that grows by rows in amortised O(1) (capacity doubles when full)."""
-
-    def __init__(self, columns: int, capacity: int = 256):
-        self._data = np.empty((capacity, columns), dtype=np.float64)
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    @property
-    def capacity(self) -> int:
-        return self._data.shape[0]
-
-    def append(self, rows) -> None:
-        rows = np.asarray(rows, dtype=np.float64).reshape(-1, self._data.shape[1])
-        need = self._size + len(rows)
-        if need > self.capacity:
-            grown = np.empty((max(need, 2 * self.capacity), self._data.shape[1]), np.float64)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size:need] = rows
-        self._size = need
-
-    def column(self, index: int) -> np.ndarray:
-        """A read-only view of one column (no copy); stays valid after later appends."""
-        view = self._data[: self._size, index]
-        view.flags.writeable = False
-        return view
-
-    def clear(self) -> None:
-        self._size = 0
-
-
-class Smoother:
-    """Debiased exponential moving average (as TensorBoard's smoothing), updated point by point."""
-
-    def __init__(self, weight: float = 0.9):
-        self.weight = weight
-        self._value = 0.0
-        self._count = 0
-
-    def reset(self, weight: float | None = None) -> None:
-        if weight is not None:
-            self.weight = weight
-        self._value, self._count = 0.0, 0
-
-    def feed(self, values: np.ndarray) -> np.ndarray:
-        out = np.empty(len(values), dtype=np.float64)
-        w = self.weight
-        for i, v in enumerate(values):
-            if math.isfinite(v):
-                self._count += 1
-                self._value = w * self._value + (1 - w) * v
-                out[i] = self._value / (1 - w ** self._count)
-            else:
-                out[i] = math.nan
-        return out
-
-
-def smoothing_weight(steps_per_epoch: int) -> float:
-    """About a tenth of an epoch of averaging (at least 5 batches, at most 50)."""
-    span = min(50.0, max(5.0, steps_per_epoch / 10))
-    return 1 - 2 / (span + 1)
-
-
-class RunHistory:
-    """Every batch and epoch point of the run being trained (GUI side)."""
-
-    # batch columns: x, loss, loss smoothed, metric, metric smoothed
-    # epoch columns: x, loss, metric, val_loss, val_metric
-    def __init__(self) -> None:
-        self.batches = GrowingArray(5)
-        self.epochs = GrowingArray(5)
-        self._loss_smoother = Smoother()
-        self._metric_smoother = Smoother()
-        self.offset = 0  # epochs trained before this run (a continued run's curves go on)
-
-    def reset(self, steps_per_epoch: int = 100, offset: int = 0) -> None:
-        self.batches.clear()
-        self.epochs.clear()
-        self.offset = int(offset)
-        weight = smoothing_weight(steps_per_epoch)
-        self._loss_smoother.reset(weight)
-        self._metric_smoother.reset(weight)
-
-    def add_batches(self, points: np.ndarray) -> None:
-        """``points``: rows of (x, loss, metric) from the worker."""
-        points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-        rows = np.empty((len(points), 5))
-        rows[:, 0] = points[:, 0] + self.offset
-        rows[:, 1] = points[:, 1]
-        rows[:, 2] = self._loss_smoother.feed(points[:, 1])
-        rows[:, 3] = points[:, 2]
-        rows[:, 4] = self._metric_smoother.feed(points[:, 2])
-        self.batches.append(rows)
-
-    def add_epoch(self, epoch: int, logs: dict, metric: str) -> None:
-        nan = math.nan
-        self.epochs.append([self.offset + epoch + 1, logs.get("loss", nan), logs.get(metric, nan),
-                            logs.get("val_loss", nan), logs.get(f"val_{metric}", nan)])
 
 
 def _nearest(x: np.ndarray, y: np.ndarray, at: float, tolerance: float) -> float | None:
@@ -272,6 +168,11 @@ class MetricPlotView(QWidget):
         for curve in self._comparisons.pop(run_id, []):
             self.plot.getPlotItem().removeItem(curve)
 
+    def comparison_x_end(self) -> float:
+        """The last epoch of the earlier runs drawn here (0 without any)."""
+        return max((float(c.xData[-1]) for items in self._comparisons.values() for c in items
+                    if c.xData is not None and len(c.xData)), default=0.0)
+
     def comparison_ids(self) -> list[int]:
         """The runs drawn faintly (not those made ahead and still hidden)."""
         return [run_id for run_id in self._comparisons if run_id not in self._hidden]
@@ -320,6 +221,7 @@ class CurvesView(QWidget):
         self.metric = "accuracy"
         # (run id, metric, colour index, history) of an earlier run's curves made ahead, hidden
         self._prepared: tuple | None = None
+        self._x_end: float | None = None  # see start_run
         self.loss_view = MetricPlotView("lossPlot", "Loss", self)
         self.metric_view = MetricPlotView("accuracyPlot", "Accuracy", self,
                                           legend_offset=(-10, -10))
@@ -350,12 +252,18 @@ class CurvesView(QWidget):
         # Accuracy rises towards the top right, an error falls: keep the legend out of the way.
         self.metric_view.legend.setOffset((-10, 10) if metric == "mae" else (-10, -10))
 
-    def start_run(self, metric: str, steps_per_epoch: int = 100, initial_epoch: int = 0) -> None:
-        """Clear the current curves for a run whose first epoch is ``initial_epoch + 1``."""
+    def start_run(self, metric: str, steps_per_epoch: int = 100, initial_epoch: int = 0,
+                  epochs: int | None = None) -> None:
+        """Clear the current curves for a run whose first epoch is ``initial_epoch + 1``.
+        ``epochs``: the run's length; while it trains the x axes span all of it (MATLAB's
+        training plot does the same): growing with the curves, they were laid out again at
+        every frame, a quarter of its cost."""
         self.set_metric(metric)
         self.history.reset(steps_per_epoch, initial_epoch)
         self.loss_view.clear_current()
         self.metric_view.clear_current()
+        self._x_end = initial_epoch + epochs if epochs else None
+        self._fit_x()
         self._dirty = False
         self.min_interval = REDRAW_INTERVAL_MS / 1000
         self._timer.start()
@@ -387,8 +295,21 @@ class CurvesView(QWidget):
         self._dirty = True
         self.finish_run()
 
+    def _fit_x(self) -> None:
+        """While a run of known length trains: x from 0 to its end (or an earlier run's)."""
+        if self._x_end is None:
+            return
+        end = max(self._x_end, self.loss_view.comparison_x_end(),
+                  self.metric_view.comparison_x_end())
+        for view in (self.loss_view, self.metric_view):
+            view.plot.getPlotItem().setXRange(0, end, padding=0.02)  # (x auto range off)
+
     def finish_run(self) -> None:
         self._timer.stop()
+        if self._x_end is not None:
+            self._x_end = None
+            for view in (self.loss_view, self.metric_view):
+                view.plot.getPlotItem().enableAutoRange(x=True)
         self.redraw()
 
     def _painted_seconds(self) -> float:
@@ -434,6 +355,7 @@ class CurvesView(QWidget):
             self._prepared = None
             self.loss_view.reveal_comparison(run_id)
             self.metric_view.reveal_comparison(run_id)
+            self._fit_x()
             return
         if self._prepared is not None and self._prepared[0] == run_id:
             self._prepared = None  # made for another metric: drawn again, shown
@@ -464,6 +386,7 @@ class CurvesView(QWidget):
         self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss", start), color, label,
                                       shown)
         self.metric_view.set_comparison(run_id, metric_curves, color, label, shown)
+        self._fit_x()
 
     def hide_earlier_run(self, run_id: int) -> None:
         if self._prepared is not None and self._prepared[0] == run_id:

@@ -68,6 +68,7 @@ class TrainingPanel(QWidget):
         # (metric, previous run id) from Train until the run's first batch; see _begin_curves.
         self._curves_pending: tuple[str, int | None] | None = None
         self._steps_per_epoch = 100
+        self._run_epochs: int | None = None  # the run's length, once it has started
         self._progress_total = 1
         self._dataset_for = None  # the project dataset name ``state.data.dataset`` was loaded for
 
@@ -241,6 +242,7 @@ class TrainingPanel(QWidget):
         # long and made the longest stall of the run.
         self._curves_pending = (worker.metric, self.earlier.live_id, initial_epoch)
         self._steps_per_epoch = 100
+        self._run_epochs = None
         self.earlier.live_id = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -261,7 +263,7 @@ class TrainingPanel(QWidget):
         metric, previous, initial_epoch = self._curves_pending
         self._curves_pending = None
         metric_changed = metric != self.curves.metric
-        self.curves.start_run(metric, self._steps_per_epoch, initial_epoch)
+        self.curves.start_run(metric, self._steps_per_epoch, initial_epoch, self._run_epochs)
         if metric_changed:  # earlier runs drawn for the other metric: draw them again
             self.earlier.redraw_all()
         self.earlier.show_previous(previous, self.is_training)
@@ -317,6 +319,7 @@ class TrainingPanel(QWidget):
                                 f"({info.get('samples', 0):,} samples, "
                                 f"{info.get('validation_samples', 0):,} for validation)…")
         self._steps_per_epoch = steps
+        self._run_epochs = int(info.get("epochs", 0)) or None
 
     def _on_batches_arrived(self, chunk: dict) -> None:
         if self._closing:

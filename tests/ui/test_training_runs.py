@@ -1,11 +1,18 @@
-"""Continue training: a run that goes on from the trained weights, its curves continuing."""
+"""Continue training (a run that goes on from the trained weights), and how runs' curves lie."""
 
 from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import Qt
 
-from tests.ui.test_training import TRAIN_TIMEOUT_MS, button, configure, train_once, window
+from tests.ui.test_training import (
+    TRAIN_TIMEOUT_MS,
+    button,
+    configure,
+    train_once,
+    wait_for_points,
+    window,
+)
 from workbench.core.spec import LayerSpec
 
 __all__ = ["window"]  # the fixture, used by name
@@ -95,3 +102,18 @@ def test_the_finished_run_is_made_ahead_as_the_next_runs_faint_comparison(qtbot,
 
 def legend_text(view) -> str:
     return " ".join(label.text for _sample, label in view.legend.items)
+
+
+def test_while_a_run_trains_the_x_axis_spans_all_its_epochs(qtbot, window):
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=4, batch_size=8)
+    plot = panel.curves.loss_plot.getPlotItem()
+    with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+        wait_for_points(qtbot, panel, 3)
+        (x0, x1), _ = plot.vb.viewRange()
+        assert x0 <= 0.0 and 4.0 <= x1 < 4.5  # all four epochs from the first batch on
+        assert not plot.vb.autoRangeEnabled()[0]
+        panel.stop_training()
+    # Stopped early: the axis fits what was trained again.
+    assert plot.vb.autoRangeEnabled()[0]
