@@ -75,8 +75,11 @@ class MetricPlotView(QWidget):
         item.setLabel("bottom", "epoch")
         item.setMenuEnabled(True)
         item.getAxis("left").enableAutoSIPrefix(False)
+        # Small and tight: at 1024×700 the 9-pt legend covered a third of the plot. It can be
+        # dragged aside (pyqtgraph legends are movable).
         self.legend = item.addLegend(offset=legend_offset, labelTextColor=(40, 40, 40),
-                                     brush=pg.mkBrush(255, 255, 255, 200))
+                                     brush=pg.mkBrush(255, 255, 255, 200), labelTextSize="8pt",
+                                     verSpacing=-6, horSpacing=2)
         self.set_title(title)
         faint = pg.mkPen(RAW_COLOR, width=1)
         self.raw_curve = item.plot(pen=faint, name="train (per batch)")
