@@ -24,9 +24,28 @@ EXPORT_FILTER = "Exported models (*.onnx *.tflite)"
 
 
 def _load_runtime(_state, path: str):
+    """The task: the export in its runtime, called once so the first drawing is not the one that
+    waits for the runtime's lazy set-up."""
     from workbench.core.deploy import open_runtime
 
-    return open_runtime(path)
+    runtime = open_runtime(path)
+    try:
+        runtime.run(np.zeros((1, *runtime.input_shape), np.float32))
+    except Exception:  # noqa: BLE001 - a shape it cannot take is reported at the first drawing
+        pass
+    return runtime
+
+
+def read_export_output(output: np.ndarray) -> np.ndarray:
+    """Class probabilities from an export's output for one digit. An int8 softmax comes back in
+    steps of 1/256, so its row sums to 1 only within a few thousandths: read as logits it would be
+    softmaxed a second time (flattened towards uniform); it is renormalised instead."""
+    from workbench.actions.predict import read_output
+
+    v = np.asarray(output, dtype=np.float64).reshape(-1)
+    if v.size > 1 and np.isfinite(v).all() and v.min() >= 0 and abs(v.sum() - 1.0) < 0.02:
+        return v / v.sum()
+    return read_output(v)[0]
 
 
 def describe(path: Path) -> str:
@@ -165,10 +184,8 @@ class DeployedAnswer(QWidget):
             self.view.show_hint("Draw a digit")
             self.comparison.setText("")
             return
-        from workbench.actions.predict import read_output
-
         try:
-            probs, _note = read_output(self.predict(digit28))
+            probs = read_export_output(self.predict(digit28))
         except (ValueError, RuntimeError) as exc:
             self.view.show_hint(f"The exported model could not run on this drawing: {exc}")
             self.comparison.setText("")

@@ -256,9 +256,9 @@ class DrawPanel(QWidget):
         self.prediction.show_probabilities(probs, class_names_for(dataset, len(probs)), note,
                                            previous=bool(previous))
         self.gallery.suggest_label(int(np.argmax(probs)))
-        self.deployed.answer(digit, probs, self.prediction.class_names)
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
         self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")
+        self.deployed.answer(digit, probs, self.prediction.class_names)  # its own time
         self.state.bus.digit_drawn.emit(digit.copy())
 
     def _show_no_prediction(self, digit: np.ndarray | None, hint: str) -> None:

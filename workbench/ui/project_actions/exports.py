@@ -81,7 +81,7 @@ def _export_deployed(state, plain: dict, weights: list, fmt: str, quantize, path
 def _checked(report, dataset) -> str:
     same = "" if report.agreement is None else f", same class {report.agreement:.1%}"
     return (f"checked on {dataset.name}'s test samples: max |diff| {report.max_abs_diff:.2g}"
-            f"{same}, {report.latency_ms:.1f} ms per sample")
+            f"{same}, {report.latency_ms:.3g} ms per sample")
 
 
 def _export_failure(exc: BaseException) -> str:
