@@ -261,13 +261,35 @@ def test_a_sequential_keras_model_opens_as_an_editable_stack(make_window, tmp_pa
     assert state.spec.layers[1].config["units"] == 12
 
 
-def test_a_functional_model_opens_read_only_for_evaluation(make_window, tmp_path):
+def test_a_functional_model_of_table_layers_opens_as_an_editable_graph(make_window, tmp_path):
     import keras
 
     inputs = keras.Input((28, 28))
     flat = keras.layers.Flatten()(inputs)
     joined = keras.layers.Concatenate()([keras.layers.Dense(8)(flat), keras.layers.Dense(8)(flat)])
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(joined))
+    model.save(tmp_path / "branches.keras")
+    w = make_window()
+    assert w.project_actions.open_path(tmp_path / "branches.keras")
+    assert not w.state.read_only and w.project_actions.read_only_label.isHidden()
+    assert [layer.class_name for layer in w.state.spec.layers][-2:] == ["Concatenate", "Dense"]
+    assert not w.state.spec.is_sequential()
+    x = w.state.data.dataset.x_test[:4]
+    np.testing.assert_allclose(
+        w.state.trained.run_on_model(lambda views_model: views_model.predict(x, verbose=0)),
+        model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_a_functional_model_outside_the_editor_opens_read_only_for_evaluation(make_window,
+                                                                              tmp_path):
+    import keras
+
+    inputs = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inputs)
+    shared = keras.layers.Dense(8)  # used twice: shared weights have no place in the editor
+    joined = keras.layers.Concatenate()([shared(flat), keras.layers.Dense(8)(flat)])
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(
+        keras.layers.Concatenate()([joined, shared(flat)])))
     model.save(tmp_path / "branches.keras")
     w = make_window()
     assert w.project_actions.open_path(tmp_path / "branches.keras")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import keyword
 import textwrap
 from pathlib import Path
 
@@ -22,9 +23,10 @@ def _literal(value) -> str:
     return repr(value)
 
 
-def layer_code(layer: LayerSpec) -> str:
+def layer_code(layer: LayerSpec, name: str | None = None) -> str:
     """``keras.layers.Dense(128, activation='relu')``: the arguments Keras requires, and the
-    others only where they differ from Keras's default (the catalogue's ``Param.default``)."""
+    others only where they differ from Keras's default (the catalogue's ``Param.default``);
+    ``name`` (a graph layer's) last."""
     ltype = layer_type(layer.class_name)
     args = []
     for param in ltype.params:
@@ -32,14 +34,49 @@ def layer_code(layer: LayerSpec) -> str:
         if not param.required and value == param.default:
             continue
         args.append(f"{param.name}={_literal(value)}")
+    if name is not None:
+        args.append(f"name={name!r}")
     return f"keras.layers.{layer.class_name}({', '.join(args)})"
 
 
 def model_code(spec: ModelSpec, indent: str = "    ") -> str:
+    """The expression of a plain stack's ``keras.Sequential`` (``build_code`` for graphs)."""
     lines = [f"keras.Input(shape={_literal(list(spec.input_shape))}),"]
     lines += [layer_code(layer) + "," for layer in spec.layers]
     body = "\n".join(indent * 2 + ln for ln in lines)
     return f"keras.Sequential(\n{indent}[\n{body}\n{indent}]\n)"
+
+
+# Names the generated script uses for its own things: a layer variable never takes them.
+_TAKEN = {"keras", "np", "os", "argparse", "Path", "inputs", "model", "annotations", "SEED",
+          "VALIDATION_SPLIT", "main", "build_model", "load_data"}
+
+
+def graph_code(spec: ModelSpec) -> str:
+    """The body of ``build_model()`` for a graph: the functional API, one line per layer in
+    topological order (``stem = keras.layers.Conv2D(..., name='stem')(inputs)``), returning
+    ``keras.Model(inputs, <the last layer>)``."""
+    variables = {"input": "inputs"}
+    for name in spec.names():
+        var = name.replace("-", "_")
+        while keyword.iskeyword(var) or var in _TAKEN or var in variables.values():
+            var += "_"
+        variables[name] = var
+    lines = [f"inputs = keras.Input(shape={_literal(list(spec.input_shape))}, name='input')"]
+    for node in spec.graph():
+        args = [variables[s] for s in node.inbound]
+        call = f"[{', '.join(args)}]" if node.merges else args[0]
+        code = layer_code(spec.layers[node.index], node.name)
+        lines.append(f"{variables[node.name]} = {code}({call})")
+    lines.append(f"return keras.Model(inputs, {variables[spec.names()[-1]]})")
+    return "\n".join(lines)
+
+
+def build_code(spec: ModelSpec) -> str:
+    """The body of the script's ``build_model()``: a Sequential for a stack, else the graph."""
+    if spec.is_sequential() and all(layer.name is None for layer in spec.layers):
+        return "return " + model_code(spec)
+    return graph_code(spec)
 
 
 def _optimizer_code(config: TrainConfig) -> str:
@@ -165,12 +202,12 @@ def generate_script(project: Project) -> str:
 
 
         def build_model():
-            return {model}
+            {model}
 
 
         # The data, loaded and split exactly as the Workbench does it.
         ''').format(docstring=docstring, seed=cfg.seed, validation_split=cfg.validation_split,
-                    model=model_code(project.model).replace("\n", "\n    ")) + loader + (
+                    model=build_code(project.model).replace("\n", "\n    ")) + loader + (
         _source(splits.validation_indices)) + textwrap.dedent('''
 
 

@@ -222,3 +222,11 @@ def fresh_name(class_name: str, taken: Iterable[str]) -> str:
     while f"{base}_{n}" in taken:
         n += 1
     return f"{base}_{n}"
+
+
+def signature(input_shape: Sequence[int], layers: Sequence[Any]) -> dict[str, Any]:
+    """What a model computes, whatever the row order or whether names are given or automatic:
+    two specs with equal signatures build the same graph (``ModelSpec.same_graph``)."""
+    nodes = resolve(layers)
+    return {"input_shape": list(input_shape), "output": effective_names(layers)[-1],
+            "nodes": {n.name: (n.class_name, n.config, n.inbound) for n in nodes}}

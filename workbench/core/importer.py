@@ -1,9 +1,11 @@
-"""Keras model → ModelSpec: a Sequential model made anywhere becomes an editable layer stack.
+"""Keras model → ModelSpec: a Sequential model made anywhere becomes an editable layer stack, a
+functional one an editable graph (each layer named, with its ``inbound`` names).
 
 Each layer's ``get_config()`` is mapped through the catalogue: catalogue parameters are kept (with
 Keras's serialised initializers and regularizers normalised), every other argument must still have
 Keras's default value, or the model could not be rebuilt the same way and it opens read-only.
-Models that are not a plain stack (functional, multi-branch) also open read-only.
+A functional model opens read-only, with the reason, when it has several inputs or outputs, a
+layer used twice (shared weights), a layer outside the table or a call with extra arguments.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.catalogue import CATALOGUE
+from workbench.core.graph import INPUT, NAME_PATTERN, fresh_name
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -80,8 +83,9 @@ def _input_shape(model, config: dict) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _layer_spec(index: int, item: dict) -> LayerSpec:
-    """One ``{"class_name", "config"}`` entry of a Sequential config → LayerSpec."""
+def _layer_spec(index: int, item: dict, name: str | None = None,
+                inbound: list[str] | None = None) -> LayerSpec:
+    """One ``{"class_name", "config"}`` entry of a model's config → LayerSpec."""
     from workbench.core.layers import make_layer
 
     class_name = item.get("class_name")
@@ -105,7 +109,10 @@ def _layer_spec(index: int, item: dict) -> LayerSpec:
     if strides is not None and strides.optional and kept.get("strides") == kept.get("pool_size"):
         kept["strides"] = None  # Keras writes the default (the pool size) out; we keep "default"
     try:
-        spec = LayerSpec.from_dict({"class_name": class_name, "config": kept}, index)
+        data = {"class_name": class_name, "config": kept}
+        if name is not None:
+            data.update(name=name, inbound=inbound)
+        spec = LayerSpec.from_dict(data, index)
     except SpecError as exc:
         raise ModelImportError(str(exc)) from None
     # Everything outside the catalogue must be what Keras gives by default.
@@ -126,12 +133,79 @@ def _layer_spec(index: int, item: dict) -> LayerSpec:
     return spec
 
 
+def _history(tensor: Any, where: str) -> str:
+    """The layer name a serialised Keras tensor comes from (its first output, first call)."""
+    config = tensor.get("config") if isinstance(tensor, dict) else None
+    history = config.get("keras_history") if isinstance(config, dict) else None
+    if not isinstance(history, list) or len(history) != 3 or list(history[1:]) != [0, 0]:
+        raise ModelImportError(f"{where}: it takes something other than one layer's output")
+    return history[0]
+
+
+def _functional_spec(model, config: dict) -> ModelSpec:
+    """The editable graph of a functional model (one input, one output, each layer once)."""
+    inputs, outputs = config.get("input_layers") or [], config.get("output_layers") or []
+    if isinstance(inputs, list) and inputs and not isinstance(inputs[0], list):
+        inputs = [inputs]
+    if isinstance(outputs, list) and outputs and not isinstance(outputs[0], list):
+        outputs = [outputs]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelImportError(f"the model has {len(inputs)} inputs and {len(outputs)} outputs; "
+                               "the editor builds models with one of each")
+    items = config.get("layers") or []
+    input_name = inputs[0][0]
+    rename = {input_name: INPUT}
+    for item in items:  # names the spec can carry (a letter first, no spaces or dots)
+        original = item.get("name") or (item.get("config") or {}).get("name") or "layer"
+        if item.get("class_name") == "InputLayer":
+            if original != input_name:
+                raise ModelImportError("the model has more than one input")
+            continue
+        name = original if NAME_PATTERN.fullmatch(original) and original != INPUT else (
+            fresh_name("layer", rename.values()))
+        rename[original] = name if name not in rename.values() else fresh_name(
+            name, rename.values())
+    layers = []
+    for item in items:
+        if item.get("class_name") == "InputLayer":
+            continue
+        index = len(layers)
+        where = f"layer {index + 1} ({item.get('class_name')} {item.get('name')!r})"
+        nodes = item.get("inbound_nodes") or []
+        if len(nodes) != 1:
+            raise ModelImportError(f"{where}: the layer is used {len(nodes)} times (shared "
+                                   "weights); the editor gives each layer one place")
+        node = nodes[0] if isinstance(nodes[0], dict) else {}
+        args, kwargs = node.get("args") or [], node.get("kwargs") or {}
+        if len(args) != 1 or any(v not in (None, False) for v in kwargs.values()):
+            raise ModelImportError(f"{where}: it is called with extra arguments")
+        tensors = args[0] if isinstance(args[0], list) else [args[0]]
+        inbound = [rename.get(_history(t, where), "?") for t in tensors]
+        layers.append(_layer_spec(index, item, rename[item.get("name")], inbound))
+    output = rename.get(outputs[0][0])
+    last = next((i for i, layer in enumerate(layers) if layer.name == output), None)
+    if last is None:
+        raise ModelImportError("the model's output is not one of its layers")
+    layers.append(layers.pop(last))  # the output is the last layer
+    for i, layer in enumerate(layers):  # "takes the layer before" is said by saying nothing
+        if layer.inbound == [layers[i - 1].name if i else INPUT]:
+            layer.inbound = None
+    try:
+        return ModelSpec.from_dict({"input_shape": list(_input_shape(model, config)),
+                                    "layers": [layer.to_dict() for layer in layers]})
+    except SpecError as exc:
+        raise ModelImportError(str(exc)) from None
+
+
 def spec_from_keras(model) -> ModelSpec:
-    """The editable spec of a Keras ``Sequential`` model, or ModelImportError saying why not."""
+    """The editable spec of a Keras ``Sequential`` model (a stack) or of a functional one (a
+    graph), or ModelImportError saying why not."""
     _, keras = load_tensorflow()
     if not isinstance(model, keras.Sequential):
-        kind = "functional" if isinstance(model, keras.Model) else type(model).__name__
-        raise ModelImportError(f"a {kind} model is not a plain stack of layers")
+        if not isinstance(model, keras.Model) or type(model).__name__ != "Functional":
+            raise ModelImportError(f"a {type(model).__name__} model (a subclass with its own "
+                                   "code) is not a graph of table layers")
+        return _functional_spec(model, model.get_config())
     config = model.get_config()
     input_shape = _input_shape(model, config)
     items = [item for item in config.get("layers") or [] if item.get("class_name") != "InputLayer"]
@@ -153,6 +227,10 @@ def check_weights_fit(spec: ModelSpec, model) -> None:
     theirs = [tuple(w.shape) for w in model.weights]
     if ours != theirs:
         raise ModelImportError("the rebuilt model's weights do not match the file's")
+    ours = [layer.name for layer in rebuilt.layers if layer.weights]
+    theirs = [layer.name for layer in model.layers if layer.weights]
+    if set(ours) == set(theirs) and ours != theirs:  # weights are handed over in list order
+        raise ModelImportError("the rebuilt model orders its layers' weights otherwise")
 
 
 def training_from_keras(model) -> TrainConfig | None:

@@ -239,6 +239,12 @@ class ModelSpec:
         """Whether this is a plain stack (each layer takes the one before; no merge)."""
         return _graph.is_sequential(self.layers)
 
+    def same_graph(self, other: ModelSpec) -> bool:
+        """Whether ``other`` builds the same graph (rows in another topological order, a
+        "takes the layer before" said or left out)."""
+        return (_graph.signature(self.input_shape, self.layers)
+                == _graph.signature(other.input_shape, other.layers))
+
     def named(self) -> ModelSpec:
         """A copy in which every layer carries an explicit name and inbound list (the automatic
         names frozen, so rows can move without changing what takes what): what a graph edit
