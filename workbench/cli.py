@@ -31,17 +31,30 @@ def _emit(obj) -> None:
 
 
 def cmd_summary(args) -> int:
-    from workbench.core.inspect import format_shape, inspect_model
+    from workbench.core.inspect import format_shape, inspect_keras_model, inspect_model
     from workbench.core.project import load_project
 
-    project = load_project(args.project)
-    report = inspect_model(project.model)
+    path = Path(args.project)
+    if path.suffix.lower() in (".keras", ".h5", ".hdf5"):  # any Keras model, functional too
+        from workbench.core.modelio import load_model
+
+        report, graph = inspect_keras_model(load_model(path, compile=False)), True
+        name = path.stem
+    else:
+        project = load_project(args.project)
+        report, graph = inspect_model(project.model), not project.model.is_sequential()
+        name = project.name or path.stem
+
+    def names(info) -> dict:  # graphs: which layer is which, and what it takes
+        return {"name": info.name, "inbound": list(info.inbound)} if graph else {}
+
     if args.json:
         _emit({
             "layers": [
                 {"class_name": info.class_name,
                  "output_shape": list(info.output_shape) if info.output_shape else None,
-                 "params": info.params, **({"error": info.error} if info.error else {})}
+                 "params": info.params, **names(info),
+                 **({"error": info.error} if info.error else {})}
                 for info in report.layers
             ],
             "total_params": report.total_params,
@@ -49,14 +62,16 @@ def cmd_summary(args) -> int:
                if not report.ok else {}),
         })
     else:
-        name = project.name or Path(args.project).stem
         print(f"{name}: input {format_shape(report.input_shape)}")
-        print(f"{'#':>3}  {'layer':<32} {'output shape':<18} {'params':>10}")
+        print(f"{'#':>3}  {'layer':<32} {'output shape':<18} {'params':>10}"
+              + ("  takes" if graph else ""))
         for info in report.layers:
             shape = format_shape(info.output_shape) if info.output_shape else "-"
             params = f"{info.params:,}" if info.params is not None else "-"
+            takes = f"  {info.name} <- {', '.join(info.inbound)}" if graph else ""
             mark = "  <-- " + info.error if info.error else ""
-            print(f"{info.index + 1:>3}  {info.summary:<32} {shape:<18} {params:>10}{mark}")
+            print(f"{info.index + 1:>3}  {info.summary:<32} {shape:<18} {params:>10}"
+                  f"{takes}{mark}")
         print(f"Total params: {report.total_params:,}")
     if not report.ok:
         sys.stderr.write(f"workbench: invalid model: {report.error_text()}\n")

@@ -218,3 +218,35 @@ def _inspect(spec: ModelSpec, keras) -> ModelInspection:
             if report.error is None:
                 report.error_index, report.error = node.index, info.error
     return report
+
+
+def inspect_keras_model(model) -> ModelInspection:
+    """Per-layer output shape, parameters, name and inbound names of any built Keras model
+    (Sequential or functional, loaded from a file): what ``workbench summary MODEL.keras``
+    prints. Input layers are left out; a functional model's inbound names are Keras's own."""
+    inputs = getattr(model, "inputs", None) or []
+    shape = tuple(inputs[0].shape[1:]) if len(inputs) == 1 else ()
+    report = ModelInspection(shape)
+    sequential = type(model).__name__ == "Sequential"
+    previous = "input"
+    for layer in model.layers:
+        class_name = type(layer).__name__
+        if class_name == "InputLayer":
+            previous = layer.name
+            continue
+        try:
+            output = tuple(layer.output.shape[1:])
+        except (AttributeError, ValueError):
+            output = None
+        inbound: tuple[str, ...] = (previous,)
+        if not sequential:
+            nodes = getattr(layer, "_inbound_nodes", None) or []
+            tensors = getattr(nodes[0], "input_tensors", []) if nodes else []
+            inbound = tuple(t._keras_history[0].name for t in tensors
+                            if getattr(t, "_keras_history", None))
+        info = LayerInfo(len(report.layers), class_name, class_name, output,
+                         int(layer.count_params()), name=layer.name, inbound=inbound)
+        report.layers.append(info)
+        previous = layer.name
+    report.order = [info.index for info in report.layers]
+    return report
