@@ -1,0 +1,454 @@
+"""Sweep a project's settings with Optuna: the one path behind ``workbench sweep`` and the
+Experiments tab.
+
+``prepare_sweep`` checks everything that can be checked before a trial runs (the space against the
+model and Keras, the objective, the sampler) and ``run_sweep`` runs an Optuna study in a real
+database (an SQLite file beside the project by default, or any Optuna storage URL). Each trial is
+one ordinary run of ``actions.train.train`` (the same path as the Train button); its per-epoch
+validation figure feeds Optuna's median pruner, which stops a poor trial at an epoch's end. A trial
+whose loss turns NaN, or that fails, is recorded failed and the sweep goes on. Several processes
+(on one machine or many) with the same storage and study share its trials: Optuna's storage hands
+each trial number out once, and each process stops when the study holds ``trials`` trials, so a
+stopped sweep resumes where it was by running it again.
+
+Optuna is imported inside the functions, never at module import (the app starts without it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.actions.errors import ActionError
+from workbench.actions.train import train
+from workbench.core.spec import ModelSpec, SpecError, TrainConfig
+from workbench.core.sweep_space import Space, SpaceError, check_space_builds, parse_space
+from workbench.core.training import TrainingControl, TrainingError, TrainingListener
+
+SAMPLERS = ("tpe", "random", "grid")
+STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+          "WAITING": "waiting"}
+
+
+class SweepError(ActionError):
+    """One readable sentence on why a sweep cannot start (bad space, storage, study)."""
+
+
+@dataclass
+class SweepSettings:
+    trials: int = 10  # trials the study holds when the sweep ends (all processes together)
+    sampler: str = "tpe"
+    pruning: bool = True  # Optuna's MedianPruner on the per-epoch validation figure
+    direction: str | None = None  # maximize: val accuracy; minimize: val loss; None: the task's
+    storage: str | None = None  # an Optuna storage URL; None: SQLite beside the project
+    study: str | None = None  # None: the project's name and the space's fingerprint
+    epochs: int | None = None  # each trial's epochs (unless the space varies them)
+    seed: int | None = None  # the sampler's seed (None: each process samples its own way)
+
+
+@dataclass
+class TrialReport:
+    """A trial as plain data (any thread may hold it)."""
+
+    number: int
+    params: dict[str, Any]
+    value: float | None
+    state: str  # complete | pruned | failed | running
+    duration: float | None = None  # seconds
+    message: str = ""
+    history: dict[str, list[float]] = field(default_factory=dict)
+    test: dict[str, float] | None = None
+
+    def event(self) -> dict[str, Any]:
+        return {"event": "trial", "number": self.number, "params": self.params,
+                "value": self.value, "state": self.state}
+
+
+@dataclass
+class Sweep:
+    """A checked sweep, ready to run."""
+
+    spec: ModelSpec
+    config: TrainConfig
+    space: Space
+    dataset_name: str
+    objective: str  # the logged figure: val_accuracy | val_loss
+    direction: str
+    storage: str
+    study: str
+    settings: SweepSettings
+
+
+@dataclass
+class SweepOutcome:
+    study: str
+    storage: str
+    trials: list[TrialReport]  # those this process ran
+    best: TrialReport | None  # the study's best (of every process)
+    total: int = 0  # trials in the study
+
+
+class SweepControl:
+    """Stop a sweep from any thread: the running trial stops within a batch (recorded failed,
+    'stopped'), no further trial starts; finished trials are in the storage already."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._current: TrainingControl | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._current is not None:
+                self._current.cancel()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def _start_trial(self) -> TrainingControl:
+        control = TrainingControl()
+        with self._lock:
+            self._current = control
+            if self._stop.is_set():
+                control.cancel()
+        return control
+
+
+# Preparing --------------------------------------------------------------------------------------
+
+
+def default_storage(project_path: str | Path | None) -> str:
+    """``sqlite:///<folder>/<project>.sweeps.db`` beside the project (the app's data folder for
+    a project never saved)."""
+    if project_path:
+        path = Path(project_path).resolve()
+        return f"sqlite:///{path.with_name(path.stem + '.sweeps.db')}"
+    from workbench.core.recovery import data_dir
+
+    folder = data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder.resolve() / 'sweeps.db'}"
+
+
+def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: str,
+                  space_data: Any, settings: SweepSettings | None = None,
+                  project_path: str | Path | None = None) -> Sweep:
+    """Check the sweep before any trial runs; SweepError (one sentence) for what cannot work."""
+    settings = settings or SweepSettings()
+    if settings.trials < 1:
+        raise SweepError("the number of trials must be at least 1")
+    if settings.sampler not in SAMPLERS:
+        raise SweepError(f"unknown sampler {settings.sampler!r} (samplers: {', '.join(SAMPLERS)})")
+    config = config.copy()
+    if settings.epochs is not None:
+        if settings.epochs < 1:
+            raise SweepError("--epochs must be at least 1")
+        config.epochs = settings.epochs
+    try:
+        space = parse_space(space_data, spec, config)
+        check_space_builds(space, spec, config)
+        if settings.sampler == "grid":
+            space.grid()
+    except SpaceError as exc:
+        raise SweepError(f"search space: {exc}") from None
+    if config.validation_split <= 0:
+        raise SweepError("a sweep scores each trial on the validation split: set the project's "
+                         "validation_split above 0")
+    has_accuracy = getattr(dataset, "task", "classification") != "regression"
+    direction = settings.direction or ("maximize" if has_accuracy else "minimize")
+    if direction not in ("maximize", "minimize"):
+        raise SweepError(f"--direction must be maximize or minimize, not {direction!r}")
+    if direction == "maximize" and not has_accuracy:
+        raise SweepError("this dataset has no accuracy to maximize; use --direction minimize "
+                         "(the validation loss)")
+    objective = "val_accuracy" if direction == "maximize" else "val_loss"
+    storage = settings.storage or default_storage(project_path)
+    study = settings.study or _study_name(project_path, space, objective)
+    return Sweep(spec, config, space, dataset_name, objective, direction, storage, study,
+                 settings)
+
+
+def _study_name(project_path, space: Space, objective: str) -> str:
+    stem = Path(project_path).stem if project_path else "project"
+    digest = hashlib.sha1(f"{space.canonical()}|{objective}".encode()).hexdigest()[:8]
+    return f"{stem}-{digest}"
+
+
+def _quiet_optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # we report trials ourselves
+    return optuna
+
+
+def open_storage(url: str):
+    """Optuna's storage for ``url``, or SweepError naming it (password hidden) and why."""
+    optuna = _quiet_optuna()
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):  # writers from other processes wait instead of failing
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" (since Optuna 2.9)
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # A process killed mid-trial stops beating: its trial is marked failed later.
+            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180,
+                                              **kwargs)
+    except Exception as exc:  # noqa: BLE001 - drivers raise many types; all mean "unusable"
+        raise SweepError(f"cannot open the sweep storage {_safe_url(url)}: "
+                         f"{_first_line(exc)}") from None
+
+
+def _safe_url(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not even a URL: show it as given
+        return url
+
+
+def _first_line(exc: BaseException) -> str:
+    text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    if text.startswith("(") and ") " in text:  # "(sqlite3.OperationalError) unable to open..."
+        text = text.split(") ", 1)[1]
+    return text or type(exc).__name__
+
+
+def open_study(sweep: Sweep):
+    """The study in its storage (created on first use), with this sweep's sampler and pruner;
+    SweepError when the storage is unusable or the study was made for another space."""
+    optuna = _quiet_optuna()
+    storage = open_storage(sweep.storage)
+    s = sweep.settings
+    if s.sampler == "grid":
+        sampler = optuna.samplers.GridSampler(sweep.space.grid(), seed=s.seed)
+    elif s.sampler == "random":
+        sampler = optuna.samplers.RandomSampler(seed=s.seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=s.seed)
+    # Median pruning once two trials finished (Optuna's 5 would never prune a short sweep).
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=2) if s.pruning
+              else optuna.pruners.NopPruner())
+    try:
+        study = optuna.create_study(storage=storage, study_name=sweep.study, sampler=sampler,
+                                    pruner=pruner, direction=sweep.direction,
+                                    load_if_exists=True)
+        attrs = study.user_attrs
+        mine = {"space": sweep.space.to_dict(), "objective": sweep.objective}
+        if "space" not in attrs:
+            for key, value in mine.items():
+                study.set_user_attr(key, value)
+        elif attrs.get("space") != mine["space"] or attrs.get("objective") != sweep.objective:
+            raise SweepError(f"the study {sweep.study!r} in this storage was made for another "
+                             "search space or objective; give another --study name")
+        if study.direction.name.lower() != sweep.direction:
+            raise SweepError(f"the study {sweep.study!r} {study.direction.name.lower()}s; "
+                             f"give another --study name to {sweep.direction}")
+    except SweepError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - storage failures of every driver
+        raise SweepError(f"the sweep storage {_safe_url(sweep.storage)} failed: "
+                         f"{_first_line(exc)}") from None
+    return study
+
+
+# Running ----------------------------------------------------------------------------------------
+
+
+class _TrialFailed(Exception):
+    """A trial that could not train, or whose loss turned NaN (the message says which)."""
+
+
+class _TrialListener(TrainingListener):
+    """Forwards every event to the caller's listener; reports each epoch's objective figure to
+    Optuna and stops the run at that epoch's end when the pruner says so."""
+
+    def __init__(self, trial, objective: str, control: TrainingControl,
+                 inner: TrainingListener | None, pruning: bool):
+        self.trial, self.objective, self.control = trial, objective, control
+        self.inner = inner or TrainingListener()
+        self.wants_weights = self.inner.wants_weights
+        self.pruning = pruning
+        self.pruned_at: int | None = None
+
+    def on_warning(self, text):
+        self.inner.on_warning(text)
+
+    def on_train_begin(self, info):
+        self.inner.on_train_begin(info)
+
+    def on_epoch_begin(self, epoch):
+        self.inner.on_epoch_begin(epoch)
+
+    def on_batch_end(self, epoch, batch, logs):
+        self.inner.on_batch_end(epoch, batch, logs)
+
+    def on_partial_epoch_end(self, epoch, batches, logs):
+        self.inner.on_partial_epoch_end(epoch, batches, logs)
+
+    def on_weights(self, epoch, weights):
+        self.inner.on_weights(epoch, weights)
+
+    def on_train_end(self, result):
+        self.inner.on_train_end(result)
+
+    def on_epoch_end(self, epoch, logs):
+        self.inner.on_epoch_end(epoch, logs)
+        value = logs.get(self.objective)
+        if value is None or not math.isfinite(value):
+            return
+        self.trial.report(float(value), epoch)
+        if self.pruning and self.trial.should_prune():
+            self.pruned_at = epoch + 1
+            self.control.stop()  # at this epoch's end: no batch of the next one runs
+
+
+def _suggest(trial, dim):
+    if dim.choices:
+        return trial.suggest_categorical(dim.key, dim.labels())
+    if dim.kind == "int":
+        return trial.suggest_int(dim.key, int(dim.low), int(dim.high),
+                                 step=int(dim.step or 1), log=dim.log)
+    return trial.suggest_float(dim.key, dim.low, dim.high, step=dim.step, log=dim.log)
+
+
+def _objective_value(sweep: Sweep, history: dict[str, list[float]], status: str) -> float | None:
+    values = [v for v in history.get(sweep.objective, []) if math.isfinite(v)]
+    if not values:
+        return None
+    early = sweep.config.early_stopping or {}
+    if status == "early_stopped" and early.get("restore_best_weights", True):
+        return max(values) if sweep.direction == "maximize" else min(values)
+    return values[-1]
+
+
+def _broken_off(trial, message: str) -> None:
+    """Mark a trial a user's stop broke off: it does not count towards the total, and a grid
+    sweep visits its point again when it resumes (GridSampler counts a point visited by the
+    ``grid_id`` its trial carries; -1 is no point)."""
+    trial.set_user_attr("stopped", True)
+    trial.set_user_attr("message", message)
+    storage, trial_id = trial.storage, trial._trial_id
+    if "grid_id" in storage.get_trial_system_attrs(trial_id):
+        storage.set_trial_system_attr(trial_id, "grid_id", -1)
+
+
+def _counted(study) -> int:
+    """Trials that count towards the total: all but those a user's stop broke off."""
+    from optuna.trial import TrialState
+
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    return sum(1 for t in study.get_trials(deepcopy=False, states=states)
+               if not t.user_attrs.get("stopped"))
+
+
+def report_of(frozen, space: Space) -> TrialReport:
+    """A stored Optuna trial as a TrialReport (params turned back into settings)."""
+    dims = {d.key: d for d in space.dimensions}
+    params = {}
+    for key, value in frozen.params.items():
+        params[key] = dims[key].value(value) if key in dims else value
+    attrs = frozen.user_attrs
+    duration = attrs.get("duration")
+    if duration is None and frozen.datetime_start and frozen.datetime_complete:
+        duration = (frozen.datetime_complete - frozen.datetime_start).total_seconds()
+    return TrialReport(frozen.number, params, frozen.value, STATES.get(frozen.state.name,
+                                                                       frozen.state.name.lower()),
+                       duration, attrs.get("message", ""), attrs.get("history", {}),
+                       attrs.get("test"))
+
+
+def study_reports(study, space: Space) -> list[TrialReport]:
+    return [report_of(t, space) for t in study.get_trials(deepcopy=False)]
+
+
+def best_report(study, space: Space) -> TrialReport | None:
+    try:
+        return report_of(study.best_trial, space)
+    except ValueError:  # no complete trial yet
+        return None
+
+
+def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | None = None,
+              listener_for: Callable[[int, dict], TrainingListener | None] | None = None,
+              control: SweepControl | None = None, study=None) -> SweepOutcome:
+    """Run trials until the study holds ``settings.trials`` (or ``control`` stops it).
+
+    ``on_trial`` gets each finished trial of this process; ``listener_for(number, params)`` may
+    give a listener for a trial's run (live curves). Never raises for a failing trial.
+    """
+    optuna = _quiet_optuna()
+    control = control or SweepControl()
+    study = study if study is not None else open_study(sweep)
+    done: list[TrialReport] = []
+
+    def objective(trial):
+        training = control._start_trial()
+        try:
+            return _run_trial(trial, training)
+        except KeyboardInterrupt:
+            _broken_off(trial, "stopped by the user")
+            raise
+        except (optuna.TrialPruned, _TrialFailed):
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded failed; the sweep goes on
+            trial.set_user_attr("message", _first_line(exc))
+            raise _TrialFailed(_first_line(exc)) from None
+
+    def _run_trial(trial, training: TrainingControl):
+        params = {d.key: d.value(_suggest(trial, d)) for d in sweep.space.dimensions}
+        if training.stop_requested:
+            _broken_off(trial, "stopped by the user before it started")
+            raise _TrialFailed("stopped")
+        spec, config = sweep.space.apply(sweep.spec, sweep.config, params)
+        inner = listener_for(trial.number, params) if listener_for else None
+        listener = _TrialListener(trial, sweep.objective, training, inner, sweep.settings.pruning)
+        try:
+            run = train(spec, config, dataset, sweep.dataset_name, listener, training,
+                        run_id=trial.number + 1)
+        except (SpecError, TrainingError) as exc:
+            trial.set_user_attr("message", str(exc))
+            raise _TrialFailed(str(exc)) from None
+        result = run.outcome.result
+        trial.set_user_attr("duration", round(result.duration, 3))
+        trial.set_user_attr("history", result.history)
+        if run.outcome.test:
+            trial.set_user_attr("test", run.outcome.test)
+        if listener.pruned_at is not None:
+            trial.set_user_attr("message", f"pruned after epoch {listener.pruned_at}")
+            raise optuna.TrialPruned(f"pruned after epoch {listener.pruned_at}")
+        if control.stop_requested:
+            _broken_off(trial, "stopped by the user")
+            raise _TrialFailed("stopped")
+        if result.status in ("nan", "failed"):
+            trial.set_user_attr("message", result.message)
+            raise _TrialFailed(result.message)
+        value = _objective_value(sweep, result.history, result.status)
+        if value is None:
+            message = f"the run logged no {sweep.objective}"
+            trial.set_user_attr("message", message)
+            raise _TrialFailed(message)
+        return value
+
+    def after(study, frozen):
+        report = report_of(frozen, sweep.space)
+        done.append(report)
+        if on_trial is not None:
+            on_trial(report)
+        if control.stop_requested or _counted(study) >= sweep.settings.trials:
+            study.stop()
+
+    remaining = sweep.settings.trials - _counted(study)
+    if remaining > 0 and not control.stop_requested:
+        study.optimize(objective, n_trials=remaining, callbacks=[after], catch=(Exception,),
+                       gc_after_trial=False)
+    return SweepOutcome(sweep.study, sweep.storage, done, best_report(study, sweep.space),
+                        len(study.get_trials(deepcopy=False)))
