@@ -205,3 +205,24 @@ def test_create_takes_name_and_inbound():
     add = LayerSpec.create("Add", name="sum", inbound=["a", "b"])
     assert add.to_dict() == {"class_name": "Add", "name": "sum", "inbound": ["a", "b"],
                              "config": {}}
+
+
+def test_shapes_kept_from_an_earlier_inspection_are_keras_own():
+    from workbench.core.inspect import clear_cache
+
+    spec = ModelSpec.from_dict(residual())
+    first = inspect_model(spec)
+    clear_cache()
+    fresh = inspect_model(spec)
+    again = inspect_model(spec)  # every node answered from the cache
+    shapes = [(i.output_shape, i.params) for i in fresh.layers]
+    assert shapes == [(i.output_shape, i.params) for i in first.layers]
+    assert shapes == [(i.output_shape, i.params) for i in again.layers]
+    # An edit upstream changes what its consumers get: they are asked again.
+    edited = spec.to_dict()
+    edited["layers"][0]["config"]["filters"] = 4
+    edited["layers"][2]["config"]["filters"] = 4
+    report = inspect_model(ModelSpec.from_dict(edited))
+    assert report.ok and report.layers[3].output_shape == (12, 12, 4)
+    assert report.layers[5].params == 4 * 3 + 3
+    assert inspect_model(ModelSpec.from_dict(residual(skip_filters=16))).error_index == 3

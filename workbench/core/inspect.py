@@ -9,9 +9,11 @@ graph (a cycle, a dangling name, ...) and a layer whose output reaches nothing a
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from workbench.core.catalogue import CATALOGUE, RANK_NAMES
@@ -133,6 +135,26 @@ def explain(layer: LayerSpec, input_shape: tuple,
     return reason_lines(exc)[0], None
 
 
+# (class name, settings, input shapes) -> (output shape, params), as Keras computed them: a
+# layer's output shape and weight count depend on nothing else, so after an edit only the edited
+# layer and those whose inputs changed are asked again (a 30-node graph: see bench_graph.py).
+_KNOWN: OrderedDict[tuple, tuple[tuple, int]] = OrderedDict()
+_KNOWN_SIZE = 4096
+
+
+def clear_cache() -> None:
+    """Forget the shapes Keras computed (benchmarks compare with and without)."""
+    with LAYER_CONSTRUCTION:
+        _KNOWN.clear()
+
+
+def _known_key(layer: LayerSpec, inputs: list[tuple]) -> tuple | None:
+    try:
+        return layer.class_name, json.dumps(layer.config, sort_keys=True), tuple(inputs)
+    except (TypeError, ValueError):
+        return None
+
+
 def inspect_model(spec: ModelSpec) -> ModelInspection:
     """Shapes and parameter counts per layer, or the first layer that cannot work and why."""
     with LAYER_CONSTRUCTION:
@@ -187,18 +209,28 @@ def _inspect(spec: ModelSpec, keras) -> ModelInspection:
     for node in nodes:
         info = report.layers[node.index]
         info.inbound = node.inbound
-        if any(s not in tensors for s in node.inbound):
+        if any(s not in shapes for s in node.inbound):
             continue  # it depends on a layer that failed
         layer = spec.layers[node.index]
+        key = _known_key(layer, [shapes[s] for s in node.inbound])
+        if key in _KNOWN:
+            _KNOWN.move_to_end(key)
+            info.output_shape, info.params = _KNOWN[key]
+            shapes[node.name] = info.output_shape
+            continue
         try:
             layer.validate(node.index)
             keras_layer = make_layer(layer, node.index)
-            args = [tensors[s] for s in node.inbound]
+            args = [_tensor(keras, tensors, shapes, s) for s in node.inbound]
             tensor = keras_layer(args if node.merges else args[0])
             outputs = tensor if not isinstance(tensor, (list, tuple)) else tensor[0]
             info.output_shape = tuple(outputs.shape[1:])
             info.params = int(keras_layer.count_params())
             tensors[node.name], shapes[node.name] = outputs, info.output_shape
+            if key is not None:
+                _KNOWN[key] = (info.output_shape, info.params)
+                if len(_KNOWN) > _KNOWN_SIZE:
+                    _KNOWN.popitem(last=False)
         except Exception as exc:  # noqa: BLE001 - Keras raises many types; all are user errors
             unequal = len({shapes[s] for s in node.inbound}) > 1
             if node.merges and unequal and not isinstance(exc, SpecError):
@@ -218,6 +250,14 @@ def _inspect(spec: ModelSpec, keras) -> ModelInspection:
             if report.error is None:
                 report.error_index, report.error = node.index, info.error
     return report
+
+
+def _tensor(keras, tensors: dict, shapes: dict, name: str):
+    """The symbolic output of ``name``; for a layer answered from the cache, a Keras tensor of
+    the shape it had."""
+    if name not in tensors:
+        tensors[name] = keras.KerasTensor((None, *shapes[name]), dtype="float32")
+    return tensors[name]
 
 
 def inspect_keras_model(model) -> ModelInspection:
