@@ -188,6 +188,11 @@ class Document(QObject):
         after = {**before, "model": draft.to_dict()}
         if rename is not None:
             after.update(name=rename, description="")
+        try:  # an edit that leaves no graph (a merge with one input, a dangling name) is refused
+            ModelSpec.from_dict(after["model"])
+        except ValueError as exc:
+            self.edit_refused.emit(f"Not changed: {exc}")
+            return
         if after != before:
             self.undo_stack.push(_ModelEdit(self, before, after, text, merge_key, selection))
 
