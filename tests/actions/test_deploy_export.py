@@ -80,6 +80,27 @@ def test_int8_of_a_recurrent_model_runs(models, data, tmp_path):
     assert report.agreement > 0.8 and report.accuracy is not None
 
 
+def test_int8_that_crashes_litert_s_default_delegate_runs_without_it(data, tmp_path):
+    # An int8 GRU makes XNNPACK abort the process ("double free"): a child process tries the
+    # file first, and the interpreter here runs it on the builtin kernels.
+    _, keras = load_tensorflow()
+    inputs = keras.Input((28, 28))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GRU(8)(inputs))
+    model = keras.Model(inputs, outputs)
+    report = export_deployed(model, "tflite", tmp_path / "gru.tflite", data, quantize="int8")
+    assert report.agreement > 0.5 and report.max_abs_diff < 0.1
+    assert open_runtime(tmp_path / "gru.tflite").resolver == "builtin"
+
+
+def test_a_failure_in_the_conversion_child_is_one_line(models, tmp_path):
+    from workbench.core.deploy import DeployError
+    from workbench.core.deploy.isolated import write_tflite_in_child
+
+    with pytest.raises(DeployError, match="^int8 needs representative samples"):
+        write_tflite_in_child(models["mnist-mlp"], tmp_path / "m.tflite", "int8", None)
+    assert not list(tmp_path.iterdir())
+
+
 def test_float16_halves_the_file(models, data, tmp_path):
     report = export_deployed(models["mnist-mlp"], "tflite", tmp_path / "h", data,
                              quantize="float16")

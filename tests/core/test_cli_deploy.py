@@ -37,9 +37,9 @@ def test_onnx_json_report_and_a_quiet_terminal(project, tmp_path, capfd):
     assert err == ""
 
 
-def test_int8_tflite_text_report(project, tmp_path, capfd):
+def test_quantised_tflite_text_report(project, tmp_path, capfd):
     assert main(["export", str(project / "mlp.json"), "--tflite", str(tmp_path / "q.tflite"),
-                 "--quantize", "int8"]) == 0
+                 "--quantize", "float16"]) == 0
     out, err = capfd.readouterr()
     assert out.startswith(f"Wrote {tmp_path / 'q.tflite'}") and "ran it in LiteRT" in out
     assert "accuracy" in out and "(Keras" in out

@@ -226,9 +226,9 @@ def _write(model, fmt: str, path: Path, quantize: str | None, representative) ->
 
         write_onnx(model, path)
     elif fmt == "tflite":
-        from workbench.core.deploy.tflite import write_tflite
+        from workbench.core.deploy.tflite import write_tflite_safely
 
-        write_tflite(model, path, quantize, representative)
+        write_tflite_safely(model, path, quantize, representative)
     else:
         from workbench.core.deploy.savedmodel import write_saved_model
 

@@ -62,10 +62,23 @@ def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
         raise refusal("TFLite", "\n".join(lines), source, WAY_OUT)
 
 
+def write_tflite_safely(model, path: str | os.PathLike, quantize: str | None = None,
+                        representative: Iterable[np.ndarray] | None = None) -> None:
+    """``write_tflite``; int8 (whose calibrator can crash the process) in a child process."""
+    if quantize != "int8":
+        write_tflite(model, path, quantize, representative)
+        return
+    from workbench.core.deploy.isolated import write_tflite_in_child
+
+    samples = None if representative is None else np.asarray(list(representative), np.float32)
+    write_tflite_in_child(model, path, quantize, samples)
+
+
 class LiteRTRuntime:
     """A ``.tflite`` file in an ``ai_edge_litert`` interpreter (created once). ``run`` takes any
     batch and feeds it one sample at a time when the file has a fixed batch of 1; one call at a
-    time (the interpreter is not thread-safe)."""
+    time (the interpreter is not thread-safe). A child process tries the file first (see
+    ``isolated.safe_resolver``), so a file that crashes the interpreter is refused, not run."""
 
     runtime = "LiteRT"
 
@@ -75,20 +88,21 @@ class LiteRTRuntime:
         except ImportError as exc:
             raise DeployError(f"running TFLite needs ai-edge-litert ({exc}): pip install "
                               "ai-edge-litert") from None
+        from workbench.core.deploy.isolated import safe_resolver
+
         self.path = Path(path)
         self._lock = threading.Lock()
+        # XNNPACK, the default CPU delegate, fails to prepare some int8 graphs (an unrolled
+        # LSTM's: an error; a GRU's: a crash); the builtin kernels run them.
+        options = {}
+        self.resolver = safe_resolver(path)
+        if self.resolver == "builtin":
+            options["experimental_op_resolver_type"] = \
+                OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
             with captured():
-                try:
-                    interpreter = Interpreter(model_path=str(path))
-                    interpreter.allocate_tensors()
-                except RuntimeError:
-                    # XNNPACK, the default CPU delegate, fails to prepare some int8 graphs (an
-                    # unrolled LSTM's); the builtin kernels run them.
-                    interpreter = Interpreter(
-                        model_path=str(path),
-                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-                    interpreter.allocate_tensors()
+                interpreter = Interpreter(model_path=str(path), **options)
+                interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
             first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
             raise DeployError(f"{path}: the LiteRT interpreter cannot load it "
@@ -114,3 +128,24 @@ class LiteRTRuntime:
 
     def close(self) -> None:
         self._interpreter = None
+
+
+def _child(argv: list[str]) -> int:
+    """``python -m workbench.core.deploy.tflite MODEL.keras SAMPLES.npy OUT.tflite QUANTIZE``:
+    the conversion for ``isolated.write_tflite_in_child`` (exit 2 + one line: a DeployError)."""
+    from workbench.core.modelio import load_model
+
+    saved, samples, out, quantize = argv
+    try:
+        write_tflite(load_model(saved, compile=False), out,
+                     None if quantize == "float32" else quantize, np.load(samples))
+    except DeployError as exc:
+        print(exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_child(sys.argv[1:]))
