@@ -55,7 +55,8 @@ def test_default_dataset_loads_without_tensorflow():
 
 
 def test_names_and_descriptions():
-    names = ["mnist-embedded", "mnist", "fashion-mnist", "regression-line", "random-classes"]
+    names = ["mnist-embedded", "mnist", "fashion-mnist", "fonts", "regression-line",
+             "random-classes"]
     assert dataset_names() == names
     assert DEFAULT_DATASET == "mnist-embedded"
     for name in names:

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from workbench.core.catalogue import layer_type
-from workbench.core.datasets import builtin, splits
+from workbench.core.datasets import builtin, fonts, splits
 from workbench.core.datasets.builtin import EMBEDDED_MNIST, EMBEDDED_TEST_SIZE
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
@@ -102,6 +102,18 @@ def load_data():
     with np.load(path) as data:
         x, y = data["x"], data["y"]
     train, test = stratified_split(y, {EMBEDDED_TEST_SIZE!r}, SEED or 0)
+    x = x.astype(np.float32) / np.float32(255.0)
+    y = y.astype(np.int64)
+    return (x[train], y[train]), (x[test], y[test])
+''',
+    "fonts": lambda: _source(*_SPLITS) + f'''
+
+def load_data():
+    """The Workbench's fonts dataset (36x36 glyphs, 5 fonts), split as the app splits it."""
+    path = Path(os.environ.get("WORKBENCH_FONTS_NPZ", {str(fonts.SHIPPED)!r}))
+    with np.load(path) as data:
+        x, y = data["x"], data["y"]
+    train, test = stratified_split(y, {round(fonts.PER_FONT * 5 * fonts.TEST_FRACTION)}, SEED or 0)
     x = x.astype(np.float32) / np.float32(255.0)
     y = y.astype(np.int64)
     return (x[train], y[train]), (x[test], y[test])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from workbench.core.datasets import builtin, downloads, files
+from workbench.core.datasets import builtin, downloads, files, fonts
 from workbench.core.datasets.dataset import Dataset, DatasetError
 
 DEFAULT_DATASET = "mnist-embedded"
@@ -25,6 +25,7 @@ _REGISTRY: dict[str, _Entry] = {
     ),
     "mnist": _Entry(downloads.MNIST_DESCRIPTION, downloads.load_mnist),
     "fashion-mnist": _Entry(downloads.FASHION_DESCRIPTION, downloads.load_fashion_mnist),
+    "fonts": _Entry(fonts.DESCRIPTION, lambda seed, _: fonts.load_fonts(fonts.SHIPPED, seed)),
     "regression-line": _Entry(
         builtin.REGRESSION_LINE_DESCRIPTION, lambda seed, _: builtin.load_regression_line(seed)
     ),
