@@ -34,6 +34,10 @@ def test_tutorial_models_have_keras_parameter_counts():
                                  kl.Dense(10)], 41_738),
         "linear-regression": ((1,), [kl.Dense(1), kl.Activation("linear")], 2),
         "memorise-random": ((100,), [kl.Dense(100), kl.Dense(10)], 11_110),
+        "fonts-logistic": ((1296,), [kl.Dense(5)], 6_485),
+        "fonts-one-hidden": ((1296,), [kl.Dense(128), kl.Dense(5)], 166_661),
+        "fonts-two-hidden": ((1296,), [kl.Dense(128), kl.Dense(32), kl.Dense(5)], 170_309),
+        "fonts-two-hidden-adam": ((1296,), [kl.Dense(128), kl.Dense(32), kl.Dense(5)], 170_309),
     }
     for key, (shape, layers, expected) in cases.items():
         project = load_template(key)

@@ -12,7 +12,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "templates"
 DEFAULT_TEMPLATE = "mnist-cnn"
 # Menu order: the tutorials' order, simplest first.
 ORDER = ("mnist-mlp", "mnist-cnn", "deep-mlp", "lstm-rows", "logistic-regression",
-         "linear-regression", "memorise-random")
+         "linear-regression", "memorise-random", "fonts-logistic", "fonts-one-hidden",
+         "fonts-two-hidden", "fonts-two-hidden-adam")
 
 
 @dataclass(frozen=True)
