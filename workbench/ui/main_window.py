@@ -169,6 +169,9 @@ class MainWindow(QMainWindow):
                                                          self.show_shortcuts)
         self.help_menu.addSeparator()
         self.help_menu.addAction("&About", self._about)
+        from workbench.ui.tutorials import install
+
+        self.tutorials = install(self)  # Help ▸ Tutorials A–H and the tutorial card
 
     def _create_train_menu(self, bar) -> None:
         """Train, Pause/Resume, Stop: the training panel's own commands, with keys."""

@@ -1,0 +1,163 @@
+"""Help ▸ Tutorials: every tutorial opens with its settings; a run puts ours beside theirs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QPushButton, QTableWidget
+
+from workbench.core import tutorials
+from workbench.core.spec import TrainConfig
+from workbench.ui.main_window import MainWindow
+from workbench.ui.project_actions import ProjectActions
+
+TRAIN_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+                    timeout=60_000)
+    yield w
+    w.training_panel.shutdown()
+    w.state.undo_stack.setClean()
+    w.close()
+    w.deleteLater()
+    qtbot.wait(10)
+
+
+def open_tutorial(qtbot, w, key: str, dataset: str) -> None:
+    """Help ▸ Tutorials ▸ key, as a user picks it, then wait for its dataset to load."""
+    menu = w.tutorials.menu
+    assert menu.menuAction() in w.help_menu.actions()
+    w.tutorials.actions[key].trigger()
+    qtbot.waitUntil(lambda: w.state.data.dataset is not None
+                    and w.state.data.dataset.name == dataset, timeout=60_000)
+
+
+def shrink(w, n_train: int = 200, epochs: int = 1) -> None:
+    """Tiny data and one epoch: the test checks the card, not the tutorial's accuracy."""
+    w.state.data.dataset = w.state.data.dataset.subset(n_train)
+    config = TrainConfig.from_dict(w.state.training.to_dict())
+    config.epochs = epochs
+    w.state.set_training(config)
+
+
+def click(qtbot, w, name: str) -> None:
+    button = w.findChild(QPushButton, name)
+    assert button is not None and button.isVisible(), name
+    qtbot.mouseClick(button, Qt.LeftButton)
+
+
+def train_from_card(qtbot, w) -> None:
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        click(qtbot, w, "tutorialTrain")
+
+
+def card_rows(w) -> dict[str, tuple[str, str]]:
+    return {what: (theirs, ours) for what, theirs, ours in w.tutorials.card.rows()}
+
+
+def test_menu_lists_a_to_h_and_each_opens_with_its_settings(qtbot, window):
+    w = window
+    texts = [a.text() for a in w.tutorials.menu.actions()]
+    assert [t.split()[0].lstrip("&") for t in texts] == list("ABCDEFGH")
+    w.tutorials.open("B")
+    assert w.state.training.epochs == 5  # the tutorial's epochs, not the template's 15
+    assert w.state.project.dataset == "mnist-embedded"
+    w.tutorials.open("H")
+    assert w.state.project.dataset == "fonts"
+    assert w.state.training.optimizer == "sgd" and w.state.training.learning_rate == 0.02
+    assert w.state.spec.input_shape == (1296,)
+    assert w.tutorials.dock.isVisible()
+    assert "Tutorial H" in w.tutorials.card.title.text()
+    assert "63 %" in w.tutorials.card.text.text()
+
+
+def test_tutorial_d_shows_the_prediction_at_one_beside_theirs(qtbot, window):
+    w = window
+    open_tutorial(qtbot, w, "D", "regression-line")
+    rows = card_rows(w)
+    assert rows["prediction at x = 1"] == ("≈ 0.7 after 200 SGD epochs", "")
+    shrink(w, n_train=100, epochs=2)
+    train_from_card(qtbot, w)
+    rows = card_rows(w)
+    weights = w.tutorials.weights["linear-regression"]
+    expected = float(weights[0].ravel()[0] + weights[1].ravel()[0])
+    assert rows["prediction at x = 1"][1] == f"{expected:.2f} after 2 epochs"
+    assert rows["parameters"] == ("2", "2")
+
+
+def test_tutorial_h_steps_stand_side_by_side_with_its_pictures(qtbot, window, monkeypatch):
+    w = window
+    asked = []
+    monkeypatch.setattr(ProjectActions, "ask_unsaved", lambda self: asked.append(1) or "discard")
+    open_tutorial(qtbot, w, "H", "fonts")
+    click(qtbot, w, "tutorialStep_fonts-logistic")
+    qtbot.waitUntil(lambda: w.state.data.dataset is not None, timeout=60_000)
+    assert w.state.spec.to_dict()["layers"][0]["config"]["units"] == 5
+    shrink(w)
+    train_from_card(qtbot, w)
+    rows = card_rows(w)
+    assert rows["Logistic regression"][0] == "≈ 40 % validation accuracy"
+    assert "train /" in rows["Logistic regression"][1]
+    assert rows["Two hidden layers (128, 32 sigmoid)"][1] == ""
+    # The logistic model's 5 output units drawn as 36×36 pictures, side by side.
+    units = w.tutorials.card.shown["units"]
+    assert units.shape == (36, 5 * 37 - 1)
+
+    click(qtbot, w, "tutorialStep_fonts-two-hidden")
+    assert asked  # the trained run is an unsaved change: the user was asked before it went
+    qtbot.waitUntil(lambda: w.state.data.dataset is not None, timeout=60_000)
+    shrink(w)
+    train_from_card(qtbot, w)
+    rows = card_rows(w)
+    assert "train /" in rows["Logistic regression"][1]  # still there: this session's runs
+    assert "train /" in rows["Two hidden layers (128, 32 sigmoid)"][1]
+    assert rows["parameters (this step)"][1] == "170,309"
+    # 32 of the 128 first-layer units in a 4×8 grid of 36×36 images.
+    assert w.tutorials.card.shown["units"].shape == (4 * 37 - 1, 8 * 37 - 1)
+    epochs, train, _val = w.tutorials.card.shown["every"]
+    assert epochs == [1] and len(train) == 1
+    # The output weights as a heatmap, in the Weights tab.
+    click(qtbot, w, "tutorialShow_output")
+    assert w.tabs.currentWidget() is w.weights_panel
+    qtbot.waitUntil(lambda: w.weights_panel.weights.shown.get("kind") == "heatmap",
+                    timeout=10_000)
+    assert w.weights_panel.weights.shown["kernel"].shape == (32, 5)
+    click(qtbot, w, "tutorialShow_confusion")
+    assert w.tabs.currentWidget() is w.evaluation_panel
+
+
+def test_tutorial_c_variant_trains_with_one_click_and_runs_compare(qtbot, window):
+    w = window
+    open_tutorial(qtbot, w, "C", "mnist-embedded")
+    shrink(w)
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        click(qtbot, w, "tutorialVariant_1")  # SGD + momentum 0.9
+    assert w.state.training.optimizer == "sgd" and w.state.training.momentum == 0.9
+    rows = w.tutorials.card.rows()
+    assert len(rows) == 1 and "SGD (momentum 0.9)" in rows[0][0]
+    assert "val" in rows[0][2]
+
+
+def test_opening_another_project_detaches_the_card(qtbot, window):
+    w = window
+    w.tutorials.open("A")
+    w.open_template("mnist-cnn")
+    assert "not this tutorial's" in w.tutorials.card.status.text()
+    assert w.findChild(QTableWidget, "tutorialTable") is not None
+
+
+def test_core_rows_without_a_run_leave_ours_empty():
+    for item in tutorials.TUTORIALS:
+        for _what, theirs, ours in item.rows(None):
+            assert ours == ""
+    assert tutorials.first_layer_units(None) is None
+    kernel = np.arange(1296 * 128, dtype=np.float32).reshape(1296, 128)
+    picture = tutorials.first_layer_units([kernel])
+    assert picture.shape == (147, 295)
+    np.testing.assert_array_equal(picture[:36, :36], kernel[:, 0].reshape(36, 36))

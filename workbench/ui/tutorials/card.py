@@ -1,0 +1,209 @@
+"""The tutorial card: what the tutorial did, what it reported, and ours beside it after a run.
+
+A plain widget fed by the controller (``ui/tutorials/controller.py``): ``show_tutorial`` fills
+the text and the buttons, ``show_rows`` the comparison table, ``show_figure`` tutorial H's own
+pictures (accuracy every 10 epochs, 32 first-layer units in a 4×8 grid). It never touches the
+project itself; its buttons emit signals the controller acts on.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtGui import QTransform
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core import introspection
+from workbench.core.tutorials import Tutorial
+
+DIVERGING = pg.colormap.get("CET-D1")  # blue − / white 0 / red +, as the Weights tab draws
+PICTURES = {  # key → button text
+    "curves": "Accuracy curves",
+    "confusion": "Confusion matrix",
+    "units": "First-layer units",
+    "output": "Output weights",
+    "fit": "Data and fitted line",
+}
+
+
+def _buttons(parent: QWidget, items: list[tuple[str, str, str]], signal, cols: int = 2):
+    """A grid of push buttons (object name, text, tooltip), each emitting ``signal(index)``."""
+    box = QWidget(parent)
+    grid = QGridLayout(box)
+    grid.setContentsMargins(0, 0, 0, 0)
+    buttons = []
+    for i, (name, text, tip) in enumerate(items):
+        button = QPushButton(text, box, objectName=name)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _=False, i=i: signal.emit(i))
+        grid.addWidget(button, i // cols, i % cols)
+        buttons.append(button)
+    return box, buttons
+
+
+class TutorialCard(QWidget):
+    step_requested = pyqtSignal(int)  # open step i of a tutorial with several models (H)
+    variant_requested = pyqtSignal(int)  # train variant i (C)
+    train_requested = pyqtSignal()
+    picture_requested = pyqtSignal(str)  # a PICTURES key
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("tutorialCard")
+        self.tutorial: Tutorial | None = None
+        self.title = QLabel(self, objectName="tutorialTitle")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold")
+        self.text = QLabel(self, objectName="tutorialText")
+        self.text.setWordWrap(True)
+        self.status = QLabel(self, objectName="tutorialStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #555")
+        self.table = QTableWidget(0, 3, self, objectName="tutorialTable")
+        self.table.setHorizontalHeaderLabels(["", "Tutorial", "Ours"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.Stretch)
+        self.train_button = QPushButton("Train", self, objectName="tutorialTrain")
+        self.train_button.setToolTip("Train the tutorial's model with its settings")
+        self.train_button.clicked.connect(self.train_requested)
+        self.figure = pg.GraphicsLayoutWidget(self)
+        self.figure.setObjectName("tutorialFigure")
+        self.figure.setBackground("w")
+        self.figure.setMinimumHeight(300)
+        self.accuracy_plot = self.figure.addPlot(row=0, col=0, title="Accuracy every 10 epochs")
+        self.accuracy_plot.addLegend(offset=(-5, 5))
+        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.accuracy_plot.setYRange(0, 1)
+        self.accuracy_plot.showGrid(y=True, alpha=0.3)
+        self.units_plot = self.figure.addPlot(row=1, col=0, title="First-layer units")
+        self.units_plot.invertY(True)
+        self.units_plot.setAspectLocked(True)
+        self.units_plot.hideAxis("left")
+        self.units_plot.hideAxis("bottom")
+        self.units_image = pg.ImageItem(axisOrder="row-major")
+        self.units_image.setTransform(QTransform().translate(-0.5, -0.5))
+        self.units_image.setColorMap(DIVERGING)
+        self.units_plot.addItem(self.units_image)
+        self.figure.hide()
+        self.shown: dict = {}  # what the figure draws now (tests read it)
+
+        self._layout = QVBoxLayout(self)
+        for widget in (self.title, self.text):
+            self._layout.addWidget(widget)
+        self._extra: list[QWidget] = []
+        self._layout.addWidget(self.train_button)
+        self._layout.addWidget(self.status)
+        self._layout.addWidget(self.table, 1)
+        self._layout.addWidget(self.figure, 2)
+        self.step_buttons: list[QPushButton] = []
+        self.variant_buttons: list[QPushButton] = []
+        self.picture_buttons: dict[str, QPushButton] = {}
+
+    def show_tutorial(self, tutorial: Tutorial) -> None:
+        self.tutorial = tutorial
+        self.title.setText(f"Tutorial {tutorial.key}: {html.escape(tutorial.title)}")
+        self.text.setText(f"<p><b>What it did.</b> {html.escape(tutorial.did)}</p>"
+                          f"<p><b>What it reported.</b> {html.escape(tutorial.reported)}</p>")
+        for widget in self._extra:
+            self._layout.removeWidget(widget)
+            widget.deleteLater()
+        self._extra = []
+        at = self._layout.indexOf(self.train_button)
+        if tutorial.steps:
+            box, self.step_buttons = _buttons(self, [
+                (f"tutorialStep_{s.template}", s.title, f"Open this step's model ({s.template})")
+                for s in tutorial.steps], self.step_requested)
+            self._insert(at, box)
+            at += 1
+        else:
+            self.step_buttons = []
+        if tutorial.variants:
+            box, self.variant_buttons = _buttons(self, [
+                (f"tutorialVariant_{i}", f"Train: {v.title}", f"Train again with {v.title}")
+                for i, v in enumerate(tutorial.variants)], self.variant_requested)
+            self._insert(at, box)
+            at += 1
+        else:
+            self.variant_buttons = []
+        items = [(f"tutorialShow_{key}", PICTURES[key], f"Show the {PICTURES[key].lower()}")
+                 for key in tutorial.pictures]
+        signal = _KeySignal(self.picture_requested, list(tutorial.pictures))
+        box, buttons = _buttons(self, items, signal, cols=4)
+        self.picture_buttons = dict(zip(tutorial.pictures, buttons))
+        self._insert(self._layout.indexOf(self.table) + 1, box)
+        self.figure.setVisible("units" in tutorial.pictures)
+        self.show_figure(None, None)
+
+    def _insert(self, index: int, widget: QWidget) -> None:
+        self._layout.insertWidget(index, widget)
+        self._extra.append(widget)
+
+    def show_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    def show_rows(self, rows: list[tuple[str, str, str]]) -> None:
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(r, c, item)
+        self.table.resizeRowsToContents()
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """The table as it reads (tests and the README check it)."""
+        return [tuple(self.table.item(r, c).text() for c in range(3))
+                for r in range(self.table.rowCount())]
+
+    def show_figure(self, every: tuple | None, units: np.ndarray | None) -> None:
+        """Tutorial H's pictures: ``every`` = (epochs, train, validation) from
+        ``core.tutorials.accuracy_every``; ``units`` a tiled picture of first-layer units."""
+        self.accuracy_plot.clear()
+        if self.accuracy_plot.legend is not None:
+            self.accuracy_plot.legend.clear()
+        self.shown = {"every": every, "units": units}
+        if every and every[0]:
+            epochs, train, val = every
+            self.accuracy_plot.plot(epochs, train, pen=pg.mkPen("#1f77b4", width=2),
+                                    symbol="o", symbolSize=5, name="train")
+            if val:
+                self.accuracy_plot.plot(epochs[:len(val)], val, symbol="s", symbolSize=5,
+                                        pen=pg.mkPen("#d62728", width=2), name="validation")
+        if units is None:
+            self.units_image.clear()
+            self.units_plot.setTitle("First-layer units (after a run)")
+            return
+        lo, hi = introspection.symmetric_limits(units[np.isfinite(units)])
+        self.units_image.setImage(units, autoLevels=False, levels=(lo, hi))
+        h, w = units.shape[:2]
+        self.units_plot.setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0.01)
+        self.units_plot.setTitle("First-layer units: each unit's weights as a 36×36 image "
+                                 "(red excites, blue inhibits)")
+
+
+class _KeySignal:
+    """Adapts ``_buttons``' index signal to a signal that carries the picture's key."""
+
+    def __init__(self, signal, keys: list[str]):
+        self._signal, self._keys = signal, keys
+
+    def emit(self, index: int) -> None:
+        self._signal.emit(self._keys[index])

@@ -1,0 +1,151 @@
+"""Help ▸ Tutorials: opens each tutorial's project with its settings and keeps its card current.
+
+The card lives in a dock beside the tabs. After each run the controller turns the run's record
+(and its final weights, for figures such as D's prediction at x = 1) into the card's rows with
+``core.tutorials``; tutorial H remembers the last run of each of its steps in this session, so
+logistic regression and the hidden-layer models stand side by side.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import QObject, Qt
+from PyQt5.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox
+
+from workbench.core import tutorials
+from workbench.core.spec import TrainConfig
+from workbench.ui.tutorials.card import TutorialCard
+
+
+class TutorialsController(QObject):
+    def __init__(self, window: QMainWindow):
+        super().__init__(window)
+        self.window = window
+        self.state = window.state
+        self.tutorial: tutorials.Tutorial | None = None
+        self.template: str | None = None  # the template of the open tutorial project
+        self.results: dict[str, dict] = {}  # template → its last run (this session)
+        self.weights: dict[str, list] = {}  # template → that run's final weights
+        self._opening = False
+
+        self.card = TutorialCard()
+        self.dock = QDockWidget("Tutorial", window, objectName="tutorialDock")
+        self.dock.setWidget(self.card)
+        self.dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+
+        self.menu = QMenu("&Tutorials", window.help_menu, objectName="tutorialsMenu")
+        window.help_menu.insertMenu(window.help_menu.actions()[0], self.menu)  # first in Help
+        self.actions = {}
+        for item in tutorials.TUTORIALS:
+            action = self.menu.addAction(f"&{item.key}  {item.title}")
+            action.setObjectName(f"tutorialAction_{item.key}")
+            action.setStatusTip(item.did)
+            action.triggered.connect(lambda _=False, key=item.key: self.open(key))
+            self.actions[item.key] = action
+
+        self.card.step_requested.connect(self._open_step)
+        self.card.variant_requested.connect(self._train_variant)
+        self.card.train_requested.connect(self.train)
+        self.card.picture_requested.connect(self.show_picture)
+        window.training_panel.training_finished.connect(self._on_run_finished)
+        self.state.project_replaced.connect(self._on_project_replaced)
+
+    # Opening ------------------------------------------------------------------------------------
+
+    def open(self, key: str, template: str | None = None) -> bool:
+        """Open tutorial ``key`` (optionally one of its steps); False when the user kept the
+        project open (unsaved changes) or a run is training."""
+        item = tutorials.tutorial(key)
+        if self.state.busy:
+            QMessageBox.information(self.window, "Tutorials", "Stop the training first.")
+            return False
+        if not self.window.confirm_discard():
+            return False
+        self._opening = True
+        try:
+            self.state.replace_project(item.project(template))
+        finally:
+            self._opening = False
+        self.tutorial, self.template = item, template or item.template
+        self.card.show_tutorial(item)
+        self.dock.show()
+        self.dock.raise_()
+        self.refresh()
+        return True
+
+    def _open_step(self, index: int) -> None:
+        if self.tutorial is not None and self.tutorial.steps:
+            self.open(self.tutorial.key, self.tutorial.steps[index].template)
+
+    def _on_project_replaced(self) -> None:
+        if not self._opening and self.tutorial is not None:
+            self.template = None
+            self.refresh()
+
+    # Running ------------------------------------------------------------------------------------
+
+    def train(self) -> bool:
+        panel = self.window.training_panel
+        if not panel.start_training():
+            self.window.statusBar().showMessage(panel.train_blocker(), 10000)
+            return False
+        return True
+
+    def _train_variant(self, index: int) -> None:
+        if self.tutorial is None or self.template is None:
+            return
+        variant = self.tutorial.variants[index]
+        config = self.state.training.to_dict()
+        config.update(variant.training)
+        self.state.set_training(TrainConfig.from_dict(config))
+        self.train()
+
+    def _on_run_finished(self, outcome) -> None:
+        if self.template is None or outcome.record is None:
+            return
+        self.results[self.template] = outcome.record.to_dict()
+        self.weights[self.template] = outcome.weights
+        self.refresh()
+
+    # Showing ------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        item = self.tutorial
+        if item is None:
+            return
+        if self.template is None:
+            self.card.show_status("The open project is not this tutorial's any more: open it "
+                                  "again from Help ▸ Tutorials to compare.")
+        else:
+            self.card.show_status(f"Project: {self.state.project.name} (dataset "
+                                  f"{self.state.project.dataset}). Train it, then compare.")
+        run = self.results.get(self.template) if self.template else None
+        weights = self.weights.get(self.template) if self.template else None
+        if item.steps:
+            rows = tutorials.fonts_rows(self.results)
+            params = f"{sum(int(w.size) for w in weights):,}" if weights else ""
+            rows.append(("parameters (this step)", f"{item.params:,} (two hidden)", params))
+        elif item.variants:
+            rows = tutorials.runs_rows(self.state.project.runs if self.template else [])
+        else:
+            rows = item.rows(run, weights)
+        self.card.show_rows(rows)
+        if "units" in item.pictures:
+            every = tutorials.accuracy_every(run) if run else None
+            units = tutorials.first_layer_units(weights)
+            self.card.show_figure(every, units)
+
+    def show_picture(self, key: str) -> None:
+        w = self.window
+        if key == "curves":
+            w.tabs.setCurrentWidget(w.training_panel)
+        elif key in ("confusion", "fit"):
+            w.tabs.setCurrentWidget(w.evaluation_panel)
+        elif key in ("units", "output"):
+            w.tabs.setCurrentWidget(w.weights_panel)
+            view = w.weights_panel.weights
+            w.weights_panel.tabs.setCurrentWidget(view)
+            if view.layers:
+                view.layer_combo.setCurrentIndex(0 if key == "units" else len(view.layers) - 1)
+                view.mode_combo.setCurrentIndex(0 if key == "units" else 1)
