@@ -154,7 +154,7 @@ def test_opening_another_project_detaches_the_card(qtbot, window):
 
 def test_core_rows_without_a_run_leave_ours_empty():
     for item in tutorials.TUTORIALS:
-        for _what, theirs, ours in item.rows(None):
+        for _what, _theirs, ours in item.rows(None):
             assert ours == ""
     assert tutorials.first_layer_units(None) is None
     kernel = np.arange(1296 * 128, dtype=np.float32).reshape(1296, 128)
