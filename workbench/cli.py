@@ -149,12 +149,13 @@ def cmd_train(args) -> int:
         if args.epochs < 1:
             raise CliError("--epochs must be at least 1", EXIT_INVALID)
         project.training.epochs = args.epochs
+    strategy = _strategy(args)  # before any tensor: logical devices are made before TF starts
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
     dataset = _load_dataset(project.dataset, project.training.seed)
     run = train(project.model, project.training, dataset, project.dataset,
-                _terminal_listener(args.json), run_id=len(project.runs) + 1)
+                _terminal_listener(args.json), run_id=len(project.runs) + 1, strategy=strategy)
     result, test = run.outcome.result, run.outcome.test or {}
     if result.status == "failed":
         raise CliError(result.message)
@@ -173,6 +174,7 @@ def cmd_train(args) -> int:
         "event": "done", "model": str(model_path), "project": str(project_path),
         "status": result.status, "epochs": result.epochs_completed,
         "duration": round(result.duration, 2),
+        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
         **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")},
     }
     if result.message:
@@ -189,6 +191,20 @@ def cmd_train(args) -> int:
     if result.message and not args.json:
         print(result.message)
     return 0
+
+
+def _strategy(args):
+    """The ``tf.distribute`` strategy ``--strategy``/``--devices`` ask for (None: none)."""
+    if args.strategy is None:
+        if args.devices is not None:
+            raise CliError("--devices needs --strategy mirrored", EXIT_INVALID)
+        return None
+    from workbench.core.distribute import StrategyError, mirrored
+
+    try:
+        return mirrored(args.devices)
+    except StrategyError as exc:
+        raise CliError(str(exc), EXIT_INVALID) from None
 
 
 # evaluate ---------------------------------------------------------------------------------------
@@ -337,6 +353,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the trained model and project "
                                  "(default: beside the project)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--strategy", choices=["mirrored"],
+                   help="tf.distribute strategy: mirrored = one replica per device")
+    p.add_argument("--devices", type=int,
+                   help="devices for --strategy mirrored: N GPUs, or N logical CPU devices "
+                        "where there are fewer GPUs (default: every GPU, else 1)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="test-split accuracy and confusion matrix of a model")
     p.add_argument("model")

@@ -8,6 +8,7 @@ a ``RunOutcome`` of plain data only (floats, lists, numpy copies) that may cross
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,8 @@ def failed_outcome(config, dataset_name: str, message: str, run_id: int = 1,
 def train(spec, config, dataset, dataset_name: str,
           listener: TrainingListener | None = None, control: TrainingControl | None = None,
           run_id: int = 1, initial_weights: list[np.ndarray] | None = None,
-          continues: int | None = None, initial_epoch: int = 0) -> TrainedRun:
+          continues: int | None = None, initial_epoch: int = 0,
+          strategy=None) -> TrainedRun:
     """Train ``spec`` (a ModelSpec or its dict) with ``config`` on ``dataset``.
 
     Raises ``SpecError`` or ``TrainingError`` (one readable sentence) when the run cannot start:
@@ -84,6 +86,8 @@ def train(spec, config, dataset, dataset_name: str,
     ``initial_weights`` continues from those weights instead of the seeded initialisation;
     the record then says so: ``continues`` (the run they come from, None if not known) and
     ``initial_epoch`` (epochs trained before, from which this run's epochs count on).
+    ``strategy``: a ``tf.distribute`` strategy (see core.distribute) the model is built and
+    compiled under, so ``fit`` spreads each batch over its replicas (``record.replicas``).
     """
     from workbench.core.build import build_seeded_model, compile_model
 
@@ -94,17 +98,18 @@ def train(spec, config, dataset, dataset_name: str,
     control = control or TrainingControl()
     metric = display_metric(getattr(dataset, "task", "classification"))
 
-    model = build_seeded_model(spec, config.seed, name="training")
-    if initial_weights is not None:
-        try:
-            model.set_weights([np.asarray(w) for w in initial_weights])
-        except ValueError:
-            raise TrainingError("the current weights do not fit this model (its layers changed); "
-                                "train from scratch") from None
-    compile_config = _config(config)
-    if metric not in compile_config.metrics:
-        compile_config.metrics = [*compile_config.metrics, metric]
-    compile_model(model, compile_config)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build_seeded_model(spec, config.seed, name="training")
+        if initial_weights is not None:
+            try:
+                model.set_weights([np.asarray(w) for w in initial_weights])
+            except ValueError:
+                raise TrainingError("the current weights do not fit this model (its layers "
+                                    "changed); train from scratch") from None
+        compile_config = _config(config)
+        if metric not in compile_config.metrics:
+            compile_config.metrics = [*compile_config.metrics, metric]
+        compile_model(model, compile_config)
     output_shape = tuple(model.output_shape[1:])
     problem = output_problem(output_shape, config.loss, dataset.task, dataset.num_classes,
                              label_shape(dataset))
@@ -128,6 +133,8 @@ def train(spec, config, dataset, dataset_name: str,
     record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
     if initial_weights is not None:
         record.extra.update(continues=continues, initial_epoch=int(initial_epoch))
+    if strategy is not None:
+        record.extra["replicas"] = int(strategy.num_replicas_in_sync)
     weights = [w.copy() for w in model.get_weights()]
     return TrainedRun(model, RunOutcome(result, record, test, metric, weights, warnings))
 

@@ -48,8 +48,12 @@ def is_loaded() -> bool:
     return _modules is not None
 
 
-def load_tensorflow():
-    """Return ``(tensorflow, keras)``, importing them on first use without start-up noise."""
+def load_tensorflow(setup=None):
+    """Return ``(tensorflow, keras)``, importing them on first use without start-up noise.
+
+    ``setup(tf)`` runs after the import and before TensorFlow's runtime starts (its first op),
+    where devices can still be configured; it only runs if this call is the one that imports.
+    """
     global _modules
     if _modules is not None:
         return _modules
@@ -67,6 +71,8 @@ def load_tensorflow():
                 import tensorflow as tf
 
                 tf.get_logger().setLevel("ERROR")
+                if setup is not None:
+                    setup(tf)
                 # The first op prints a second banner; run it while fd 2 is still captured.
                 tf.constant(1.0) + 1.0
             finally:

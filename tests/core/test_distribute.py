@@ -1,0 +1,50 @@
+"""``train --strategy mirrored``: TensorFlow's MirroredStrategy over logical CPU devices, run as a
+user runs it (a subprocess: logical devices exist only in a process that made them first)."""
+
+import json
+
+import numpy as np
+
+from tests.core.test_cli import assert_one_line_error, run, tiny
+
+__all__ = ["tiny"]  # the fixture, used by name
+
+
+def train_json(project, out, *more):
+    proc = run("train", project, "--json", "--out", out, "--epochs", "2", *more)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["event"] for line in lines] == ["epoch_end", "epoch_end", "done"]
+    return lines[-1]
+
+
+def test_mirrored_on_two_devices_trains_like_one(tiny, tmp_path):
+    two = train_json(tiny / "mlp.json", tmp_path / "two", "--strategy", "mirrored",
+                     "--devices", "2")
+    assert two["replicas"] == 2 and two["status"] == "completed"
+    # The same run on one device, here (this process has no strategy).
+    from workbench.actions.train import train
+    from workbench.cli import _load_dataset
+    from workbench.core.project import load_project
+
+    project = load_project(tiny / "mlp.json")
+    project.training.epochs = 2
+    one = train(project.model, project.training, _load_dataset(project.dataset, 0), "d").outcome
+    assert "replicas" not in one.record.to_dict()
+    # The same global batch split over two replicas: the same model within noise.
+    assert two["test_accuracy"] > 0.5
+    assert abs(two["test_accuracy"] - one.test["accuracy"]) < 0.15
+    saved = json.loads(open(two["project"]).read())
+    assert saved["runs"][-1]["replicas"] == 2
+    # What it saved is a plain model that loads and runs without any strategy.
+    import keras
+
+    model = keras.saving.load_model(two["model"])
+    assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
+
+
+def test_strategy_arguments_are_checked_in_one_line(tiny, tmp_path):
+    assert_one_line_error(run("train", tiny / "mlp.json", "--devices", "2"),
+                          "--devices needs --strategy mirrored")
+    assert_one_line_error(run("train", tiny / "mlp.json", "--strategy", "mirrored",
+                              "--devices", "0"), "at least 1")
