@@ -8,9 +8,9 @@ import threading
 
 import pytest
 from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
-from PyQt5.QtGui import QMouseEvent, QWheelEvent
+from PyQt5.QtGui import QContextMenuEvent, QMouseEvent, QWheelEvent
 from PyQt5.QtTest import QTest
-from PyQt5.QtWidgets import QApplication, QHBoxLayout, QWidget
+from PyQt5.QtWidgets import QApplication, QHBoxLayout, QMenu, QWidget
 
 from workbench.core import tf_loader
 from workbench.core.spec import LayerSpec, ModelSpec
@@ -144,7 +144,13 @@ def test_residual_block_by_clicking_only(qtbot, window):
     add = graph.view.nodes["add"]
     assert "same shape" in add.data.error and add.fix_button is not None
     assert builder.stack.error_frame.isVisible()
-    assert fix_everything(qtbot, state, graph) >= 1
+    # The selected merge's reason and fix also stand under the graph, with a button.
+    assert "same shape" in graph.message.text() and graph.fix_button.isVisible()
+    before = state.spec.to_dict()
+    QTest.mouseClick(graph.fix_button, Qt.LeftButton)
+    settle(qtbot, state)
+    assert state.spec.to_dict() != before
+    fix_everything(qtbot, state, graph)
     report = state.inspection
     assert report.ok, report.error_text()
     assert shown(graph, "add") == shown(graph, conv_b) == "(28, 28, 32)"
@@ -315,3 +321,61 @@ def test_stack_edits_on_a_graph_rewire_it(qtbot, window):
     assert wiring(state)[dropout] == ["add"] and dropout in graph.view.nodes
     # Behind the red Add (a 32-filter branch beside 8 channels) Keras knows no shape yet.
     assert graph.view.nodes["add"].data.error and graph.view.nodes[dropout].data.shape == "—"
+
+
+def test_right_click_menus_connect_into_a_merge(qtbot, window, monkeypatch):
+    state, builder, graph = window
+    for kind in ("Conv2D", "Conv2D", "MaxPooling2D"):
+        click_node(qtbot, graph, STEM)
+        choose(qtbot, state, graph, f"graphBranch_{kind}")
+    click_node(qtbot, graph, "conv2d")
+    click_node(qtbot, graph, "conv2d_1", ctrl=True)
+    choose(qtbot, state, graph, "graphMerge_Concatenate")
+    # A right-click on the pooling branch opens its menu (exec_ recorded, not run).
+    shown_menus = []
+    monkeypatch.setattr("PyQt5.QtWidgets.QMenu.exec_",
+                        lambda menu, *_a: shown_menus.append(menu) or None)
+    view = graph.view
+    item = view.nodes["max_pooling2d"]
+    view.ensureVisible(item, 10, 10)
+    pos = view.mapFromScene(item.pos())
+    QApplication.sendEvent(view.viewport(), QContextMenuEvent(
+        QContextMenuEvent.Mouse, pos, view.viewport().mapToGlobal(pos)))
+    assert len(shown_menus) == 1 and view.selected_names() == ["max_pooling2d"]
+    texts = [a.text() for a in shown_menus[0].actions()]
+    assert {"Add after", "Branch from here", "Merge selected", "Connect into"} <= set(texts)
+    menu = graph.context_menu(view.nodes["max_pooling2d"])
+    connect = next(a for sub in menu.findChildren(QMenu) for a in sub.actions()
+                   if a.objectName() == "graphConnect_concatenate")
+    connect.trigger()
+    settle(qtbot, state)
+    assert wiring(state)["concatenate"] == ["conv2d", "conv2d_1", "max_pooling2d"]
+    # An edge's menu deletes it; the background's only fits.
+    edge_menu = graph.context_menu(view.edges[("conv2d", "concatenate")])
+    assert [a.text() for a in edge_menu.actions() if a.text()] == ["Delete edge", "Fit"]
+    assert [a.text() for a in graph.context_menu(None).actions() if a.text()] == ["Fit"]
+
+
+def test_no_edits_while_a_run_trains(qtbot, window):
+    state, builder, graph = window
+    before = state.spec.to_dict()
+    state.set_busy(True)
+    assert not graph.buttons["add"].isEnabled() and not graph.buttons["branch"].isEnabled()
+    click_node(qtbot, graph, FLAT)
+    assert not graph.delete_action.isEnabled()
+    assert not graph.drop_edge(STEM, FLAT, "source", "input")  # a drag dropped anyway
+    assert "training" in graph.message.text()
+    assert state.spec.to_dict() == before
+    state.set_busy(False)
+    assert graph.buttons["add"].isEnabled() and graph.delete_action.isEnabled()
+
+
+def test_moving_rows_of_a_graph_is_refused(qtbot, window):
+    state, builder, graph = window
+    click_node(qtbot, graph, STEM)
+    choose(qtbot, state, graph, "graphBranch_Dense")
+    before = state.spec.to_dict()
+    with qtbot.waitSignal(state.edit_refused) as refused:
+        state.move_layer(len(state.spec.layers) - 1, 0)  # what a drag in the stack asks
+    assert "order follows the edges" in refused.args[0]
+    assert state.spec.to_dict() == before

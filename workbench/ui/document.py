@@ -260,6 +260,10 @@ class Document(QObject):
         n = len(self.spec.layers)
         if not (0 <= source < n and 0 <= target < n) or source == target:
             return
+        if self._is_graph():  # rows follow the edges (and the last one is the output)
+            self.edit_refused.emit("Not changed: in a graph the order follows the edges; "
+                                   "reconnect them in the Graph tab")
+            return
 
         def move(s: ModelSpec):
             s.layers.insert(target, s.layers.pop(source))

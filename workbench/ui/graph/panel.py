@@ -234,23 +234,42 @@ class GraphPanel(QWidget):
 
     # Menus and messages --------------------------------------------------------------------------
 
-    def _on_context_requested(self, pos, item) -> None:
+    def context_menu(self, item) -> QMenu:
+        """The right-click menu for a node, an edge or the background (``item`` None)."""
         menu = QMenu(self)
+        menu.setObjectName("graphContextMenu")
         if isinstance(item, NodeItem):
             menu.addMenu(self.add_menu).setText("Add after")
             menu.addMenu(self.branch_menu).setText("Branch from here")
             merge = menu.addMenu(self.merge_menu)
             merge.setText("Merge selected")
             merge.setEnabled(len(self.view.selected_names()) >= 2)
+            targets = [n for n in self.view.nodes.values()
+                       if n.data.index >= 0 and graph_edit.is_merge(n.data.title)
+                       and n is not item]
+            if targets:
+                into = menu.addMenu("Connect into")
+                for target in targets:
+                    action = into.addAction(f"{target.data.title} {target.data.name}")
+                    action.setObjectName(f"graphConnect_{target.data.name}")
+                    action.triggered.connect(
+                        lambda _=False, s=item.data.name, t=target.data.name:
+                        self.connect_into(s, t))
             if item.data.index >= 0:
                 menu.addSeparator()
                 menu.addAction(self.delete_action)
         elif isinstance(item, EdgeItem):
             delete = menu.addAction("Delete edge")
+            delete.setObjectName("graphDeleteEdge")
             delete.triggered.connect(self.delete_selected)
         menu.addSeparator()
         menu.addAction(self.fit_action)
+        return menu
+
+    def _on_context_requested(self, pos, item) -> None:
+        menu = self.context_menu(item)
         menu.exec_(pos)
+        menu.deleteLater()
 
     def _on_selection_changed(self, _index: int) -> None:
         self._refused = ""  # a refusal is about the selection it was made on
