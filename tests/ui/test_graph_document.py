@@ -31,3 +31,16 @@ def test_a_fix_of_a_graph_is_one_undoable_step(qtbot):
     assert inspect_model(document.spec).ok
     document.undo()
     assert not inspect_model(document.spec).ok
+
+
+def test_weights_view_knows_which_graph_layers_see_the_raw_input():
+    import keras
+
+    from workbench.ui.weights.layers import weighted_layers
+
+    x = keras.Input((4,))
+    a = keras.layers.Dense(2, name="a")(x)
+    b = keras.layers.Dense(2, name="b")(keras.layers.Flatten(name="flat")(x))
+    model = keras.Model(x, keras.layers.Dense(1, name="c")(keras.layers.Concatenate()([a, b])))
+    assert {layer.name: layer.first for layer in weighted_layers(model)} == {
+        "a": True, "b": True, "c": False}

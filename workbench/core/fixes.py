@@ -50,9 +50,8 @@ class Fix:
             fixed.layers[self.target].config.update(self.changes)
             return fixed
         new = LayerSpec.from_dict(self.layer.to_dict())
-        taking = spec.layers[self.index]
-        plain = all(layer.inbound is None and layer.name is None for layer in spec.layers)
-        if plain or (taking.inbound is None and self.source is None and spec.is_sequential()):
+        # A stack (nobody names what it takes): an insert before the row keeps it a stack.
+        if self.source is None and all(layer.inbound is None for layer in spec.layers):
             fixed = spec.copy()
             fixed.layers.insert(self.index, new)
             return fixed

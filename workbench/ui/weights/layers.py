@@ -43,13 +43,36 @@ def weighted_layers(model) -> list[WeightedLayer]:
         shapes = tuple(tuple(int(d) for d in w.shape) for w in layer.weights)
         if not shapes:
             continue
+        raw = _sees_raw_input(layer)  # a graph: no layer with weights on any path to it
         found.append(WeightedLayer(layer.name, type(layer).__name__, offset, shapes,
-                                   first=not found, units=shapes[0][-1] if shapes[0] else 1))
+                                   first=not found if raw is None else raw,
+                                   units=shapes[0][-1] if shapes[0] else 1))
         offset += len(shapes)
     expected = [tuple(int(d) for d in w.shape) for w in model.weights]
     if [s for layer in found for s in layer.shapes] != expected:
         return []
     return found
+
+
+def _sees_raw_input(layer) -> bool | None:
+    """Whether no layer with weights lies between the model's input and ``layer`` (through
+    Keras's graph of calls), or None when the layer's graph is not known."""
+    seen: set[int] = set()
+    todo = [layer]
+    while todo:
+        current = todo.pop()
+        nodes = getattr(current, "_inbound_nodes", None)
+        if not nodes or len(nodes) != 1 or not hasattr(nodes[0], "parent_nodes"):
+            return None
+        for parent in nodes[0].parent_nodes:
+            op = parent.operation
+            if id(op) in seen or type(op).__name__ == "InputLayer":
+                continue
+            if op.weights:
+                return False
+            seen.add(id(op))
+            todo.append(op)
+    return True
 
 
 def _flat_layers(model):
