@@ -64,6 +64,17 @@ def test_float_exports_compute_what_keras_computes(models, data, tmp_path, key, 
     assert [p.name for p in tmp_path.iterdir()] == ["model." + fmt]  # no temporary files left
 
 
+@pytest.mark.parametrize("key", ["resnet-digits", "inception-block"])
+def test_graph_templates_export_with_their_merges(data, tmp_path, key):
+    # Add (a residual shortcut) and Concatenate (inception branches) built by the graph build.
+    from workbench.core.build import build_seeded_model
+
+    model = build_seeded_model(load_template(key).model, 0)
+    for fmt in ("onnx", "tflite"):
+        report = export_deployed(model, fmt, tmp_path / f"g.{fmt}", data)
+        assert report.agreement >= 0.999 and report.max_abs_diff < 1e-4, fmt
+
+
 def test_int8_reports_its_accuracy_and_is_smaller(models, data, tmp_path):
     model = models["mnist-cnn"]
     floats = export_deployed(model, "tflite", tmp_path / "f.tflite", data)
