@@ -166,3 +166,10 @@ def test_bad_requests(models, data, tmp_path):
         export_deployed(models["mnist-mlp"], "onnx", tmp_path / "m.onnx",
                         load_dataset("regression-line"))
     assert not list(tmp_path.iterdir())
+    _, keras = load_tensorflow()
+    inputs = keras.Input((28, 28))
+    flat = keras.layers.Flatten()(inputs)
+    two_heads = keras.Model(inputs, [keras.layers.Dense(10)(flat), keras.layers.Dense(1)(flat)])
+    with pytest.raises(ActionError, match="cannot be checked: This model has 2 outputs"):
+        export_deployed(two_heads, "onnx", tmp_path / "m.onnx", data)
+    assert not list(tmp_path.iterdir())

@@ -184,7 +184,10 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
     say(0.02, "running the model on the test samples")
     x = check_samples(dataset, model, count)
     labels = check_labels(dataset, count)
-    expected = predict_outputs(model, x)
+    try:
+        expected = predict_outputs(model, x)
+    except ValueError as exc:  # several outputs
+        raise ActionError(f"this model cannot be checked: {exc}") from None
     representative = (representative_samples(dataset, model) if quantize == "int8" else None)
     title = {"onnx": "ONNX", "tflite": "TFLite", "saved-model": "SavedModel"}[fmt]
     if quantize:
