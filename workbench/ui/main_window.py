@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
         self._create_evaluation()
         self._create_weights()
         self._create_draw()
+        self._create_dataset()
 
         splitter = QSplitter(Qt.Horizontal, self)
         splitter.addWidget(self.builder_panel)
@@ -134,6 +135,12 @@ class MainWindow(QMainWindow):
         self.state.bus.test_image_requested.connect(
             lambda _image: self.tabs.setCurrentWidget(self.draw_panel)
         )
+
+    def _create_dataset(self) -> None:
+        from workbench.ui.dataset.panel import DatasetPanel
+
+        self.dataset_panel = DatasetPanel(self.state, self)
+        self.tabs.addTab(self.dataset_panel, "Data")
 
     # Menus --------------------------------------------------------------------------------------
 

@@ -1,0 +1,251 @@
+"""The Data tab (``datasetView``): look at the project's dataset before training.
+
+A virtualised grid of the samples of one split (train / validation / test, split as training
+splits them), filtered by class; the class balance of the three splits as bars; the selected
+sample large, with its index and label; and, live, what the model's augmentation layers make of
+it (built and run by a task on a worker thread, as every piece of Keras work is).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QItemSelectionModel, Qt
+from PyQt5.QtGui import QPixmap
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.actions import explore
+from workbench.ui.dataset.model import SampleModel, qimage
+from workbench.ui.tasks import TaskRunner
+
+COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
+PREVIEW = 200  # pixels of the selected sample's picture
+AUGMENTED = 8  # augmented copies shown
+
+
+class DatasetPanel(QWidget):
+    def __init__(self, state, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("datasetView")
+        self.state = state
+        self.dataset = None
+        self.parts: explore.Splits | None = None
+        self.counts: dict[str, list[int]] = {}
+        self.tasks = TaskRunner(self)
+        self._preview_request = 0
+        self.augmented: np.ndarray | None = None  # the last augmentation preview (tests read it)
+
+        self.summary = QLabel("Loading the dataset…", self, objectName="datasetSummary")
+        self.summary.setWordWrap(True)
+        self.split_combo = QComboBox(self, objectName="datasetSplit")
+        self.split_combo.addItems(explore.SPLITS)
+        self.class_combo = QComboBox(self, objectName="datasetClass")
+        self.class_combo.setMinimumContentsLength(14)
+        self.count_label = QLabel(self, objectName="datasetCount")
+        self.model = SampleModel(self)
+        self.grid = QListView(self, objectName="datasetGrid")
+        self.grid.setViewMode(QListView.IconMode)
+        self.grid.setUniformItemSizes(True)  # the view never asks about rows off screen
+        self.grid.setMovement(QListView.Static)
+        self.grid.setResizeMode(QListView.Adjust)
+        self.grid.setSpacing(2)
+        self.grid.setSelectionMode(QListView.SingleSelection)
+        self.grid.setModel(self.model)
+        self.grid.selectionModel().currentChanged.connect(self._on_current_changed)
+
+        self.sample_picture = QLabel(self, objectName="datasetSample")
+        self.sample_picture.setFixedSize(PREVIEW, PREVIEW)
+        self.sample_picture.setAlignment(Qt.AlignCenter)
+        self.sample_picture.setStyleSheet("background: #222")
+        self.sample_info = QLabel("Click a sample.", self, objectName="datasetSampleInfo")
+        self.sample_info.setWordWrap(True)
+        self.augment_label = QLabel(self, objectName="datasetAugmentInfo")
+        self.augment_label.setWordWrap(True)
+        self.augment_picture = QLabel(self, objectName="datasetAugmented")
+        self.augment_picture.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.balance = pg.PlotWidget(self, background="w")
+        self.balance.setObjectName("datasetBalance")
+        self.balance.setMinimumHeight(170)
+        plot = self.balance.getPlotItem()
+        plot.setTitle("Samples per class", color="#222")
+        plot.addLegend(offset=(-5, 5))
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+
+        self._build_layout()
+        self.split_combo.currentIndexChanged.connect(lambda _i: self._fill_grid())
+        self.class_combo.currentIndexChanged.connect(lambda _i: self._fill_grid())
+        state.data.loaded.connect(self.refresh)
+        state.data.failed.connect(lambda message: self.summary.setText(f"Dataset: {message}"))
+        state.training_changed.connect(self._on_training_changed)
+        state.model_changed.connect(self._preview_augmentation)
+        if state.data.dataset is not None:
+            self.refresh()
+
+    def _build_layout(self) -> None:
+        controls = QHBoxLayout()
+        for text, widget in (("Split", self.split_combo), ("Class", self.class_combo)):
+            controls.addWidget(QLabel(text, self))
+            controls.addWidget(widget)
+        controls.addWidget(self.count_label, 1)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(controls)
+        left_layout.addWidget(self.grid, 1)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.sample_picture)
+        right_layout.addWidget(self.sample_info)
+        right_layout.addWidget(self.augment_label)
+        right_layout.addWidget(self.augment_picture)
+        right_layout.addWidget(self.balance, 1)
+        splitter = QSplitter(Qt.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(splitter, 1)
+
+    # Following the project -----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """The project's dataset (just loaded) from the start: splits, classes, balance, grid."""
+        dataset = self.state.data.dataset
+        self.dataset = dataset
+        if dataset is None:
+            return
+        shape = "×".join(str(d) for d in dataset.input_shape)
+        self.summary.setText(f"<b>{dataset.name}</b>: {dataset.description or dataset.task}"
+                             f" — inputs {shape}")
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItem("All classes")
+        if dataset.is_classification:
+            self.class_combo.addItems(list(dataset.class_names))
+        self.class_combo.setEnabled(dataset.is_classification)
+        self.class_combo.blockSignals(False)
+        self._on_training_changed()
+
+    def _on_training_changed(self) -> None:
+        if self.dataset is None or self.dataset is not self.state.data.dataset:
+            return
+        config = self.state.training
+        self.parts = explore.splits(self.dataset, config.validation_split, config.seed)
+        self.counts = explore.class_counts(self.dataset, self.parts)
+        self._draw_balance()
+        self._fill_grid()
+
+    # Grid ----------------------------------------------------------------------------------------
+
+    def _fill_grid(self) -> None:
+        if self.dataset is None or self.parts is None:
+            return
+        split = self.split_combo.currentText()
+        rows = self.parts[split]
+        cls = self.class_combo.currentIndex() - 1
+        if cls >= 0 and len(rows):
+            y = explore.labels(explore.arrays_of(self.dataset, split)[1][rows])
+            rows = rows[y == cls]
+        self.model.set_rows(self.dataset, split, rows)
+        which = "" if cls < 0 else f" of class {self.class_combo.currentText()}"
+        self.count_label.setText(f"{len(rows):,} {split} samples{which}")
+        if len(rows):
+            self.select(0)
+        else:
+            self.sample_picture.clear()
+            self.sample_info.setText("No samples here.")
+
+    def select(self, row: int) -> None:
+        index = self.model.index(row)
+        self.grid.selectionModel().setCurrentIndex(index, QItemSelectionModel.ClearAndSelect)
+
+    def _on_current_changed(self, current, _previous) -> None:
+        if not current.isValid():
+            return
+        i, x, y = self.model.sample(current.row())
+        picture = explore.picture(x)
+        pixmap = QPixmap.fromImage(qimage(picture).scaled(
+            PREVIEW, PREVIEW, Qt.KeepAspectRatio, Qt.FastTransformation))
+        self.sample_picture.setPixmap(pixmap)
+        self.sample_info.setText(f"<b>{self.model.split} sample #{i}</b> — label: "
+                                 f"{explore.label_text(self.dataset, y)}")
+        self._preview_augmentation()
+
+    # Augmentation preview ------------------------------------------------------------------------
+
+    def _preview_augmentation(self) -> None:
+        current = self.grid.currentIndex()
+        if self.dataset is None or not current.isValid() or self.tasks.closed:
+            return
+        spec = self.state.spec
+        if explore.augmentation_spec(spec) is None:
+            self.augmented = None
+            self.augment_picture.clear()
+            self.augment_label.setText("The model starts without augmentation layers (add "
+                                       "RandomRotation, RandomZoom… from the palette's "
+                                       "Augmentation group to see them here).")
+            return
+        _i, x, _y = self.model.sample(current.row())
+        self._preview_request += 1
+        request, seed = self._preview_request, self._preview_request
+        sample = np.array(x, dtype=np.float32)
+        self.augment_label.setText("Augmenting…")
+        self.tasks.start(lambda _state: explore.augment(spec, sample, AUGMENTED, seed),
+                         name="augment-preview",
+                         on_result=lambda images: self._on_augmented(request, images),
+                         on_error=lambda message: self._on_augment_failed(request, message))
+
+    def _on_augmented(self, request: int, images: np.ndarray) -> None:
+        if request != self._preview_request:
+            return
+        self.augmented = images
+        from workbench.core.introspection import tile_images
+
+        mosaic = tile_images(images, cols=4, pad=1, fill=0.0)
+        size = min(400, 4 * 80)
+        self.augment_picture.setPixmap(QPixmap.fromImage(qimage(mosaic).scaled(
+            size, size, Qt.KeepAspectRatio, Qt.FastTransformation)))
+        self.augment_label.setText(f"{len(images)} random augmentations of this sample, as "
+                                   "training sees it (the model's augmentation layers).")
+
+    def _on_augment_failed(self, request: int, message: str) -> None:
+        if request == self._preview_request:
+            self.augmented = None
+            self.augment_picture.clear()
+            self.augment_label.setText(f"Augmentation preview: {message}")
+
+    # Balance -------------------------------------------------------------------------------------
+
+    def _draw_balance(self) -> None:
+        plot = self.balance.getPlotItem()
+        plot.clear()
+        if plot.legend is not None:
+            plot.legend.clear()
+        names = (list(self.dataset.class_names) if self.dataset.is_classification
+                 else ["samples"])
+        k = len(names)
+        width = 0.8 / len(explore.SPLITS)
+        for j, split in enumerate(explore.SPLITS):
+            counts = self.counts.get(split, [0] * k)
+            x = np.arange(k) - 0.4 + width * (j + 0.5)
+            bars = pg.BarGraphItem(x=x, height=counts, width=width, brush=COLOURS[split],
+                                   pen=pg.mkPen(None))
+            plot.addItem(bars)
+            if plot.legend is not None:
+                plot.legend.addItem(bars, f"{split} ({sum(counts):,})")
+        ticks = [(i, name if len(name) <= 12 else name[:11] + "…") for i, name in enumerate(names)]
+        plot.getAxis("bottom").setTicks([ticks if k <= 20 else ticks[::max(1, k // 20)]])
+        plot.setXRange(-0.6, k - 0.4, padding=0)
