@@ -73,7 +73,7 @@ def small_window(qtbot):
 
 
 @pytest.mark.parametrize("tab", ["training_panel", "graph_panel", "evaluation_panel",
-                                 "weights_panel", "draw_panel"])
+                                 "weights_panel", "draw_panel", "dataset_panel"])
 def test_every_tab_fits_a_1024_by_700_window(qtbot, small_window, tab):
     w = small_window
     panel = getattr(w, tab)

@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -27,7 +28,7 @@ from workbench.ui.dataset.model import SampleModel, qimage
 from workbench.ui.tasks import TaskRunner
 
 COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
-PREVIEW = 200  # pixels of the selected sample's picture
+PREVIEW = 150  # pixels of the selected sample's picture
 AUGMENTED = 8  # augmented copies shown
 
 
@@ -48,8 +49,10 @@ class DatasetPanel(QWidget):
         self.split_combo = QComboBox(self, objectName="datasetSplit")
         self.split_combo.addItems(explore.SPLITS)
         self.class_combo = QComboBox(self, objectName="datasetClass")
-        self.class_combo.setMinimumContentsLength(14)
+        self.class_combo.setMinimumContentsLength(8)
+        self.class_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.count_label = QLabel(self, objectName="datasetCount")
+        self.count_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.model = SampleModel(self)
         self.grid = QListView(self, objectName="datasetGrid")
         self.grid.setViewMode(QListView.IconMode)
@@ -73,7 +76,7 @@ class DatasetPanel(QWidget):
         self.augment_picture.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.balance = pg.PlotWidget(self, background="w")
         self.balance.setObjectName("datasetBalance")
-        self.balance.setMinimumHeight(170)
+        self.balance.setMinimumHeight(120)
         plot = self.balance.getPlotItem()
         plot.setTitle("Samples per class", color="#222")
         plot.addLegend(offset=(-5, 5))
