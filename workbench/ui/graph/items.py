@@ -14,7 +14,7 @@ from PyQt5.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainterPath, QPainterPathStroker, QPen
 from PyQt5.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem
 
-NODE_MIN_W, NODE_MAX_W = 150.0, 250.0
+NODE_MIN_W, NODE_MAX_W = 150.0, 280.0
 PAD = 7.0
 RADIUS = 6.0
 HANDLE_R = 6.0
@@ -90,8 +90,9 @@ class NodeItem(QGraphicsItem):
         self.setZValue(1)
         metrics, bold_metrics = QFontMetrics(font), QFontMetrics(self.bold)
         self.line_h = metrics.height() + 1
-        head = f"{data.title}  {data.name}" if data.index >= 0 else data.title
-        lines = [bold_metrics.horizontalAdvance(head), metrics.horizontalAdvance(data.settings),
+        head = bold_metrics.horizontalAdvance(data.title) + (
+            8 + metrics.horizontalAdvance(data.name) + 12 if data.index >= 0 else 0)
+        lines = [head, metrics.horizontalAdvance(data.settings),
                  metrics.horizontalAdvance(f"{data.shape}    {data.params}")]
         self.width = min(NODE_MAX_W, max(NODE_MIN_W, max(lines) + 2 * PAD))
         rows = 2 + (1 if data.settings else 0) + (1 if data.error else 0)
