@@ -132,7 +132,7 @@ def _load_dataset(name: str, seed: int | None = 0):
     # The same seed as the GUI uses, so a saved project trains on the same split headless.
     dataset = load_dataset(name, seed=seed or 0)
     if dataset.notice:
-        sys.stderr.write(f"workbench: {dataset.notice}\n")
+        sys.stderr.write(f"workbench: {_one_line(dataset.notice)}\n")
     return dataset
 
 
@@ -251,7 +251,7 @@ def cmd_predict(args) -> int:
             _emit(item)
         else:
             top = item["probabilities"][item["predicted"]]
-            print(f"{item['image']}: {item['predicted']} ({top:.1%})")
+            print(f"{_one_line(item['image'])}: {item['predicted']} ({top:.1%})")
     return 0
 
 
@@ -318,11 +318,13 @@ def cmd_export(args) -> int:
 
 def cmd_dataset(args) -> int:
     from workbench.actions.dataset import describe
+    from workbench.core.safe_io import shown
 
     info = describe(_load_dataset(args.dataset))
     if args.json:
         _emit(info)
         return 0
+    info = {**info, "name": shown(info["name"]), "classes": [shown(c) for c in info["classes"]]}
     print(f"{info['name']}: {info['task']}, input {tuple(info['input_shape'])}")
     if info["classes"]:
         width = max(5, *(len(str(c)) for c in info["classes"]))
@@ -336,8 +338,17 @@ def cmd_dataset(args) -> int:
 # entry point ------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house's errors: one line, the error and a hint, not the whole usage."""
+
+    def error(self, message: str):
+        from workbench.core.safe_io import shown
+
+        self.exit(EXIT_INVALID, f"{self.prog}: {shown(message)} (see '{self.prog} --help')\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="workbench",
         description="Neural-network training workbench. With no command, opens the window.",
     )
@@ -407,6 +418,13 @@ def _known_errors():
             TrainingError)
 
 
+def _one_line(exc) -> str:
+    """An error as one terminal line: names from files cannot add lines or escape sequences."""
+    from workbench.core.safe_io import shown
+
+    return shown(" ".join(str(exc).split("\n")).strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
@@ -422,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a reader that went away is handled below
         return code
     except _known_errors() as exc:
-        sys.stderr.write(f"workbench: {exc}\n")
+        sys.stderr.write(f"workbench: {_one_line(exc)}\n")
         return getattr(exc, "code", EXIT_INVALID)
     except KeyboardInterrupt:
         sys.stderr.write("workbench: interrupted\n")
@@ -435,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        sys.stderr.write(f"workbench: unexpected error: {first} (set WORKBENCH_DEBUG=1 for "
-                         "details)\n")
+        sys.stderr.write(f"workbench: unexpected error: {_one_line(first)} "
+                         "(set WORKBENCH_DEBUG=1 for details)\n")
         return EXIT_ERROR
 
 

@@ -6,10 +6,8 @@ exactly the same preprocessing: the recipe LeCun et al. used to build MNIST, plu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 SIZE = 28
 # MNIST digits were scaled so the longer bounding-box side is 20 px, then placed by centre of mass.
@@ -63,27 +61,27 @@ def preprocess_digit(image: np.ndarray) -> np.ndarray | None:
 
 
 def load_image(path) -> np.ndarray:
-    """Read an image file as an array (greyscale, RGB or RGBA); ValueError if it cannot be read."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"Image file not found: {path}")
-    if path.is_dir():
-        raise ValueError(f"Expected an image file but got a folder: {path}")
+    """Read an image file as an array (greyscale, RGB or RGBA); ValueError if it cannot be read.
+
+    Only raster images are decoded (safe_io.open_image: PNG, JPEG, BMP, GIF, TIFF, WebP by their
+    content, within a pixel limit), never PostScript or a special file."""
+    from workbench.core.safe_io import FileRefused, open_image
+
     try:
-        with Image.open(path) as opened:
-            opened.load()
-            # Phone photos are often stored sideways with an EXIF note saying which way is up.
-            img = ImageOps.exif_transpose(opened)
-            if img.mode in ("1", "L", "I", "I;16", "F", "RGB", "RGBA"):
-                converted = img
-            elif "A" in img.getbands() or "transparency" in img.info:
-                # Palette and LA images with transparency: keep it, transparent means paper.
-                converted = img.convert("RGBA")
-            else:
-                converted = img.convert("RGB")
-            return np.array(converted)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
-        raise ValueError(f"Cannot read {path} as an image: {exc}") from None
+        opened = open_image(path)
+    except FileRefused as exc:
+        raise ValueError(str(exc)) from None
+    with opened:
+        # Phone photos are often stored sideways with an EXIF note saying which way is up.
+        img = ImageOps.exif_transpose(opened)
+        if img.mode in ("1", "L", "I", "I;16", "F", "RGB", "RGBA"):
+            converted = img
+        elif "A" in img.getbands() or "transparency" in img.info:
+            # Palette and LA images with transparency: keep it, transparent means paper.
+            converted = img.convert("RGBA")
+        else:
+            converted = img.convert("RGB")
+        return np.array(converted)
 
 
 def fit_to_input(digit28: np.ndarray, input_shape: tuple) -> np.ndarray:

@@ -8,6 +8,17 @@ import zipfile
 from pathlib import Path
 
 from workbench.core.atomic import replacing
+from workbench.core.errors import plain_text, reason_lines
+from workbench.core.safe_io import (
+    FileRefused,
+    GiB,
+    MiB,
+    check_fits_memory,
+    check_regular,
+    check_zip_members,
+    open_zip,
+    shown,
+)
 from workbench.core.tf_loader import load_tensorflow
 
 # Keras warns when a file's optimizer state does not match the freshly compiled optimizer. We only
@@ -21,38 +32,92 @@ class ModelFileError(Exception):
     """One readable sentence on why a model file cannot be used."""
 
 
+# What a .keras archive's members may declare before Keras inflates them.
+_CONFIG_LIMIT = 64 * MiB  # config.json / metadata.json: the architecture, as text
+_ASSETS_LIMIT = 1 * GiB  # assets/: Keras writes them all to the temporary folder
+
+
+def check_keras_archive(path: Path) -> None:
+    """Refuse a ``.keras`` zip before Keras opens it: members outside its folder (``../``), a
+    config that would inflate to gigabytes, assets larger than the temporary folder can take,
+    contents larger than the free memory."""
+    import shutil
+    import tempfile
+
+    try:
+        with open_zip(path, "model", ".keras file (a Keras zip archive)") as archive:
+            members = check_zip_members(path, archive, ".keras file")
+    except FileRefused as exc:
+        raise ModelFileError(str(exc)) from None
+    names = {info.filename for info in members}
+    if "config.json" not in names:
+        raise ModelFileError(f"{shown(path)}: not a valid .keras file (it has no config.json)")
+    for info in members:
+        if info.filename in ("config.json", "metadata.json") and info.file_size > _CONFIG_LIMIT:
+            raise ModelFileError(
+                f"{shown(path)}: refused: its {info.filename} would inflate to "
+                f"{info.file_size / GiB:.1f} GiB (a model's description is megabytes at most)")
+    assets = sum(i.file_size for i in members if i.filename.startswith("assets/"))
+    free_disk = shutil.disk_usage(tempfile.gettempdir()).free
+    if assets > min(_ASSETS_LIMIT, free_disk // 2):
+        raise ModelFileError(f"{shown(path)}: refused: its assets would write "
+                             f"{assets / GiB:.1f} GiB to the temporary folder")
+    try:
+        check_fits_memory(path, sum(i.file_size for i in members), "the model")
+    except FileRefused as exc:
+        raise ModelFileError(str(exc)) from None
+
+
+def _load_failure(path: Path, exc: BaseException) -> ModelFileError:
+    """Keras's reason as one line of ours."""
+    text = plain_text(exc)
+    where = shown(path)
+    if "TFSMLayer" in text:
+        return ModelFileError(
+            f"{where}: refused: the model loads an external SavedModel (a TFSMLayer), which can "
+            "run code from outside the file. Only open it with Keras directly if you trust it.")
+    if "safe_mode" in text or "Lambda" in text or "lambda" in text:
+        return ModelFileError(
+            f"{where}: refused: loading this model would run Python code stored in the file "
+            "(a Lambda layer). Only open it with Keras directly if you trust its source.")
+    if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
+        return ModelFileError(f"{where}: uses custom layers or functions that are not part of "
+                              "Keras; it cannot be opened safely")
+    if "could not be loaded" in text and "Example error message" in text:
+        after = text.split("Example error message", 1)[1].split("\n")
+        reason = next((ln.strip() for ln in after[1:] if ln.strip()), "")
+        return ModelFileError(f"{where}: the weights stored in the file do not fit its layers"
+                              + (f" ({shown(reason)})" if reason else ""))
+    if isinstance(exc, (MemoryError, RecursionError)):
+        return ModelFileError(f"{where}: refused: the model is too large or too deeply nested "
+                              "to load")
+    return ModelFileError(f"{where}: could not be loaded ({shown(reason_lines(exc)[0])})")
+
+
 def load_model(path: str | os.PathLike, compile: bool = True):
     """Load a ``.keras`` (or legacy ``.h5``) file without ever running code from it."""
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a folder; expected a .keras model file")
     suffix = path.suffix.lower()
-    if suffix == ".keras" and not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: not a valid .keras file (it is not a Keras zip archive)")
+    try:
+        check_regular(path, "model", ".keras model file")
+    except FileRefused as exc:
+        raise ModelFileError(str(exc)) from None
     if suffix not in (".keras", ".h5", ".hdf5"):
-        raise ModelFileError(f"{path}: expected a .keras (or legacy .h5) model file")
+        raise ModelFileError(f"{shown(path)}: expected a .keras (or legacy .h5) model file")
+    if suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(f"{shown(path)}: not a valid .keras file "
+                                 "(it is not a Keras zip archive)")
+        check_keras_archive(path)
     from workbench.core.layers import LAYER_CONSTRUCTION
 
     _, keras = load_tensorflow()
     try:
-        with LAYER_CONSTRUCTION:
+        with LAYER_CONSTRUCTION, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Keras's extra lines on odd members
             return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for bad files
-        text = str(exc)
-        if "safe_mode" in text or "Lambda" in text:
-            raise ModelFileError(
-                f"{path}: refused: loading this model would run Python code stored in the file "
-                "(a Lambda layer). Only open it with Keras directly if you trust its source."
-            ) from None
-        if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
-            raise ModelFileError(
-                f"{path}: uses custom layers or functions that are not part of Keras; "
-                "it cannot be opened safely"
-            ) from None
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
-        raise ModelFileError(f"{path}: could not be loaded ({first})") from None
+        raise _load_failure(path, exc) from None
 
 
 def save_model(model, path: str | os.PathLike) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.atomic import replacing
+from workbench.core.safe_io import FileRefused, read_text, shown
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 
 FORMAT = "workbench/1"
@@ -162,33 +163,54 @@ def weights_path(project_path: str | os.PathLike) -> Path:
 
 def load_project(path: str | os.PathLike) -> Project:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProjectError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ProjectError(f"{path}: is a folder, not a project file") from None
-    except UnicodeDecodeError:
-        raise ProjectError(f"{path}: not a text file (is it a project?)") from None
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:  # a regular file of a project's size only: never a FIFO, /dev/zero or a gigabyte
+        text = read_text(path, "project", "project file")
+    except FileRefused as exc:
+        raise ProjectError(str(exc)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"{shown(path)}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     except RecursionError:
-        raise ProjectError(f"{path}: nested too deeply to be a project") from None
+        raise ProjectError(f"{shown(path)}: nested too deeply to be a project") from None
     except ValueError as exc:  # e.g. a number too long to convert
-        raise ProjectError(f"{path}: not valid JSON ({exc})") from None
+        raise ProjectError(f"{shown(path)}: not valid JSON ({exc})") from None
     try:
         project = Project.from_dict(data)
     except ProjectError as exc:
-        raise ProjectError(f"{path}: {exc}") from None
+        raise ProjectError(f"{shown(path)}: {exc}") from None
     if not project.name:
         project.name = path.stem
+    project.dataset = _resolved_dataset(project.dataset, path.parent)
     return project
+
+
+def _is_relative_path(dataset: str) -> bool:
+    from workbench.core.datasets import dataset_names
+
+    return dataset not in dataset_names() and not Path(dataset).expanduser().is_absolute()
+
+
+def _resolved_dataset(dataset: str, folder: Path) -> str:
+    """A relative dataset path means beside the project (where a shared folder keeps it), not
+    wherever the program happens to run."""
+    if not _is_relative_path(dataset):
+        return dataset
+    beside = folder / dataset
+    return str(beside.resolve()) if beside.exists() else dataset
+
+
+def _stored_dataset(dataset: str, folder: Path) -> str:
+    """A dataset inside the project's folder is written relative to it, so the folder can move."""
+    path = Path(dataset)
+    if not path.is_absolute():
+        return dataset
+    try:
+        return path.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return dataset
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
@@ -199,6 +221,8 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
 
 def save_project(project: Project, path: str | os.PathLike) -> None:
     try:
-        write_atomic(path, json.dumps(project.to_dict(), indent=2) + "\n")
+        data = project.to_dict()
+        data["dataset"] = _stored_dataset(project.dataset, Path(path).parent)
+        write_atomic(path, json.dumps(data, indent=2) + "\n")
     except OSError as exc:
         raise ProjectError(f"{path}: cannot be written ({exc.strerror or exc})") from None

@@ -17,11 +17,20 @@ import numpy as np
 from workbench.core.datasets.builtin import scale_images
 from workbench.core.datasets.dataset import Dataset, DatasetError, labels_look_one_hot
 from workbench.core.datasets.splits import held_out_size, stratified_split
+from workbench.core.safe_io import (
+    FileRefused,
+    check_fits_memory,
+    check_zip_members,
+    open_image,
+    open_regular,
+    open_zip,
+    shown,
+)
 
 # Labels 0..MAX_DIRECT_LABEL-1 are class indices as they stand; other integers are renumbered.
 MAX_DIRECT_LABEL = 1_000
-# The formats Keras's image_dataset_from_directory reads (keras.utils ALLOWLIST_FORMATS).
-IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+# The raster formats a class folder's images may have (decoded by content: safe_io.open_image).
+IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
@@ -89,17 +98,81 @@ def load_npz(path: Path, seed: int = 0) -> Dataset:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    # We own the file handle: np.load leaks its own when a damaged zip fails to open.
+    """The arrays of an ``.npz``, after checking what its members declare (safe_io): every
+    array's size against the bytes its member holds and the free memory, before inflating any.
+
+    Members stored uncompressed (``np.savez``) are memory-mapped, so an honest large file is
+    read page by page instead of copied into memory."""
     try:
-        with open(path, "rb") as stream:
-            archive = np.load(stream, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise DatasetError(f"{path.name} holds a single array, not an .npz archive.")
-            with archive:
-                return {key: archive[key] for key in archive.files}
+        with open_regular(path, "npz", ".npz archive") as stream:
+            if stream.read(6) == b"\x93NUMPY":
+                raise DatasetError(f"{shown(path.name)} holds a single array, "
+                                   "not an .npz archive.")
+    except FileRefused as exc:
+        raise DatasetError(f"{exc}.") from None
+    try:
+        with open_zip(path, "npz", ".npz archive") as archive:
+            members = check_zip_members(path, archive, ".npz archive")
+            headers = {info.filename: _npy_header(path, archive, info) for info in members
+                       if info.filename.endswith(".npy")}
+            needed = sum(nbytes for _, nbytes, _ in headers.values())
+            check_fits_memory(path, needed, "the arrays")
+            arrays = {}
+            for info in members:
+                if info.filename not in headers:
+                    continue
+                key = info.filename[:-4]
+                if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
+                    header, _, offset = headers[info.filename]
+                    arrays[key] = _mapped(path, archive, info, header, offset)
+                else:
+                    with archive.open(info) as member:
+                        arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+            return arrays
+    except FileRefused as exc:
+        raise DatasetError(f"{exc}.") from None
+    except MemoryError:
+        raise DatasetError(f"{shown(path.name)}: its arrays do not fit in memory.") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatasetError(f"{path.name} is not a readable .npz archive ({reason}).") from None
+        raise DatasetError(f"{shown(path.name)} is not a readable .npz archive "
+                           f"({shown(reason)}).") from None
+
+
+def _npy_header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """``(header, nbytes, data_offset)`` of one member, read without inflating its data; a member
+    that claims an array larger than the bytes it holds (or holds objects) is refused."""
+    fmt = np.lib.format
+    with archive.open(info) as member:
+        version = fmt.read_magic(member)
+        shape, fortran, dtype = (fmt.read_array_header_1_0(member) if version == (1, 0)
+                                 else fmt.read_array_header_2_0(member))
+        offset = member.tell()
+    name = shown(info.filename[:-4])
+    if dtype.hasobject:
+        raise DatasetError(f"{shown(path.name)}: '{name}' holds Python objects; only arrays of "
+                           "numbers are read (pickles could run code).")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > info.file_size - offset:
+        raise FileRefused(f"{shown(path)}: refused: '{name}' declares a {shape} array of "
+                          f"{nbytes:,} bytes but holds only {info.file_size:,}")
+    return (shape, fortran, dtype), nbytes, offset
+
+
+def _mapped(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, header,
+            offset: int) -> np.ndarray:
+    """A stored (uncompressed) member as a read-only memory map of the file itself."""
+    import struct
+
+    shape, fortran, dtype = header
+    archive.fp.seek(info.header_offset)
+    local = archive.fp.read(30)
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    if np.prod(shape, dtype=object) == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=start + offset, shape=shape,
+                     order="F" if fortran else "C")
 
 
 def _checked_pair(x: np.ndarray, y: np.ndarray, split: str, minimum: int):
@@ -111,6 +184,11 @@ def _checked_pair(x: np.ndarray, y: np.ndarray, split: str, minimum: int):
             raise DatasetError(f"{name} is a single number, not an array of samples.")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise DatasetError(f"{name} contains NaN or infinite values.")
+        if array.dtype.kind == "f" and array.dtype.itemsize > 4 and array.size and (
+                np.abs(array).max() > np.finfo(np.float32).max):
+            raise DatasetError(f"{name} holds values beyond float32's range (up to "
+                               f"{float(np.abs(array).max()):.3g}); the model computes in "
+                               "float32, so scale them first.")
     if len(x) != len(y):
         raise DatasetError(f"x_{split} has {len(x)} samples but y_{split} has {len(y)}.")
     if len(x) < minimum:
@@ -170,20 +248,26 @@ def _interpret_labels(y: np.ndarray, names: list[str] | None):
 
 
 def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
-    """One class per sub-folder, decoded by Keras's ``image_dataset_from_directory``.
+    """One class per sub-folder, each image decoded by Pillow as a raster image by its content
+    (safe_io.open_image: never PostScript, a special file or a decompression bomb).
 
-    Grayscale stays one channel (stored without the channel axis, like MNIST); images keep their
-    size when they share one, else all are resized to the most common size.
+    The folder is grayscale when every image's content is grey (a grey WebP saved as ``.png`` is
+    grey too), else colour; every image is decoded to that one mode. Grayscale stays one channel
+    (stored without the channel axis, like MNIST); images keep their size when they share one,
+    else all are resized to the most common size.
     """
     files = _image_files(folder)
     if not files:
         raise DatasetError(
-            f"{folder} has no images in class sub-folders "
-            f"(expected {folder.name}/<class name>/<image>{'|'.join(IMAGE_FORMATS)})."
+            f"{shown(folder)} has no images in class sub-folders "
+            f"(expected {shown(folder.name)}/<class name>/<image>{'|'.join(IMAGE_FORMATS)})."
         )
     if len(files) < 2:
-        raise DatasetError(f"{folder} has images for only one class; at least two are needed.")
-    sizes, grayscale = _survey(files)
+        raise DatasetError(f"{shown(folder)} has images for only one class; "
+                           "at least two are needed.")
+    images, labels, odd = _decode_images(files)
+    sizes = collections.Counter(image.shape[1::-1] for image in images)
+    grayscale = all(image.ndim == 2 for image in images)
     (width, height), _ = sizes.most_common(1)[0]
     notices = []
     if len(sizes) > 1:
@@ -191,7 +275,12 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
             f"Images have {len(sizes)} different sizes; all were resized to {width}x{height}, "
             "the most common size."
         )
-    x, y, class_names = _decode_with_keras(folder, list(files), grayscale, (height, width))
+    if odd:
+        shown_odd = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
+        notices.append(f"Decoded by their content, not their name: {shown_odd}.")
+    x = _stack(images, grayscale, (width, height))
+    y = np.asarray(labels, dtype=np.int64)
+    class_names = list(files)
     train, test = stratified_split(y, held_out_size(len(y)), seed)
     colour = "grayscale" if grayscale else "colour"
     return Dataset(
@@ -203,7 +292,7 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
         task="classification",
         class_names=class_names,
         description=(
-            f"{folder.name}: {len(y):,} {colour} {width}x{height} images in "
+            f"{shown(folder.name)}: {len(y):,} {colour} {width}x{height} images in "
             f"{len(class_names)} classes ({len(train):,} train / {len(test):,} test)"
         ),
         notice=" ".join(notices),
@@ -211,7 +300,7 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
 
 
 def _image_files(folder: Path) -> dict[str, list[Path]]:
-    """Image files per class folder, the way Keras indexes them (sorted, hidden folders skipped)."""
+    """Image files per class folder, sorted, hidden folders skipped."""
     found = {}
     for entry in sorted(os.listdir(folder)):
         class_dir = folder / entry
@@ -219,7 +308,7 @@ def _image_files(folder: Path) -> dict[str, list[Path]]:
             continue
         images = [
             Path(root) / name
-            for root, _, names in os.walk(class_dir)
+            for root, dirs, names in sorted(os.walk(class_dir))
             for name in sorted(names)
             if name.lower().endswith(IMAGE_FORMATS)
         ]
@@ -228,47 +317,63 @@ def _image_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _survey(files: dict[str, list[Path]]) -> tuple[collections.Counter, bool]:
-    """Image sizes ``(width, height)`` with their counts, and whether every image is grayscale.
-
-    Pillow reads only the headers here, so a large folder is surveyed in moments.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    sizes: collections.Counter = collections.Counter()
-    grayscale = True
-    for path in (p for paths in files.values() for p in paths):
-        try:
-            with Image.open(path) as image:
-                sizes[image.size] += 1
-                grayscale = grayscale and image.mode in _GRAY_MODES
-        except (OSError, UnidentifiedImageError) as exc:
-            raise DatasetError(f"{path} is not a readable image ({exc}).") from None
-    return sizes, grayscale
+# The Pillow formats each file name ending stands for (to name a file whose content differs).
+_SUFFIX_FORMATS = {".bmp": "BMP", ".gif": "GIF", ".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG",
+                   ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+# Channels of a lossy grey image may differ by rounding; beyond this the image is colour.
+_GREY_TOLERANCE = 2
 
 
-def _decode_with_keras(folder: Path, class_names: list[str], grayscale: bool, size):
-    from workbench.core.tf_loader import load_tensorflow
+def _decode_images(files: dict[str, list[Path]]):
+    """``(arrays, labels, odd)``: each image as uint8 (H, W) when its content is grey, else
+    (H, W, 3); its class index; the files whose content is not what their name says."""
+    images, labels, odd = [], [], []
+    held = 0
+    for label, paths in enumerate(files.values()):
+        for path in paths:
+            try:
+                image = open_image(path)
+            except FileRefused as exc:
+                raise DatasetError(f"{exc}.") from None
+            with image:
+                if _SUFFIX_FORMATS.get(path.suffix.lower()) != image.format:
+                    odd.append(f"{shown(path.name)} is {image.format}")
+                if image.mode in _GRAY_MODES:
+                    pixels = np.asarray(image.convert("L"))
+                else:
+                    rgb = image.convert("RGB")  # alpha dropped, as Keras's decoding does
+                    pixels = np.asarray(rgb)
+                    spread = pixels.max(axis=-1).astype(np.int16) - pixels.min(axis=-1)
+                    if not spread.size or spread.max() <= _GREY_TOLERANCE:
+                        pixels = np.asarray(rgb.convert("L"))
+            images.append(pixels)
+            labels.append(label)
+            held += pixels.nbytes
+            if len(images) % 64 == 0:  # the float32 copy will need 4 bytes per pixel value
+                try:
+                    check_fits_memory(path.parent, 4 * held, "the folder's images")
+                except FileRefused as exc:
+                    raise DatasetError(f"{exc}.") from None
+    return images, labels, odd
 
-    tf, keras = load_tensorflow()
+
+def _stack(images: list[np.ndarray], grayscale: bool, size) -> np.ndarray:
+    """One float32 array in [0, 1]: every image in the folder's mode, resized to ``size``."""
+    from PIL import Image
+
+    width, height = size
+    shape = (len(images), height, width) if grayscale else (len(images), height, width, 3)
     try:
-        images = keras.utils.image_dataset_from_directory(
-            str(folder),
-            labels="inferred",
-            label_mode="int",
-            class_names=class_names,
-            color_mode="grayscale" if grayscale else "rgb",
-            image_size=size,
-            batch_size=256,
-            shuffle=False,
-            verbose=False,
-        )
-        batches = list(images.as_numpy_iterator())
-    except (tf.errors.OpError, ValueError) as exc:
-        reason = str(getattr(exc, "message", exc)).strip().splitlines()[0]
-        raise DatasetError(f"Could not decode the images in {folder} ({reason}).") from None
-    x = np.concatenate([xb for xb, _ in batches]).astype(np.float32) / np.float32(255.0)
-    y = np.concatenate([yb for _, yb in batches]).astype(np.int64)
-    if grayscale:
-        x = x[..., 0]
-    return x, y, class_names
+        x = np.empty(shape, dtype=np.float32)
+    except MemoryError:
+        raise DatasetError(f"{len(images):,} images of {width}x{height} do not fit in "
+                           "memory.") from None
+    for i, pixels in enumerate(images):
+        if not grayscale and pixels.ndim == 2:
+            pixels = np.repeat(pixels[..., None], 3, axis=-1)
+        if pixels.shape[:2] != (height, width):
+            pixels = np.asarray(Image.fromarray(pixels).resize(
+                (width, height), Image.Resampling.BILINEAR))
+        x[i] = pixels
+    x /= np.float32(255.0)
+    return x

@@ -76,6 +76,6 @@ def load_dataset(
     path = _as_path(name_or_path)
     if path.is_dir():
         return files.load_image_folder(path, seed)
-    if path.is_file():
+    if path.exists():  # a FIFO or a device too: load_npz refuses it in one line
         return files.load_npz(path, seed)
     raise _unknown(str(name_or_path))
