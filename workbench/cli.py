@@ -137,7 +137,7 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 
 def cmd_train(args) -> int:
-    from workbench.actions.train import train
+    from workbench.actions.train import check_output_folder, train
     from workbench.core.inspect import inspect_model
     from workbench.core.modelio import save_model
     from workbench.core.project import load_project, save_project, weights_path
@@ -153,6 +153,8 @@ def cmd_train(args) -> int:
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+    out = Path(args.out) if args.out else Path(args.project).resolve().parent
+    check_output_folder(out)  # before the run, not after it
     dataset = _load_dataset(project.dataset, project.training.seed)
     run = train(project.model, project.training, dataset, project.dataset,
                 _terminal_listener(args.json), run_id=len(project.runs) + 1, strategy=strategy)
@@ -160,7 +162,6 @@ def cmd_train(args) -> int:
     if result.status == "failed":
         raise CliError(result.message)
 
-    out = Path(args.out) if args.out else Path(args.project).resolve().parent
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.project).stem
     project_path = out / f"{stem}.json"

@@ -325,6 +325,9 @@ def test_load_image_formats(tmp_path):
         assert corr(preprocess_digit(img), ref) > 0.95, name
 
 
+UNREADABLE = "not a PNG/JPEG/BMP/GIF/TIFF/WebP image|not a readable image|damaged image"
+
+
 def test_load_image_errors_are_readable(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
         load_image(tmp_path / "missing.png")
@@ -332,14 +335,14 @@ def test_load_image_errors_are_readable(tmp_path):
         load_image(tmp_path)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
-    with pytest.raises(ValueError, match="not a PNG/JPEG/BMP/GIF/TIFF/WebP image|not a readable image|damaged image"):
+    with pytest.raises(ValueError, match=UNREADABLE):
         load_image(bad)
     (tmp_path / "empty.png").write_bytes(b"")
-    with pytest.raises(ValueError, match="not a PNG/JPEG/BMP/GIF/TIFF/WebP image|not a readable image|damaged image"):
+    with pytest.raises(ValueError, match=UNREADABLE):
         load_image(tmp_path / "empty.png")
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    with pytest.raises(ValueError, match="not a PNG/JPEG/BMP/GIF/TIFF/WebP image|not a readable image|damaged image"):
+    with pytest.raises(ValueError, match=UNREADABLE):
         load_image(text)
 
 

@@ -234,3 +234,85 @@ def _umask() -> int:
 def test_names_are_shown_without_control_characters():
     assert shown("digits\n\x1b[31mred") == "digits\\n\\x1b[31mred"
     assert shown("plain näme") == "plain näme"
+
+
+# --- the CLI under a memory limit: bombs end in one line, not in the kernel's OOM killer -----
+
+
+def _limited_cli(*args, limit=1536 * 2**20):
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    env = dict(os.environ, PYTHONPATH=str(root), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "workbench", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=120, preexec_fn=cap)
+
+
+def test_bombs_are_refused_in_one_line_under_a_memory_limit(tmp_path):
+    from PIL import Image
+
+    npz = hostile.npz_bomb(tmp_path / "bomb.npz")
+    folder = tmp_path / "folder"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+        Image.new("L", (4, 4)).save(folder / name / "0.png")
+    hostile.png_bomb(folder / "b" / "1.png")
+    size = 3500 * 2**20
+    model = hostile.raw_zip(tmp_path / "bomb\n\x1b[2J.keras", [
+        ("config.json", hostile.deflated(b"{", size), 8, size), ("metadata.json", b"{}", 0, 2)])
+    for args, words in (
+        (("dataset", npz), ("bomb.npz: refused", "would inflate")),
+        (("dataset", folder), ("1.png: refused: 12000×12000 is too large",)),
+        (("summary", model), ("bomb\\n\\x1b[2J.keras: refused", "config.json")),
+    ):
+        proc = _limited_cli(*args)
+        assert proc.returncode != 0, proc.stdout
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert all(word in lines[0] for word in words), lines[0]
+        assert "\x1b" not in proc.stderr
+
+
+def test_argparse_errors_are_one_line_with_a_hint(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "workbench", "train"], capture_output=True,
+                          text=True, timeout=60, cwd=root,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "workbench train: the following arguments are required: project "
+        "(see 'workbench train --help')"]
+
+
+def test_train_refuses_an_out_that_is_a_file_before_the_first_batch(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from workbench.actions.errors import ActionError
+    from workbench.actions.train import check_output_folder
+
+    blocker = tmp_path / "results"
+    blocker.write_text("in the way")
+    with pytest.raises(ActionError, match="results: is a file, not a folder"):
+        check_output_folder(blocker / "deeper")
+    assert check_output_folder(tmp_path / "new" / "folder") == tmp_path / "new" / "folder"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "train", root / "resources/templates/mnist-mlp.json",
+         "--epochs", "1", "--out", blocker], capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert proc.returncode != 0 and "Epoch" not in proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        f"workbench: {blocker}: is a file, not a folder to write the results in"]

@@ -9,14 +9,18 @@ a ``RunOutcome`` of plain data only (floats, lists, numpy copies) that may cross
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from workbench.actions.errors import ActionError
 from workbench.core.compatibility import label_shape, output_problem
 from workbench.core.runs import RunRecord
+from workbench.core.safe_io import shown
 from workbench.core.spec import ModelSpec, TrainConfig
 from workbench.core.training import (
     TrainingControl,
@@ -29,6 +33,20 @@ from workbench.core.training import (
     prepare_data,
     run_training,
 )
+
+
+def check_output_folder(folder) -> Path:
+    """Where a run's results will be written, checked before the run (ActionError: a file is in
+    the way, or the place cannot be written), so no finished run is lost at the end."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ActionError(f"{shown(existing)}: is a file, not a folder to write the results in")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ActionError(f"{shown(existing)}: cannot be written (no permission)")
+    return folder
 
 
 def display_metric(task: str) -> str:
