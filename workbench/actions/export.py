@@ -211,9 +211,17 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
     except DeployError as exc:
         raise ActionError(str(exc)) from None
     except OSError as exc:
-        raise ActionError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise ActionError(f"{path}: cannot be written ({_why_not(path, exc)})") from None
     say(1.0, "done")
     return report
+
+
+def _why_not(path: Path, exc: OSError) -> str:
+    """The reason a path cannot be written, in words (a file where a folder should be says so)."""
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        return f"{blocker} is a file, not a folder"
+    return exc.strerror or str(exc)
 
 
 def _readable_by_others(path: Path) -> None:
