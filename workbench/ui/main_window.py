@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self._create_weights()
         self._create_draw()
         self._create_dataset()
+        self._create_experiments()
 
         splitter = QSplitter(Qt.Horizontal, self)
         splitter.addWidget(self.builder_panel)
@@ -141,6 +142,12 @@ class MainWindow(QMainWindow):
 
         self.dataset_panel = DatasetPanel(self.state, self)
         self.tabs.addTab(self.dataset_panel, "Data")
+
+    def _create_experiments(self) -> None:
+        from workbench.ui.experiments.panel import ExperimentsPanel
+
+        self.experiments_panel = ExperimentsPanel(self.state, self)
+        self.tabs.addTab(self.experiments_panel, "Experiments")
 
     # Menus --------------------------------------------------------------------------------------
 

@@ -1,0 +1,145 @@
+"""The Experiments tab, driven through its widgets: pick what varies, run a sweep live, sort the
+table, apply the best trial (undoable), the tutorial C preset, closing mid-sweep."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QComboBox, QPushButton, QSpinBox
+
+from workbench.core.templates import load_template
+from workbench.ui.main_window import MainWindow
+
+SWEEP_TIMEOUT_MS = 240_000
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(load_template("mnist-mlp"))  # a fast model: Flatten, Dense 128, Dropout, Dense
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+                    and w.state.inspection is not None, timeout=60_000)
+    w.state.data.dataset = w.state.data.dataset.subset(300, 50)
+    w.state.path = tmp_path / "digits.json"  # the study goes beside it
+    w.tabs.setCurrentWidget(w.experiments_panel)
+    yield w
+    w.experiments_panel.shutdown()
+    w.training_panel.shutdown()
+    w.state.undo_stack.setClean()
+    w.close()
+    w.deleteLater()
+    qtbot.wait(10)
+
+
+def click(qtbot, w, name):
+    found = w.findChild(QPushButton, name)
+    assert found is not None and found.isEnabled(), name
+    qtbot.mouseClick(found, Qt.LeftButton)
+
+
+def pick(panel, key):
+    box = panel.findChild(QComboBox, "sweepKey")
+    index = box.findData(key)
+    assert index >= 0, key
+    box.setCurrentIndex(index)
+
+
+def wait_done(qtbot, panel):
+    qtbot.waitUntil(lambda: not panel.running, timeout=SWEEP_TIMEOUT_MS)
+
+
+def test_pick_run_sort_and_apply_the_best_trial(qtbot, window):
+    w, panel = window, window.experiments_panel
+    pick(panel, "learning_rate")
+    panel.space_editor.set_range(0.0005, 0.01, log=True)  # the editors' own spin boxes
+    click(qtbot, w, "sweepAdd")
+    pick(panel, "2.units")
+    panel.space_editor.low.spin.setValue(8)
+    panel.space_editor.high.spin.setValue(32)
+    click(qtbot, w, "sweepAdd")
+    assert panel.space_editor.space() == {
+        "learning_rate": {"low": 0.0005, "high": 0.01, "log": True},
+        "2.units": {"low": 8, "high": 32}}
+    panel.findChild(QSpinBox, "sweepTrials").setValue(3)
+    panel.findChild(QSpinBox, "sweepEpochs").setValue(1)
+    panel.findChild(QComboBox, "sweepSampler").setCurrentIndex(1)  # random
+    click(qtbot, w, "sweepRun")
+    qtbot.waitUntil(lambda: panel.curves.point_count() > 0, timeout=SWEEP_TIMEOUT_MS)  # live
+    wait_done(qtbot, panel)
+    table = panel.table
+    assert table.objectName() == "sweepTable" and table.rowCount() == 3
+    assert set(table.column_values("state")) <= {"complete", "pruned"}
+    # Sorting by value (a header click) orders rows by number, not text.
+    column = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())].index(
+        "value")
+    table.sortByColumn(column, Qt.DescendingOrder)
+    values = [v for v in table.column_values("value") if v != ""]
+    assert values == sorted(values, reverse=True)
+    best = panel.best
+    assert best is not None and best.value == max(values)
+    row = table.row_of(best.number)
+    assert table.item(row, 0).font().bold()  # highlighted
+    assert panel.parallel.lines[best.number].opts["pen"].width() == 3
+    assert len(panel.curves.shown_earlier_runs()) == 3  # each trial overlaid
+    # Apply: the project's model and settings take the best trial's values, one undo step.
+    click(qtbot, w, "sweepApplyBest")
+    assert w.state.spec.layers[1].config["units"] == best.params["2.units"]
+    assert w.state.training.learning_rate == pytest.approx(best.params["learning_rate"])
+    w.state.undo_stack.undo()
+    assert w.state.spec.layers[1].config["units"] == 128
+    assert w.state.training.learning_rate == pytest.approx(0.001)
+
+
+def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):
+    w, panel = window, window.experiments_panel
+    panel.findChild(QSpinBox, "sweepEpochs").setValue(1)
+    click(qtbot, w, "sweepPresetOptimizers")
+    wait_done(qtbot, panel)
+    assert panel.table.rowCount() == 4
+    shown = sorted(map(str, panel.table.column_values("optimizer")))
+    assert shown == sorted(['{"class_name": "SGD", "config": {"momentum": 0.9}}', "adam",
+                            "rmsprop", "sgd"])
+    assert set(panel.table.column_values("state")) == {"complete"}  # no pruning in the preset
+    assert len(panel.curves.shown_earlier_runs()) == 4
+    assert panel.importances.values or len({r.value for r in panel.reports.values()}) == 1
+
+
+def test_closing_the_window_mid_sweep_stops_and_keeps_finished_trials(qtbot, window):
+    import optuna
+
+    w, panel = window, window.experiments_panel
+    pick(panel, "batch_size")
+    panel.space_editor.low.spin.setValue(16)
+    panel.space_editor.high.spin.setValue(64)
+    click(qtbot, w, "sweepAdd")
+    panel.findChild(QSpinBox, "sweepTrials").setValue(50)
+    panel.findChild(QSpinBox, "sweepEpochs").setValue(2)
+    click(qtbot, w, "sweepRun")
+    qtbot.waitUntil(lambda: panel.table.rowCount() >= 1, timeout=SWEEP_TIMEOUT_MS)
+    finished = panel.table.rowCount()
+    storage, study_name = panel.sweep.storage, panel.sweep.study
+    w.state.undo_stack.setClean()
+    w.close()  # closeEvent: every task of the window cancelled and joined
+    assert not panel.running
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    trials = study.get_trials()
+    assert all(t.state.is_finished() for t in trials)  # none left running
+    kept = [t for t in trials if not t.user_attrs.get("stopped")]
+    assert len(kept) >= finished and kept[0].state.name in ("COMPLETE", "PRUNED")
+    assert len(trials) - len(kept) <= 1  # at most the one the close broke off
+
+
+def test_the_window_starts_without_importing_optuna():
+    code = ("from PyQt5.QtWidgets import QApplication; app = QApplication([]); "
+            "from workbench.ui.main_window import MainWindow; w = MainWindow(load_tensorflow="
+            "False); import sys; print('optuna' in sys.modules, 'tensorflow' in sys.modules)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert out.stdout.split() == ["False", "False"], out.stderr

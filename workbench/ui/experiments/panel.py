@@ -1,0 +1,288 @@
+"""The Experiments tab: sweep the project's settings with Optuna and compare the trials.
+
+Top left: what varies (picked by clicking, ui/experiments/space_editor.py), trials, epochs,
+sampler, pruning; Run / Stop; the tutorial C preset (SGD, SGD+momentum, Adam, RMSprop on the
+current model, a grid of four); "Apply best settings". Beside it the trials table (``sweepTable``);
+below, the running trial's curves, live (the training tab's CurvesView, each finished trial
+overlaid faintly), then the parallel-coordinates plot and Optuna's parameter importances.
+
+The sweep runs as one task of the task runner (ui/experiments/worker.py); every finished trial is
+in the study's storage the moment it ends, so Stop or closing the window loses none.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.actions.sweep import SweepSettings
+from workbench.actions.train import display_metric
+from workbench.ui.experiments.plots import Importances, ParallelCoordinates
+from workbench.ui.experiments.space_editor import SpaceEditor
+from workbench.ui.experiments.table import TrialsTable
+from workbench.ui.experiments.worker import start_sweep
+from workbench.ui.tasks import TaskRunner
+from workbench.ui.training.curves import CurvesView
+
+# Tutorial C: the four optimizers side by side on the current model, each with its own defaults.
+OPTIMIZER_PRESET = {"optimizer": {"choices": [
+    "sgd", {"class_name": "SGD", "config": {"momentum": 0.9}}, "adam", "rmsprop"]}}
+
+
+class ExperimentsPanel(QWidget):
+    def __init__(self, state, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("experimentsPanel")
+        self.state = state
+        self.tasks = TaskRunner(self)
+        self.task = None
+        self.control = None
+        self.sweep = None  # the running or last sweep (actions.sweep.Sweep)
+        self.reports: dict[int, object] = {}
+        self.best = None
+        self.outcome = None
+
+        self.space_editor = SpaceEditor(self)
+        self.trials = QSpinBox(self, objectName="sweepTrials", minimum=1, maximum=10_000,
+                               value=10)
+        self.epochs = QSpinBox(self, objectName="sweepEpochs", minimum=1, maximum=10_000)
+        self.sampler = QComboBox(self, objectName="sweepSampler")
+        for text, key in (("TPE (Optuna's default)", "tpe"), ("random", "random"),
+                          ("grid", "grid")):
+            self.sampler.addItem(text, key)
+        self.pruning = QCheckBox("stop poor trials early (median pruning)", self,
+                                 objectName="sweepPruning", checked=True)
+        self.run_button = QPushButton("Run sweep", self, objectName="sweepRun")
+        self.stop_button = QPushButton("Stop", self, objectName="sweepStop", enabled=False)
+        self.preset_button = QPushButton("Compare optimizers", self,
+                                         objectName="sweepPresetOptimizers")
+        self.preset_button.setToolTip("Tutorial C: SGD, SGD with momentum 0.9, Adam and RMSprop "
+                                      "on the current model (a grid of four), overlaid")
+        self.apply_button = QPushButton("Apply best settings", self,
+                                        objectName="sweepApplyBest", enabled=False)
+        self.apply_button.setToolTip("Put the best trial's model and training settings into the "
+                                     "project (one step: Edit ▸ Undo takes it back)")
+        self.status = QLabel("Pick what varies, then Run sweep.", self, objectName="sweepStatus")
+        self.status.setWordWrap(True)
+
+        left = QWidget(self)
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        box = QGroupBox("What varies", left)
+        QVBoxLayout(box).addWidget(self.space_editor)
+        column.addWidget(box)
+        form = QFormLayout()
+        form.addRow("Trials", self.trials)
+        form.addRow("Epochs per trial", self.epochs)
+        form.addRow("Sampler", self.sampler)
+        form.addRow("", self.pruning)
+        column.addLayout(form)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        column.addLayout(buttons)
+        column.addWidget(self.preset_button)
+        column.addWidget(self.apply_button)
+        column.addWidget(self.status)
+        column.addStretch(1)
+        scroll = QScrollArea(self)  # a small window scrolls the controls instead of growing
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(260)
+        scroll.setMaximumWidth(380)
+
+        self.curves = CurvesView(self)
+        for view, name in ((self.curves.loss_view, "sweepLossPlot"),
+                           (self.curves.metric_view, "sweepAccuracyPlot")):
+            view.plot.setObjectName(name)  # the training tab's names stay unique
+        self.table = TrialsTable(self)
+        self.parallel = ParallelCoordinates(self)
+        self.importances = Importances(self)
+        plots = QSplitter(Qt.Horizontal, self)
+        plots.addWidget(self.parallel)
+        plots.addWidget(self.importances)
+        top = QSplitter(Qt.Horizontal, self)  # the controls beside the trials table
+        top.addWidget(scroll)
+        top.addWidget(self.table)
+        top.setStretchFactor(1, 1)
+        rows = QSplitter(Qt.Vertical, self)  # then the live curves, then the summary plots
+        rows.addWidget(top)
+        rows.addWidget(self.curves)
+        rows.addWidget(plots)
+        rows.setSizes([380, 260, 220])
+        layout = QVBoxLayout(self)
+        layout.addWidget(rows)
+
+        self.run_button.clicked.connect(self.run_sweep)
+        self.stop_button.clicked.connect(self.stop)
+        self.preset_button.clicked.connect(self.run_optimizer_preset)
+        self.apply_button.clicked.connect(self.apply_best)
+        self.table.itemSelectionChanged.connect(self._on_row_selected)
+        for signal in (state.model_changed, state.training_changed, state.project_replaced):
+            signal.connect(self._on_project_changed)
+        self._on_project_changed()
+
+    # Project --------------------------------------------------------------------------------
+
+    def _on_project_changed(self) -> None:
+        if self.running:
+            return
+        self.space_editor.set_model(self.state.spec, self.state.training)
+        self.epochs.setValue(self.state.training.epochs)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done
+
+    # Running --------------------------------------------------------------------------------
+
+    def run_optimizer_preset(self) -> None:
+        """Tutorial C in one click: a grid of the four optimizers, each trained to the end."""
+        self.space_editor.set_space(OPTIMIZER_PRESET)
+        self.sampler.setCurrentIndex(self.sampler.findData("grid"))
+        self.trials.setValue(4)
+        self.pruning.setChecked(False)
+        self.run_sweep()
+
+    def run_sweep(self) -> None:
+        if self.running:
+            return
+        dataset = self.state.data.dataset
+        if not self.state.tensorflow.loaded or dataset is None:
+            self.status.setText("Wait for TensorFlow and the dataset to load, then run.")
+            return
+        space = self.space_editor.space()
+        if not space:
+            self.status.setText("Nothing varies yet: pick a setting and press Add.")
+            return
+        settings = SweepSettings(trials=self.trials.value(), sampler=self.sampler.currentData(),
+                                 pruning=self.pruning.isChecked(), epochs=self.epochs.value())
+        metric = display_metric(getattr(dataset, "task", "classification"))
+        args = (self.state.spec.copy(), self.state.training.copy(), dataset,
+                self.state.project.dataset, space, settings, self.state.path, metric)
+        self.reports, self.best, self.outcome, self.sweep = {}, None, None, None
+        self.metric = metric
+        self.table.set_keys(list(space))
+        for run_id in self.curves.shown_earlier_runs():
+            self.curves.hide_earlier_run(run_id)
+        self.parallel.show_trials(space, [], None, "value")
+        self.importances.show_importances({})
+        self.status.setText("Checking the search space…")
+        self.task, self.control = start_sweep(self.tasks, args, self._on_partial,
+                                              self._on_result, self._on_error,
+                                              self._on_finished)
+        self._set_running(True)
+
+    def stop(self) -> None:
+        if self.task is not None and not self.task.done:
+            self.task.cancel()
+            self.status.setText("Stopping: the running trial ends within a batch…")
+
+    def shutdown(self) -> None:
+        self.tasks.shutdown()
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.preset_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.apply_button.setEnabled(not running and self.best is not None)
+
+    # What the task reports ------------------------------------------------------------------
+
+    def _on_partial(self, message) -> None:
+        kind = message[0]
+        if kind == "study":
+            self.sweep = message[1]
+            self.status.setText(f"Study {self.sweep.study} ({self.sweep.direction} "
+                                f"{self.sweep.objective}) in {self.sweep.storage}")
+        elif kind == "begin":
+            _, number, params, info = message
+            self.curves.start_run(self.metric, info.get("steps_per_epoch", 100),
+                                  epochs=info.get("epochs"))
+            self.status.setText(f"Trial {number}: {params}")
+        elif kind == "batches":
+            self.curves.add_batches(message[2])
+        elif kind == "epoch":
+            self.curves.add_epoch(message[2], message[3])
+        elif kind == "trial":
+            self._show_trial(message[1])
+        elif kind == "importances":
+            self.importances.show_importances(message[1])
+
+    def _show_trial(self, report) -> None:
+        self.reports[report.number] = report
+        self.curves.finish_run()
+        if report.history:
+            record = {"id": report.number + 1, "history": report.history}
+            self.curves.show_earlier_run(record, report.number)
+        self.table.show_trial(report)
+        done = [r for r in self.reports.values() if r.state == "complete" and r.value is not None]
+        if done and self.sweep is not None:
+            pick = max if self.sweep.direction == "maximize" else min
+            self.best = pick(done, key=lambda r: r.value)
+        self.table.set_best(self.best.number if self.best else None)
+        if self.sweep is not None:
+            self.parallel.show_trials(self.sweep.space.to_dict(), list(self.reports.values()),
+                                      self.best.number if self.best else None,
+                                      self.sweep.objective)
+
+    def _on_result(self, outcome) -> None:
+        self.outcome = outcome
+        if outcome.best is not None:  # the study's best, over every process sharing it
+            self.best = outcome.best
+            self.table.set_best(outcome.best.number)
+            self.status.setText(f"Best: trial {outcome.best.number}, {self.sweep.objective} "
+                                f"{outcome.best.value:.4f} with {outcome.best.params} "
+                                f"({outcome.total} trials in the study)")
+        else:
+            self.status.setText("No trial finished.")
+
+    def _on_error(self, message: str) -> None:
+        self.status.setText(message)
+
+    def _on_finished(self, task) -> None:
+        if task.status == "cancelled":
+            self.status.setText(f"Stopped; {len(self.reports)} finished trial(s) are in the "
+                                "study, a new Run goes on from there.")
+        self._set_running(False)
+
+    def _on_row_selected(self) -> None:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if len(rows) == 1:
+            number = self.table.item(rows.pop(), 0).data(Qt.DisplayRole)
+            report = self.reports.get(number)
+            if report is not None and report.history:
+                self.curves.show_record({"id": number + 1, "history": report.history})
+
+    # Applying -------------------------------------------------------------------------------
+
+    def apply_best(self) -> None:
+        """The best trial's model and settings into the project: one undoable step."""
+        if self.best is None or self.sweep is None:
+            return
+        spec, config = self.sweep.space.apply(self.sweep.spec, self.sweep.config,
+                                              self.best.params)
+        config.epochs = self.state.training.epochs if "epochs" not in self.best.params else (
+            config.epochs)
+        stack = self.state.undo_stack
+        stack.beginMacro(f"Apply sweep trial {self.best.number}")
+        self.state.set_model(spec, text="Apply sweep settings")
+        self.state.set_training(config)
+        stack.endMacro()
+        self.status.setText(f"Applied trial {self.best.number}'s settings (Edit ▸ Undo takes "
+                            "them back).")

@@ -1,0 +1,89 @@
+"""The trials table (``sweepTable``): number, state, value, duration and one column per setting;
+sortable by any column (numbers sort as numbers); the best trial's row is bold and tinted."""
+
+from __future__ import annotations
+
+import json
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QBrush, QColor, QFont
+from PyQt5.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+
+FIXED = ["trial", "state", "value", "seconds"]
+BEST_BACKGROUND = QColor(255, 236, 179)
+
+
+def _cell(value) -> QTableWidgetItem:
+    item = QTableWidgetItem()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        item.setData(Qt.DisplayRole, float(value) if isinstance(value, float) else value)
+    else:
+        text = value if isinstance(value, str) else json.dumps(value)
+        item.setData(Qt.DisplayRole, "" if value is None else text)
+    item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+    return item
+
+
+class TrialsTable(QTableWidget):
+    def __init__(self, parent=None):
+        super().__init__(0, len(FIXED), parent)
+        self.setObjectName("sweepTable")
+        self.setHorizontalHeaderLabels(FIXED)
+        self.setSortingEnabled(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.verticalHeader().hide()
+        self.horizontalHeader().setStretchLastSection(True)
+        self.keys: list[str] = []
+        self.best: int | None = None
+
+    def set_keys(self, keys: list[str]) -> None:
+        self.keys = list(keys)
+        self.setRowCount(0)
+        self.setColumnCount(len(FIXED) + len(keys))
+        self.setHorizontalHeaderLabels([*FIXED, *keys])
+        self.best = None
+
+    def row_of(self, number: int) -> int | None:
+        for row in range(self.rowCount()):
+            item = self.item(row, 0)
+            if item is not None and item.data(Qt.DisplayRole) == number:
+                return row
+        return None
+
+    def show_trial(self, report) -> None:
+        self.setSortingEnabled(False)  # rows move while sorted: fill first, then sort again
+        row = self.row_of(report.number)
+        if row is None:
+            row = self.rowCount()
+            self.insertRow(row)
+        duration = None if report.duration is None else round(report.duration, 2)
+        values = [report.number, report.state, report.value, duration,
+                  *[report.params.get(k) for k in self.keys]]
+        for column, value in enumerate(values):
+            item = _cell(value)
+            if column == 1 and report.message:
+                item.setToolTip(report.message)
+            self.setItem(row, column, item)
+        self.setSortingEnabled(True)
+        self._paint_best()
+
+    def set_best(self, number: int | None) -> None:
+        self.best = number
+        self._paint_best()
+
+    def _paint_best(self) -> None:
+        for row in range(self.rowCount()):
+            is_best = self.item(row, 0).data(Qt.DisplayRole) == self.best
+            for column in range(self.columnCount()):
+                item = self.item(row, column)
+                if item is None:
+                    continue
+                font = QFont(item.font())
+                font.setBold(is_best)
+                item.setFont(font)
+                item.setBackground(QBrush(BEST_BACKGROUND) if is_best else QBrush())
+
+    def column_values(self, name: str) -> list:
+        column = [*FIXED, *self.keys].index(name)
+        return [self.item(row, column).data(Qt.DisplayRole) for row in range(self.rowCount())]
