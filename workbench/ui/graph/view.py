@@ -116,7 +116,7 @@ class GraphView(QGraphicsView):
         state.inspection_changed.connect(self._on_inspection_changed)
         state.selection_changed.connect(self._on_selection_changed)
         state.project_replaced.connect(self._on_project_replaced)
-        self.redraw()
+        self._dirty = True  # drawn when first shown (a hidden tab costs the start-up nothing)
 
     # Reading the selection ----------------------------------------------------------------------
 
