@@ -379,3 +379,28 @@ def test_moving_rows_of_a_graph_is_refused(qtbot, window):
         state.move_layer(len(state.spec.layers) - 1, 0)  # what a drag in the stack asks
     assert "order follows the edges" in refused.args[0]
     assert state.spec.to_dict() == before
+
+
+def test_in_the_window_ctrl_z_undoes_a_graph_edit(qtbot):
+    from workbench.ui.main_window import MainWindow
+
+    w = MainWindow(load_template("inception-block"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.inspection is not None
+                    and w.state.data.dataset is not None, timeout=60_000)
+    assert w.findChild(QWidget, "graphView") is w.graph_panel.view
+    w.tabs.setCurrentWidget(w.graph_panel)
+    state, graph = w.state, w.graph_panel
+    before = state.spec.to_dict()
+    assert "branch_pool" in graph.view.nodes and state.inspection.ok
+    click_node(qtbot, graph, "branch_pool")
+    QTest.keyClick(graph.view.viewport(), Qt.Key_Delete)
+    settle(qtbot, state)
+    assert "branch_pool" not in state.spec.names()
+    assert wiring(state)["branch_pool_proj"] == ["stem_pool"]  # the chain closed
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    QTest.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
+    settle(qtbot, state)
+    assert state.spec.to_dict() == before and "branch_pool" in graph.view.nodes
