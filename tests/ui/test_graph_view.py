@@ -404,3 +404,29 @@ def test_in_the_window_ctrl_z_undoes_a_graph_edit(qtbot):
     QTest.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
     settle(qtbot, state)
     assert state.spec.to_dict() == before and "branch_pool" in graph.view.nodes
+
+
+def test_double_click_renames_a_layer_and_its_takers_follow(qtbot, window, monkeypatch):
+    state, builder, graph = window
+    click_node(qtbot, graph, STEM)
+    choose(qtbot, state, graph, "graphBranch_Conv2D")
+    click_node(qtbot, graph, "conv2d")
+    click_node(qtbot, graph, STEM, ctrl=True)
+    choose(qtbot, state, graph, "graphMerge_Add")
+    answers = iter([("trunk", True), ("input", True), ("conv2d", False)])
+    monkeypatch.setattr("PyQt5.QtWidgets.QInputDialog.getText",
+                        lambda *_a, **_k: next(answers))
+    view = graph.view
+    item = view.nodes[STEM]
+    view.ensureVisible(item, 10, 10)
+    QTest.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, view.mapFromScene(item.pos()))
+    settle(qtbot, state)
+    assert "trunk" in view.nodes and STEM not in view.nodes
+    assert sorted(wiring(state)["add"]) == ["conv2d", "trunk"]
+    assert wiring(state)["conv2d"] == ["trunk"]
+    assert not graph.ask_rename("trunk")  # "input" is the model input's name: refused
+    assert "cannot be a layer name" in graph.message.text()
+    assert not graph.ask_rename("trunk")  # cancelled
+    state.undo()
+    settle(qtbot, state)
+    assert STEM in view.nodes

@@ -17,6 +17,7 @@ from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtWidgets import (
     QAction,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMenu,
     QPushButton,
@@ -37,8 +38,8 @@ from workbench.ui.state import ProjectState
 NOTE_STYLE = "color: #555; padding: 2px 4px;"
 REFUSED_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 3px;"
 ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 3px;"
-HINT = ("Click a layer to select it, Ctrl+click to add one to the selection · drag the "
-        "background to pan, wheel to zoom · right-click for more")
+HINT = ("Click a layer to select it, Ctrl+click to add one to the selection, double-click to "
+        "rename it · drag the background to pan, wheel to zoom · right-click for more")
 
 
 def _merge_types():
@@ -132,6 +133,7 @@ class GraphPanel(QWidget):
         self.view.fix_requested.connect(self.apply_fix)
         self.view.edge_dropped.connect(self.drop_edge)
         self.view.delete_requested.connect(self.delete_selected)
+        self.view.rename_requested.connect(self.ask_rename)
         self.view.context_requested.connect(self._on_context_requested)
         self.view.scene().selectionChanged.connect(self._update_actions)
         self.view.redrawn.connect(self._update_message)
@@ -197,6 +199,15 @@ class GraphPanel(QWidget):
     def connect_into(self, source: str, target: str) -> bool:
         return self._edit("Connect", graph_edit.connect, source, target)
 
+    def rename(self, old: str, new: str) -> bool:
+        return self._edit(f"Rename {old}", graph_edit.rename, old, new.strip())
+
+    def ask_rename(self, old: str) -> bool:
+        """Rename a layer (the layers that take it follow); its name is what the weights and
+        activations views, sweeps (``LAYER.param``) and the exported script call it."""
+        new, ok = QInputDialog.getText(self, "Rename layer", f"New name for {old}:", text=old)
+        return bool(ok and new.strip() and new.strip() != old and self.rename(old, new))
+
     def drop_edge(self, source: str, target: str, end: str, node: str) -> bool:
         if end == "source":
             return self._edit("Reconnect", graph_edit.reconnect, target, source, node)
@@ -257,6 +268,9 @@ class GraphPanel(QWidget):
                         self.connect_into(s, t))
             if item.data.index >= 0:
                 menu.addSeparator()
+                rename = menu.addAction("Rename…")
+                rename.setObjectName("graphRenameAction")
+                rename.triggered.connect(lambda _=False, n=item.data.name: self.ask_rename(n))
                 menu.addAction(self.delete_action)
         elif isinstance(item, EdgeItem):
             delete = menu.addAction("Delete edge")

@@ -88,6 +88,7 @@ class GraphView(QGraphicsView):
     edge_dropped = pyqtSignal(str, str, str, str)  # source, target, dragged end, new node
     context_requested = pyqtSignal(QPoint, object)  # global position, item under it (or None)
     delete_requested = pyqtSignal()
+    rename_requested = pyqtSignal(str)  # a layer node double-clicked: its name
     redrawn = pyqtSignal()
 
     def __init__(self, state: ProjectState, parent: QWidget | None = None):
@@ -233,6 +234,14 @@ class GraphView(QGraphicsView):
         if steps:
             self.zoom(ZOOM_STEP ** steps)
         event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt API
+        item = self.itemAt(event.pos())
+        if isinstance(item, NodeItem) and item.data.index >= 0:
+            self.rename_requested.emit(item.data.name)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.key() in (Qt.Key_Delete, Qt.Key_Backspace):
