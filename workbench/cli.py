@@ -149,6 +149,7 @@ def cmd_train(args) -> int:
         if args.epochs < 1:
             raise CliError("--epochs must be at least 1", EXIT_INVALID)
         project.training.epochs = args.epochs
+    backup = _backup(args)
     strategy = _strategy(args)  # before any tensor: logical devices are made before TF starts
     report = inspect_model(project.model)
     if not report.ok:
@@ -156,9 +157,14 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
     check_output_folder(out)  # before the run, not after it
     dataset = _load_dataset(project.dataset, project.training.seed)
+    if not args.json:
+        print(f"Backing up after every epoch to {backup.folder} "
+              f"(if the run is killed: --resume {backup.folder})")
     run = train(project.model, project.training, dataset, project.dataset,
-                _terminal_listener(args.json), run_id=len(project.runs) + 1, strategy=strategy)
+                _terminal_listener(args.json), run_id=len(project.runs) + 1, strategy=strategy,
+                backup_dir=backup.folder)
     result, test = run.outcome.result, run.outcome.test or {}
+    backup.discard()  # the run has ended (a failure would fail the same way again)
     if result.status == "failed":
         raise CliError(result.message)
 
@@ -192,6 +198,27 @@ def cmd_train(args) -> int:
     if result.message and not args.json:
         print(result.message)
     return 0
+
+
+def _backup(args):
+    """Where the run backs up after each epoch: ``--resume DIR`` (a killed run's), else a
+    folder beside the trained project."""
+    from workbench.core.backup import Backup
+
+    if args.resume:
+        backup = Backup(args.resume)
+        if not backup.exists():
+            raise CliError(f"nothing to resume in {args.resume}: it holds no backup of a run",
+                           EXIT_INVALID)
+        return backup
+    out = Path(args.out) if args.out else Path(args.project).resolve().parent
+    backup = Backup(out / f"{Path(args.project).stem}.backup")
+    if backup.exists():  # never overwrite (nor silently resume) a killed run
+        raise CliError(f"{backup.folder} holds the backup of an interrupted run: go on with it "
+                       f"(--resume {backup.folder}) or delete that folder to start again",
+                       EXIT_INVALID)
+    backup.discard()  # what a run killed before its first backup left
+    return backup
 
 
 def _strategy(args):
@@ -365,6 +392,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the trained model and project "
                                  "(default: beside the project)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--resume", metavar="DIR",
+                   help="go on with a killed run from its backup folder (printed at its start)")
     p.add_argument("--strategy", choices=["mirrored"],
                    help="tf.distribute strategy: mirrored = one replica per device")
     p.add_argument("--devices", type=int,

@@ -95,7 +95,7 @@ def train(spec, config, dataset, dataset_name: str,
           listener: TrainingListener | None = None, control: TrainingControl | None = None,
           run_id: int = 1, initial_weights: list[np.ndarray] | None = None,
           continues: int | None = None, initial_epoch: int = 0,
-          strategy=None) -> TrainedRun:
+          strategy=None, backup_dir=None) -> TrainedRun:
     """Train ``spec`` (a ModelSpec or its dict) with ``config`` on ``dataset``.
 
     Raises ``SpecError`` or ``TrainingError`` (one readable sentence) when the run cannot start:
@@ -106,6 +106,8 @@ def train(spec, config, dataset, dataset_name: str,
     ``initial_epoch`` (epochs trained before, from which this run's epochs count on).
     ``strategy``: a ``tf.distribute`` strategy (see core.distribute) the model is built and
     compiled under, so ``fit`` spreads each batch over its replicas (``record.replicas``).
+    ``backup_dir``: back the run up there after every epoch; a run started with a folder that
+    holds a killed run's backup goes on from it (``core.training.run_training``).
     """
     from workbench.core.build import build_seeded_model, compile_model
 
@@ -142,7 +144,7 @@ def train(spec, config, dataset, dataset_name: str,
     if control.stop_requested:
         result = TrainingResult("stopped", message="Stopped before the first batch.")
     else:
-        result = run_training(model, data, config, listener, control)
+        result = run_training(model, data, config, listener, control, backup_dir)
     test = None
     if not control.cancelled and result.status != "failed" and (
             result.epochs_completed > 0 or result.partial_batches > 0):

@@ -12,11 +12,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from workbench.core import evaluation
+from workbench.core.backup import Backup
 from workbench.core.compatibility import check_compatibility  # noqa: F401 - its old home
 from workbench.core.datasets import one_hot
 from workbench.core.errors import plain_text, reason_lines
@@ -199,6 +201,9 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
                 listener.on_weights(-1, [w.copy() for w in state["good_weights"]])
 
         def on_epoch_begin(self, epoch, logs=None):
+            if state["epoch"] == 0 and epoch > 0:  # resumed from a backup after ``epoch`` epochs
+                state["epochs_completed"] = epoch
+                state["history"] = {k: v[:epoch] for k, v in state["history"].items()}
             state["epoch"] = epoch
             state["batches"] = 0
             listener.on_epoch_begin(epoch)
@@ -236,6 +241,8 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
             state["epochs_completed"] = epoch + 1
             for key, value in values.items():
                 state["history"].setdefault(key, []).append(value)
+            if state["backup"] is not None:  # before Keras's backup of the epoch (run_training)
+                state["backup"].write_history(state["history"])
             listener.on_epoch_end(epoch, values)
             weights = self.model.get_weights()
             state["good_weights"] = weights
@@ -249,11 +256,15 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
 
 def run_training(model, data: TrainingData, config: TrainConfig,
                  listener: TrainingListener | None = None,
-                 control: TrainingControl | None = None) -> TrainingResult:
+                 control: TrainingControl | None = None,
+                 backup_dir: Path | None = None) -> TrainingResult:
     """Train a compiled ``model`` on ``data``; never raises for a failure during training.
 
     The returned result says how it ended; after a NaN the model holds the last good weights
-    (those at the end of the last finite epoch).
+    (those at the end of the last finite epoch). ``backup_dir``: Keras's ``BackupAndRestore``
+    keeps the model and optimizer there after every epoch, and this run's history beside them;
+    a run started again with the same folder after a kill goes on from the last epoch backed up
+    (at most one epoch is lost) and reports the whole run's history.
     """
     _, keras = load_tensorflow()
     listener = listener or TrainingListener()
@@ -261,8 +272,15 @@ def run_training(model, data: TrainingData, config: TrainConfig,
     state: dict[str, Any] = {
         "epoch": 0, "nan_at": None, "epochs_completed": 0, "history": {}, "paused_s": 0.0,
         "good_weights": None, "batches": 0, "partial_batches": 0,
+        "backup": None if backup_dir is None else Backup(backup_dir),
     }
     callbacks = [_make_bridge(keras, listener, control, state)]
+    if state["backup"] is not None:
+        state["history"] = state["backup"].read_history()
+        # After the bridge: an epoch's history is written before its backup, so a kill between
+        # the two leaves one epoch too many in the history, which the resumed run cuts off.
+        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir / "keras"),
+                                                          double_checkpoint=True))
     early = None
     has_val = data.x_val is not None and len(data.x_val) > 0
     if config.early_stopping:
