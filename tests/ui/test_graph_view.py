@@ -430,3 +430,25 @@ def test_double_click_renames_a_layer_and_its_takers_follow(qtbot, window, monke
     state.undo()
     settle(qtbot, state)
     assert STEM in view.nodes
+
+
+def test_a_palette_layer_dropped_on_a_node_goes_after_it(qtbot, window):
+    from PyQt5.QtCore import QMimeData
+    from PyQt5.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+
+    from workbench.ui.builder.palette import LAYER_MIME
+
+    state, builder, graph = window
+    view = graph.view
+    item = view.nodes[STEM]
+    view.ensureVisible(item, 10, 10)
+    pos = view.mapFromScene(item.pos())
+    mime = QMimeData()
+    mime.setData(LAYER_MIME, b"BatchNormalization")
+    for kind in (QDragEnterEvent, QDragMoveEvent, QDropEvent):
+        QApplication.sendEvent(view.viewport(), kind(pos, Qt.CopyAction, mime, Qt.LeftButton,
+                                                     Qt.NoModifier))
+    settle(qtbot, state)
+    assert [layer.class_name for layer in state.spec.layers] == [
+        "Conv2D", "BatchNormalization", "Flatten", "Dense"]
+    assert state.selected == 1 and graph.view.nodes[state.spec.names()[1]].isSelected()

@@ -134,6 +134,7 @@ class GraphPanel(QWidget):
         self.view.edge_dropped.connect(self.drop_edge)
         self.view.delete_requested.connect(self.delete_selected)
         self.view.rename_requested.connect(self.ask_rename)
+        self.view.layer_dropped.connect(self.add_after_node)
         self.view.context_requested.connect(self._on_context_requested)
         self.view.scene().selectionChanged.connect(self._update_actions)
         self.view.redrawn.connect(self._update_message)
@@ -184,7 +185,10 @@ class GraphPanel(QWidget):
         return LayerSpec.create(class_name).to_dict()
 
     def add_after(self, class_name: str) -> bool:
-        return self._edit(f"Add {class_name}", graph_edit.add_after, self.view.current_name(),
+        return self.add_after_node(class_name, self.view.current_name())
+
+    def add_after_node(self, class_name: str, node: str) -> bool:
+        return self._edit(f"Add {class_name}", graph_edit.add_after, node,
                           self._new_layer(class_name))
 
     def branch(self, class_name: str) -> bool:

@@ -16,6 +16,7 @@ from PyQt5.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 from workbench.core import graph_edit
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.inspect import format_shape
+from workbench.ui.builder.palette import LAYER_MIME
 from workbench.ui.graph.items import EdgeItem, NodeData, NodeItem
 from workbench.ui.graph.layout import layered_layout
 from workbench.ui.state import ProjectState
@@ -89,6 +90,7 @@ class GraphView(QGraphicsView):
     context_requested = pyqtSignal(QPoint, object)  # global position, item under it (or None)
     delete_requested = pyqtSignal()
     rename_requested = pyqtSignal(str)  # a layer node double-clicked: its name
+    layer_dropped = pyqtSignal(str, str)  # a palette layer dropped on a node: class, node
     redrawn = pyqtSignal()
 
     def __init__(self, state: ProjectState, parent: QWidget | None = None):
@@ -103,6 +105,7 @@ class GraphView(QGraphicsView):
         self.setFrameShape(QFrame.NoFrame)
         self.setContextMenuPolicy(Qt.DefaultContextMenu)
         self.setToolTip("")
+        self.setAcceptDrops(True)
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self._stale = state.inspection is None
@@ -234,6 +237,39 @@ class GraphView(QGraphicsView):
         if steps:
             self.zoom(ZOOM_STEP ** steps)
         event.accept()
+
+    # A layer type dragged from the palette onto a node goes after that node.
+
+    def _drop_target(self, event) -> NodeItem | None:
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            return None
+        item = self.itemAt(event.pos())
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        return item
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self._drop_target(event) is not None:
+            event.setDropAction(Qt.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        target = self._drop_target(event)
+        if target is None:
+            event.ignore()
+            return
+        event.setDropAction(Qt.CopyAction)
+        event.accept()
+        self.layer_dropped.emit(bytes(event.mimeData().data(LAYER_MIME)).decode(),
+                                target.data.name)
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt API
         item = self.itemAt(event.pos())
