@@ -118,3 +118,23 @@ def test_a_graph_with_merge_error_is_invalid_with_exit_2(capsys, tmp_path):
     assert "1×1 Conv2D with 16 filters" in err and err.count("\n") == 1
     assert ModelSpec.from_dict(data["model"]).layers[5].name == "block1_add"
     assert json.loads(out)["error_index"] == 5
+
+
+def test_a_graph_project_and_its_weights_come_back_after_a_crash(tmp_path):
+    from workbench.core.recovery import RecoverySession, find_recoveries
+
+    project = load_template("inception-block")
+    model = build_model(project.model)
+    session = RecoverySession(tmp_path)
+    session.write_autosave(project, None)
+    session.checkpoints.submit(0, [w.copy() for w in model.get_weights()],
+                               project.model.to_dict(), {"loss": 1.0})
+    session.abandon()  # as a crash leaves it
+    (recovery,) = find_recoveries(tmp_path)
+    again = recovery.project()
+    assert again.model.to_dict() == project.model.to_dict()
+    checkpoint = recovery.checkpoint()
+    rebuilt = build_model(ModelSpec.from_dict(checkpoint.spec))
+    rebuilt.set_weights(checkpoint.weights)
+    x = np.random.default_rng(0).random((2, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(rebuilt(x), model(x), atol=1e-6)
