@@ -65,8 +65,9 @@ class TrainingPanel(QWidget):
         self._paused = False
         self._stopping = False
         self._closing = False
-        # (metric, previous run id) from Train until the run's first batch; see _begin_curves.
-        self._curves_pending: tuple[str, int | None] | None = None
+        # (metric, previous run id, initial epoch) from Train until the run's first batch; see
+        # _begin_curves.
+        self._curves_pending: tuple[str, int | None, int] | None = None
         self._steps_per_epoch = 100
         self._run_epochs: int | None = None  # the run's length, once it has started
         self._progress_total = 1
