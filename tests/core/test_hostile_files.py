@@ -316,3 +316,32 @@ def test_train_refuses_an_out_that_is_a_file_before_the_first_batch(tmp_path):
     assert proc.returncode != 0 and "Epoch" not in proc.stdout
     assert proc.stderr.strip().splitlines() == [
         f"workbench: {blocker}: is a file, not a folder to write the results in"]
+
+
+# --- what train cannot build, summary refuses too ----------------------------------------------
+
+
+def _project_file(tmp_path, layers, input_shape=(28, 28, 1)):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"format": "workbench/1", "model": {
+        "input_shape": list(input_shape), "layers": layers}}))
+    return path
+
+
+@pytest.mark.parametrize("layers, reason", [
+    ([{"class_name": "Dense", "config": {"units": 2}}] * 1000,
+     "the model has 1,000 layers; the Workbench builds at most 256"),
+    ([{"class_name": "Conv2D", "config": {"filters": 2, "kernel_size": 3,
+                                          "strides": [10**20, 10**20]}}],
+     "strides values must be at most 2,147,483,647"),
+    ([{"class_name": "Flatten", "config": {}},
+      {"class_name": "Dense", "config": {"units": 10, "kernel_regularizer": {
+          "class_name": "L2", "config": {"l2": 1e30}}}}],
+     "factors must be numbers from 0 to 1000"),
+])
+def test_summary_refuses_what_train_cannot_build_in_one_line(tmp_path, capsys, layers, reason):
+    from workbench.cli import main
+
+    assert main(["summary", str(_project_file(tmp_path, layers))]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and reason in err[0], err

@@ -119,7 +119,10 @@ def train(spec, config, dataset, dataset_name: str,
     metric = display_metric(getattr(dataset, "task", "classification"))
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_seeded_model(spec, config.seed, name="training")
+        try:
+            model = build_seeded_model(spec, config.seed, name="training")
+        except RecursionError:
+            raise TrainingError("the model is nested too deeply for Keras to build") from None
         if initial_weights is not None:
             try:
                 model.set_weights([np.asarray(w) for w in initial_weights])

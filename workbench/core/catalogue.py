@@ -26,6 +26,8 @@ FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("bilinear", "nearest")
 # Keras's regularizer classes, as they serialise: {"class_name": "L2", "config": {"l2": 0.01}}.
 REGULARIZERS = ("L1", "L2", "L1L2")
+INT32_MAX = 2**31 - 1
+MAX_REGULARIZER = 1000.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Param:
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 return "must be a whole number"
+            if abs(value) > INT32_MAX:  # TensorFlow sizes are int32
+                return f"must be at most {INT32_MAX:,}"
             return self._check_range(value)
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -79,6 +83,8 @@ class Param:
                     return "must be a list of whole numbers"
                 if kind == "ints" and v < 1:
                     return "values must be at least 1"
+                if v > INT32_MAX:  # TensorFlow's kernels take int32 sizes and strides
+                    return f"values must be at most {INT32_MAX:,}"
                 if kind == "shape" and v < 1 and v != -1:
                     return "sizes must be positive (or -1 for 'the rest')"
             if kind == "shape" and list(value).count(-1) > 1:
@@ -110,8 +116,11 @@ def check_regularizer(value: Any) -> str | None:
     for key, factor in config.items():
         if key not in ("l1", "l2"):
             return f"has an unknown setting {key!r}"
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 0:
-            return "factors must be numbers ≥ 0"
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
+                0 <= factor <= MAX_REGULARIZER):
+            # Larger factors swamp the loss until it overflows to NaN, which reads as a learning
+            # rate problem; say it here instead.
+            return f"factors must be numbers from 0 to {MAX_REGULARIZER:g}"
     return None
 
 

@@ -29,6 +29,9 @@ LOSSES = (
 )
 _LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
 METRICS = ("accuracy", "mae", "mse")
+# The most layers a spec may have: 1,000 sequential layers exceed Python's recursion limit when
+# Keras traces the model for training, though each layer's shape still computes.
+MAX_LAYERS = 256
 
 
 def _snake(name: str) -> str:
@@ -184,6 +187,12 @@ class LayerSpec:
         return " ".join(parts)
 
 
+def _check_depth(count: int) -> None:
+    if count > MAX_LAYERS:  # Keras's build and tracing recurse once per layer
+        raise SpecError(f"the model has {count:,} layers; the Workbench builds at most "
+                        f"{MAX_LAYERS}")
+
+
 def _shape(value: Any, what: str) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
@@ -214,12 +223,14 @@ class ModelSpec:
         layers = data.get("layers", [])
         if not isinstance(layers, list):
             raise SpecError("the model's layers must be a list")
+        _check_depth(len(layers))
         spec = cls(shape, [LayerSpec.from_dict(item, i) for i, item in enumerate(layers)])
         _graph.resolve(spec.layers)  # names, inbound, merge inputs, cycles: one line at fault
         return spec
 
     def validate(self) -> None:
         _shape(list(self.input_shape), "input_shape")
+        _check_depth(len(self.layers))
         for i, layer in enumerate(self.layers):
             layer.validate(i)
         _graph.resolve(self.layers)
