@@ -345,3 +345,48 @@ def test_summary_refuses_what_train_cannot_build_in_one_line(tmp_path, capsys, l
     assert main(["summary", str(_project_file(tmp_path, layers))]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and reason in err[0], err
+
+
+# --- Keras's refusals, in our words --------------------------------------------------------------
+
+
+def _edited_keras(tmp_path, name, edit):
+    """A real tiny .keras whose config.json ``edit`` changes (the weights stay as saved)."""
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")])
+    source = tmp_path / "source.keras"
+    model.save(source)
+    target = tmp_path / name
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "config.json":
+                config = json.loads(data)
+                edit(config["config"]["layers"][-1])
+                data = json.dumps(config).encode()
+            new.writestr(info.filename, data)
+    return target
+
+
+def test_a_tfsmlayer_is_refused_as_what_it_is(tmp_path):
+    def to_tfsm(layer):
+        layer.update(class_name="TFSMLayer", module="keras.layers",
+                     config={"filepath": str(tmp_path / "saved"), "name": "dense"})
+
+    with pytest.raises(ModelFileError) as caught:
+        load_model(_edited_keras(tmp_path, "tfsm.keras", to_tfsm))
+    text = str(caught.value)
+    assert "TFSMLayer" in text and "Lambda" not in text and "\n" not in text
+
+
+def test_weights_that_do_not_fit_are_one_line_that_says_so(tmp_path):
+    def wider(layer):
+        layer["config"]["units"] = 5
+
+    with pytest.raises(ModelFileError) as caught:
+        load_model(_edited_keras(tmp_path, "mismatch.keras", wider))
+    text = str(caught.value)
+    assert "mismatch.keras: the weights stored in the file do not fit its layers" in text
+    assert "\n" not in text and "Example error message" not in text
