@@ -179,3 +179,14 @@ def test_unreachable_storage_and_a_study_of_another_space_get_one_line(tmp_path,
     other = prepare(tmp_path, digits, {"batch_size": {"choices": [60]}}, study="s")
     with pytest.raises(SweepError, match="made for another search space"):
         open_study(other)
+
+
+def test_the_default_study_follows_the_project_and_the_space(tmp_path, digits):
+    space = {"batch_size": {"choices": [50]}}
+    a = prepare(tmp_path, digits, space).study
+    assert prepare(tmp_path, digits, space).study == a  # the same command: the same study
+    assert prepare(tmp_path, digits, {"batch_size": {"choices": [60]}}).study != a
+    wider = prepare_sweep(ModelSpec((28, 28), [L("Flatten"), L("Dense", units=10,
+                                                                activation="softmax")]),
+                          config(), digits, "d", space, SweepSettings(), tmp_path / "p.json")
+    assert wider.study != a and wider.storage == f"sqlite:///{tmp_path / 'p.sweeps.db'}"

@@ -94,6 +94,10 @@ def test_pick_run_sort_and_apply_the_best_trial(qtbot, window):
     w.state.undo_stack.undo()
     assert w.state.spec.layers[1].config["units"] == 128
     assert w.state.training.learning_rate == pytest.approx(0.001)
+    # Run again, same project and space: the same study, which already holds its trials.
+    click(qtbot, w, "sweepRun")
+    wait_done(qtbot, panel)
+    assert table.rowCount() == 3 and "already holds 3 trials" in panel.status.text()
 
 
 def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):

@@ -47,7 +47,7 @@ class SweepSettings:
     pruning: bool = True  # Optuna's MedianPruner on the per-epoch validation figure
     direction: str | None = None  # maximize: val accuracy; minimize: val loss; None: the task's
     storage: str | None = None  # an Optuna storage URL; None: SQLite beside the project
-    study: str | None = None  # None: the project's name and the space's fingerprint
+    study: str | None = None  # None: the project's name and a fingerprint (see _study_name)
     epochs: int | None = None  # each trial's epochs (unless the space varies them)
     seed: int | None = None  # the sampler's seed (None: each process samples its own way)
 
@@ -171,15 +171,21 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
                          "(the validation loss)")
     objective = "val_accuracy" if direction == "maximize" else "val_loss"
     storage = settings.storage or default_storage(project_path)
-    study = settings.study or _study_name(project_path, space, objective)
+    study = settings.study or _study_name(project_path, space, objective, spec, config)
     return Sweep(spec, config, space, dataset_name, objective, direction, storage, study,
                  settings)
 
 
-def _study_name(project_path, space: Space, objective: str) -> str:
+def _study_name(project_path, space: Space, objective: str, spec: ModelSpec,
+                config: TrainConfig) -> str:
+    """The project's name and a fingerprint of what the trials train: the same sweep of the same
+    project continues its study; an edited model or space starts another."""
+    import json
+
     stem = Path(project_path).stem if project_path else "project"
-    digest = hashlib.sha1(f"{space.canonical()}|{objective}".encode()).hexdigest()[:8]
-    return f"{stem}-{digest}"
+    what = json.dumps([space.to_dict(), objective, spec.to_dict(), config.to_dict()],
+                      sort_keys=True)
+    return f"{stem}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
 
 
 def _quiet_optuna():

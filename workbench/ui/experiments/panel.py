@@ -63,8 +63,10 @@ class ExperimentsPanel(QWidget):
         for text, key in (("TPE (Optuna's default)", "tpe"), ("random", "random"),
                           ("grid", "grid")):
             self.sampler.addItem(text, key)
-        self.pruning = QCheckBox("stop poor trials early (median pruning)", self,
+        self.pruning = QCheckBox("prune poor trials (median)", self,
                                  objectName="sweepPruning", checked=True)
+        self.pruning.setToolTip("Optuna's median pruner: a trial worse than the median of the "
+                                "finished ones at the same epoch stops at that epoch's end")
         self.run_button = QPushButton("Run sweep", self, objectName="sweepRun")
         self.stop_button = QPushButton("Stop", self, objectName="sweepStop", enabled=False)
         self.preset_button = QPushButton("Compare optimizers", self,
@@ -81,22 +83,25 @@ class ExperimentsPanel(QWidget):
         left = QWidget(self)
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
-        box = QGroupBox("What varies", left)
-        QVBoxLayout(box).addWidget(self.space_editor)
-        column.addWidget(box)
+        # The actions first (visible in a small window), then what varies.
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        column.addLayout(buttons)
+        presets = QHBoxLayout()
+        presets.addWidget(self.preset_button)
+        presets.addWidget(self.apply_button)
+        column.addLayout(presets)
+        column.addWidget(self.status)
         form = QFormLayout()
         form.addRow("Trials", self.trials)
         form.addRow("Epochs per trial", self.epochs)
         form.addRow("Sampler", self.sampler)
         form.addRow("", self.pruning)
         column.addLayout(form)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
-        column.addLayout(buttons)
-        column.addWidget(self.preset_button)
-        column.addWidget(self.apply_button)
-        column.addWidget(self.status)
+        box = QGroupBox("What varies", left)
+        QVBoxLayout(box).addWidget(self.space_editor)
+        column.addWidget(box)
         column.addStretch(1)
         scroll = QScrollArea(self)  # a small window scrolls the controls instead of growing
         scroll.setWidget(left)
@@ -133,17 +138,20 @@ class ExperimentsPanel(QWidget):
         self.preset_button.clicked.connect(self.run_optimizer_preset)
         self.apply_button.clicked.connect(self.apply_best)
         self.table.itemSelectionChanged.connect(self._on_row_selected)
-        for signal in (state.model_changed, state.training_changed, state.project_replaced):
+        for signal in (state.model_changed, state.training_changed):
             signal.connect(self._on_project_changed)
-        self._on_project_changed()
+        state.project_replaced.connect(self._on_project_replaced)
+        self._on_project_replaced()
 
     # Project --------------------------------------------------------------------------------
 
     def _on_project_changed(self) -> None:
-        if self.running:
-            return
-        self.space_editor.set_model(self.state.spec, self.state.training)
-        self.epochs.setValue(self.state.training.epochs)
+        if not self.running:
+            self.space_editor.set_model(self.state.spec, self.state.training)
+
+    def _on_project_replaced(self) -> None:
+        self._on_project_changed()
+        self.epochs.setValue(self.state.training.epochs)  # kept through edits (Apply best)
 
     @property
     def running(self) -> bool:
@@ -210,6 +218,9 @@ class ExperimentsPanel(QWidget):
             self.sweep = message[1]
             self.status.setText(f"Study {self.sweep.study} ({self.sweep.direction} "
                                 f"{self.sweep.objective}) in {self.sweep.storage}")
+        elif kind == "earlier":
+            for report in message[1]:
+                self._show_trial(report, overlay=False)
         elif kind == "begin":
             _, number, params, info = message
             self.curves.start_run(self.metric, info.get("steps_per_epoch", 100),
@@ -224,10 +235,10 @@ class ExperimentsPanel(QWidget):
         elif kind == "importances":
             self.importances.show_importances(message[1])
 
-    def _show_trial(self, report) -> None:
+    def _show_trial(self, report, overlay: bool = True) -> None:
         self.reports[report.number] = report
         self.curves.finish_run()
-        if report.history:
+        if report.history and overlay:
             record = {"id": report.number + 1, "history": report.history}
             self.curves.show_earlier_run(record, report.number)
         self.table.show_trial(report)
@@ -246,6 +257,10 @@ class ExperimentsPanel(QWidget):
         if outcome.best is not None:  # the study's best, over every process sharing it
             self.best = outcome.best
             self.table.set_best(outcome.best.number)
+        if not outcome.trials and outcome.total:
+            self.status.setText(f"The study already holds {outcome.total} trials: raise Trials "
+                                "to run more, or change what varies for a new study.")
+        elif outcome.best is not None:
             self.status.setText(f"Best: trial {outcome.best.number}, {self.sweep.objective} "
                                 f"{outcome.best.value:.4f} with {outcome.best.params} "
                                 f"({outcome.total} trials in the study)")

@@ -82,9 +82,9 @@ class SpaceEditor(QWidget):
         self.list = QTreeWidget(self, objectName="sweepSpace")
         self.list.setHeaderLabels(["varies", "over"])
         self.list.setRootIsDecorated(False)
-        self.list.setMaximumHeight(130)
+        self.list.setMaximumHeight(100)
         self.range_row = QHBoxLayout()
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         form.addRow("Vary", self.key_box)
         form.addRow("From / to", self.range_row)
         form.addRow("", self.log_box)
@@ -162,7 +162,11 @@ class SpaceEditor(QWidget):
                 item.setCheckState(Qt.Unchecked)
         self.log_box.setVisible(param.kind == "float")
         self.log_box.setChecked(param.name == "learning_rate")
-        self.choices.setEnabled(not numeric)
+        self.choices.setVisible(not numeric)  # a range or ticked choices, never both
+        self.form.labelForField(self.choices).setVisible(not numeric)
+        label = self.form.labelForField(self.range_row)
+        if label is not None:
+            label.setVisible(numeric)
 
     def set_range(self, low, high, log: bool = False) -> None:
         self.low.set_value(low)

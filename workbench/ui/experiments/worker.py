@@ -1,6 +1,7 @@
 """The sweep as a task of the one task runner: ``start_sweep`` runs actions.sweep on a worker
 thread and hands the GUI plain values as partial results, in order:
 
+- ``("study", sweep)`` once it is checked, ``("earlier", reports)`` the trials its study held,
 - ``("begin", number, params, info)`` when a trial's run starts (info: epochs, steps per epoch),
 - ``("batches", number, points)`` rows of (x, loss, metric), sent at most ~10 times a second,
 - ``("epoch", number, epoch, logs)`` after each epoch,
@@ -23,6 +24,7 @@ from workbench.actions.sweep import (
     open_study,
     prepare_sweep,
     run_sweep,
+    study_reports,
 )
 from workbench.core.training import TrainingListener
 from workbench.ui.tasks import Task, TaskRunner
@@ -86,6 +88,10 @@ def sweep_task(state, control: SweepControl, spec, config, dataset, dataset_name
     sweep = prepare_sweep(spec, config, dataset, dataset_name, space, settings, project_path)
     study = open_study(sweep)
     state.set_partial_result(("study", sweep))
+    earlier = study_reports(study, sweep.space)
+    if earlier:  # the same sweep run before: the table starts with what the study holds
+        state.set_partial_result(("earlier", earlier))
+        state.set_partial_result(("importances", importances(study)))
 
     def on_trial(report):
         state.set_partial_result(("trial", report))
