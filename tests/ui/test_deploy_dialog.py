@@ -87,4 +87,13 @@ def test_export_dialog_runs_the_export_and_shows_the_report(qtbot, window, tmp_p
     assert dialog.status_label.text().startswith("Not exported:")
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("app", "set"))) \
         == ["digits-int8.tflite", "digits.onnx", "file"]
+
+    # Closing the dialog while it exports cancels the task between steps: no file, no temporary.
+    type_path(qtbot, dialog, tmp_path / "cancelled.onnx")
+    qtbot.mouseClick(dialog.export_button, Qt.LeftButton)
+    task = dialog._task
+    assert task.running
     dialog.close()
+    qtbot.waitUntil(lambda: not task.running, timeout=90_000)
+    assert task.status == "cancelled" and dialog.report is None and not dialog.error
+    assert not [p.name for p in tmp_path.iterdir() if "cancelled" in p.name]
