@@ -88,18 +88,21 @@ def test_int8_of_a_recurrent_model_runs(models, data, tmp_path):
     # The TFLite calibrator crashes the process on a fused LSTM: the export unrolls it.
     report = export_deployed(models["lstm-rows"], "tflite", tmp_path / "q.tflite", data,
                              quantize="int8")
-    assert report.agreement > 0.8 and report.accuracy is not None
+    assert report.agreement > 0.7 and report.max_abs_diff < 0.1 and report.accuracy is not None
 
 
 def test_int8_that_crashes_litert_s_default_delegate_runs_without_it(data, tmp_path):
     # An int8 GRU makes XNNPACK abort the process ("double free"): a child process tries the
     # file first, and the interpreter here runs it on the builtin kernels.
     _, keras = load_tensorflow()
+    keras.utils.set_random_seed(0)
     inputs = keras.Input((28, 28))
     outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GRU(8)(inputs))
     model = keras.Model(inputs, outputs)
     report = export_deployed(model, "tflite", tmp_path / "gru.tflite", data, quantize="int8")
-    assert report.agreement > 0.5 and report.max_abs_diff < 0.1
+    # Untrained, its outputs are nearly uniform: the class agreement says little, the
+    # differences do.
+    assert report.max_abs_diff < 0.05
     assert open_runtime(tmp_path / "gru.tflite").resolver == "builtin"
 
 
