@@ -74,7 +74,15 @@ def cmd_summary(args) -> int:
                   f"{takes}{mark}")
         print(f"Total params: {report.total_params:,}")
     if not report.ok:
-        sys.stderr.write(f"workbench: invalid model: {report.error_text()}\n")
+        sys.stderr.write(f"workbench: invalid model: {_one_line(report.error_text())}\n")
+        return EXIT_INVALID
+    from workbench.actions.errors import ActionError
+    from workbench.actions.train import check_model_memory
+
+    try:  # what train could not build here, summary does not pass either
+        check_model_memory(report.total_params)
+    except ActionError as exc:
+        sys.stderr.write(f"workbench: invalid model: {exc}\n")
         return EXIT_INVALID
     return 0
 
@@ -137,7 +145,7 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 
 def cmd_train(args) -> int:
-    from workbench.actions.train import check_output_folder, train
+    from workbench.actions.train import check_model_memory, check_output_folder, train
     from workbench.core.inspect import inspect_model
     from workbench.core.modelio import save_model
     from workbench.core.project import load_project, save_project, weights_path
@@ -154,6 +162,7 @@ def cmd_train(args) -> int:
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+    check_model_memory(report.total_params)
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
     check_output_folder(out)  # before the run, not after it
     dataset = _load_dataset(project.dataset, project.training.seed)

@@ -390,3 +390,20 @@ def test_weights_that_do_not_fit_are_one_line_that_says_so(tmp_path):
     text = str(caught.value)
     assert "mismatch.keras: the weights stored in the file do not fit its layers" in text
     assert "\n" not in text and "Example error message" not in text
+
+
+def test_a_model_too_large_to_train_here_is_refused_by_summary(tmp_path, capsys):
+    from workbench.cli import main
+
+    path = _project_file(tmp_path, [{"class_name": "Dense", "config": {"units": 100_000}}],
+                         input_shape=(7_000_000,))  # 700 billion parameters: 11 TB to train
+    assert main(["summary", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "700,000,100,000 parameters need about" in err[0], err
+
+
+def test_one_sample_per_class_is_refused_before_training(tmp_path):
+    np.savez(tmp_path / "one.npz", x_train=np.random.default_rng(0).random((4, 3)),
+             y_train=np.arange(4))
+    with pytest.raises(DatasetError, match="4 samples in 4 classes, one of each, are too few"):
+        load_dataset(str(tmp_path / "one.npz"))

@@ -20,7 +20,7 @@ import numpy as np
 from workbench.actions.errors import ActionError
 from workbench.core.compatibility import label_shape, output_problem
 from workbench.core.runs import RunRecord
-from workbench.core.safe_io import shown
+from workbench.core.safe_io import available_memory, shown
 from workbench.core.spec import ModelSpec, TrainConfig
 from workbench.core.training import (
     TrainingControl,
@@ -47,6 +47,21 @@ def check_output_folder(folder) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ActionError(f"{shown(existing)}: cannot be written (no permission)")
     return folder
+
+
+# Bytes per parameter while training: the weight, its gradient and two optimizer slots (Adam).
+TRAINING_BYTES_PER_PARAM = 16
+
+
+def check_model_memory(total_params: int) -> None:
+    """ActionError when training a model of ``total_params`` would not fit in the free memory
+    (before building it: a 700-billion-parameter Dense failed in TensorFlow as 'OOM')."""
+    needed = total_params * TRAINING_BYTES_PER_PARAM
+    free = available_memory()
+    if needed > free:
+        raise ActionError(f"the model's {total_params:,} parameters need about "
+                          f"{needed / 1e9:,.1f} GB of memory to train, more than the "
+                          f"{free / 1e9:,.1f} GB free; make its layers smaller")
 
 
 def display_metric(task: str) -> str:
@@ -123,6 +138,11 @@ def train(spec, config, dataset, dataset_name: str,
             model = build_seeded_model(spec, config.seed, name="training")
         except RecursionError:
             raise TrainingError("the model is nested too deeply for Keras to build") from None
+        except Exception as exc:  # TensorFlow's ResourceExhaustedError, numpy's MemoryError
+            if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+                raise TrainingError("the model's weights do not fit in memory; make its "
+                                    "layers smaller") from None
+            raise
         if initial_weights is not None:
             try:
                 model.set_weights([np.asarray(w) for w in initial_weights])

@@ -76,6 +76,7 @@ def load_npz(path: Path, seed: int = 0) -> Dataset:
         train, test = stratified_split(
             labels, held_out_size(len(labels)), seed, stratify=task == "classification"
         )
+        _check_held_out(path, test, labels, task)
         x_train, x_test = x_train[train], x_train[test]
         y_train, y_test = labels[train], labels[test]
         split = "80/20 split"
@@ -95,6 +96,20 @@ def load_npz(path: Path, seed: int = 0) -> Dataset:
             f"{path.name}: {len(x_train):,} train / {len(x_test):,} test, {kind} ({split})"
         ),
     )
+
+
+def _check_held_out(path: Path, test, labels: np.ndarray, task: str) -> None:
+    """Refuse data too small to hold out any test sample, before a run trains on it and then has
+    nothing to score (one sample per class leaves the stratified test split empty)."""
+    if len(test):
+        return
+    _, counts = np.unique(labels, return_counts=True)
+    kind = ""
+    if task == "classification":
+        kind = f" in {len(counts)} classes" + (", one of each," if counts.max() == 1 else "")
+    raise DatasetError(f"{shown(path.name)}: {len(labels)} samples{kind} are too few to hold "
+                       "out a test split; add samples (two or more of a class) or give "
+                       "x_test/y_test.")
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -282,6 +297,7 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
     y = np.asarray(labels, dtype=np.int64)
     class_names = list(files)
     train, test = stratified_split(y, held_out_size(len(y)), seed)
+    _check_held_out(folder, test, y, "classification")
     colour = "grayscale" if grayscale else "colour"
     return Dataset(
         name=str(folder),
