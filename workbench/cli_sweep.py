@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -43,9 +42,12 @@ def _emit(obj) -> None:
 
 def _read_space(path: str):
     from workbench.actions.sweep import SweepError
+    from workbench.core.safe_io import FileRefused, read_text
 
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:  # a regular file of a settings file's size: never a FIFO or /dev/zero (#19)
+        return json.loads(read_text(path, "json", "search-space file"))
+    except FileRefused as exc:
+        raise SweepError(str(exc)) from None
     except FileNotFoundError:
         raise SweepError(f"{path}: no such search-space file") from None
     except (OSError, UnicodeDecodeError) as exc:

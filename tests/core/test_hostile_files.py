@@ -137,13 +137,13 @@ def test_an_honest_uncompressed_npz_is_memory_mapped(tmp_path):
 
     x, y = hostile.digit_arrays()
     np.savez(tmp_path / "honest.npz", x_train=x, y_train=y)
-    arrays = files._read_npz(tmp_path / "honest.npz")
+    arrays = files.read_npz(tmp_path / "honest.npz")
     assert isinstance(arrays["x_train"], np.memmap)
     np.testing.assert_array_equal(arrays["x_train"], x)
     data = load_dataset(str(tmp_path / "honest.npz"))
     assert len(data.x_train) + len(data.x_test) == 40
     np.savez_compressed(tmp_path / "small.npz", x_train=x, y_train=y)
-    np.testing.assert_array_equal(files._read_npz(tmp_path / "small.npz")["x_train"], x)
+    np.testing.assert_array_equal(files.read_npz(tmp_path / "small.npz")["x_train"], x)
 
 
 def test_values_beyond_float32_are_refused_not_trained_as_inf(tmp_path):
@@ -407,3 +407,16 @@ def test_one_sample_per_class_is_refused_before_training(tmp_path):
              y_train=np.arange(4))
     with pytest.raises(DatasetError, match="4 samples in 4 classes, one of each, are too few"):
         load_dataset(str(tmp_path / "one.npz"))
+
+
+def test_a_fifo_as_sweep_space_or_drawn_samples_never_blocks(tmp_path, fifo):
+    from workbench.actions.sweep import SweepError
+    from workbench.cli_sweep import _read_space
+    from workbench.ui.draw.samples import SampleSetError, load_samples
+
+    with pytest.raises(SweepError, match="named pipe"):
+        _read_space(str(fifo))
+    samples = tmp_path / "samples.npz"
+    os.mkfifo(samples)
+    with pytest.raises(SampleSetError, match="named pipe"):
+        load_samples(samples)

@@ -39,7 +39,7 @@ _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 def load_npz(path: Path, seed: int = 0) -> Dataset:
     """Arrays ``x_train, y_train[, x_test, y_test][, class_names]`` from an ``.npz`` file."""
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
     if "x_train" not in arrays and {"x", "y"} <= arrays.keys():
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y")
     for key in ("x_train", "y_train"):
@@ -112,7 +112,7 @@ def _check_held_out(path: Path, test, labels: np.ndarray, task: str) -> None:
                        "x_test/y_test.")
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz``, after checking what its members declare (safe_io): every
     array's size against the bytes its member holds and the free memory, before inflating any.
 

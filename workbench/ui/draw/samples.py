@@ -8,7 +8,6 @@ folder and is then renamed over the old one, so a crash never leaves half a file
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +40,12 @@ def load_samples(path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     path = Path(path)
     if not path.exists():
         return np.zeros((0, 28, 28), np.uint8), np.zeros((0,), np.int64), []
-    try:
-        with open(path, "rb") as stream:
-            archive = np.load(stream, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with archive:
-                arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    from workbench.core.datasets import DatasetError
+    from workbench.core.datasets.files import read_npz
+
+    try:  # the dataset reader's checks: a regular file, no bombs, no pickles
+        arrays = read_npz(path)
+    except DatasetError as exc:
         raise SampleSetError(f"{path.name} cannot be read as a sample set ({exc}).") from None
     x, y = arrays.get("x"), arrays.get("y")
     if x is None or y is None:
