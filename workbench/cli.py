@@ -76,8 +76,7 @@ def cmd_summary(args) -> int:
     if not report.ok:
         sys.stderr.write(f"workbench: invalid model: {_one_line(report.error_text())}\n")
         return EXIT_INVALID
-    from workbench.actions.errors import ActionError
-    from workbench.actions.train import check_model_memory
+    from workbench.actions.train import ActionError, check_model_memory
 
     try:  # what train could not build here, summary does not pass either
         check_model_memory(report.total_params)

@@ -430,9 +430,9 @@ def test_open_image_file(qtbot, panel, trained, tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG garbage")
     assert not panel.open_image(bad)
-    assert "Cannot read" in panel.prediction.hint
+    assert "broken.png: not a PNG/JPEG/BMP/GIF/TIFF/WebP image" in panel.prediction.hint
     assert not panel.open_image(tmp_path / "missing.png")
-    assert "not found" in panel.prediction.hint
+    assert "missing.png: no such file" in panel.prediction.hint
 
 
 def test_test_image_requested_shows_and_predicts_the_sample(qtbot, panel, trained):
