@@ -78,8 +78,6 @@ class DatasetPanel(QWidget):
         self.balance.setObjectName("datasetBalance")
         self.balance.setMinimumHeight(120)
         plot = self.balance.getPlotItem()
-        plot.setTitle("Samples per class", color="#222")
-        plot.addLegend(offset=(-5, 5))
         plot.setMenuEnabled(False)
         plot.hideButtons()
 
@@ -233,22 +231,44 @@ class DatasetPanel(QWidget):
     # Balance -------------------------------------------------------------------------------------
 
     def _draw_balance(self) -> None:
+        """Horizontal bars, one group per class (names on the left, where long ones fit); the
+        splits' colours and totals in the title, where no bar hides them."""
         plot = self.balance.getPlotItem()
         plot.clear()
-        if plot.legend is not None:
-            plot.legend.clear()
         names = (list(self.dataset.class_names) if self.dataset.is_classification
                  else ["samples"])
         k = len(names)
-        width = 0.8 / len(explore.SPLITS)
+        height = 0.8 / len(explore.SPLITS)
+        title = []
         for j, split in enumerate(explore.SPLITS):
             counts = self.counts.get(split, [0] * k)
-            x = np.arange(k) - 0.4 + width * (j + 0.5)
-            bars = pg.BarGraphItem(x=x, height=counts, width=width, brush=COLOURS[split],
-                                   pen=pg.mkPen(None))
-            plot.addItem(bars)
-            if plot.legend is not None:
-                plot.legend.addItem(bars, f"{split} ({sum(counts):,})")
-        ticks = [(i, name if len(name) <= 12 else name[:11] + "…") for i, name in enumerate(names)]
-        plot.getAxis("bottom").setTicks([ticks if k <= 20 else ticks[::max(1, k // 20)]])
-        plot.setXRange(-0.6, k - 0.4, padding=0)
+            y = np.arange(k) - 0.4 + height * (j + 0.5)
+            plot.addItem(pg.BarGraphItem(x0=0, y=y, width=counts, height=height,
+                                         brush=COLOURS[split], pen=pg.mkPen(None)))
+            title.append(f"<span style='color:{COLOURS[split]}'>■ {split} "
+                         f"{sum(counts):,}</span>")
+        plot.setTitle("Samples per class: " + " ".join(title), color="#222", size="9pt")
+        ticks = [(i, name if len(name) <= 24 else name[:23] + "…") for i, name in enumerate(names)]
+        plot.getAxis("left").setTicks([ticks if k <= 30 else ticks[::max(1, k // 30)]])
+        plot.invertY(True)
+        plot.setYRange(-0.6, k - 0.4, padding=0)
+
+
+def main() -> int:
+    """Open the Data tab alone: ``python -m workbench.ui.dataset.panel [NAME|PATH]``."""
+    import sys
+
+    from workbench.ui.application import run_panel
+
+    name = sys.argv.pop(1) if len(sys.argv) > 1 else None
+
+    def make(state):
+        if name:
+            state.project.dataset = name
+        return DatasetPanel(state)
+
+    return run_panel(make, "Data", (1000, 700))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -77,6 +77,7 @@ class TutorialCard(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setWordWrap(True)
+        self.table.setMinimumHeight(170)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
@@ -87,9 +88,10 @@ class TutorialCard(QWidget):
         self.figure = pg.GraphicsLayoutWidget(self)
         self.figure.setObjectName("tutorialFigure")
         self.figure.setBackground("w")
-        self.figure.setMinimumHeight(300)
-        self.accuracy_plot = self.figure.addPlot(row=0, col=0, title="Accuracy every 10 epochs")
-        self.accuracy_plot.addLegend(offset=(-5, 5))
+        self.figure.setMinimumHeight(260)
+        self.accuracy_plot = self.figure.addPlot(row=0, col=0, title=(
+            "Accuracy every 10 epochs: <span style='color:#1f77b4'>train</span>, "
+            "<span style='color:#d62728'>validation</span>"))
         self.accuracy_plot.setLabel("bottom", "epoch")
         self.accuracy_plot.setYRange(0, 1)
         self.accuracy_plot.showGrid(y=True, alpha=0.3)
@@ -111,8 +113,8 @@ class TutorialCard(QWidget):
         self._extra: list[QWidget] = []
         self._layout.addWidget(self.train_button)
         self._layout.addWidget(self.status)
-        self._layout.addWidget(self.table, 1)
-        self._layout.addWidget(self.figure, 2)
+        self._layout.addWidget(self.table, 2)
+        self._layout.addWidget(self.figure, 3)
         self.step_buttons: list[QPushButton] = []
         self.variant_buttons: list[QPushButton] = []
         self.picture_buttons: dict[str, QPushButton] = {}
@@ -177,8 +179,6 @@ class TutorialCard(QWidget):
         """Tutorial H's pictures: ``every`` = (epochs, train, validation) from
         ``core.tutorials.accuracy_every``; ``units`` a tiled picture of first-layer units."""
         self.accuracy_plot.clear()
-        if self.accuracy_plot.legend is not None:
-            self.accuracy_plot.legend.clear()
         self.shown = {"every": every, "units": units}
         if every and every[0]:
             epochs, train, val = every
@@ -195,8 +195,7 @@ class TutorialCard(QWidget):
         self.units_image.setImage(units, autoLevels=False, levels=(lo, hi))
         h, w = units.shape[:2]
         self.units_plot.setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0.01)
-        self.units_plot.setTitle("First-layer units: each unit's weights as a 36×36 image "
-                                 "(red excites, blue inhibits)")
+        self.units_plot.setTitle("First-layer units' weights (red excites, blue inhibits)")
 
 
 class _KeySignal:
