@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -76,7 +77,8 @@ class DatasetPanel(QWidget):
         self.augment_picture.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.balance = pg.PlotWidget(self, background="w")
         self.balance.setObjectName("datasetBalance")
-        self.balance.setMinimumHeight(120)
+        self.balance.setMinimumHeight(110)
+        self.balance_title = QLabel(self, objectName="datasetBalanceTitle")
         plot = self.balance.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
@@ -102,19 +104,33 @@ class DatasetPanel(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(controls)
         left_layout.addWidget(self.grid, 1)
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
+        details = QWidget(self)
+        right_layout = QVBoxLayout(details)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.sample_picture)
         right_layout.addWidget(self.sample_info)
         right_layout.addWidget(self.augment_label)
         right_layout.addWidget(self.augment_picture)
-        right_layout.addWidget(self.balance, 1)
-        splitter = QSplitter(Qt.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        right_layout.addStretch(1)
+        right = QScrollArea(self)  # a small window scrolls the details instead of piling them
+        right.setWidget(details)
+        right.setWidgetResizable(True)
+        right.setFrameShape(QScrollArea.NoFrame)
+        top = QSplitter(Qt.Horizontal, self)
+        top.addWidget(left)
+        top.addWidget(right)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        bottom = QWidget(self)
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.balance_title)
+        bottom_layout.addWidget(self.balance, 1)
+        splitter = QSplitter(Qt.Vertical, self)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -231,27 +247,35 @@ class DatasetPanel(QWidget):
     # Balance -------------------------------------------------------------------------------------
 
     def _draw_balance(self) -> None:
-        """Horizontal bars, one group per class (names on the left, where long ones fit); the
-        splits' colours and totals in the title, where no bar hides them."""
+        """Bars per class and split: upright under short class names (digits), lying beside long
+        ones (font names), so every name stays readable; colours and totals above the plot."""
         plot = self.balance.getPlotItem()
         plot.clear()
         names = (list(self.dataset.class_names) if self.dataset.is_classification
                  else ["samples"])
         k = len(names)
-        height = 0.8 / len(explore.SPLITS)
+        upright = max(len(name) for name in names) <= 8
+        thick = 0.8 / len(explore.SPLITS)
         title = []
         for j, split in enumerate(explore.SPLITS):
             counts = self.counts.get(split, [0] * k)
-            y = np.arange(k) - 0.4 + height * (j + 0.5)
-            plot.addItem(pg.BarGraphItem(x0=0, y=y, width=counts, height=height,
-                                         brush=COLOURS[split], pen=pg.mkPen(None)))
+            at = np.arange(k) - 0.4 + thick * (j + 0.5)
+            shape = (dict(x=at, height=counts, width=thick) if upright
+                     else dict(x0=0, y=at, width=counts, height=thick))
+            plot.addItem(pg.BarGraphItem(**shape, brush=COLOURS[split], pen=pg.mkPen(None)))
             title.append(f"<span style='color:{COLOURS[split]}'>■ {split} "
                          f"{sum(counts):,}</span>")
-        plot.setTitle("Samples per class: " + " ".join(title), color="#222", size="9pt")
+        self.balance_title.setText("<b>Samples per class</b>: " + " &nbsp; ".join(title))
         ticks = [(i, name if len(name) <= 24 else name[:23] + "…") for i, name in enumerate(names)]
-        plot.getAxis("left").setTicks([ticks if k <= 30 else ticks[::max(1, k // 30)]])
-        plot.invertY(True)
-        plot.setYRange(-0.6, k - 0.4, padding=0)
+        ticks = ticks if k <= 30 else ticks[::max(1, k // 30)]
+        largest = max((max(c, default=0) for c in self.counts.values()), default=0)
+        plot.getAxis("bottom" if upright else "left").setTicks([ticks])
+        plot.getAxis("left" if upright else "bottom").setTicks(None)
+        plot.invertY(not upright)
+        classes, amounts = (plot.setXRange, plot.setYRange) if upright else (plot.setYRange,
+                                                                            plot.setXRange)
+        classes(-0.6, k - 0.4, padding=0)
+        amounts(0, max(1, largest) * 1.05, padding=0)
 
 
 def main() -> int:
