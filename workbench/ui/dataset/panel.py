@@ -232,7 +232,7 @@ class DatasetPanel(QWidget):
         from workbench.core.introspection import tile_images
 
         mosaic = tile_images(images, cols=4, pad=1, fill=0.0)
-        size = min(400, 4 * 80)
+        size = 4 * 60  # fits beside the grid
         self.augment_picture.setPixmap(QPixmap.fromImage(qimage(mosaic).scaled(
             size, size, Qt.KeepAspectRatio, Qt.FastTransformation)))
         self.augment_label.setText(f"{len(images)} random augmentations of this sample, as "
