@@ -161,3 +161,29 @@ def test_core_rows_without_a_run_leave_ours_empty():
     picture = tutorials.first_layer_units([kernel])
     assert picture.shape == (147, 295)
     np.testing.assert_array_equal(picture[:36, :36], kernel[:, 0].reshape(36, 36))
+
+
+def test_core_rows_put_each_tutorials_figures_beside_ours():
+    weights = [np.zeros((784, 10)), np.zeros(10)]
+    f = tutorials.tutorial("F").rows({"history": {"val_accuracy": [0.9, 0.93, 0.95]},
+                                      "test": {"accuracy": 0.951}}, weights)
+    assert f[0] == ("parameters", "244,522", "7,850")
+    assert f[1] == ("validation accuracy", "95.4 % → 96.8 % over 5 epochs (full MNIST)",
+                    "90.0% → 95.0%")
+    assert [row[2] for row in f[2:5]] == ["90.0%", "93.0%", "95.0%"]
+    e = dict((what, (theirs, ours)) for what, theirs, ours in tutorials.tutorial("E").rows(
+        {"history": {"accuracy": [0.1, 0.4, 0.9]}, "test": {"accuracy": 0.09}}))
+    assert e["training accuracy"] == ("rises epoch after epoch", "10.0% → 90.0%")
+    assert e["test accuracy"] == ("stays at chance (10 %)", "9.0%")
+    a = tutorials.tutorial("A").rows({"test": {"accuracy": 0.97}})
+    assert a[-1] == ("test accuracy", "printed after 5 epochs", "97.0%")
+    assert tutorials.tutorial("G").params == 41_738
+    c = tutorials.runs_rows([{"id": 2, "training": {"optimizer": {"class_name": "RMSprop",
+                                                                 "config": {}},
+                                                   "loss": "mean_squared_error"},
+                              "history": {"loss": [1, 0.5], "val_accuracy": [0.5, 0.8]}}])
+    assert c == [("run 2: RMSprop, mean_squared_error", "", "val 80.0% after 2 epochs")]
+    epochs, train, val = tutorials.accuracy_every(
+        {"history": {"accuracy": list(np.linspace(0, 1, 25)),
+                     "val_accuracy": list(np.linspace(0, 1, 25))}})
+    assert epochs == [10, 20, 25] and len(train) == len(val) == 3
