@@ -73,13 +73,16 @@ def small_window(qtbot):
 
 
 @pytest.mark.parametrize("tab", ["training_panel", "graph_panel", "evaluation_panel",
-                                 "weights_panel", "draw_panel", "dataset_panel"])
+                                 "weights_panel", "draw_panel", "dataset_panel",
+                                 "experiments_panel"])
 def test_every_tab_fits_a_1024_by_700_window(qtbot, small_window, tab):
     w = small_window
     panel = getattr(w, tab)
     w.tabs.setCurrentWidget(panel)
     if tab == "evaluation_panel":
         qtbot.waitUntil(lambda: panel.result is not None, timeout=30_000)
+    if tab == "dataset_panel":  # its class counts, a long line, are filled in when shown
+        qtbot.waitUntil(lambda: panel.balance_title.text() != "", timeout=30_000)
     qtbot.wait(50)
     assert w.minimumSizeHint().width() <= SIZE[0] and w.minimumSizeHint().height() <= SIZE[1]
     assert _overlaps(w) == []

@@ -79,6 +79,9 @@ class DatasetPanel(QWidget):
         self.balance.setObjectName("datasetBalance")
         self.balance.setMinimumHeight(110)
         self.balance_title = QLabel(self, objectName="datasetBalanceTitle")
+        # Its one line of colours and counts must not widen the window (at 1024 px it did).
+        self.balance_title.setWordWrap(True)
+        self.balance_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         plot = self.balance.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
