@@ -190,3 +190,34 @@ def test_the_default_study_follows_the_project_and_the_space(tmp_path, digits):
                                                                 activation="softmax")]),
                           config(), digits, "d", space, SweepSettings(), tmp_path / "p.json")
     assert wider.study != a and wider.storage == f"sqlite:///{tmp_path / 'p.sweeps.db'}"
+
+
+def test_a_storage_another_process_is_creating_is_opened_again(tmp_path, monkeypatch):
+    """Two sweeps started at once on a new SQLite file: the one that loses the race to write
+    Optuna's tables opens the storage again instead of failing."""
+    import optuna
+
+    from workbench.actions.sweep import open_storage
+
+    real, calls = optuna.storages.RDBStorage, []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("(sqlite3.IntegrityError) UNIQUE constraint failed: "
+                               "alembic_version.version_num")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    storage = open_storage(f"sqlite:///{tmp_path / 'new.db'}")
+    assert len(calls) == 2 and storage.get_all_studies() == []
+    # Any other failure is not retried: one readable sentence at once.
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("unable to open database file")
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    calls.clear()
+    with pytest.raises(Exception, match="unable to open database file"):
+        open_storage(f"sqlite:///{tmp_path / 'x.db'}")
+    assert len(calls) == 1

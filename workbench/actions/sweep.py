@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,15 +202,28 @@ def open_storage(url: str):
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):  # writers from other processes wait instead of failing
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" (since Optuna 2.9)
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            # A process killed mid-trial stops beating: its trial is marked failed later.
-            return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180,
-                                              **kwargs)
-    except Exception as exc:  # noqa: BLE001 - drivers raise many types; all mean "unusable"
-        raise SweepError(f"cannot open the sweep storage {_safe_url(url)}: "
-                         f"{_first_line(exc)}") from None
+    for attempt in range(4):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" (since Optuna 2.9)
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # A process killed mid-trial stops beating: its trial is marked failed later.
+                return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180,
+                                                  **kwargs)
+        except Exception as exc:  # noqa: BLE001 - drivers raise many types; all mean "unusable"
+            error = exc
+            # Two processes making a new storage at once: one of them loses the race to write
+            # its tables ("UNIQUE constraint failed: alembic_version..."); the tables are there
+            # now, so opening it again works.
+            if not _lost_creation_race(exc):
+                break
+            time.sleep(0.2 * (attempt + 1))
+    raise SweepError(f"cannot open the sweep storage {_safe_url(url)}: "
+                     f"{_first_line(error)}") from None
+
+
+def _lost_creation_race(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(words in text for words in ("unique constraint", "already exists", "duplicate"))
 
 
 def _safe_url(url: str) -> str:
