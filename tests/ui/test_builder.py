@@ -490,8 +490,10 @@ def test_in_main_window_shortcuts_and_templates(qtbot):
     n = len(state.spec.layers)
     click_row(qtbot, panel, 2)
     tree = panel.stack.tree
+    window.activateWindow()  # (under load the first activation came too late for the focus)
+    qtbot.waitActive(window, timeout=20_000)
     tree.setFocus()
-    qtbot.waitUntil(tree.hasFocus, timeout=5000)
+    qtbot.waitUntil(tree.hasFocus, timeout=20_000)
     qtbot.keyClick(tree, Qt.Key_Delete)
     assert len(state.spec.layers) == n - 1
     qtbot.keyClick(tree, Qt.Key_Z, Qt.ControlModifier)  # the Edit menu's shortcut
