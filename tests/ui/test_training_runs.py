@@ -117,3 +117,17 @@ def test_while_a_run_trains_the_x_axis_spans_all_its_epochs(qtbot, window):
         panel.stop_training()
     # Stopped early: the axis fits what was trained again.
     assert plot.vb.autoRangeEnabled()[0]
+
+
+def test_train_is_blocked_for_a_model_too_big_for_the_free_memory(qtbot, window, monkeypatch):
+    """Issue 19: the GUI's Train makes the CLI's memory check before building the model."""
+    import workbench.actions.train as train_action
+
+    w, state = window, window.state
+    train = button(w, "trainButton")
+    assert train.isEnabled()
+    monkeypatch.setattr(train_action, "available_memory", lambda: 1_000_000)  # 1 MB free
+    state.set_layer_param(len(state.spec.layers) - 2, "units", 130)  # any edit re-checks
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=10_000)
+    assert "too big to train here" in train.toolTip() and "GB free" in train.toolTip()
+    assert not w.training_panel.start_training()

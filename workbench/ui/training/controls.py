@@ -48,6 +48,12 @@ def train_blocker(state, dataset_for: str | None) -> str:
         return "Checking the model…"
     if state.inspection.error is not None:
         return f"The model is invalid: {state.inspection.error_text()}"
+    from workbench.actions.train import ActionError, check_model_memory
+
+    try:  # the CLI's check too: a model too big for the memory free must not start to build
+        check_model_memory(state.inspection.total_params)
+    except ActionError as exc:
+        return f"The model is too big to train here: {exc}"
     from workbench.core.compatibility import check_output
 
     problem = check_output(state.spec, state.inspection, state.training, state.data.dataset)
