@@ -156,13 +156,13 @@ def cmd_train(args) -> int:
         if args.epochs < 1:
             raise CliError("--epochs must be at least 1", EXIT_INVALID)
         project.training.epochs = args.epochs
-    backup = _backup(args)
+    out = Path(args.out) if args.out else Path(args.project).resolve().parent
+    backup = _backup(args, out)
     strategy = _strategy(args)  # before any tensor: logical devices are made before TF starts
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
     check_model_memory(report.total_params)
-    out = Path(args.out) if args.out else Path(args.project).resolve().parent
     check_output_folder(out)  # before the run, not after it
     dataset = _load_dataset(project.dataset, project.training.seed)
     if not args.json:
@@ -208,9 +208,9 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _backup(args):
+def _backup(args, out: Path):
     """Where the run backs up after each epoch: ``--resume DIR`` (a killed run's), else a
-    folder beside the trained project."""
+    folder in ``out``, beside the trained project."""
     from workbench.core.backup import Backup
 
     if args.resume:
@@ -219,7 +219,6 @@ def _backup(args):
             raise CliError(f"nothing to resume in {args.resume}: it holds no backup of a run",
                            EXIT_INVALID)
         return backup
-    out = Path(args.out) if args.out else Path(args.project).resolve().parent
     backup = Backup(out / f"{Path(args.project).stem}.backup")
     if backup.exists():  # never overwrite (nor silently resume) a killed run
         raise CliError(f"{backup.folder} holds the backup of an interrupted run: go on with it "
