@@ -108,17 +108,24 @@ class ExportMixin:
         self._remember_folder(path)
         return path if path.suffix else path.with_suffix(suffix)
 
-    def export_model(self) -> Path | None:
-        """Ask for a file, then save and check the trained model there in a background task
-        (actions.export.export_keras); the status bar reports the check when it is done."""
-
+    def _model_and_dataset(self):
+        """(the trained model's plain config and weights, the dataset) for an export task, or
+        (None, None) having told the user why not (nothing trained, the dataset still loading)."""
         model = self.state.trained.run_on_model(_plain_and_weights)
         if model is None:
             self.inform("There is no trained model yet: train the model first.")
-            return None
+            return None, None
         dataset = self.state.data.dataset
         if dataset is None:
             self.inform("The dataset is still loading: export again in a moment.")
+            return None, None
+        return model, dataset
+
+    def export_model(self) -> Path | None:
+        """Ask for a file, then save and check the trained model there in a background task
+        (actions.export.export_keras); the status bar reports the check when it is done."""
+        model, dataset = self._model_and_dataset()
+        if model is None:
             return None
         path = self._ask_export_path("Export trained model", ".keras", "Keras models (*.keras)")
         if path is None:
@@ -163,13 +170,8 @@ class ExportMixin:
 
     def _start_deployment(self, fmt, quantize, path: Path, on_progress, on_result, on_error):
         """Start the export task for the dialog (None, having said why, when it cannot)."""
-        model = self.state.trained.run_on_model(_plain_and_weights)
+        model, dataset = self._model_and_dataset()
         if model is None:
-            self.inform("There is no trained model yet: train the model first.")
-            return None
-        dataset = self.state.data.dataset
-        if dataset is None:
-            self.inform("The dataset is still loading: export again in a moment.")
             return None
         self._remember_folder(path)
         plain, weights = model  # the task builds its own copy: nothing Keras-mutable crosses
