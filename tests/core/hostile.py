@@ -82,3 +82,18 @@ EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n"
 def digit_arrays(n: int = 40, seed: int = 0):
     rng = np.random.default_rng(seed)
     return rng.random((n, 4, 4), dtype=np.float32), np.arange(n) % 2
+
+
+def h5_bomb(path: Path, gigabytes: int = 4) -> Path:
+    """An HDF5 file whose gzip dataset really inflates to ``gigabytes`` GiB of zeros (a few MB on
+    disk): one 64 MiB chunk compressed once and written as every chunk, never inflated here."""
+    import h5py
+
+    side = 1 << 24  # float32s per chunk: 64 MiB
+    packed = zlib.compress(bytes(4 * side), 9)
+    with h5py.File(path, "w") as h5:
+        weights = h5.create_dataset("model_weights/dense/kernel", shape=(16 * gigabytes, side),
+                                    dtype="float32", chunks=(1, side), compression="gzip")
+        for row in range(16 * gigabytes):
+            weights.id.write_direct_chunk((row, 0), packed)
+    return path

@@ -267,10 +267,12 @@ def test_bombs_are_refused_in_one_line_under_a_memory_limit(tmp_path):
     size = 3500 * 2**20
     model = hostile.raw_zip(tmp_path / "bomb\n\x1b[2J.keras", [
         ("config.json", hostile.deflated(b"{", size), 8, size), ("metadata.json", b"{}", 0, 2)])
+    legacy = hostile.h5_bomb(tmp_path / "bomb.h5")
     for args, words in (
         (("dataset", npz), ("bomb.npz: refused", "would inflate")),
         (("dataset", folder), ("1.png: refused: 12000×12000 is too large",)),
         (("summary", model), ("bomb\\n\\x1b[2J.keras: refused", "config.json")),
+        (("summary", legacy), ("bomb.h5: refused", "a compression bomb")),
     ):
         proc = _limited_cli(*args)
         assert proc.returncode != 0, proc.stdout

@@ -15,6 +15,7 @@ from workbench.core.safe_io import (
     MiB,
     check_fits_memory,
     check_regular,
+    check_hdf5,
     check_zip_members,
     open_zip,
     shown,
@@ -109,6 +110,11 @@ def load_model(path: str | os.PathLike, compile: bool = True):
             raise ModelFileError(f"{shown(path)}: not a valid .keras file "
                                  "(it is not a Keras zip archive)")
         check_keras_archive(path)
+    else:
+        try:
+            check_hdf5(path, "model", "legacy .h5 model file")
+        except FileRefused as exc:
+            raise ModelFileError(str(exc)) from None
     from workbench.core.layers import LAYER_CONSTRUCTION
 
     _, keras = load_tensorflow()
