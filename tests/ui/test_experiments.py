@@ -112,6 +112,31 @@ def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):
     assert set(panel.table.column_values("state")) == {"complete"}  # no pruning in the preset
     assert len(panel.curves.shown_earlier_runs()) == 4
     assert panel.importances.values or len({r.value for r in panel.reports.values()}) == 1
+    labels = panel.curves.legend_labels()  # the trials are named as the table numbers them
+    assert "trial 3 validation" in labels and not any(t.startswith("run ") for t in labels)
+    # A trial onto the Training tab's curves, beside the project's runs, and off again.
+    training = w.training_panel.curves
+    assert training.shown_earlier_runs() == []
+    panel.table.selectRow(panel.table.row_of(2))
+    assert panel.findChild(QPushButton, "sweepOverlay").text() == (
+        "Show trial 2 on the Training tab")
+    click(qtbot, w, "sweepOverlay")
+    assert len(training.shown_earlier_runs()) == 1
+    assert {"trial 2 train (dashed)", "trial 2 validation"} <= set(training.legend_labels())
+    assert len(training.loss_view._comparisons[training.shown_earlier_runs()[0]][1].xData) == 1
+    menu = panel.trial_menu(panel.reports[2])  # the table's context menu
+    assert menu.actions()[0].text() == "Take trial 2 off the Training tab"
+    menu.actions()[0].trigger()
+    assert training.shown_earlier_runs() == []
+    assert panel.findChild(QPushButton, "sweepOverlay").text().startswith("Show trial 2")
+    for number in (0, 1):
+        panel.trial_menu(panel.reports[number]).actions()[0].trigger()
+    assert len(training.shown_earlier_runs()) == 2
+    w.training_panel.curves.set_metric("mae")  # redrawn for another metric, still there
+    w.training_panel.earlier.redraw_all()
+    assert len(training.shown_earlier_runs()) == 2
+    w.state.replace_project(load_template("mnist-mlp"))  # another project: its trials go
+    assert training.shown_earlier_runs() == [] and not w.state.overlays.records()
 
 
 def test_closing_the_window_mid_sweep_stops_and_keeps_finished_trials(qtbot, window):

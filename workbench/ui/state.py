@@ -7,6 +7,7 @@ state, edits) and holds the parts that live beside it, each in its own module:
 - ``data``: the project's dataset, loaded in the background (ui/loading.py)
 - ``trained``: the trained weights and the GUI-side inference model (ui/inference.py)
 - ``bus``: status lines and messages between panels (ui/bus.py)
+- ``overlays``: curves other panels put on the Training tab's plots (ui/overlays.py)
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from workbench.ui.bus import MessageBus
 from workbench.ui.document import Document
 from workbench.ui.inference import TrainedModel
 from workbench.ui.loading import DatasetLoader, TensorFlowLoader
+from workbench.ui.overlays import RunOverlays
 
 
 class ProjectState(Document):
     def __init__(self, project: Project, parent: QObject | None = None):
         super().__init__(project, parent)
         self.bus = MessageBus(self)
+        self.overlays = RunOverlays(self)
+        self.project_replaced.connect(self.overlays.clear)  # (before the panels hear of it)
         self.tensorflow = TensorFlowLoader(self)
         self.data = DatasetLoader(self, self)
         self.trained = TrainedModel(self, self)

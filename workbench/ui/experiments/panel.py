@@ -2,9 +2,11 @@
 
 Top left: what varies (picked by clicking, ui/experiments/space_editor.py), trials, epochs,
 sampler, pruning; Run / Stop; the tutorial C preset (SGD, SGD+momentum, Adam, RMSprop on the
-current model, a grid of four); "Apply best settings". Beside it the trials table (``sweepTable``);
-below, the running trial's curves, live (the training tab's CurvesView, each finished trial
-overlaid faintly), then the parallel-coordinates plot and Optuna's parameter importances.
+current model, a grid of four); "Apply best settings"; "Show on the Training tab" (the selected
+trial's curves, "trial N", beside the project's runs there: through ``state.overlays``, also from
+the table's context menu). Beside it the trials table (``sweepTable``); below, the running trial's
+curves, live (the training tab's CurvesView, each finished trial overlaid faintly), then the
+parallel-coordinates plot and Optuna's parameter importances.
 
 The sweep runs as one task of the task runner (ui/experiments/worker.py); every finished trial is
 in the study's storage the moment it ends, so Stop or closing the window loses none.
@@ -20,6 +22,7 @@ from PyQt5.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -77,6 +80,10 @@ class ExperimentsPanel(QWidget):
                                         objectName="sweepApplyBest", enabled=False)
         self.apply_button.setToolTip("Put the best trial's model and training settings into the "
                                      "project (one step: Edit ▸ Undo takes it back)")
+        self.overlay_button = QPushButton("Show on the Training tab", self,
+                                          objectName="sweepOverlay", enabled=False)
+        self.overlay_button.setToolTip("Draw the selected trial's curves on the Training tab, "
+                                       "beside the project's runs (click again to take them off)")
         self.status = QLabel("Pick what varies, then Run sweep.", self, objectName="sweepStatus")
         self.status.setWordWrap(True)
 
@@ -92,6 +99,7 @@ class ExperimentsPanel(QWidget):
         presets.addWidget(self.preset_button)
         presets.addWidget(self.apply_button)
         column.addLayout(presets)
+        column.addWidget(self.overlay_button)
         column.addWidget(self.status)
         form = QFormLayout()
         form.addRow("Trials", self.trials)
@@ -138,6 +146,10 @@ class ExperimentsPanel(QWidget):
         self.preset_button.clicked.connect(self.run_optimizer_preset)
         self.apply_button.clicked.connect(self.apply_best)
         self.table.itemSelectionChanged.connect(self._on_row_selected)
+        self.overlay_button.clicked.connect(lambda: self.toggle_overlay())
+        self.table.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_menu)
+        state.overlays.changed.connect(self._update_overlay_button)
         for signal in (state.model_changed, state.training_changed):
             signal.connect(self._on_project_changed)
         state.project_replaced.connect(self._on_project_replaced)
@@ -239,8 +251,7 @@ class ExperimentsPanel(QWidget):
         self.reports[report.number] = report
         self.curves.finish_run()
         if report.history and overlay:
-            record = {"id": report.number + 1, "history": report.history}
-            self.curves.show_earlier_run(record, report.number)
+            self.curves.show_earlier_run(self._trial_record(report), report.number)
         self.table.show_trial(report)
         done = [r for r in self.reports.values() if r.state == "complete" and r.value is not None]
         if done and self.sweep is not None:
@@ -251,6 +262,7 @@ class ExperimentsPanel(QWidget):
             self.parallel.show_trials(self.sweep.space.to_dict(), list(self.reports.values()),
                                       self.best.number if self.best else None,
                                       self.sweep.objective)
+        self._update_overlay_button()
 
     def _on_result(self, outcome) -> None:
         self.outcome = outcome
@@ -276,13 +288,73 @@ class ExperimentsPanel(QWidget):
                                 "study, a new Run goes on from there.")
         self._set_running(False)
 
-    def _on_row_selected(self) -> None:
+    def selected_trial(self):
+        """The report of the trial selected in the table, or None."""
         rows = {i.row() for i in self.table.selectedItems()}
-        if len(rows) == 1:
-            number = self.table.item(rows.pop(), 0).data(Qt.DisplayRole)
-            report = self.reports.get(number)
-            if report is not None and report.history:
-                self.curves.show_record({"id": number + 1, "history": report.history})
+        if len(rows) != 1:
+            return None
+        return self.reports.get(self.table.item(rows.pop(), 0).data(Qt.DisplayRole))
+
+    def _on_row_selected(self) -> None:
+        report = self.selected_trial()
+        if report is not None and report.history:
+            self.curves.show_record(self._trial_record(report))
+        self._update_overlay_button()
+
+    # The Training tab's curves --------------------------------------------------------------
+
+    @staticmethod
+    def _trial_record(report) -> dict:
+        return {"key": report.number, "label": f"trial {report.number}",
+                "history": report.history}
+
+    def _overlay_key(self, report) -> str:
+        return f"{self.sweep.study if self.sweep else ''}#{report.number}"
+
+    def toggle_overlay(self, report=None) -> None:
+        """Put a finished trial's curves on the Training tab (or take them off again)."""
+        report = report or self.selected_trial()
+        if report is None or not report.history:
+            return
+        key, overlays = self._overlay_key(report), self.state.overlays
+        if key in overlays:
+            overlays.remove(key)
+            return
+        overlays.add(key, {"label": f"trial {report.number}", "history": report.history,
+                           "color": report.number})
+        self.state.bus.status_message.emit(
+            f"Trial {report.number} is drawn on the Training tab's curves.")
+
+    def _update_overlay_button(self) -> None:
+        report = self.selected_trial()
+        can = report is not None and bool(report.history)
+        self.overlay_button.setEnabled(can)
+        if not can:
+            self.overlay_button.setText("Show on the Training tab")
+        elif self._overlay_key(report) in self.state.overlays:
+            self.overlay_button.setText(f"Take trial {report.number} off the Training tab")
+        else:
+            self.overlay_button.setText(f"Show trial {report.number} on the Training tab")
+
+    def trial_menu(self, report) -> QMenu:
+        """The table's context menu for a trial."""
+        menu = QMenu(self)
+        shown = self._overlay_key(report) in self.state.overlays
+        action = menu.addAction(f"Take trial {report.number} off the Training tab" if shown
+                                else f"Show trial {report.number} on the Training tab")
+        action.setEnabled(bool(report.history))
+        action.triggered.connect(lambda: self.toggle_overlay(report))
+        clear = menu.addAction("Take every trial off the Training tab")
+        clear.setEnabled(bool(self.state.overlays.records()))
+        clear.triggered.connect(self.state.overlays.clear)
+        return menu
+
+    def _on_table_menu(self, pos) -> None:
+        item = self.table.itemAt(pos)
+        report = self.reports.get(self.table.item(item.row(), 0).data(Qt.DisplayRole)) if (
+            item is not None) else None
+        if report is not None:
+            self.trial_menu(report).exec_(self.table.viewport().mapToGlobal(pos))
 
     # Applying -------------------------------------------------------------------------------
 

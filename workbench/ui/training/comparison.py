@@ -2,7 +2,8 @@
 
 The user ticks runs in the runs table; besides those, the run before the one training is drawn
 for comparison on its own (``auto_shown``) and the next run replaces it, so only the runs the user
-chose pile up under the current curves.
+chose pile up under the current curves. Curves other panels put in ``state.overlays`` (a sweep's
+trials, "trial N") are drawn the same way until they are taken out of it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ class EarlierRuns:
         self.shown: set[int] = set()
         self.live_id: int | None = None  # the run whose curves are drawn in full
         self.auto_shown: int | None = None  # shown because it was the previous run
+        self.overlaid: set = set()  # keys of state.overlays drawn here
         runs_table.run_toggled.connect(self._on_run_toggled)
+        state.overlays.changed.connect(self._on_overlays_changed)
+        self._on_overlays_changed()
 
     def has_curves(self, run_id: int | None) -> bool:
         return run_id is not None and has_curves(find_run(self.state.project.runs, run_id))
@@ -59,6 +63,8 @@ class EarlierRuns:
         """Draw the shown runs again (for another metric)."""
         for run_id in list(self.shown):
             self.draw(run_id)
+        for record in self.state.overlays.records().values():
+            self.curves.show_earlier_run(record, record.get("color", 0))
 
     def show_previous(self, previous: int | None, training: bool) -> None:
         """A run's curves start: ``previous`` (the run drawn before) becomes its faint
@@ -82,3 +88,13 @@ class EarlierRuns:
         else:
             self.shown.discard(run_id)
             self.curves.hide_earlier_run(run_id)
+
+    def _on_overlays_changed(self) -> None:
+        records = self.state.overlays.records()
+        for key in list(self.overlaid - records.keys()):
+            self.overlaid.discard(key)
+            self.curves.hide_earlier_run(key)
+        for key, record in records.items():
+            if key not in self.overlaid:
+                self.overlaid.add(key)
+                self.curves.show_earlier_run(record, record.get("color", 0))

@@ -353,7 +353,9 @@ class CurvesView(QWidget):
     # Earlier runs ---------------------------------------------------------------------------------
 
     def show_earlier_run(self, record: dict, color_index: int) -> None:
-        run_id = int(record.get("id", 0))
+        """Draw ``record``'s epochs faintly: a run of the project (``"id"``), or another curve
+        set (``"key"``, any hashable, and ``"label"`` for the legend, e.g. "trial 3")."""
+        run_id = _key(record)
         if self._prepared == (run_id, self.metric, color_index, str(record.get("history"))):
             self._prepared = None
             self.loss_view.reveal_comparison(run_id)
@@ -369,7 +371,7 @@ class CurvesView(QWidget):
         shows from its first batch on (made then, they cost ~25 ms of GUI thread; shown, ~2)."""
         self._drop_prepared()
         self._draw_earlier_run(record, color_index, shown=False)
-        self._prepared = (int(record.get("id", 0)), self.metric, color_index,
+        self._prepared = (_key(record), self.metric, color_index,
                           str(record.get("history")))
 
     def _drop_prepared(self) -> None:
@@ -379,10 +381,10 @@ class CurvesView(QWidget):
             self.hide_earlier_run(run_id)
 
     def _draw_earlier_run(self, record: dict, color_index: int, shown: bool) -> None:
-        run_id = int(record.get("id", 0))
+        run_id = _key(record)
         history = record.get("history") or {}
         color = COMPARE_COLORS[color_index % len(COMPARE_COLORS)]
-        label = f"run {run_id}"
+        label = record.get("label") or f"run {run_id}"
         # A run of the other kind of task has no such metric: only its loss is drawn.
         start = _initial_epoch(record)
         metric_curves = _epoch_curves(history, self.metric, start)
@@ -397,14 +399,24 @@ class CurvesView(QWidget):
         self.loss_view.remove_comparison(run_id)
         self.metric_view.remove_comparison(run_id)
 
-    def shown_earlier_runs(self) -> list[int]:
+    def shown_earlier_runs(self) -> list:
         return self.loss_view.comparison_ids()
+
+    def legend_labels(self) -> list[str]:
+        """The names in the loss plot's legend, top to bottom."""
+        return [label.text for _sample, label in self.loss_view.legend.items]
+
     def set_log_loss(self, on: bool) -> None:
         self.loss_view.set_log_y(on)
 
     def autoscale(self) -> None:
         for view in (self.loss_view, self.metric_view):
             view.plot.getPlotItem().enableAutoRange()
+
+
+def _key(record: dict):
+    """What an earlier curve set is known by: its ``key``, else the run's id."""
+    return record["key"] if "key" in record else int(record.get("id", 0))
 
 
 def _initial_epoch(record: dict) -> int:
