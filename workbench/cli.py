@@ -322,7 +322,7 @@ def cmd_export(args) -> int:
         else:  # the script's check uses the trained weights when there are some
             from workbench.core.project import weights_path
 
-            model = trained_model(source) if weights_path(source).is_file() else None
+            model = trained_model(source) if weights_path(source).exists() else None
     name = args.dataset or (project.dataset if project is not None else "mnist-embedded")
     dataset = _load_dataset(name)
     if args.quantize and not args.tflite:

@@ -60,7 +60,7 @@ def trained_model(project_path: str | os.PathLike):
     from workbench.core.project import weights_path
 
     path = weights_path(project_path)
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a folder there is refused by load_model, in its words
         raise ActionError(
             f"{project_path} has no trained weights ({path.name} is not beside it): train it "
             f"first (workbench train {project_path}, or Train and Save in the app)")

@@ -14,8 +14,8 @@ from workbench.core.safe_io import (
     GiB,
     MiB,
     check_fits_memory,
-    check_regular,
     check_hdf5,
+    check_regular,
     check_zip_members,
     open_zip,
     shown,
@@ -99,8 +99,10 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     """Load a ``.keras`` (or legacy ``.h5``) file without ever running code from it."""
     path = Path(path)
     suffix = path.suffix.lower()
+    what = ".keras model file" if suffix == ".keras" else (
+        "legacy .h5 model file" if suffix in (".h5", ".hdf5") else "Keras model file")
     try:
-        check_regular(path, "model", ".keras model file")
+        check_regular(path, "model", what)
     except FileRefused as exc:
         raise ModelFileError(str(exc)) from None
     if suffix not in (".keras", ".h5", ".hdf5"):
@@ -112,7 +114,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         check_keras_archive(path)
     else:
         try:
-            check_hdf5(path, "model", "legacy .h5 model file")
+            check_hdf5(path, "model", what)
         except FileRefused as exc:
             raise ModelFileError(str(exc)) from None
     from workbench.core.layers import LAYER_CONSTRUCTION

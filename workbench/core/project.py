@@ -199,7 +199,8 @@ def _resolved_dataset(dataset: str, folder: Path) -> str:
     if not _is_relative_path(dataset):
         return dataset
     beside = folder / dataset
-    return str(beside.resolve()) if beside.exists() else dataset
+    # absolute, links left as they are: an error then names the file the project names
+    return os.path.abspath(beside) if beside.exists() else dataset
 
 
 def _stored_dataset(dataset: str, folder: Path) -> str:
@@ -207,10 +208,12 @@ def _stored_dataset(dataset: str, folder: Path) -> str:
     path = Path(dataset)
     if not path.is_absolute():
         return dataset
-    try:
-        return path.relative_to(folder.resolve()).as_posix()
-    except ValueError:
-        return dataset
+    for base in (Path(os.path.abspath(folder)), folder.resolve()):
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return dataset
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:

@@ -62,6 +62,11 @@ def shown(value) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _a(what: str) -> str:
+    """``what`` with its article: "an image", "a project file", "a .keras model file"."""
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def _size(n: float) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= scale:
@@ -93,17 +98,17 @@ def open_regular(path: str | os.PathLike, kind: str, what: str = "file"):
     except FileNotFoundError:
         raise FileRefused(f"{shown(path)}: no such file") from None
     except IsADirectoryError:
-        raise FileRefused(f"{shown(path)}: is a folder, not a {what}") from None
+        raise FileRefused(f"{shown(path)}: is a folder, not {_a(what)}") from None
     except OSError as exc:
         raise FileRefused(f"{shown(path)}: cannot be read ({exc.strerror or exc})") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"{shown(path)}: is {_kind_of(info.st_mode)}, not a {what}; "
+            raise FileRefused(f"{shown(path)}: is {_kind_of(info.st_mode)}, not {_a(what)}; "
                               "only regular files are read")
         limit = SIZE_LIMITS.get(kind)
         if limit is not None and info.st_size > limit:
-            raise FileRefused(f"{shown(path)}: {_size(info.st_size)} is too large for a {what} "
+            raise FileRefused(f"{shown(path)}: {_size(info.st_size)} is too large for {_a(what)} "
                               f"(at most {_size(limit)})")
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -124,7 +129,7 @@ def read_bytes(path: str | os.PathLike, kind: str, what: str = "file") -> bytes:
     with open_regular(path, kind, what) as stream:
         data = stream.read() if limit is None else stream.read(limit + 1)
     if limit is not None and len(data) > limit:  # it grew while we read it
-        raise FileRefused(f"{shown(path)}: too large for a {what} (at most {_size(limit)})")
+        raise FileRefused(f"{shown(path)}: too large for {_a(what)} (at most {_size(limit)})")
     return data
 
 
@@ -132,7 +137,7 @@ def read_text(path: str | os.PathLike, kind: str, what: str = "file") -> str:
     try:
         return read_bytes(path, kind, what).decode("utf-8")
     except UnicodeDecodeError:
-        raise FileRefused(f"{shown(path)}: not a text file (is it a {what}?)") from None
+        raise FileRefused(f"{shown(path)}: not a text file (is it {_a(what)}?)") from None
 
 
 # --- memory -------------------------------------------------------------------------------------
@@ -186,7 +191,7 @@ def check_zip_members(path, archive: zipfile.ZipFile, what: str) -> list[zipfile
     many, or claim sizes that make them a bomb (ratio), before anything is inflated."""
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
-        raise FileRefused(f"{shown(path)}: {len(members):,} members is too many for a {what}")
+        raise FileRefused(f"{shown(path)}: {len(members):,} members is too many for {_a(what)}")
     for info in members:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
@@ -294,14 +299,15 @@ def check_hdf5(path: str | os.PathLike, kind: str, what: str) -> None:
         try:
             h5 = h5py.File(stream, "r")
         except (OSError, ValueError):
-            raise FileRefused(f"{shown(path)}: not a valid {what} (it is not an HDF5 file)") from None
+            raise FileRefused(f"{shown(path)}: not a valid {what} "
+                              "(it is not an HDF5 file)") from None
         with h5:
             names: list[str] = []
             # a callback's non-None answer stops the walk: never list more than the limit
             h5.visit_links(lambda name: names.append(name) or len(names) > MAX_HDF5_OBJECTS or None)
             if len(names) > MAX_HDF5_OBJECTS:
                 raise FileRefused(f"{shown(path)}: refused: more than {MAX_HDF5_OBJECTS:,} "
-                                  f"objects is too many for a {what}")
+                                  f"objects is too many for {_a(what)}")
             total = h5.id.get_filesize()  # attributes and small data are read whole
             for name in names:
                 link = h5.get(name, getlink=True)

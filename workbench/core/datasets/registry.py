@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from workbench.core.datasets import builtin, downloads, files, fonts
 from workbench.core.datasets.dataset import Dataset, DatasetError
+from workbench.core.safe_io import FileRefused, check_regular, shown
 
 DEFAULT_DATASET = "mnist-embedded"
 
@@ -42,7 +43,7 @@ def dataset_names() -> list[str]:
 def _unknown(name: str) -> DatasetError:
     valid = ", ".join(_REGISTRY)
     return DatasetError(
-        f"Unknown dataset '{name}': use one of {valid}, or the path of an .npz file "
+        f"Unknown dataset '{shown(name)}': use one of {valid}, or the path of an .npz file "
         "or of a folder of class sub-folders of images."
     )
 
@@ -57,9 +58,13 @@ def describe(name: str | os.PathLike) -> str:
         return _REGISTRY[name].description
     path = _as_path(name)
     if path.is_dir():
-        return f"Images in the class sub-folders of {path.name}/"
-    if path.is_file():
-        return f"Arrays from {path.name}"
+        return f"Images in the class sub-folders of {shown(path.name)}/"
+    if path.exists():  # a FIFO or a device is refused in the same words as when it is loaded
+        try:
+            check_regular(path, "npz", ".npz archive")
+        except FileRefused as exc:
+            raise DatasetError(f"{exc}.") from None
+        return f"Arrays from {shown(path.name)}"
     raise _unknown(str(name))
 
 

@@ -66,7 +66,7 @@ class OpenMixin:
     def _load_weights_beside(self, path: Path) -> None:
         """The trained weights saved with the project, if their architecture is the spec's."""
         keras_path = weights_path(path)
-        if not keras_path.is_file():
+        if not keras_path.exists():  # a FIFO or a folder there: load_model says what it is
             return
         if not tf_loader.is_loaded():
             self._pending_weights = path  # picked up when TensorFlow is ready

@@ -1,0 +1,103 @@
+"""Special files (#19) through every CLI command that reads a file: a FIFO, a link to /dev/zero or
+a folder where a file belongs is refused at once, in the same words everywhere, in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.core.datasets import DatasetError, describe
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "resources/templates/logistic-regression.json"
+WORDS = {"fifo": "is a named pipe (FIFO), not ", "zero": "is a device, not ",
+         "dir": "is a folder, not "}
+
+
+def _special(path: Path, kind: str) -> Path:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    return path
+
+
+def _one_line(capsys, argv) -> str:
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+ROLES = [("project", "p.json", "a project file"), ("model", "m.keras", "a .keras model file"),
+         ("legacy model", "m.h5", "a legacy .h5 model file"),
+         ("dataset", "d.npz", "a .npz archive"), ("search space", "s.json", "a search-space file"),
+         ("weights beside the project", "project.keras", "a .keras model file")]
+
+
+@pytest.mark.parametrize("kind, role, name, article", [
+    (kind, *role) for kind in WORDS for role in ROLES
+    if not (kind == "dir" and role[0] == "dataset")])  # a folder is a dataset: of class folders
+def test_every_command_refuses_a_special_file_in_the_same_words(tmp_path, capsys, kind, role,
+                                                                name, article):
+    project = tmp_path / "project.json"
+    shutil.copy(TEMPLATE, project)
+    path = _special(tmp_path / name, kind)
+    argv = {"project": ["summary", path], "model": ["summary", path],
+            "legacy model": ["summary", path], "dataset": ["dataset", path],
+            "search space": ["sweep", project, "--space", path],
+            "weights beside the project": ["export", project, "--keras", tmp_path / "o.keras"],
+            }[role]
+    end = "." if role == "dataset" else ""  # dataset errors are sentences
+    assert _one_line(capsys, argv) == (
+        f"workbench: {path}: {WORDS[kind]}{article}; only regular files are read{end}")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_a_special_dataset_is_refused_as_train_option_project_entry_and_description(
+        tmp_path, capsys, kind):
+    path = _special(tmp_path / "data", kind)
+    reason = f"{path}: {WORDS[kind]}a .npz archive; only regular files are read."
+    with pytest.raises(DatasetError) as info:
+        describe(str(path))  # the Data settings' tooltip: not "Unknown dataset"
+    assert str(info.value) == reason
+    project = json.loads(TEMPLATE.read_text())
+    project["dataset"] = "data"  # relative: beside the project
+    (tmp_path / "p.json").write_text(json.dumps(project))
+    out = tmp_path / "out"
+    for argv in (["train", tmp_path / "p.json", "--out", out],
+                 ["train", TEMPLATE, "--dataset", path, "--out", out],
+                 ["export", tmp_path / "p.json", "--python", tmp_path / "s.py"]):
+        assert _one_line(capsys, argv) == f"workbench: {reason}"
+    assert not out.exists() and not (tmp_path / "s.py").exists()
+
+
+def test_a_fifo_in_a_class_folder_and_as_a_picture_to_predict(tmp_path, capsys):
+    from PIL import Image
+
+    from workbench.core.tf_loader import load_tensorflow
+
+    folder = tmp_path / "digits"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+        Image.new("L", (4, 4)).save(folder / name / "0.png")
+    os.mkfifo(folder / "b" / "1.png")
+    assert _one_line(capsys, ["dataset", folder]) == (
+        f"workbench: {folder / 'b' / '1.png'}: is a named pipe (FIFO), not an image; "
+        "only regular files are read.")
+    keras = load_tensorflow()[1]
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.save(tmp_path / "m.keras")
+    for kind in ("fifo", "zero", "dir"):
+        picture = _special(tmp_path / f"{kind}.png", kind)
+        assert _one_line(capsys, ["predict", tmp_path / "m.keras", picture]) == (
+            f"workbench: {picture}: {WORDS[kind]}an image; only regular files are read")
