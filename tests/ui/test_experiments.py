@@ -86,6 +86,10 @@ def test_pick_run_sort_and_apply_the_best_trial(qtbot, window):
     row = table.row_of(best.number)
     assert table.item(row, 0).font().bold()  # highlighted
     assert panel.parallel.lines[best.number].opts["pen"].width() == 3
+    # Each axis reads its values: the log range in powers of ten, the units, the objective.
+    lr_axis, units_axis, value_axis = panel.parallel.tick_texts
+    assert lr_axis == ["5e-4", "1e-3", "1e-2"] and units_axis == ["8", "20", "32"]
+    assert value_axis[-1] == f"{max(values):.4g}"
     assert len(panel.curves.shown_earlier_runs()) == 3  # each trial overlaid
     # Apply: the project's model and settings take the best trial's values, one undo step.
     click(qtbot, w, "sweepApplyBest")
@@ -107,13 +111,13 @@ def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):
     wait_done(qtbot, panel)
     assert panel.table.rowCount() == 4
     shown = sorted(map(str, panel.table.column_values("optimizer")))
-    assert shown == sorted(['{"class_name": "SGD", "config": {"momentum": 0.9}}', "adam",
-                            "rmsprop", "sgd"])
+    assert shown == sorted(["SGD(momentum=0.9)", "adam", "rmsprop", "sgd"])
+    assert panel.parallel.tick_texts[0] == ["sgd", "SGD(momentum=0.9)", "adam", "rmsprop"]
     assert set(panel.table.column_values("state")) == {"complete"}  # no pruning in the preset
     assert len(panel.curves.shown_earlier_runs()) == 4
     assert panel.importances.values or len({r.value for r in panel.reports.values()}) == 1
     labels = panel.curves.legend_labels()  # the trials are named as the table numbers them
-    assert "trial 3 validation" in labels and not any(t.startswith("run ") for t in labels)
+    assert "trial 3" in labels and not any(t.startswith("run ") for t in labels)
     # A trial onto the Training tab's curves, beside the project's runs, and off again.
     training = w.training_panel.curves
     assert training.shown_earlier_runs() == []
@@ -172,3 +176,20 @@ def test_the_window_starts_without_importing_optuna():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_parallel_coordinate_axes_are_labelled_in_the_settings_own_terms():
+    from workbench.ui.experiments.plots import axis_ticks, value_ticks
+
+    def texts(ticks):
+        return [text for _y, text in sorted(ticks)]
+
+    assert texts(axis_ticks({"low": 1e-6, "high": 1e-2, "log": True})) == [
+        "1e-6", "1e-5", "1e-4", "1e-3", "1e-2"]
+    ticks = axis_ticks({"low": 1e-4, "high": 1e-2, "log": True})
+    assert [round(y, 3) for y, _t in ticks] == [0, 0.5, 1]  # a decade apart: evenly spaced
+    assert texts(axis_ticks({"low": 0.0, "high": 0.5})) == ["0", "0.2", "0.4", "0.5"]
+    assert texts(axis_ticks({"low": 32, "high": 256, "step": 32})) == ["32", "100", "200", "256"]
+    assert texts(axis_ticks({"choices": [[3, 3], [5, 5], None]})) == ["[3, 3]", "[5, 5]", "None"]
+    assert texts(value_ticks(0.8, 0.8)) == ["0.8"]
+    assert texts(value_ticks(0.31, 0.93)) == ["0.31", "0.6", "0.8", "0.93"]  # 0.4 crowds 0.31

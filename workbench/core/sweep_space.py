@@ -105,6 +105,21 @@ def choice_label(choice: Any) -> Any:
     return json.dumps(choice, sort_keys=True)
 
 
+def choice_text(choice: Any) -> str:
+    """A choice as a person reads it: "adam", "SGD(momentum=0.9)", "[3, 3]", "0.001"."""
+    if isinstance(choice, dict) and isinstance(choice.get("class_name"), str):
+        config = choice.get("config") or {}
+        inner = ", ".join(f"{k}={choice_text(v)}" for k, v in config.items())
+        return f"{choice['class_name']}({inner})" if inner else choice["class_name"]
+    if isinstance(choice, float):
+        return f"{choice:g}"
+    if isinstance(choice, str):
+        return choice
+    if choice is None or isinstance(choice, bool):
+        return str(choice)
+    return json.dumps(choice, sort_keys=True)
+
+
 @dataclass
 class Space:
     dimensions: list[Dimension] = field(default_factory=list)

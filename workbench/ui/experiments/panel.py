@@ -38,7 +38,7 @@ from workbench.ui.experiments.space_editor import SpaceEditor
 from workbench.ui.experiments.table import TrialsTable
 from workbench.ui.experiments.worker import start_sweep
 from workbench.ui.tasks import TaskRunner
-from workbench.ui.training.curves import CurvesView
+from workbench.ui.training.curves import COMPARE_COLORS, CurvesView
 
 # Tutorial C: the four optimizers side by side on the current model, each with its own defaults.
 OPTIMIZER_PRESET = {"optimizer": {"choices": [
@@ -252,6 +252,10 @@ class ExperimentsPanel(QWidget):
         self.curves.finish_run()
         if report.history and overlay:
             self.curves.show_earlier_run(self._trial_record(report), report.number)
+            columns = 1 if len(self.curves.shown_earlier_runs()) <= 4 else 2
+            for view in (self.curves.loss_view, self.curves.metric_view):
+                if view.legend.columnCount != columns:
+                    view.legend.setColumnCount(columns)
         self.table.show_trial(report)
         done = [r for r in self.reports.values() if r.state == "complete" and r.value is not None]
         if done and self.sweep is not None:
@@ -305,8 +309,9 @@ class ExperimentsPanel(QWidget):
 
     @staticmethod
     def _trial_record(report) -> dict:
+        # One legend line a trial ("trial 3", on its validation curve): the plots here hold many.
         return {"key": report.number, "label": f"trial {report.number}",
-                "history": report.history}
+                "history": report.history, "legend": "one"}
 
     def _overlay_key(self, report) -> str:
         return f"{self.sweep.study if self.sweep else ''}#{report.number}"
@@ -321,7 +326,7 @@ class ExperimentsPanel(QWidget):
             overlays.remove(key)
             return
         overlays.add(key, {"label": f"trial {report.number}", "history": report.history,
-                           "color": report.number})
+                           "color": 1 + report.number % (len(COMPARE_COLORS) - 1)})  # not grey
         self.state.bus.status_message.emit(
             f"Trial {report.number} is drawn on the Training tab's curves.")
 

@@ -1,5 +1,6 @@
-"""The trials table (``sweepTable``): number, state, value, duration and one column per setting;
-sortable by any column (numbers sort as numbers); the best trial's row is bold and tinted."""
+"""The trials table (``sweepTable``): number, state, value, duration and one column per setting
+(choices by name: SGD(momentum=0.9)); sortable by any column (numbers sort as numbers); the best
+trial's row is bold and tinted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QBrush, QColor, QFont
 from PyQt5.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
+from workbench.core.sweep_space import choice_text
+
 FIXED = ["trial", "state", "value", "seconds"]
 BEST_BACKGROUND = QColor(255, 236, 179)
 
@@ -17,9 +20,10 @@ def _cell(value) -> QTableWidgetItem:
     item = QTableWidgetItem()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         item.setData(Qt.DisplayRole, float(value) if isinstance(value, float) else value)
-    else:
-        text = value if isinstance(value, str) else json.dumps(value)
-        item.setData(Qt.DisplayRole, "" if value is None else text)
+    else:  # a choice as a person reads it: SGD(momentum=0.9), not its JSON
+        item.setData(Qt.DisplayRole, "" if value is None else choice_text(value))
+        if not isinstance(value, str) and value is not None:
+            item.setToolTip(json.dumps(value))
     item.setFlags(item.flags() & ~Qt.ItemIsEditable)
     return item
 

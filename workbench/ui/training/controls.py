@@ -153,8 +153,8 @@ class CurveOptionsView(QWidget):
         autoscale = QPushButton("Autoscale", self, objectName="autoscaleButton")
         autoscale.setToolTip("Fit both plots to their data again after zooming")
         autoscale.clicked.connect(curves.autoscale)
-        text = ("Tick earlier runs in the table to draw them faintly for comparison. "
-                "Drag to pan, wheel to zoom.")
+        text = ("Tick earlier runs in the table to draw them faintly for comparison (a sweep's "
+                "trials: Experiments tab). Drag to pan, wheel to zoom.")
         hint = QLabel(text, self)
         hint.setToolTip(text)
         hint.setStyleSheet("color: #666;")

@@ -135,21 +135,25 @@ class MetricPlotView(QWidget):
         self.show_current(empty, empty, empty, empty, empty)
         self.plot.getPlotItem().enableAutoRange()
 
-    def set_comparison(self, run_id: int, curves: list[tuple[np.ndarray, np.ndarray, bool]],
-                       color: tuple[int, int, int], label: str, shown: bool = True) -> None:
+    def set_comparison(self, run_id, curves: list[tuple[np.ndarray, np.ndarray, bool]],
+                       color: tuple[int, int, int], label: str, shown: bool = True,
+                       one_entry: bool = False) -> None:
         """Draw an earlier run faintly: ``curves`` are (x, y, is_validation). ``shown=False``
         makes the curves hidden and out of the legend, for ``reveal_comparison`` later (making
-        them costs ~10 ms a plot, showing them ~1 ms)."""
+        them costs ~10 ms a plot, showing them ~1 ms). ``one_entry``: one legend line, ``label``,
+        on the last curve (a sweep's many trials: two lines each filled the plot)."""
         self.remove_comparison(run_id)
         items, hidden = [], []
         item = self.plot.getPlotItem()
-        for x, y, is_val in curves:
+        for i, (x, y, is_val) in enumerate(curves):
             pen = pg.mkPen((*color, 110), width=1.5,
                            style=pg.QtCore.Qt.SolidLine if is_val else pg.QtCore.Qt.DashLine)
             kwargs = {"symbol": "o", "symbolSize": 4, "symbolBrush": (*color, 110),
                       "symbolPen": None} if is_val else {}
             # Name both lines: "run 3" alone did not say which was train, which validation.
             name = f"{label} validation" if is_val else f"{label} train (dashed)"
+            if one_entry:
+                name = label if i == len(curves) - 1 else None
             curve = item.plot(x, y, pen=pen, name=name if shown else None, **kwargs)
             curve.setZValue(1)
             if not shown:
@@ -164,7 +168,8 @@ class MetricPlotView(QWidget):
         """Show the curves ``set_comparison(..., shown=False)`` made, with their legend entries."""
         for curve, name in self._hidden.pop(run_id, []):
             curve.setVisible(True)
-            self.legend.addItem(curve, name)
+            if name:
+                self.legend.addItem(curve, name)
 
     def remove_comparison(self, run_id: int) -> None:
         self._hidden.pop(run_id, None)
@@ -388,9 +393,10 @@ class CurvesView(QWidget):
         # A run of the other kind of task has no such metric: only its loss is drawn.
         start = _initial_epoch(record)
         metric_curves = _epoch_curves(history, self.metric, start)
+        one = record.get("legend") == "one"
         self.loss_view.set_comparison(run_id, _epoch_curves(history, "loss", start), color, label,
-                                      shown)
-        self.metric_view.set_comparison(run_id, metric_curves, color, label, shown)
+                                      shown, one)
+        self.metric_view.set_comparison(run_id, metric_curves, color, label, shown, one)
         self._fit_x()
 
     def hide_earlier_run(self, run_id: int) -> None:
