@@ -80,3 +80,32 @@ def test_the_script_compiles_and_carries_no_code_for_hostile_names(name):
     project.name = "plain"
     plain = ast.parse(generate_script(project))
     assert [ast.dump(n) for n in tree.body[1:]] == [ast.dump(n) for n in plain.body[1:]]
+
+
+def test_the_script_loads_an_image_folder_as_the_app_does(tmp_path):
+    """Grey detection, a WebP named .png, resizing to the common size, scaling and the split:
+    the script's arrays are the app's, number for number."""
+    from PIL import Image
+
+    from workbench.core.datasets import load_dataset
+    from workbench.core.templates import load_template
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / 'odd "name"\n'
+    for label in ("a", "b"):
+        (folder / label).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 256, (6, 6), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / label / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (9, 7), dtype=np.uint8)).save(folder / "a" / "big.png")
+    Image.fromarray(np.full((6, 6), 90, np.uint8)).convert("RGBA").save(
+        folder / "b" / "webp.png", format="WEBP", lossless=True)  # grey content, RGBA WebP
+    project = load_template("mnist-mlp")
+    project.dataset, project.training.seed = str(folder), 3
+    ours = load_dataset(str(folder), seed=3)
+    assert ours.notice and ours.input_shape == (6, 6)
+    (x_train, y_train), (x_test, y_test) = script_namespace(generate_script(project))["load_data"]()
+    for theirs, app in ((x_train, ours.x_train), (y_train, ours.y_train),
+                        (x_test, ours.x_test), (y_test, ours.y_test)):
+        assert theirs.dtype == app.dtype and theirs.shape == app.shape
+        np.testing.assert_array_equal(theirs, app)

@@ -159,15 +159,39 @@ def load_data():
     return (x_train / scale, y_train), (x_test / scale, y_test)
 '''
 
-_FOLDER_LOADER = '''
+_FOLDER_LOADER = """
+
 def load_data():
-    def arrays(subset):
-        ds = keras.utils.image_dataset_from_directory(
-            {path!r}, validation_split=0.2, subset=subset, seed=SEED or 0, batch_size=None)
-        xs, ys = zip(*[(x.numpy() / 255.0, y.numpy()) for x, y in ds])
-        return np.stack(xs), np.array(ys)
-    return arrays("training"), arrays("validation")
-'''
+    \"\"\"The images of the class folders, decoded as the app decodes them (Pillow, raster
+    formats only, by content; grey when every image is grey; resized to the most common size;
+    scaled to [0, 1]) and split as the app splits them.\"\"\"
+    from PIL import Image
+
+    images, labels = [], []
+    for label, paths in enumerate(image_files(Path({path!r})).values()):
+        for path in paths:
+            with Image.open(path, formats=PILLOW_FORMATS) as image:
+                images.append(image_pixels(image))
+            labels.append(label)
+    size, grayscale, _ = common_shape(images)
+    x = stack_images(images, grayscale, size)
+    y = np.asarray(labels, dtype=np.int64)
+    train, test = stratified_split(y, held_out_size(len(y)), SEED or 0)
+    return (x[train], y[train]), (x[test], y[test])
+"""
+
+
+def _folder_loader(path: str) -> str:
+    """The image-folder loader: the app's own decoding functions and constants, then load_data."""
+    from workbench.core.datasets import files
+    from workbench.core.safe_io import IMAGE_FORMATS
+
+    constants = (f"\n\nIMAGE_FORMATS = {files.IMAGE_FORMATS!r}\nPILLOW_FORMATS = {IMAGE_FORMATS!r}"
+                 f"\n_GRAY_MODES = {sorted(files._GRAY_MODES)!r}"
+                 f"\n_GREY_TOLERANCE = {files._GREY_TOLERANCE!r}")
+    return (constants + _source(*_SPLITS, files.image_files, files.image_pixels,
+                                files.common_shape, files.stack_images)
+            + _FOLDER_LOADER.replace("{path!r}", repr(path)))
 
 
 def generate_script(project: Project) -> str:
@@ -180,7 +204,7 @@ def generate_script(project: Project) -> str:
         path = repr(str(Path(dataset).resolve()))
         loader = _source(*_SPLITS) + _NPZ_LOADER.replace("{path!r}", path)
     else:
-        loader = _FOLDER_LOADER.replace("{path!r}", repr(str(Path(dataset).resolve())))
+        loader = _folder_loader(str(Path(dataset).resolve()))
     one_hot = cfg.loss in ("categorical_crossentropy", "hinge")
     callbacks = "[]"
     if cfg.early_stopping:

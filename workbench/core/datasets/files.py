@@ -6,7 +6,6 @@ has to fix it and a Keras shape error three steps later would not tell them what
 
 from __future__ import annotations
 
-import collections
 import os
 import zipfile
 import zlib
@@ -271,7 +270,7 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
     (stored without the channel axis, like MNIST); images keep their size when they share one,
     else all are resized to the most common size.
     """
-    files = _image_files(folder)
+    files = image_files(folder)
     if not files:
         raise DatasetError(
             f"{shown(folder)} has no images in class sub-folders "
@@ -281,19 +280,21 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
         raise DatasetError(f"{shown(folder)} has images for only one class; "
                            "at least two are needed.")
     images, labels, odd = _decode_images(files)
-    sizes = collections.Counter(image.shape[1::-1] for image in images)
-    grayscale = all(image.ndim == 2 for image in images)
-    (width, height), _ = sizes.most_common(1)[0]
+    (width, height), grayscale, sizes = common_shape(images)
     notices = []
-    if len(sizes) > 1:
+    if sizes > 1:
         notices.append(
-            f"Images have {len(sizes)} different sizes; all were resized to {width}x{height}, "
+            f"Images have {sizes} different sizes; all were resized to {width}x{height}, "
             "the most common size."
         )
     if odd:
         shown_odd = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
         notices.append(f"Decoded by their content, not their name: {shown_odd}.")
-    x = _stack(images, grayscale, (width, height))
+    try:
+        x = stack_images(images, grayscale, (width, height))
+    except MemoryError:
+        raise DatasetError(f"{len(images):,} images of {width}x{height} do not fit in "
+                           "memory.") from None
     y = np.asarray(labels, dtype=np.int64)
     class_names = list(files)
     train, test = stratified_split(y, held_out_size(len(y)), seed)
@@ -315,8 +316,9 @@ def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
     )
 
 
-def _image_files(folder: Path) -> dict[str, list[Path]]:
-    """Image files per class folder, sorted, hidden folders skipped."""
+def image_files(folder: Path) -> dict[str, list[Path]]:
+    """Image files per class folder, sorted, hidden folders skipped. (The exported script
+    holds this function too.)"""
     found = {}
     for entry in sorted(os.listdir(folder)):
         class_dir = folder / entry
@@ -340,9 +342,22 @@ _SUFFIX_FORMATS = {".bmp": "BMP", ".gif": "GIF", ".jpeg": "JPEG", ".jpg": "JPEG"
 _GREY_TOLERANCE = 2
 
 
+def image_pixels(image) -> np.ndarray:
+    """A decoded Pillow image as uint8 (H, W) when its content is grey, else (H, W, 3); alpha
+    is dropped, as Keras's decoding does. (The exported script holds this function too.)"""
+    if image.mode in _GRAY_MODES:
+        return np.asarray(image.convert("L"))
+    rgb = image.convert("RGB")
+    pixels = np.asarray(rgb)
+    spread = pixels.max(axis=-1).astype(np.int16) - pixels.min(axis=-1)
+    if not spread.size or spread.max() <= _GREY_TOLERANCE:
+        return np.asarray(rgb.convert("L"))
+    return pixels
+
+
 def _decode_images(files: dict[str, list[Path]]):
-    """``(arrays, labels, odd)``: each image as uint8 (H, W) when its content is grey, else
-    (H, W, 3); its class index; the files whose content is not what their name says."""
+    """``(arrays, labels, odd)``: each image as ``image_pixels`` gives it; its class index; the
+    files whose content is not what their name says."""
     images, labels, odd = [], [], []
     held = 0
     for label, paths in enumerate(files.values()):
@@ -354,14 +369,7 @@ def _decode_images(files: dict[str, list[Path]]):
             with image:
                 if _SUFFIX_FORMATS.get(path.suffix.lower()) != image.format:
                     odd.append(f"{shown(path.name)} is {image.format}")
-                if image.mode in _GRAY_MODES:
-                    pixels = np.asarray(image.convert("L"))
-                else:
-                    rgb = image.convert("RGB")  # alpha dropped, as Keras's decoding does
-                    pixels = np.asarray(rgb)
-                    spread = pixels.max(axis=-1).astype(np.int16) - pixels.min(axis=-1)
-                    if not spread.size or spread.max() <= _GREY_TOLERANCE:
-                        pixels = np.asarray(rgb.convert("L"))
+                pixels = image_pixels(image)
             images.append(pixels)
             labels.append(label)
             held += pixels.nbytes
@@ -373,17 +381,23 @@ def _decode_images(files: dict[str, list[Path]]):
     return images, labels, odd
 
 
-def _stack(images: list[np.ndarray], grayscale: bool, size) -> np.ndarray:
-    """One float32 array in [0, 1]: every image in the folder's mode, resized to ``size``."""
+def common_shape(images: list[np.ndarray]):
+    """``((width, height), grayscale, sizes)``: the folder's most common image size, whether
+    every image is grey, how many sizes there are. (The exported script holds this too.)"""
+    import collections
+
+    sizes = collections.Counter(image.shape[1::-1] for image in images)
+    return sizes.most_common(1)[0][0], all(image.ndim == 2 for image in images), len(sizes)
+
+
+def stack_images(images: list[np.ndarray], grayscale: bool, size) -> np.ndarray:
+    """One float32 array in [0, 1]: every image in the folder's mode, resized to ``size``.
+    (The exported script holds this function too.)"""
     from PIL import Image
 
     width, height = size
     shape = (len(images), height, width) if grayscale else (len(images), height, width, 3)
-    try:
-        x = np.empty(shape, dtype=np.float32)
-    except MemoryError:
-        raise DatasetError(f"{len(images):,} images of {width}x{height} do not fit in "
-                           "memory.") from None
+    x = np.empty(shape, dtype=np.float32)
     for i, pixels in enumerate(images):
         if not grayscale and pixels.ndim == 2:
             pixels = np.repeat(pixels[..., None], 3, axis=-1)
