@@ -61,12 +61,20 @@ def _shown(value) -> str:
 
 
 def cmd_sweep(args) -> int:
-    from workbench.actions.sweep import SweepSettings, prepare_sweep, run_sweep
+    from workbench.actions.sweep import (
+        SweepSettings,
+        open_storage,
+        open_study,
+        prepare_sweep,
+        run_sweep,
+    )
     from workbench.core.datasets import load_dataset
     from workbench.core.project import load_project
 
     project = load_project(args.project)
     space = _read_space(args.space)
+    if args.storage:  # a wrong or unreachable URL is said at once, before TensorFlow loads
+        open_storage(args.storage)
     name = args.dataset or project.dataset
     dataset = load_dataset(name, seed=project.training.seed or 0)
     if dataset.notice:
@@ -76,9 +84,10 @@ def cmd_sweep(args) -> int:
                              storage=args.storage, study=args.study, epochs=args.epochs)
     sweep = prepare_sweep(project.model, project.training, dataset, name, space, settings,
                           args.project)
+    study = open_study(sweep)
     if not args.json:
-        print(f"study {sweep.study} in {sweep.storage}: {sweep.direction} {sweep.objective}, "
-              f"{settings.trials} trials")
+        print(f"study {sweep.study} in {sweep.storage_shown}: {sweep.direction} "
+              f"{sweep.objective}, {settings.trials} trials")
 
     def on_trial(report):
         if args.json:
@@ -89,7 +98,7 @@ def cmd_sweep(args) -> int:
         print(f"trial {report.number:>3} {report.state:<8} {_shown(report.value):>7}{took}  "
               f"{json.dumps(report.params)}{note}", flush=True)
 
-    outcome = run_sweep(sweep, dataset, on_trial=on_trial)
+    outcome = run_sweep(sweep, dataset, on_trial=on_trial, study=study)
     best = outcome.best
     if args.json:
         _emit({"event": "best", "number": best.number if best else None,

@@ -85,3 +85,9 @@ def test_unreachable_storage_is_one_line(space, tmp_path):
     proc = run("sweep", space / "mlp.json", "--space", space / "space.json", "--storage",
                "sqlite:////no/such/folder/sweeps.db")
     assert_one_line_error(proc, "cannot open the sweep storage", "/no/such/folder")
+    assert proc.stdout == ""  # said before anything else (and before TensorFlow loads)
+    # A server URL: its password is never printed, whatever fails (no driver, no server).
+    proc = run("sweep", space / "mlp.json", "--space", space / "space.json", "--storage",
+               "postgresql://me:secret@127.0.0.1:9/sweeps")
+    assert_one_line_error(proc, "cannot open the sweep storage postgresql://me:***@127.0.0.1")
+    assert "secret" not in proc.stdout + proc.stderr

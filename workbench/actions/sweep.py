@@ -85,6 +85,11 @@ class Sweep:
     study: str
     settings: SweepSettings
 
+    @property
+    def storage_shown(self) -> str:
+        """The storage URL with its password hidden (for anything printed or shown)."""
+        return shown_url(self.storage)
+
 
 @dataclass
 class SweepOutcome:
@@ -217,8 +222,8 @@ def open_storage(url: str):
             if not _lost_creation_race(exc):
                 break
             time.sleep(0.2 * (attempt + 1))
-    raise SweepError(f"cannot open the sweep storage {_safe_url(url)}: "
-                     f"{_first_line(error)}") from None
+    raise SweepError(f"cannot open the sweep storage {shown_url(url)}: "
+                     f"{_why_unusable(url, error)}") from None
 
 
 def _lost_creation_race(exc: BaseException) -> bool:
@@ -226,7 +231,20 @@ def _lost_creation_race(exc: BaseException) -> bool:
     return any(words in text for words in ("unique constraint", "already exists", "duplicate"))
 
 
-def _safe_url(url: str) -> str:
+def _why_unusable(url: str, error: BaseException) -> str:
+    text = _first_line(error)
+    if "failed to import db access module" in text.lower():  # Optuna's words for no driver
+        scheme = url.split(":", 1)[0]
+        hint = {"postgresql": "pip install psycopg2-binary",
+                "mysql": "pip install PyMySQL and write mysql+pymysql://"}.get(
+                    scheme.split("+", 1)[0])
+        return (f"the database driver for {scheme} is not installed"
+                + (f" ({hint})" if hint else ""))
+    return text
+
+
+def shown_url(url: str) -> str:
+    """A storage URL as it may be printed: the password replaced by ***."""
     try:
         from sqlalchemy.engine import make_url
 
@@ -275,7 +293,7 @@ def open_study(sweep: Sweep):
     except SweepError:
         raise
     except Exception as exc:  # noqa: BLE001 - storage failures of every driver
-        raise SweepError(f"the sweep storage {_safe_url(sweep.storage)} failed: "
+        raise SweepError(f"the sweep storage {sweep.storage_shown} failed: "
                          f"{_first_line(exc)}") from None
     return study
 
@@ -470,5 +488,5 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
     if remaining > 0 and not control.stop_requested:
         study.optimize(objective, n_trials=remaining, callbacks=[after], catch=(Exception,),
                        gc_after_trial=False)
-    return SweepOutcome(sweep.study, sweep.storage, done, best_report(study, sweep.space),
+    return SweepOutcome(sweep.study, sweep.storage_shown, done, best_report(study, sweep.space),
                         len(study.get_trials(deepcopy=False)))

@@ -229,7 +229,7 @@ class ExperimentsPanel(QWidget):
         if kind == "study":
             self.sweep = message[1]
             self.status.setText(f"Study {self.sweep.study} ({self.sweep.direction} "
-                                f"{self.sweep.objective}) in {self.sweep.storage}")
+                                f"{self.sweep.objective}) in {self.sweep.storage_shown}")
         elif kind == "earlier":
             for report in message[1]:
                 self._show_trial(report, overlay=False)
