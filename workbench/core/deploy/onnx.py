@@ -9,13 +9,12 @@ not raise on an op it cannot convert: it logs the op and writes a graph onnxrunt
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from workbench.core.deploy import DeployError
-from workbench.core.deploy.prepare import inference_model, refusal
+from workbench.core.deploy.prepare import convert, inference_model
 from workbench.core.deploy.quiet import captured
 from workbench.core.tf_loader import load_tensorflow
 
@@ -33,23 +32,13 @@ def write_onnx(model, path: str | os.PathLike) -> None:
     the layer when tf2onnx cannot convert it."""
     load_tensorflow()
     source = inference_model(model)
-    with warnings.catch_warnings(), captured() as lines:
-        warnings.simplefilter("ignore")  # tf2onnx's numpy-2 FutureWarning, not the user's
-        try:
-            source.export(str(path), format="onnx", verbose=False,
-                          input_signature=_signature(source, None))
-        except ImportError as exc:
-            raise DeployError(f"ONNX export needs tf2onnx and onnx ({exc}): install them with "
-                              "pip install tf2onnx onnx onnxruntime") from None
-        except Exception as exc:  # noqa: BLE001 - tf2onnx raises all kinds
-            lines.append(str(exc))
-            failed = True
-        else:
-            failed = False
-    text = "\n".join(lines)
-    if failed or "Unsupported ops" in text or "is not supported" in text:
-        Path(path).unlink(missing_ok=True)
-        raise refusal("ONNX", text, source, WAY_OUT)
+    try:
+        convert(source, path, "onnx", "ONNX", WAY_OUT,
+                lambda text: "Unsupported ops" in text or "is not supported" in text,
+                input_signature=_signature(source, None))
+    except ImportError as exc:
+        raise DeployError(f"ONNX export needs tf2onnx and onnx ({exc}): install them with "
+                          "pip install tf2onnx onnx onnxruntime") from None
 
 
 class OnnxRuntime:

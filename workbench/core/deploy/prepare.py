@@ -8,12 +8,16 @@
   (LSTM, GRU, SimpleRNN, also inside Bidirectional: measured with TensorFlow 2.21).
   ``unrolled`` gives them ``unroll=True`` (the same weights and maths over a fixed number of time
   steps), which calibrates and runs.
-- ``refused_layer`` reads a converter's error text for the layer it names.
+- ``refused_layer`` reads a converter's error text for the layer it names; ``convert`` runs a
+  converter (Keras's ``model.export``) and turns its failure into that readable refusal.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
+from pathlib import Path
 
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.deploy import DeployError
@@ -115,3 +119,27 @@ def refusal(converter: str, text: str, model, way_out: str) -> DeployError:
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "it failed")
         detail = f": {first[:200]}"
     return DeployError(f"the {converter} converter cannot convert {what}{detail}: {way_out}")
+
+
+def convert(source, path: str | os.PathLike, fmt: str, converter: str, way_out: str,
+            failed_in_log=lambda text: False, **options) -> None:
+    """``source.export(path, format=fmt, **options)`` with the converter's log captured (never
+    printed). When it raises (ImportError aside: a missing converter is the caller's message) or
+    its log says it failed (``failed_in_log``), the file it left is removed and the DeployError
+    names the layer it refused."""
+    from workbench.core.deploy.quiet import captured
+
+    with warnings.catch_warnings(), captured() as lines:
+        warnings.simplefilter("ignore")  # the converters' own deprecations, not the user's
+        try:
+            source.export(str(path), format=fmt, verbose=False, **options)
+            failed = False
+        except ImportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the converters raise all kinds
+            lines.append(str(exc))
+            failed = True
+    text = "\n".join(lines)
+    if failed or failed_in_log(text):
+        Path(path).unlink(missing_ok=True)
+        raise refusal(converter, text, source, way_out)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.deploy import QUANTIZE, DeployError
-from workbench.core.deploy.prepare import inference_model, refusal, unrolled
+from workbench.core.deploy.prepare import convert, inference_model, unrolled
 from workbench.core.deploy.quiet import captured
 from workbench.core.tf_loader import load_tensorflow
 
@@ -49,17 +49,7 @@ def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
         kwargs["representative_dataset"] = lambda: ([s[None]] for s in samples)
     shape = tuple(source.inputs[0].shape[1:])
     signature = [tf.TensorSpec((1, *shape), tf.float32, name="input")]
-    with captured() as lines:
-        try:
-            source.export(str(path), format="litert", verbose=False, input_signature=signature,
-                          **kwargs)
-            failed = False
-        except Exception as exc:  # noqa: BLE001 - the converter raises all kinds
-            lines.append(str(exc))
-            failed = True
-    if failed:
-        Path(path).unlink(missing_ok=True)
-        raise refusal("TFLite", "\n".join(lines), source, WAY_OUT)
+    convert(source, path, "litert", "TFLite", WAY_OUT, input_signature=signature, **kwargs)
 
 
 def write_tflite_safely(model, path: str | os.PathLike, quantize: str | None = None,
