@@ -89,7 +89,7 @@ def cmd_summary(args) -> int:
 # train ------------------------------------------------------------------------------------------
 
 
-def _terminal_listener(json_mode: bool):
+def _terminal_listener(json_mode: bool, starting: str = ""):
     from workbench.core.tf_loader import load_tensorflow
     from workbench.core.training import TrainingListener
 
@@ -107,6 +107,8 @@ def _terminal_listener(json_mode: bool):
 
         def on_train_begin(self, info):
             self.info = info
+            if starting and not json_mode:
+                print(starting)
 
         def on_epoch_begin(self, epoch):
             if json_mode:
@@ -165,12 +167,11 @@ def cmd_train(args) -> int:
     check_model_memory(report.total_params)
     check_output_folder(out)  # before the run, not after it
     dataset = _load_dataset(project.dataset, project.training.seed)
-    if not args.json:
-        print(f"Backing up after every epoch to {backup.folder} "
-              f"(if the run is killed: --resume {backup.folder})")
+    starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
+                f"(if the run is killed: --resume {backup.folder})")
     run = train(project.model, project.training, dataset, project.dataset,
-                _terminal_listener(args.json), run_id=len(project.runs) + 1, strategy=strategy,
-                backup_dir=backup.folder)
+                _terminal_listener(args.json, starting), run_id=len(project.runs) + 1,
+                strategy=strategy, backup_dir=backup.folder)
     result, test = run.outcome.result, run.outcome.test or {}
     backup.discard()  # the run has ended (a failure would fail the same way again)
     if result.status == "failed":
@@ -269,15 +270,15 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from workbench.actions.predict import predict_image
+    from workbench.actions.predict import predict_image, read_digit
     from workbench.core.inference import Predictor
     from workbench.core.modelio import load_model
 
+    digits = [read_digit(path) for path in args.images]  # a bad picture: before TensorFlow
     model = load_model(args.model)
-    predictor = Predictor()
-    results = []
-    for path in args.images:
-        prediction = predict_image(model, path, predictor)
+    predictor, results = Predictor(), []
+    for path, digit in zip(args.images, digits):
+        prediction = predict_image(model, path, predictor, digit)
         results.append({"image": str(path),
                         "probabilities": [round(float(p), 6) for p in prediction.probabilities],
                         "predicted": prediction.predicted})

@@ -246,8 +246,9 @@ _NPZ_PROBLEMS = [
 def test_npz_problems_are_named(tmp_path, arrays, expected):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
-    with pytest.raises(DatasetError, match=expected):
+    with pytest.raises(DatasetError, match=expected) as info:
         load_dataset(str(path))
+    assert str(info.value).startswith("bad.npz")  # which file, when several are about
 
 
 @pytest.mark.parametrize("content", [b"this is not a zip file", b"PK\x03\x04 truncated", b""])

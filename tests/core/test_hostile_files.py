@@ -409,6 +409,13 @@ def test_one_sample_per_class_is_refused_before_training(tmp_path):
              y_train=np.arange(4))
     with pytest.raises(DatasetError, match="4 samples in 4 classes, one of each, are too few"):
         load_dataset(str(tmp_path / "one.npz"))
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / "folder" / name).mkdir(parents=True)
+        Image.new("L", (4, 4)).save(tmp_path / "folder" / name / "0.png")
+    with pytest.raises(DatasetError, match=r"one of each, .*add images \(two or more in each"):
+        load_dataset(str(tmp_path / "folder"))
 
 
 def test_a_fifo_as_sweep_space_or_drawn_samples_never_blocks(tmp_path, fifo):

@@ -101,3 +101,26 @@ def test_a_fifo_in_a_class_folder_and_as_a_picture_to_predict(tmp_path, capsys):
         picture = _special(tmp_path / f"{kind}.png", kind)
         assert _one_line(capsys, ["predict", tmp_path / "m.keras", picture]) == (
             f"workbench: {picture}: {WORDS[kind]}an image; only regular files are read")
+
+
+def test_predict_refuses_a_bad_picture_before_it_loads_the_model(tmp_path, capsys):
+    picture = _special(tmp_path / "pipe.png", "fifo")
+    # the model is never reached (nor TensorFlow started): the picture is read first
+    assert _one_line(capsys, ["predict", tmp_path / "absent.keras", picture]) == (
+        f"workbench: {picture}: is a named pipe (FIFO), not an image; only regular files are read")
+
+
+def test_float_labels_for_a_softmax_are_refused_before_the_run_says_it_starts(tmp_path, capsys):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "floats.npz", x_train=rng.random((20, 784), dtype=np.float32),
+             y_train=rng.random(20, dtype=np.float32))  # regression targets
+    project = json.loads(TEMPLATE.read_text())
+    project["model"]["input_shape"] = [784]  # a 10-way softmax
+    (tmp_path / "p.json").write_text(json.dumps(project))
+    assert main(["train", str(tmp_path / "p.json"), "--dataset", str(tmp_path / "floats.npz"),
+                 "--out", str(tmp_path / "out")]) == 2
+    out, err = capsys.readouterr()
+    assert "the model's output does not fit the labels" in err and len(err.splitlines()) == 1
+    assert out == "" and not (tmp_path / "out").exists()  # no "Backing up ..." first

@@ -43,8 +43,9 @@ def predict_digit(model, digit28: np.ndarray, predictor: Predictor | None = None
     return Prediction(probs, note, np.asarray(digit28, dtype=np.float32))
 
 
-def predict_image(model, path, predictor: Predictor | None = None) -> Prediction:
-    """Load a picture file, preprocess it as the draw canvas does and predict it."""
+def read_digit(path) -> np.ndarray:
+    """A picture file as the 28×28 digit the draw canvas would make of it (ActionError: it
+    cannot be read, or holds no digit). Needs no model: a bad picture is refused at once."""
     try:
         image = digits.load_image(path)
         digit = digits.preprocess_digit(image)
@@ -52,6 +53,14 @@ def predict_image(model, path, predictor: Predictor | None = None) -> Prediction
         raise ActionError(str(exc)) from None
     if digit is None:
         raise ActionError(f"{path}: no digit found (the image is blank)")
+    return digit
+
+
+def predict_image(model, path, predictor: Predictor | None = None,
+                  digit: np.ndarray | None = None) -> Prediction:
+    """Load a picture file (or take its ``read_digit``), preprocessed as the draw canvas does,
+    and predict it."""
+    digit = read_digit(path) if digit is None else digit
     try:
         return predict_digit(model, digit, predictor)
     except ValueError as exc:

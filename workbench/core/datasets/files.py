@@ -39,6 +39,16 @@ _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 def load_npz(path: Path, seed: int = 0) -> Dataset:
     """Arrays ``x_train, y_train[, x_test, y_test][, class_names]`` from an ``.npz`` file."""
     arrays = read_npz(path)
+    try:
+        return _npz_dataset(path, arrays, seed)
+    except DatasetError as exc:  # every reason names the file it is about
+        name = shown(path.name)
+        if str(exc).startswith(name):
+            raise
+        raise DatasetError(f"{name}: {exc}") from None
+
+
+def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int) -> Dataset:
     if "x_train" not in arrays and {"x", "y"} <= arrays.keys():
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y")
     for key in ("x_train", "y_train"):
@@ -106,9 +116,10 @@ def _check_held_out(path: Path, test, labels: np.ndarray, task: str) -> None:
     kind = ""
     if task == "classification":
         kind = f" in {len(counts)} classes" + (", one of each," if counts.max() == 1 else "")
+    more = ("add images (two or more in each class folder)" if path.is_dir() else
+            "add samples (two or more of a class) or give x_test/y_test")
     raise DatasetError(f"{shown(path.name)}: {len(labels)} samples{kind} are too few to hold "
-                       "out a test split; add samples (two or more of a class) or give "
-                       "x_test/y_test.")
+                       f"out a test split; {more}.")
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
