@@ -221,3 +221,24 @@ def test_a_storage_another_process_is_creating_is_opened_again(tmp_path, monkeyp
     with pytest.raises(Exception, match="unable to open database file"):
         open_storage(f"sqlite:///{tmp_path / 'x.db'}")
     assert len(calls) == 1
+
+
+def test_a_study_another_process_is_writing_opens(tmp_path, digits, monkeypatch):
+    """Two workers opening a new study at once: the second may read it between the first's two
+    writes of what the study is for. It must never see a space without its objective (it was
+    told the study was made for another space and stopped)."""
+    import optuna
+
+    sweep = prepare(tmp_path, digits, {"batch_size": {"choices": [50]}}, study="race")
+    written = []
+    real = optuna.study.Study.set_user_attr
+    monkeypatch.setattr(optuna.study.Study, "set_user_attr",
+                        lambda self, key, value: (written.append(key), real(self, key, value)))
+    open_study(sweep)
+    assert written == ["objective", "space"]  # the space, which readers look for, last
+    # Half written (the objective only): the next worker opens it and completes it.
+    half = optuna.create_study(storage=storage(tmp_path), study_name="half",
+                               direction="maximize")
+    half.set_user_attr("objective", "val_accuracy")
+    sweep.study = "half"
+    assert open_study(sweep).user_attrs["space"] == sweep.space.to_dict()

@@ -280,7 +280,9 @@ def open_study(sweep: Sweep):
                                     pruner=pruner, direction=sweep.direction,
                                     load_if_exists=True)
         attrs = study.user_attrs
-        mine = {"space": sweep.space.to_dict(), "objective": sweep.objective}
+        # "space" is written last: a process that sees it sees the objective too (another
+        # process opening the study between the two writes was told it was another study).
+        mine = {"objective": sweep.objective, "space": sweep.space.to_dict()}
         if "space" not in attrs:
             for key, value in mine.items():
                 study.set_user_attr(key, value)
