@@ -1,14 +1,20 @@
 """Sweep figures (#14), side by side in one run.
 
 1. Overhead: one trial through the sweep (Optuna study in SQLite, suggest, pruning reports, the
-   trial's stored attributes) ÷ the same training run alone (``actions.train.train``, same model,
-   settings and data). Rounds alternate alone / sweep so other load hits both alike; the ratio of
-   the medians is printed (target ≤ 1.05).
+   trial's stored attributes; Optuna's own start/complete times) ÷ the same training run alone
+   (``actions.train.train``, same model, settings and data). Rounds alternate alone / sweep so
+   other load hits both alike; the ratio of the medians is printed (target ≤ 1.05), and beside it
+   the whole one-trial sweep (checking the space, which builds the model at its ends, and opening
+   the storage too) ÷ the run alone.
 2. Two processes on one SQLite storage against one: ``workbench sweep`` processes on the same
    study; trials per minute from the study's own start/complete times (TensorFlow's start-up is
-   left out), two processes ÷ one (≈ 2 on a machine with two free cores).
+   left out), two processes ÷ one (≈ 2 where each process has a free core: TensorFlow spreads one
+   run's work over every core, so on a busy or 2-core machine less).
 
-    python benchmarks/bench_sweep.py [--rounds 3] [--trials 4] [--epochs 2]
+The load (``uptime``) is printed before and after.
+
+    python benchmarks/bench_sweep.py           # ~2-3 min on 2 free cores
+    python benchmarks/bench_sweep.py --quick   # ~1 min: smaller data, fewer rounds and trials
 """
 
 from __future__ import annotations
@@ -28,39 +34,67 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def overhead(rounds: int, epochs: int) -> tuple[list[float], list[float]]:
-    from workbench.actions.sweep import SweepSettings, prepare_sweep, run_sweep
+def overhead(rounds: int, epochs: int, samples: int
+             ) -> tuple[list[float], list[float], list[float]]:
+    """Seconds of each round: the run alone, the sweep's trial, the whole one-trial sweep."""
+    from workbench.actions.sweep import SweepSettings, open_study, prepare_sweep, run_sweep
     from workbench.actions.train import train
     from workbench.core.datasets import load_dataset
     from workbench.core.templates import load_template
 
     project = load_template("mnist-mlp")
     project.training.epochs = epochs
-    dataset = load_dataset("mnist-embedded").subset(4000, 500)
+    dataset = load_dataset("mnist-embedded").subset(samples, 500)
     # The space holds the project's own value: the sweep trains exactly what the run alone does.
     space = {"batch_size": {"choices": [project.training.batch_size]}}
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     train(project.model, project.training, dataset, "d")  # warm-up: TensorFlow's first run
-    alone, swept = [], []
-    for i in range(rounds):
+    alone, trial, swept = [], [], []
+
+    def run_alone():
         start = time.perf_counter()
         train(project.model, project.training, dataset, "d")
         alone.append(time.perf_counter() - start)
+
+    def run_trial(i):
         settings = SweepSettings(trials=1, sampler="grid", pruning=True,
                                  storage=f"sqlite:///{folder / 'bench.db'}", study=f"r{i}")
         start = time.perf_counter()
         sweep = prepare_sweep(project.model, project.training, dataset, "d", space, settings,
                               folder / "p.json")
-        run_sweep(sweep, dataset)
+        outcome = run_sweep(sweep, dataset)
         swept.append(time.perf_counter() - start)
-    return alone, swept
+        if outcome.trials[0].state != "complete":
+            raise SystemExit(f"the sweep's trial did not complete: {outcome.trials[0].message}")
+        frozen = open_study(sweep).trials[0]  # Optuna's own times: suggest to the last attribute
+        trial.append((frozen.datetime_complete - frozen.datetime_start).total_seconds())
+
+    for i in range(rounds):  # alone first, then the sweep first: a drifting load hits both alike
+        if i % 2:
+            run_trial(i)
+            run_alone()
+        else:
+            run_alone()
+            run_trial(i)
+    return alone, trial, swept
 
 
-def trials_per_minute(processes: int, trials: int, epochs: int, folder: Path) -> float:
+def trials_per_minute(processes: int, trials: int, epochs: int, samples: int,
+                      folder: Path) -> float:
     import optuna
 
     project = json.loads((ROOT / "resources" / "templates" / "mnist-mlp.json").read_text())
     project["training"]["epochs"] = epochs
+    data = folder / "digits.npz"
+    if not data.exists():  # the same digits for every process: a few thousand of the embedded
+        import numpy as np
+
+        from workbench.core.datasets import load_dataset
+
+        digits = load_dataset("mnist-embedded").subset(samples, 500)
+        np.savez(data, x_train=digits.x_train, y_train=digits.y_train, x_test=digits.x_test,
+                 y_test=digits.y_test)
+    project["dataset"] = str(data)
     (folder / "mlp.json").write_text(json.dumps(project))
     (folder / "space.json").write_text(json.dumps({
         "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}))
@@ -83,27 +117,51 @@ def trials_per_minute(processes: int, trials: int, epochs: int, folder: Path) ->
     return len(done) / ((last - first).total_seconds() / 60)
 
 
+def _uptime() -> str:
+    try:
+        out = subprocess.run(["uptime"], capture_output=True, text=True, timeout=10).stdout
+        return out.strip().split("load average", 1)[-1].lstrip("s: ") or out.strip()
+    except OSError:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _series(values: list[float]) -> str:
+    return f"{', '.join(f'{v:.2f}' for v in values)} s (median {statistics.median(values):.2f})"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--trials", type=int, default=4, help="trials per process")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 rounds, 2 trials a process, 1 epoch, 2,000 digits (~1 min)")
+    parser.add_argument("--rounds", type=int, help="overhead rounds (default 4)")
+    parser.add_argument("--trials", type=int, help="trials per process (default 4)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default 2)")
+    parser.add_argument("--samples", type=int, help="training digits (default 4,000)")
     args = parser.parse_args()
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    alone, swept = overhead(args.rounds, args.epochs)
-    ratio = statistics.median(swept) / statistics.median(alone)
-    print(f"one run alone  : {', '.join(f'{s:.2f}' for s in alone)} s "
-          f"(median {statistics.median(alone):.2f})")
-    print(f"one sweep trial: {', '.join(f'{s:.2f}' for s in swept)} s "
-          f"(median {statistics.median(swept):.2f})")
-    print(f"sweep overhead : {ratio:.3f} (target <= 1.05)")
+    quick = {"rounds": 2, "trials": 2, "epochs": 1, "samples": 2000}
+    full = {"rounds": 4, "trials": 4, "epochs": 2, "samples": 4000}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    began = time.perf_counter()
+    print(f"load average before: {_uptime()} ({os.cpu_count()} CPUs)", flush=True)
+    alone, trial, swept = overhead(args.rounds, args.epochs, args.samples)
+    print(f"MNIST MLP, {args.samples:,} digits, {args.epochs} epoch(s) a run")
+    print(f"one run alone          : {_series(alone)}")
+    print(f"the same run, a trial  : {_series(trial)}")
+    print(f"a whole one-trial sweep: {_series(swept)}")
+    ratio = statistics.median(trial) / statistics.median(alone)
+    best = min(trial) / min(alone)  # the least disturbed of each: steadier on a busy machine
+    whole = statistics.median(swept) / statistics.median(alone)
+    print(f"sweep trial ÷ run alone: {ratio:.3f} (medians; target <= 1.05), {best:.3f} (fastest "
+          f"of each); the whole sweep ÷ the run {whole:.3f}", flush=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-procs-"))
-    one = trials_per_minute(1, args.trials, args.epochs, folder)
-    two = trials_per_minute(2, args.trials, args.epochs, folder)
-    print(f"one process    : {one:.1f} trials/min")
-    print(f"two processes  : {two:.1f} trials/min on one SQLite study")
-    print(f"two ÷ one      : {two / one:.2f} (≈ 2 with two free cores)")
-    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    one = trials_per_minute(1, args.trials, args.epochs, args.samples, folder)
+    two = trials_per_minute(2, args.trials, args.epochs, args.samples, folder)
+    print(f"trials per minute      : one process {one:.1f}, two processes on one SQLite study "
+          f"{two:.1f}")
+    print(f"two ÷ one              : {two / one:.2f} (≈ 2 where each process has a free core)")
+    print(f"load average after : {_uptime()}; {time.perf_counter() - began:.0f} s in all")
 
 
 if __name__ == "__main__":
