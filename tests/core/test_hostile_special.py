@@ -124,3 +124,20 @@ def test_float_labels_for_a_softmax_are_refused_before_the_run_says_it_starts(tm
     out, err = capsys.readouterr()
     assert "the model's output does not fit the labels" in err and len(err.splitlines()) == 1
     assert out == "" and not (tmp_path / "out").exists()  # no "Backing up ..." first
+
+
+@pytest.mark.parametrize("name, what", [("m.onnx", "an ONNX file"), ("m.tflite", "a TFLite file")])
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_an_export_to_compare_with_is_never_waited_on(tmp_path, name, what, kind):
+    from workbench.core.deploy import DeployError, open_runtime
+
+    path = _special(tmp_path / name, kind)
+    with pytest.raises(DeployError) as info:
+        open_runtime(path)  # onnxruntime would wait on a FIFO forever
+    assert str(info.value) == f"{path}: {WORDS[kind]}{what}; only regular files are read"
+    saved = tmp_path / "saved"
+    (saved / "variables").mkdir(parents=True)
+    (saved / "saved_model.pb").write_bytes(b"")
+    _special(saved / "variables" / "variables.index", kind)
+    with pytest.raises(DeployError, match="variables.index: is a"):
+        open_runtime(saved)

@@ -41,6 +41,7 @@ def open_runtime(path: str | os.PathLike):
     kind = format_of(path)
     if not path.exists():
         raise DeployError(f"{path}: no such file")
+    _check_regular_files(path, kind)
     if kind == "onnx":
         from workbench.core.deploy.onnx import OnnxRuntime
 
@@ -52,3 +53,17 @@ def open_runtime(path: str | os.PathLike):
     from workbench.core.deploy.savedmodel import SavedModelRuntime
 
     return SavedModelRuntime(path)
+
+
+def _check_regular_files(path: Path, kind: str) -> None:
+    """Refuse a FIFO, a device or a link to one before a runtime opens it (onnxruntime would
+    wait forever on a FIFO): the file itself, or every file of a SavedModel folder."""
+    from workbench.core.safe_io import FileRefused, check_regular
+
+    what = f"{TITLES[kind]} file"
+    files = [path] if kind != "saved-model" else [p for p in path.rglob("*") if not p.is_dir()]
+    try:
+        for file in files:
+            check_regular(file, "model", what)
+    except FileRefused as exc:
+        raise DeployError(str(exc)) from None
