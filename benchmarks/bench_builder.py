@@ -69,6 +69,8 @@ def bench_edit(runs: int) -> tuple[float, float]:
     panel.resize(520, 860)
     panel.show()
     state.refresh_inspection()
+    while not state.inspection_current:  # Keras answers on the inspection task's thread
+        app.processEvents()
     assert state.inspection.ok, state.inspection.error_text()
     app.processEvents()
 

@@ -78,6 +78,8 @@ def main() -> None:
     panel.resize(900, 900)
     host.show()
     state.refresh_inspection()
+    while not state.inspection_current:  # Keras answers on the inspection task's thread
+        app.processEvents()
     app.processEvents()
     view = panel.view
     assert len(view.nodes) == 30 and state.inspection.ok, state.inspection.error_text()

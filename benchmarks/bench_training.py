@@ -1,11 +1,13 @@
 """Training throughput through the GUI worker (live curves on) against plain ``model.fit``.
 
-Same model (the MNIST CNN template, fresh and seeded each time), same data (the embedded digits,
-same validation split), same batch size and epochs. Rounds alternate plain / worker so that load
-from other processes hits both alike; the ratio of the medians is printed (target ≥ 0.95).
+Same model (a template, the MNIST CNN by default, fresh and seeded each time), same data (the
+embedded digits, same validation split), same batch size and epochs. Rounds alternate plain /
+worker so that load from other processes hits both alike; the ratio of the medians is printed
+(target ≥ 0.95). ``--template mnist-cnn,resnet-digits`` measures the sequential CNN and the
+ResNet graph template side by side (their rounds alternate too).
 First, a synthetic 50-epoch, 60k-sample feed through the curves shows what the GUI side keeps.
 
-    python benchmarks/bench_training.py [--epochs 3] [--rounds 3]
+    python benchmarks/bench_training.py [--epochs 3] [--rounds 3] [--template mnist-cnn,...]
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--template", default="mnist-cnn",
+                        help="template(s) to train, comma-separated, measured side by side in "
+                             "alternating rounds (mnist-cnn,resnet-digits)")
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv)
@@ -119,36 +124,51 @@ def main() -> int:
     from workbench.ui.training.panel import panel_window
 
     tf, _ = load_tensorflow()
-    project = load_template("mnist-cnn")
-    project.training.epochs = args.epochs
-    dataset = load_dataset(project.dataset, seed=project.training.seed or 0)
-
-    window, state, panel = panel_window(project)
-    window.resize(1100, 700)
-    window.show()
-    state.refresh_inspection()
-    state.data.dataset = dataset
-    state.data.loaded.emit()
-
-    n_train = round(len(dataset.x_train) * (1 - project.training.validation_split))
-    samples = n_train * args.epochs
-    print(f"MNIST CNN template, {n_train:,} training samples, batch {project.training.batch_size},"
-          f" {args.epochs} epochs, TensorFlow {tf.__version__}, {os.cpu_count()} CPUs")
-    plain_fit(dataset.subset(500), project)  # warm-up: first-use costs of TF itself
-    plain, worker = [], []
+    keys = [key.strip() for key in args.template.split(",") if key.strip()]
+    setups = {}  # template -> (project, dataset, window, panel)
+    for key in keys:
+        project = load_template(key)
+        project.training.epochs = args.epochs
+        dataset = load_dataset(project.dataset, seed=project.training.seed or 0)
+        window, state, panel = panel_window(project)
+        window.resize(1100, 700)
+        window.show()
+        state.refresh_inspection()
+        while not state.inspection_current:  # Keras answers on the inspection task's thread
+            app.processEvents()
+        state.data.dataset = dataset
+        state.data.loaded.emit()
+        setups[key] = (project, dataset, window, panel)
+        n_train = round(len(dataset.x_train) * (1 - project.training.validation_split))
+        print(f"{key}: {len(project.model.layers)} layers, {state.inspection.total_params:,} "
+              f"parameters, {n_train:,} training samples, batch {project.training.batch_size},"
+              f" {args.epochs} epochs")
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for project, dataset, _window, _panel in setups.values():
+        plain_fit(dataset.subset(500), project)  # warm-up: first-use costs of TF itself
+    plain: dict[str, list[float]] = {key: [] for key in keys}
+    worker: dict[str, list[float]] = {key: [] for key in keys}
     for r in range(args.rounds):
-        p = plain_fit(dataset, project)
-        w, points, redraws, gui_cpu = worker_fit(app, panel)
-        plain.append(p)
-        worker.append(w)
-        print(f"  round {r + 1}: plain fit {p:6.2f} s ({samples / p:7.0f} samples/s)   "
-              f"worker + live curves {w:6.2f} s ({samples / w:7.0f} samples/s)   "
-              f"[{points} batch points, {redraws} redraws, GUI thread CPU {gui_cpu:.2f} s]")
-    ratio = statistics.median(plain) / statistics.median(worker)
-    print(f"throughput ratio worker/plain (medians): {ratio:.3f}   (target ≥ 0.95)")
-    print(f"best of each: plain {min(plain):.2f} s, worker {min(worker):.2f} s, "
-          f"ratio {min(plain) / min(worker):.3f}")
-    panel.shutdown()
+        for key, (project, dataset, _window, panel) in setups.items():
+            n_train = round(len(dataset.x_train) * (1 - project.training.validation_split))
+            samples = n_train * args.epochs
+            p = plain_fit(dataset, project)
+            w, points, redraws, gui_cpu = worker_fit(app, panel)
+            plain[key].append(p)
+            worker[key].append(w)
+            print(f"  round {r + 1} {key}: plain fit {p:6.2f} s ({samples / p:7.0f} samples/s)"
+                  f"   worker + live curves {w:6.2f} s ({samples / w:7.0f} samples/s)   "
+                  f"[{points} batch points, {redraws} redraws, GUI thread CPU {gui_cpu:.2f} s]")
+    print(f"throughput ratio worker/plain (medians; target ≥ 0.95), "
+          f"load average {os.getloadavg()[0]:.1f}:")
+    for key in keys:
+        ratio = statistics.median(plain[key]) / statistics.median(worker[key])
+        print(f"  {key:<16} plain {statistics.median(plain[key]):6.2f} s   worker "
+              f"{statistics.median(worker[key]):6.2f} s   ratio {ratio:.3f}   "
+              f"(best of each: {min(plain[key]) / min(worker[key]):.3f})")
+    for *_rest, panel in setups.values():
+        panel.shutdown()
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Event-loop responsiveness while the MNIST CNN trains through the window.
+"""Event-loop responsiveness while a template (the MNIST CNN) trains through the window.
 
 A 10 ms heartbeat QTimer runs on the GUI thread from the moment Train is clicked until the run has
 finished; a stall is the gap between two heartbeats beyond the 10 ms period. Prints max and p99
@@ -8,6 +8,10 @@ the first run is clicked as soon as Train is enabled after the window opened, so
 TensorFlow's first-time work (tracing, the first epoch's views).
 
     python benchmarks/bench_ui_stall.py [--epochs 3] [--runs 3] [--tab Weights] [--panel-only]
+                                        [--template mnist-cnn,resnet-digits]
+
+``--template`` with several templates opens one window each and alternates their runs, so that
+the sequential CNN and the ResNet graph template are measured side by side under the same load.
 
 ``--tab`` shows another tab of the window while training (Evaluation, Weights, Draw: they follow
 the weights after each epoch), to measure what their live updates cost the GUI thread.
@@ -32,10 +36,10 @@ PERIOD_MS = 10
 START_S = 8.0  # the start-of-run window
 
 
-def make_window(panel_only: bool):
+def make_window(panel_only: bool, template: str = "mnist-cnn"):
     from workbench.core.templates import load_template
 
-    project = load_template("mnist-cnn")
+    project = load_template(template)
     if not panel_only:
         from workbench.ui.main_window import MainWindow
 
@@ -107,40 +111,61 @@ def main() -> int:
                         help="the tab shown while training: Training, Evaluation, Weights, Draw")
     parser.add_argument("--panel-only", action="store_true",
                         help="the training panel alone instead of the whole window")
+    parser.add_argument("--template", default="mnist-cnn",
+                        help="template(s), comma-separated: one window each, their runs "
+                             "alternating (mnist-cnn,resnet-digits: the CNN beside the ResNet)")
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication(sys.argv)
-    window, state, panel = make_window(args.panel_only)
-    window.show()
-    deadline = time.monotonic() + 120
+    keys = [key.strip() for key in args.template.split(",") if key.strip()]
+    windows = {key: make_window(args.panel_only, key) for key in keys}
+    for window, _state, _panel in windows.values():
+        window.show()
+    deadline = time.monotonic() + 180
     # Train is clicked as soon as it is enabled (what a user waiting for it does).
-    while not (panel.train_button.isEnabled() and state.inspection is not None):
-        app.processEvents(QEventLoop.AllEvents, 5)
-        if time.monotonic() > deadline:
-            raise SystemExit("TensorFlow or the dataset did not load within 2 minutes")
-    if not args.panel_only:
-        tabs = window.tabs
-        names = [tabs.tabText(i).replace("&", "") for i in range(tabs.count())]
-        if args.tab not in names:
-            raise SystemExit(f"no tab {args.tab!r}; the tabs are {', '.join(names)}")
-        tabs.setCurrentIndex(names.index(args.tab))
+    for window, state, panel in windows.values():
+        while not (panel.train_button.isEnabled() and state.inspection_current):
+            app.processEvents(QEventLoop.AllEvents, 5)
+            if time.monotonic() > deadline:
+                raise SystemExit("TensorFlow or the dataset did not load within 3 minutes")
+        if not args.panel_only:
+            tabs = window.tabs
+            names = [tabs.tabText(i).replace("&", "") for i in range(tabs.count())]
+            if args.tab not in names:
+                raise SystemExit(f"no tab {args.tab!r}; the tabs are {', '.join(names)}")
+            tabs.setCurrentIndex(names.index(args.tab))
     what = "training panel alone" if args.panel_only else f"whole window, {args.tab} tab shown"
-    samples = len(state.data.dataset.x_train)
-    print(f"MNIST CNN, {samples:,} samples, batch {state.training.batch_size},"
-          f" {args.epochs} epochs, through the {what}; heartbeat every {PERIOD_MS} ms, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    first = next(iter(windows.values()))[1]
+    print(f"{', '.join(keys)}: {len(first.data.dataset.x_train):,} samples, batch "
+          f"{first.training.batch_size}, {args.epochs} epochs, through the {what} (one window "
+          f"each, runs alternating); heartbeat every {PERIOD_MS} ms, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    results: dict[str, list[dict]] = {key: [] for key in keys}
     for i in range(args.runs):
-        r = run_once(app, state, panel, args.epochs)
-        print(f"  run {i + 1} ({r['status']}, {r['wall']:.1f} s, {r['points']} points, "
-              f"{r['redraws']} redraws): stall max {r['max']:.1f} ms (at {r['worst_at']:.2f} s), "
-              f"p99 {r['p99']:.1f} ms, median {r['p50']:.1f} ms; GUI thread CPU "
-              f"{r['gui_cpu']:.2f} s ({100 * r['gui_cpu'] / r['wall']:.0f} % of one core); "
-              f"first {START_S:.0f} s: max {r['start_max']:.1f} ms, p99 {r['start_p99']:.1f} ms")
+        for key, (_window, state, panel) in windows.items():
+            r = run_once(app, state, panel, args.epochs)
+            results[key].append(r)
+            print(f"  run {i + 1} {key} ({r['status']}, {r['wall']:.1f} s, {r['points']} points, "
+                  f"{r['redraws']} redraws): stall max {r['max']:.1f} ms (at "
+                  f"{r['worst_at']:.2f} s), p99 {r['p99']:.1f} ms, median {r['p50']:.1f} ms; "
+                  f"GUI thread CPU {r['gui_cpu']:.2f} s "
+                  f"({100 * r['gui_cpu'] / r['wall']:.0f} % of one core); first "
+                  f"{START_S:.0f} s: max {r['start_max']:.1f} ms, p99 {r['start_p99']:.1f} ms")
+    if len(keys) > 1:
+        print(f"side by side (worst max, median of the p99s; load average "
+              f"{os.getloadavg()[0]:.1f}):")
+        for key, runs in results.items():
+            print(f"  {key:<16} whole run max {max(r['max'] for r in runs):6.1f} ms, p99 "
+                  f"{float(np.median([r['p99'] for r in runs])):5.1f} ms; first "
+                  f"{START_S:.0f} s max {max(r['start_max'] for r in runs):6.1f} ms, p99 "
+                  f"{float(np.median([r['start_p99'] for r in runs])):5.1f} ms; GUI CPU "
+                  f"{float(np.median([r['gui_cpu'] / r['wall'] for r in runs])) * 100:.0f} %")
     print("targets: whole run max < 100 ms, p99 < 30 ms; "
           f"first {START_S:.0f} s max < 50 ms, p99 < 20 ms")
-    panel.shutdown()
-    state.undo_stack.setClean()
-    window.close()
+    for window, state, panel in windows.values():
+        panel.shutdown()
+        state.undo_stack.setClean()
+        window.close()
     return 0
 
 

@@ -73,13 +73,14 @@ def make_panel(qtbot, template: str = "mnist-cnn", model: ModelSpec | None = Non
     host.activateWindow()
     qtbot.waitUntil(host.isActiveWindow, timeout=5000)
     state.refresh_inspection()
+    settle(qtbot, state)
     panel.host = host  # qtbot keeps only a weak reference
     return state, panel
 
 
 def settle(qtbot, state) -> None:
-    """Wait for the debounced Keras inspection of the latest edit."""
-    qtbot.waitUntil(lambda: not state.inspection_pending, timeout=5000)
+    """Wait for the Keras inspection of the latest edit (debounced, in the background)."""
+    qtbot.waitUntil(lambda: state.inspection_current, timeout=20_000)
     QApplication.processEvents()
 
 
@@ -442,6 +443,7 @@ def test_templates_load(qtbot):
     state, panel = make_panel(qtbot)
     for key, params in TEMPLATE_PARAMS.items():
         state.replace_project(load_template(key))
+        settle(qtbot, state)
         assert state.inspection.ok, key
         assert state.inspection.total_params == params, key
         assert f"{params:,}" in panel.stack.totals.text(), key
@@ -507,6 +509,7 @@ def test_in_main_window_shortcuts_and_templates(qtbot):
         action = next(a for a in window.templates_menu.actions()
                       if a.text() == load_template(key).name)
         action.trigger()
+        settle(qtbot, state)
         assert state.inspection.total_params == params, key
         assert f"{params:,}" in panel.stack.totals.text(), key
 

@@ -14,7 +14,8 @@ def test_a_merge_added_to_a_stack_is_refused_with_the_reason(qtbot):
     document.edit_refused.connect(refused.append)
     document.insert_layer(2, LayerSpec.create("Add"))  # the palette's Add on a plain stack
     assert document.spec.to_dict() == before and not document.undo_stack.canUndo()
-    assert len(refused) == 1 and "Add merges two or more inputs" in refused[0]
+    assert len(refused) == 1 and "Add joins two or more layers" in refused[0]
+    assert "Graph tab" in refused[0]  # where merges are made (tests/ui/test_palette_merge.py)
 
 
 def test_a_fix_of_a_graph_is_one_undoable_step(qtbot):

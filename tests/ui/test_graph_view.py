@@ -57,12 +57,14 @@ def window(qtbot):
     host.show()
     qtbot.waitExposed(host)
     state.refresh_inspection()
+    settle(qtbot, state)
     graph.host = host
     return state, builder, graph
 
 
 def settle(qtbot, state) -> None:
-    qtbot.waitUntil(lambda: not state.inspection_pending, timeout=10_000)
+    """Wait for the Keras inspection of the latest edit (debounced, in the background)."""
+    qtbot.waitUntil(lambda: state.inspection_current, timeout=20_000)
     QApplication.processEvents()
 
 

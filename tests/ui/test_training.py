@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -45,7 +47,9 @@ def button(w, name: str) -> QPushButton:
 
 
 def train_once(qtbot, w):
-    """Click Train and wait for the run to end; returns its RunOutcome."""
+    """Click Train (once Keras has checked the latest edit) and wait for the run to end; returns
+    its RunOutcome."""
+    qtbot.waitUntil(button(w, "trainButton").isEnabled, timeout=20_000)
     with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
         qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     return done.args[0]
@@ -108,13 +112,17 @@ def test_train_button_says_why_it_is_disabled(qtbot, window):
     assert train.isEnabled()
 
     state.set_input_shape((30, 30))  # the data is 28×28: the model no longer fits it
-    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=5000)
+    assert "Checking" in train.toolTip()  # a click now waits for Keras's answer...
+    assert w.training_panel.start_training()
+    qtbot.waitUntil(lambda: state.inspection_current, timeout=20_000)
+    assert not train.isEnabled() and not w.training_panel.is_training  # ...which refuses it
     assert "28" in train.toolTip() and "30" in train.toolTip()
     state.undo_stack.undo()
     qtbot.waitUntil(train.isEnabled, timeout=5000)
 
     state.insert_layer(0, LayerSpec.create("Conv2D", filters=4, kernel_size=(3, 3)))  # needs 3-D
-    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: state.inspection_current, timeout=20_000)
+    assert not train.isEnabled()
     assert "invalid" in train.toolTip().lower()
 
 
@@ -258,14 +266,14 @@ def test_train_waits_for_a_layer(qtbot, window):
 
 def test_a_failed_run_is_not_overlaid_and_its_banner_goes_with_the_fix(qtbot, window):
     w, panel, state = window, window.training_panel, window.state
-    last = len(state.spec.layers) - 1
-    good = state.spec.layers[last]
     configure(state, epochs=1, batch_size=64)
     log_check = panel.log_check
     before = (button(w, "trainButton").mapTo(w, button(w, "trainButton").rect().topLeft()),
               log_check.mapTo(w, log_check.rect().topLeft()), panel.curves.geometry())
-    state.replace_layer(last, LayerSpec.create("Dense", units=3, activation="softmax"))
-    qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
+    # Labels that no output unit stands for pass every check before the run; Keras's loss
+    # refuses them at the first batch.
+    good = state.data.dataset
+    state.data.dataset = replace(good, y_train=np.full_like(good.y_train, 99))
     assert train_once(qtbot, w).result.status == "failed"
     assert panel.banner.isVisible()
     # The banner lies over the plots: nothing moves when it appears.
@@ -275,7 +283,8 @@ def test_a_failed_run_is_not_overlaid_and_its_banner_goes_with_the_fix(qtbot, wi
     banner = panel.banner.geometry()
     assert banner.top() >= log_check.geometry().bottom() and banner.width() > 200
     # The fix takes the message away.
-    state.replace_layer(last, good)
+    state.data.dataset = good
+    configure(state, batch_size=32)
     assert not panel.banner.isVisible()
     qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
     assert train_once(qtbot, w).result.status == "completed"

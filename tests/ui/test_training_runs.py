@@ -63,7 +63,8 @@ def test_continue_is_refused_after_the_layers_changed(qtbot, window):
     go_on = button(w, "continueButton")
     assert go_on.isEnabled()
     state.insert_layer(len(state.spec.layers) - 1, LayerSpec("Dropout", {"rate": 0.1}))
-    qtbot.waitUntil(lambda: not go_on.isEnabled(), timeout=10_000)
+    qtbot.waitUntil(lambda: state.inspection_current, timeout=20_000)
+    assert not go_on.isEnabled()
     assert "layers changed" in go_on.toolTip()
     assert not w.training_panel.continue_training()
     state.undo_stack.undo()  # the same network again: its weights fit

@@ -4,7 +4,9 @@ A ``Fix`` is what the builder's "fix" button does: insert a layer on one of the 
 inputs (a Reshape before a Conv2D that gets a vector, a Flatten before the first Dense, a 1×1
 Conv2D that matches a skip connection's channels, a Flatten before a Concatenate), or change a
 setting of a layer upstream (``padding="same"`` on a convolution that shrank one branch).
-``Fix.apply(spec)`` returns the repaired spec; the spec given is not changed.
+``Fix.apply(spec)`` returns the repaired spec; the spec given is not changed. And for a merge
+layer asked for after one layer alone (the palette's Add on a stack): ``merge_partner``, the
+layer it would join it with, and ``merge_hint``, where merges are made.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.catalogue import merges
 from workbench.core.graph import INPUT, Node, fresh_name
-from workbench.core.spec import LayerSpec, ModelSpec
+from workbench.core.spec import LayerSpec, ModelSpec, SpecError
 
 
 @dataclass(frozen=True)
@@ -180,3 +183,49 @@ def _ancestors(names: list[str], nodes: dict[str, Node]) -> set[str]:
         seen.add(name)
         todo.extend(nodes[name].inbound)
     return seen
+
+
+def merge_hint(class_name: str) -> str:
+    """Why a merge layer is not added to a stack as one more row, and where to add it."""
+    return (f"{class_name} joins two or more layers, which a plain stack cannot show: in the "
+            f"Graph tab, select them (click one, Ctrl+click the others) and choose "
+            f"⊕ Merge ▸ {class_name}")
+
+
+def merge_partner(spec: ModelSpec, shapes: dict[str, tuple | None], node: str,
+                  class_name: str, axis: int = -1) -> str | None:
+    """The layer to join ``node`` with when a merge layer is asked for after it alone (the
+    palette's Add on a plain stack): the nearest layer upstream (or the input) whose output the
+    merge can take beside ``node``'s: the same shape for Add, Multiply, ...; the same but along
+    ``axis`` for Concatenate. That makes the skip connection of a residual block (``node`` plus
+    what fed the layers before it). ``shapes``: each name's output shape (without the batch
+    axis, the input's under ``"input"``); None when nothing fits."""
+    mine = shapes.get(node)
+    if mine is None or not merges(class_name):
+        return None
+    try:
+        inbound = {n.name: list(n.inbound) for n in spec.graph()}
+    except SpecError:
+        return None
+    if node != INPUT and node not in inbound:
+        return None
+
+    def fits(shape) -> bool:
+        if shape is None or len(shape) != len(mine):
+            return False
+        if class_name != "Concatenate":
+            return tuple(shape) == tuple(mine)
+        along = axis % len(mine) if -len(mine) <= axis < len(mine) else None
+        return along is not None and all(a == b for i, (a, b) in enumerate(zip(shape, mine))
+                                         if i != along)
+
+    seen, todo = {node}, list(inbound.get(node, []))
+    while todo:  # breadth first: the nearest upstream first
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        if fits(shapes.get(name)):
+            return name
+        todo += inbound.get(name, [])
+    return None

@@ -64,14 +64,10 @@ class _Graph:
                     extra={k: copy.deepcopy(v) for k, v in spec.items()
                            if k not in ("input_shape", "layers")})
         names = layer_names(spec)
-        previous = INPUT
-        for i, (item, name) in enumerate(zip(layers, names)):
+        for i, (item, name, inbound) in enumerate(zip(layers, names, inbound_names(spec))):
             layer = {k: copy.deepcopy(v) for k, v in item.items() if k not in ("name", "inbound")}
-            inbound = item.get("inbound")
-            inbound = [previous] if inbound is None else list(inbound)
             graph.nodes[name] = _Node(name, layer, inbound, float(i),
                                       named=isinstance(item.get("name"), str))
-            previous = name
         for node in graph.nodes.values():
             for source in node.inbound:
                 if source != INPUT and source not in graph.nodes:
@@ -127,6 +123,17 @@ class _Graph:
 
     def new_name(self, class_name: str) -> str:
         return fresh_name(class_name, self.nodes)
+
+    def needs(self, node: _Node) -> int:
+        """How many inputs ``node`` cannot do without: two for a merge, else one."""
+        return 2 if is_merge(str(node.layer.get("class_name"))) else 1
+
+    def take_place(self, old: str, new: _Node, consumers: list[_Node]) -> None:
+        """``consumers`` (which took ``old``) take ``new`` instead; so does the model output."""
+        for consumer in consumers:
+            consumer.inbound = [new.name if s == old else s for s in consumer.inbound]
+        if self.output is None or self.output == old:
+            self.output = new.name
 
     def add(self, layer: dict[str, Any], inbound: list[str], key: float) -> _Node:
         layer = {k: copy.deepcopy(v) for k, v in layer.items() if k not in ("name", "inbound")}
@@ -267,10 +274,7 @@ def add_after(spec: dict[str, Any], node: str, layer: dict[str, Any]) -> tuple[d
     graph.check_source(node)
     consumers = graph.consumers(node)
     new = graph.add(layer, [node], graph.key(node) + 0.5)
-    for consumer in consumers:
-        consumer.inbound = [new.name if s == node else s for s in consumer.inbound]
-    if graph.output is None or graph.output == node:
-        graph.output = new.name
+    graph.take_place(node, new, consumers)
     return graph.result(new.name)
 
 
@@ -311,10 +315,7 @@ def merge(spec: dict[str, Any], nodes: list[str], layer: dict[str, Any]) -> tupl
     consumers = [c for c in graph.consumers(main)
                  if not any(graph.descends(n, c.name) for n in unique)]
     new = graph.add(layer, unique, max(graph.key(n) for n in unique) + 0.5)
-    for consumer in consumers:
-        consumer.inbound = [new.name if s == main else s for s in consumer.inbound]
-    if graph.output is None or graph.output == main:
-        graph.output = new.name
+    graph.take_place(main, new, consumers)
     return graph.result(new.name)
 
 
@@ -367,8 +368,7 @@ def retarget(spec: dict[str, Any], source: str, old_target: str,
         raise GraphEditError(f"{source} does not feed {old_target}")
     if new_target == old_target:
         return graph.result(old_target)
-    needs = 2 if is_merge(str(node.layer.get("class_name"))) else 1
-    if len(node.inbound) - 1 < needs:
+    if len(node.inbound) - 1 < graph.needs(node):
         raise GraphEditError(f"{old_target} needs that input: drag the edge's other end to "
                              f"feed {old_target} from another layer instead")
     spec, _ = delete_edge(spec, source, old_target)
@@ -400,9 +400,8 @@ def delete_edge(spec: dict[str, Any], source: str, target: str) -> tuple[dict, i
     if source not in node.inbound:
         raise GraphEditError(f"{source} does not feed {target}")
     class_name = str(node.layer.get("class_name"))
-    needs = 2 if is_merge(class_name) else 1
-    if len(node.inbound) - 1 < needs:
-        if needs == 1:
+    if len(node.inbound) - 1 < graph.needs(node):
+        if not is_merge(class_name):
             raise GraphEditError(f"{target} needs an input: drag the edge's end to another "
                                  "layer instead, or delete the layer")
         raise GraphEditError(f"{target} ({class_name}) needs two or more inputs: delete the "

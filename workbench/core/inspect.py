@@ -14,6 +14,7 @@ import math
 import random
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.core.catalogue import CATALOGUE, RANK_NAMES
@@ -155,24 +156,31 @@ def _known_key(layer: LayerSpec, inputs: list[tuple]) -> tuple | None:
         return None
 
 
-def inspect_model(spec: ModelSpec) -> ModelInspection:
-    """Shapes and parameter counts per layer, or the first layer that cannot work and why."""
+def inspect_model(spec: ModelSpec,
+                  check: Callable[[], None] | None = None) -> ModelInspection:
+    """Shapes and parameter counts per layer, or the first layer that cannot work and why.
+
+    ``check()`` is called before each layer (and before waiting for the layer lock): a caller
+    whose answer is no longer wanted (the GUI's inspection task after a newer edit) raises from
+    it to stop early; what Keras computed up to there stays in the cache."""
+    if check is not None:
+        check()
     with LAYER_CONSTRUCTION:
         # The layers made here draw seeds from Python's global random; put it back, so that
         # looking at a model never changes what a seeded build (or an exported script) makes.
         state = random.getstate()
         try:
-            return _inspect_model(spec)
+            return _inspect_model(spec, check)
         finally:
             random.setstate(state)
 
 
-def _inspect_model(spec: ModelSpec) -> ModelInspection:
+def _inspect_model(spec: ModelSpec, check: Callable[[], None] | None) -> ModelInspection:
     _, keras = load_tensorflow()
     try:
         from keras.src.backend.common import global_state
     except ImportError:  # another Keras layout: the plain (3x slower) path gives the same answer
-        return _inspect(spec, keras)
+        return _inspect(spec, keras, check)
 
     # In a stateless scope Keras records each weight's shape without creating (and randomly
     # initialising) a TensorFlow variable: 3x faster, same shapes, counts and errors. The
@@ -180,12 +188,12 @@ def _inspect_model(spec: ModelSpec) -> ModelInspection:
     pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
     try:
         with keras.StatelessScope(initialize_variables=False):
-            return _inspect(spec, keras)
+            return _inspect(spec, keras, check)
     finally:
         global_state.set_global_attribute("uninitialized_variables", pending)
 
 
-def _inspect(spec: ModelSpec, keras) -> ModelInspection:
+def _inspect(spec: ModelSpec, keras, check: Callable[[], None] | None) -> ModelInspection:
     report = ModelInspection(tuple(spec.input_shape))
     for i, layer in enumerate(spec.layers):
         report.layers.append(LayerInfo(i, layer.class_name, layer.summary(),
@@ -207,6 +215,8 @@ def _inspect(spec: ModelSpec, keras) -> ModelInspection:
     shapes = {INPUT: tuple(spec.input_shape)}
     by_name = {n.name: n for n in nodes}
     for node in nodes:
+        if check is not None:
+            check()
         info = report.layers[node.index]
         info.inbound = node.inbound
         if any(s not in shapes for s in node.inbound):

@@ -2,7 +2,11 @@
 
 Views read the ``Document`` and connect to its signals; they never keep their own copy of layer
 settings. Every model or training edit goes through an undoable command on ``undo_stack``. The
-inspection (shapes, parameters, errors) is recomputed by Keras, debounced, after each edit.
+inspection (shapes, parameters, errors) is recomputed by Keras after each edit, debounced, as a
+task of the task runner (ui/tasks.py): its worker thread is the only one that creates the Keras
+layers, the GUI thread never waits for it. Until the newest edit's answer arrives the views show
+the last one (``inspection_current`` False; ``checking_changed`` after a moment); a newer edit
+cancels the older inspection, and a result that is not of the newest edit is dropped.
 
 The document refuses edits while it is not ``editable``: while a run trains (``busy``) and for a
 model opened read-only (``read_only`` holds why). ``editable_changed`` tells the builder's widgets
@@ -23,8 +27,11 @@ from workbench.core import tf_loader
 from workbench.core.inspect import ModelInspection
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+from workbench.ui.tasks import Task, TaskRunner
 
 BUSY_REASON = "a run is training: stop it to change the model"
+INSPECTION_THREAD = "model-inspection"
+CHECKING_DELAY_MS = 250  # an answer slower than this shows "checking…" (faster ones: no flicker)
 
 
 class _ModelEdit(QUndoCommand):
@@ -79,6 +86,7 @@ class _TrainingEdit(QUndoCommand):
 class Document(QObject):
     model_changed = pyqtSignal()  # layers or input shape edited
     inspection_changed = pyqtSignal()  # a new ModelInspection (after model_changed, debounced)
+    checking_changed = pyqtSignal(bool)  # True: the newest edit's inspection is slow in coming
     training_changed = pyqtSignal()  # TrainConfig or dataset name edited
     selection_changed = pyqtSignal(int)  # the selected layer index (-1: none)
     project_replaced = pyqtSignal()  # New / Open / template: everything changed
@@ -102,7 +110,14 @@ class Document(QObject):
         self.read_only = ""  # why the open model cannot be edited ("" when it can)
         self._inspect_timer = QTimer(self, singleShot=True, interval=15)
         self._inspect_timer.timeout.connect(self.refresh_inspection)
-        self.model_changed.connect(self._inspect_timer.start)
+        self._checking_timer = QTimer(self, singleShot=True, interval=CHECKING_DELAY_MS)
+        self._checking_timer.timeout.connect(self._on_checking_slow)
+        self.checking = False  # "checking…" is shown
+        self._inspect_runner = TaskRunner(self)
+        self._inspect_task: Task | None = None  # the inspection of the newest edit, running
+        self._generation = 0  # counts model changes; an inspection answers for one of them
+        self._inspected = -1  # the generation ``inspection`` is of
+        self.model_changed.connect(self._on_model_changed)
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirty_changed.emit(not clean)
@@ -131,28 +146,70 @@ class Document(QObject):
 
     # Inspection ----------------------------------------------------------------------------------
 
-    def refresh_inspection(self) -> None:
-        if not tf_loader.is_loaded():
-            return
-        from workbench.core.inspect import inspect_model
+    def _on_model_changed(self) -> None:
+        self._generation += 1
+        self._inspect_timer.start()
+        if not self._checking_timer.isActive() and not self.checking:
+            self._checking_timer.start()
 
-        self._inspect_timer.stop()
-        inspection = inspect_model(self.spec)
-        # Keras's work may run Python's garbage collector, which can delete a closed window (and
-        # this document with it) whose Python side was garbage: then there is nobody to tell.
-        if sip.isdeleted(self):
+    def refresh_inspection(self) -> None:
+        """Ask Keras, on the inspection task's thread, about the spec as it is now; the older
+        inspection still running is cancelled (and its answer would be dropped)."""
+        if not tf_loader.is_loaded() or self._inspect_runner.closed:
             return
-        self.inspection = inspection
+        self._inspect_timer.stop()
+        if self._inspect_task is not None:
+            self._inspect_task.cancel()
+        generation = self._generation
+        self._inspect_task = self._inspect_runner.start(
+            _inspect, self.spec.copy(), name=INSPECTION_THREAD,
+            on_result=lambda report: self._on_inspected(report, generation),
+            on_error=lambda message: self._on_inspection_failed(message, generation),
+            on_finished=self._on_inspection_ended)
+
+    def _on_inspected(self, inspection: ModelInspection, generation: int) -> None:
+        if generation != self._generation or sip.isdeleted(self):
+            return  # a newer edit's inspection is on its way
+        self.inspection, self._inspected = inspection, generation
+        self._checking_timer.stop()
+        if self.checking:
+            self.checking = False
+            self.checking_changed.emit(False)
         self.inspection_changed.emit()
+
+    def _on_inspection_failed(self, message: str, generation: int) -> None:
+        # Not a layer's fault (Keras itself failed: out of memory, ...): the model cannot be
+        # checked, so it counts as invalid, with the reason.
+        self._on_inspected(ModelInspection(tuple(self.spec.input_shape), error=message),
+                           generation)
+
+    def _on_inspection_ended(self, task: Task) -> None:
+        if task is self._inspect_task:
+            self._inspect_task = None
+
+    def _on_checking_slow(self) -> None:
+        if self.inspection_pending and not self.checking:
+            self.checking = True
+            self.checking_changed.emit(True)
 
     @property
     def inspection_pending(self) -> bool:
-        """True between an edit and its (debounced) inspection."""
-        return self._inspect_timer.isActive()
+        """True between an edit and its inspection's answer."""
+        return self._inspect_timer.isActive() or self._inspect_task is not None
 
-    def stop_inspection(self) -> None:
-        """Drop a pending inspection (before the document goes)."""
+    @property
+    def inspection_current(self) -> bool:
+        """True when ``inspection`` is Keras's answer for the model as it is now."""
+        return self.inspection is not None and self._inspected == self._generation
+
+    def stop_inspection(self, timeout: float = 30.0) -> None:
+        """Drop a pending inspection and wait for its thread (before the document goes)."""
         self._inspect_timer.stop()
+        self._checking_timer.stop()
+        task, self._inspect_task = self._inspect_task, None
+        if task is not None:
+            task.cancel()
+            task.join(timeout)
 
     # Undo / redo ---------------------------------------------------------------------------------
 
@@ -227,9 +284,13 @@ class Document(QObject):
 
     def insert_layer(self, index: int, layer: LayerSpec) -> None:
         index = max(0, min(index, len(self.spec.layers)))
-        if self._is_graph():  # in a graph: after the row above (what took it takes the new one)
-            from workbench.core import graph_edit
+        from workbench.core import graph_edit
+        from workbench.core.fixes import merge_hint
 
+        if graph_edit.is_merge(layer.class_name):  # one more row would give it one input
+            self.edit_refused.emit(f"Not added: {merge_hint(layer.class_name)}")
+            return
+        if self._is_graph():  # in a graph: after the row above (what took it takes the new one)
             names = graph_edit.layer_names(self.spec.to_dict())
             after = names[index - 1] if index > 0 else graph_edit.INPUT
             data = {k: v for k, v in layer.to_dict().items() if k not in ("name", "inbound")}
@@ -373,6 +434,13 @@ class Document(QObject):
             self.busy_changed.emit(busy)
             if self.editable != was_editable:
                 self.editable_changed.emit(self.editable)
+
+
+def _inspect(state, spec: ModelSpec) -> ModelInspection:
+    """The inspection task (its worker thread): Keras's shapes, stopping early once cancelled."""
+    from workbench.core.inspect import inspect_model
+
+    return inspect_model(spec, check=state.check)
 
 
 def redo_shortcuts() -> list[QKeySequence]:

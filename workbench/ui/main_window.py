@@ -114,6 +114,12 @@ class MainWindow(QMainWindow):
 
         self.graph_panel = GraphPanel(self.state, self)
         self.tabs.addTab(self.graph_panel, "Graph")
+        self.builder_panel.merge_offered.connect(self._on_merge_offered)
+
+    def _on_merge_offered(self, class_name: str, names: list) -> None:
+        """A merge layer picked in the palette: done in the Graph tab (it takes two inputs)."""
+        self.tabs.setCurrentWidget(self.graph_panel)
+        self.graph_panel.offer_merge(class_name, names)
 
     def _create_evaluation(self) -> None:
         from workbench.ui.evaluation.panel import EvaluationPanel

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAction,
     QGroupBox,
@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.catalogue import merges
 from workbench.core.spec import LayerSpec
 from workbench.ui.builder.palette import LayerPaletteView
 from workbench.ui.builder.properties import LayerPropertiesView
@@ -31,7 +32,13 @@ BUSY_STYLE = "color: #6b4e00; background: #fff8d6; border: 1px solid #e8d48b; pa
 
 
 class BuilderPanel(QWidget):
-    """Left column of the main window: build the model (Model tab) and set up training."""
+    """Left column of the main window: build the model (Model tab) and set up training.
+
+    ``merge_offered(class_name, names)``: a merge layer was picked in the palette; the window
+    offers it in the Graph tab with ``names`` selected (without a listener: a message says how).
+    """
+
+    merge_offered = pyqtSignal(str, list)
 
     def __init__(self, state: ProjectState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -126,7 +133,18 @@ class BuilderPanel(QWidget):
     # Commands ------------------------------------------------------------------------------------
 
     def add_layer(self, class_name: str) -> None:
-        """Add a layer with the catalogue's defaults after the selected one (or the input)."""
+        """Add a layer with the catalogue's defaults after the selected one (or the input); a
+        merge layer is offered in the Graph tab instead (it needs two inputs)."""
+        if merges(class_name):
+            if self.receivers(self.merge_offered):
+                from workbench.ui.graph.panel import merge_nodes
+
+                self.merge_offered.emit(class_name, merge_nodes(self.state, class_name))
+            else:
+                from workbench.core.fixes import merge_hint
+
+                self.state.edit_refused.emit(f"Not added: {merge_hint(class_name)}")
+            return
         self.state.insert_layer(self.state.selected + 1, LayerSpec.create(class_name))
         self.stack.tree.setFocus()
 

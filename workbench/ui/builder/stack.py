@@ -65,6 +65,21 @@ def graph_labels(spec) -> list[tuple[str, str]] | None:
             for i, (name, sources) in enumerate(zip(names, inbound))]
 
 
+def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
+    """Set a cell's text (or colours, below) only when it changes: every change costs the tree
+    a round of its own bookkeeping, which made most of a refresh's time after an edit."""
+    if item.text(column) != text:
+        item.setText(column, text)
+
+
+def _set_colours(item: QTreeWidgetItem, column: int, background: QBrush,
+                 foreground: QBrush) -> None:
+    if item.background(column) != background:
+        item.setBackground(column, background)
+    if item.foreground(column) != foreground:
+        item.setForeground(column, foreground)
+
+
 class LayerStackView(QWidget):
     """The model's rows, the move/duplicate/delete buttons, totals, and the error with its fix."""
 
@@ -154,6 +169,7 @@ class LayerStackView(QWidget):
         self.tree.dropped.connect(self._on_dropped)
         state.model_changed.connect(self._on_model_changed)
         state.inspection_changed.connect(self._on_inspection_changed)
+        state.checking_changed.connect(self._on_checking_changed)
         state.selection_changed.connect(self._on_selection_changed)
         # The output is checked against the dataset's labels and the loss: both can change it.
         state.training_changed.connect(self.refresh)
@@ -255,6 +271,9 @@ class LayerStackView(QWidget):
         self.refresh()
         self.refreshed.emit()
 
+    def _on_checking_changed(self, _checking: bool) -> None:
+        self.refresh()
+
     def _on_selection_changed(self, index: int) -> None:
         row = index + 1
         if 0 <= row < self.tree.topLevelItemCount():
@@ -312,9 +331,9 @@ class LayerStackView(QWidget):
             for i, layer in enumerate(spec.layers):
                 item = tree.topLevelItem(i + 1)
                 info, current = self._info(i, layer)
-                failed = self._fill_layer_row(item, i, layer, info, current, failed)
-                if wiring is not None:
-                    item.setText(COL_LAYER, f"{wiring[i][0]}: {layer.summary()}{wiring[i][1]}")
+                label = layer.summary() if wiring is None else \
+                    f"{wiring[i][0]}: {layer.summary()}{wiring[i][1]}"
+                failed = self._fill_layer_row(item, i, layer, label, info, current, failed)
             problem = self.output_problem()
             if problem is not None:  # it stands at the last layer, whose output it is about
                 self._mark_error(tree.topLevelItem(wanted - 1), problem.message)
@@ -332,24 +351,23 @@ class LayerStackView(QWidget):
     def _fill_input_row(self, item: QTreeWidgetItem) -> None:
         shape = format_shape(tuple(self.state.spec.input_shape))
         item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
-        item.setText(COL_INDEX, "")
-        item.setText(COL_LAYER, f"Input {shape}")
-        item.setText(COL_SHAPE, shape)
-        item.setText(COL_PARAMS, "")
+        _set_text(item, COL_INDEX, "")
+        _set_text(item, COL_LAYER, f"Input {shape}")
+        _set_text(item, COL_SHAPE, shape)
+        _set_text(item, COL_PARAMS, "")
         item.setToolTip(COL_LAYER, "The shape of one sample (without the batch axis); "
                                    "select to edit")
         font = item.font(COL_LAYER)
         font.setItalic(True)
         item.setFont(COL_LAYER, font)
         for col in range(4):
-            item.setBackground(col, QBrush())
-            item.setForeground(col, QBrush())
+            _set_colours(item, col, QBrush(), QBrush())
 
-    def _fill_layer_row(self, item: QTreeWidgetItem, index: int, layer: LayerSpec,
+    def _fill_layer_row(self, item: QTreeWidgetItem, index: int, layer: LayerSpec, label: str,
                         info: LayerInfo | None, current: bool, failed_before: bool) -> bool:
         item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
-        item.setText(COL_INDEX, str(index + 1))
-        item.setText(COL_LAYER, layer.summary())
+        _set_text(item, COL_INDEX, str(index + 1))
+        _set_text(item, COL_LAYER, label)
         item.setTextAlignment(COL_PARAMS, Qt.AlignRight | Qt.AlignVCenter)
         error = info.error if (info is not None and current) else None
         if info is None:
@@ -362,27 +380,28 @@ class LayerStackView(QWidget):
             shape_text, params_text = "—", "—"
         else:
             shape_text, params_text = format_shape(info.output_shape), f"{info.params:,}"
-        item.setText(COL_SHAPE, shape_text)
-        item.setText(COL_PARAMS, params_text)
+        _set_text(item, COL_SHAPE, shape_text)
+        _set_text(item, COL_PARAMS, params_text)
         from workbench.core.catalogue import layer_type
 
         tip = f"{layer.class_name}: {layer_type(layer.class_name).help}"
         if error:
             self._mark_error(item, error)
             return True
-        stale = not current or (info is not None and info.output_shape is None)
+        # An older answer greys only once the new one is slow ("checking…"): no flicker.
+        stale = (not current and self.state.checking) or \
+            (info is not None and info.output_shape is None)
         for col in range(4):
             item.setToolTip(col, tip)
-            item.setBackground(col, QBrush())
-            item.setForeground(col, QBrush(STALE_FG) if stale and col >= COL_SHAPE else QBrush())
+            _set_colours(item, col, QBrush(),
+                         QBrush(STALE_FG) if stale and col >= COL_SHAPE else QBrush())
         return failed_before
 
     @staticmethod
     def _mark_error(item: QTreeWidgetItem, text: str) -> None:
         for col in range(4):
             item.setToolTip(col, text)
-            item.setBackground(col, QBrush(ERROR_BG))
-            item.setForeground(col, QBrush(ERROR_FG))
+            _set_colours(item, col, QBrush(ERROR_BG), QBrush(ERROR_FG))
 
     def _update_totals(self) -> None:
         report = self.state.inspection
@@ -402,6 +421,8 @@ class LayerStackView(QWidget):
             text = f"<b>Total params: {report.total_params:,}</b> · memory ≈ {memory}"
             self.totals.setToolTip(
                 f"Weights, optimizer state and the activations of one batch of {batch} (float32)")
+        if self.state.checking and report is not None:  # the newest edit's answer is slow
+            text += ' <span style="color: #888;">· checking…</span>'
         self.totals.setText(text)
 
     def _update_error(self) -> None:

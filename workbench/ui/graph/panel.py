@@ -29,6 +29,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import graph_edit
 from workbench.core.catalogue import by_category
+from workbench.core.fixes import merge_partner
 from workbench.core.graph_edit import GraphEditError
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
 from workbench.ui.graph.items import EdgeItem, NodeItem
@@ -40,6 +41,21 @@ REFUSED_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b;
 ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 3px;"
 HINT = ("Click a layer to select it, Ctrl+click to add one to the selection, double-click to "
         "rename it · drag the background to pan, wheel to zoom · right-click for more")
+
+
+def merge_nodes(state: ProjectState, class_name: str, node: str | None = None) -> list[str]:
+    """What the merge layer ``class_name`` asked for after ``node`` alone (default: the selected
+    layer, or the input) would join: ``node`` and, where one fits, the nearest layer upstream of
+    a shape it can take beside it (fixes.merge_partner: a skip connection)."""
+    if node is None:
+        names = graph_edit.layer_names(state.spec.to_dict())
+        node = names[state.selected] if 0 <= state.selected < len(names) else graph_edit.INPUT
+    shapes = {graph_edit.INPUT: tuple(state.spec.input_shape)}
+    if state.inspection is not None and state.inspection_current:
+        shapes.update({info.name: info.output_shape for info in state.inspection.layers})
+    axis = LayerSpec.create(class_name).config.get("axis", -1)
+    partner = merge_partner(state.spec, shapes, node, class_name, axis)
+    return [partner, node] if partner else [node]
 
 
 def _merge_types():
@@ -109,6 +125,13 @@ class GraphPanel(QWidget):
             self.buttons[name] = button
         state.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         self._on_undo_index_changed()
+        # Keras's answer for the newest edit is slow in coming: the nodes show the last one.
+        self.checking_label = QLabel("", self, objectName="graphChecking")
+        self.checking_label.setStyleSheet("color: #888; padding: 0 6px;")
+        self.checking_label.setToolTip("Keras is checking the edited model; the shapes shown "
+                                       "are from before the edit")
+        tools.addWidget(self.checking_label)
+        state.checking_changed.connect(self._on_checking_changed)
 
         self.message = QLabel(HINT, self, objectName="graphMessage")
         self.message.setWordWrap(True)
@@ -117,10 +140,16 @@ class GraphPanel(QWidget):
         self.fix_button = QPushButton("Fix", self, objectName="graphFixButton")
         self.fix_button.clicked.connect(lambda: self.apply_fix(self.view.current_name()))
         self.fix_button.hide()
+        # A merge layer asked for where it cannot go (the palette): offered here in one click.
+        self.offer_button = QPushButton("", self, objectName="graphOfferButton")
+        self.offer_button.clicked.connect(lambda: self.merge(self._offer))
+        self.offer_button.hide()
+        self._offer = ""
         bottom = QHBoxLayout()
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.fix_button, 0, Qt.AlignTop)
+        bottom.addWidget(self.offer_button, 0, Qt.AlignTop)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -137,6 +166,7 @@ class GraphPanel(QWidget):
         self.view.layer_dropped.connect(self.add_after_node)
         self.view.context_requested.connect(self._on_context_requested)
         self.view.scene().selectionChanged.connect(self._update_actions)
+        self.view.scene().selectionChanged.connect(self._on_scene_selection_changed)
         self.view.redrawn.connect(self._update_message)
         self.view.redrawn.connect(self._update_actions)
         state.selection_changed.connect(self._on_selection_changed)
@@ -176,7 +206,7 @@ class GraphPanel(QWidget):
         except (GraphEditError, SpecError) as exc:
             self._say(f"Not changed: {exc}")
             return False
-        self._refused = ""
+        self._refused = self._offer = ""
         self.state.set_model(spec, text, selection=index)
         return True
 
@@ -188,6 +218,9 @@ class GraphPanel(QWidget):
         return self.add_after_node(class_name, self.view.current_name())
 
     def add_after_node(self, class_name: str, node: str) -> bool:
+        if graph_edit.is_merge(class_name):  # it needs a second input: offer one
+            self.offer_merge(class_name, merge_nodes(self.state, class_name, node))
+            return False
         return self._edit(f"Add {class_name}", graph_edit.add_after, node,
                           self._new_layer(class_name))
 
@@ -199,6 +232,15 @@ class GraphPanel(QWidget):
         names = self.view.selected_names()
         return self._edit(f"Merge with {class_name}", graph_edit.merge, names,
                           self._new_layer(class_name))
+
+    def offer_merge(self, class_name: str, names: list[str]) -> None:
+        """Select ``names`` and offer to join the selection with ``class_name`` in one click
+        (a merge layer picked in the palette, or dropped on one node)."""
+        names = [n for n in names if n in self.view.nodes]
+        if names:
+            self.view.select_names(names)
+        self._refused, self._offer = "", class_name
+        self._update_message()
 
     def connect_into(self, source: str, target: str) -> bool:
         return self._edit("Connect", graph_edit.connect, source, target)
@@ -298,12 +340,32 @@ class GraphPanel(QWidget):
         self.state.edit_refused.emit(text)
         self._update_message()
 
+    def _on_scene_selection_changed(self) -> None:
+        if self._offer:
+            self._update_message()
+
+    def _offer_text(self) -> str:
+        picked = self.view.selected_names()
+        shown = " and ".join(f"{n} {self.view.nodes[n].data.shape}" for n in picked)
+        self.offer_button.setText(f"⊕ Merge with {self._offer}")
+        self.offer_button.setEnabled(self.state.editable and len(picked) >= 2)
+        if len(picked) >= 2:
+            return (f"{self._offer} of {shown}: click “⊕ Merge with {self._offer}”, or "
+                    "Ctrl+click to change which layers it joins")
+        return (f"{self._offer} joins two or more layers: Ctrl+click the layer(s) to join "
+                f"with {shown or 'the selected one'}, then “⊕ Merge with {self._offer}”")
+
     def _update_message(self) -> None:
         item = self.view.nodes.get(self.view.current_name())
         error = item.data.error if item is not None else ""
+        self.offer_button.setVisible(bool(self._offer) and not self._refused)
         if self._refused:
             self.message.setText(self._refused)
             self.message.setStyleSheet(REFUSED_STYLE)
+            self.fix_button.hide()
+        elif self._offer:
+            self.message.setText(self._offer_text())
+            self.message.setStyleSheet(NOTE_STYLE)
             self.fix_button.hide()
         elif error:
             self.message.setText(f"⚠ {item.data.title} {item.data.name}: {error}")
@@ -328,6 +390,9 @@ class GraphPanel(QWidget):
                 self.buttons[name].defaultAction().setIconText(text)
         except RuntimeError:  # the stack goes first when the window is torn down
             pass
+
+    def _on_checking_changed(self, checking: bool) -> None:
+        self.checking_label.setText("checking…" if checking else "")
 
     def _on_editable_changed(self, editable: bool) -> None:
         for key in ("add", "branch"):

@@ -118,6 +118,7 @@ class GraphView(QGraphicsView):
         self.scene().selectionChanged.connect(self._on_scene_selection_changed)
         state.model_changed.connect(self._on_model_changed)
         state.inspection_changed.connect(self._on_inspection_changed)
+        state.checking_changed.connect(self._on_checking_changed)
         state.selection_changed.connect(self._on_selection_changed)
         state.project_replaced.connect(self._on_project_replaced)
         self._dirty = True  # drawn when first shown (a hidden tab costs the start-up nothing)
@@ -130,6 +131,21 @@ class GraphView(QGraphicsView):
         picked = [item.data.name for item in self.scene().selectedItems()
                   if isinstance(item, NodeItem)]
         return sorted(picked, key=order.index)
+
+    def select_names(self, names: list[str]) -> None:
+        """Select these nodes only; the last becomes the document's selected layer."""
+        if self._dirty:
+            self.redraw()
+        self.state.select(self.nodes[names[-1]].data.index)
+        self._updating = True
+        try:
+            self.scene().clearSelection()
+            for name in names:
+                self.nodes[name].setSelected(True)
+        finally:
+            self._updating = False
+        self._last_selection = set(self.selected_names())
+        self.ensureVisible(self.nodes[names[-1]], 30, 30)
 
     def selected_edges(self) -> list[tuple[str, str]]:
         return [(item.source.data.name, item.target.data.name)
@@ -153,7 +169,8 @@ class GraphView(QGraphicsView):
             scene.clear()
             self.nodes.clear()
             self.edges.clear()
-            data = node_data(self.state, self._stale)
+            # The last answer, greyed only once the new one is slow in coming (no flicker).
+            data = node_data(self.state, self._stale and self.state.checking)
             font = self.font()
             for item_data in data:
                 item = NodeItem(item_data, font, self.fix_requested.emit)
@@ -311,6 +328,9 @@ class GraphView(QGraphicsView):
 
     def _on_inspection_changed(self) -> None:
         self._stale = False
+        self._redraw_when_shown()
+
+    def _on_checking_changed(self, _checking: bool) -> None:
         self._redraw_when_shown()
 
     def _redraw_when_shown(self) -> None:

@@ -33,6 +33,9 @@ def format_lr(value: float) -> str:
     return f"{value:g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.1e}"
 
 
+CHECKING = "Checking the model…"
+
+
 def train_blocker(state, dataset_for: str | None) -> str:
     """Why Train cannot start now, while no run trains ("" when it can). ``dataset_for``: the
     dataset name ``state.data.dataset`` was loaded for (None: not known yet)."""
@@ -44,8 +47,8 @@ def train_blocker(state, dataset_for: str | None) -> str:
         return "Loading the dataset…"
     if not state.spec.layers:
         return "The model has no layers yet: add one from the Layers list."
-    if state.inspection is None:
-        return "Checking the model…"
+    if state.inspection is None or not state.inspection_current:
+        return CHECKING  # a run must not start on the answer for an older edit
     if state.inspection.error is not None:
         return f"The model is invalid: {state.inspection.error_text()}"
     from workbench.actions.train import ActionError, check_model_memory

@@ -25,6 +25,7 @@ from workbench.ui.tasks import Task, TaskRunner
 from workbench.ui.training.comparison import EarlierRuns
 from workbench.ui.training.continuation import continuation, describe
 from workbench.ui.training.controls import (
+    CHECKING,
     CurveOptionsView,
     ErrorBannerView,
     TrainingControlsView,
@@ -72,6 +73,8 @@ class TrainingPanel(QWidget):
         self._run_epochs: int | None = None  # the run's length, once it has started
         self._progress_total = 1
         self._dataset_for = None  # the project dataset name ``state.data.dataset`` was loaded for
+        # Train (True: Continue) asked for while Keras checks the newest edit: done once checked.
+        self._deferred: bool | None = None
 
         self.controls = self._build_controls()
         self.curves = CurvesView(self)
@@ -100,6 +103,7 @@ class TrainingPanel(QWidget):
         # A failure's message is about the settings it ran with: an edit (the fix) takes it away.
         for signal in (state.training_changed, state.model_changed):
             signal.connect(self._on_settings_edited)
+        state.inspection_changed.connect(self._on_inspection_changed)
         state.data.loaded.connect(self._on_dataset_loaded)
         state.trained.weights_updated.connect(self._update_enabled)
         state.runs_changed.connect(self._on_runs_changed)
@@ -146,12 +150,23 @@ class TrainingPanel(QWidget):
             return "Training is running."
         return train_blocker(self.state, self._dataset_for)
 
+    def _checking_only(self, reason: str) -> bool:
+        return reason == CHECKING and self.state.inspection is not None \
+            and self.state.inspection_pending
+
+    def _on_inspection_changed(self) -> None:
+        continue_from, self._deferred = self._deferred, None
+        if continue_from is not None and not self.is_training:
+            self.start_training(continue_from)
+
     def _update_enabled(self, *_args) -> None:
         if self._closing:
             return
         reason = self.train_blocker()
         running = self.is_training
-        self.train_button.setEnabled(not reason)
+        # While Keras checks an edit of a model it has checked before, Train stays clickable
+        # (no flicker on every edit): a click then waits for the answer (start_training).
+        self.train_button.setEnabled(not reason or self._checking_only(reason))
         self.train_button.setToolTip(reason or "Train a fresh model from the current settings")
         start, why_not = (None, reason) if reason else continuation(self.state)
         self.continue_button.setEnabled(start is not None)
@@ -213,7 +228,11 @@ class TrainingPanel(QWidget):
 
     def start_training(self, continue_from: bool = False) -> bool:
         """Start a run as a task (a fresh model, or ``continue_from`` the trained weights);
-        False (and nothing happens) when Train (or Continue) is blocked."""
+        False (and nothing happens) when Train (or Continue) is blocked. While Keras checks the
+        newest edit, the run starts when it has (if the model passes), and this says True."""
+        if self._checking_only(self.train_blocker()):
+            self._deferred = continue_from
+            return True
         start = None
         if not self.train_blocker() and continue_from:
             start, _why_not = continuation(self.state)
