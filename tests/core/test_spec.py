@@ -138,3 +138,11 @@ def test_core_never_imports_qt():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bounds_read_as_numbers_people_write():
+    with pytest.raises(SpecError, match=r"batch_size must be at least 1 and at most 1,000,000, "
+                                        r"got 1000000000000$"):
+        TrainConfig.from_dict({"batch_size": 10**12})
+    with pytest.raises(SpecError, match=r"validation_split must be at least 0 and at most 0.9"):
+        TrainConfig.from_dict({"validation_split": 5})

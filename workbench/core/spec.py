@@ -391,8 +391,9 @@ def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
     if integer and int(value) != value:
         raise SpecError(f"{what} must be a whole number, got {value!r}")
     if value != value or value < lo or value > hi or (exclusive_min and value == lo):
-        low = f"more than {lo:g}" if exclusive_min else f"at least {lo:g}"
-        raise SpecError(f"{what} must be {low} and at most {hi:g}, got {value!r}")
+        shown = (lambda v: f"{int(v):,}") if integer else (lambda v: f"{v:g}")  # not 1e+06
+        low = f"more than {shown(lo)}" if exclusive_min else f"at least {shown(lo)}"
+        raise SpecError(f"{what} must be {low} and at most {shown(hi)}, got {value!r}")
     return float(value) if not integer else int(value)
 
 
