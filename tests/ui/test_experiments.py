@@ -122,9 +122,10 @@ def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):
     training = w.training_panel.curves
     assert training.shown_earlier_runs() == []
     panel.table.selectRow(panel.table.row_of(2))
-    assert panel.findChild(QPushButton, "sweepOverlay").text() == (
-        "Show trial 2 on the Training tab")
+    overlay = panel.findChild(QPushButton, "sweepOverlay")
+    assert not overlay.isChecked() and "trial 2" in overlay.toolTip()
     click(qtbot, w, "sweepOverlay")
+    assert overlay.isChecked()  # pressed while trial 2 is drawn there
     assert len(training.shown_earlier_runs()) == 1
     assert {"trial 2 train (dashed)", "trial 2 validation"} <= set(training.legend_labels())
     assert len(training.loss_view._comparisons[training.shown_earlier_runs()[0]][1].xData) == 1
@@ -132,7 +133,7 @@ def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):
     assert menu.actions()[0].text() == "Take trial 2 off the Training tab"
     menu.actions()[0].trigger()
     assert training.shown_earlier_runs() == []
-    assert panel.findChild(QPushButton, "sweepOverlay").text().startswith("Show trial 2")
+    assert not overlay.isChecked()
     for number in (0, 1):
         panel.trial_menu(panel.reports[number]).actions()[0].trigger()
     assert len(training.shown_earlier_runs()) == 2

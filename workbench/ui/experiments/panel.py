@@ -80,8 +80,11 @@ class ExperimentsPanel(QWidget):
                                         objectName="sweepApplyBest", enabled=False)
         self.apply_button.setToolTip("Put the best trial's model and training settings into the "
                                      "project (one step: Edit ▸ Undo takes it back)")
+        # Pressed while the selected trial is drawn there; its text stays put (a longer one
+        # widened the window at 1024×700).
         self.overlay_button = QPushButton("Show on the Training tab", self,
-                                          objectName="sweepOverlay", enabled=False)
+                                          objectName="sweepOverlay", enabled=False,
+                                          checkable=True)
         self.overlay_button.setToolTip("Draw the selected trial's curves on the Training tab, "
                                        "beside the project's runs (click again to take them off)")
         self.status = QLabel("Pick what varies, then Run sweep.", self, objectName="sweepStatus")
@@ -252,8 +255,9 @@ class ExperimentsPanel(QWidget):
         self.curves.finish_run()
         if report.history and overlay:
             self.curves.show_earlier_run(self._trial_record(report), report.number)
-            columns = 1 if len(self.curves.shown_earlier_runs()) <= 4 else 2
+            many = len(self.curves.shown_earlier_runs()) > 4
             for view in (self.curves.loss_view, self.curves.metric_view):
+                columns = 2 if many and view.width() >= 420 else 1  # two fill a narrow plot
                 if view.legend.columnCount != columns:
                     view.legend.setColumnCount(columns)
         self.table.show_trial(report)
@@ -334,12 +338,12 @@ class ExperimentsPanel(QWidget):
         report = self.selected_trial()
         can = report is not None and bool(report.history)
         self.overlay_button.setEnabled(can)
-        if not can:
-            self.overlay_button.setText("Show on the Training tab")
-        elif self._overlay_key(report) in self.state.overlays:
-            self.overlay_button.setText(f"Take trial {report.number} off the Training tab")
-        else:
-            self.overlay_button.setText(f"Show trial {report.number} on the Training tab")
+        self.overlay_button.setChecked(can and self._overlay_key(report) in self.state.overlays)
+        self.overlay_button.setToolTip(
+            f"Trial {report.number}'s curves are drawn on the Training tab; click to take them "
+            "off" if self.overlay_button.isChecked() else
+            f"Draw trial {report.number}'s curves on the Training tab, beside the project's runs"
+            if can else "Select a finished trial to draw its curves on the Training tab")
 
     def trial_menu(self, report) -> QMenu:
         """The table's context menu for a trial."""

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QFont, QFontMetrics
 
 from workbench.core.sweep_space import choice_text
 
@@ -106,8 +108,24 @@ class ParallelCoordinates(pg.PlotWidget):
         self.lines: dict[int, pg.PlotDataItem] = {}
         self.tick_texts: list[list[str]] = []  # per axis, bottom to top
         self.best_number: int | None = None
+        self._shown: tuple | None = None  # show_trials' arguments, to label again when resized
+        self._room = 0  # pixels a label has between its axis and the next
+        self._font = QFont(self.font())
+        self._font.setPointSizeF(7.5)
+        self._metrics = QFontMetrics(self._font)
+        self.getPlotItem().vb.sigResized.connect(self._on_resized)
+
+    def _on_resized(self) -> None:
+        if self._shown is not None and abs(self._label_room() - self._room) > 8:
+            self.show_trials(*self._shown)
+
+    def _label_room(self) -> int:
+        axes = len(self._shown[0]) + 1 if self._shown else 1
+        return int(self.getPlotItem().vb.width() / (axes - 0.5)) - 10
 
     def show_trials(self, space: dict, reports, best: int | None, objective: str) -> None:
+        self._shown = (space, list(reports), best, objective)
+        self._room = self._label_room()
         self.clear()
         self.lines = {}
         self.tick_texts = []
@@ -141,14 +159,14 @@ class ParallelCoordinates(pg.PlotWidget):
     def _label_axis(self, i: int, ticks: list[tuple[float, str]]) -> None:
         """Each value beside its axis, on the right, with a short tick mark."""
         self.tick_texts.append([text for _y, text in sorted(ticks)])
-        for y, text in ticks:
+        for y, full in ticks:
+            text = self._metrics.elidedText(full, Qt.ElideRight, max(self._room, 40))
             self.addItem(pg.PlotDataItem([i - 0.03, i], [y, y], pen=pg.mkPen((120, 120, 120))))
             label = pg.TextItem(text, color=TICK_COLOR, anchor=(0, 0.5),
                                 fill=pg.mkBrush(255, 255, 255, 170))
-            font = label.textItem.font()
-            font.setPointSizeF(7.5)
-            label.setFont(font)
+            label.setFont(self._font)
             label.setPos(i + 0.02, y)
+            label.setToolTip(full)
             label.setZValue(5)
             self.addItem(label)
 
@@ -160,7 +178,7 @@ class Importances(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
-        self.setTitle("Parameter importance (Optuna)", color="k", size="9pt")
+        self.setTitle("Importance (Optuna)", color="k", size="9pt")  # fits at 1024×700
         self.values: dict[str, float] = {}
 
     def show_importances(self, values: dict[str, float]) -> None:

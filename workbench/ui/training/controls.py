@@ -156,10 +156,11 @@ class CurveOptionsView(QWidget):
         autoscale = QPushButton("Autoscale", self, objectName="autoscaleButton")
         autoscale.setToolTip("Fit both plots to their data again after zooming")
         autoscale.clicked.connect(curves.autoscale)
-        text = ("Tick earlier runs in the table to draw them faintly for comparison (a sweep's "
-                "trials: Experiments tab). Drag to pan, wheel to zoom.")
+        text = ("Tick earlier runs in the table to draw them faintly for comparison. "
+                "Drag to pan, wheel to zoom.")
         hint = QLabel(text, self)
-        hint.setToolTip(text)
+        hint.setToolTip(text + "\nA sweep's trials come here from the Experiments tab (select a "
+                               "trial, then Show on the Training tab).")
         hint.setStyleSheet("color: #666;")
         hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a narrow window cuts it
         layout = QHBoxLayout(self)
