@@ -60,7 +60,8 @@ def test_training_settings_layer_params_and_dropout_parse_and_apply():
     ({"learning_rate": {"low": 0.01}}, 'give "low" and "high"'),
     ({"learning_rate": {"low": 0.01, "high": 1, "lg": True}}, "unknown field 'lg'"),
     ({"batch_size": {"low": 1.5, "high": 8}}, "whole numbers"),
-    ({"batch_size": {"low": 0, "high": 8}}, "batch_size: 0 is refused"),
+    ({"batch_size": {"low": 0, "high": 8}}, "batch_size: 0 is refused: must be at least 1 "
+                                            "and at most 1,000,000"),
     ({"optimizer": {"choices": ["adam", "lion"]}}, "'lion' is refused: must be one of"),
     ({"optimizer": {"low": 1, "high": 2}}, "give its values as choices"),
     ({"9.units": {"low": 1, "high": 2}}, "no row 9"),

@@ -259,8 +259,10 @@ def _training_check(key: str, kind: str, lo, hi):
         if kind == "int" and int(value) != value:
             return "must be a whole number"
         if value < lo or value > hi or (key == "learning_rate" and value <= 0):
-            return f"must be {'more than' if key == 'learning_rate' else 'at least'} {lo:g} " \
-                   f"and at most {hi:g}"
+            low, high = (f"{int(lo):,}", f"{int(hi):,}") if kind == "int" else (f"{lo:g}",
+                                                                                 f"{hi:g}")
+            return f"must be {'more than' if key == 'learning_rate' else 'at least'} {low} " \
+                   f"and at most {high}"
         return None
 
     return check
