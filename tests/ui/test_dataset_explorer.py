@@ -132,3 +132,28 @@ def test_augmentation_preview_runs_the_models_augmentation(qtbot, window):
     w.state.replace_project(load_template("mnist-mlp"))
     qtbot.waitUntil(lambda: view.augmented is None, timeout=10_000)
     assert "without augmentation" in w.findChild(QWidget, "datasetAugmentInfo").text()
+
+
+def test_a_lazy_folder_shows_and_a_damaged_image_says_which(qtbot, window, images_on_disk,
+                                                           tmp_path):
+    import shutil
+
+    from workbench.core.datasets import load_dataset
+
+    shutil.copytree(images_on_disk / "folder", tmp_path / "folder")
+    data = load_dataset(tmp_path / "folder", lazy=True)
+    w, view = window, window.dataset_panel
+    w.state.training.validation_split = 0.0
+    first = data.x_train.source.paths[int(data.x_train.rows[0])]
+    with open(first, "r+b") as stream:  # the first sample of the grid, cut off
+        stream.truncate(60)
+    w.state.data.dataset = data
+    view.refresh()
+    QApplication.processEvents()
+    assert view.model.rowCount() == len(data.x_train) and view.model.thumbnails_made > 1
+    assert view.model.errors and first in view.model.errors[0]
+    assert w.findChild(QWidget, "datasetSampleInfo").text().startswith(first)
+    grid = w.findChild(QListView, "datasetGrid")
+    rect = grid.visualRect(grid.model().index(1))
+    qtbot.mouseClick(grid.viewport(), Qt.LeftButton, pos=rect.center())
+    assert "train sample #" in w.findChild(QWidget, "datasetSampleInfo").text()

@@ -5,8 +5,6 @@ The report is ``core.evaluation.classification_report``, the one the evaluation 
 
 from __future__ import annotations
 
-import numpy as np
-
 from workbench.actions.errors import ActionError
 from workbench.core.evaluation import ClassifierReport, adapt_inputs, classify, model_input_shape
 
@@ -20,7 +18,7 @@ def evaluate(model, dataset) -> ClassifierReport:
     if len(dataset.x_test) == 0:
         raise ActionError(f"{dataset.name} has no test split")
     try:
-        x = adapt_inputs(np.asarray(dataset.x_test, dtype=np.float32), model_input_shape(model))
+        x = adapt_inputs(dataset.x_test, model_input_shape(model))  # streamed when lazy
     except ValueError as exc:
         raise ActionError(f"the dataset does not fit this model: {exc}") from None
     outputs = model.outputs[0].shape[-1]

@@ -19,6 +19,7 @@ import numpy as np
 
 from workbench.actions.errors import ActionError
 from workbench.core.compatibility import label_shape, output_problem
+from workbench.core.datasets.splits import is_lazy
 from workbench.core.runs import RunRecord
 from workbench.core.safe_io import available_memory, shown
 from workbench.core.spec import ModelSpec, TrainConfig
@@ -191,11 +192,17 @@ def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig,
     if dataset is None or len(getattr(dataset, "x_test", ())) == 0:
         return None
     try:
-        x = adapt_inputs(np.asarray(dataset.x_test, dtype=np.float32), spec.input_shape)
+        x = dataset.x_test
+        x = adapt_inputs(x if is_lazy(x) else np.asarray(x, dtype=np.float32), spec.input_shape)
         y = adapt_labels(np.asarray(dataset.y_test), config.loss, dataset.num_classes,
                          output_shape)
-        scores = model.evaluate(x, y, batch_size=max(256, config.batch_size), verbose=0,
-                                return_dict=True)
+        batch = max(256, config.batch_size)
+        if is_lazy(x):
+            from workbench.core.datasets.lazy import keras_stream
+
+            scores = model.evaluate(keras_stream(x, y, batch), verbose=0, return_dict=True)
+        else:
+            scores = model.evaluate(x, y, batch_size=batch, verbose=0, return_dict=True)
     except Exception:  # noqa: BLE001 - see the docstring
         return None
     return {k: float(v) for k, v in scores.items() if np.ndim(v) == 0}

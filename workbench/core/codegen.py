@@ -183,14 +183,14 @@ def load_data():
 
 def _folder_loader(path: str) -> str:
     """The image-folder loader: the app's own decoding functions and constants, then load_data."""
-    from workbench.core.datasets import files
+    from workbench.core.datasets import folders as files
     from workbench.core.safe_io import IMAGE_FORMATS
 
     constants = (f"\n\nIMAGE_FORMATS = {files.IMAGE_FORMATS!r}\nPILLOW_FORMATS = {IMAGE_FORMATS!r}"
                  f"\n_GRAY_MODES = {sorted(files._GRAY_MODES)!r}"
                  f"\n_GREY_TOLERANCE = {files._GREY_TOLERANCE!r}")
     return (constants + _source(*_SPLITS, files.image_files, files.image_pixels,
-                                files.common_shape, files.stack_images)
+                                files.common_shape, files.fit_image, files.stack_images)
             + _FOLDER_LOADER.replace("{path!r}", repr(path)))
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.core.datasets.splits import is_lazy
+
 PREDICT_BATCH = 2048  # samples per predict_on_batch call
 # Keras clips probabilities by the same epsilon before taking logs in its crossentropy losses.
 _EPSILON = 1e-7
@@ -137,7 +139,9 @@ def adapt_inputs(x, input_shape) -> np.ndarray:
     Samples are reshaped when only the layout differs, e.g. (N, 28, 28) for a model that takes
     (784,) or (28, 28, 1); anything else is a ValueError naming both shapes.
     """
-    x = np.asarray(x)
+    lazy = is_lazy(x)  # samples decoded as read stay so (a big folder): only the view changes
+    if not lazy:
+        x = np.asarray(x)
     if x.dtype.kind in "biu":
         x = x.astype(np.float32)
     if input_shape is None:
@@ -149,7 +153,7 @@ def adapt_inputs(x, input_shape) -> np.ndarray:
     ):
         return x
     if None not in shape and math.prod(sample) == math.prod(shape):
-        return x.reshape((x.shape[0], *shape))
+        return x.reshaped(shape) if lazy else x.reshape((x.shape[0], *shape))
     raise ValueError(
         f"The model expects samples of shape {_fmt(shape)} but the data has samples of shape "
         f"{_fmt(sample)} ({math.prod(sample)} values each), which cannot be reshaped to fit."
@@ -342,7 +346,14 @@ def _loss_value(model, x, y, labels, outputs, report, loss, batch_size) -> float
     if compiled_loss is not None:
         target = _labels_for_loss(compiled_loss, y, labels, outputs.shape)
         try:
-            logs = model.evaluate(x, target, batch_size=batch_size, verbose=0, return_dict=True)
+            if is_lazy(x):
+                from workbench.core.datasets.lazy import keras_stream
+
+                logs = model.evaluate(keras_stream(x, target, batch_size), verbose=0,
+                                      return_dict=True)
+            else:
+                logs = model.evaluate(x, target, batch_size=batch_size, verbose=0,
+                                      return_dict=True)
             return float(logs["loss"])
         except Exception:  # noqa: BLE001 - a loss we cannot feed falls back to crossentropy
             pass

@@ -21,6 +21,7 @@ from workbench.core import evaluation
 from workbench.core.backup import Backup
 from workbench.core.compatibility import check_compatibility  # noqa: F401 - its old home
 from workbench.core.datasets import one_hot
+from workbench.core.datasets.splits import is_lazy, take
 from workbench.core.errors import plain_text, reason_lines
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
@@ -173,13 +174,15 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int | 
     if fraction <= 0 or len(x) < 2:
         return TrainingData(x, y)
     train, val = validation_indices(len(x), fraction, seed)
-    return TrainingData(x[train], y[train], x[val], y[val])
+    return TrainingData(take(x, train), y[train], take(x, val), y[val])
 
 
 def prepare_data(dataset, model_input_shape, config: TrainConfig,
                  output_shape=None) -> TrainingData:
-    """Shape the dataset's training split for this model and loss; split off validation."""
-    x = adapt_inputs(np.asarray(dataset.x_train, dtype=np.float32), model_input_shape)
+    """Shape the dataset's training split for this model and loss; split off validation.
+    Samples decoded as read (a big folder) stay so: ``run_training`` streams them."""
+    x = dataset.x_train
+    x = adapt_inputs(x if is_lazy(x) else np.asarray(x, dtype=np.float32), model_input_shape)
     y = adapt_labels(np.asarray(dataset.y_train), config.loss, dataset.num_classes, output_shape)
     return split_validation(x, y, config.validation_split, config.seed)
 
@@ -302,15 +305,30 @@ def run_training(model, data: TrainingData, config: TrainConfig,
     })
     start = time.perf_counter()
     result = TrainingResult("completed")
+    failure = None
     try:
+        inputs = (data.x_train, data.y_train)
+        validation = (data.x_val, data.y_val) if has_val else None
+        batch_size, shuffle = config.batch_size, config.shuffle
+        if is_lazy(data.x_train):  # decoded batch by batch, in parallel with training
+            from workbench.core.datasets.lazy import StreamFailure, keras_stream
+
+            failure = StreamFailure()
+            inputs = (keras_stream(data.x_train, data.y_train, batch_size,
+                                   shuffle=config.shuffle, seed=config.seed, failure=failure),
+                      None)
+            if has_val:
+                validation = keras_stream(data.x_val, data.y_val, batch_size, failure=failure)
+            batch_size, shuffle = None, False  # the stream batches and shuffles
         model.fit(
-            data.x_train, data.y_train,
-            validation_data=(data.x_val, data.y_val) if has_val else None,
-            epochs=config.epochs, batch_size=config.batch_size, shuffle=config.shuffle,
+            *inputs, validation_data=validation,
+            epochs=config.epochs, batch_size=batch_size, shuffle=shuffle,
             callbacks=callbacks, verbose=0,
         )
     except Exception as exc:  # noqa: BLE001 - any failure inside Keras is reported, not raised
-        result = TrainingResult("failed", message=_describe_failure(exc))
+        message = (f"Training stopped: {failure.message}" if failure and failure.message
+                   else _describe_failure(exc))
+        result = TrainingResult("failed", message=message)
     result.duration = time.perf_counter() - start - state["paused_s"]
     result.epochs_completed = state["epochs_completed"]
     result.history = state["history"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from workbench.core.datasets.splits import stratified_pick
+from workbench.core.datasets.splits import stratified_pick, take
 
 TASKS = ("classification", "regression")
 
@@ -88,9 +88,9 @@ class Dataset:
         test = stratified_pick(self.y_test, n_test, seed + 1, stratify=stratify)
         return replace(
             self,
-            x_train=self.x_train[train],
+            x_train=take(self.x_train, train),
             y_train=self.y_train[train],
-            x_test=self.x_test[test],
+            x_test=take(self.x_test, test),
             y_test=self.y_test[test],
             class_names=list(self.class_names),
             description=(f"{self.description} (subset: {len(train):,} train / {len(test):,} test)"),

@@ -1,4 +1,4 @@
-"""The user's own data: an ``.npz`` of arrays, or a folder with one sub-folder of images per class.
+"""The user's own data as an ``.npz`` of arrays (a folder of images: ``folders.py``).
 
 Every check ends in a DatasetError that names the problem, because the person who made the file
 has to fix it and a Keras shape error three steps later would not tell them what.
@@ -6,7 +6,6 @@ has to fix it and a Keras shape error three steps later would not tell them what
 
 from __future__ import annotations
 
-import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -20,7 +19,6 @@ from workbench.core.safe_io import (
     FileRefused,
     check_fits_memory,
     check_zip_members,
-    open_image,
     open_regular,
     open_zip,
     shown,
@@ -28,19 +26,23 @@ from workbench.core.safe_io import (
 
 # Labels 0..MAX_DIRECT_LABEL-1 are class indices as they stand; other integers are renumbered.
 MAX_DIRECT_LABEL = 1_000
-# The raster formats a class folder's images may have (decoded by content: safe_io.open_image).
-IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+# An .npz whose training inputs as float32 would take more than this is read lazily (its rows
+# scaled when read, a stored member left memory-mapped), not copied and converted at load.
+LAZY_NPZ_BYTES = 256 << 20
 
 
 # --- .npz ---------------------------------------------------------------------------------------
 
 
-def load_npz(path: Path, seed: int = 0) -> Dataset:
-    """Arrays ``x_train, y_train[, x_test, y_test][, class_names]`` from an ``.npz`` file."""
+def load_npz(path: Path, seed: int = 0, lazy: bool | None = None) -> Dataset:
+    """Arrays ``x_train, y_train[, x_test, y_test][, class_names]`` from an ``.npz`` file.
+
+    ``lazy`` (default: when the float32 inputs would exceed ``LAZY_NPZ_BYTES``): the inputs
+    stay as the file holds them and rows are scaled when read (``lazy.Samples``); the samples,
+    labels and splits are the same either way."""
     arrays = read_npz(path)
     try:
-        return _npz_dataset(path, arrays, seed)
+        return _npz_dataset(path, arrays, seed, lazy)
     except DatasetError as exc:  # every reason names the file it is about
         name = shown(path.name)
         if str(exc).startswith(name):
@@ -48,7 +50,8 @@ def load_npz(path: Path, seed: int = 0) -> Dataset:
         raise DatasetError(f"{name}: {exc}") from None
 
 
-def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int) -> Dataset:
+def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int,
+                 lazy: bool | None) -> Dataset:
     if "x_train" not in arrays and {"x", "y"} <= arrays.keys():
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y")
     for key in ("x_train", "y_train"):
@@ -80,24 +83,29 @@ def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int) -> Datase
     task, labels, class_names = _interpret_labels(
         y_train if y_test is None else np.concatenate([y_train, y_test]), class_names
     )
+    if lazy is None:
+        rows = len(x_train) + (0 if x_test is None else len(x_test))
+        lazy = 4 * rows * int(np.prod(x_train.shape[1:])) > LAZY_NPZ_BYTES
+    scaled = _lazy_rows(path) if lazy else _scaled
     if y_test is None:
         # No test split given: hold out 20%, stratified, before anything else looks at the data.
         train, test = stratified_split(
             labels, held_out_size(len(labels)), seed, stratify=task == "classification"
         )
         _check_held_out(path, test, labels, task)
-        x_train, x_test = x_train[train], x_train[test]
+        x_train, x_test = scaled(x_train, train), scaled(x_train, test)
         y_train, y_test = labels[train], labels[test]
         split = "80/20 split"
     else:
+        x_train, x_test = scaled(x_train), scaled(x_test)
         y_train, y_test = labels[: len(y_train)], labels[len(y_train) :]
         split = "its own test split"
     kind = f"{len(class_names)} classes" if task == "classification" else "regression"
     return Dataset(
         name=str(path),
-        x_train=scale_images(x_train),
+        x_train=x_train,
         y_train=y_train,
-        x_test=scale_images(x_test),
+        x_test=x_test,
         y_test=y_test,
         task=task,
         class_names=class_names,
@@ -105,6 +113,20 @@ def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int) -> Datase
             f"{path.name}: {len(x_train):,} train / {len(x_test):,} test, {kind} ({split})"
         ),
     )
+
+
+def _scaled(x: np.ndarray, rows=None) -> np.ndarray:
+    return scale_images(x if rows is None else x[rows])
+
+
+def _lazy_rows(path: Path):
+    """``scaled(x[, rows])`` for a lazy load: a view that scales its rows when they are read."""
+    from workbench.core.datasets.lazy import ArraySource, Samples
+
+    def scaled(x: np.ndarray, rows=None):
+        return Samples(ArraySource(x, path), rows)
+
+    return scaled
 
 
 def _check_held_out(path: Path, test, labels: np.ndarray, task: str) -> None:
@@ -267,154 +289,3 @@ def _interpret_labels(y: np.ndarray, names: list[str] | None):
             f"The labels need {count} classes but class_names lists only {len(names)}."
         )
     return "classification", labels, names
-
-
-# --- image folders ------------------------------------------------------------------------------
-
-
-def load_image_folder(folder: Path, seed: int = 0) -> Dataset:
-    """One class per sub-folder, each image decoded by Pillow as a raster image by its content
-    (safe_io.open_image: never PostScript, a special file or a decompression bomb).
-
-    The folder is grayscale when every image's content is grey (a grey WebP saved as ``.png`` is
-    grey too), else colour; every image is decoded to that one mode. Grayscale stays one channel
-    (stored without the channel axis, like MNIST); images keep their size when they share one,
-    else all are resized to the most common size.
-    """
-    files = image_files(folder)
-    if not files:
-        raise DatasetError(
-            f"{shown(folder)} has no images in class sub-folders "
-            f"(expected {shown(folder.name)}/<class name>/<image>{'|'.join(IMAGE_FORMATS)})."
-        )
-    if len(files) < 2:
-        raise DatasetError(f"{shown(folder)} has images for only one class; "
-                           "at least two are needed.")
-    images, labels, odd = _decode_images(files)
-    (width, height), grayscale, sizes = common_shape(images)
-    notices = []
-    if sizes > 1:
-        notices.append(
-            f"Images have {sizes} different sizes; all were resized to {width}x{height}, "
-            "the most common size."
-        )
-    if odd:
-        shown_odd = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
-        notices.append(f"Decoded by their content, not their name: {shown_odd}.")
-    try:
-        x = stack_images(images, grayscale, (width, height))
-    except MemoryError:
-        raise DatasetError(f"{len(images):,} images of {width}x{height} do not fit in "
-                           "memory.") from None
-    y = np.asarray(labels, dtype=np.int64)
-    class_names = list(files)
-    train, test = stratified_split(y, held_out_size(len(y)), seed)
-    _check_held_out(folder, test, y, "classification")
-    colour = "grayscale" if grayscale else "colour"
-    return Dataset(
-        name=str(folder),
-        x_train=x[train],
-        y_train=y[train],
-        x_test=x[test],
-        y_test=y[test],
-        task="classification",
-        class_names=class_names,
-        description=(
-            f"{shown(folder.name)}: {len(y):,} {colour} {width}x{height} images in "
-            f"{len(class_names)} classes ({len(train):,} train / {len(test):,} test)"
-        ),
-        notice=" ".join(notices),
-    )
-
-
-def image_files(folder: Path) -> dict[str, list[Path]]:
-    """Image files per class folder, sorted, hidden folders skipped. (The exported script
-    holds this function too.)"""
-    found = {}
-    for entry in sorted(os.listdir(folder)):
-        class_dir = folder / entry
-        if entry.startswith(".") or not class_dir.is_dir():
-            continue
-        images = [
-            Path(root) / name
-            for root, dirs, names in sorted(os.walk(class_dir))
-            for name in sorted(names)
-            if name.lower().endswith(IMAGE_FORMATS)
-        ]
-        if images:
-            found[entry] = images
-    return found
-
-
-# The Pillow formats each file name ending stands for (to name a file whose content differs).
-_SUFFIX_FORMATS = {".bmp": "BMP", ".gif": "GIF", ".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG",
-                   ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-# Channels of a lossy grey image may differ by rounding; beyond this the image is colour.
-_GREY_TOLERANCE = 2
-
-
-def image_pixels(image) -> np.ndarray:
-    """A decoded Pillow image as uint8 (H, W) when its content is grey, else (H, W, 3); alpha
-    is dropped, as Keras's decoding does. (The exported script holds this function too.)"""
-    if image.mode in _GRAY_MODES:
-        return np.asarray(image.convert("L"))
-    rgb = image.convert("RGB")
-    pixels = np.asarray(rgb)
-    spread = pixels.max(axis=-1).astype(np.int16) - pixels.min(axis=-1)
-    if not spread.size or spread.max() <= _GREY_TOLERANCE:
-        return np.asarray(rgb.convert("L"))
-    return pixels
-
-
-def _decode_images(files: dict[str, list[Path]]):
-    """``(arrays, labels, odd)``: each image as ``image_pixels`` gives it; its class index; the
-    files whose content is not what their name says."""
-    images, labels, odd = [], [], []
-    held = 0
-    for label, paths in enumerate(files.values()):
-        for path in paths:
-            try:
-                image = open_image(path)
-            except FileRefused as exc:
-                raise DatasetError(f"{exc}.") from None
-            with image:
-                if _SUFFIX_FORMATS.get(path.suffix.lower()) != image.format:
-                    odd.append(f"{shown(path.name)} is {image.format}")
-                pixels = image_pixels(image)
-            images.append(pixels)
-            labels.append(label)
-            held += pixels.nbytes
-            if len(images) % 64 == 0:  # the float32 copy will need 4 bytes per pixel value
-                try:
-                    check_fits_memory(path.parent, 4 * held, "the folder's images")
-                except FileRefused as exc:
-                    raise DatasetError(f"{exc}.") from None
-    return images, labels, odd
-
-
-def common_shape(images: list[np.ndarray]):
-    """``((width, height), grayscale, sizes)``: the folder's most common image size, whether
-    every image is grey, how many sizes there are. (The exported script holds this too.)"""
-    import collections
-
-    sizes = collections.Counter(image.shape[1::-1] for image in images)
-    return sizes.most_common(1)[0][0], all(image.ndim == 2 for image in images), len(sizes)
-
-
-def stack_images(images: list[np.ndarray], grayscale: bool, size) -> np.ndarray:
-    """One float32 array in [0, 1]: every image in the folder's mode, resized to ``size``.
-    (The exported script holds this function too.)"""
-    from PIL import Image
-
-    width, height = size
-    shape = (len(images), height, width) if grayscale else (len(images), height, width, 3)
-    x = np.empty(shape, dtype=np.float32)
-    for i, pixels in enumerate(images):
-        if not grayscale and pixels.ndim == 2:
-            pixels = np.repeat(pixels[..., None], 3, axis=-1)
-        if pixels.shape[:2] != (height, width):
-            pixels = np.asarray(Image.fromarray(pixels).resize(
-                (width, height), Image.Resampling.BILINEAR))
-        x[i] = pixels
-    x /= np.float32(255.0)
-    return x

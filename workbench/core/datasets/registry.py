@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from workbench.core.datasets import builtin, downloads, files, fonts
+from workbench.core.datasets import builtin, downloads, files, folders, fonts
 from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.core.safe_io import FileRefused, check_regular, shown
 
@@ -69,18 +69,21 @@ def describe(name: str | os.PathLike) -> str:
 
 
 def load_dataset(
-    name_or_path: str | os.PathLike, *, seed: int = 0, allow_download: bool = True
+    name_or_path: str | os.PathLike, *, seed: int = 0, allow_download: bool = True,
+    lazy: bool | None = None,
 ) -> Dataset:
     """A built-in dataset by name, or the user's ``.npz`` file or image folder by path.
 
     ``seed`` fixes every shuffle and split; ``allow_download=False`` fails at once (with the
-    same advice) instead of trying the network for ``mnist`` and ``fashion-mnist``.
+    same advice) instead of trying the network for ``mnist`` and ``fashion-mnist``. ``lazy``
+    (a path only; default: by its size) reads the samples when they are used instead of at
+    load (``lazy.Samples``).
     """
     if isinstance(name_or_path, str) and name_or_path in _REGISTRY:
         return _REGISTRY[name_or_path].load(seed, allow_download)
     path = _as_path(name_or_path)
     if path.is_dir():
-        return files.load_image_folder(path, seed)
+        return folders.load_image_folder(path, seed, lazy)
     if path.exists():  # a FIFO or a device too: load_npz refuses it in one line
-        return files.load_npz(path, seed)
+        return files.load_npz(path, seed, lazy)
     raise _unknown(str(name_or_path))

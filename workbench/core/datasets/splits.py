@@ -95,3 +95,13 @@ def validation_indices(n: int, fraction: float, seed: int | None) -> tuple[np.nd
     order = rng.permutation(n)
     n_val = max(1, int(round(n * fraction)))
     return order[n_val:], order[:n_val]
+
+
+def is_lazy(x) -> bool:
+    """True for samples decoded when read (``lazy.Samples``: a big folder or .npz)."""
+    return getattr(x, "lazy", False) is True
+
+
+def take(x, index):
+    """``x[index]``: a lazy view for lazy samples, a numpy copy for arrays (as before)."""
+    return x.take(index) if is_lazy(x) else x[index]

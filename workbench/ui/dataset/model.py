@@ -11,9 +11,10 @@ from collections import OrderedDict
 
 import numpy as np
 from PyQt5.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
-from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtGui import QColor, QImage, QPixmap
 
 from workbench.actions import explore
+from workbench.core.datasets import DatasetError
 
 THUMB = 56  # pixels on screen per sample
 CACHE = 1500  # thumbnails kept (a few screens' worth)
@@ -38,6 +39,7 @@ class SampleModel(QAbstractListModel):
         self._x = self._y = None
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
         self.thumbnails_made = 0  # how many pictures were ever drawn (tests read it)
+        self.errors: dict[int, str] = {}  # rows whose image could not be read: why
 
     def set_rows(self, dataset, split: str, rows: np.ndarray) -> None:
         self.beginResetModel()
@@ -45,13 +47,15 @@ class SampleModel(QAbstractListModel):
         self._x, self._y = explore.arrays_of(dataset, split) if dataset is not None else (None,
                                                                                           None)
         self._cache.clear()
+        self.errors = {}
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.rows)
 
     def sample(self, row: int) -> tuple[int, np.ndarray, object]:
-        """(index in the split's arrays, input, label) of the grid's row ``row``."""
+        """(index in the split's arrays, input, label) of the grid's row ``row``; DatasetError
+        when its image cannot be read (a big folder's images are decoded as they are shown)."""
         i = int(self.rows[row])
         return i, self._x[i], self._y[i]
 
@@ -60,9 +64,15 @@ class SampleModel(QAbstractListModel):
         if pixmap is not None:
             self._cache.move_to_end(row)
             return pixmap
-        image = qimage(explore.picture(self._x[int(self.rows[row])]))
-        pixmap = QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.KeepAspectRatio,
-                                                Qt.FastTransformation))
+        try:
+            image = qimage(explore.picture(self._x[int(self.rows[row])]))
+        except DatasetError as exc:  # a big folder's image is decoded here: it may be damaged
+            self.errors[row] = str(exc)
+            pixmap = QPixmap(THUMB, THUMB)
+            pixmap.fill(QColor("#a33"))
+        else:
+            pixmap = QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.KeepAspectRatio,
+                                                    Qt.FastTransformation))
         self.thumbnails_made += 1
         self._cache[row] = pixmap
         if len(self._cache) > CACHE:
@@ -76,8 +86,9 @@ class SampleModel(QAbstractListModel):
         if role == Qt.DecorationRole:
             return self.thumbnail(row)
         if role == Qt.ToolTipRole:
-            i, _x, y = self.sample(row)
-            return f"{self.split} #{i}: {explore.label_text(self.dataset, y)}"
+            i = int(self.rows[row])
+            text = f"{self.split} #{i}: {explore.label_text(self.dataset, self._y[i])}"
+            return text + (f"\n{self.errors[row]}" if row in self.errors else "")
         if role == SampleRole:
             return self.split, int(self.rows[row])
         if role == Qt.SizeHintRole:

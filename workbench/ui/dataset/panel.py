@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QItemSelectionModel, Qt
+from PyQt5.QtCore import QEvent, QItemSelectionModel, Qt
 from PyQt5.QtGui import QPixmap
 from PyQt5.QtWidgets import (
     QComboBox,
@@ -25,6 +25,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.actions import explore
+from workbench.core.datasets import DatasetError
 from workbench.ui.dataset.model import SampleModel, qimage
 from workbench.ui.tasks import TaskRunner
 
@@ -44,6 +45,7 @@ class DatasetPanel(QWidget):
         self.tasks = TaskRunner(self)
         self._preview_request = 0
         self.augmented: np.ndarray | None = None  # the last augmentation preview (tests read it)
+        self._mosaic = None  # its picture, drawn to the details column's width
 
         self.summary = QLabel("Loading the dataset…", self, objectName="datasetSummary")
         self.summary.setWordWrap(True)
@@ -101,11 +103,12 @@ class DatasetPanel(QWidget):
         for text, widget in (("Split", self.split_combo), ("Class", self.class_combo)):
             controls.addWidget(QLabel(text, self))
             controls.addWidget(widget)
-        controls.addWidget(self.count_label, 1)
+        controls.addStretch(1)
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(controls)
+        left_layout.addWidget(self.count_label)  # its own line: a narrow window cut it off
         left_layout.addWidget(self.grid, 1)
         details = QWidget(self)
         right_layout = QVBoxLayout(details)
@@ -119,11 +122,19 @@ class DatasetPanel(QWidget):
         right.setWidget(details)
         right.setWidgetResizable(True)
         right.setFrameShape(QScrollArea.NoFrame)
+        # Only up and down: the texts wrap and the augmentations fit the column's width.
+        right.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        right.setMinimumWidth(PREVIEW + 16)  # the picture and a scroll bar; no more: the
+        # window must still fit 1024 px (tests/ui/test_layout.py)
+        right.viewport().installEventFilter(self)
+        self.details = right
         top = QSplitter(Qt.Horizontal, self)
         top.addWidget(left)
         top.addWidget(right)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
+        top.setChildrenCollapsible(False)
+        top.setSizes([650, 350])  # proportions: the details' own size hint left them 190 px
         bottom = QWidget(self)
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -195,7 +206,12 @@ class DatasetPanel(QWidget):
     def _on_current_changed(self, current, _previous) -> None:
         if not current.isValid():
             return
-        i, x, y = self.model.sample(current.row())
+        try:
+            i, x, y = self.model.sample(current.row())
+        except DatasetError as exc:
+            self.sample_picture.clear()
+            self.sample_info.setText(str(exc))
+            return
         picture = explore.picture(x)
         pixmap = QPixmap.fromImage(qimage(picture).scaled(
             PREVIEW, PREVIEW, Qt.KeepAspectRatio, Qt.FastTransformation))
@@ -213,12 +229,16 @@ class DatasetPanel(QWidget):
         spec = self.state.spec
         if explore.augmentation_spec(spec) is None:
             self.augmented = None
+            self._mosaic = None
             self.augment_picture.clear()
             self.augment_label.setText("The model starts without augmentation layers (add "
                                        "RandomRotation, RandomZoom… from the palette's "
                                        "Augmentation group to see them here).")
             return
-        _i, x, _y = self.model.sample(current.row())
+        try:
+            _i, x, _y = self.model.sample(current.row())
+        except DatasetError:
+            return  # the sample's line says why
         self._preview_request += 1
         request, seed = self._preview_request, self._preview_request
         sample = np.array(x, dtype=np.float32)
@@ -234,16 +254,28 @@ class DatasetPanel(QWidget):
         self.augmented = images
         from workbench.core.introspection import tile_images
 
-        mosaic = tile_images(images, cols=4, pad=1, fill=0.0)
-        size = 4 * 60  # fits beside the grid
-        self.augment_picture.setPixmap(QPixmap.fromImage(qimage(mosaic).scaled(
-            size, size, Qt.KeepAspectRatio, Qt.FastTransformation)))
+        self._mosaic = qimage(tile_images(images, cols=4, pad=1, fill=0.0))
+        self._show_mosaic()
         self.augment_label.setText(f"{len(images)} random augmentations of this sample, as "
                                    "training sees it (the model's augmentation layers).")
+
+    def _show_mosaic(self) -> None:
+        """The augmentations as wide as the details column (at most 4 × 60 px)."""
+        if self._mosaic is None:
+            return
+        size = max(PREVIEW, min(4 * 60, self.details.viewport().width() - 4))
+        self.augment_picture.setPixmap(QPixmap.fromImage(self._mosaic.scaled(
+            size, size, Qt.KeepAspectRatio, Qt.FastTransformation)))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        if watched is self.details.viewport() and event.type() == QEvent.Resize:
+            self._show_mosaic()
+        return super().eventFilter(watched, event)
 
     def _on_augment_failed(self, request: int, message: str) -> None:
         if request == self._preview_request:
             self.augmented = None
+            self._mosaic = None
             self.augment_picture.clear()
             self.augment_label.setText(f"Augmentation preview: {message}")
 

@@ -259,8 +259,8 @@ class EvaluationPanel(QWidget):
         )
         curve_x = None
         if result.curve_y is not None:
-            lo = float(min(dataset.x_train.min(), dataset.x_test.min()))
-            hi = float(max(dataset.x_train.max(), dataset.x_test.max()))
+            lo = float(min(np.min(dataset.x_train), np.min(dataset.x_test)))
+            hi = float(max(np.max(dataset.x_train), np.max(dataset.x_test)))
             margin = 0.05 * (hi - lo or 1.0)
             curve_x = np.linspace(lo - margin, hi + margin, len(result.curve_y))
         self.regression.set_result(result.y_true, result.outputs, dataset.x_train,

@@ -222,7 +222,7 @@ def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult
     start = time.perf_counter()
     model = cache.model_for(request)
     shape = evaluation.model_input_shape(model)
-    x = evaluation.adapt_inputs(np.asarray(request.x, dtype=np.float32), shape)
+    x = evaluation.adapt_inputs(request.x, shape)  # a big folder's samples: read in chunks
     outputs = evaluation.predict_outputs(model, x)
     curve_y = None
     if request.curve_x is not None:

@@ -1,0 +1,246 @@
+"""A folder with one sub-folder of images per class, decoded at load or, when big, as read.
+
+Every image goes through ``safe_io.open_image`` (a regular file, raster formats only by its
+content, at most ``MAX_IMAGE_PIXELS``), whether at load or in the middle of training; a refusal
+is a DatasetError that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.datasets.dataset import Dataset, DatasetError
+from workbench.core.datasets.files import _check_held_out
+from workbench.core.datasets.splits import held_out_size, stratified_split
+from workbench.core.safe_io import (
+    FileRefused,
+    available_memory,
+    check_fits_memory,
+    open_image,
+    shown,
+)
+
+# The raster formats a class folder's images may have (decoded by content: safe_io.open_image).
+IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+# From this many images a folder is listed, not decoded, at load (decoding takes ~0.3 ms an
+# image: 4,000 open in about a second either way); its images are decoded when read.
+LAZY_IMAGES = 4_000
+# Decoded images of a lazy folder are kept (uint8) up to this many bytes.
+CACHE_BYTES = 512 << 20
+# How many images (spread over the folder) a lazy load decodes to learn the mode and size.
+SHAPE_SAMPLE = 64
+# The Pillow formats each file name ending stands for (to name a file whose content differs).
+_SUFFIX_FORMATS = {".bmp": "BMP", ".gif": "GIF", ".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG",
+                   ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+# Channels of a lossy grey image may differ by rounding; beyond this the image is colour.
+_GREY_TOLERANCE = 2
+
+
+def load_image_folder(folder: Path, seed: int = 0, lazy: bool | None = None) -> Dataset:
+    """One class per sub-folder, each image decoded by Pillow as a raster image by its content
+    (safe_io.open_image: never PostScript, a special file or a decompression bomb).
+
+    The folder is grayscale when every image's content is grey (a grey WebP saved as ``.png`` is
+    grey too), else colour; every image is decoded to that one mode. Grayscale stays one channel
+    (stored without the channel axis, like MNIST); images keep their size when they share one,
+    else all are resized to the most common size.
+
+    ``lazy`` (default: from ``LAZY_IMAGES`` images): only the file names are read at load, the
+    mode and size come from ``SHAPE_SAMPLE`` images spread over the folder, and each image is
+    decoded when a reader asks for it (``lazy.Samples``); splits and labels are the same.
+    """
+    files = image_files(folder)
+    if not files:
+        raise DatasetError(
+            f"{shown(folder)} has no images in class sub-folders "
+            f"(expected {shown(folder.name)}/<class name>/<image>{'|'.join(IMAGE_FORMATS)})."
+        )
+    if len(files) < 2:
+        raise DatasetError(f"{shown(folder)} has images for only one class; "
+                           "at least two are needed.")
+    paths = [path for class_paths in files.values() for path in class_paths]
+    y = np.repeat(np.arange(len(files), dtype=np.int64), [len(p) for p in files.values()])
+    lazy = len(paths) >= LAZY_IMAGES if lazy is None else lazy
+    picked = (np.unique(np.linspace(0, len(paths) - 1, SHAPE_SAMPLE).astype(np.int64))
+              if lazy else np.arange(len(paths)))
+    images, odd = _decode_images([paths[i] for i in picked])
+    (width, height), grayscale, sizes = common_shape(images)
+    notices = []
+    if sizes > 1:
+        notices.append(
+            f"Images have {sizes} different sizes; all were resized to {width}x{height}, "
+            "the most common size" + (f" of {len(picked)} looked at." if lazy else ".")
+        )
+    if odd:
+        shown_odd = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
+        notices.append(f"Decoded by their content, not their name: {shown_odd}.")
+    train, test = stratified_split(y, held_out_size(len(y)), seed)
+    _check_held_out(folder, test, y, "classification")
+    if lazy:
+        from workbench.core.datasets.lazy import Samples
+
+        source = ImageFiles(folder, paths, grayscale, (width, height))
+        x_train, x_test = Samples(source, train), Samples(source, test)
+    else:
+        try:
+            x = stack_images(images, grayscale, (width, height))
+        except MemoryError:
+            raise DatasetError(f"{len(images):,} images of {width}x{height} do not fit in "
+                               "memory.") from None
+        x_train, x_test = x[train], x[test]
+    colour = "grayscale" if grayscale else "colour"
+    return Dataset(
+        name=str(folder),
+        x_train=x_train,
+        y_train=y[train],
+        x_test=x_test,
+        y_test=y[test],
+        task="classification",
+        class_names=list(files),
+        description=(
+            f"{shown(folder.name)}: {len(y):,} {colour} {width}x{height} images in "
+            f"{len(files)} classes ({len(train):,} train / {len(test):,} test"
+            + (", read as used)" if lazy else ")")
+        ),
+        notice=" ".join(notices),
+    )
+
+
+class ImageFiles:
+    """The folder's images as a source of ``lazy.Samples``: each decoded when first read, to
+    the folder's mode and size, and kept as uint8 when they all fit in ``CACHE_BYTES`` (and a
+    quarter of the free memory), so later epochs read memory instead of decoding again."""
+
+    def __init__(self, folder: Path, paths: list[str], grayscale: bool, size):
+        self.path, self.paths = Path(folder), paths
+        self.count = len(paths)
+        self.grayscale, self.size = grayscale, tuple(size)
+        width, height = self.size
+        self.sample_shape = (height, width) if grayscale else (height, width, 3)
+        self.cache = self.cached = None
+        needed = self.count * int(np.prod(self.sample_shape))
+        if needed <= min(CACHE_BYTES, available_memory() // 4):
+            # Zeroed pages cost no memory until an image is written into them.
+            self.cache = np.zeros((self.count, *self.sample_shape), np.uint8)
+            self.cached = np.zeros(self.count, bool)
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), *self.sample_shape), np.float32)
+        missing = np.arange(len(rows))
+        if self.cache is not None:
+            kept = self.cached[rows]
+            out[kept] = self.cache[rows[kept]]
+            missing = missing[~kept]
+        for i in missing:
+            row = int(rows[i])
+            pixels = fit_image(_decode(self.paths[row]), self.grayscale, self.size)
+            out[i] = pixels
+            if self.cache is not None:  # threads reading one row at once both write the same
+                self.cache[row] = pixels
+                self.cached[row] = True
+        out /= np.float32(255.0)
+        return out
+
+
+def image_files(folder: Path) -> dict[str, list[str]]:
+    """Image files per class folder, sorted, hidden folders skipped. (The exported script
+    holds this function too: codegen.py.)"""
+    found = {}
+    for entry in sorted(os.listdir(folder)):
+        class_dir = os.path.join(folder, entry)
+        if entry.startswith(".") or not os.path.isdir(class_dir):
+            continue
+        images = [
+            os.path.join(root, name)
+            for root, dirs, names in sorted(os.walk(class_dir))
+            for name in sorted(names)
+            if name.lower().endswith(IMAGE_FORMATS)
+        ]
+        if images:
+            found[entry] = images
+    return found
+
+
+def _decode(path: str, odd: list[str] | None = None) -> np.ndarray:
+    """One image as uint8 (H, W) when its content is grey, else (H, W, 3); ``odd`` collects
+    the files whose content is not what their name says."""
+    try:
+        image = open_image(path)
+    except FileRefused as exc:
+        raise DatasetError(f"{exc}.") from None
+    with image:
+        if odd is not None and _SUFFIX_FORMATS.get(Path(path).suffix.lower()) != image.format:
+            odd.append(f"{shown(os.path.basename(path))} is {image.format}")
+        return image_pixels(image)
+
+
+def image_pixels(image) -> np.ndarray:
+    """A decoded Pillow image as uint8 (H, W) when its content is grey, else (H, W, 3); alpha
+    is dropped, as Keras's decoding does. (The exported script holds this function too.)"""
+    if image.mode in _GRAY_MODES:
+        return np.asarray(image.convert("L"))
+    rgb = image.convert("RGB")
+    pixels = np.asarray(rgb)
+    spread = pixels.max(axis=-1).astype(np.int16) - pixels.min(axis=-1)
+    if not spread.size or spread.max() <= _GREY_TOLERANCE:
+        return np.asarray(rgb.convert("L"))
+    return pixels
+
+
+def _decode_images(paths: list[str]):
+    """``(arrays, odd)``: each image decoded (``_decode``), the free memory checked as they
+    pile up; the files whose content is not what their name says."""
+    images, odd = [], []
+    held = 0
+    for path in paths:
+        pixels = _decode(path, odd)
+        images.append(pixels)
+        held += pixels.nbytes
+        if len(images) % 64 == 0:  # the float32 copy will need 4 bytes per pixel value
+            try:
+                check_fits_memory(Path(path).parent, 4 * held, "the folder's images")
+            except FileRefused as exc:
+                raise DatasetError(f"{exc}.") from None
+    return images, odd
+
+
+def common_shape(images: list[np.ndarray]):
+    """``((width, height), grayscale, sizes)``: the folder's most common image size, whether
+    every image is grey, how many sizes there are. (The exported script holds this too.)"""
+    import collections
+
+    sizes = collections.Counter(image.shape[1::-1] for image in images)
+    return sizes.most_common(1)[0][0], all(image.ndim == 2 for image in images), len(sizes)
+
+
+def fit_image(pixels: np.ndarray, grayscale: bool, size) -> np.ndarray:
+    """One image in the folder's mode (grey repeated into RGB; colour made grey, which only a
+    lazy load meets, for an image its sample did not see) and size. (The exported script holds
+    this function too.)"""
+    from PIL import Image
+
+    width, height = size
+    if not grayscale and pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., None], 3, axis=-1)
+    elif grayscale and pixels.ndim == 3:
+        pixels = np.asarray(Image.fromarray(pixels).convert("L"))
+    if pixels.shape[:2] != (height, width):
+        pixels = np.asarray(Image.fromarray(pixels).resize(
+            (width, height), Image.Resampling.BILINEAR))
+    return pixels
+
+
+def stack_images(images: list[np.ndarray], grayscale: bool, size) -> np.ndarray:
+    """One float32 array in [0, 1]: every image in the folder's mode, resized to ``size``.
+    (The exported script holds this function too.)"""
+    width, height = size
+    shape = (len(images), height, width) if grayscale else (len(images), height, width, 3)
+    x = np.empty(shape, dtype=np.float32)
+    for i, pixels in enumerate(images):
+        x[i] = fit_image(pixels, grayscale, size)
+    x /= np.float32(255.0)
+    return x
