@@ -132,16 +132,63 @@ def test_tutorial_h_steps_stand_side_by_side_with_its_pictures(qtbot, window, mo
     assert w.tabs.currentWidget() is w.evaluation_panel
 
 
-def test_tutorial_c_variant_trains_with_one_click_and_runs_compare(qtbot, window):
+def test_tutorial_c_compares_with_one_click_each(qtbot, window):
     w = window
     open_tutorial(qtbot, w, "C", "mnist-embedded")
     shrink(w)
     with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
-        click(qtbot, w, "tutorialVariant_1")  # SGD + momentum 0.9
-    assert w.state.training.optimizer == "sgd" and w.state.training.momentum == 0.9
+        click(qtbot, w, "tutorialVariant_0")  # MSE instead of cross-entropy
+    assert w.state.training.loss == "mean_squared_error"
     rows = w.tutorials.card.rows()
-    assert len(rows) == 1 and "SGD (momentum 0.9)" in rows[0][0]
-    assert "val" in rows[0][2]
+    assert len(rows) == 1 and "mean_squared_error" in rows[0][0] and "val" in rows[0][2]
+    # The four optimizers: one click runs the Experiments tab's preset sweep.
+    experiments = w.experiments_panel
+    experiments.epochs.setValue(1)
+    click(qtbot, w, "tutorialPreset_optimizers")
+    assert w.tabs.currentWidget() is experiments
+    qtbot.waitUntil(lambda: not experiments.running, timeout=4 * TRAIN_TIMEOUT_MS)
+    rows = w.tutorials.card.rows()
+    names = [what.split(": ", 1) for what, _theirs, _ours in rows[1:]]
+    assert [number for number, _name in names] == [f"sweep trial {i}" for i in range(4)]
+    assert sorted(name for _number, name in names) == ["Adam", "RMSprop", "SGD",
+                                                       "SGD (momentum 0.9)"]
+    assert all(ours.endswith("%") for _what, _theirs, ours in rows[1:])
+
+
+# Tutorial → (its dataset, epochs for the tiny run, the rows whose "Tutorial" column it fills).
+RUNS = {
+    "A": ("mnist-embedded", 1, {"parameters": "101,770",
+                                "test accuracy": "printed after 5 epochs"}),
+    "B": ("mnist-embedded", 1, {"parameters": "121,930",
+                                "test accuracy": "printed after 5 epochs"}),
+    "E": ("random-classes", 2, {"parameters": "11,110",
+                                "training accuracy": "rises epoch after epoch",
+                                "test accuracy": "stays at chance (10 %)"}),
+    "F": ("mnist-embedded", 2, {"parameters": "244,522", "validation accuracy":
+                                "95.4 % → 96.8 % over 5 epochs (full MNIST)"}),
+    "G": ("mnist-embedded", 1, {"parameters": "41,738", "test accuracy": ""}),
+}
+
+
+def test_tutorials_a_b_e_f_g_open_run_and_show_ours_beside_theirs(qtbot, window, monkeypatch):
+    w = window
+    monkeypatch.setattr(ProjectActions, "ask_unsaved", lambda self: "discard")
+    for key, (dataset, epochs, theirs) in RUNS.items():
+        open_tutorial(qtbot, w, key, dataset)
+        before = card_rows(w)
+        assert all(before[what] == (figure, "") for what, figure in theirs.items()), key
+        shrink(w, n_train=200, epochs=epochs)
+        train_from_card(qtbot, w)
+        rows = card_rows(w)
+        assert all(rows[what][0] == figure for what, figure in theirs.items()), key
+        assert rows["parameters"][1] == theirs["parameters"], key  # the tutorial's model
+        if key != "F":
+            assert rows["test accuracy"][1].endswith("%"), key
+        if key in ("E", "F"):  # a figure per epoch, first → last
+            what = "training accuracy" if key == "E" else "validation accuracy"
+            assert " → " in rows[what][1], key
+        if key == "F":
+            assert rows["  epoch 2"][1].endswith("%")
 
 
 def test_opening_another_project_detaches_the_card(qtbot, window):

@@ -49,6 +49,8 @@ class Tutorial:
     steps: tuple[Step, ...] = ()
     variants: tuple[Variant, ...] = ()
     pictures: tuple[str, ...] = field(default=("curves",))
+    # A sweep preset of the Experiments tab this tutorial runs with one click ("optimizers").
+    preset: str = ""
 
     def project(self, template: str | None = None):
         """The tutorial's project (or one of its steps'), with the tutorial's exact settings."""
@@ -150,13 +152,9 @@ def accuracy_every(run: dict, every: int = 10) -> tuple[list[int], list[float], 
             [val[e - 1] for e in epochs if e - 1 < len(val)])
 
 
+# The four optimizers run together as the Experiments tab's "Compare optimizers" sweep
+# (``preset``); these are the comparisons that change something else.
 C_VARIANTS = (
-    Variant("SGD", {"optimizer": {"class_name": "SGD", "config": {"learning_rate": 0.01}}}),
-    Variant("SGD + momentum 0.9", {"optimizer": {"class_name": "SGD", "config": {
-        "learning_rate": 0.01, "momentum": 0.9}}}),
-    Variant("Adam", {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.001}}}),
-    Variant("RMSprop", {"optimizer": {"class_name": "RMSprop", "config": {
-        "learning_rate": 0.001}}}),
     Variant("MSE instead of cross-entropy", {"loss": "mean_squared_error"}),
     Variant("EarlyStopping on val_loss", {"epochs": 30, "early_stopping": {
         "monitor": "val_loss", "patience": 2, "restore_best_weights": True}}),
@@ -184,6 +182,32 @@ def runs_rows(runs: Sequence[dict]) -> list[Row]:
     return rows
 
 
+def _optimizer_name(value) -> str:
+    if isinstance(value, dict):
+        name = value.get("class_name", "?")
+        momentum = (value.get("config") or {}).get("momentum")
+        return f"{name} (momentum {momentum})" if momentum else name
+    return {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}.get(str(value), str(value))
+
+
+def sweep_rows(trials: Sequence[Any]) -> list[Row]:
+    """Tutorial C's one-click comparison: a row per trial of the optimizer sweep (objects with
+    ``number``, ``params``, ``value``, ``state`` and ``history``: ``actions.sweep.TrialReport``),
+    its validation accuracy per epoch first to last."""
+    rows = []
+    for trial in sorted(trials, key=lambda t: t.number):
+        params = dict(trial.params)
+        what = (_optimizer_name(params.pop("optimizer")) if "optimizer" in params
+                else ", ".join(f"{k}={v}" for k, v in params.items()))
+        val = [float(v) for v in (trial.history or {}).get("val_accuracy", [])]
+        ours = _first_last(val) if val else (trial.state if trial.value is None
+                                              else f"{trial.value:.4g}")
+        if val and trial.state != "complete":
+            ours += f" ({trial.state})"
+        rows.append((f"sweep trial {trial.number}: {what}", "", ours))
+    return rows
+
+
 TUTORIALS = (
     Tutorial("A", "TF basics: MNIST MLP", "mnist-mlp",
              "Flatten → Dense 128 relu → Dropout 0.2 → Dense 10 softmax on 28×28 MNIST digits; "
@@ -199,7 +223,7 @@ TUTORIALS = (
              "Trains one model again and again: MSE against cross-entropy; SGD, SGD with "
              "momentum, Adam, RMSprop; Dropout; EarlyStopping on val_loss.",
              "Nothing single: comparing the runs side by side is the lesson.",
-             variants=C_VARIANTS),
+             variants=C_VARIANTS, preset="optimizers"),
     Tutorial("D", "Keras intro: linear regression", "linear-regression",
              "Dense 1 → Activation linear on 100 points x in [0, 1], y = x + 0.1·noise; SGD, "
              "MSE, 200 epochs.",

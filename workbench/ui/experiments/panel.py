@@ -14,7 +14,7 @@ in the study's storage the moment it ends, so Stop or closing the window loses n
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +46,9 @@ OPTIMIZER_PRESET = {"optimizer": {"choices": [
 
 
 class ExperimentsPanel(QWidget):
+    sweep_started = pyqtSignal()
+    trial_shown = pyqtSignal(object)  # a TrialReport (finished, or held by the study already)
+
     def __init__(self, state, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("experimentsPanel")
@@ -206,6 +209,7 @@ class ExperimentsPanel(QWidget):
         self.parallel.show_trials(space, [], None, "value")
         self.importances.show_importances({})
         self.status.setText("Checking the search space…")
+        self.sweep_started.emit()
         self.task, self.control = start_sweep(self.tasks, args, self._on_partial,
                                               self._on_result, self._on_error,
                                               self._on_finished)
@@ -261,6 +265,7 @@ class ExperimentsPanel(QWidget):
                 if view.legend.columnCount != columns:
                     view.legend.setColumnCount(columns)
         self.table.show_trial(report)
+        self.trial_shown.emit(report)
         done = [r for r in self.reports.values() if r.state == "complete" and r.value is not None]
         if done and self.sweep is not None:
             pick = max if self.sweep.direction == "maximize" else min

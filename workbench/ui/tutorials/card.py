@@ -57,6 +57,7 @@ def _buttons(parent: QWidget, items: list[tuple[str, str, str]], signal, cols: i
 class TutorialCard(QWidget):
     step_requested = pyqtSignal(int)  # open step i of a tutorial with several models (H)
     variant_requested = pyqtSignal(int)  # train variant i (C)
+    preset_requested = pyqtSignal(str)  # run the tutorial's sweep preset (C: "optimizers")
     train_requested = pyqtSignal()
     picture_requested = pyqtSignal(str)  # a PICTURES key
 
@@ -117,6 +118,7 @@ class TutorialCard(QWidget):
         self._layout.addWidget(self.figure, 3)
         self.step_buttons: list[QPushButton] = []
         self.variant_buttons: list[QPushButton] = []
+        self.preset_button: QPushButton | None = None
         self.picture_buttons: dict[str, QPushButton] = {}
 
     def show_tutorial(self, tutorial: Tutorial) -> None:
@@ -145,6 +147,18 @@ class TutorialCard(QWidget):
             at += 1
         else:
             self.variant_buttons = []
+        self.preset_button = None
+        if tutorial.preset == "optimizers":
+            self.preset_button = QPushButton("Compare optimizers: SGD, SGD + momentum, Adam, "
+                                             "RMSprop (one sweep)", self,
+                                             objectName="tutorialPreset_optimizers")
+            self.preset_button.setToolTip("The Experiments tab's Compare optimizers: the four "
+                                          "trained one after another, their curves overlaid "
+                                          "there, their accuracy here")
+            self.preset_button.clicked.connect(
+                lambda: self.preset_requested.emit(tutorial.preset))
+            self._insert(at, self.preset_button)
+            at += 1
         items = [(f"tutorialShow_{key}", PICTURES[key], f"Show the {PICTURES[key].lower()}")
                  for key in tutorial.pictures]
         signal = _KeySignal(self.picture_requested, list(tutorial.pictures))

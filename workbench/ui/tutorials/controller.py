@@ -26,6 +26,7 @@ class TutorialsController(QObject):
         self.results: dict[str, dict] = {}  # template → its last run (this session)
         self.weights: dict[str, list] = {}  # template → that run's final weights
         self._opening = False
+        self._card_sweep = self._card_trials = False  # the next / the last sweep is the card's
 
         self.card = TutorialCard()
         self.dock = QDockWidget("Tutorial", window, objectName="tutorialDock")
@@ -46,6 +47,11 @@ class TutorialsController(QObject):
 
         self.card.step_requested.connect(self._open_step)
         self.card.variant_requested.connect(self._train_variant)
+        self.card.preset_requested.connect(self.run_preset)
+        self.trials: dict[int, object] = {}  # the card's sweep trials (C), by number
+        experiments = window.experiments_panel
+        experiments.trial_shown.connect(self._on_trial)
+        experiments.sweep_started.connect(self._on_sweep_started)
         self.card.train_requested.connect(self.train)
         self.card.picture_requested.connect(self.show_picture)
         window.training_panel.training_finished.connect(self._on_run_finished)
@@ -101,6 +107,35 @@ class TutorialsController(QObject):
         self.state.set_training(TrainConfig.from_dict(config))
         self.train()
 
+    def run_preset(self, preset: str) -> None:
+        """C's four optimizers in one click: the Experiments tab's preset sweep on this
+        project; its curves overlay there, each trial's accuracy joins the card's rows."""
+        if self.tutorial is None or self.template is None or preset != "optimizers":
+            return
+        if self.state.busy:
+            QMessageBox.information(self.window, "Tutorials", "Stop the training first.")
+            return
+        experiments = self.window.experiments_panel
+        self._card_sweep = True
+        experiments.run_optimizer_preset()
+        if experiments.running:
+            self.window.tabs.setCurrentWidget(experiments)
+        else:
+            self._card_sweep = False
+            self.window.statusBar().showMessage(experiments.status.text(), 10000)
+
+    def _on_sweep_started(self) -> None:
+        # Only the card's own sweep fills its rows (a sweep of the user's own leaves them).
+        self._card_trials, self._card_sweep = self._card_sweep, False
+        if self._card_trials:
+            self.trials = {}
+            self.refresh()
+
+    def _on_trial(self, report) -> None:
+        if self._card_trials and report.state != "running":
+            self.trials[report.number] = report
+            self.refresh()
+
     def _on_run_finished(self, outcome) -> None:
         if self.template is None or outcome.record is None:
             return
@@ -128,6 +163,7 @@ class TutorialsController(QObject):
             rows.append(("parameters (this step)", f"{item.params:,} (two hidden)", params))
         elif item.variants:
             rows = tutorials.runs_rows(self.state.project.runs if self.template else [])
+            rows += tutorials.sweep_rows(list(self.trials.values()) if self.template else [])
         else:
             rows = item.rows(run, weights)
         self.card.show_rows(rows)
