@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -33,38 +34,46 @@ def scale_images(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def _embedded_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The raw uint8 digits and labels, read once per process (the app loads them at start)."""
+@functools.lru_cache(maxsize=4)
+def shipped_arrays(path: Path, what: str, tool: str) -> tuple[np.ndarray, np.ndarray]:
+    """The raw uint8 images ``x`` and labels ``y`` of a file in resources/, read once per
+    process (read-only); a missing or damaged file names the ``tool`` that makes it again."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             x, y = archive["x"], archive["y"]
     except FileNotFoundError:
-        raise DatasetError(
-            f"The embedded MNIST file {path} is missing; rebuild it with "
-            "'python tools/make_mnist_embedded.py'."
-        ) from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise DatasetError(f"The embedded MNIST file {path} is damaged ({exc}).") from None
+        raise DatasetError(f"The {what} file {path} is missing; rebuild it with "
+                           f"'python {tool}'.") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"The {what} file {path} is damaged ({exc}).") from None
     x.flags.writeable = False
     y.flags.writeable = False
     return x, y
 
 
-def load_mnist_embedded(seed: int = 0) -> Dataset:
-    """The 10,000 digits, split 8,000 / 2,000 per class in proportion, shuffled by ``seed``."""
-    x, y = _embedded_arrays(EMBEDDED_MNIST)
-    train, test = stratified_split(y, EMBEDDED_TEST_SIZE, seed)
+def shipped_dataset(name: str, arrays, n_test: int, seed: int, class_names,
+                    description: str) -> Dataset:
+    """A shipped set of images split ``n_test`` held out per class in proportion, shuffled by
+    ``seed``; pixels as float32 in [0, 1], labels as int64."""
+    x, y = arrays
+    train, test = stratified_split(y, n_test, seed)
     return Dataset(
-        name="mnist-embedded",
+        name=name,
         x_train=scale_images(x[train]),
         y_train=y[train].astype(np.int64),
         x_test=scale_images(x[test]),
         y_test=y[test].astype(np.int64),
         task="classification",
-        class_names=list(DIGIT_NAMES),
-        description=EMBEDDED_DESCRIPTION,
+        class_names=list(class_names),
+        description=description,
     )
+
+
+def load_mnist_embedded(seed: int = 0) -> Dataset:
+    """The 10,000 digits, split 8,000 / 2,000 per class in proportion, shuffled by ``seed``."""
+    arrays = shipped_arrays(EMBEDDED_MNIST, "embedded MNIST", "tools/make_mnist_embedded.py")
+    return shipped_dataset("mnist-embedded", arrays, EMBEDDED_TEST_SIZE, seed, DIGIT_NAMES,
+                           EMBEDDED_DESCRIPTION)
 
 
 def regression_line_arrays(seed: int = 0):

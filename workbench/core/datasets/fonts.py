@@ -10,7 +10,6 @@ the file, so a rebuild can tell whether it may expect identical bytes).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import string
@@ -20,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.datasets.builtin import RESOURCES, scale_images
-from workbench.core.datasets.dataset import Dataset, DatasetError
-from workbench.core.datasets.splits import stratified_split
+from workbench.core.datasets.builtin import RESOURCES, shipped_arrays, shipped_dataset
+from workbench.core.datasets.dataset import Dataset
 
 SIZE = 36
 CHARS = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -135,32 +133,8 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=1)
-def _arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            x, y = archive["x"], archive["y"]
-    except FileNotFoundError:
-        raise DatasetError(f"The fonts dataset file {path} is missing; rebuild it with "
-                           "'python tools/make_fonts_dataset.py'.") from None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"The fonts dataset file {path} is damaged ({exc}).") from None
-    x.flags.writeable = False
-    y.flags.writeable = False
-    return x, y
-
-
 def load_fonts(path: Path, seed: int = 0) -> Dataset:
     """The glyphs split 80/20 per font, shuffled by ``seed``; pixels as float32 in [0, 1]."""
-    x, y = _arrays(path)
-    train, test = stratified_split(y, round(len(y) * TEST_FRACTION), seed)
-    return Dataset(
-        name="fonts",
-        x_train=scale_images(x[train]),
-        y_train=y[train].astype(np.int64),
-        x_test=scale_images(x[test]),
-        y_test=y[test].astype(np.int64),
-        task="classification",
-        class_names=list(CLASS_NAMES),
-        description=DESCRIPTION,
-    )
+    x, y = shipped_arrays(path, "fonts dataset", "tools/make_fonts_dataset.py")
+    return shipped_dataset("fonts", (x, y), round(len(y) * TEST_FRACTION), seed, CLASS_NAMES,
+                           DESCRIPTION)
