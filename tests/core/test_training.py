@@ -263,3 +263,14 @@ def test_compatibility_warnings_name_the_fix():
                                                            "relu"))
     assert check_compatibility((10,), cfg, "classification", 10, "softmax") == []
     assert any("mean_squared_error" in w for w in check_compatibility((1,), cfg, "regression", 0))
+
+
+def test_a_nan_from_a_huge_regularizer_blames_the_regularizer(digits):
+    cfg = TrainConfig(optimizer="sgd", learning_rate=0.5, epochs=2, batch_size=50,
+                      validation_split=0, metrics=[])
+    penalty = {"class_name": "L2", "config": {"l2": 1000.0}}
+    spec = ModelSpec((28, 28), [L("Flatten"), L("Dense", units=32, kernel_regularizer=penalty),
+                                L("Dense", units=10, activation="softmax")])
+    result = run_training(make(spec, cfg), TrainingData(digits.x_train, digits.y_train), cfg)
+    assert result.status == "nan"
+    assert "Try smaller regularizer factors (the largest is 1000)" in result.message

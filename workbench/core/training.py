@@ -257,6 +257,27 @@ def _make_bridge(keras, listener: TrainingListener, control: TrainingControl, st
     return _Bridge()
 
 
+# A regularizer factor from which the penalty, not the learning rate, is the likely culprit.
+_LARGE_REGULARIZER = 0.1
+
+
+def _nan_advice(model) -> str:
+    """What to change after a NaN: the learning rate, or first the regularizers when a factor
+    is large (a penalty of 1000·Σw² overflows whatever the learning rate)."""
+    factors = []
+    for layer in model.layers:
+        for attr in ("kernel_regularizer", "bias_regularizer", "recurrent_regularizer",
+                     "activity_regularizer"):
+            regularizer = getattr(layer, attr, None)
+            if regularizer is not None:
+                config = regularizer.get_config()
+                factors += [float(config.get(k) or 0) for k in ("l1", "l2")]
+    if factors and max(factors) >= _LARGE_REGULARIZER:
+        return (f"Try smaller regularizer factors (the largest is {max(factors):g}), "
+                "then a lower learning rate.")
+    return "Try a lower learning rate."
+
+
 def run_training(model, data: TrainingData, config: TrainConfig,
                  listener: TrainingListener | None = None,
                  control: TrainingControl | None = None,
@@ -340,7 +361,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
         result.nan_at = state["nan_at"]
         result.message = (
             f"The loss became NaN/infinite at {where}; training stopped and the weights from "
-            "the last good epoch were kept. Try a lower learning rate."
+            f"the last good epoch were kept. {_nan_advice(model)}"
         )
         if state["good_weights"] is not None:
             model.set_weights(state["good_weights"])
