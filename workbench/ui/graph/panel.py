@@ -350,8 +350,8 @@ class GraphPanel(QWidget):
         self.offer_button.setText(f"⊕ Merge with {self._offer}")
         self.offer_button.setEnabled(self.state.editable and len(picked) >= 2)
         if len(picked) >= 2:
-            return (f"{self._offer} of {shown}: click “⊕ Merge with {self._offer}”, or "
-                    "Ctrl+click to change which layers it joins")
+            return (f"{self._offer} joins {shown} (a skip connection): click “⊕ Merge with "
+                    f"{self._offer}”, or Ctrl+click to change which layers it joins")
         return (f"{self._offer} joins two or more layers: Ctrl+click the layer(s) to join "
                 f"with {shown or 'the selected one'}, then “⊕ Merge with {self._offer}”")
 
