@@ -77,3 +77,22 @@ def test_an_h5_larger_than_free_memory_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(safe_io, "available_memory", lambda: 2000)
     with pytest.raises(FileRefused, match=r"big.h5: the legacy .h5 model file needs .* of memory"):
         check_hdf5(path, "model", "legacy .h5 model file")
+
+
+def test_a_legacy_file_whose_weights_do_not_fit_says_so_in_our_words(tmp_path):
+    import json
+
+    from workbench.core.tf_loader import load_tensorflow
+
+    keras = load_tensorflow()[1]
+    path = tmp_path / "edited.h5"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")]).save(path)
+    with h5py.File(path, "a") as h5:
+        config = json.loads(h5.attrs["model_config"])
+        config["config"]["layers"][-1]["config"]["units"] = 5
+        h5.attrs["model_config"] = json.dumps(config)
+    assert _refused(path) == (f"{path}: the weights stored in the file do not fit its layers "
+                              "(layer dense expects (3, 5), the file holds (3, 2))")
+    with h5py.File(path, "a") as h5:
+        h5.attrs["model_config"] = "{not json"
+    assert _refused(path).startswith(f"{path}: its model description is not valid JSON (")

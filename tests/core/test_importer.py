@@ -176,7 +176,7 @@ def _zip_without_a_model() -> bytes:
 
 @pytest.mark.parametrize("content, reason", [
     (b"not a zip", "not a valid .keras file"),
-    (_zip_without_a_model(), "could not be loaded"),
+    (_zip_without_a_model(), "its model description is not valid JSON"),
 ])
 def test_corrupt_model_files(tmp_path, keras, content, reason):
     path = tmp_path / "broken.keras"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -89,6 +91,14 @@ def _load_failure(path: Path, exc: BaseException) -> ModelFileError:
         reason = next((ln.strip() for ln in after[1:] if ln.strip()), "")
         return ModelFileError(f"{where}: the weights stored in the file do not fit its layers"
                               + (f" ({shown(reason)})" if reason else ""))
+    legacy = re.search(r"Shape mismatch in layer #\d+ \(named (.+?)\).*?expects shape "
+                       r"(\(.*?\))\. Received saved weight with shape (\(.*?\))", text, re.S)
+    if legacy:  # a legacy .h5's words for the same thing
+        return ModelFileError(f"{where}: the weights stored in the file do not fit its layers "
+                              f"(layer {shown(legacy[1])} expects {legacy[2]}, the file holds "
+                              f"{legacy[3]})")
+    if isinstance(exc, json.JSONDecodeError):
+        return ModelFileError(f"{where}: its model description is not valid JSON ({exc})")
     if isinstance(exc, (MemoryError, RecursionError)):
         return ModelFileError(f"{where}: refused: the model is too large or too deeply nested "
                               "to load")
