@@ -19,7 +19,9 @@ class DatasetError(Exception):
 class Dataset:
     """Train and test arrays ready for Keras, plus what the UI needs to show them.
 
-    Inputs are float32 (images scaled to [0, 1]; grayscale images have no channel axis).
+    Inputs are float32 (images scaled to [0, 1]; grayscale images have no channel axis):
+    numpy arrays, or for a big folder or ``.npz`` ``lazy.Samples``, which read like a read-only
+    array (``x[rows]`` decodes just those rows) and which training streams (``splits.is_lazy``).
     Classification labels are int64 class indices; regression targets are float32.
     """
 
