@@ -1,4 +1,5 @@
-"""Datasets for training: built-in names, downloads and the user's own files, as numpy arrays.
+"""Datasets for training: built-in names, downloads and the user's own files, as numpy arrays
+(a big folder or .npz as ``lazy.Samples``, read when used).
 
 Importing this package never imports TensorFlow; loaders that need Keras import it when called.
 """
