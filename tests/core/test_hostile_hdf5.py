@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from tests.core import hostile
-from workbench.core.modelio import ModelFileError, load_model
-from workbench.core.safe_io import FileRefused, check_hdf5
+from workbench.core.modelio import ModelFileError, check_keras_archive, load_model
+from workbench.core.safe_hdf5 import check_hdf5
+from workbench.core.safe_io import FileRefused
 
 
 def _refused(path) -> str:
@@ -37,7 +38,7 @@ def test_a_dataset_that_stores_nothing_but_declares_gigabytes_is_refused(tmp_pat
 
 @pytest.mark.parametrize("make, reason", [
     (lambda h5: h5.__setitem__("w", h5py.ExternalLink("/dev/zero", "/x")),
-     "'w' links to another file (/dev/zero)"),
+     "its link 'w' points to another file (/dev/zero)"),
     (lambda h5: h5.create_dataset("w", shape=(10,), dtype="f4",
                                   external=[("/dev/zero", 0, 40)]),
      "its dataset 'w' reads its data from other files"),
@@ -74,7 +75,7 @@ def test_an_h5_larger_than_free_memory_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "big.h5"
     with h5py.File(path, "w") as h5:
         h5.create_dataset("w", data=np.zeros(1000, "float32"))
-    monkeypatch.setattr(safe_io, "available_memory", lambda: 2000)
+    monkeypatch.setattr(safe_io, "available_memory", lambda: 2000)  # check_fits_memory reads it
     with pytest.raises(FileRefused, match=r"big.h5: the legacy .h5 model file needs .* of memory"):
         check_hdf5(path, "model", "legacy .h5 model file")
 
@@ -96,3 +97,29 @@ def test_a_legacy_file_whose_weights_do_not_fit_says_so_in_our_words(tmp_path):
     with h5py.File(path, "a") as h5:
         h5.attrs["model_config"] = "{not json"
     assert _refused(path).startswith(f"{path}: its model description is not valid JSON (")
+
+
+def test_a_keras_file_whose_weights_are_a_bomb_is_refused_before_keras_reads_them(tmp_path):
+    import zipfile
+
+    from workbench.core.tf_loader import load_tensorflow
+
+    keras = load_tensorflow()[1]
+    source = tmp_path / "source.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")]).save(source)
+    with zipfile.ZipFile(source) as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    with h5py.File(tmp_path / "model.weights.h5", "a") as h5:  # the kernel, sparse: 8 GB
+        del h5["layers/dense/vars/0"]
+        h5.create_dataset("layers/dense/vars/0", shape=(1 << 30,), dtype="f8", chunks=(1 << 16,))
+    path = tmp_path / "sparse.keras"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
+        for info in old.infolist():
+            new.writestr(info.filename, (tmp_path / info.filename).read_bytes()
+                         if info.filename == "model.weights.h5" else old.read(info))
+    reason = (f"{path}: refused: its model.weights.h5 dataset 'layers/dense/vars/0' would "
+              "inflate from 0 bytes to 8.6 GB (a compression bomb?)")
+    with pytest.raises(ModelFileError) as info:
+        check_keras_archive(path)  # ours, before Keras (older Keras has no guard of its own)
+    assert str(info.value) == reason
+    assert _refused(path) == reason

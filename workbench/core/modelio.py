@@ -11,12 +11,12 @@ from pathlib import Path
 
 from workbench.core.atomic import replacing
 from workbench.core.errors import plain_text, reason_lines
+from workbench.core.safe_hdf5 import check_hdf5, check_hdf5_member
 from workbench.core.safe_io import (
     FileRefused,
     GiB,
     MiB,
     check_fits_memory,
-    check_hdf5,
     check_regular,
     check_zip_members,
     open_zip,
@@ -50,6 +50,9 @@ def check_keras_archive(path: Path) -> None:
     try:
         with open_zip(path, "model", ".keras file (a Keras zip archive)") as archive:
             members = check_zip_members(path, archive, ".keras file")
+            for info in members:
+                if info.filename.endswith(".h5"):  # the weights, read by h5py
+                    check_hdf5_member(path, archive, info, ".keras file")
     except FileRefused as exc:
         raise ModelFileError(str(exc)) from None
     names = {info.filename for info in members}
@@ -86,6 +89,10 @@ def _load_failure(path: Path, exc: BaseException) -> ModelFileError:
     if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
         return ModelFileError(f"{where}: uses custom layers or functions that are not part of "
                               "Keras; it cannot be opened safely")
+    unsafe = re.search(r"Not allowed: ([^;\n]+)", text)
+    if unsafe:  # Keras's own guard on the weights file inside a .keras (bombs, links out)
+        return ModelFileError(f"{where}: refused: its weights file is unsafe "
+                              f"({shown(unsafe[1].strip().rstrip('.'))})")
     if "could not be loaded" in text and "Example error message" in text:
         after = text.split("Example error message", 1)[1].split("\n")
         reason = next((ln.strip() for ln in after[1:] if ln.strip()), "")

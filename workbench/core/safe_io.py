@@ -8,8 +8,8 @@ A project, a model, a dataset or a picture may come from anyone. Before any libr
   ``MAX_IMAGE_PIXELS`` pixels;
 - a zip archive (``.npz``, ``.keras``) is checked against the sizes its members declare, their
   compression ratio and the memory the machine has free, before anything is inflated;
-- an HDF5 file (a legacy ``.h5`` model) is checked the same way, dataset by dataset, and refused
-  if it links to or stores its data in other files.
+- an HDF5 file (a legacy ``.h5`` model, the weights in a ``.keras``) is checked the same way,
+  dataset by dataset (``safe_hdf5``).
 
 Every refusal is a ``FileRefused``: one readable line that names the file. Callers turn it into
 their own error type (ProjectError, DatasetError, ModelFileError).
@@ -252,71 +252,3 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS):
             raise FileRefused(f"{shown(path)}: damaged image ({shown(exc)})") from None
         return image
 
-
-# --- HDF5 files (legacy .h5 Keras models) -------------------------------------------------------
-
-# Filters built into HDF5 and h5py. Any other filter number makes HDF5 look for a plugin library
-# on the machine, which we never want a downloaded file to trigger.
-HDF5_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
-                32000: "lzf"}
-MAX_HDF5_OBJECTS = 100_000
-
-
-def _hdf5_dataset_bytes(path, name: str, dataset) -> int:
-    """The bytes reading ``dataset`` inflates to; FileRefused if it reaches outside the file, uses
-    a filter that is not built in, or declares far more than it stores (a compression bomb, or
-    a dataset with no stored data that reads as gigabytes of fill value)."""
-    if dataset.is_virtual or dataset.external:
-        raise FileRefused(f"{shown(path)}: refused: its dataset {shown(name)!r} reads its data "
-                          "from other files")
-    plist = dataset.id.get_create_plist()
-    for i in range(plist.get_nfilters()):
-        code = plist.get_filter(i)[0]
-        if code not in HDF5_FILTERS:
-            raise FileRefused(f"{shown(path)}: refused: its dataset {shown(name)!r} uses HDF5 "
-                              f"filter {code}, which is not built into HDF5")
-    itemsize = dataset.dtype.itemsize
-    inflated = (dataset.size or 0) * itemsize
-    if dataset.chunks:  # each stored chunk inflates whole, even beyond the dataset's shape
-        chunk = itemsize
-        for side in dataset.chunks:
-            chunk *= side
-        inflated = max(inflated, dataset.id.get_num_chunks() * chunk)
-    stored = dataset.id.get_storage_size()
-    if inflated > RATIO_CHECKED_FROM and inflated > MAX_RATIO * max(stored, 1):
-        raise FileRefused(f"{shown(path)}: refused: its dataset {shown(name)!r} would inflate "
-                          f"from {_size(stored)} to {_size(inflated)} (a compression bomb?)")
-    return inflated
-
-
-def check_hdf5(path: str | os.PathLike, kind: str, what: str) -> None:
-    """Refuse an HDF5 file before a library (Keras, through h5py) reads it: links to other
-    files, data stored outside it, filters that are not built in, datasets that would inflate
-    far beyond what they store, and contents larger than the free memory."""
-    import h5py
-
-    with open_regular(path, kind, what) as stream:
-        try:
-            h5 = h5py.File(stream, "r")
-        except (OSError, ValueError):
-            raise FileRefused(f"{shown(path)}: not a valid {what} "
-                              "(it is not an HDF5 file)") from None
-        with h5:
-            names: list[str] = []
-            # a callback's non-None answer stops the walk: never list more than the limit
-            h5.visit_links(lambda name: names.append(name) or len(names) > MAX_HDF5_OBJECTS or None)
-            if len(names) > MAX_HDF5_OBJECTS:
-                raise FileRefused(f"{shown(path)}: refused: more than {MAX_HDF5_OBJECTS:,} "
-                                  f"objects is too many for {_a(what)}")
-            total = h5.id.get_filesize()  # attributes and small data are read whole
-            for name in names:
-                link = h5.get(name, getlink=True)
-                if isinstance(link, h5py.ExternalLink):
-                    raise FileRefused(f"{shown(path)}: refused: {shown(name)!r} links to "
-                                      f"another file ({shown(link.filename)})")
-                if not isinstance(link, h5py.HardLink):
-                    continue  # a soft link names an object in this file, checked where it is
-                item = h5.get(name)
-                if isinstance(item, h5py.Dataset):
-                    total += _hdf5_dataset_bytes(path, name, item)
-    check_fits_memory(path, total, f"the {what}")
