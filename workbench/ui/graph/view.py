@@ -9,7 +9,7 @@ asked for by signals; ui/graph/panel.py turns them into undoable document edits.
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QPoint, QRectF, Qt, pyqtSignal
+from PyQt5.QtCore import QPoint, QRectF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QPainter
 from PyQt5.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
@@ -24,6 +24,9 @@ from workbench.ui.state import ProjectState
 ZOOM_STEP = 1.15
 ZOOM_MIN, ZOOM_MAX = 0.2, 3.0
 READABLE = 0.8  # the smallest scale Fit uses for a tall graph (text still easy to read)
+# After an edit, the redraw waits this long for Keras's answer, so that a quick answer costs one
+# redraw, not two (the edit's, then the answer's); a slow one shows the edit first.
+EDIT_REDRAW_MS = 60
 
 
 def node_data(state: ProjectState, stale: bool) -> list[NodeData]:
@@ -115,6 +118,8 @@ class GraphView(QGraphicsView):
         self._layout_key: tuple | None = None
         self._layout = None
         self._last_selection: set[str] = set()
+        self._edit_timer = QTimer(self, singleShot=True, interval=EDIT_REDRAW_MS)
+        self._edit_timer.timeout.connect(self._redraw_when_shown)
         self.scene().selectionChanged.connect(self._on_scene_selection_changed)
         state.model_changed.connect(self._on_model_changed)
         state.inspection_changed.connect(self._on_inspection_changed)
@@ -324,10 +329,14 @@ class GraphView(QGraphicsView):
 
     def _on_model_changed(self) -> None:
         self._stale = True
-        self._redraw_when_shown()
+        if not self.state.inspection_pending:  # Keras will not answer (not loaded yet)
+            self._redraw_when_shown()
+        elif not self._edit_timer.isActive():
+            self._edit_timer.start()
 
     def _on_inspection_changed(self) -> None:
         self._stale = False
+        self._edit_timer.stop()
         self._redraw_when_shown()
 
     def _on_checking_changed(self, _checking: bool) -> None:
