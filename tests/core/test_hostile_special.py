@@ -141,3 +141,31 @@ def test_an_export_to_compare_with_is_never_waited_on(tmp_path, name, what, kind
     _special(saved / "variables" / "variables.index", kind)
     with pytest.raises(DeployError, match="variables.index: is a"):
         open_runtime(saved)
+
+
+def test_a_class_folder_linking_around_the_dataset_is_refused(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "shared" / "digits"
+    elsewhere = tmp_path / "elsewhere"
+    for name in (folder / "a", elsewhere):
+        name.mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (4, 4), 50 * i).save(name / f"{i}.png")
+    (folder / "b").symlink_to(elsewhere)  # a dataset assembled from another folder: followed
+    assert load_dataset_counts(folder) == 6
+    for target in ("/", tmp_path, folder):  # the whole disk, a folder around it, itself
+        (folder / "b").unlink()
+        (folder / "b").symlink_to(target)
+        with pytest.raises(DatasetError) as info:
+            load_dataset_counts(folder)
+        assert str(info.value) == (f"{folder / 'b'}: refused: the class folder links to "
+                                   f"{os.path.realpath(target)}, which holds the dataset folder "
+                                   "itself.")
+
+
+def load_dataset_counts(folder) -> int:
+    from workbench.core.datasets import load_dataset
+
+    data = load_dataset(str(folder))
+    return len(data.y_train) + len(data.y_test)

@@ -53,6 +53,7 @@ def load_image_folder(folder: Path, seed: int = 0, lazy: bool | None = None) -> 
     mode and size come from ``SHAPE_SAMPLE`` images spread over the folder, and each image is
     decoded when a reader asks for it (``lazy.Samples``); splits and labels are the same.
     """
+    _check_class_links(folder)
     files = image_files(folder)
     if not files:
         raise DatasetError(
@@ -144,6 +145,22 @@ class ImageFiles:
                 self.cached[row] = True
         out /= np.float32(255.0)
         return out
+
+
+def _check_class_links(folder: Path) -> None:
+    """Refuse a class folder that links to the dataset folder or to a folder around it ("/",
+    the home folder, ".."): reading it would read the dataset again and everything beside it,
+    a whole disk's pictures. A link to another folder (a dataset assembled from elsewhere) is
+    followed."""
+    root = os.path.realpath(folder)
+    for entry in os.listdir(folder):
+        class_dir = os.path.join(folder, entry)
+        if entry.startswith(".") or not os.path.islink(class_dir):
+            continue
+        target = os.path.realpath(class_dir)
+        if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
+            raise DatasetError(f"{shown(class_dir)}: refused: the class folder links to "
+                               f"{shown(target)}, which holds the dataset folder itself.")
 
 
 def image_files(folder: Path) -> dict[str, list[str]]:
