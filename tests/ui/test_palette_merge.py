@@ -77,3 +77,36 @@ def test_merge_partner_is_the_nearest_upstream_layer_that_fits():
     assert merge_partner(TWO_CONVS, shapes, FIRST, "Concatenate") == "input"
     assert merge_partner(TWO_CONVS, shapes, FIRST, "Concatenate", axis=1) is None
     assert merge_partner(TWO_CONVS, shapes, "layer4_dense", "Add") is None
+
+
+def test_a_skip_connection_made_from_the_palette_trains_in_the_window(qtbot):
+    """By clicking only: the stack's second Conv2D, Add in the palette, the offered merge, then
+    Train (one epoch on a few digits); every node shows Keras's shape, the run completes."""
+    from workbench.core.spec import TrainConfig
+    from workbench.ui.main_window import MainWindow
+
+    project = Project(model=TWO_CONVS.copy())
+    project.training = TrainConfig.from_dict({**project.training.to_dict(), "epochs": 1,
+                                              "batch_size": 32})
+    w = MainWindow(project)
+    w.show()
+    state, builder, graph = w.state, w.builder_panel, w.graph_panel
+    try:
+        qtbot.waitUntil(lambda: state.tensorflow.loaded and state.data.dataset is not None
+                        and state.inspection_current, timeout=60_000)
+        state.data.dataset = state.data.dataset.subset(200, 50)
+        click_row(qtbot, builder, 2)
+        click_palette(qtbot, builder, "Add")
+        qtbot.mouseClick(graph.offer_button, Qt.LeftButton)
+        settle(qtbot, state)
+        assert not state.spec.is_sequential() and state.inspection.ok
+        assert all(node.data.shape not in ("…", "?") for node in graph.view.nodes.values())
+        train = w.training_panel.train_button
+        qtbot.waitUntil(train.isEnabled, timeout=20_000)
+        with qtbot.waitSignal(w.training_panel.training_finished, timeout=120_000) as done:
+            qtbot.mouseClick(train, Qt.LeftButton)
+        assert done.args[0].result.status == "completed", done.args[0].result.message
+    finally:
+        w.training_panel.shutdown()
+        state.undo_stack.setClean()
+        w.close()

@@ -199,7 +199,9 @@ class ExportMixin:
         its build_model() computes what the trained model computes (actions.export)."""
 
         inspection = self.state.inspection
-        if inspection is not None and not inspection.ok:
+        # (an older answer, for the model before the last edit, is no reason to refuse: the
+        # export task reports a model that does not build in one line too)
+        if inspection is not None and self.state.inspection_current and not inspection.ok:
             self.warn(f"Fix the model first: {inspection.error_text()}")
             return None
         dataset = self.state.data.dataset
