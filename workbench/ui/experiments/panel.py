@@ -33,6 +33,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.actions.sweep import SweepSettings
 from workbench.actions.train import display_metric
+from workbench.core.sweep_space import choice_text
 from workbench.ui.experiments.plots import Importances, ParallelCoordinates
 from workbench.ui.experiments.space_editor import SpaceEditor
 from workbench.ui.experiments.table import TrialsTable
@@ -43,6 +44,12 @@ from workbench.ui.training.curves import COMPARE_COLORS, CurvesView
 # Tutorial C: the four optimizers side by side on the current model, each with its own defaults.
 OPTIMIZER_PRESET = {"optimizer": {"choices": [
     "sgd", {"class_name": "SGD", "config": {"momentum": 0.9}}, "adam", "rmsprop"]}}
+
+
+def params_text(params: dict) -> str:
+    """"learning_rate 0.000912, optimizer SGD(momentum=0.9)": a trial's settings to read."""
+    return ", ".join(f"{key} {value:.3g}" if isinstance(value, float) else
+                     f"{key} {choice_text(value)}" for key, value in params.items())
 
 
 class ExperimentsPanel(QWidget):
@@ -244,7 +251,7 @@ class ExperimentsPanel(QWidget):
             _, number, params, info = message
             self.curves.start_run(self.metric, info.get("steps_per_epoch", 100),
                                   epochs=info.get("epochs"))
-            self.status.setText(f"Trial {number}: {params}")
+            self.status.setText(f"Trial {number}: {params_text(params)}")
         elif kind == "batches":
             self.curves.add_batches(message[2])
         elif kind == "epoch":
@@ -287,7 +294,7 @@ class ExperimentsPanel(QWidget):
                                 "to run more, or change what varies for a new study.")
         elif outcome.best is not None:
             self.status.setText(f"Best: trial {outcome.best.number}, {self.sweep.objective} "
-                                f"{outcome.best.value:.4f} with {outcome.best.params} "
+                                f"{outcome.best.value:.4f} with {params_text(outcome.best.params)} "
                                 f"({outcome.total} trials in the study)")
         else:
             self.status.setText("No trial finished.")
