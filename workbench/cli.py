@@ -146,10 +146,10 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 
 def cmd_train(args) -> int:
+    from workbench import cli_train
     from workbench.actions.train import check_model_memory, check_output_folder, train
     from workbench.core.inspect import inspect_model
-    from workbench.core.modelio import save_model
-    from workbench.core.project import load_project, save_project, weights_path
+    from workbench.core.project import load_project
 
     project = load_project(args.project)
     if args.dataset:
@@ -159,8 +159,9 @@ def cmd_train(args) -> int:
             raise CliError("--epochs must be at least 1", EXIT_INVALID)
         project.training.epochs = args.epochs
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
-    backup = _backup(args, out)
-    strategy = _strategy(args)  # before any tensor: logical devices are made before TF starts
+    backup = cli_train.backup_for(args, out)
+    worker = cli_train.worker_of(args)
+    strategy = cli_train.strategy(args)  # before any tensor (see there)
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
@@ -173,9 +174,44 @@ def cmd_train(args) -> int:
                 _terminal_listener(args.json, starting), run_id=len(project.runs) + 1,
                 strategy=strategy, backup_dir=backup.folder)
     result, test = run.outcome.result, run.outcome.test or {}
+    several = result.shard_samples is not None  # on several machines: the chief writes
+    if several and result.status == "failed":  # most likely a lost worker: resume them all
+        raise CliError(f"{result.message} (this one's: --resume {backup.folder})")
     backup.discard()  # the run has ended (a failure would fail the same way again)
     if result.status == "failed":
         raise CliError(result.message)
+    summary = {"event": "done", "model": None, "project": None}
+    if not worker:
+        summary.update(_save_trained(args, out, project, run))
+    summary.update({
+        "status": result.status, "epochs": result.epochs_completed,
+        "duration": round(result.duration, 2),
+        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
+        **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")},
+    })
+    if several:
+        summary.update(worker=worker, shard_samples=result.shard_samples,
+                       weights_digest=cli_train.weights_digest(run.outcome.weights))
+    if result.message:
+        summary["message"] = result.message
+    if args.json:
+        _emit(summary)
+    else:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+        print(f"Test: {scores}")
+        print(f"Saved {summary['model']} and {summary['project']}" if not worker else
+              f"Worker {worker} done (weights {summary['weights_digest']}); the chief saves")
+    if result.status == "nan":
+        sys.stderr.write(f"workbench: {result.message}\n")
+        return EXIT_ERROR
+    if result.message and not args.json:
+        print(result.message)
+    return 0
+
+
+def _save_trained(args, out: Path, project, run) -> dict:
+    from workbench.core.modelio import save_model
+    from workbench.core.project import save_project, weights_path
 
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(args.project).stem
@@ -186,61 +222,7 @@ def cmd_train(args) -> int:
     model_path = save_model(run.model, weights_path(project_path))
     project.runs.append(run.outcome.record.to_dict())
     save_project(project, project_path)
-    summary = {
-        "event": "done", "model": str(model_path), "project": str(project_path),
-        "status": result.status, "epochs": result.epochs_completed,
-        "duration": round(result.duration, 2),
-        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
-        **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")},
-    }
-    if result.message:
-        summary["message"] = result.message
-    if args.json:
-        _emit(summary)
-    else:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
-        print(f"Test: {scores}")
-        print(f"Saved {model_path} and {project_path}")
-    if result.status == "nan":
-        sys.stderr.write(f"workbench: {result.message}\n")
-        return EXIT_ERROR
-    if result.message and not args.json:
-        print(result.message)
-    return 0
-
-
-def _backup(args, out: Path):
-    """Where the run backs up after each epoch: ``--resume DIR`` (a killed run's), else a
-    folder in ``out``, beside the trained project."""
-    from workbench.core.backup import Backup
-
-    if args.resume:
-        backup = Backup(args.resume)
-        if not backup.exists():
-            raise CliError(f"nothing to resume in {args.resume}: it holds no backup of a run",
-                           EXIT_INVALID)
-        return backup
-    backup = Backup(out / f"{Path(args.project).stem}.backup")
-    if backup.exists():  # never overwrite (nor silently resume) a killed run
-        raise CliError(f"{backup.folder} holds the backup of an interrupted run: go on with it "
-                       f"(--resume {backup.folder}) or delete that folder to start again",
-                       EXIT_INVALID)
-    backup.discard()  # what a run killed before its first backup left
-    return backup
-
-
-def _strategy(args):
-    """The ``tf.distribute`` strategy ``--strategy``/``--devices`` ask for (None: none)."""
-    if args.strategy is None:
-        if args.devices is not None:
-            raise CliError("--devices needs --strategy mirrored", EXIT_INVALID)
-        return None
-    from workbench.core.distribute import StrategyError, mirrored
-
-    try:
-        return mirrored(args.devices)
-    except StrategyError as exc:
-        raise CliError(str(exc), EXIT_INVALID) from None
+    return {"model": str(model_path), "project": str(project_path)}
 
 
 # evaluate ---------------------------------------------------------------------------------------
@@ -384,6 +366,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from workbench import cli_train
+
     parser = _Parser(
         prog="workbench",
         description="Neural-network training workbench. With no command, opens the window.",
@@ -400,13 +384,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the trained model and project "
                                  "(default: beside the project)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
-    p.add_argument("--resume", metavar="DIR",
-                   help="go on with a killed run from its backup folder (printed at its start)")
-    p.add_argument("--strategy", choices=["mirrored"],
-                   help="tf.distribute strategy: mirrored = one replica per device")
-    p.add_argument("--devices", type=int,
-                   help="devices for --strategy mirrored: N GPUs, or N logical CPU devices "
-                        "where there are fewer GPUs (default: every GPU, else 1)")
+    cli_train.add_arguments(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="test-split accuracy and confusion matrix of a model")
     p.add_argument("model")

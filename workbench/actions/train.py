@@ -20,6 +20,8 @@ import numpy as np
 from workbench.actions.errors import ActionError
 from workbench.core.compatibility import label_shape, output_problem
 from workbench.core.datasets.splits import is_lazy
+from workbench.core.distribute import is_multi_worker
+from workbench.core.multiworker import run_distributed_training
 from workbench.core.runs import RunRecord
 from workbench.core.safe_io import available_memory, shown
 from workbench.core.spec import ModelSpec, TrainConfig
@@ -121,7 +123,8 @@ def train(spec, config, dataset, dataset_name: str,
     the record then says so: ``continues`` (the run they come from, None if not known) and
     ``initial_epoch`` (epochs trained before, from which this run's epochs count on).
     ``strategy``: a ``tf.distribute`` strategy (see core.distribute) the model is built and
-    compiled under, so ``fit`` spreads each batch over its replicas (``record.replicas``).
+    compiled under, so ``fit`` spreads each batch over its replicas (``record.replicas``); under
+    a multi-worker strategy every worker calls this at once and core.multiworker trains instead.
     ``backup_dir``: back the run up there after every epoch; a run started with a folder that
     holds a killed run's backup goes on from it (``core.training.run_training``).
     """
@@ -167,6 +170,16 @@ def train(spec, config, dataset, dataset_name: str,
 
     if control.stop_requested:
         result = TrainingResult("stopped", message="Stopped before the first batch.")
+    elif is_multi_worker(strategy):  # Keras's fit does not run there (core.multiworker)
+        if is_lazy(data.x_train):
+            raise TrainingError("--strategy multi-worker needs a dataset that fits in memory "
+                                "(this one is read as it trains)")
+        result = run_distributed_training(model, data, config, strategy,
+                                          compile_config.metrics, listener, control, backup_dir)
+        # The same weights in a plain model: scored and saved as a one-machine run's.
+        trained, model = model, build_seeded_model(spec, config.seed, name="training")
+        compile_model(model, compile_config)
+        model.set_weights(trained.get_weights())
     else:
         result = run_training(model, data, config, listener, control, backup_dir)
     test = None

@@ -1,8 +1,9 @@
 """A run's backup folder, so a killed run can go on where it was (``train --resume DIR``).
 
 ``keras/`` holds Keras's ``BackupAndRestore`` state (model, optimizer, epoch), written after every
-epoch; ``history.json`` the run's per-epoch values so far (the resumed run reports the whole
-run's history, not only the epochs after the restart).
+epoch (``tf/``: the multi-worker loop's ``tf.train.CheckpointManager`` instead); ``history.json``
+the run's per-epoch values so far (the resumed run reports the whole run's history, not only the
+epochs after the restart).
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ class Backup:
     def history_path(self) -> Path:
         return self.folder / "history.json"
 
+    @property
+    def checkpoint_dir(self) -> Path:
+        """The multi-worker loop's checkpoints (core.multiworker), where Keras's are not."""
+        return self.folder / "tf"
+
     def exists(self) -> bool:
-        """Whether the folder holds an interrupted run (Keras's backup of at least one epoch)."""
-        keras_dir = self.folder / "keras"
-        return keras_dir.is_dir() and any(keras_dir.iterdir())
+        """Whether the folder holds an interrupted run (a backup of at least one epoch)."""
+        return any(d.is_dir() and any(d.iterdir())
+                   for d in (self.folder / "keras", self.checkpoint_dir))
 
     def read_history(self) -> dict[str, list[float]]:
         try:

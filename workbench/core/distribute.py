@@ -6,9 +6,21 @@ Keras's ``model.fit`` does the rest: a model built and compiled inside ``strateg
 one copy of its variables per device, splits each (global) batch across them and adds up the
 gradients. Logical CPU devices can only be made before TensorFlow has started its runtime, so the
 strategy is made first, before any model or tensor.
+
+``multi_worker(workers, index)``: a ``tf.distribute.MultiWorkerMirroredStrategy`` over several
+processes (one per machine, each started with the same ``--workers`` list and its own index),
+set up through ``TF_CONFIG``. Its training loop is core.multiworker (Keras's ``fit`` fails there).
+The checks TensorFlow makes late or never are made first: a port in use, an unknown host, and a
+bound on the wait for the other workers.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
 
 from workbench.core.tf_loader import load_tensorflow
 
@@ -43,3 +55,156 @@ def _make_cpu_devices(tf, devices: int | None) -> None:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
+
+
+# Several machines -------------------------------------------------------------------------------
+
+# How long a collective (an all-reduce) may wait for the other workers before it fails; a worker
+# that died is usually noticed sooner, by the coordination service's missing heartbeats.
+COLLECTIVE_TIMEOUT_S = 60.0
+
+
+def parse_workers(text: str) -> list[tuple[str, int]]:
+    """``HOST:PORT,HOST:PORT,...`` as (host, port) pairs; StrategyError names what is wrong."""
+    workers = []
+    for item in (part.strip() for part in text.split(",")):
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise StrategyError(f"--workers: {item!r} is not HOST:PORT (a port from 1 to 65535)")
+        workers.append((host.strip("[]"), int(port)))
+    if len(workers) < 2:
+        raise StrategyError("--workers needs at least two HOST:PORT, one per machine")
+    if len(set(workers)) < len(workers):
+        raise StrategyError("--workers names the same HOST:PORT twice")
+    return workers
+
+
+def address(worker: tuple[str, int]) -> str:
+    host, port = worker
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def tf_config(workers: list[tuple[str, int]], index: int) -> dict:
+    """The ``TF_CONFIG`` TensorFlow's MultiWorkerMirroredStrategy reads: every worker's address
+    in the same order on every machine, and which of them this process is (0 is the chief)."""
+    if not 0 <= index < len(workers):
+        raise StrategyError(f"--worker-index must be from 0 to {len(workers) - 1} "
+                            f"(one per address in --workers)")
+    return {"cluster": {"worker": [address(w) for w in workers]},
+            "task": {"type": "worker", "index": index}}
+
+
+def check_port_free(port: int) -> None:
+    """StrategyError when this machine cannot listen on ``port`` (TensorFlow's own message would
+    be 'Could not start gRPC server', after its start-up)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError as exc:
+            raise StrategyError(f"port {port} on this machine is in use or not allowed "
+                                f"({exc.strerror}); pick another in --workers") from None
+
+
+def check_hosts(workers: list[tuple[str, int]]) -> None:
+    for host, _ in workers:
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError:
+            raise StrategyError(f"--workers: host {host!r} is not known to this machine") \
+                from None
+
+
+def answering(workers: list[tuple[str, int]], skip: int) -> list[bool]:
+    """Which workers accept a connection on their port now (``skip``: this one, True)."""
+    found = []
+    for i, worker in enumerate(workers):
+        if i == skip:
+            found.append(True)
+            continue
+        try:
+            socket.create_connection(worker, timeout=2).close()
+            found.append(True)
+        except OSError:
+            found.append(False)
+    return found
+
+
+def multi_worker(workers: list[tuple[str, int]], index: int, wait_s: float = 120.0):
+    """A ``tf.distribute.MultiWorkerMirroredStrategy`` with this process as worker ``index``.
+
+    It must be made before TensorFlow's runtime starts, so this is the process's first use of
+    TensorFlow. TensorFlow waits for every worker without a limit; here, if they have not all
+    joined ``wait_s`` seconds after TensorFlow's import, the process is ended with one line
+    naming those missing (the wait happens inside TensorFlow's C++ code, holding the GIL).
+    """
+    config = tf_config(workers, index)
+    if wait_s <= 0:
+        raise StrategyError("--wait must be more than 0 seconds")
+    check_hosts(workers)
+    check_port_free(workers[index][1])
+    from workbench.core.tf_loader import is_loaded
+
+    if is_loaded():
+        raise StrategyError("--strategy multi-worker must be set up before TensorFlow starts")
+    os.environ["TF_CONFIG"] = json.dumps(config)
+    made: dict = {}
+    started, formed = _watchdog(workers, index, wait_s)
+
+    def setup(tf) -> None:
+        os.write(started, b"s")  # after the import: the wait is counted from here
+        options = tf.distribute.experimental.CommunicationOptions(
+            implementation=tf.distribute.experimental.CommunicationImplementation.RING,
+            timeout_seconds=COLLECTIVE_TIMEOUT_S)
+        made["strategy"] = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=options)
+
+    try:
+        load_tensorflow(setup=setup)
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's own words, as one line
+        from workbench.core.errors import reason_lines
+
+        raise StrategyError(f"worker {index} ({address(workers[index])}) could not start: "
+                            f"{reason_lines(exc)[-1]}") from None
+    finally:
+        formed()
+    return made["strategy"]
+
+
+def _watchdog(workers, index: int, wait_s: float):
+    """A child process that ends this one, with a line naming the workers that are missing, if
+    the cluster has not formed ``wait_s`` seconds after it is told the wait began. (TensorFlow
+    holds the GIL while it waits, so no thread of this process could.) Returns the pipe's end
+    to write b"s" to when the wait begins, and the function to call when it is over."""
+    read, write = os.pipe()
+    parent = os.getpid()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child; seen through its effect
+        os.close(write)
+        code = 0
+        try:
+            if os.read(read, 1) == b"s" and not select.select([read], [], [], wait_s)[0]:
+                missing = [address(w) for w, up in zip(workers, answering(workers, index))
+                           if not up]
+                who = ", ".join(missing) or "some of " + ", ".join(map(address, workers))
+                os.write(2, (f"workbench: worker(s) {who} did not join within {wait_s:g} s; "
+                             "start the same command with their --worker-index on each "
+                             "machine\n").encode())
+                os.kill(parent, signal.SIGKILL)
+        except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
+            code = 1
+        os._exit(code)
+    os.close(read)
+
+    def formed() -> None:
+        os.close(write)  # the child sees the end of the pipe and goes
+        os.waitpid(child, 0)
+
+    return write, formed
+
+
+def is_multi_worker(strategy) -> bool:
+    if strategy is None:
+        return False
+    tf, _ = load_tensorflow()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)

@@ -131,6 +131,9 @@ class TrainingResult:
     nan_at: tuple[int, int] | None = None  # (epoch, batch), 1-based epoch
     # Batches trained in an epoch a stop cut short (0: the run ended at an epoch's end).
     partial_batches: int = 0
+    # Several workers (core.multiworker): the training samples this worker trained on in the
+    # last epoch, its share of every global batch.
+    shard_samples: int | None = None
 
     @property
     def ok(self) -> bool:
