@@ -43,16 +43,17 @@ class _InsideTheTrial:
     def __init__(self):
         import workbench.actions.sweep as sweep_module
 
-        self.train = self.hooks = 0.0
+        self.train = self.hooks = self.cpu = 0.0
         real_train, listener = sweep_module.train, sweep_module._TrialListener
         real_hook = listener.on_epoch_end
 
         def timed_train(*args, **kwargs):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             try:
                 return real_train(*args, **kwargs)
             finally:
                 self.train += time.perf_counter() - start
+                self.cpu += time.process_time() - cpu
 
         def timed_hook(listener_self, epoch, logs):
             start = time.perf_counter()
@@ -64,17 +65,18 @@ class _InsideTheTrial:
         sweep_module.train = timed_train
         listener.on_epoch_end = timed_hook
 
-    def take(self) -> float:
-        """Seconds of training (without the sweep's epoch hooks) since the last take."""
-        seconds = self.train - self.hooks
-        self.train = self.hooks = 0.0
-        return seconds
+    def take(self) -> tuple[float, float]:
+        """Seconds of training (without the sweep's epoch hooks) since the last take, and the
+        process's CPU seconds in that training (all its threads)."""
+        seconds, cpu = self.train - self.hooks, self.cpu
+        self.train = self.hooks = self.cpu = 0.0
+        return seconds, cpu
 
 
 def overhead(rounds: int, epochs: int, samples: int
-             ) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Seconds of each round: the run alone, the sweep's trial, the whole one-trial sweep, and
-    the training inside that trial."""
+             ) -> tuple[list[float], ...]:
+    """Seconds of each round: the run alone, the sweep's trial, the whole one-trial sweep, the
+    training inside that trial; then CPU seconds of the run alone and of that training."""
     from workbench.actions.sweep import SweepSettings, open_study, prepare_sweep, run_sweep
     from workbench.actions.train import train
     from workbench.core.datasets import load_dataset
@@ -88,12 +90,14 @@ def overhead(rounds: int, epochs: int, samples: int
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     train(project.model, project.training, dataset, "d")  # warm-up: TensorFlow's first run
     alone, trial, swept, inside = [], [], [], []
+    cpu_alone, cpu_trial = [], []  # the process's CPU seconds (all its threads)
     timer = _InsideTheTrial()
 
     def run_alone():
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         train(project.model, project.training, dataset, "d")
         alone.append(time.perf_counter() - start)
+        cpu_alone.append(time.process_time() - cpu)
 
     def run_trial(i):
         settings = SweepSettings(trials=1, sampler="grid", pruning=True,
@@ -108,7 +112,9 @@ def overhead(rounds: int, epochs: int, samples: int
             raise SystemExit(f"the sweep's trial did not complete: {outcome.trials[0].message}")
         frozen = open_study(sweep).trials[0]  # Optuna's own times: suggest to the last attribute
         trial.append((frozen.datetime_complete - frozen.datetime_start).total_seconds())
-        inside.append(timer.take())
+        seconds, cpu = timer.take()
+        inside.append(seconds)
+        cpu_trial.append(cpu)
 
     for i in range(rounds):  # alone first, then the sweep first: a drifting load hits both alike
         if i % 2:
@@ -117,7 +123,7 @@ def overhead(rounds: int, epochs: int, samples: int
         else:
             run_alone()
             run_trial(i)
-    return alone, trial, swept, inside
+    return alone, trial, swept, inside, cpu_alone, cpu_trial
 
 
 def trials_per_minute(processes: int, trials: int, epochs: int, samples: int,
@@ -186,7 +192,8 @@ def main() -> None:
             setattr(args, key, value)
     began = time.perf_counter()
     print(f"load average before: {_uptime()} ({os.cpu_count()} CPUs)", flush=True)
-    alone, trial, swept, inside = overhead(args.rounds, args.epochs, args.samples)
+    alone, trial, swept, inside, cpu_alone, cpu_trial = overhead(args.rounds, args.epochs,
+                                                                 args.samples)
     print(f"MNIST MLP, {args.samples:,} digits, {args.epochs} epoch(s) a run")
     print(f"one run alone          : {_series(alone)}")
     print(f"the same run, a trial  : {_series(trial)}")
@@ -200,7 +207,11 @@ def main() -> None:
     own = [t / i for t, i in zip(trial, inside)]
     cost = [t - i for t, i in zip(trial, inside)]
     print(f"a trial ÷ its training : {statistics.median(own):.3f} (timed inside the same trial: "
-          f"the sweep's own work {statistics.median(cost) * 1000:.0f} ms a trial)", flush=True)
+          f"the sweep's own work {statistics.median(cost) * 1000:.0f} ms a trial)")
+    cpu = statistics.median(cpu_trial) / statistics.median(cpu_alone)
+    print(f"CPU seconds of the run : alone {_series(cpu_alone)}; in the trial "
+          f"{_series(cpu_trial)}: {cpu:.3f} (the same work: other processes' load moves CPU "
+          "seconds least)", flush=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-procs-"))
     one = trials_per_minute(1, args.trials, args.epochs, args.samples, folder)
     two = trials_per_minute(2, args.trials, args.epochs, args.samples, folder)
