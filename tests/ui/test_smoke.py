@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("module", [
     "workbench.ui.builder.panel", "workbench.ui.training.panel", "workbench.ui.evaluation.panel",
     "workbench.ui.weights.panel", "workbench.ui.draw.panel", "workbench.ui.draw.canvas",
-    "workbench.ui.dataset.panel",
+    "workbench.ui.dataset.panel", "workbench.ui.experiments.panel",
     "workbench",
 ])
 def test_opens_alone_and_closes_cleanly(module):

@@ -9,7 +9,8 @@ curves, live (the training tab's CurvesView, each finished trial overlaid faintl
 parallel-coordinates plot and Optuna's parameter importances.
 
 The sweep runs as one task of the task runner (ui/experiments/worker.py); every finished trial is
-in the study's storage the moment it ends, so Stop or closing the window loses none.
+in the study's storage the moment it ends, so Stop or closing the window loses none. Runs alone:
+``python -m workbench.ui.experiments.panel``.
 """
 
 from __future__ import annotations
@@ -394,3 +395,19 @@ class ExperimentsPanel(QWidget):
         stack.endMacro()
         self.status.setText(f"Applied trial {self.best.number}'s settings (Edit ▸ Undo takes "
                             "them back).")
+
+
+def _close(panel: ExperimentsPanel) -> bool:
+    panel.shutdown()  # a running sweep: its trial stopped within a batch, the task joined
+    return True
+
+
+def main() -> int:
+    """Open the Experiments tab alone: ``python -m workbench.ui.experiments.panel``."""
+    from workbench.ui.application import run_panel
+
+    return run_panel(ExperimentsPanel, "Experiments", (1100, 760), on_close=_close)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
