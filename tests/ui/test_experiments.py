@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QComboBox, QPushButton, QSpinBox
+from PyQt5.QtWidgets import QComboBox, QLineEdit, QPushButton, QSpinBox
 
 from workbench.core.templates import load_template
 from workbench.ui.main_window import MainWindow
@@ -69,6 +69,15 @@ def test_pick_run_sort_and_apply_the_best_trial(qtbot, window):
     panel.findChild(QSpinBox, "sweepTrials").setValue(3)
     panel.findChild(QSpinBox, "sweepEpochs").setValue(1)
     panel.findChild(QComboBox, "sweepSampler").setCurrentIndex(1)  # random
+    # Another storage, given by URL: one that cannot be opened is one line, its password hidden.
+    storage = panel.findChild(QLineEdit, "sweepStorage")
+    storage.setText("postgresql://me:secret@127.0.0.1:9/sweeps")
+    click(qtbot, w, "sweepRun")
+    wait_done(qtbot, panel)
+    status = panel.status.text()
+    assert "cannot open the sweep storage postgresql://me:***@127.0.0.1" in status
+    assert "secret" not in status and "\n" not in status and panel.table.rowCount() == 0
+    storage.clear()  # back to the SQLite file beside the project
     click(qtbot, w, "sweepRun")
     qtbot.waitUntil(lambda: panel.curves.point_count() > 0, timeout=SWEEP_TIMEOUT_MS)  # live
     wait_done(qtbot, panel)

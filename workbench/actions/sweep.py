@@ -288,10 +288,10 @@ def open_study(sweep: Sweep):
                 study.set_user_attr(key, value)
         elif attrs.get("space") != mine["space"] or attrs.get("objective") != sweep.objective:
             raise SweepError(f"the study {sweep.study!r} in this storage was made for another "
-                             "search space or objective; give another --study name")
+                             "search space or objective; give another study name (--study)")
         if study.direction.name.lower() != sweep.direction:
             raise SweepError(f"the study {sweep.study!r} {study.direction.name.lower()}s; "
-                             f"give another --study name to {sweep.direction}")
+                             f"give another study name (--study) to {sweep.direction}")
     except SweepError:
         raise
     except Exception as exc:  # noqa: BLE001 - storage failures of every driver

@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMenu,
     QPushButton,
     QScrollArea,
@@ -81,6 +82,16 @@ class ExperimentsPanel(QWidget):
                                  objectName="sweepPruning", checked=True)
         self.pruning.setToolTip("Optuna's median pruner: a trial worse than the median of the "
                                 "finished ones at the same epoch stops at that epoch's end")
+        # Another storage and study: join a sweep that `workbench sweep` processes run elsewhere.
+        self.storage = QLineEdit(self, objectName="sweepStorage",
+                                 placeholderText="SQLite beside the project")
+        self.storage.setToolTip("Any Optuna storage URL (sqlite:///…, postgresql://…, "
+                                "mysql+pymysql://…); every process with the same storage and "
+                                "study shares its trials")
+        self.study = QLineEdit(self, objectName="sweepStudy",
+                               placeholderText="named after the project and what varies")
+        self.study.setToolTip("The study's name: the same name in the same storage continues "
+                              "(or joins) that study")
         self.run_button = QPushButton("Run sweep", self, objectName="sweepRun")
         self.stop_button = QPushButton("Stop", self, objectName="sweepStop", enabled=False)
         self.preset_button = QPushButton("Compare optimizers", self,
@@ -120,6 +131,8 @@ class ExperimentsPanel(QWidget):
         form.addRow("Epochs per trial", self.epochs)
         form.addRow("Sampler", self.sampler)
         form.addRow("", self.pruning)
+        form.addRow("Storage", self.storage)
+        form.addRow("Study", self.study)
         column.addLayout(form)
         box = QGroupBox("What varies", left)
         QVBoxLayout(box).addWidget(self.space_editor)
@@ -205,7 +218,9 @@ class ExperimentsPanel(QWidget):
             self.status.setText("Nothing varies yet: pick a setting and press Add.")
             return
         settings = SweepSettings(trials=self.trials.value(), sampler=self.sampler.currentData(),
-                                 pruning=self.pruning.isChecked(), epochs=self.epochs.value())
+                                 pruning=self.pruning.isChecked(), epochs=self.epochs.value(),
+                                 storage=self.storage.text().strip() or None,
+                                 study=self.study.text().strip() or None)
         metric = display_metric(getattr(dataset, "task", "classification"))
         args = (self.state.spec.copy(), self.state.training.copy(), dataset,
                 self.state.project.dataset, space, settings, self.state.path, metric)
