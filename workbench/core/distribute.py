@@ -48,6 +48,31 @@ def mirrored(devices: int | None = None):
                                           cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
+# The window splits the CPU in two at TensorFlow's start where there is no GPU, so that a run can
+# be mirrored over two devices from its settings (logical devices cannot be made later).
+WINDOW_CPU_DEVICES = 2
+
+
+def split_cpu(tf, devices: int = WINDOW_CPU_DEVICES) -> None:
+    """``load_tensorflow(setup=split_cpu)``: ``devices`` logical CPU devices where no GPU is."""
+    _make_cpu_devices(tf, devices)
+
+
+def device_choices(tf=None) -> list[tuple[str, int]]:
+    """What a run can be spread over with the devices TensorFlow sees, as (label, devices) for
+    ``mirrored(devices)``: one device, or 2..N GPUs, or 2..N logical CPU devices (no GPU)."""
+    if tf is None:
+        tf, _ = load_tensorflow()
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    cpus = len(tf.config.list_logical_devices("CPU"))
+    choices = [("One device", 1)]
+    if gpus > 1:
+        choices += [(f"Mirrored over {n} GPUs", n) for n in range(2, gpus + 1)]
+    elif not gpus:
+        choices += [(f"Mirrored over {n} logical CPU devices", n) for n in range(2, cpus + 1)]
+    return choices
+
+
 def _make_cpu_devices(tf, devices: int | None) -> None:
     """Before TensorFlow starts: split the CPU into ``devices`` logical devices if there are
     fewer GPUs than that (each replica then has a device of its own)."""

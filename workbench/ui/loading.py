@@ -30,7 +30,10 @@ class TensorFlowLoader(QObject):
     def start(self) -> None:
         if self.tasks.closed:
             return
-        self.tasks.start(lambda _state: tf_loader.load_tensorflow(), name="tensorflow-import",
+        from workbench.core.distribute import split_cpu  # (a run can then be mirrored on 2)
+
+        self.tasks.start(lambda _state: tf_loader.load_tensorflow(setup=split_cpu),
+                         name="tensorflow-import",
                          on_result=lambda _modules: self.ready.emit(), on_error=self.failed.emit,
                          describe_error=lambda exc: f"TensorFlow could not be loaded: {exc}")
 

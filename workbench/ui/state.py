@@ -29,6 +29,9 @@ class ProjectState(Document):
         self.overlays = RunOverlays(self)
         self.project_replaced.connect(self.overlays.clear)  # (before the panels hear of it)
         self.tensorflow = TensorFlowLoader(self)
+        # The devices the next run is mirrored over (1: none), from the training settings; a
+        # choice of this session, not of the project.
+        self.devices = 1
         self.data = DatasetLoader(self, self)
         self.trained = TrainedModel(self, self)
         # Once TensorFlow is there: inspect the model, then load the dataset (views connect later,

@@ -145,6 +145,10 @@ class TrainingSettingsPanel(QScrollArea):
         self.batch_size = QSpinBox(fit_box, objectName="batchSize")
         self.batch_size.setRange(1, 1_000_000)
         fit_form.addRow("Batch size", self.batch_size)
+        self.devices = QComboBox(fit_box, objectName="devicesChooser")
+        self.devices.setToolTip("tf.distribute.MirroredStrategy: one replica per device, each "
+                                "batch split over them (train --strategy mirrored --devices N)")
+        fit_form.addRow("Devices", self.devices)
 
         self.early = QCheckBox("Stop when it stops improving", fit_box,
                                objectName="earlyStopping")
@@ -193,6 +197,8 @@ class TrainingSettingsPanel(QScrollArea):
         self.restore_best.toggled.connect(lambda _v: self._apply("early_stopping"))
         self.fixed_seed.toggled.connect(lambda _v: self._apply("seed"))
         self.seed.valueChanged.connect(lambda _v: self._apply("seed"))
+        self.devices.activated.connect(self._on_devices_chosen)
+        state.tensorflow.ready.connect(self._fill_devices)
 
         state.training_changed.connect(self._on_training_changed)
         state.inspection_changed.connect(self._update_warnings)
@@ -202,6 +208,7 @@ class TrainingSettingsPanel(QScrollArea):
         # The dataset name state.data.dataset was loaded for (a new choice loads in the background).
         self._loaded_for = state.project.dataset if state.data.dataset is not None else None
         self._on_training_changed()
+        self._fill_devices()
 
     # State → widgets ----------------------------------------------------------------------------
 
@@ -219,6 +226,21 @@ class TrainingSettingsPanel(QScrollArea):
             self.dataset.setToolTip(describe(current))
         except Exception:  # noqa: BLE001 - a path that no longer exists: say so in the info line
             self.dataset.setToolTip(current)
+
+    def _fill_devices(self) -> None:
+        """The devices TensorFlow sees (only 'One device' until it has loaded)."""
+        from workbench.core import distribute, tf_loader
+
+        choices = distribute.device_choices() if tf_loader.is_loaded() else [("One device", 1)]
+        self.devices.clear()
+        for label, n in choices:
+            self.devices.addItem(label, n)
+        index = self.devices.findData(self.state.devices)
+        self.devices.setCurrentIndex(max(index, 0))
+        self.state.devices = self.devices.currentData()
+
+    def _on_devices_chosen(self, _index: int) -> None:
+        self.state.devices = self.devices.currentData()
 
     def _on_training_changed(self) -> None:
         cfg = self.state.training

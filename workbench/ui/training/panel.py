@@ -250,7 +250,8 @@ class TrainingPanel(QWidget):
         config = state.training.to_dict()
         dataset = state.data.dataset
         spec = self._spec_dict
-        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, start)
+        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, start,
+                                devices=state.devices)
         self.worker, self._run_id = worker, run_id
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")

@@ -136,24 +136,30 @@ class _RunListener(TrainingListener):
 
 
 def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-               control: TimedControl, start=None) -> RunOutcome:
+               control: TimedControl, start=None, devices: int = 1) -> RunOutcome:
     """The task: one run of ``actions.train``; its ``RunOutcome`` (a failed one on any error).
-    ``start``: a ``Continuation`` (weights to go on from) or None for a fresh model."""
+    ``start``: a ``Continuation`` (weights to go on from) or None for a fresh model;
+    ``devices`` > 1: mirrored over that many devices, as ``train --strategy mirrored``."""
     metric = display_metric(getattr(dataset, "task", "classification"))
     post = (lambda kind, payload: state.set_partial_result((kind, payload)))
     started = time.time()
     try:
-        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric, start)
+        return _train(post, spec, config, dataset, dataset_name, run_id, control, metric, start,
+                      devices)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
         return failed_outcome(config, dataset_name, _readable(exc), run_id, started, metric)
 
 
 def _train(post, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-           control: TimedControl, metric: str, start=None) -> RunOutcome:
+           control: TimedControl, metric: str, start=None, devices: int = 1) -> RunOutcome:
+    from workbench.core.distribute import mirrored
+
     model_spec = ModelSpec.from_dict(spec)
     listener = _RunListener(post, control, metric)
     more = {} if start is None else dict(initial_weights=start.weights, continues=start.run,
                                          initial_epoch=start.initial_epoch)
+    if devices > 1:
+        more["strategy"] = mirrored(devices)
     run = train(model_spec, config, dataset, dataset_name, listener, control, run_id, **more)
     outcome, train_config = run.outcome, TrainConfig.from_dict(config)
     restored = outcome.result.status == "early_stopped" and (
@@ -172,8 +178,9 @@ class TrainingWorker:
     """
 
     def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1,
-                 start=None):
+                 start=None, devices: int = 1):
         self._args = (spec, config, dataset, dataset_name, run_id)
+        self.devices = devices
         self.start_from = start  # a Continuation, or None: a fresh model
         self.control = TimedControl()
         self.metric = display_metric(getattr(dataset, "task", "classification"))
@@ -186,7 +193,7 @@ class TrainingWorker:
             on_finished(failed_outcome(config, dataset_name, message, run_id, None, self.metric))
 
         self.task = runner.start(
-            train_task, *self._args, self.control, self.start_from,
+            train_task, *self._args, self.control, self.start_from, self.devices,
             name=f"training-run-{run_id}",
             on_partial=lambda event: on_event(*event), on_result=on_finished, on_error=failed,
             on_cancel=self.control.cancel, describe_error=_readable)
@@ -194,7 +201,7 @@ class TrainingWorker:
 
     def run(self) -> RunOutcome:
         """The run on the calling thread (partial results dropped): for tests and scripts."""
-        return train_task(_Quiet(), *self._args, self.control, self.start_from)
+        return train_task(_Quiet(), *self._args, self.control, self.start_from, self.devices)
 
     @property
     def running(self) -> bool:

@@ -1,0 +1,42 @@
+"""The training settings' Devices: what TensorFlow sees, and a run mirrored over the one chosen
+through the same action as ``train --strategy mirrored --devices N``."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from PyQt5.QtWidgets import QComboBox
+
+from tests.ui.test_training import configure, train_once, window
+from workbench.core.distribute import device_choices
+
+__all__ = ["window"]  # the fixture, used by name
+
+
+def seen(gpus: int, cpus: int):
+    devices = {"GPU": [object()] * gpus, "CPU": [object()] * cpus}
+    return SimpleNamespace(config=SimpleNamespace(list_logical_devices=devices.__getitem__))
+
+
+def test_device_choices_follow_what_tensorflow_sees():
+    assert device_choices(seen(0, 1)) == [("One device", 1)]
+    assert device_choices(seen(0, 2)) == [("One device", 1),
+                                          ("Mirrored over 2 logical CPU devices", 2)]
+    assert device_choices(seen(1, 2)) == [("One device", 1)]  # one GPU: nothing to mirror
+    assert [n for _, n in device_choices(seen(4, 1))] == [1, 2, 3, 4]
+    assert device_choices(seen(2, 1))[-1] == ("Mirrored over 2 GPUs", 2)
+
+
+def test_a_run_mirrored_over_the_devices_chosen(qtbot, window):
+    w, state = window, window.state
+    chooser = w.findChild(QComboBox, "devicesChooser")
+    offered = [(chooser.itemText(i), chooser.itemData(i)) for i in range(chooser.count())]
+    assert offered == device_choices()  # (the window made 2 CPU devices if it started TF)
+    chooser.setCurrentIndex(chooser.count() - 1)
+    chooser.activated.emit(chooser.count() - 1)
+    devices = offered[-1][1]
+    assert state.devices == devices
+    configure(state, epochs=1, batch_size=32)
+    outcome = train_once(qtbot, w)
+    assert outcome.result.status == "completed", outcome.result.message
+    assert outcome.record.to_dict().get("replicas", 1) == devices
