@@ -11,7 +11,8 @@
    left out), two processes ÷ one (≈ 2 where each process has a free core: TensorFlow spreads one
    run's work over every core, so on a busy or 2-core machine less).
 
-The load (``uptime``) is printed before and after.
+The load (``uptime``) is printed before and after. ``--threads 1`` runs each sweep process's
+TensorFlow on one thread (one process alone takes every core by default).
 
     python benchmarks/bench_sweep.py           # ~1.5 min on the 2 shared cores
     python benchmarks/bench_sweep.py --quick   # ~1 min: smaller data, fewer rounds and trials
@@ -127,7 +128,7 @@ def overhead(rounds: int, epochs: int, samples: int
 
 
 def trials_per_minute(processes: int, trials: int, epochs: int, samples: int,
-                      folder: Path) -> float:
+                      folder: Path, threads: int | None = None) -> float:
     import optuna
 
     project = json.loads((ROOT / "resources" / "templates" / "mnist-mlp.json").read_text())
@@ -151,6 +152,9 @@ def trials_per_minute(processes: int, trials: int, epochs: int, samples: int,
            str(folder / "space.json"), "--trials", str(trials * processes), "--storage", storage,
            "--study", study, "--no-pruning", "--json"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if threads:  # each process's TensorFlow on that many threads (one process takes every core)
+        env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads),
+                   OMP_NUM_THREADS=str(threads))
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, cwd=ROOT)
              for _ in range(processes)]
     for proc in procs:
@@ -184,6 +188,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, help="trials per process (default 4)")
     parser.add_argument("--epochs", type=int, help="epochs per run (default 2)")
     parser.add_argument("--samples", type=int, help="training digits (default 4,000)")
+    parser.add_argument("--threads", type=int,
+                        help="TensorFlow threads of each sweep process (default: TensorFlow's "
+                             "own, every core; 1 shows what sharing the study costs when one "
+                             "process cannot fill the machine)")
     args = parser.parse_args()
     quick = {"rounds": 2, "trials": 2, "epochs": 1, "samples": 2000}
     full = {"rounds": 4, "trials": 4, "epochs": 2, "samples": 4000}
@@ -213,10 +221,12 @@ def main() -> None:
           f"{_series(cpu_trial)}: {cpu:.3f} (the same work: other processes' load moves CPU "
           "seconds least)", flush=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-sweep-procs-"))
-    one = trials_per_minute(1, args.trials, args.epochs, args.samples, folder)
-    two = trials_per_minute(2, args.trials, args.epochs, args.samples, folder)
+    one = trials_per_minute(1, args.trials, args.epochs, args.samples, folder, args.threads)
+    two = trials_per_minute(2, args.trials, args.epochs, args.samples, folder, args.threads)
+    threads = (f"{args.threads} TensorFlow thread(s) each" if args.threads else
+               "TensorFlow's own threads")
     print(f"trials per minute      : one process {one:.1f}, two processes on one SQLite study "
-          f"{two:.1f}")
+          f"{two:.1f} ({threads})")
     print(f"two ÷ one              : {two / one:.2f} (≈ 2 where each process has a free core)")
     print(f"load average after : {_uptime()}; {time.perf_counter() - began:.0f} s in all")
 
