@@ -1,0 +1,67 @@
+"""Keras's inspection of each edit runs as a task (#13): off the GUI thread, the only thread that
+creates its Keras layers; a newer edit cancels the older inspection and only the newest edit's
+answer is shown."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from workbench.core import inspect as inspection
+from workbench.core import tf_loader
+from workbench.core.templates import load_template
+from workbench.ui.document import INSPECTION_THREAD, Document
+
+
+@pytest.fixture
+def document(qtbot):
+    tf_loader.load_tensorflow()
+    document = Document(load_template("resnet-digits"))
+    document.refresh_inspection()
+    qtbot.waitUntil(lambda: document.inspection_current, timeout=20_000)
+    yield document
+    document.stop_inspection()
+
+
+def test_a_newer_edit_supersedes_the_pending_inspection(qtbot, document, monkeypatch):
+    made_on: set[str] = set()
+    original = inspection.make_layer
+
+    def recording(*args, **kwargs):
+        made_on.add(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inspection, "make_layer", recording)
+    shown = []
+    document.inspection_changed.connect(lambda: shown.append(document.inspection))
+    index = document.spec.names().index("block1_conv1")
+    document.set_layer_param(index, "filters", 20)
+    document.refresh_inspection()  # what the debounce timer does
+    older = document._inspect_task
+    assert not document.inspection_current  # the views keep the last answer meanwhile
+    document.set_layer_param(index, "filters", 24)
+    document.refresh_inspection()
+    assert older.cancel_requested
+    qtbot.waitUntil(lambda: not document.inspection_pending, timeout=20_000)
+    assert older.join(20)  # what the older task still posted is delivered now, and dropped
+    assert len(shown) == 1 and document.inspection_current
+    assert shown[0].by_name("block1_conv1").output_shape == (14, 14, 24)
+    assert made_on == {INSPECTION_THREAD}  # never the GUI thread
+
+
+def test_an_inspection_stops_at_its_check():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) > 3:
+            raise Stop
+
+    spec = load_template("inception-block").model
+    with pytest.raises(Stop):
+        inspection.inspect_model(spec, check=check)
+    assert len(calls) == 4 and inspection.inspect_model(spec).ok  # nothing left half-done
