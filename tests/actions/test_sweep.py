@@ -242,3 +242,26 @@ def test_a_study_another_process_is_writing_opens(tmp_path, digits, monkeypatch)
     half.set_user_attr("objective", "val_accuracy")
     sweep.study = "half"
     assert open_study(sweep).user_attrs["space"] == sweep.space.to_dict()
+
+
+def test_pruning_never_marks_a_trial_that_trained_to_its_last_epoch():
+    """The pruner is asked after every epoch but the last: a trial that trained all its epochs
+    is complete (its value counts), not 'pruned' with nothing saved."""
+    from workbench.actions.sweep import _TrialListener
+    from workbench.core.training import TrainingControl
+
+    class PoorTrial:  # what Optuna's trial says of a trial below the median
+        reported = []
+
+        def report(self, value, step):
+            self.reported.append(step)
+
+        def should_prune(self):
+            return True
+
+    trial, control = PoorTrial(), TrainingControl()
+    listener = _TrialListener(trial, "val_accuracy", control, None, True, epochs=3)
+    listener.on_epoch_end(2, {"val_accuracy": 0.1})  # the last epoch
+    assert listener.pruned_at is None and not control.stop_requested and trial.reported == [2]
+    listener.on_epoch_end(0, {"val_accuracy": 0.1})  # an earlier one: stopped there
+    assert listener.pruned_at == 1 and control.stop_requested

@@ -312,11 +312,12 @@ class _TrialListener(TrainingListener):
     Optuna and stops the run at that epoch's end when the pruner says so."""
 
     def __init__(self, trial, objective: str, control: TrainingControl,
-                 inner: TrainingListener | None, pruning: bool):
+                 inner: TrainingListener | None, pruning: bool, epochs: int | None = None):
         self.trial, self.objective, self.control = trial, objective, control
         self.inner = inner or TrainingListener()
         self.wants_weights = self.inner.wants_weights
         self.pruning = pruning
+        self.epochs = epochs  # the run's last epoch is not pruned: nothing is left to save
         self.pruned_at: int | None = None
 
     def on_warning(self, text):
@@ -346,7 +347,8 @@ class _TrialListener(TrainingListener):
         if value is None or not math.isfinite(value):
             return
         self.trial.report(float(value), epoch)
-        if self.pruning and self.trial.should_prune():
+        last = self.epochs is not None and epoch + 1 >= self.epochs
+        if self.pruning and not last and self.trial.should_prune():
             self.pruned_at = epoch + 1
             self.control.stop()  # at this epoch's end: no batch of the next one runs
 
@@ -450,7 +452,8 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
             raise _TrialFailed("stopped")
         spec, config = sweep.space.apply(sweep.spec, sweep.config, params)
         inner = listener_for(trial.number, params) if listener_for else None
-        listener = _TrialListener(trial, sweep.objective, training, inner, sweep.settings.pruning)
+        listener = _TrialListener(trial, sweep.objective, training, inner, sweep.settings.pruning,
+                                  config.epochs)
         try:
             run = train(spec, config, dataset, sweep.dataset_name, listener, training,
                         run_id=trial.number + 1)
