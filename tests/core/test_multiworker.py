@@ -125,3 +125,27 @@ def test_two_workers_survive_a_killed_one_and_end_with_the_same_weights(tiny, tm
     assert record["replicas"] == 2 and len(record["history"]["loss"]) == 3
     assert (outs[0] / "mlp.keras").exists() and other[-1]["model"] is None
     assert not any(outs[1].iterdir()) and not backups[0].exists()
+
+
+def test_tensorflows_words_for_a_lost_worker_become_one_line_naming_it():
+    from workbench.core.multiworker import _describe
+
+    class UnavailableError(Exception):  # TensorFlow's, as far as the text goes
+        pass
+
+    workers = ["10.0.0.1:2222", "10.0.0.2:2222"]
+    heartbeat = UnavailableError(
+        "{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/replica:0/task:0/"
+        "device:CPU:0}} Collective ops is aborted by: Error reported from /job:worker/task:1: "
+        "The following tasks are unhealthy (stopped sending heartbeats):\n"
+        "/job:worker/replica:0/task:1\nThe tasks have crashed. [Op:CollectiveReduceV2]")
+    line = _describe(heartbeat, workers)
+    assert "heartbeats of worker 1 (10.0.0.2:2222)" in line and "--resume" in line
+    assert "\n" not in line and "worker 0" not in line
+    closed = UnavailableError(
+        "{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/replica:0/task:1/"
+        "device:CPU:0}} Collective ops is aborted by: Socket closed\nAdditional GRPC error "
+        "information from remote target /job:worker/replica:0/task:0 while calling "
+        "/tensorflow.WorkerService/RecvBuf: [Op:CollectiveReduceV2]")
+    assert "connection of worker 0 (10.0.0.1:2222)" in _describe(closed, workers)
+    assert _describe(ValueError("bad\nthing"), workers) == "Training failed: thing"
