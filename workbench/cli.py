@@ -175,7 +175,7 @@ def cmd_train(args) -> int:
                 strategy=strategy, backup_dir=backup.folder)
     result, test = run.outcome.result, run.outcome.test or {}
     several = result.shard_samples is not None  # on several machines: the chief writes
-    if several and result.status == "failed":  # most likely a lost worker: resume them all
+    if several and result.status == "failed" and backup.exists():  # a lost worker, most likely
         raise CliError(f"{result.message} (this one's: --resume {backup.folder})")
     backup.discard()  # the run has ended (a failure would fail the same way again)
     if result.status == "failed":

@@ -149,3 +149,16 @@ def test_tensorflows_words_for_a_lost_worker_become_one_line_naming_it():
         "/tensorflow.WorkerService/RecvBuf: [Op:CollectiveReduceV2]")
     assert "connection of worker 0 (10.0.0.1:2222)" in _describe(closed, workers)
     assert _describe(ValueError("bad\nthing"), workers) == "Training failed: thing"
+
+
+def test_workers_started_with_other_settings_stop_in_one_line(tiny, tmp_path):
+    ports = free_ports(2)
+    workers = f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}"
+    procs = [start(tiny / "mlp.json", tmp_path / str(i), workers, i, "--epochs", 1 + i)
+             for i in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=240)
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert proc.returncode == 1 and len(lines) == 1, err
+        assert "the workers differ in their epochs" in lines[0] and "--resume" not in lines[0]
+    assert not (tmp_path / "0" / "mlp.json").exists()

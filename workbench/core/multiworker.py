@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,34 @@ def _dataset(tf, strategy, x, y, batch_size: int, shuffle_seed: int | None):
     return strategy.experimental_distribute_dataset(ds.batch(batch_size).with_options(options))
 
 
+def _gather(tf, strategy, values: list[float]) -> np.ndarray:
+    """``values`` as every replica of every worker has them, one row each (tf.distribute
+    reduces only by sum or mean; this all-gathers)."""
+
+    @tf.function
+    def gather():
+        per_replica = strategy.run(lambda: tf.constant([values], tf.float64))
+        return strategy.gather(per_replica, axis=0)
+
+    return gather().numpy()
+
+
+def _check_same_run(tf, strategy, model, data: TrainingData, config: TrainConfig) -> None:
+    """RuntimeError unless every worker has the same data, model and settings: a worker with
+    another dataset would train on the wrong shares, one with other batches would wait for
+    all-reduces that never come."""
+    x = np.ascontiguousarray(data.x_train[:2000])
+    mine = [len(data.x_train), 0 if data.x_val is None else len(data.x_val),
+            zlib.crc32(x.tobytes()), model.count_params(), config.batch_size, config.epochs]
+    rows = _gather(tf, strategy, [float(v) for v in mine])
+    if not (rows == rows[0]).all():
+        names = ["training samples", "validation samples", "samples", "parameters",
+                 "batch size", "epochs"]
+        what = next(n for i, n in enumerate(names) if len(set(rows[:, i])) > 1)
+        raise RuntimeError(f"the workers differ in their {what}; start every worker with the "
+                           "same project, dataset and --epochs")
+
+
 class _Checkpoints:
     """This worker's checkpoint of model, optimizer and epoch after every epoch (two kept)."""
 
@@ -149,24 +178,13 @@ class _Checkpoints:
                                                   max_to_keep=2)
         self.checkpoint = checkpoint
 
-    def _everyone(self, value: int) -> list[int]:
-        """``value`` as every replica of every worker has it (tf.distribute reduces only by
-        sum or mean, so the epochs are gathered)."""
-        tf = self.tf
-
-        @tf.function
-        def gather():
-            per_replica = self.strategy.run(lambda: tf.constant([float(value)]))
-            return self.strategy.gather(per_replica, axis=0)
-
-        return [int(v) for v in gather().numpy()]
-
     def restore(self) -> int:
         """The epochs every worker has done (0: a new run); all workers restore the same one."""
         if self.manager is not None and self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint)
         mine = int(self.epoch.numpy())
-        everyone = self._everyone(mine)  # every worker takes part, with a backup or without
+        # Every worker takes part, with a backup or without.
+        everyone = [int(v) for v in _gather(self.tf, self.strategy, [mine])[:, 0]]
         low, high = min(everyone), max(everyone)
         if high - low > 1 or low == 0 < high:
             raise RuntimeError(
@@ -233,6 +251,7 @@ def run_distributed_training(model, data: TrainingData, config: TrainConfig, str
             model.optimizer.build(model.trainable_variables)
             fns = _metric_fns(keras, metrics, data.y_train, output_shape, config.loss)
             stepper = _Steps(tf, keras, strategy, model, config, fns)
+        _check_same_run(tf, strategy, model, data, config)
         checkpoints = _Checkpoints(tf, strategy, model, backup)
         done = checkpoints.restore()
         state["epochs"] = done
