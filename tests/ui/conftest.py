@@ -1,8 +1,9 @@
 """UI test fixtures: fail any test that leaves a QThread or a Python thread running (napari-style).
 
 The daemon threads that import TensorFlow and load datasets in the background (named
-``tensorflow-import`` and ``dataset-load``) and the views' model task (``views-model``, which ends
-after idling, or when its window closes) may outlive a test; nothing else may.
+``tensorflow-import`` and ``dataset-load``) and the views' model and the document's inspection
+tasks (``views-model``, ``model-inspection``, which end after idling, or when their window closes)
+may outlive a test; nothing else may.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from PyQt5.QtCore import QThread
 from PyQt5.QtWidgets import QApplication
 
-ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "views-model")
+ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "views-model", "model-inspection")
 GRACE_S = 2.0  # a thread that is already ending gets this long to finish
 
 

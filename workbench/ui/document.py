@@ -5,8 +5,10 @@ settings. Every model or training edit goes through an undoable command on ``und
 inspection (shapes, parameters, errors) is recomputed by Keras after each edit, debounced, as a
 task of the task runner (ui/tasks.py): its worker thread is the only one that creates the Keras
 layers, the GUI thread never waits for it. Until the newest edit's answer arrives the views show
-the last one (``inspection_current`` False; ``checking_changed`` after a moment); a newer edit
-cancels the older inspection, and a result that is not of the newest edit is dropped.
+the last one (``inspection_current`` False; ``checking_changed`` after a moment). The task lives
+on between edits (starting a thread per edit cost the GUI thread ~15 ms, waiting for the busy
+interpreter) and ends after idling; a newer edit's spec replaces a request not yet taken and
+stops the inspection in hand at its next layer, and an answer not of the newest edit is dropped.
 
 The document refuses edits while it is not ``editable``: while a run trains (``busy``) and for a
 model opened read-only (``read_only`` holds why). ``editable_changed`` tells the builder's widgets
@@ -27,10 +29,10 @@ from workbench.core import tf_loader
 from workbench.core.inspect import ModelInspection
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+from workbench.ui.inspection import INSPECTION_IDLE_S, INSPECTION_THREAD, serve_inspections
 from workbench.ui.tasks import Task, TaskRunner
 
 BUSY_REASON = "a run is training: stop it to change the model"
-INSPECTION_THREAD = "model-inspection"
 CHECKING_DELAY_MS = 250  # an answer slower than this shows "checking…" (faster ones: no flicker)
 
 
@@ -114,9 +116,10 @@ class Document(QObject):
         self._checking_timer.timeout.connect(self._on_checking_slow)
         self.checking = False  # "checking…" is shown
         self._inspect_runner = TaskRunner(self)
-        self._inspect_task: Task | None = None  # the inspection of the newest edit, running
+        self._inspect_task: Task | None = None  # the inspection task (between edits too)
         self._generation = 0  # counts model changes; an inspection answers for one of them
         self._inspected = -1  # the generation ``inspection`` is of
+        self._asked = self._answered = -1  # the newest generation asked about / answered
         self.model_changed.connect(self._on_model_changed)
 
     def _on_clean_changed(self, clean: bool) -> None:
@@ -153,19 +156,26 @@ class Document(QObject):
             self._checking_timer.start()
 
     def refresh_inspection(self) -> None:
-        """Ask Keras, on the inspection task's thread, about the spec as it is now; the older
-        inspection still running is cancelled (and its answer would be dropped)."""
+        """Ask Keras, on the inspection task's thread, about the spec as it is now; a request
+        not taken yet is replaced, the inspection in hand stops (its answer would be dropped)."""
         if not tf_loader.is_loaded() or self._inspect_runner.closed:
             return
         self._inspect_timer.stop()
-        if self._inspect_task is not None:
-            self._inspect_task.cancel()
-        generation = self._generation
-        self._inspect_task = self._inspect_runner.start(
-            _inspect, self.spec.copy(), name=INSPECTION_THREAD,
-            on_result=lambda report: self._on_inspected(report, generation),
-            on_error=lambda message: self._on_inspection_failed(message, generation),
-            on_finished=self._on_inspection_ended)
+        task = self._inspect_task
+        if task is None or task.cancel_requested or not task.running:
+            task = self._inspect_task = self._inspect_runner.start(
+                serve_inspections, INSPECTION_IDLE_S, name=INSPECTION_THREAD,
+                on_partial=self._on_answer, on_error=self._on_inspection_failed,
+                on_finished=self._on_inspection_ended)
+        self._asked = self._generation
+        task.send((self._generation, self.spec.copy()), key="spec")
+
+    def _on_answer(self, answer: tuple) -> None:
+        generation, inspection, failure = answer
+        self._answered = max(self._answered, generation)
+        if failure:  # Keras itself failed (out of memory, ...): the model cannot be checked
+            inspection = ModelInspection(tuple(self.spec.input_shape), error=failure)
+        self._on_inspected(inspection, generation)
 
     def _on_inspected(self, inspection: ModelInspection, generation: int) -> None:
         if generation != self._generation or sip.isdeleted(self):
@@ -177,15 +187,14 @@ class Document(QObject):
             self.checking_changed.emit(False)
         self.inspection_changed.emit()
 
-    def _on_inspection_failed(self, message: str, generation: int) -> None:
-        # Not a layer's fault (Keras itself failed: out of memory, ...): the model cannot be
-        # checked, so it counts as invalid, with the reason.
-        self._on_inspected(ModelInspection(tuple(self.spec.input_shape), error=message),
-                           generation)
+    def _on_inspection_failed(self, message: str) -> None:
+        self._on_answer((self._asked, None, message))
 
     def _on_inspection_ended(self, task: Task) -> None:
         if task is self._inspect_task:
             self._inspect_task = None
+            if task.take_messages() and not self._inspect_runner.closed:
+                self.refresh_inspection()  # asked while it was ending after idling
 
     def _on_checking_slow(self) -> None:
         if self.inspection_pending and not self.checking:
@@ -195,7 +204,7 @@ class Document(QObject):
     @property
     def inspection_pending(self) -> bool:
         """True between an edit and its inspection's answer."""
-        return self._inspect_timer.isActive() or self._inspect_task is not None
+        return self._inspect_timer.isActive() or self._asked > self._answered
 
     @property
     def inspection_current(self) -> bool:
@@ -207,6 +216,7 @@ class Document(QObject):
         self._inspect_timer.stop()
         self._checking_timer.stop()
         task, self._inspect_task = self._inspect_task, None
+        self._answered = self._asked
         if task is not None:
             task.cancel()
             task.join(timeout)
@@ -434,13 +444,6 @@ class Document(QObject):
             self.busy_changed.emit(busy)
             if self.editable != was_editable:
                 self.editable_changed.emit(self.editable)
-
-
-def _inspect(state, spec: ModelSpec) -> ModelInspection:
-    """The inspection task (its worker thread): Keras's shapes, stopping early once cancelled."""
-    from workbench.core.inspect import inspect_model
-
-    return inspect_model(spec, check=state.check)
 
 
 def redo_shortcuts() -> list[QKeySequence]:

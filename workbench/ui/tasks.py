@@ -67,6 +67,11 @@ class TaskState:
         """Block up to ``timeout`` seconds or until cancelled; True when cancelled."""
         return self._task._cancel.wait(timeout)
 
+    @property
+    def messages_waiting(self) -> bool:
+        """Whether a message waits to be received (a newer request: drop the one in hand)."""
+        return self._task.pending_messages > 0
+
     def take_messages(self) -> list[Any]:
         """The messages not received yet, removed (a task finishing its queue when cancelled)."""
         return [message for _key, message in self._task.take_messages()]

@@ -30,6 +30,7 @@ from workbench.core.compatibility import OutputProblem, check_output
 from workbench.core.fixes import Fix
 from workbench.core.inspect import LayerInfo, format_shape
 from workbench.core.spec import LayerSpec
+from workbench.ui.builder.cells import set_colours, set_flags, set_text
 from workbench.ui.builder.stack_tree import StackTree
 from workbench.ui.state import ProjectState
 
@@ -63,21 +64,6 @@ def graph_labels(spec) -> list[tuple[str, str]] | None:
     before = [graph_edit.INPUT, *names]
     return [(name, "" if sources == [before[i]] else f"  ← {', '.join(sources)}")
             for i, (name, sources) in enumerate(zip(names, inbound))]
-
-
-def _set_text(item: QTreeWidgetItem, column: int, text: str) -> None:
-    """Set a cell's text (or colours, below) only when it changes: every change costs the tree
-    a round of its own bookkeeping, which made most of a refresh's time after an edit."""
-    if item.text(column) != text:
-        item.setText(column, text)
-
-
-def _set_colours(item: QTreeWidgetItem, column: int, background: QBrush,
-                 foreground: QBrush) -> None:
-    if item.background(column) != background:
-        item.setBackground(column, background)
-    if item.foreground(column) != foreground:
-        item.setForeground(column, foreground)
 
 
 class LayerStackView(QWidget):
@@ -350,24 +336,25 @@ class LayerStackView(QWidget):
 
     def _fill_input_row(self, item: QTreeWidgetItem) -> None:
         shape = format_shape(tuple(self.state.spec.input_shape))
-        item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
-        _set_text(item, COL_INDEX, "")
-        _set_text(item, COL_LAYER, f"Input {shape}")
-        _set_text(item, COL_SHAPE, shape)
-        _set_text(item, COL_PARAMS, "")
+        set_flags(item, Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+        set_text(item, COL_INDEX, "")
+        set_text(item, COL_LAYER, f"Input {shape}")
+        set_text(item, COL_SHAPE, shape)
+        set_text(item, COL_PARAMS, "")
         item.setToolTip(COL_LAYER, "The shape of one sample (without the batch axis); "
                                    "select to edit")
         font = item.font(COL_LAYER)
-        font.setItalic(True)
-        item.setFont(COL_LAYER, font)
+        if not font.italic():
+            font.setItalic(True)
+            item.setFont(COL_LAYER, font)
         for col in range(4):
-            _set_colours(item, col, QBrush(), QBrush())
+            set_colours(item, col, QBrush(), QBrush())
 
     def _fill_layer_row(self, item: QTreeWidgetItem, index: int, layer: LayerSpec, label: str,
                         info: LayerInfo | None, current: bool, failed_before: bool) -> bool:
-        item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
-        _set_text(item, COL_INDEX, str(index + 1))
-        _set_text(item, COL_LAYER, label)
+        set_flags(item, Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+        set_text(item, COL_INDEX, str(index + 1))
+        set_text(item, COL_LAYER, label)
         item.setTextAlignment(COL_PARAMS, Qt.AlignRight | Qt.AlignVCenter)
         error = info.error if (info is not None and current) else None
         if info is None:
@@ -380,8 +367,8 @@ class LayerStackView(QWidget):
             shape_text, params_text = "—", "—"
         else:
             shape_text, params_text = format_shape(info.output_shape), f"{info.params:,}"
-        _set_text(item, COL_SHAPE, shape_text)
-        _set_text(item, COL_PARAMS, params_text)
+        set_text(item, COL_SHAPE, shape_text)
+        set_text(item, COL_PARAMS, params_text)
         from workbench.core.catalogue import layer_type
 
         tip = f"{layer.class_name}: {layer_type(layer.class_name).help}"
@@ -393,7 +380,7 @@ class LayerStackView(QWidget):
             (info is not None and info.output_shape is None)
         for col in range(4):
             item.setToolTip(col, tip)
-            _set_colours(item, col, QBrush(),
+            set_colours(item, col, QBrush(),
                          QBrush(STALE_FG) if stale and col >= COL_SHAPE else QBrush())
         return failed_before
 
@@ -401,7 +388,7 @@ class LayerStackView(QWidget):
     def _mark_error(item: QTreeWidgetItem, text: str) -> None:
         for col in range(4):
             item.setToolTip(col, text)
-            _set_colours(item, col, QBrush(ERROR_BG), QBrush(ERROR_FG))
+            set_colours(item, col, QBrush(ERROR_BG), QBrush(ERROR_FG))
 
     def _update_totals(self) -> None:
         report = self.state.inspection
