@@ -132,3 +132,46 @@ def test_a_damaged_image_met_mid_training_stops_the_run_naming_the_file(folder, 
     assert run.outcome.result.status == "failed"
     assert message.startswith(f"Training stopped: {victim}: ")
     assert "\n" not in message and "Traceback" not in message
+
+
+_SLOW_DAMAGED_STREAM = """
+import time
+import numpy as np
+from workbench.core.build import build_model, compile_model
+from workbench.core.datasets.dataset import DatasetError
+from workbench.core.datasets.lazy import Samples
+from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+from workbench.core.training import TrainingData, run_training
+
+class Source:  # 3,000 samples decoded in 2 ms a batch; row 1,234 cannot be read
+    path, count, sample_shape = "slow", 3000, (4, 4)
+    def read(self, rows):
+        time.sleep(0.002)
+        if (rows == 1234).any():
+            raise DatasetError("slow/1234.png: damaged image.")
+        return np.zeros((len(rows), 4, 4), np.float32)
+
+spec = ModelSpec((4, 4), [LayerSpec.create("Flatten"), LayerSpec.create("Dense", units=2)])
+config = TrainConfig(epochs=1, batch_size=32, metrics=[], validation_split=0, shuffle=False,
+                     loss="sparse_categorical_crossentropy")
+model = build_model(spec)
+compile_model(model, config)
+result = run_training(model, TrainingData(Samples(Source()), np.zeros(3000, np.int64)), config)
+print(result.status, result.message)
+"""
+
+
+def test_a_damaged_image_among_many_in_flight_never_hangs_the_run():
+    """An error raised inside tf.data's map left its iterator waiting forever for the batches
+    still being decoded (the run, or the process at exit, hung): in a child, with a timeout."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _SLOW_DAMAGED_STREAM], capture_output=True,
+                          text=True, timeout=240, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == (
+        "failed Training stopped: slow/1234.png: damaged image.")

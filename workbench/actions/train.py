@@ -211,9 +211,13 @@ def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig,
                          output_shape)
         batch = max(256, config.batch_size)
         if is_lazy(x):
-            from workbench.core.datasets.lazy import keras_stream
+            from workbench.core.datasets.lazy import StreamFailure, keras_stream
 
-            scores = model.evaluate(keras_stream(x, y, batch), verbose=0, return_dict=True)
+            failure = StreamFailure()
+            scores = model.evaluate(keras_stream(x, y, batch, failure=failure), verbose=0,
+                                    return_dict=True, callbacks=[failure.callback()])
+            if failure.message:
+                return None
         else:
             scores = model.evaluate(x, y, batch_size=batch, verbose=0, return_dict=True)
     except Exception:  # noqa: BLE001 - see the docstring

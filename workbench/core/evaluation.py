@@ -347,10 +347,14 @@ def _loss_value(model, x, y, labels, outputs, report, loss, batch_size) -> float
         target = _labels_for_loss(compiled_loss, y, labels, outputs.shape)
         try:
             if is_lazy(x):
-                from workbench.core.datasets.lazy import keras_stream
+                from workbench.core.datasets.lazy import StreamFailure, keras_stream
 
-                logs = model.evaluate(keras_stream(x, target, batch_size), verbose=0,
-                                      return_dict=True)
+                failure = StreamFailure()
+                logs = model.evaluate(keras_stream(x, target, batch_size, failure=failure),
+                                      verbose=0, return_dict=True,
+                                      callbacks=[failure.callback()])
+                if failure.message:  # an image that cannot be read: the report's loss
+                    return report.loss
             else:
                 logs = model.evaluate(x, target, batch_size=batch_size, verbose=0,
                                       return_dict=True)

@@ -344,11 +344,14 @@ def run_training(model, data: TrainingData, config: TrainConfig,
             if has_val:
                 validation = keras_stream(data.x_val, data.y_val, batch_size, failure=failure)
             batch_size, shuffle = None, False  # the stream batches and shuffles
+            callbacks = [*callbacks, failure.callback()]
         model.fit(
             *inputs, validation_data=validation,
             epochs=config.epochs, batch_size=batch_size, shuffle=shuffle,
             callbacks=callbacks, verbose=0,
         )
+        if failure is not None and failure.message:  # a damaged image stopped the stream
+            result = TrainingResult("failed", message=f"Training stopped: {failure.message}")
     except Exception as exc:  # noqa: BLE001 - any failure inside Keras is reported, not raised
         message = (f"Training stopped: {failure.message}" if failure and failure.message
                    else _describe_failure(exc))

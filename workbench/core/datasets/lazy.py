@@ -107,17 +107,43 @@ class Samples:
 
 class StreamFailure:
     """The first readable error a stream met (a damaged image), for the run's one-line message
-    instead of TensorFlow's wrapped traceback."""
+    instead of TensorFlow's wrapped traceback.
+
+    The stream never raises it into TensorFlow: an error inside a tf.data map left the iterator
+    waiting forever for its other calls when Keras dropped it (TensorFlow 2.21: the run, or the
+    process at exit, hung). The failing batch comes as zeros, ``callback()`` stops training or
+    evaluating after that batch, and the caller reports ``message``."""
 
     def __init__(self) -> None:
         self.message = ""
+
+    def callback(self):
+        """A Keras callback that stops ``fit`` / ``evaluate`` once the stream has failed."""
+        from workbench.core.tf_loader import load_tensorflow
+
+        _, keras = load_tensorflow()
+        failure = self
+
+        class StopOnFailure(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                if failure.message:
+                    self.model.stop_training = True
+
+            def on_test_batch_end(self, batch, logs=None):
+                if failure.message:  # fit's validation too: the run stops with it
+                    self.model.stop_evaluating = True
+                    self.model.stop_training = True
+
+        return StopOnFailure()
 
 
 def keras_stream(x: Samples, y, batch_size: int, *, shuffle: bool = False,
                  seed: int | None = None, failure: StreamFailure | None = None):
     """A ``tf.data.Dataset`` of ``(inputs, labels)`` batches: the row numbers (and labels) are
     shuffled in memory, each batch is decoded by a ``tf.numpy_function`` in parallel with the
-    others and with training, and a few batches are prefetched; memory stays a few batches."""
+    others and with training, and a few batches are prefetched; memory stays a few batches.
+    A sample that cannot be read sets ``failure.message``: pass ``failure.callback()`` to Keras
+    and check the message afterwards."""
     from workbench.core.tf_loader import load_tensorflow
 
     tf, _ = load_tensorflow()
@@ -126,11 +152,13 @@ def keras_stream(x: Samples, y, batch_size: int, *, shuffle: bool = False,
     labels = None if y is None else np.asarray(y)
 
     def decode(where):
-        try:
-            return x[np.asarray(where)]
-        except DatasetError as exc:
-            failure.message = failure.message or str(exc)
-            raise
+        where = np.asarray(where)
+        if not failure.message:
+            try:
+                return x[where]
+            except DatasetError as exc:  # never raised into tf.data: see StreamFailure
+                failure.message = failure.message or str(exc)
+        return np.zeros((len(where), *x.sample_shape), np.float32)
 
     def read(where, *label):
         images = tf.numpy_function(decode, [where], tf.float32, stateful=False)
