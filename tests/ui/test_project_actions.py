@@ -391,6 +391,9 @@ def test_checkpoints_during_training_survive_a_crash(qtbot, make_window, monkeyp
     state.trained.weights_updated.connect(epochs_seen.append)
     assert w.training_panel.start_training()
     qtbot.waitUntil(lambda: len(epochs_seen) >= 2, timeout=TRAIN_TIMEOUT_MS)
+    # Written by a task: the autosave listing an epoch first, then its weights.
+    qtbot.waitUntil(lambda: getattr(read_checkpoint(actions.recovery.folder / "last.npz"),
+                                    "epoch", -1) >= 1, timeout=TRAIN_TIMEOUT_MS)
     actions.recovery.abandon()  # crash: what is written stays, nothing more is written
     folder = actions.recovery.folder
     last, best = read_checkpoint(folder / "last.npz"), read_checkpoint(folder / "best.npz")

@@ -253,6 +253,10 @@ class RecoverySession:
         self._mutex = threading.Lock()
         self.checkpoints = CheckpointWriter(self._ensure_folder)
         self.closed = False
+        # Autosaves may be written by a task while the GUI thread clears the session (a save):
+        # ``clear`` counts a generation, and a write asked for before it is dropped after it.
+        self._writing = threading.Lock()
+        self.generation = 0
 
     def _ensure_folder(self) -> Path:
         with self._mutex:
@@ -275,43 +279,53 @@ class RecoverySession:
         return self._folder / AUTOSAVE if self._folder is not None else None
 
     def write_autosave(self, project: Project | dict[str, Any],
-                       origin: str | os.PathLike | None) -> None:
-        if self.closed:
-            return
+                       origin: str | os.PathLike | None, generation: int | None = None) -> bool:
+        """Write the recovery copy (any thread); False when nothing was written: the session
+        ended, or ``generation`` (``self.generation`` when the write was asked for) is past."""
         if isinstance(project, Project):
             project = project.to_dict()
         data = {"project": project, "origin": str(origin) if origin else None,
                 "saved": time.time()}
-        write_atomic(self._ensure_folder() / AUTOSAVE, json.dumps(data) + "\n")
+        text = json.dumps(data) + "\n"
+        with self._writing:
+            if self.closed or (generation is not None and generation != self.generation):
+                return False
+            write_atomic(self._ensure_folder() / AUTOSAVE, text)
+        return True
 
     def has_autosave(self) -> bool:
         return self.autosave_path is not None and self.autosave_path.exists()
 
     def clear(self) -> None:
         """Nothing unsaved any more: remove the autosave and the checkpoints."""
-        if self.closed:
-            return
-        self.checkpoints.discard()
-        if self.autosave_path is not None:
-            try:
-                self.autosave_path.unlink()
-            except FileNotFoundError:
-                pass
+        with self._writing:
+            if self.closed:
+                return
+            self.generation += 1
+            self.checkpoints.discard()
+            if self.autosave_path is not None:
+                try:
+                    self.autosave_path.unlink()
+                except FileNotFoundError:
+                    pass
 
     def close(self) -> None:
         """A clean exit: remove the whole session folder."""
-        if self.closed:
-            return
-        self.closed = True
+        with self._writing:
+            if self.closed:
+                return
+            self.closed = True
         self.checkpoints.close()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self._release()
 
     def abandon(self) -> None:
-        """Let go of the lock but leave every file, as a crash would (for tests)."""
-        self.closed = True
+        """Let go of the lock but leave every file, as a crash would (for tests). Checkpoints
+        stop first: what is left never has weights newer than the autosave's run."""
         self.checkpoints.close()
+        with self._writing:
+            self.closed = True
         self._release()
 
     def _release(self) -> None:

@@ -22,7 +22,9 @@ class AutosaveMixin:
     """Part of ProjectActions: the recovery copy of unsaved work and of the run in progress."""
 
     def autosave_now(self) -> bool:
-        """Write the recovery copy when there is something unsaved (or a run in progress)."""
+        """Write the recovery copy when there is something unsaved (or a run in progress).
+        During a run it is written by the checkpoint task (True: asked for; ``autosaved`` follows
+        once it is on disk): on the GUI thread its fsync stalled the window at every epoch."""
         state = self.state
         if not state.dirty and not (state.busy and self._run_logs):
             return False
@@ -30,13 +32,25 @@ class AutosaveMixin:
         partial = self._partial_run()
         if partial is not None:
             data["runs"] = [*data["runs"], partial]
+        recovery, origin = self.recovery, state.path
+        if state.busy:
+            generation = recovery.generation
+            self.checkpoints.submit_autosave(
+                lambda: recovery.write_autosave(data, origin, generation), self._autosave_done)
+            return True
         try:
-            self.recovery.write_autosave(data, state.path)
+            recovery.write_autosave(data, origin)
         except OSError as exc:
-            self._status(f"Autosave failed: {exc.strerror or exc}")
+            self._autosave_done(str(exc.strerror or exc))
             return False
-        self.autosaved.emit(str(self.recovery.autosave_path))
+        self._autosave_done("")
         return True
+
+    def _autosave_done(self, error: str) -> None:
+        if error:
+            self._status(f"Autosave failed: {error}")
+        else:
+            self.autosaved.emit(str(self.recovery.autosave_path))
 
     def _partial_run(self) -> dict[str, Any] | None:
         """The run in progress, as far as it got, for the recovery copy."""
@@ -75,13 +89,14 @@ class AutosaveMixin:
                                      if isinstance(v, (int, float))}
 
     def _on_weights_updated(self, epoch: int) -> None:
-        """After each epoch of a run: checkpoint its weights (written by a task)."""
+        """After each epoch of a run: checkpoint its weights (written by a task, after the
+        autosave that lists the epoch: a crash never leaves weights newer than the run's log)."""
         state = self.state
         if not state.busy or state.trained.weights is None:
             return
+        self.autosave_now()
         self.checkpoints.submit(epoch, state.trained.weights, state.trained.trained_spec,
                                 self._run_logs.get(epoch))
-        self.autosave_now()
 
     # Recovery ------------------------------------------------------------------------------------
 
