@@ -227,15 +227,17 @@ def test_row_percentages_never_round_a_mistake_to_zero(qtbot):
     assert view.cell_text(3, 3) == "100%" and view.cell_text(0, 5) == ""
 
 
-def test_a_result_arriving_behind_another_tab_makes_its_thumbnails_when_shown(qtbot):
+def test_a_result_arriving_behind_another_tab_is_drawn_when_shown(qtbot):
     w = ready_window(qtbot, "mnist-mlp")
     panel = w.evaluation_panel
     assert not panel.isVisible()  # the Builder tab is in front
     train_briefly(w)
     w.state.set_busy(False)  # a run ended: the hidden tab evaluates the last weights
     result = wait_result(qtbot, panel)
-    assert panel.matrix.counts is not None  # the matrix and the table are current ...
-    assert panel.wrong_gallery.shown_indices() == []  # ... its thumbnails wait
+    # Computed, not drawn: the matrix, the table and the thumbnails wait for the tab.
+    assert panel.matrix.counts is None and panel.wrong_gallery.shown_indices() == []
     show_evaluation(w)
+    assert int(panel.matrix.counts.sum()) == len(result.y_true)
+    assert f"{result.accuracy:.1%}" in panel.summary.text()
     shown = panel.wrong_gallery.shown_indices()
     assert shown and all(result.y_pred[i] != result.y_true[i] for i in shown)

@@ -45,6 +45,7 @@ class DatasetPanel(QWidget):
         self.tasks = TaskRunner(self)
         self._preview_request = 0
         self.augmented: np.ndarray | None = None  # the last augmentation preview (tests read it)
+        self._preview_stale = False  # a preview asked for while the tab was hidden
         self._mosaic = None  # its picture, drawn to the details column's width
 
         self.summary = QLabel("Loading the dataset…", self, objectName="datasetSummary")
@@ -222,9 +223,18 @@ class DatasetPanel(QWidget):
 
     # Augmentation preview ------------------------------------------------------------------------
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._preview_stale:
+            self._preview_augmentation()
+
     def _preview_augmentation(self) -> None:
+        # Behind another tab: made when shown. Its Keras work (a model built and called) took
+        # the GIL from the GUI thread at every model or settings change, Train's click included.
+        self._preview_stale = not self.isVisible()
         current = self.grid.currentIndex()
-        if self.dataset is None or not current.isValid() or self.tasks.closed:
+        if self._preview_stale or self.dataset is None or not current.isValid() or \
+                self.tasks.closed:
             return
         spec = self.state.spec
         if explore.augmentation_spec(spec) is None:

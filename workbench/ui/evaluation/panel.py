@@ -7,7 +7,7 @@ weights), newest epoch only; this panel only draws what comes back.
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -40,6 +40,10 @@ from workbench.ui.previous_model import PreviousModelNotice
 GALLERY_LIMIT = 200  # thumbnails per cell; the title says how many there are in all
 MOST_WRONG = 60
 EMPTY_TEXT = "Train the model (or open a trained .keras) to see where it is wrong."
+# Behind another tab, the last epoch's evaluation starts this long after a run ends: started at
+# once, its Keras work (a fresh model's predict step traced) took the GIL from the run's end
+# on the GUI thread (the record, the runs table, the repaint: the run's longest stall).
+CATCH_UP_DELAY_MS = 1000
 
 
 class _NumberItem(QTableWidgetItem):
@@ -64,6 +68,7 @@ class EvaluationPanel(QWidget):
         self._thumbnails_for: tuple | None = None  # a result whose galleries wait to be shown
         self._dataset = None  # the dataset the shown result was computed on
         self._pending_run: int | None = None  # the run whose weights were last sent
+        self._undrawn: tuple | None = None  # (result, its caption) not drawn yet (tab hidden)
         self._token = 0
         self._stale = state.trained.weights is not None
         # Its task ends by itself when idle; closing the window cancels and joins it.
@@ -137,6 +142,8 @@ class EvaluationPanel(QWidget):
 
         state.trained.weights_updated.connect(self._on_weights_changed)
         state.busy_changed.connect(self._on_busy_changed)
+        self._catch_up = QTimer(self, singleShot=True, interval=CATCH_UP_DELAY_MS,
+                                timeout=self._request)
         state.data.loaded.connect(self._on_dataset_changed)
         state.project_replaced.connect(self._on_project_replaced)
         self._show_empty(EMPTY_TEXT)
@@ -148,8 +155,12 @@ class EvaluationPanel(QWidget):
         self._request()
 
     def _on_busy_changed(self, busy: bool) -> None:
-        if not busy:
-            self._request()  # the last epoch, even if this tab was hidden during the run
+        if busy:
+            self._catch_up.stop()
+        elif self.isVisible():
+            self._request()
+        else:
+            self._catch_up.start()  # the last epoch, ready when the tab is shown
 
     def _on_dataset_changed(self) -> None:
         dataset = self.state.data.dataset
@@ -164,11 +175,12 @@ class EvaluationPanel(QWidget):
     def _on_project_replaced(self) -> None:
         self._token += 1  # results still in flight belong to the old project
         self._stale = False
-        self.result = self._thumbnails_for = None
+        self.result = self._thumbnails_for = self._undrawn = None
         self._show_empty(EMPTY_TEXT)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        self.draw_pending()
         self._fill_thumbnails()
         self._request()
 
@@ -237,6 +249,19 @@ class EvaluationPanel(QWidget):
         epoch = "" if self.state.trained.is_external else (
             f" · {f'run {run}, ' if run is not None else ''}" + (
                 "initial weights" if result.epoch < 0 else f"after epoch {result.epoch + 1}"))
+        self._undrawn = (result, epoch)
+        if self.isVisible():
+            self.draw_pending()
+        # else: drawn when the tab is shown. The last epoch's result, computed while another
+        # tab is shown, arrives as the next run may be starting: drawing the matrix then cost
+        # ~20 ms of GUI time while the run built its model (the run's start stall).
+
+    def draw_pending(self) -> None:
+        """Draw the result that came while the tab was hidden (an export needs it now)."""
+        pending, self._undrawn = self._undrawn, None
+        if pending is None or pending[0] is not self.result:
+            return
+        result, epoch = pending
         if result.task == "regression":
             self._show_regression(result, epoch)
         else:

@@ -231,6 +231,9 @@ class ExportMixin:
         if widget is None:
             self.inform(f"There is no {title.lower()} plot to export.")
             return None
+        evaluation = getattr(self.window, "evaluation_panel", None)
+        if object_name == "confusionMatrix" and evaluation is not None:
+            evaluation.draw_pending()  # a result that came behind another tab
         if object_name == "confusionMatrix" and getattr(widget, "counts", None) is None:
             # Exporting it before the evaluation (a background task) has come wrote an empty one.
             self.inform("There is no confusion matrix to export yet: it shows in the Evaluation "
