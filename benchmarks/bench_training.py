@@ -121,7 +121,7 @@ def main() -> int:
     from workbench.core.datasets import load_dataset
     from workbench.core.templates import load_template
     from workbench.core.tf_loader import load_tensorflow
-    from workbench.ui.training.panel import panel_window
+    from workbench.ui.training.alone import panel_window
 
     tf, _ = load_tensorflow()
     keys = [key.strip() for key in args.template.split(",") if key.strip()]

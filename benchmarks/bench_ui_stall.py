@@ -46,7 +46,7 @@ def make_window(panel_only: bool, template: str = "mnist-cnn"):
         window = MainWindow(project)
         window.resize(1400, 860)
         return window, window.state, window.training_panel
-    from workbench.ui.training.panel import panel_window
+    from workbench.ui.training.alone import panel_window
 
     window, state, panel = panel_window(project)
     window.resize(1100, 700)

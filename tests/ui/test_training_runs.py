@@ -83,7 +83,8 @@ def test_the_finished_run_is_made_ahead_as_the_next_runs_faint_comparison(qtbot,
     configure(state, epochs=1, batch_size=64)
     assert train_once(qtbot, w).result.status == "completed"
     curves = panel.curves
-    # Run 1's faint curves exist already, hidden and out of the legends...
+    # Run 1's faint curves are made a moment after its end, hidden and out of the legends...
+    qtbot.waitUntil(lambda: 1 in curves.loss_view._comparisons, timeout=5000)
     assert curves.shown_earlier_runs() == []
     hidden = curves.loss_view._comparisons[1]
     assert hidden and not any(c.isVisible() for c in hidden)

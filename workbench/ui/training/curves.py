@@ -132,7 +132,8 @@ class MetricPlotView(QWidget):
 
     def clear_current(self) -> None:
         empty = np.empty(0)
-        self.show_current(empty, empty, empty, empty, empty)
+        for curve in (self.raw_curve, self.smooth_curve, self.val_curve):
+            curve.setData(empty, empty)  # (the range is fitted at the paint: no hurry then)
         self.plot.getPlotItem().enableAutoRange()
 
     def set_comparison(self, run_id, curves: list[tuple[np.ndarray, np.ndarray, bool]],
@@ -230,6 +231,7 @@ class CurvesView(QWidget):
         # (run id, metric, colour index, history) of an earlier run's curves made ahead, hidden
         self._prepared: tuple | None = None
         self._x_end: float | None = None  # see start_run
+        self._fitted_x_end: float | None = None  # the x range _fit_x last set
         self.loss_view = MetricPlotView("lossPlot", "Loss", self)
         self.metric_view = MetricPlotView("accuracyPlot", "Accuracy", self,
                                           legend_offset=(-10, -10))
@@ -271,10 +273,18 @@ class CurvesView(QWidget):
         self.loss_view.clear_current()
         self.metric_view.clear_current()
         self._x_end = initial_epoch + epochs if epochs else None
+        self._fitted_x_end = None
         self._fit_x()
         self._dirty = False
         self.min_interval = REDRAW_INTERVAL_MS / 1000
         self._timer.start()
+
+    def run_started(self, steps_per_epoch: int, epochs: int | None) -> None:
+        """The worker's figures for the run begun with ``start_run``, before its first batch."""
+        self.history.set_steps_per_epoch(steps_per_epoch)
+        if epochs and self._x_end is not None:
+            self._x_end = self.history.offset + epochs
+            self._fit_x()
 
     def add_batches(self, points: np.ndarray) -> None:
         self.history.add_batches(points)
@@ -309,13 +319,16 @@ class CurvesView(QWidget):
             return
         end = max(self._x_end, self.loss_view.comparison_x_end(),
                   self.metric_view.comparison_x_end())
+        if end == self._fitted_x_end:
+            return  # each setXRange re-clips every curve of the plot (~4 ms a plot)
+        self._fitted_x_end = end
         for view in (self.loss_view, self.metric_view):
             view.plot.getPlotItem().setXRange(0, end, padding=0.02)  # (x auto range off)
 
     def finish_run(self) -> None:
         self._timer.stop()
         if self._x_end is not None:
-            self._x_end = None
+            self._x_end = self._fitted_x_end = None
             for view in (self.loss_view, self.metric_view):
                 view.plot.getPlotItem().enableAutoRange(x=True)
         self.redraw()

@@ -98,6 +98,13 @@ class RunHistory:
         self._loss_smoother.reset(weight)
         self._metric_smoother.reset(weight)
 
+    def set_steps_per_epoch(self, steps_per_epoch: int) -> None:
+        """The smoothing for the run's real epoch length (known once it starts)."""
+        if not len(self.batches):
+            weight = smoothing_weight(steps_per_epoch)
+            self._loss_smoother.reset(weight)
+            self._metric_smoother.reset(weight)
+
     def add_batches(self, points: np.ndarray) -> None:
         """``points``: rows of (x, loss, metric) from the worker."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 3)

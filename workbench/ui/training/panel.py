@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QMessageBox,
     QSplitter,
@@ -44,6 +44,8 @@ from workbench.ui.training.runs import (
 from workbench.ui.training.worker import TrainingWorker
 
 APP_NAME = "Workbench"
+PREPARE_DELAY_MS = 400  # after a run's first batch, see _on_batches_arrived
+SETTLE_MS = 80  # the worker builds this long after Train, see start_training
 
 
 class TrainingPanel(QWidget):
@@ -59,6 +61,9 @@ class TrainingPanel(QWidget):
         self.state = state
         self.tasks = TaskRunner(self)
         self.task: Task | None = None  # the run's task while one runs
+        # Work put off out of a run's busiest frames (owned: gone with the panel).
+        self._views_timer = QTimer(self, singleShot=True, timeout=self._prepare_views)
+        self._earlier_timer = QTimer(self, singleShot=True, timeout=self._prepare_earlier)
         self.worker: TrainingWorker | None = None
         self.last_outcome: RunOutcome | None = None
         self._spec_dict: dict | None = None
@@ -257,13 +262,11 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Pause")
 
         self.banner.hide()
-        # The previous run's curves stay as they are until this run's first batch arrives (see
-        # _begin_curves): until then the worker builds the model and traces the training step,
-        # pure Python that holds the GIL most of the time, and GUI work done then took twice as
-        # long and made the longest stall of the run.
+        self._views_timer.stop()
+        self._earlier_timer.stop()
         self._curves_pending = (worker.metric, self.earlier.live_id, initial_epoch)
         self._steps_per_epoch = 100
-        self._run_epochs = None
+        self._run_epochs = int(state.training.epochs) or None  # the worker's "started" confirms
         self.earlier.live_id = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -272,8 +275,12 @@ class TrainingPanel(QWidget):
         self._started_at = time.perf_counter()
         state.set_busy(True)
         self.task = worker.start(self.tasks, self._on_run_event, self._on_run_finished)
+        # The run's curves start now, while its worker waits (SETTLE_MS): at its first batch,
+        # the step just traced, the same work waited for the GIL (the run's longest stall).
+        self._begin_curves()
         self._update_enabled()
         self.training_started.emit(run_id)
+        QTimer.singleShot(SETTLE_MS, worker.control.gui_settled.set)
         return True
 
     def _begin_curves(self) -> None:
@@ -287,7 +294,12 @@ class TrainingPanel(QWidget):
         self.curves.start_run(metric, self._steps_per_epoch, initial_epoch, self._run_epochs)
         if metric_changed:  # earlier runs drawn for the other metric: draw them again
             self.earlier.redraw_all()
-        self.earlier.show_previous(previous, self.is_training)
+        self._previous_run = previous  # a frame later: two short frames, not one long
+        QTimer.singleShot(SETTLE_MS // 4, self._show_previous)
+
+    def _show_previous(self) -> None:
+        if self.is_training:
+            self.earlier.show_previous(self._previous_run, True)
 
     def toggle_pause(self) -> None:
         if self.worker is None or self._stopping:
@@ -341,16 +353,17 @@ class TrainingPanel(QWidget):
                                 f"{info.get('validation_samples', 0):,} for validation)…")
         self._steps_per_epoch = steps
         self._run_epochs = int(info.get("epochs", 0)) or None
+        self.curves.run_started(steps, self._run_epochs)
 
     def _on_batches_arrived(self, chunk: dict) -> None:
         if self._closing:
             return
-        if self._curves_pending is not None:
+        if not self.curves.point_count():
             # The run's first batch: its model is built and its step traced (GIL-heavy Python),
             # now TensorFlow's kernels run with the GIL released. Build (and trace) the views'
-            # model for this spec ahead now, on its own thread, ready when the first epoch ends.
-            self.state.trained.prepare(self._spec_dict)
-        self._begin_curves()
+            # model for this spec ahead, on its own thread, ready when the first epoch ends;
+            # not at once: its Python would make this run's first curves wait for the GIL.
+            self._views_timer.start(PREPARE_DELAY_MS)
         self.curves.add_batches(chunk["points"])
         epoch, batch, steps = chunk["epoch"], chunk["batch"], chunk["steps"]
         done = epoch * steps + batch + 1
@@ -364,6 +377,14 @@ class TrainingPanel(QWidget):
             text = f"Paused · {text}"
         self.progress.setValue(min(done, self._progress_total))
         self.progress.setFormat(text)
+
+    def _prepare_earlier(self) -> None:
+        if not self.is_training and self.earlier.live_id is not None:  # no run started since
+            self.earlier.prepare(self.earlier.live_id)
+
+    def _prepare_views(self) -> None:
+        if self.is_training:
+            self.state.trained.prepare(self._spec_dict)
 
     def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
         self.epoch_ended.emit(epoch, logs, elapsed)  # for the run's recovery log, even closing
@@ -399,19 +420,17 @@ class TrainingPanel(QWidget):
 
     def _finish(self, outcome: RunOutcome) -> None:
         result = outcome.result
-        self._begin_curves()  # a run that ended before its first batch
         self.curves.finish_run()
         if outcome.record is not None:
             self.earlier.live_id = outcome.record.id
             self.state.add_run(outcome.record.to_dict())
-            self.earlier.prepare(outcome.record.id)
-        done = self.progress.value()
+            # Its faint curves for the next run: a moment later, out of the run end's frame.
+            self._earlier_timer.start(PREPARE_DELAY_MS // 4)
         status_text = STATUS_TEXT.get(result.status, result.status)
         summary = outcome_summary(result.status, result.epochs_completed, outcome.test,
                                   result.duration, (result.partial_batches, self._steps_per_epoch))
-        if result.status == "completed":
-            done = self._progress_total
-        self.progress.setValue(done)
+        self.progress.setValue(self._progress_total if result.status == "completed"
+                               else self.progress.value())
         self.progress.setFormat(summary)
         self.progress.setToolTip(summary)
         self.speed_label.setText("")
@@ -446,15 +465,6 @@ class TrainingPanel(QWidget):
         self.curves.finish_run()
         self.tasks.shutdown()
         self.state.set_busy(False)
-
-
-def panel_window(project) -> tuple[QWidget, ProjectState, TrainingPanel]:
-    """The training panel under its controls in a widget of its own, on a new ProjectState
-    (for the benchmarks)."""
-    state = ProjectState(project)
-    window, panel = controls_and_panel(state)
-    state.setParent(window)
-    return window, state, panel
 
 
 def controls_and_panel(state: ProjectState, parent: QWidget | None = None

@@ -11,6 +11,7 @@ result; a run that cannot start or breaks off ends with a failed outcome, never 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Any
 
@@ -28,6 +29,10 @@ from workbench.core.training import (
 from workbench.ui.tasks import Task, TaskRunner
 
 EMIT_INTERVAL_S = 1 / 30  # at most this often a batch chunk goes to the GUI
+# A run waits (at most this long) for the GUI thread to lay out and paint the clicked Train
+# before building its model: building is pure Python that holds the GIL, and the click's own
+# layout and paint, done while it built, took several times as long (the run's start stall).
+SETTLE_TIMEOUT_S = 0.25
 # Batch chunk columns: x in epochs (fractional), per-batch loss, per-batch metric (NaN if none).
 BATCH_COLUMNS = 3
 
@@ -38,6 +43,7 @@ class TimedControl(TrainingControl):
     def __init__(self) -> None:
         super().__init__()
         self.paused_seconds = 0.0
+        self.gui_settled = threading.Event()  # set by the GUI once the click is painted
 
     def wait_if_paused(self) -> float:
         waited = super().wait_if_paused()
@@ -143,6 +149,7 @@ def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_
     metric = display_metric(getattr(dataset, "task", "classification"))
     post = (lambda kind, payload: state.set_partial_result((kind, payload)))
     started = time.time()
+    control.gui_settled.wait(SETTLE_TIMEOUT_S)
     try:
         return _train(post, spec, config, dataset, dataset_name, run_id, control, metric, start,
                       devices)
@@ -201,6 +208,7 @@ class TrainingWorker:
 
     def run(self) -> RunOutcome:
         """The run on the calling thread (partial results dropped): for tests and scripts."""
+        self.control.gui_settled.set()
         return train_task(_Quiet(), *self._args, self.control, self.start_from, self.devices)
 
     @property
