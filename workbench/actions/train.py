@@ -176,12 +176,15 @@ def train(spec, config, dataset, dataset_name: str,
                                 "(this one is read as it trains)")
         result = run_distributed_training(model, data, config, strategy,
                                           compile_config.metrics, listener, control, backup_dir)
-        # The same weights in a plain model: scored and saved as a one-machine run's.
+    else:
+        result = run_training(model, data, config, listener, control, backup_dir)
+    if strategy is not None:
+        # The same weights in a plain model: scored and saved as a one-machine run's (mirrored
+        # Keras's evaluate failed on a last batch that does not split over the replicas, and the
+        # run then had no test scores).
         trained, model = model, build_seeded_model(spec, config.seed, name="training")
         compile_model(model, compile_config)
         model.set_weights(trained.get_weights())
-    else:
-        result = run_training(model, data, config, listener, control, backup_dir)
     test = None
     if not control.cancelled and result.status != "failed" and (
             result.epochs_completed > 0 or result.partial_batches > 0):
