@@ -1,5 +1,7 @@
 """The sweep action: an Optuna study whose trials are ordinary runs of the train action."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -265,3 +267,15 @@ def test_pruning_never_marks_a_trial_that_trained_to_its_last_epoch():
     assert listener.pruned_at is None and not control.stop_requested and trial.reported == [2]
     listener.on_epoch_end(0, {"val_accuracy": 0.1})  # an earlier one: stopped there
     assert listener.pruned_at == 1 and control.stop_requested
+
+
+def test_a_special_file_as_the_sqlite_storage_says_what_it_is(tmp_path):
+    import os
+
+    from workbench.actions.sweep import SweepError, open_storage
+
+    os.mkfifo(tmp_path / "fifo.db")
+    (tmp_path / "zero.db").symlink_to("/dev/zero")
+    for name, kind in (("fifo.db", "a named pipe (FIFO)"), ("zero.db", "a device")):
+        with pytest.raises(SweepError, match=re.escape(f"is {kind}, not a sweep database")):
+            open_storage(f"sqlite:///{tmp_path / name}")

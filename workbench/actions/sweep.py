@@ -28,6 +28,7 @@ from typing import Any
 
 from workbench.actions.errors import ActionError
 from workbench.actions.train import train
+from workbench.core.safe_io import refuse_special
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 from workbench.core.sweep_space import Space, SpaceError, check_space_builds, parse_space
 from workbench.core.training import TrainingControl, TrainingError, TrainingListener
@@ -207,6 +208,7 @@ def open_storage(url: str):
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):  # writers from other processes wait instead of failing
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+        refuse_special(url.removeprefix("sqlite:///"), "sweep database", SweepError)
     for attempt in range(4):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" (since Optuna 2.9)

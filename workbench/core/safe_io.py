@@ -116,6 +116,18 @@ def open_regular(path: str | os.PathLike, kind: str, what: str = "file"):
         raise
 
 
+def refuse_special(path: str | os.PathLike, what: str = "file", error=FileRefused) -> None:
+    """Refuse (raise ``error``) an existing ``path`` that is not a regular file, for a library
+    that opens or makes it itself (SQLite said "disk I/O error" of a FIFO or /dev/zero)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # not there yet: the library makes it, or says why it cannot
+    if not stat.S_ISREG(mode):
+        raise error(f"{shown(Path(path))}: is {_kind_of(mode)}, not {_a(what)}; "
+                    "only regular files are used")
+
+
 def check_regular(path: str | os.PathLike, kind: str, what: str = "file") -> Path:
     """Refuse ``path`` unless it is a regular file within the size limit (for a library that
     wants a path, such as Keras)."""
