@@ -78,16 +78,12 @@ class CheckpointTask:
 
 
 def _write_checkpoints(state, writer: CheckpointWriter, idle_exit_s: float = IDLE_EXIT_S) -> None:
-    while True:
-        try:
-            item = state.receive(timeout=idle_exit_s)
-        except Cancelled:
-            for left in state.take_messages():  # closing: still write what was given
-                _write(state, writer, left)
-            return
-        if item is None:
-            return
-        _write(state, writer, item)
+    try:
+        for item in state.requests(idle_exit_s):
+            _write(state, writer, item)
+    except Cancelled:
+        for left in state.take_messages():  # closing: still write what was given
+            _write(state, writer, left)
 
 
 def _write(state, writer: CheckpointWriter, item: tuple) -> None:

@@ -26,11 +26,7 @@ def serve_inspections(state, idle_exit_s: float) -> None:
         if state.messages_waiting:
             raise _Superseded()
 
-    while True:
-        message = state.receive(timeout=idle_exit_s)
-        if message is None:
-            return
-        generation, spec = message
+    for generation, spec in state.requests(idle_exit_s):
         try:
             state.set_partial_result((generation, inspect_model(spec, check=check), ""))
         except _Superseded:

@@ -104,6 +104,16 @@ class TaskState:
             _key, message = task._inbox.popleft()
             return message
 
+    def requests(self, idle_exit_s: float):
+        """The messages sent to the task, in order, until none has come for ``idle_exit_s``
+        seconds: the loop of a long-lived task that serves requests and ends when idle.
+        Raises ``Cancelled`` as ``receive`` does."""
+        while True:
+            message = self.receive(timeout=idle_exit_s)
+            if message is None:
+                return
+            yield message
+
 
 class Task:
     """The GUI's handle of one started task."""

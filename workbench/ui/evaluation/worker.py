@@ -204,11 +204,7 @@ class _ModelCache:
 def _evaluate_requests(state, idle_exit_s: float = IDLE_EXIT_S) -> None:
     """The evaluation task: answer requests until idle for ``idle_exit_s`` seconds."""
     cache = _ModelCache()
-    while True:
-        message = state.receive(timeout=idle_exit_s)
-        if message is None:
-            return
-        seq, request = message
+    for seq, request in state.requests(idle_exit_s):
         try:
             result = _compute(request, cache)
         except Exception as exc:  # noqa: BLE001 - reported to the user, the task goes on
