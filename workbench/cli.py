@@ -150,6 +150,7 @@ def cmd_train(args) -> int:
     from workbench.actions.train import check_model_memory, check_output_folder, train
     from workbench.core.inspect import inspect_model
     from workbench.core.project import load_project
+    from workbench.core.runs import next_run_id
 
     project = load_project(args.project)
     if args.dataset:
@@ -171,7 +172,7 @@ def cmd_train(args) -> int:
     starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
                 f"(if the run is killed: --resume {backup.folder})")
     run = train(project.model, project.training, dataset, project.dataset,
-                _terminal_listener(args.json, starting), run_id=len(project.runs) + 1,
+                _terminal_listener(args.json, starting), run_id=next_run_id(project.runs),
                 strategy=strategy, backup_dir=backup.folder)
     result, test = run.outcome.result, run.outcome.test or {}
     several = result.shard_samples is not None  # on several machines: the chief writes

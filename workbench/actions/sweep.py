@@ -138,7 +138,7 @@ def default_storage(project_path: str | Path | None) -> str:
     if project_path:
         path = Path(project_path).resolve()
         return f"sqlite:///{path.with_name(path.stem + '.sweeps.db')}"
-    from workbench.core.recovery import data_dir
+    from workbench.core.appdata import data_dir
 
     folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)

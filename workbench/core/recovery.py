@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core.appdata import DATA_DIR_ENV, data_dir, legacy_dirs  # noqa: F401 (re-exported)
 from workbench.core.atomic import replacing
 from workbench.core.project import Project, ProjectError, write_atomic
 
@@ -31,21 +32,9 @@ try:  # POSIX; elsewhere sessions of other processes are taken as ended
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-DATA_DIR_ENV = "WORKBENCH_DATA_DIR"
 AUTOSAVE = "autosave.json"
 LAST, BEST = "last", "best"
 _STALE_DAYS = 30  # recoveries older than this are removed rather than offered
-
-
-def data_dir(base_dir: str | os.PathLike | None = None) -> Path:
-    """The app's data folder: ``$WORKBENCH_DATA_DIR`` (tests point it away), else ``base_dir``,
-    else ``~/.local/share/Workbench``."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override)
-    if base_dir:
-        return Path(base_dir)
-    return Path.home() / ".local" / "share" / "Workbench"
 
 
 def recovery_root(base_dir: str | os.PathLike | None = None) -> Path:
@@ -340,11 +329,10 @@ def find_recoveries(base_dir: str | os.PathLike | None = None,
 
     Folders of ended apps with nothing to recover (or too old, or unreadable) are removed.
     """
-    root = recovery_root(base_dir)
-    if not root.is_dir():
-        return []
+    roots = [recovery_root(base_dir), *(legacy / "recovery" for legacy in legacy_dirs(base_dir))]
+    folders = [f for root in roots if root.is_dir() for f in sorted(root.iterdir())]
     found = []
-    for folder in sorted(root.iterdir()):
+    for folder in folders:
         if not folder.is_dir() or (exclude is not None and folder == exclude):
             continue
         lock = _try_lock(folder / "lock") if fcntl is not None else None

@@ -109,3 +109,10 @@ class RunRecord:
             if isinstance(test, dict) else None,
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )
+
+
+def next_run_id(runs: list[dict[str, Any]]) -> int:
+    """The id of the next run of a project: one more than the largest id it holds (the window,
+    the CLI and sweeps all number runs here; an entry without a readable id counts by position)."""
+    return max((RunRecord.from_dict(r, i).id for i, r in enumerate(runs) if isinstance(r, dict)),
+               default=0) + 1

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PyQt5.QtCore import QCoreApplication, QStandardPaths, Qt, QTimer
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -315,10 +315,7 @@ class DrawPanel(QWidget):
     def samples_path(self) -> Path:
         if self._samples_override is not None:
             return self._samples_override
-        base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
-        if not base or not QCoreApplication.applicationName():
-            base = None
-        return samples_location(self.state.path, base)
+        return samples_location(self.state.path)
 
     def _update_samples_path(self) -> None:
         self.gallery.set_path(self.samples_path())

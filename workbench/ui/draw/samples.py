@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.core.appdata import data_dir, legacy_dirs
 from workbench.core.atomic import replacing
-from workbench.core.recovery import data_dir
 
 SAMPLES_FILE = "my-digits.npz"
 # Below this many samples a training run on the set alone says little (the loader also holds out
@@ -28,7 +28,11 @@ def samples_location(project_path, app_data_dir: str | os.PathLike | None = None
     yet, in the app's data folder (``$WORKBENCH_DATA_DIR`` overrides ``app_data_dir``)."""
     if project_path is not None:
         return Path(project_path).parent / SAMPLES_FILE
-    return data_dir(app_data_dir) / SAMPLES_FILE
+    path = data_dir(app_data_dir) / SAMPLES_FILE
+    if not path.exists():  # drawn with an earlier version, which kept them in Qt's folder
+        older = [p for d in legacy_dirs(app_data_dir) if (p := d / SAMPLES_FILE).is_file()]
+        return older[0] if older else path
+    return path
 
 
 class SampleSetError(Exception):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PyQt5.QtCore import QObject, QSettings, QStandardPaths, QTimer, pyqtSignal
+from PyQt5.QtCore import QObject, QSettings, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox
 
 from workbench.core.recovery import RecoverySession
@@ -33,10 +33,6 @@ from workbench.ui.project_actions.saving import SaveMixin
 __all__ = ["ProjectActions", "export_plot"]
 
 AUTOSAVE_MS = 60_000
-
-
-def default_data_dir() -> str:
-    return QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
 
 
 class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin, AutosaveMixin,
@@ -56,7 +52,7 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
         self.window = window
         self.state = window.state
         self.settings = settings if settings is not None else QSettings(APP_NAME, APP_NAME)
-        self.data_dir = data_dir if data_dir is not None else default_data_dir()
+        self.data_dir = data_dir  # None: the one app-data folder (core.appdata)
         self.recovery = RecoverySession(self.data_dir)
         # Checkpoints are written by a task of the task runner (joined when the window closes).
         self.checkpoints = CheckpointTask(self.recovery.checkpoints, self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtCore import QStandardPaths
+import platformdirs
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QMenu
 
@@ -127,8 +127,8 @@ class MenuMixin:
         last = self.settings.value("lastFolder", "", type=str)
         if last and Path(last).is_dir():
             return Path(last)
-        documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
-        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+        documents = Path(platformdirs.user_documents_dir())
+        return documents if documents.is_dir() else Path.home()
 
     def _remember_folder(self, path: Path) -> None:
         self.settings.setValue("lastFolder", str(Path(path).resolve().parent))

@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.actions.train import RunOutcome, display_metric
-from workbench.core.runs import RunRecord
+from workbench.core.runs import RunRecord, next_run_id
 from workbench.ui.state import ProjectState
 from workbench.ui.tasks import Task, TaskRunner
 from workbench.ui.training.comparison import EarlierRuns
@@ -250,7 +250,7 @@ class TrainingPanel(QWidget):
             initial_epoch = start.initial_epoch
         state = self.state
         runs = state.project.runs
-        run_id = max((int(r.get("id", 0)) for r in runs), default=0) + 1
+        run_id = next_run_id(runs)
         self._spec_dict = state.spec.to_dict()
         config = state.training.to_dict()
         dataset = state.data.dataset
