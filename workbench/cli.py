@@ -199,7 +199,7 @@ def cmd_train(args) -> int:
         _emit(summary)
     else:
         scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
-        print(f"Test: {scores}")
+        print(f"Test: {scores or 'not scored'}")
         print(f"Saved {summary['model']} and {summary['project']}" if not worker else
               f"Worker {worker} done (weights {summary['weights_digest']}); the chief saves")
     if result.status == "nan":

@@ -21,6 +21,7 @@ from workbench.actions.errors import ActionError
 from workbench.core.compatibility import label_shape, output_problem
 from workbench.core.datasets.splits import is_lazy
 from workbench.core.distribute import is_multi_worker
+from workbench.core.errors import reason_lines
 from workbench.core.multiworker import run_distributed_training
 from workbench.core.runs import RunRecord
 from workbench.core.safe_io import available_memory, shown
@@ -188,7 +189,7 @@ def train(spec, config, dataset, dataset_name: str,
     test = None
     if not control.cancelled and result.status != "failed" and (
             result.epochs_completed > 0 or result.partial_batches > 0):
-        test = score_test_split(model, dataset, spec, config, output_shape)
+        test = score_test_split(model, dataset, spec, config, output_shape, listener)
     record = RunRecord.create(config, dataset_name, result, test, started, run_id)
     record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
     if initial_weights is not None:
@@ -199,14 +200,16 @@ def train(spec, config, dataset, dataset_name: str,
     return TrainedRun(model, RunOutcome(result, record, test, metric, weights, warnings))
 
 
-def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig,
-                output_shape) -> dict[str, float] | None:
+def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig, output_shape,
+                     listener: TrainingListener | None = None) -> dict[str, float] | None:
     """The compiled loss and metrics on the dataset's test split (None without one).
 
-    None too when they cannot be computed: the run itself succeeded, the scores are a bonus.
+    None too when they cannot be computed: the run itself succeeded, the scores are a bonus;
+    ``listener.on_warning`` then says why in one line (a damaged image names its file).
     """
     if dataset is None or len(getattr(dataset, "x_test", ())) == 0:
         return None
+    problem = ""
     try:
         x = dataset.x_test
         x = adapt_inputs(x if is_lazy(x) else np.asarray(x, dtype=np.float32), spec.input_shape)
@@ -219,10 +222,13 @@ def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig,
             failure = StreamFailure()
             scores = model.evaluate(keras_stream(x, y, batch, failure=failure), verbose=0,
                                     return_dict=True, callbacks=[failure.callback()])
-            if failure.message:
-                return None
+            problem = failure.message
         else:
             scores = model.evaluate(x, y, batch_size=batch, verbose=0, return_dict=True)
-    except Exception:  # noqa: BLE001 - see the docstring
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        problem = reason_lines(exc)[-1]
+    if problem:
+        if listener is not None:
+            listener.on_warning(f"the test split was not scored: {problem.rstrip('.')}")
         return None
     return {k: float(v) for k, v in scores.items() if np.ndim(v) == 0}

@@ -245,6 +245,9 @@ def _checked_pair(x: np.ndarray, y: np.ndarray, split: str, minimum: int):
             f"y_{split} has shape {y.shape}; give one label per sample (N,) "
             "or one row of targets per sample (N, k)."
         )
+    for name, array, what in ((f"x_{split}", x, "samples"), (f"y_{split}", y, "rows")):
+        if 0 in array.shape[1:]:  # a model cannot take (nor give) an empty sample
+            raise DatasetError(f"{name} has shape {array.shape}: its {what} hold no values.")
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     return x, y

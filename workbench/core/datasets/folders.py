@@ -192,12 +192,34 @@ def _decode(path: str, odd: list[str] | None = None) -> np.ndarray:
     with image:
         if odd is not None and _SUFFIX_FORMATS.get(Path(path).suffix.lower()) != image.format:
             odd.append(f"{shown(os.path.basename(path))} is {image.format}")
-        return image_pixels(image)
+        try:
+            return image_pixels(image)
+        except ValueError as exc:  # a grey image beyond its type's range (see image_pixels)
+            raise DatasetError(f"{shown(path)}: refused: {exc}.") from None
 
 
 def image_pixels(image) -> np.ndarray:
     """A decoded Pillow image as uint8 (H, W) when its content is grey, else (H, W, 3); alpha
-    is dropped, as Keras's decoding does. (The exported script holds this function too.)"""
+    is dropped, as Keras's decoding does. (The exported script holds this function too.)
+
+    Grey images deeper than 8 bits are scaled by their type's range, not clipped at 255 as
+    Pillow's ``convert("L")`` does: 16-bit (and 32-bit integer) values by 0..65535, floats by
+    0..1 when they all lie there, else by 0..255. Values outside those ranges (negative, or a
+    32-bit image beyond 16 bits) raise ValueError with the reason."""
+    if image.mode in ("F", "I") or image.mode.startswith("I;16"):
+        values = np.asarray(image)
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if image.mode == "F":
+            if not (np.isfinite(low) and np.isfinite(high)):
+                raise ValueError("the float image holds NaN or infinite values")
+            top = 1.0 if high <= 1.0 else 255.0
+            what = "a float image is read as 0..1 or 0..255"
+        else:
+            top = 65535.0
+            what = "a 16-bit image is read as 0..65535"
+        if low < 0 or high > top:
+            raise ValueError(f"its values run from {low:g} to {high:g}; {what}")
+        return np.rint(values.astype(np.float32) * np.float32(255.0 / top)).astype(np.uint8)
     if image.mode in _GRAY_MODES:
         return np.asarray(image.convert("L"))
     rgb = image.convert("RGB")
