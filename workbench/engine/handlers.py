@@ -1,0 +1,323 @@
+"""The engine's requests: each a thin call of ``workbench/actions`` or ``workbench/core``.
+
+``handlers(state)`` is the table the server dispatches from: name -> (function, lane). Bodies
+are plain JSON and numpy arrays (see docs/engine-protocol.md); a Keras model never leaves the
+lane that built it: the views' models live on the ``views`` lane under a handle, training and
+evaluation build their own on the ``jobs`` lane.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+from typing import Any
+
+import numpy as np
+
+from workbench.core.training import TrainingControl, TrainingListener
+from workbench.engine.plain import floats, inspection_to_dict, outcome_to_dict
+from workbench.engine.protocol import PROTOCOL, new_id
+from workbench.engine.server import INLINE, Call, Handler
+
+
+class EngineRequestError(Exception):
+    """A request the engine cannot serve as asked (one readable line)."""
+
+
+class EngineState:
+    """What the engine holds between requests: the controls of running jobs and the views'
+    models (handle -> source, weights; the built models on the views lane only)."""
+
+    def __init__(self) -> None:
+        self.controls: dict[str, TrainingControl] = {}  # request id -> its running job's
+        self.sources: dict[str, tuple[tuple, list | None]] = {}  # handle -> (source, weights)
+        self.models: dict[str, Any] = {}  # handle -> Keras model (views lane only)
+        self.predictor = None
+        self.device: dict | None = None
+        self._device_ready = threading.Event()
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Import TensorFlow and find the device (run at start, on a thread of its own, so the
+        import overlaps the window's first paint)."""
+        try:
+            self.device = describe_device()
+        finally:
+            self._device_ready.set()
+
+    def wait_device(self) -> dict:
+        if not self._device_ready.is_set():
+            self.warm_up()
+        return self.device or {"kind": "CPU", "name": "unknown"}
+
+    def cancel_all(self) -> None:
+        for control in list(self.controls.values()):
+            control.cancel()
+
+
+def describe_device() -> dict:
+    """``{"kind": "GPU"|"CPU", "name", "count"}``: where this engine's TensorFlow computes."""
+    from workbench.core.tf_loader import load_tensorflow
+
+    tf, _ = load_tensorflow()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        try:
+            name = tf.config.experimental.get_device_details(gpus[0]).get("device_name")
+        except Exception:  # noqa: BLE001 - a name is a nicety
+            name = None
+        return {"kind": "GPU", "name": name or gpus[0].name, "count": len(gpus)}
+    return {"kind": "CPU", "name": _cpu_name(), "count": os.cpu_count() or 1}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def device_text(device: dict | None) -> str:
+    """"CPU (name)" or "GPU (name)", for a status line."""
+    if not device:
+        return "unknown device"
+    return f"{device.get('kind', 'CPU')} ({device.get('name', '?')})"
+
+
+# --- quick requests (the I/O thread) --------------------------------------------------------
+
+
+def ping(state: EngineState, call: Call) -> dict:
+    from workbench.core import tf_loader
+
+    return {"protocol": PROTOCOL, "pid": os.getpid(), "tensorflow": tf_loader.is_loaded(),
+            "device": state.device}
+
+
+def control(state: EngineState, call: Call) -> dict:
+    """``stop``/``pause``/``resume`` the job of request ``body["request"]``."""
+    job = state.controls.get(call.body.get("request"))
+    if job is None:
+        return {"found": False}
+    getattr(job, call.message.name)()
+    return {"found": True}
+
+
+def shutdown(state: EngineState, call: Call) -> dict:
+    state.cancel_all()
+    call.server.stop()
+    return {}
+
+
+# --- the builder's inspection (the inspect lane) ----------------------------------------------
+
+
+def inspect(state: EngineState, call: Call) -> dict:
+    from workbench.core.inspect import inspect_model
+    from workbench.core.spec import ModelSpec
+
+    report = inspect_model(ModelSpec.from_dict(call.body.get("spec")))
+    return {"generation": call.body.get("generation"), "inspection": inspection_to_dict(report)}
+
+
+# --- training and evaluation (the jobs lane) ---------------------------------------------------
+
+
+class _Streaming(TrainingListener):
+    """A TrainingListener that streams every event to the caller as it happens."""
+
+    def __init__(self, call: Call, weights: bool):
+        self.call, self.wants_weights = call, weights
+
+    def on_warning(self, text):
+        self.call.emit("warning", {"text": text})
+
+    def on_train_begin(self, info):
+        self.call.emit("train_begin", {"info": _plain(info)})
+
+    def on_epoch_begin(self, epoch):
+        self.call.emit("epoch_begin", {"epoch": epoch})
+
+    def on_batch_end(self, epoch, batch, logs):
+        self.call.emit("batch_end", {"epoch": epoch, "batch": batch, "logs": floats(logs)})
+
+    def on_epoch_end(self, epoch, logs):
+        self.call.emit("epoch_end", {"epoch": epoch, "logs": floats(logs)})
+
+    def on_partial_epoch_end(self, epoch, batches, logs):
+        self.call.emit("partial_epoch_end", {"epoch": epoch, "batches": batches,
+                                             "logs": floats(logs)})
+
+    def on_weights(self, epoch, weights):
+        self.call.emit("weights", {"epoch": epoch, "weights": [np.asarray(w) for w in weights]})
+
+    def on_train_end(self, result):
+        pass  # the reply carries the result
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _dataset(body: dict, seed: int | None):
+    from workbench.core.datasets import load_dataset
+
+    name = body.get("dataset")
+    if not isinstance(name, str):
+        raise EngineRequestError("the request names no dataset")
+    dataset = load_dataset(name, seed=seed or 0, allow_download=bool(body.get("download", True)))
+    subset = body.get("subset")
+    if subset is not None:
+        dataset = dataset.subset(*[int(n) for n in subset])
+    return dataset
+
+
+def train(state: EngineState, call: Call) -> dict:
+    """Train ``spec`` with ``config`` on ``dataset``; streams the listener's events (and the
+    weights after each epoch unless ``weights`` is false); replies with the outcome."""
+    from workbench.actions.train import train as train_action
+    from workbench.core.spec import TrainConfig
+
+    body = call.body
+    config = TrainConfig.from_dict(body.get("config") or {})
+    dataset = _dataset(body, config.seed)
+    job = TrainingControl()
+    state.controls[call.id] = job
+    try:
+        listener = _Streaming(call, bool(body.get("weights", True)))
+        run = train_action(body.get("spec"), config, dataset,
+                           str(body.get("dataset_name") or body["dataset"]), listener, job,
+                           run_id=int(body.get("run_id", 1)),
+                           initial_weights=body.get("initial_weights"),
+                           continues=body.get("continues"),
+                           initial_epoch=int(body.get("initial_epoch", 0)))
+    finally:
+        state.controls.pop(call.id, None)
+    return outcome_to_dict(run.outcome)
+
+
+def evaluate(state: EngineState, call: Call) -> dict:
+    """The evaluation report of a model (``handle``, or ``spec``/``plain`` with ``weights``) on
+    the test split of ``dataset``."""
+    from workbench.actions.evaluate import evaluate as evaluate_action
+
+    source, weights = _source(state, call.body)
+    model = _build(source, weights)
+    report = evaluate_action(model, _dataset(call.body, 0))
+    return {**report.summary(), "probabilities": report.probabilities,
+            "labels": np.asarray(report.labels, dtype=np.int64),
+            "predicted": np.asarray(report.predicted, dtype=np.int64),
+            "wrong": np.asarray(report.wrong, dtype=np.int64),
+            "pairs": [list(map(int, p)) for p in report.pairs], "note": report.note}
+
+
+# --- the views' models (the views lane) -----------------------------------------------------
+
+
+def _source(state: EngineState, body: dict) -> tuple[tuple, list | None]:
+    handle = body.get("handle")
+    if handle is not None:
+        if handle not in state.sources:
+            raise EngineRequestError(f"the engine holds no model {handle!r}")
+        return state.sources[handle]
+    if "spec" in body:
+        return ("spec", body["spec"]), body.get("weights")
+    if "plain" in body:
+        return ("plain", body["plain"]), body.get("weights")
+    raise EngineRequestError("the request gives no model (handle, spec or plain)")
+
+
+def _build(source: tuple, weights: list | None):
+    kind, data = source
+    if kind == "spec":
+        from workbench.core.build import build_model
+        from workbench.core.spec import ModelSpec
+
+        model = build_model(ModelSpec.from_dict(data), name="inference")
+    else:
+        from workbench.core.modelio import model_from_plain
+
+        model = model_from_plain(data)
+    if weights is not None:
+        model.set_weights([np.asarray(w) for w in weights])
+    return model
+
+
+def load_model(state: EngineState, call: Call) -> dict:
+    """Build a model (``spec`` or ``plain``, with ``weights``) and keep it under a new handle."""
+    from workbench.core.inference import Predictor
+
+    source, weights = _source(state, {k: v for k, v in call.body.items() if k != "handle"})
+    model = _build(source, weights)
+    if state.predictor is None:
+        state.predictor = Predictor()
+    try:
+        state.predictor.warm(model)  # the first drawing is then fast
+    except ValueError:
+        pass  # a model Draw cannot use: its predict says why
+    handle = new_id()
+    state.sources[handle], state.models[handle] = (source, weights), model
+    return {"handle": handle}
+
+
+def set_weights(state: EngineState, call: Call) -> dict:
+    source, _ = _source(state, call.body)
+    weights = call.body.get("weights")
+    if not isinstance(weights, list):
+        raise EngineRequestError("set_weights needs a list of weight arrays")
+    handle = call.body["handle"]
+    try:
+        state.models[handle].set_weights([np.asarray(w) for w in weights])
+    except ValueError:
+        raise EngineRequestError("the weights do not fit the model") from None
+    state.sources[handle] = (source, weights)
+    return {}
+
+
+def predict(state: EngineState, call: Call) -> dict:
+    """Draw's probabilities: the model ``handle`` on one preprocessed 28×28 ``digit``."""
+    from workbench.actions.predict import predict_digit
+
+    _source(state, call.body)
+    digit = call.body.get("digit")
+    if not isinstance(digit, np.ndarray) or digit.shape != (28, 28):
+        raise EngineRequestError("predict needs a 28×28 digit array")
+    prediction = predict_digit(state.models[call.body["handle"]], digit, state.predictor)
+    return {"probabilities": prediction.probabilities, "note": prediction.note,
+            "predicted": prediction.predicted}
+
+
+def release(state: EngineState, call: Call) -> dict:
+    handle = call.body.get("handle")
+    state.sources.pop(handle, None)
+    return {"released": state.models.pop(handle, None) is not None}
+
+
+def device(state: EngineState, call: Call) -> dict:
+    return {"device": state.wait_device()}
+
+
+def handlers(state: EngineState) -> dict[str, Handler]:
+    def bound(fn):
+        return lambda call: fn(state, call)
+
+    table = {"ping": (ping, INLINE), "stop": (control, INLINE), "pause": (control, INLINE),
+             "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
+             "inspect": (inspect, "inspect"), "train": (train, "jobs"),
+             "evaluate": (evaluate, "jobs"), "device": (device, "views"),
+             "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
+             "predict": (predict, "views"), "release": (release, "views")}
+    return {name: Handler(bound(fn), lane) for name, (fn, lane) in table.items()}
