@@ -305,8 +305,10 @@ def evaluate_classifier(model, x, y, loss=None, batch_size: int = PREDICT_BATCH)
     return classify(model, x, y, loss, batch_size).summary()
 
 
-def classify(model, x, y, loss=None, batch_size: int = PREDICT_BATCH) -> ClassifierReport:
-    """``classification_report`` of ``model`` on ``x``, ``y``.
+def classify(model, x, y, loss=None, batch_size: int = PREDICT_BATCH,
+             num_classes: int = 0) -> ClassifierReport:
+    """``classification_report`` of ``model`` on ``x``, ``y`` (the CLI's ``evaluate`` and the
+    Evaluation tab both report this; ``num_classes``: the dataset's classes, see there).
 
     The loss is ``loss`` (a Keras loss name, function or object) when given; else the model's
     compiled loss through ``model.evaluate``, so it matches what training reported (penalties
@@ -323,7 +325,7 @@ def classify(model, x, y, loss=None, batch_size: int = PREDICT_BATCH) -> Classif
             f"The labels go up to class {int(labels.max())} but the model predicts only "
             f"{classes} classes."
         )
-    report = classification_report(outputs, labels)
+    report = classification_report(outputs, labels, num_classes)
     report.loss = _loss_value(model, x, y, labels, outputs, report, loss, batch_size)
     return report
 

@@ -227,6 +227,7 @@ class EvaluationPanel(QWidget):
             y=dataset.y_test, task=dataset.task, num_classes=dataset.num_classes,
             weights=list(state.trained.weights),
             spec=None if external is not None else spec, external=external, curve_x=curve_x,
+            loss=self._trained_loss(),
         ))
         self.progress.setText("computing…")
 
@@ -268,6 +269,19 @@ class EvaluationPanel(QWidget):
             self._show_classification(result, epoch)
 
     # Showing -------------------------------------------------------------------------------------
+
+    def _trained_loss(self) -> str | None:
+        """The loss the shown weights were trained with: their run's, else the project's (an
+        opened .keras keeps its own compiled loss)."""
+        trained = self.state.trained
+        if trained.is_external:
+            return None
+        for record in self.state.project.runs:
+            training = record.get("training") if isinstance(record, dict) else None
+            if str(record.get("id")) == str(trained.weights_run) and isinstance(training, dict):
+                if isinstance(training.get("loss"), str):
+                    return training["loss"]
+        return self.state.training.loss
 
     def _show_empty(self, text: str) -> None:
         self.empty.setText(text)

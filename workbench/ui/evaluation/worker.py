@@ -37,6 +37,7 @@ class EvaluationRequest:
     spec: dict | None = None  # a workbench model spec, or None with ``external``
     external: Any = None  # a model opened from a file: its plain config (or the Keras model)
     curve_x: np.ndarray | None = None  # 1-D regression: the inputs of the fitted curve
+    loss: Any = None  # the Keras loss the weights were trained with (the loss the CLI reports)
 
 
 @dataclass
@@ -60,17 +61,20 @@ class EvaluationResult:
 
 
 def summarise(request: EvaluationRequest, outputs: np.ndarray, seconds: float,
-              curve_y: np.ndarray | None = None) -> EvaluationResult:
-    """Turn raw model outputs on the test split into everything the panel shows (the one
-    report of core.evaluation, which ``workbench evaluate`` prints too)."""
+              curve_y: np.ndarray | None = None,
+              report: evaluation.ClassifierReport | None = None) -> EvaluationResult:
+    """Turn raw model outputs on the test split into everything the panel shows: the one
+    report of core.evaluation, ``report`` when it was made by ``classify`` as
+    ``workbench evaluate`` makes it (same loss)."""
     result = EvaluationResult(request.token, request.epoch, request.task, outputs,
                               np.asarray(request.y), seconds, curve_y=curve_y)
     if request.task == "regression":
         if np.size(outputs) == np.size(request.y) and len(request.y):
-            report = evaluation.regression_report(request.y, outputs)
-            result.mse, result.mae = report["mse"], report["mae"]
+            regression = evaluation.regression_report(request.y, outputs)
+            result.mse, result.mae = regression["mse"], regression["mae"]
         return result
-    report = evaluation.classification_report(outputs, request.y, request.num_classes)
+    if report is None:
+        report = evaluation.classification_report(outputs, request.y, request.num_classes)
     result.outputs = report.probabilities.astype(np.float32)
     result.y_true = report.labels
     result.y_pred = report.predicted
@@ -192,9 +196,11 @@ class _ModelCache:
             if key != self.key:
                 self.model, self.key = _model_from_plain(request.external), key
         else:
-            key = json.dumps(request.spec, sort_keys=True, default=str)
+            key = json.dumps([request.spec, request.loss], sort_keys=True, default=str)
             if key != self.key:
                 self.model = build_model(ModelSpec.from_dict(request.spec), name="evaluation")
+                if request.loss is not None:  # scored by the loss it was trained with
+                    self.model.compile(loss=request.loss)
                 self.key = key
         if request.weights is not None:
             self.model.set_weights(request.weights)
@@ -219,6 +225,9 @@ def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult
     model = cache.model_for(request)
     shape = evaluation.model_input_shape(model)
     x = evaluation.adapt_inputs(request.x, shape)  # a big folder's samples: read in chunks
+    if request.task == "classification":  # the report `workbench evaluate` prints, its loss too
+        report = evaluation.classify(model, x, request.y, num_classes=request.num_classes)
+        return summarise(request, report.probabilities, time.perf_counter() - start, report=report)
     outputs = evaluation.predict_outputs(model, x)
     curve_y = None
     if request.curve_x is not None:
