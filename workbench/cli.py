@@ -146,7 +146,7 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 
 def cmd_train(args) -> int:
-    from workbench import cli_train
+    from workbench import cli_report, cli_train
     from workbench.actions.train import check_model_memory, check_output_folder, train
     from workbench.core.inspect import inspect_model
     from workbench.core.project import load_project
@@ -168,12 +168,14 @@ def cmd_train(args) -> int:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
     check_model_memory(report.total_params)
     check_output_folder(out)  # before the run, not after it
+    board = cli_report.tensorboard_folder(args, worker)
     dataset = _load_dataset(project.dataset, project.training.seed)
     starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
                 f"(if the run is killed: --resume {backup.folder})")
     run = train(project.model, project.training, dataset, project.dataset,
                 _terminal_listener(args.json, starting), run_id=next_run_id(project.runs),
-                strategy=strategy, backup_dir=backup.folder)
+                strategy=strategy, backup_dir=backup.folder, tensorboard_dir=board,
+                tensorboard_batches=args.tensorboard_batches)
     result, test = run.outcome.result, run.outcome.test or {}
     several = result.shard_samples is not None  # on several machines: the chief writes
     if several and result.status == "failed" and backup.exists():  # a lost worker, most likely
@@ -367,7 +369,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from workbench import cli_train
+    from workbench import cli_report, cli_train
 
     parser = _Parser(
         prog="workbench",
@@ -386,6 +388,7 @@ def make_parser() -> argparse.ArgumentParser:
                                  "(default: beside the project)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     cli_train.add_arguments(p)
+    cli_report.add_train_arguments(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="test-split accuracy and confusion matrix of a model")
     p.add_argument("model")
@@ -420,6 +423,7 @@ def make_parser() -> argparse.ArgumentParser:
     from workbench import cli_sweep
 
     cli_sweep.add_parser(sub)
+    cli_report.add_parsers(sub)
     return parser
 
 

@@ -114,7 +114,8 @@ def train(spec, config, dataset, dataset_name: str,
           listener: TrainingListener | None = None, control: TrainingControl | None = None,
           run_id: int = 1, initial_weights: list[np.ndarray] | None = None,
           continues: int | None = None, initial_epoch: int = 0,
-          strategy=None, backup_dir=None) -> TrainedRun:
+          strategy=None, backup_dir=None, tensorboard_dir=None,
+          tensorboard_batches: bool = False) -> TrainedRun:
     """Train ``spec`` (a ModelSpec or its dict) with ``config`` on ``dataset``.
 
     Raises ``SpecError`` or ``TrainingError`` (one readable sentence) when the run cannot start:
@@ -128,6 +129,8 @@ def train(spec, config, dataset, dataset_name: str,
     a multi-worker strategy every worker calls this at once and core.multiworker trains instead.
     ``backup_dir``: back the run up there after every epoch; a run started with a folder that
     holds a killed run's backup goes on from it (``core.training.run_training``).
+    ``tensorboard_dir``: also write the run's TensorBoard event files there, in ``run-N``
+    (``core.tensorboard``; per batch too with ``tensorboard_batches``).
     """
     from workbench.core.build import build_seeded_model, compile_model
 
@@ -166,6 +169,14 @@ def train(spec, config, dataset, dataset_name: str,
     data = prepare_data(dataset, spec.input_shape, config, output_shape)
     last = spec.layers[-1].config.get("activation") if spec.layers else None
     warnings = check_compatibility(output_shape, config, dataset.task, dataset.num_classes, last)
+    board = None
+    if tensorboard_dir is not None:
+        from workbench.core.tensorboard import TensorBoardListener, hparams_of
+
+        board = listener = TensorBoardListener(
+            tensorboard_dir, run_id, model,
+            hparams_of(config.to_dict(), dataset_name, model.count_params()), listener,
+            tensorboard_batches)
     for warning in warnings:
         listener.on_warning(warning)
 
@@ -190,6 +201,9 @@ def train(spec, config, dataset, dataset_name: str,
     if not control.cancelled and result.status != "failed" and (
             result.epochs_completed > 0 or result.partial_batches > 0):
         test = score_test_split(model, dataset, spec, config, output_shape, listener)
+    if board is not None:
+        board.write_test(test, result.epochs_completed)
+        board.close()
     record = RunRecord.create(config, dataset_name, result, test, started, run_id)
     record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
     if initial_weights is not None:

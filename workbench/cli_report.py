@@ -1,0 +1,78 @@
+"""``workbench report PROJECT``, ``workbench tensorboard PROJECT`` and ``train --tensorboard DIR``:
+sharing what a run found.
+
+Kept beside cli.py (which adds them to its parser); the report is actions/report.py, the event
+files core/tensorboard.py; these print and have no logic of their own.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("tensorboard", help="TensorBoard on the project's event files")
+    p.add_argument("project")
+    p.add_argument("--logdir", metavar="DIR",
+                   help="the event files' folder (default: PROJECT.tensorboard beside it, where "
+                        "the window writes them; train --tensorboard DIR writes to DIR)")
+    p.add_argument("--host", default="localhost")
+    p.add_argument("--port", type=int, default=6006, help="(0: any free port)")
+    p.set_defaults(func=cmd_tensorboard)
+
+
+def add_train_arguments(p) -> None:
+    p.add_argument("--tensorboard", metavar="DIR",
+                   help="also write TensorBoard event files (scalars, weight histograms, "
+                        "hyperparameters, the graph) to DIR/run-N")
+    p.add_argument("--tensorboard-batches", action="store_true",
+                   help="with --tensorboard: the loss and metrics after every batch too")
+
+
+def tensorboard_folder(args, worker: int) -> Path | None:
+    """``train --tensorboard DIR``, checked before the run (the chief alone writes: one run's
+    files)."""
+    from workbench.actions.errors import ActionError
+    from workbench.actions.train import check_output_folder
+    from workbench.core.tensorboard import TensorBoardMissing, require
+
+    if not args.tensorboard:
+        if args.tensorboard_batches:
+            raise ActionError("--tensorboard-batches goes with --tensorboard DIR")
+        return None
+    try:
+        require()
+    except TensorBoardMissing as exc:
+        raise ActionError(str(exc)) from None
+    return check_output_folder(args.tensorboard) if worker == 0 else None
+
+
+def cmd_tensorboard(args) -> int:
+    from workbench.actions.errors import ActionError as CliError
+    from workbench.core.safe_io import shown
+    from workbench.core.tensorboard import PACKAGE_HINT, event_folder
+
+    folder = Path(args.logdir) if args.logdir else event_folder(args.project)
+    if not Path(args.project).is_file():
+        raise CliError(f"{shown(args.project)}: no such project file")
+    if not folder.is_dir():
+        raise CliError(f"{shown(folder)}: no TensorBoard files there yet (train with "
+                       f"--tensorboard {shown(folder)}, or tick Training ▸ Write TensorBoard "
+                       "files in the window)")
+    try:
+        from tensorboard import program
+    except ImportError:
+        raise CliError(f"TensorBoard is not installed: {PACKAGE_HINT}") from None
+    board = program.TensorBoard()
+    board.configure(argv=[None, "--logdir", str(folder), "--host", args.host,
+                          "--port", str(args.port)])
+    try:
+        url = board.launch()
+    except program.TensorBoardServerException as exc:
+        raise CliError(f"TensorBoard could not start: {exc.msg}") from None
+    print(f"TensorBoard on {shown(folder)}: {url} (Ctrl+C to stop)", flush=True)
+    while True:  # the server runs on its own threads until interrupted
+        time.sleep(3600)
+    return 0  # pragma: no cover
+
