@@ -156,9 +156,12 @@ def cmd_train(args) -> int:
     if args.dataset:
         project.dataset = args.dataset
     if args.epochs is not None:
-        if args.epochs < 1:
-            raise CliError("--epochs must be at least 1", EXIT_INVALID)
-        project.training.epochs = args.epochs
+        from workbench.core.spec import SpecError, checked_epochs
+
+        try:  # the project's own bounds
+            project.training.epochs = checked_epochs(args.epochs)
+        except SpecError as exc:
+            raise CliError(f"--{exc}", EXIT_INVALID) from None
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
     backup = cli_train.backup_for(args, out)
     worker = cli_train.worker_of(args)

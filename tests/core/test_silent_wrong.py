@@ -97,3 +97,108 @@ def test_an_npz_whose_samples_hold_no_values_is_refused_at_load(tmp_path):
     np.savez(path, x_train=np.zeros((10, 3), np.float32), y_train=np.zeros((10, 0)))
     with pytest.raises(DatasetError, match=r"y_train has shape \(10, 0\)"):
         load_dataset(str(path))
+
+
+# --- optimizer settings and booleans (points 11, 12) ----------------------------------------------
+
+
+def test_the_optimizer_table_is_keras_own_arguments_and_defaults():
+    import inspect
+
+    from workbench.core.optimizers import OPTIMIZER_ARGS
+    from workbench.core.spec import OPTIMIZERS
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    assert sorted(OPTIMIZER_ARGS) == sorted(OPTIMIZERS.values())
+    for name, table in OPTIMIZER_ARGS.items():
+        signature = inspect.signature(getattr(keras.optimizers, name).__init__).parameters
+        keras_args = {k: p.default for k, p in signature.items() if k not in ("self", "kwargs")}
+        assert table == keras_args, name
+
+
+def test_a_left_out_learning_rate_is_keras_default_for_that_optimizer():
+    from workbench.core.build import make_optimizer
+    from workbench.core.spec import TrainConfig
+
+    sgd = TrainConfig.from_dict({"optimizer": {"class_name": "SGD"}})
+    assert sgd.learning_rate == 0.01
+    assert float(make_optimizer(sgd).learning_rate) == pytest.approx(0.01)
+    assert TrainConfig.from_dict({"optimizer": "sgd"}).learning_rate == 0.01
+    assert TrainConfig.from_dict({"optimizer": "adam"}).learning_rate == 0.001
+
+
+def test_every_keras_optimizer_argument_is_kept_and_others_refused_by_name():
+    from workbench.core.build import make_optimizer
+    from workbench.core.spec import SpecError, TrainConfig
+
+    given = {"class_name": "Adam", "config": {"learning_rate": 0.002, "beta_1": 0.8,
+                                              "amsgrad": True, "clipnorm": 1.5,
+                                              "weight_decay": 0.01}}
+    config = TrainConfig.from_dict({"optimizer": given})
+    assert config.to_dict()["optimizer"] == given
+    assert TrainConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()
+    keras_config = make_optimizer(config).get_config()
+    assert keras_config["beta_1"] == pytest.approx(0.8) and keras_config["amsgrad"] is True
+    assert keras_config["clipnorm"] == 1.5 and keras_config["weight_decay"] == 0.01
+    config.optimizer = "sgd"  # switched in the settings: Adam's own arguments do not apply
+    assert config.optimizer_dict()["config"] == {
+        "learning_rate": 0.002, "momentum": 0.0, "nesterov": False, "clipnorm": 1.5,
+        "weight_decay": 0.01}
+    for optimizer, words in [
+        ({"class_name": "Adam", "config": {"beta1": 0.8}}, "Adam takes no argument 'beta1'"),
+        ({"class_name": "Adam", "config": {"momentum": 0.9}}, "no argument 'momentum'"),
+        ({"class_name": "Adam", "config": {"beta_1": 2}}, "Adam's beta_1 must be at least 0"),
+        ({"class_name": "SGD", "config": {"clipnorm": 1, "clipvalue": 1}}, "only one of"),
+        ({"class_name": "AdamW", "config": {"weight_decay": None}}, "weight_decay must be set"),
+    ]:
+        with pytest.raises(SpecError, match=words):
+            TrainConfig.from_dict({"optimizer": optimizer})
+
+
+@pytest.mark.parametrize("training, words", [
+    ({"shuffle": "no"}, "shuffle must be true or false, got 'no'"),
+    ({"optimizer": {"class_name": "SGD", "config": {"nesterov": "false"}}},
+     "SGD's nesterov must be true or false, got 'false'"),
+    ({"optimizer": {"class_name": "Adam", "config": {"amsgrad": 1}}}, "amsgrad must be true"),
+    ({"early_stopping": {"restore_best_weights": "yes"}}, "restore_best_weights must be true"),
+])
+def test_a_string_where_a_boolean_goes_is_refused(training, words):
+    from workbench.core.spec import SpecError, TrainConfig
+
+    with pytest.raises(SpecError, match=words):
+        TrainConfig.from_dict(training)
+
+
+def test_an_imported_model_keeps_its_optimizer_settings():
+    from workbench.core.importer import training_from_keras
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(0.003, beta_1=0.8, amsgrad=True), loss="mse")
+    config = training_from_keras(model)
+    assert config.optimizer_dict() == {"class_name": "Adam", "config": {
+        "learning_rate": 0.003, "beta_1": 0.8, "amsgrad": True}}
+
+
+def test_epochs_on_the_command_line_has_the_project_bound(tmp_path, capfd):
+    from workbench.actions.sweep import SweepError, SweepSettings, prepare_sweep
+    from workbench.cli import main
+    from workbench.core.datasets import load_dataset
+    from workbench.core.spec import TrainConfig
+
+    project = _digits_project(tmp_path / "p.json", "random-classes", (8, 8))
+    capfd.readouterr()
+    assert main(["train", str(project), "--epochs", "100001", "--out", str(tmp_path)]) == 2
+    _, err = capfd.readouterr()
+    assert err == ("workbench: --epochs must be at least 1 and at most 100,000, "
+                   "got 100001\n")
+    assert not list(tmp_path.glob("*.backup"))
+    from workbench.core.project import load_project
+
+    loaded = load_project(project)
+    with pytest.raises(SweepError, match="--epochs must be at least 1 and at most 100,000"):
+        prepare_sweep(loaded.model, TrainConfig(), load_dataset("random-classes"),
+                      "random-classes", {"batch_size": {"choices": [8, 16]}},
+                      SweepSettings(epochs=10**9))

@@ -29,7 +29,7 @@ from typing import Any
 from workbench.actions.errors import ActionError
 from workbench.actions.train import train
 from workbench.core.safe_io import refuse_special
-from workbench.core.spec import ModelSpec, SpecError, TrainConfig
+from workbench.core.spec import ModelSpec, SpecError, TrainConfig, checked_epochs
 from workbench.core.sweep_space import Space, SpaceError, check_space_builds, parse_space
 from workbench.core.training import TrainingControl, TrainingError, TrainingListener
 
@@ -156,9 +156,10 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
         raise SweepError(f"unknown sampler {settings.sampler!r} (samplers: {', '.join(SAMPLERS)})")
     config = config.copy()
     if settings.epochs is not None:
-        if settings.epochs < 1:
-            raise SweepError("--epochs must be at least 1")
-        config.epochs = settings.epochs
+        try:  # the project's own bounds
+            config.epochs = checked_epochs(settings.epochs)
+        except SpecError as exc:
+            raise SweepError(f"--{exc}") from None
     try:
         space = parse_space(space_data, spec, config)
         check_space_builds(space, spec, config)

@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.graph import INPUT, NAME_PATTERN, fresh_name
+from workbench.core.optimizers import OPTIMIZER_ARGS
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -245,14 +246,17 @@ def training_from_keras(model) -> TrainConfig | None:
     opt = compiled.get("optimizer")
     if isinstance(opt, dict):
         opt_cfg = opt.get("config") or {}
-        lr = opt_cfg.get("learning_rate")
+        # Every argument our table knows for it that is not Keras's default (Keras writes them
+        # all); floats as the float32 Keras keeps them, shortest.
+        defaults = OPTIMIZER_ARGS.get(opt.get("class_name"), {})
+        config = {k: _round32(v) if isinstance(v, float) else v for k, v in opt_cfg.items()
+                  if k in defaults and k != "name"}
+        if not isinstance(config.get("learning_rate"), (int, float)):  # a schedule: not kept
+            config.pop("learning_rate", None)
         data["optimizer"] = {
             "class_name": opt.get("class_name"),
-            "config": {k: _round32(v) if isinstance(v, float) else v
-                       for k, v in (("learning_rate", lr),
-                                    ("momentum", opt_cfg.get("momentum")),
-                                    ("nesterov", opt_cfg.get("nesterov")))
-                       if isinstance(v, (int, float))},
+            "config": {k: v for k, v in config.items()
+                       if v != defaults[k] or k == "learning_rate"},
         }
     elif isinstance(opt, str):
         data["optimizer"] = opt

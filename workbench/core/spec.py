@@ -17,6 +17,7 @@ from workbench.core import graph as _graph
 from workbench.core.catalogue import CATALOGUE, check_regularizer, layer_type
 from workbench.core.errors import SpecError
 from workbench.core.graph import INPUT
+from workbench.core.optimizers import OPTIMIZER_ARGS, config_problem
 
 # Keys Keras writes into every layer config that carry nothing a user sets here.
 _IGNORED_KEYS = {"name", "trainable", "dtype", "seed"}
@@ -287,6 +288,8 @@ class TrainConfig:
     early_stopping: dict[str, Any] | None = None
     seed: int | None = 0
     shuffle: bool = True
+    # The optimizer's other Keras arguments as the project gives them (beta_1, clipnorm, ...).
+    optimizer_config: dict[str, Any] = field(default_factory=dict)
 
     def optimizer_dict(self) -> dict[str, Any]:
         config: dict[str, Any] = {"learning_rate": self.learning_rate}
@@ -294,7 +297,11 @@ class TrainConfig:
             config.update(momentum=self.momentum, nesterov=self.nesterov)
         elif self.optimizer == "rmsprop" and self.momentum:
             config["momentum"] = self.momentum
-        return {"class_name": OPTIMIZERS[self.optimizer], "config": config}
+        class_name = OPTIMIZERS[self.optimizer]
+        # Those of another optimizer (the settings switched it) do not apply to this one.
+        config.update({k: copy.deepcopy(v) for k, v in self.optimizer_config.items()
+                       if k in OPTIMIZER_ARGS[class_name] and k not in config})
+        return {"class_name": class_name, "config": config}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -329,13 +336,21 @@ class TrainConfig:
                 f"unknown optimizer {opt!r} (supported: {', '.join(OPTIMIZERS.values())})"
             )
         cfg.optimizer = opt.lower()
-        for key in ("learning_rate", "momentum"):
-            if key in data:
+        class_name = OPTIMIZERS[cfg.optimizer]
+        accepted = OPTIMIZER_ARGS[class_name]
+        for key in ("learning_rate", "momentum"):  # older files kept these beside "optimizer"
+            if key in data and (key in accepted or data[key] != 0):
                 opt_config.setdefault(key, data[key])
-        cfg.learning_rate = _number(opt_config.get("learning_rate", cfg.learning_rate),
+        problem = config_problem(class_name, opt_config)
+        if problem:
+            raise SpecError(problem)
+        # Left out: Keras's default (SGD's learning rate is 0.01, Adam's 0.001).
+        cfg.learning_rate = _number(opt_config.get("learning_rate", accepted["learning_rate"]),
                                     "learning_rate", 0.0, 10.0, exclusive_min=True)
         cfg.momentum = _number(opt_config.get("momentum", 0.0), "momentum", 0.0, 1.0)
-        cfg.nesterov = bool(opt_config.get("nesterov", False))
+        cfg.nesterov = opt_config.get("nesterov", False)
+        cfg.optimizer_config = {k: v for k, v in opt_config.items()
+                                if k not in ("learning_rate", "momentum", "nesterov")}
         loss = data.get("loss", cfg.loss)
         if not isinstance(loss, str):
             raise SpecError("loss must be a name such as 'sparse_categorical_crossentropy'")
@@ -349,8 +364,7 @@ class TrainConfig:
         if not isinstance(metrics, list) or any(m not in METRICS for m in metrics):
             raise SpecError(f"metrics must be a list of {', '.join(METRICS)}")
         cfg.metrics = list(metrics)
-        cfg.epochs = int(_number(data.get("epochs", cfg.epochs), "epochs", 1, 100_000,
-                                 integer=True))
+        cfg.epochs = checked_epochs(data.get("epochs", cfg.epochs))
         cfg.batch_size = int(
             _number(data.get("batch_size", cfg.batch_size), "batch_size", 1, 1_000_000,
                     integer=True)
@@ -368,18 +382,35 @@ class TrainConfig:
                 "monitor": str(es.get("monitor", "val_loss")),
                 "patience": int(_number(es.get("patience", 3), "early_stopping patience", 0,
                                         10_000, integer=True)),
-                "restore_best_weights": bool(es.get("restore_best_weights", True)),
+                "restore_best_weights": _bool(es.get("restore_best_weights", True),
+                                              "early_stopping restore_best_weights"),
             }
             cfg.early_stopping = es
         seed = data.get("seed", cfg.seed)
         if seed is not None:
             seed = int(_number(seed, "seed", 0, 2**31 - 1, integer=True))
         cfg.seed = seed
-        cfg.shuffle = bool(data.get("shuffle", True))
+        cfg.shuffle = _bool(data.get("shuffle", True), "shuffle")
         return cfg
 
     def copy(self) -> TrainConfig:
         return TrainConfig.from_dict(self.to_dict())
+
+
+MAX_EPOCHS = 100_000
+
+
+def checked_epochs(value: Any) -> int:
+    """``value`` as a number of epochs, 1 to MAX_EPOCHS (SpecError otherwise); the command
+    line's ``--epochs`` goes through this as the project's ``epochs`` does."""
+    return int(_number(value, "epochs", 1, MAX_EPOCHS, integer=True))
+
+
+def _bool(value: Any, what: str) -> bool:
+    """A JSON true/false: a string such as "no" or "false" would read as True."""
+    if not isinstance(value, bool):
+        raise SpecError(f"{what} must be true or false, got {value!r}")
+    return value
 
 
 def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
@@ -399,5 +430,5 @@ def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
 
 __all__ = [
     "INPUT", "LayerSpec", "ModelSpec", "TrainConfig", "SpecError", "OPTIMIZERS", "LOSSES",
-    "METRICS", "check_regularizer",
+    "METRICS", "MAX_EPOCHS", "check_regularizer", "checked_epochs",
 ]

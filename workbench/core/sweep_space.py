@@ -172,6 +172,7 @@ def _set_training(config: TrainConfig, name: str, value: Any) -> None:
         parsed = TrainConfig.from_dict({"optimizer": value, "learning_rate": config.learning_rate})
         config.optimizer, config.learning_rate = parsed.optimizer, parsed.learning_rate
         config.momentum, config.nesterov = parsed.momentum, parsed.nesterov
+        config.optimizer_config = parsed.optimizer_config
     else:
         setattr(config, name, value)
 
