@@ -37,8 +37,13 @@ _NOISE = re.compile(
 )
 
 
+def is_noise(line: str) -> bool:
+    """True for a line of TensorFlow's start-up chatter (absl, oneDNN, CPU instructions)."""
+    return bool(_NOISE.search(line))
+
+
 def _replay(captured: str) -> None:
-    kept = [line for line in captured.splitlines() if line.strip() and not _NOISE.search(line)]
+    kept = [line for line in captured.splitlines() if line.strip() and not is_noise(line)]
     if kept:
         sys.stderr.write("\n".join(kept) + "\n")
         sys.stderr.flush()
