@@ -423,10 +423,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", metavar="NAME|PATH")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dataset)
-    from workbench import cli_sweep
+    from workbench import cli_explain, cli_sweep
 
     cli_sweep.add_parser(sub)
     cli_report.add_parsers(sub)
+    cli_explain.add_parser(sub)
     return parser
 
 

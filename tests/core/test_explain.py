@@ -172,3 +172,18 @@ def test_a_class_the_model_does_not_have_is_refused():
         ex.explain(model, _digit(), "gradients", target=10)
     with pytest.raises(ex.ExplainError, match="steps"):
         ex.explain(model, _digit(), "integrated-gradients", steps=0)
+
+
+@pytest.mark.parametrize("key", ["mnist-cnn", "resnet-digits"])
+def test_gradcam_of_a_model_opened_from_a_file_is_the_built_ones(key, tmp_path):
+    """A loaded Sequential has called its layers several times while Keras rebuilt it; the
+    feature maps must still be those of the model that answers."""
+    from workbench.core.modelio import load_model, save_model
+
+    model = _template_model(key)
+    loaded = load_model(save_model(model, tmp_path / "m.keras"), compile=False)
+    x = _digit()
+    built = ex.explain(model, x, "gradcam", target=4)
+    opened = ex.explain(loaded, x, "gradcam", target=4)
+    assert np.abs(built.attribution).max() > 0
+    np.testing.assert_allclose(opened.attribution, built.attribution, rtol=1e-4, atol=1e-6)

@@ -290,7 +290,7 @@ class Explainer:
         else:  # gradcam
             conv = last_conv2d(model)
             channels_first = getattr(conv, "data_format", "channels_last") == "channels_first"
-            both = keras.Model(model.inputs, [conv.output, model.outputs[0]])
+            both = _with_maps(model, conv)
 
             def gradcam(x, target):
                 with tf.GradientTape() as tape:
@@ -369,6 +369,24 @@ def _softmax_layer(model):
     last = model.layers[-1] if model.layers else None
     activation = getattr(last, "activation", None)
     return last if getattr(activation, "__name__", "") == "softmax" else None
+
+
+def _with_maps(model, conv):
+    """A callable ``x -> (conv's output, model's output)``. A Sequential runs its layers in turn
+    (a loaded one has called each layer several times while it was rebuilt, and ``conv.output``
+    is then a tensor of another graph); a graph model gets a Keras model of the two outputs."""
+    _, keras = _tf()
+    if isinstance(model, keras.Sequential):
+        def both(x, training=False):
+            maps = None
+            for layer in model.layers:
+                x = layer(x, training=training)
+                if layer is conv:
+                    maps = x
+            return maps, x
+
+        return both
+    return keras.Model(model.inputs, [conv.output, model.outputs[0]])
 
 
 @contextmanager
