@@ -1,6 +1,9 @@
 """The engine's wire: JSON plus raw arrays, every frame signed; refusals before anything runs."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,3 +114,12 @@ def test_a_header_that_is_not_json_is_refused(signer):
 def test_the_reserved_key_cannot_be_smuggled_in_a_body(signer):
     with pytest.raises(ValueError, match="reserved"):
         encode(Message("request", "r", "x", {"a": {"$array": 0}}), signer)
+
+
+def test_the_engine_modules_import_no_qt():
+    code = ("import sys, workbench.engine.server, workbench.engine.handlers, "
+            "workbench.engine.inprocess, workbench.engine.lifecycle\n"
+            "bad = [m for m in sys.modules if m.startswith(('PyQt5', 'pyqtgraph'))]\n"
+            "assert not bad, bad")
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=120)

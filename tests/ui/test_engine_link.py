@@ -1,0 +1,60 @@
+"""The window's end of the engine: replies and streamed events arrive as Qt signals on the GUI
+thread (in-process transport), and the module never brings TensorFlow into the window."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.engine.inprocess import InProcessEngine
+from workbench.ui.engine_link import EngineLink
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def link(qtbot):
+    engine = InProcessEngine()
+    link = EngineLink(engine)
+    yield link
+    link.close()
+
+
+def test_a_reply_arrives_as_a_signal_on_the_gui_thread(qtbot, link):
+    from PyQt5.QtCore import QThread
+
+    threads = []
+    link.reply_received.connect(lambda *args: threads.append(QThread.currentThread()))
+    with qtbot.waitSignal(link.reply_received, timeout=10000) as blocker:
+        request = link.submit("ping")
+    rid, name, body, error = blocker.args
+    assert (rid, name, error) == (request, "ping", "") and body["pid"]
+    assert threads == [link.thread()]  # delivered on the GUI thread, not the receiver's
+
+
+def test_an_error_reply_carries_its_line(qtbot, link):
+    with qtbot.waitSignal(link.reply_received, timeout=10000) as blocker:
+        link.submit("no-such-request")
+    assert "no request 'no-such-request'" in blocker.args[3]
+
+
+def test_training_events_stream_as_signals(qtbot, link):
+    from tests.engine.conftest import tiny_train
+
+    events = []
+    link.event_received.connect(lambda rid, name, body: events.append((rid, name, body)))
+    with qtbot.waitSignal(link.reply_received, timeout=300000) as blocker:
+        request = link.submit("train", tiny_train())
+    assert blocker.args[1] == "train" and blocker.args[2]["status"] == "completed"
+    names = [name for rid, name, _ in events if rid == request]
+    assert names.count("epoch_end") == 1 and names.count("batch_end") == 4
+    assert [body["epoch"] for _, name, body in events if name == "weights"] == [-1, 0]
+
+
+def test_the_link_module_imports_no_tensorflow():
+    code = ("import sys, workbench.ui.engine_link, workbench.engine.lifecycle, "
+            "workbench.engine.client\n"
+            "bad = [m for m in ('tensorflow', 'keras', 'onnxruntime') if m in sys.modules]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
