@@ -7,7 +7,7 @@ needs it is enabled when ``state.tensorflow.ready`` fires.
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtCore import QEvent, Qt, QTimer
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QLabel,
@@ -26,6 +26,7 @@ from workbench.ui.state import ProjectState
 from workbench.ui.tasks import shutdown_within
 
 APP_NAME = "Workbench"
+BUILDER_SHARE = 0.36  # of the window's width, until the splitter is dragged
 
 
 class MainWindow(QMainWindow):
@@ -56,10 +57,14 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.training_controls)
         layout.addWidget(self.tabs, 1)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
         splitter.setSizes([520, 880])
         self.setCentralWidget(splitter)
+        # The builder keeps its share of the width as the window is resized (Qt's splitter took
+        # all of a narrowing from the tabs, leaving them too narrow at 1024 px); dragging the
+        # handle sets the share.
+        self._splitter, self._builder_share = splitter, BUILDER_SHARE
+        splitter.splitterMoved.connect(self._on_splitter_moved)
+        splitter.installEventFilter(self)
 
         from workbench.ui.status_bar import StatusBarView
 
@@ -85,6 +90,17 @@ class MainWindow(QMainWindow):
             self._tf_timer = QTimer(self, singleShot=True, interval=500)
             self._tf_timer.timeout.connect(self._start_tensorflow)
             self._tf_timer.start()
+
+    def _on_splitter_moved(self, _pos: int = 0, _index: int = 0) -> None:
+        sizes = self._splitter.sizes()
+        if sum(sizes) > 0:
+            self._builder_share = sizes[0] / sum(sizes)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        if watched is self._splitter and event.type() == QEvent.Resize:
+            share = round(10_000 * self._builder_share)
+            self._splitter.setSizes([share, 10_000 - share])  # scaled to the splitter's width
+        return super().eventFilter(watched, event)
 
     def _start_tensorflow(self) -> None:
         self._tf_timer = None

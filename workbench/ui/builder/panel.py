@@ -117,8 +117,8 @@ class BuilderPanel(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.busy_note)
         layout.addWidget(self.tabs, 1)
-        # Narrower than this, layer summaries and shapes in the stack get cut off.
-        self.setMinimumWidth(470)
+        # No minimum width of its own: at 470 px the main splitter could not narrow the builder
+        # in a 1024-pixel window (the stack's layer column elides instead; its tooltip is whole).
 
         self.palette_view.layer_chosen.connect(self.add_layer)
         state.editable_changed.connect(self._on_editable_changed)

@@ -41,6 +41,7 @@ STALE_FG = QColor("#9a9a9a")
 WARNING_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 4px;"
 ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 4px;"
 NOTE_STYLE = "color: #555; padding: 2px 4px;"
+UNDO_TEXT, REDO_TEXT = "↶", "↷"
 
 
 def format_bytes(n: int) -> str:
@@ -117,7 +118,9 @@ class LayerStackView(QWidget):
         redo.setToolTip("Redo (Ctrl+Shift+Z)")
         self.undo_button.setDefaultAction(undo)
         self.redo_button.setDefaultAction(redo)
-        for button, text in ((self.undo_button, "↶ Undo"), (self.redo_button, "↷ Redo")):
+        # Arrows alone (the tooltips name the step): with "Undo"/"Redo" beside them this row set
+        # the builder's minimum width, and the main splitter could not narrow it at 1024 px.
+        for button, text in ((self.undo_button, UNDO_TEXT), (self.redo_button, REDO_TEXT)):
             button.setToolButtonStyle(Qt.ToolButtonTextOnly)
             button.defaultAction().setIconText(text)
             buttons.addWidget(button)
@@ -284,8 +287,8 @@ class LayerStackView(QWidget):
             return
         self.undo_button.setToolTip(f"Undo {undo_text} (Ctrl+Z)".replace("  ", " "))
         self.redo_button.setToolTip(f"Redo {redo_text} (Ctrl+Shift+Z)".replace("  ", " "))
-        self.undo_button.defaultAction().setIconText("↶ Undo")
-        self.redo_button.defaultAction().setIconText("↷ Redo")
+        self.undo_button.defaultAction().setIconText(UNDO_TEXT)
+        self.redo_button.defaultAction().setIconText(REDO_TEXT)
 
     def _info(self, index: int, layer: LayerSpec) -> tuple[LayerInfo | None, bool]:
         """The inspection row for a layer and whether it is current (else an older fitting one)."""

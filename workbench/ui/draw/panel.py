@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QFileDialog,
     QFrame,
@@ -37,6 +38,7 @@ from workbench.ui.draw.predictor import Predictor, class_names_for
 from workbench.ui.draw.samples import samples_location
 from workbench.ui.previous_model import previous_model_note
 
+SIDE_BY_SIDE_WIDTH = 820  # narrower, an export's answer goes under Keras's, not beside it
 UPDATE_INTERVAL_MS = 16  # at most ~60 predictions per second while drawing
 NO_MODEL_HINT = "Train the model first — or open a trained .keras"
 EMPTY_HINT = "Draw a digit"
@@ -111,9 +113,10 @@ class DrawPanel(QWidget):
         self.clear_button.setToolTip("Clear the canvas (Esc on the canvas)")
         self.clear_button.clicked.connect(self.canvas.clear)
         self.polarity_box = QComboBox(self, objectName="polarityBox")
-        self.polarity_box.addItems(["Dark ink on light paper", "Light ink on dark paper"])
+        self.polarity_box.addItems(["Dark on light", "Light on dark"])
         self.polarity_box.setToolTip(
-            "Both work: the preprocessing finds the ink either way, as in the 28×28 input beside."
+            "Dark ink on light paper, or light ink on dark paper. Both work: the preprocessing "
+            "finds the ink either way, as in the 28×28 input beside."
         )
         self.polarity_box.currentIndexChanged.connect(
             lambda i: self.canvas.set_dark_on_light(i == 0)
@@ -129,17 +132,21 @@ class DrawPanel(QWidget):
         tools1.addWidget(self.width_label)
         tools1.addWidget(self.eraser_button)
         tools1.addStretch(1)
+        # Two short rows no wider than the canvas (three buttons in a row widened the tab).
         tools2 = QHBoxLayout()
-        tools2.addWidget(self.undo_button)
-        tools2.addWidget(self.clear_button)
+        tools2.addWidget(self.polarity_box)
         tools2.addWidget(self.open_button)
         tools2.addStretch(1)
+        tools3 = QHBoxLayout()
+        tools3.addWidget(self.undo_button)
+        tools3.addWidget(self.clear_button)
+        tools3.addStretch(1)
 
         left = QVBoxLayout()
         left.addLayout(tools1)
         left.addWidget(self.canvas, 0, Qt.AlignLeft)
-        left.addWidget(self.polarity_box, 0, Qt.AlignLeft)
         left.addLayout(tools2)
+        left.addLayout(tools3)
         left.addStretch(1)
 
         # The input beside its caption above the answer: in a third column it pushed the tab
@@ -160,15 +167,16 @@ class DrawPanel(QWidget):
         right.addLayout(seen_row)
         answer = QLabel("What it answers", self)
         answer.setStyleSheet("font-weight: bold;")
-        answer_row = QHBoxLayout()
-        answer_row.addWidget(answer)
-        answer_row.addStretch(1)
-        answer_row.addWidget(self.deployed.chooser)
-        right.addLayout(answer_row)
-        answers = QHBoxLayout()
-        answers.addWidget(self.prediction, 1)
-        answers.addWidget(self.deployed, 1)
-        right.addLayout(answers, 1)
+        # The choice of export under the title, not beside it, and the two answers one above the
+        # other in a narrow tab: side by side they made the tab scroll sideways at 1024 px.
+        self.deployed.box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.deployed.box.setMinimumContentsLength(8)
+        right.addWidget(answer)
+        right.addWidget(self.deployed.chooser)
+        self._answers = QBoxLayout(QBoxLayout.LeftToRight)
+        self._answers.addWidget(self.prediction, 1)
+        self._answers.addWidget(self.deployed, 1)
+        right.addLayout(self._answers, 1)
 
         top = QHBoxLayout()
         top.addLayout(left)
@@ -192,6 +200,11 @@ class DrawPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        narrow = event.size().width() < SIDE_BY_SIDE_WIDTH
+        self._answers.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
 
     # Prediction ------------------------------------------------------------------------------
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QFont, QPen, QTransform
+from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QPen, QTransform
 from PyQt5.QtWidgets import QGraphicsRectItem, QWidget
 
 MAX_CELL_TEXT = 20  # above this many classes the numbers no longer fit in the cells
+MIN_POINTS = 6.0  # smaller cell labels are not drawn (the colour and a click still tell)
+CELL_PADDING = 2  # pixels each side of a cell's label
 
 # White for nothing, deep blue for many: the diagonal stands out, stray errors stay visible.
 _BLUES = pg.ColorMap(
@@ -85,6 +87,9 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
                                    pen="#555", colorMapMenu=False)
         self.bar.setImageItem(self.image, insert_in=self.plot)
         self.bar.axis.setTextPen(pg.mkPen("#222"))
+
+        self._text_points = -1.0  # the cell labels' font size now (0: hidden; -1: not fitted)
+        self.plot.vb.sigResized.connect(self._fit_texts)
 
         self._highlight = QGraphicsRectItem()
         self._highlight.setPen(QPen(QColor("#e6550d"), 0.08))
@@ -175,8 +180,9 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self._text_state: dict[int, tuple[str, str]] = {}
         if n > MAX_CELL_TEXT:
             return
+        self._text_points = -1.0
         font = QFont()
-        font.setPointSizeF(9.0 if n <= 10 else 7.0)
+        font.setPointSizeF(_largest_points(n))
         for row in range(n):
             for col in range(n):
                 text = pg.TextItem("", anchor=(0.5, 0.5))
@@ -212,3 +218,42 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
                 if self._text_state.get(id(text)) != (label, color):
                     self._text_state[id(text)] = (label, color)
                     text.setText(label, color=color)
+        self._fit_texts()
+
+    def cell_pixels(self) -> float:
+        """The width of one cell on screen, in pixels."""
+        if self.counts is None or not self.counts.shape[0]:
+            return 0.0
+        return self.plot.vb.width() / self.counts.shape[0]
+
+    def _fit_texts(self) -> None:
+        """The largest font (down to MIN_POINTS) whose widest label fits a cell; none where not
+        even that fits: at a fixed 9 pt, a narrow window ran "<1%" into "1%" next door."""
+        if not self._texts or self.counts is None:
+            return
+        room = self.cell_pixels() - 2 * CELL_PADDING
+        widest = max((label for label, _color in self._text_state.values()), key=len,
+                     default="")
+        points = _largest_points(self.counts.shape[0])
+        font = QFont(self._texts[0].textItem.font())
+        while points >= MIN_POINTS:
+            font.setPointSizeF(points)
+            if QFontMetricsF(font).horizontalAdvance(widest) <= room:
+                break
+            points -= 1.0
+        points = points if points >= MIN_POINTS else 0.0
+        if points == self._text_points:
+            return
+        self._text_points = points
+        for text in self._texts:
+            if points:
+                text.setFont(font)
+            text.setVisible(bool(points))
+
+    def shown_font_points(self) -> float:
+        """The cell labels' font size (0.0: labels hidden, the cells too narrow for them)."""
+        return max(0.0, self._text_points)
+
+
+def _largest_points(n: int) -> float:
+    return 9.0 if n <= 10 else 7.0

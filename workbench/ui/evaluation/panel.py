@@ -128,7 +128,7 @@ class EvaluationPanel(QWidget):
         classification.addWidget(self.details)
         classification.setStretchFactor(0, 3)
         classification.setStretchFactor(1, 2)
-        classification.setSizes([520, 380])
+        classification.setSizes([640, 360])  # ~29-pixel cells in a 1024-pixel window
 
         self.regression = RegressionView(self)
         self.pages = QStackedWidget(self)

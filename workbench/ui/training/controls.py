@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import QRect, Qt
+from PyQt5.QtGui import QPainter
 from PyQt5.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -13,6 +14,9 @@ from PyQt5.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionProgressBar,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +38,7 @@ def format_lr(value: float) -> str:
 
 
 CHECKING = "Checking the model…"
+_TEXT_MARGIN = 6  # each side of a progress bar's text
 
 
 def train_blocker(state, dataset_for: str | None) -> str:
@@ -83,6 +88,38 @@ def ready_text(state) -> str:
             f"{config.optimizer} lr {config.learning_rate:g}")
 
 
+class ElidedProgressBar(QProgressBar):
+    """A progress bar whose text ends in "…" where it is too long for the bar (Qt's own drawing
+    wrapped it onto a second line and cut both); ``format()`` stays the whole text."""
+
+    def shown_text(self) -> str:
+        option = QStyleOptionProgressBar()
+        self.initStyleOption(option)
+        return self.fontMetrics().elidedText(option.text, Qt.ElideRight,
+                                             max(0, self.width() - 2 * _TEXT_MARGIN))
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+        option = QStyleOptionProgressBar()
+        self.initStyleOption(option)
+        option.text = self.shown_text()
+        QStylePainter(self).drawControl(QStyle.CE_ProgressBar, option)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" where its room is too short (cut mid-word before);
+    ``text()`` stays the whole text, and its tooltip says it."""
+
+    def shown_text(self) -> str:
+        return self.fontMetrics().elidedText(self.text(), Qt.ElideRight,
+                                             self.contentsRect().width())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        self.style().drawItemText(painter, self.contentsRect(),
+                                  int(self.alignment()) | Qt.TextSingleLine, self.palette(),
+                                  self.isEnabled(), self.shown_text(), self.foregroundRole())
+
+
 class TrainingControlsView(QFrame):
     """The buttons and read-outs; the training panel connects and drives them."""
 
@@ -103,7 +140,7 @@ class TrainingControlsView(QFrame):
         self.pause_button.setEnabled(False)
         self.stop_button.setEnabled(False)
 
-        self.progress = QProgressBar(self, objectName="trainingProgress")
+        self.progress = ElidedProgressBar(self, objectName="trainingProgress")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
@@ -117,7 +154,7 @@ class TrainingControlsView(QFrame):
 
         self.lr_label = QLabel("", self, objectName="learningRateLabel")
         self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
-        self.hint_label = QLabel("", self, objectName="trainingHint")
+        self.hint_label = ElidedLabel("", self, objectName="trainingHint")
         self.hint_label.setStyleSheet("color: #555;")
         self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
 

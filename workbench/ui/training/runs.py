@@ -131,7 +131,11 @@ class RunsTableView(QTableWidget):
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setStretchLastSection(True)
+        # What changed takes the room the figures leave, elided (its tooltip lists it all): sized
+        # to its header it ran off the right of a 1024-pixel window.
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+        header.setMinimumSectionSize(40)
+        header.setTextElideMode(Qt.ElideRight)
         self._filling = False
         self.itemChanged.connect(self._on_item_changed)
 
