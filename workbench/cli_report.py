@@ -12,6 +12,13 @@ from pathlib import Path
 
 
 def add_parsers(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML report of a run (model, data, "
+                                      "curves, confusion matrix, mistakes, weights)")
+    p.add_argument("project")
+    p.add_argument("--run", type=int, metavar="N", help="the run's id (default: the last run)")
+    p.add_argument("--out", required=True, metavar="FILE.html")
+    p.add_argument("--dataset", help="dataset name or path (default: the project's)")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("tensorboard", help="TensorBoard on the project's event files")
     p.add_argument("project")
     p.add_argument("--logdir", metavar="DIR",
@@ -46,6 +53,17 @@ def tensorboard_folder(args, worker: int) -> Path | None:
     except TensorBoardMissing as exc:
         raise ActionError(str(exc)) from None
     return check_output_folder(args.tensorboard) if worker == 0 else None
+
+
+def cmd_report(args) -> int:
+    from workbench.actions.report import write_report_for_project
+
+    written = write_report_for_project(args.project, args.out, run_id=args.run,
+                                       dataset=args.dataset)
+    print(f"Wrote {written.path} (run {written.run_id}, {written.bytes:,} bytes)")
+    for note in written.notes:
+        print(f"  note: {note}")
+    return 0
 
 
 def cmd_tensorboard(args) -> int:

@@ -37,7 +37,7 @@ def test_a_fix_of_a_graph_is_one_undoable_step(qtbot):
 def test_weights_view_knows_which_graph_layers_see_the_raw_input():
     import keras
 
-    from workbench.ui.weights.layers import weighted_layers
+    from workbench.core.weight_layers import weighted_layers
 
     x = keras.Input((4,))
     a = keras.layers.Dense(2, name="a")(x)

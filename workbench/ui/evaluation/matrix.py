@@ -8,16 +8,13 @@ from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QPen, QTransform
 from PyQt5.QtWidgets import QGraphicsRectItem, QWidget
 
+from workbench.core import palette
+
 MAX_CELL_TEXT = 20  # above this many classes the numbers no longer fit in the cells
 MIN_POINTS = 6.0  # smaller cell labels are not drawn (the colour and a click still tell)
 CELL_PADDING = 2  # pixels each side of a cell's label
 
-# White for nothing, deep blue for many: the diagonal stands out, stray errors stay visible.
-_BLUES = pg.ColorMap(
-    pos=np.array([0.0, 0.15, 0.5, 1.0]),
-    color=np.array([[255, 255, 255], [198, 219, 239], [66, 146, 198], [8, 48, 107]],
-                   dtype=np.ubyte),
-)
+_BLUES = pg.ColorMap(*palette.BLUES)  # white for nothing, deep blue for many
 
 
 def row_percent_label(percent: float) -> str:

@@ -15,10 +15,10 @@ from PyQt5.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from workbench.core import graph_edit
 from workbench.core.catalogue import CATALOGUE
+from workbench.core.graph_layout import layered_layout
 from workbench.core.inspect import format_shape
 from workbench.ui.builder.palette import LAYER_MIME
 from workbench.ui.graph.items import EdgeItem, NodeData, NodeItem
-from workbench.ui.graph.layout import layered_layout
 from workbench.ui.state import ProjectState
 
 ZOOM_STEP = 1.15

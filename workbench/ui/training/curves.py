@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from workbench.core import palette
 from workbench.ui.training.history import GrowingArray, RunHistory  # noqa: F401 (re-exported)
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz
@@ -23,9 +24,9 @@ REDRAW_INTERVAL_MS = 33  # ~30 Hz
 DRAW_BUDGET = 0.07
 MAX_REDRAW_INTERVAL_S = 0.5
 
-TRAIN_COLOR = (31, 119, 180)
-RAW_COLOR = (183, 207, 230)  # the train colour, faded, but opaque: alpha blending costs paint time
-VAL_COLOR = (255, 127, 14)
+# The run report draws its curves in the same colours. RAW_COLOR is the train colour faded, but
+# opaque: alpha blending costs paint time.
+TRAIN_COLOR, RAW_COLOR, VAL_COLOR = palette.TRAIN_COLOR, palette.RAW_COLOR, palette.VAL_COLOR
 # Faint colours for earlier runs shown under the current one.
 COMPARE_COLORS = [(120, 120, 120), (44, 160, 44), (148, 103, 189), (214, 39, 40),
                   (140, 86, 75), (227, 119, 194), (23, 190, 207)]

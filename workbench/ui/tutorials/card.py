@@ -26,10 +26,10 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from workbench.core import introspection
+from workbench.core import introspection, palette
 from workbench.core.tutorials import Tutorial
 
-DIVERGING = pg.colormap.get("CET-D1")  # blue − / white 0 / red +, as the Weights tab draws
+DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +, as the Weights tab draws
 PICTURES = {  # key → button text
     "curves": "Accuracy curves",
     "confusion": "Confusion matrix",

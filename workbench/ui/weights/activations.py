@@ -18,11 +18,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from workbench.core import evaluation, introspection
+from workbench.core import evaluation, introspection, palette
 from workbench.core.catalogue import passes_through
 
 ROW_HEIGHT = 190
-FEATURE_MAPS = pg.colormap.get("viridis")
+FEATURE_MAPS = pg.ColorMap(*palette.VIRIDIS)
 
 
 class ActivationsView(QWidget):

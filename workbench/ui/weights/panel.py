@@ -24,12 +24,12 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from workbench.core import introspection
+from workbench.core import introspection, palette
+from workbench.core.weight_layers import WeightedLayer, image_shape_for, weighted_layers
 from workbench.ui.previous_model import PreviousModelNotice
 from workbench.ui.weights.activations import ActivationsView
-from workbench.ui.weights.layers import WeightedLayer, image_shape_for, weighted_layers
 
-DIVERGING = pg.colormap.get("CET-D1")  # blue − / white 0 / red +
+DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +
 HIST_BINS = 40
 EMPTY_TEXT = ("Train the model (or open a trained .keras) to see its weights: each epoch's "
               "weights stay here to scrub through.")
