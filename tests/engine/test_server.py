@@ -106,6 +106,8 @@ def test_draw_predicts_through_a_model_kept_under_a_handle(engine):
     probs = reply["probabilities"]
     assert probs.shape == (10,) and probs.sum() == pytest.approx(1.0)
     assert reply["predicted"] == int(np.argmax(probs))
+    assert reply["output"].shape == (10,)  # the raw output too (softmax: the same numbers)
+    np.testing.assert_allclose(reply["output"], probs, rtol=1e-5)
     # New weights (the next epoch's) change the answer.
     zeros = [np.zeros_like(w) for w in run["weights"]]
     engine.request("set_weights", {"handle": handle, "weights": zeros}, timeout=60)

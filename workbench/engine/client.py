@@ -189,7 +189,7 @@ class EngineClient:
                         pass
                 while True:
                     try:
-                        self._socket.send_multipart(self._outbox.get_nowait(), copy=False)
+                        self._socket.send_multipart(self._outbox.get_nowait())
                     except queue.Empty:
                         break
                 if self._socket in ready:

@@ -257,9 +257,18 @@ def _build(source: tuple, weights: list | None):
 
 
 def load_model(state: EngineState, call: Call) -> dict:
-    """Build a model (``spec`` or ``plain``, with ``weights``) and keep it under a new handle."""
+    """Build a model (``spec`` or ``plain``, with ``weights``) and keep it under ``handle`` (the
+    caller's name for it, replacing what it named before; a new one if not given). The caller
+    may use a handle of its own choosing at once: this lane serves its requests in order."""
     from workbench.core.inference import Predictor
 
+    handle = call.body.get("handle")
+    if handle is None:
+        handle = new_id()
+    elif not isinstance(handle, str) or not 0 < len(handle) <= 64:
+        raise EngineRequestError("a model handle is a name of 1 to 64 characters")
+    state.sources.pop(handle, None)  # a build that fails leaves no stale model under the name
+    state.models.pop(handle, None)
     source, weights = _source(state, {k: v for k, v in call.body.items() if k != "handle"})
     model = _build(source, weights)
     if state.predictor is None:
@@ -268,7 +277,6 @@ def load_model(state: EngineState, call: Call) -> dict:
         state.predictor.warm(model)  # the first drawing is then fast
     except ValueError:
         pass  # a model Draw cannot use: its predict says why
-    handle = new_id()
     state.sources[handle], state.models[handle] = (source, weights), model
     return {"handle": handle}
 
@@ -288,16 +296,26 @@ def set_weights(state: EngineState, call: Call) -> dict:
 
 
 def predict(state: EngineState, call: Call) -> dict:
-    """Draw's probabilities: the model ``handle`` on one preprocessed 28×28 ``digit``."""
-    from workbench.actions.predict import predict_digit
+    """Draw's answer: the model ``handle`` on one preprocessed 28×28 ``digit``: its raw
+    ``output`` and, read as classes, ``probabilities``, ``predicted`` and ``note`` (or
+    ``problem``: why the output is no probabilities, e.g. not a number)."""
+    from workbench.actions.predict import read_output
 
     _source(state, call.body)
     digit = call.body.get("digit")
     if not isinstance(digit, np.ndarray) or digit.shape != (28, 28):
         raise EngineRequestError("predict needs a 28×28 digit array")
-    prediction = predict_digit(state.models[call.body["handle"]], digit, state.predictor)
-    return {"probabilities": prediction.probabilities, "note": prediction.note,
-            "predicted": prediction.predicted}
+    try:  # on this lane's traced call (~1 ms)
+        output = state.predictor.predict(state.models[call.body["handle"]], digit)
+    except ValueError as exc:  # the model does not take a 28×28 picture
+        raise EngineRequestError(str(exc)) from None
+    reply: dict[str, Any] = {"output": np.asarray(output, dtype=np.float32)}
+    try:
+        probabilities, note = read_output(output)
+    except ValueError as exc:
+        return {**reply, "problem": str(exc)}
+    return {**reply, "probabilities": probabilities, "note": note,
+            "predicted": int(np.argmax(probabilities))}
 
 
 def release(state: EngineState, call: Call) -> dict:

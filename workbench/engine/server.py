@@ -160,7 +160,7 @@ class Server:
                 frames = encode(Message("reply", message.id, message.name, ok=False,
                                         error=f"the engine could not send its answer: {exc}"),
                                 self.signer)
-            self.socket.send_multipart([identity, *frames], copy=False)
+            self.socket.send_multipart([identity, *frames])  # copy=False: pyzmq starts a thread
 
     def _receive_all(self) -> None:
         while True:  # every pending message: the socket's descriptor is edge-triggered

@@ -53,7 +53,17 @@ class TrainedModel(QObject):
         self._trained_spec: dict | None = None  # the spec those weights belong to
         self._initial: tuple[int | None, list | None] = (None, None)  # see set_initial_weights
         self.views_model = ViewsModel(self)
+        self.engine_views = None  # an EngineViews when the window has an engine: Draw asks it
         document.project_replaced.connect(self.clear)
+
+    def attach_engine(self, link) -> None:
+        """Draw's digits go to the engine behind ``link`` (an EngineLink) from now on; the
+        other views keep the views' model of this process until they move too."""
+        from workbench.ui.engine_views import EngineViews
+
+        self.engine_views = EngineViews(link, self)
+        if self._trained_spec is not None:
+            self._load_views_model()
 
     def clear(self) -> None:
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
@@ -61,6 +71,8 @@ class TrainedModel(QObject):
         self._trained_spec = None
         self._initial = (None, None)
         self.views_model.clear()
+        if self.engine_views is not None:
+            self.engine_views.clear()
 
     def set_initial_weights(self, weights: list, run: int | None) -> None:
         """The weights run ``run`` starts from (before its first batch): kept aside, with no
@@ -86,10 +98,10 @@ class TrainedModel(QObject):
 
     def _load_views_model(self) -> None:
         spec = self._trained_spec
-        if _EXTERNAL in spec:
-            self.views_model.load(str(spec), ("plain", spec[_EXTERNAL]), self.weights)
-        else:
-            self.views_model.load(str(spec), ("spec", spec), self.weights)
+        source = ("plain", spec[_EXTERNAL]) if _EXTERNAL in spec else ("spec", spec)
+        self.views_model.load(str(spec), source, self.weights)
+        if self.engine_views is not None:
+            self.engine_views.load(str(spec), source, self.weights)
 
     # Questions views ask -------------------------------------------------------------------------
 
@@ -131,6 +143,19 @@ class TrainedModel(QObject):
     @property
     def has_model(self) -> bool:
         return self.weights is not None and tf_loader.is_loaded()
+
+    @property
+    def can_predict(self) -> bool:
+        """Draw can ask for a digit's answer: trained weights, and TensorFlow here or an engine."""
+        return self.weights is not None and (self.engine_views is not None
+                                             or tf_loader.is_loaded())
+
+    def predict_digit(self, digit28, predictor) -> Any:
+        """The model's raw output for one preprocessed digit: from the engine when the window
+        has one, else ``predictor.predict`` on the views' model here (ValueError: it cannot)."""
+        if self.engine_views is not None:
+            return self.engine_views.predict(digit28)
+        return self.run_on_model(predictor.predict, digit28)
 
     def run_on_model(self, fn: Callable, *args) -> Any:
         """``fn(model, *args)`` on the views' model (its thread), holding the latest weights;

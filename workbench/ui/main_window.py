@@ -7,6 +7,8 @@ needs it is enabled when ``state.tensorflow.ready`` fires.
 
 from __future__ import annotations
 
+import os
+
 from PyQt5.QtCore import QEvent, Qt, QTimer
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
@@ -31,7 +33,10 @@ BUILDER_SHARE = 0.36  # of the window's width, until the splitter is dragged
 
 class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, parent: QWidget | None = None,
-                 load_tensorflow: bool = True):
+                 load_tensorflow: bool = True, engine=None):
+        """``engine``: an engine (``InProcessEngine``, a started ``EngineProcess``) or an
+        ``EngineLink`` for Draw's answers; None: none, unless ``WORKBENCH_ENGINE=1`` asks for a
+        spawned one. The other views still compute in this process (issue 26 moves them)."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.state = ProjectState(project or load_template(DEFAULT_TEMPLATE), self)
@@ -72,6 +77,9 @@ class MainWindow(QMainWindow):
         self._tf_label = QLabel("Loading TensorFlow…", self)
         self.statusBar().addPermanentWidget(self._tf_label)
         self._create_menus()
+        self.engine_link = None
+        if engine is not None or os.environ.get("WORKBENCH_ENGINE") == "1":
+            self._attach_engine(engine)
 
         self.state.tensorflow.ready.connect(self._on_tensorflow_ready)
         self.state.tensorflow.failed.connect(self._on_tensorflow_failed)
@@ -101,6 +109,26 @@ class MainWindow(QMainWindow):
             share = round(10_000 * self._builder_share)
             self._splitter.setSizes([share, 10_000 - share])  # scaled to the splitter's width
         return super().eventFilter(watched, event)
+
+    def _attach_engine(self, engine) -> None:
+        from workbench.ui.engine_link import EngineLink
+
+        link = engine if isinstance(engine, EngineLink) else EngineLink(engine, self)
+        self.engine_link = link
+        label = QLabel("Engine: starting…", self, objectName="engineStatus")
+        self.statusBar().addPermanentWidget(label)
+        shown = {"starting": "starting…", "restarting": "restarting…", "failed": "stopped"}
+
+        def on_state(state: str, detail: str) -> None:
+            label.setText(f"Engine: {detail if state == 'ready' else shown.get(state, state)}")
+            label.setToolTip(detail)
+            if state in ("restarting", "failed") and detail:
+                self.statusBar().showMessage(detail, 15000)
+
+        link.state_changed.connect(on_state)
+        if link.state == "ready":
+            on_state("ready", link.detail or "ready")
+        self.state.trained.attach_engine(link)
 
     def _start_tensorflow(self) -> None:
         self._tf_timer = None
@@ -303,6 +331,8 @@ class MainWindow(QMainWindow):
             return
         self.training_panel.shutdown()
         shutdown_within(self)  # every other task of the window's panels: cancelled and joined
+        if self.engine_link is not None:
+            self.engine_link.close()
         event.accept()
 
 

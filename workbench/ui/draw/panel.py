@@ -233,7 +233,7 @@ class DrawPanel(QWidget):
             digit = None
             self._show_no_prediction(None, str(exc))
             return
-        has_model = self.state.trained.has_model
+        has_model = self.state.trained.can_predict
         if digit is None:
             trained = has_model or not self.state.tensorflow.loaded
             self._show_no_prediction(None, EMPTY_HINT if trained else EMPTY_NO_MODEL_HINT)
@@ -243,8 +243,9 @@ class DrawPanel(QWidget):
             self._show_no_prediction(digit, "Loading TensorFlow…" if loading else NO_MODEL_HINT)
             return
         try:
-            # On the views' model's own thread (traced there once per model): ~1 ms.
-            output = self.state.trained.run_on_model(self._predictor.predict, digit)
+            # On the views' model's own thread (traced there once per model): ~1 ms; or in the
+            # engine's process, when the window has one.
+            output = self.state.trained.predict_digit(digit, self._predictor)
         except ValueError as exc:  # the model's input shape does not take a 28x28 image
             self._show_no_prediction(digit, str(exc))
             return

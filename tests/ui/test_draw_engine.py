@@ -1,0 +1,100 @@
+"""Draw's probabilities through the engine (the in-process transport): the same bars as the
+views' model of the window's own process, following each epoch's weights, and an engine that
+lost the model (as after a restart) costs one stroke's answer, not the tab."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.ui.test_draw import (  # noqa: F401 - `trained` is a fixture
+    draw,
+    give_weights,
+    seven,
+    trained,
+    wait_prediction,
+)
+from workbench.core.templates import load_template
+from workbench.engine.inprocess import InProcessEngine
+from workbench.ui.draw.panel import DrawPanel
+from workbench.ui.engine_link import EngineLink
+from workbench.ui.state import ProjectState
+
+
+@pytest.fixture
+def engine():
+    with InProcessEngine() as running:
+        yield running
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path, trained, engine):  # noqa: F811
+    state = ProjectState(load_template())
+    state.data.dataset = trained[2]
+    state.trained.attach_engine(EngineLink(engine))
+    view = DrawPanel(state)
+    qtbot.addWidget(view)
+    view.set_samples_path(tmp_path / "my-digits.npz")
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_the_bars_come_from_the_engine_and_follow_new_weights(qtbot, panel, trained):  # noqa: F811
+    views = panel.state.trained.engine_views
+    asked = []
+    original = views.predict
+    views.predict = lambda digit: asked.append(digit) or original(digit)
+    give_weights(panel, trained)
+    draw(panel.canvas, seven())
+    probs = wait_prediction(qtbot, panel)
+    assert asked and probs.shape == (10,)
+    # The same numbers as the window's own views' model gives for exactly that input.
+    here = panel.state.trained.run_on_model(
+        lambda model, x: np.asarray(model(x, training=False)), panel.current_input[None])
+    np.testing.assert_allclose(probs, here[0], atol=1e-5)
+    spec, weights, _ = trained
+    shifted = [w.copy() for w in weights]
+    shifted[-1][3] += 5.0  # the next epoch's weights, set_weights into the engine's model
+    panel.state.trained.set_weights(1, shifted, spec)
+    qtbot.waitUntil(lambda: panel.prediction.top_class == 3, timeout=10000)
+
+
+def test_an_opened_model_crosses_as_its_plain_config(qtbot, panel):
+    from workbench.core.tf_loader import load_tensorflow
+
+    _, keras = load_tensorflow()
+    draw(panel.canvas, seven())
+    odd = keras.Sequential([keras.Input((32, 32)), keras.layers.Flatten(),
+                            keras.layers.Dense(10, activation="softmax")])
+    panel.state.trained.set_trained_model(odd)
+    qtbot.waitUntil(lambda: "(28, 28), (784,) or (28, 28, 1)" in panel.prediction.hint,
+                    timeout=10000)
+    flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])  # logits
+    panel.state.trained.set_trained_model(flat)
+    probs = wait_prediction(qtbot, panel)
+    assert abs(probs.sum() - 1.0) < 1e-6 and (probs >= 0).all()
+
+
+def test_an_engine_that_lost_the_model_costs_one_answer(qtbot, panel, trained, engine):  # noqa: F811
+    give_weights(panel, trained)
+    draw(panel.canvas, seven())
+    wait_prediction(qtbot, panel)
+    engine.request("release", {"handle": panel.state.trained.engine_views.handle})
+    panel.update_prediction()
+    assert "holds no model" in panel.prediction.hint and panel.prediction.probabilities is None
+    panel.update_prediction()  # the model was sent again: the next stroke has its answer
+    assert panel.prediction.probabilities is not None
+
+
+def test_the_window_shows_the_engine_and_closes_it(qtbot):
+    from workbench.ui.main_window import MainWindow
+
+    engine = InProcessEngine()
+    window = MainWindow(load_tensorflow=False, engine=engine)
+    qtbot.addWidget(window)
+    label = window.statusBar().findChild(type(window._tf_label), "engineStatus")
+    assert label is not None and label.text() == "Engine: ready"
+    assert window.state.trained.engine_views is not None
+    window.close()
+    assert engine.server.stopping
