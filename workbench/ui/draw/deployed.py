@@ -111,6 +111,15 @@ class DeployedAnswer(QWidget):
             self.box.setCurrentIndex(index)
             self._load(str(path))
 
+    def forget_models(self) -> None:
+        """Another project is open: the exports offered were made from the model that went, so
+        they go too, and the answer is Keras's alone again."""
+        while self.box.count() > 2:
+            self.box.removeItem(1)
+        self.box.setCurrentIndex(0)
+        if self.runtime is not None or self._loading is not None or self.isVisible():
+            self._drop()
+
     def _on_activated(self, index: int) -> None:
         text = self.box.itemText(index)
         if text == OPEN_ITEM:

@@ -381,6 +381,7 @@ class DrawPanel(QWidget):
         self._schedule()
 
     def _on_project_changed(self) -> None:
+        self.deployed.forget_models()  # a comparison belongs to the model it was exported from
         self._update_samples_path()
         self._schedule()
 
