@@ -455,13 +455,17 @@ def redo_shortcuts() -> list[QKeySequence]:
     return keys
 
 
-def make_undo_actions(document: Document, parent: QObject) -> tuple[QAction, QAction]:
-    """Edit ▸ Undo and Redo for ``document``: each key bound once, greyed while not editable."""
+def make_undo_actions(document: Document, parent: QObject,
+                      keys: bool = True) -> tuple[QAction, QAction]:
+    """Undo and Redo for ``document``, greyed while it is not editable and refused then (the
+    stack's own ``createUndoAction`` would undo a model a run is training). ``keys``: Edit ▸
+    Undo/Redo's, each bound once in the window; the toolbars' buttons have none."""
     stack = document.undo_stack
-    undo = QAction("&Undo", parent, objectName="undoAction")
-    undo.setShortcuts(QKeySequence.Undo)
-    redo = QAction("&Redo", parent, objectName="redoAction")
-    redo.setShortcuts(redo_shortcuts())
+    undo = QAction("&Undo", parent, objectName="undoAction" if keys else "")
+    redo = QAction("&Redo", parent, objectName="redoAction" if keys else "")
+    if keys:
+        undo.setShortcuts(QKeySequence.Undo)
+        redo.setShortcuts(redo_shortcuts())
     undo.triggered.connect(lambda _checked=False: document.undo())
     redo.triggered.connect(lambda _checked=False: document.redo())
 

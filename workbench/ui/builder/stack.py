@@ -32,6 +32,7 @@ from workbench.core.inspect import LayerInfo, format_shape
 from workbench.core.spec import LayerSpec
 from workbench.ui.builder.cells import set_colours, set_flags, set_text
 from workbench.ui.builder.stack_tree import StackTree
+from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
 
 COL_INDEX, COL_LAYER, COL_SHAPE, COL_PARAMS = range(4)
@@ -112,10 +113,7 @@ class LayerStackView(QWidget):
         buttons.addStretch(1)
         self.undo_button = QToolButton(self, objectName="builderUndoButton")
         self.redo_button = QToolButton(self, objectName="builderRedoButton")
-        undo = state.undo_stack.createUndoAction(self, "Undo")
-        undo.setToolTip("Undo (Ctrl+Z)")
-        redo = state.undo_stack.createRedoAction(self, "Redo")
-        redo.setToolTip("Redo (Ctrl+Shift+Z)")
+        undo, redo = make_undo_actions(state, self, keys=False)
         self.undo_button.setDefaultAction(undo)
         self.redo_button.setDefaultAction(redo)
         # Arrows alone (the tooltips name the step): with "Undo"/"Redo" beside them this row set

@@ -32,6 +32,7 @@ from workbench.core.catalogue import by_category
 from workbench.core.fixes import merge_partner
 from workbench.core.graph_edit import GraphEditError
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
+from workbench.ui.document import make_undo_actions
 from workbench.ui.graph.items import EdgeItem, NodeItem
 from workbench.ui.graph.view import GraphView, fix_of, fix_text
 from workbench.ui.state import ProjectState
@@ -116,10 +117,10 @@ class GraphPanel(QWidget):
             tools.addWidget(button)
         tools.addSeparator()
         # Undo and redo of the document (the keys are the window's Edit menu's: Ctrl+Z).
-        for name, make, text in (("graphUndoButton", state.undo_stack.createUndoAction, "↶ Undo"),
-                                 ("graphRedoButton", state.undo_stack.createRedoAction, "↷ Redo")):
+        undo_redo = make_undo_actions(state, self, keys=False)  # refused while a run trains
+        for name, action in zip(("graphUndoButton", "graphRedoButton"), undo_redo, strict=True):
             button = QToolButton(self, objectName=name)
-            button.setDefaultAction(make(self, text))
+            button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonTextOnly)
             tools.addWidget(button)
             self.buttons[name] = button
@@ -397,6 +398,7 @@ class GraphPanel(QWidget):
     def _on_editable_changed(self, editable: bool) -> None:
         for key in ("add", "branch"):
             self.buttons[key].setEnabled(editable)
+        self.fix_button.setEnabled(editable)
         self._update_actions()
 
 
