@@ -12,7 +12,7 @@ state, edits) and holds the parts that live beside it, each in its own module:
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject
+from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core.project import Project
 from workbench.ui.bus import MessageBus
@@ -23,6 +23,8 @@ from workbench.ui.overlays import RunOverlays
 
 
 class ProjectState(Document):
+    sweeping_changed = pyqtSignal(bool)  # a sweep (Experiments tab) started or ended
+
     def __init__(self, project: Project, parent: QObject | None = None):
         super().__init__(project, parent)
         self.bus = MessageBus(self)
@@ -32,6 +34,8 @@ class ProjectState(Document):
         # The devices the next run is mirrored over (1: none), from the training settings; a
         # choice of this session, not of the project.
         self.devices = 1
+        # A sweep trains its trials beside the window: no run of its own may start meanwhile.
+        self.sweeping = False
         self.data = DatasetLoader(self, self)
         self.trained = TrainedModel(self, self)
         # Once TensorFlow is there: inspect the model, then load the dataset (views connect later,
@@ -39,3 +43,8 @@ class ProjectState(Document):
         self.tensorflow.ready.connect(self.refresh_inspection)
         self.tensorflow.ready.connect(self.data.load)
         self.data.notice.connect(self.bus.status_message)
+
+    def set_sweeping(self, sweeping: bool) -> None:
+        if sweeping != self.sweeping:
+            self.sweeping = sweeping
+            self.sweeping_changed.emit(sweeping)

@@ -180,7 +180,9 @@ class ExperimentsPanel(QWidget):
         for signal in (state.model_changed, state.training_changed):
             signal.connect(self._on_project_changed)
         state.project_replaced.connect(self._on_project_replaced)
+        state.editable_changed.connect(self._update_buttons)  # busy: a run trains
         self._on_project_replaced()
+        self._update_buttons()
 
     # Project --------------------------------------------------------------------------------
 
@@ -208,6 +210,9 @@ class ExperimentsPanel(QWidget):
 
     def run_sweep(self) -> None:
         if self.running:
+            return
+        if self.state.busy:
+            self.status.setText("Stop the training first: a sweep runs its own trials.")
             return
         dataset = self.state.data.dataset
         if not self.state.tensorflow.loaded or dataset is None:
@@ -247,10 +252,16 @@ class ExperimentsPanel(QWidget):
         self.tasks.shutdown()
 
     def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
-        self.preset_button.setEnabled(not running)
+        self.state.set_sweeping(running)  # Train waits for the sweep (no run beside its trials)
+        self._update_buttons()
+
+    def _update_buttons(self, *_args) -> None:
+        running, training = self.state.sweeping, self.state.busy
+        for button in (self.run_button, self.preset_button):
+            button.setEnabled(not running and not training)
         self.stop_button.setEnabled(running)
-        self.apply_button.setEnabled(not running and self.best is not None)
+        self.apply_button.setEnabled(not running and self.best is not None
+                                     and self.state.editable)
 
     # What the task reports ------------------------------------------------------------------
 
@@ -398,6 +409,9 @@ class ExperimentsPanel(QWidget):
     def apply_best(self) -> None:
         """The best trial's model and settings into the project: one undoable step."""
         if self.best is None or self.sweep is None:
+            return
+        if not self.state.editable:
+            self.status.setText(f"Not applied: {self.state.not_editable_reason}.")
             return
         spec, config = self.sweep.space.apply(self.sweep.spec, self.sweep.config,
                                               self.best.params)

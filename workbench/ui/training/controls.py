@@ -44,6 +44,8 @@ _TEXT_MARGIN = 6  # each side of a progress bar's text
 def train_blocker(state, dataset_for: str | None) -> str:
     """Why Train cannot start now, while no run trains ("" when it can). ``dataset_for``: the
     dataset name ``state.data.dataset`` was loaded for (None: not known yet)."""
+    if state.sweeping:
+        return "A sweep is running (Experiments tab): stop it to train here."
     if not tf_loader.is_loaded():
         return "Loading TensorFlow…"
     if state.data.error:

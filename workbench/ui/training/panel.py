@@ -105,6 +105,7 @@ class TrainingPanel(QWidget):
         for signal in (state.inspection_changed, state.data.failed, state.tensorflow.ready,
                        state.training_changed, state.model_changed):
             signal.connect(self._update_enabled)
+        state.sweeping_changed.connect(self._update_enabled)  # no run beside a sweep's trials
         # A failure's message is about the settings it ran with: an edit (the fix) takes it away.
         for signal in (state.training_changed, state.model_changed):
             signal.connect(self._on_settings_edited)
