@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QToolButton
+from PyQt5.QtWidgets import QApplication, QLabel, QPushButton, QToolButton
 
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.main_window import MainWindow
@@ -389,22 +389,19 @@ def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeyp
     configure(state, epochs=30, batch_size=8)
     asked = []
 
-    def answer(answer_button):
-        def question(parent, title, text, *args, **kwargs):
-            asked.append(text)
-            return answer_button
-        return question
+    def answer(choice):
+        return lambda self, epochs: asked.append(epochs) or choice
 
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel)
     task = panel.task
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.No))
+    monkeypatch.setattr(type(panel), "ask_keep_run", answer("cancel"))
     w.close()
-    assert asked == ["Training is running. Stop it and quit?"]
-    assert w.isVisible() and task.running  # "No" keeps the window and the run
+    assert len(asked) == 1
+    assert w.isVisible() and task.running  # Cancel keeps the window and the run
 
-    state.undo_stack.setClean()  # no second question about unsaved changes
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.Yes))
+    monkeypatch.setattr(type(panel), "ask_keep_run", answer("keep"))
+    monkeypatch.setattr(type(w), "confirm_discard", lambda self: True)  # the run is unsaved
     w.close()
     assert not w.isVisible()
     assert not task.running  # stopped and joined before the window went away

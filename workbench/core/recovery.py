@@ -207,11 +207,12 @@ class Recovery:
 
     @property
     def name(self) -> str:
+        """The file it was opened from (what the user saved it as), else the project's name."""
+        if self.origin is not None:
+            return self.origin.name
         project = self.data.get("project")
         name = project.get("name") if isinstance(project, dict) else None
-        if isinstance(name, str) and name:
-            return name
-        return self.origin.name if self.origin else "Untitled"
+        return name if isinstance(name, str) and name else "Untitled"
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved)) if self.saved else "?"

@@ -60,6 +60,7 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
         self._run_logs: dict[int, dict[str, float]] = {}
         self._run_training: dict[str, Any] | None = None
         self._run_started = time.time()
+        self._run_seconds = 0.0
         self._pending_weights: Path | None = None
         self._restore_box: QMessageBox | None = None
 

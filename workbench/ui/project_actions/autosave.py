@@ -69,6 +69,7 @@ class AutosaveMixin:
             status="interrupted",
             message="The app ended during this run; recovered from the last checkpoint.",
             epochs=len(self._run_logs),
+            duration=round(self._run_seconds, 3),
             history=history,
         ).to_dict()
 
@@ -79,14 +80,16 @@ class AutosaveMixin:
     def _on_busy_changed(self, busy: bool) -> None:
         if busy:
             self._run_logs = {}
+            self._run_seconds = 0.0
             self._run_started = time.time()
             self._run_training = self.state.training.to_dict()
             self.checkpoints.begin_run()
 
-    def _on_epoch_ended(self, epoch: int, logs: dict, *_rest) -> None:
+    def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float = 0.0) -> None:
         if self.state.busy:
             self._run_logs[epoch] = {k: float(v) for k, v in logs.items()
                                      if isinstance(v, (int, float))}
+            self._run_seconds = float(elapsed)  # the run's active seconds so far
 
     def _on_weights_updated(self, epoch: int) -> None:
         """After each epoch of a run: checkpoint its weights (written by a task, after the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
@@ -71,6 +72,8 @@ class TrainingPanel(QWidget):
         self._paused = False
         self._stopping = False
         self._closing = False
+        self._discard_run = False  # closing mid-run, the user chose to discard the run
+        self._epochs_done = 0  # full epochs of the run in progress
         # (metric, previous run id, initial epoch) from Train until the run's first batch; see
         # _begin_curves.
         self._curves_pending: tuple[str, int | None, int] | None = None
@@ -274,6 +277,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Building the model…")
         self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")
         self._started_at = time.perf_counter()
+        self._epochs_done = 0
         state.set_busy(True)
         self.task = worker.start(self.tasks, self._on_run_event, self._on_run_finished)
         # The run's curves start now, while its worker waits (SETTLE_MS): at its first batch,
@@ -389,6 +393,7 @@ class TrainingPanel(QWidget):
 
     def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
         self.epoch_ended.emit(epoch, logs, elapsed)  # for the run's recovery log, even closing
+        self._epochs_done += 1
         if self._closing:
             return
         self.curves.add_epoch(epoch, logs)
@@ -409,6 +414,9 @@ class TrainingPanel(QWidget):
         self.task = self.worker = None
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
+        if self._discard_run:  # closing, the user chose to discard it
+            self._discard_run = False
+            outcome = replace(outcome, record=None)
         self.last_outcome = outcome
         if not self._closing:
             self._finish(outcome)
@@ -450,14 +458,36 @@ class TrainingPanel(QWidget):
     # Closing -------------------------------------------------------------------------------------
 
     def confirm_close(self) -> bool:
-        """Ask before quitting while training; True when it is fine to close."""
+        """Before the window closes while a run trains: keep the epochs done (the run stops and
+        goes into the project, as Stop does, so the save question that follows saves it) or
+        discard them; False: Cancel, the run goes on."""
         if not self.is_training:
             return True
-        answer = QMessageBox.question(
-            self, APP_NAME, "Training is running. Stop it and quit?",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
-        )
-        return answer == QMessageBox.Yes
+        answer = self.ask_keep_run(self._epochs_done)
+        if answer == "cancel" or not self.is_training:
+            return not self.is_training  # (it may have ended while the question was open)
+        self._discard_run = answer == "discard"
+        task = self.task
+        self.stop_training()
+        task.join()  # within a batch
+        self.tasks.deliver()  # its end, now: the run is in the project before the save question
+        return True
+
+    def ask_keep_run(self, epochs: int) -> str:
+        """"keep", "discard" or "cancel": what becomes of the run in progress on closing."""
+        done = f"the {epochs} epoch{'s' if epochs != 1 else ''} done" if epochs else "it"
+        box = QMessageBox(QMessageBox.Question, APP_NAME,
+                          f"A run is training. Keep {done} with the project (as Stop would), "
+                          "or discard the run?", QMessageBox.NoButton, self)
+        box.setObjectName("closeRunPrompt")
+        keep = box.addButton("Keep and quit", QMessageBox.AcceptRole)
+        keep.setObjectName("keepRunButton")
+        discard = box.addButton("Discard and quit", QMessageBox.DestructiveRole)
+        discard.setObjectName("discardRunButton")
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(keep)
+        box.exec_()
+        return {keep: "keep", discard: "discard"}.get(box.clickedButton(), "cancel")
 
     def shutdown(self) -> None:
         """Cancel the run and join its task (blocks until the current batch has ended); the run

@@ -1,0 +1,237 @@
+"""#30 points 1-6, "wrong results or state", driven through the window's widgets: Draw's comparison
+follows the project, every edit path is refused while a run trains, closing mid-run keeps or
+discards the run, drawn samples belong to one project, no run beside a sweep, one way of writing
+each run figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtWidgets import QApplication, QPushButton, QSpinBox, QToolButton
+
+from tests.ui import test_project_actions as file_menu
+from workbench.core.project import load_project, weights_path
+from workbench.core.recovery import find_recoveries, recovery_root
+from workbench.core.spec import TrainConfig
+from workbench.ui.draw.deployed import KERAS_ONLY
+from workbench.ui.main_window import MainWindow
+from workbench.ui.project_actions import ProjectActions
+
+_isolated = file_menu._isolated
+make_window = file_menu.make_window
+TRAIN_TIMEOUT_MS = 90_000
+
+
+def configure(state, **changes) -> None:
+    config = TrainConfig.from_dict(state.training.to_dict())
+    for key, value in changes.items():
+        setattr(config, key, value)
+    state.set_training(config)
+
+
+def widget(w, kind, name):
+    found = w.findChild(kind, name)
+    assert found is not None, name
+    return found
+
+
+def start_long_run(qtbot, w) -> None:
+    """Click Train on a run long enough to act during it; wait for its first curve points."""
+    configure(w.state, epochs=200, batch_size=8)
+    train = widget(w, QPushButton, "trainButton")
+    qtbot.waitUntil(train.isEnabled, timeout=20_000)
+    qtbot.mouseClick(train, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.training_panel.curves.point_count() >= 2, timeout=TRAIN_TIMEOUT_MS)
+
+
+def stop_run(qtbot, w) -> None:
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS):
+        qtbot.mouseClick(widget(w, QPushButton, "stopButton"), Qt.LeftButton)
+
+
+# --- 1: Draw's "Compare with" belongs to the project's model ------------------------------------
+
+
+def test_compare_with_an_export_is_forgotten_when_another_project_opens(qtbot, make_window,
+                                                                        tmp_path):
+    w = make_window()
+    w.show()
+    w.tabs.setCurrentWidget(w.draw_panel)
+    deployed = w.draw_panel.deployed
+    export = tmp_path / "MNIST-MLP.onnx"
+    export.write_bytes(b"not really onnx")  # its runtime fails: the choice stays all the same
+    w.state.bus.model_exported.emit(str(export))  # what File ▸ Export does once it has run
+    box = deployed.box
+    index = box.findData(str(export))
+    assert index > 0
+    box.setCurrentIndex(index)
+    box.activated.emit(index)  # the user picks it
+    qtbot.waitUntil(lambda: not deployed.loading, timeout=30_000)
+    assert box.currentData() == str(export) and deployed.isVisible()
+
+    action = next(a for a in w.templates_menu.actions() if "CNN" in a.text())
+    action.trigger()  # another project (File ▸ New from template ▸ MNIST CNN)
+    assert box.currentText() == KERAS_ONLY
+    assert box.findData(str(export)) < 0  # not offered for a model it was not exported from
+    assert not deployed.isVisible() and deployed.runtime is None and deployed.path is None
+
+
+# --- 2: every edit path honours the read-only state of a run -----------------------------------
+
+
+def test_no_undo_or_redo_button_changes_the_model_while_a_run_trains(qtbot, make_window):
+    w = make_window()
+    w.show()
+    state = w.state
+    w.builder_panel.add_layer("Dropout")
+    w.builder_panel.add_layer("Dropout")
+    state.undo()  # something to undo and something to redo
+    start_long_run(qtbot, w)
+    spec = (state.spec.to_dict(), state.training.to_dict())
+    try:
+        w.tabs.setCurrentWidget(w.graph_panel)
+        for name in ("graphUndoButton", "graphRedoButton", "builderUndoButton",
+                     "builderRedoButton"):
+            button = widget(w, QToolButton, name)
+            assert not button.isEnabled(), name
+            button.defaultAction().trigger()  # even a script's trigger is refused
+            qtbot.mouseClick(button, Qt.LeftButton)
+            assert (state.spec.to_dict(), state.training.to_dict()) == spec, name
+        w.undo_action.trigger()
+        assert (state.spec.to_dict(), state.training.to_dict()) == spec
+        assert not w.graph_panel.fix_button.isEnabled()
+    finally:
+        stop_run(qtbot, w)
+    assert widget(w, QToolButton, "graphUndoButton").isEnabled()
+    widget(w, QToolButton, "graphUndoButton").click()
+    assert (state.spec.to_dict(), state.training.to_dict()) != spec  # Undo works again
+
+
+# --- 5: no run beside a sweep --------------------------------------------------------------------
+
+
+def test_train_waits_for_a_sweep_and_a_sweep_for_a_run(qtbot, make_window, tmp_path):
+    w = make_window()
+    w.show()
+    w.state.path = tmp_path / "digits.json"  # the study goes beside it
+    panel = w.experiments_panel
+    w.tabs.setCurrentWidget(panel)
+    panel.space_editor.set_space({"learning_rate": {"low": 0.001, "high": 0.01, "log": True}})
+    widget(panel, QSpinBox, "sweepTrials").setValue(50)
+    widget(panel, QSpinBox, "sweepEpochs").setValue(1)
+    train = widget(w, QPushButton, "trainButton")
+    qtbot.waitUntil(train.isEnabled, timeout=20_000)
+    qtbot.mouseClick(widget(panel, QPushButton, "sweepRun"), Qt.LeftButton)
+    try:
+        assert panel.running
+        assert not train.isEnabled() and "sweep" in train.toolTip()
+        qtbot.mouseClick(train, Qt.LeftButton)
+        w.train_action.trigger()  # F5
+        assert not w.training_panel.is_training and not w.state.busy
+        assert "sweep" in w.statusBar().currentMessage()
+    finally:
+        panel.stop()
+        qtbot.waitUntil(lambda: not panel.running, timeout=240_000)
+    qtbot.waitUntil(train.isEnabled, timeout=20_000)
+
+    start_long_run(qtbot, w)  # and the other way round: no sweep beside a run
+    try:
+        run = widget(panel, QPushButton, "sweepRun")
+        assert not run.isEnabled()
+        panel.run_sweep()
+        assert not panel.running
+    finally:
+        stop_run(qtbot, w)
+    assert widget(panel, QPushButton, "sweepRun").isEnabled()
+
+
+# --- 3: closing mid-run keeps or discards the run; a clean quit leaves no recovery --------------
+
+
+def answer_modal(qtbot, name: str, button: str) -> list[str]:
+    """Click ``button`` (an object name, or a standard button's text) in the modal dialog
+    ``name`` as soon as it shows; returns [its text] once answered."""
+    seen: list[str] = []
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None or box.objectName() != name:
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        target = box.findChild(QPushButton, button) or next(
+            b for b in box.findChildren(QPushButton) if b.text().replace("&", "") == button)
+        qtbot.mouseClick(target, Qt.LeftButton)
+
+    QTimer.singleShot(0, click)
+    return seen
+
+
+def saved_window(qtbot, tmp_path, monkeypatch) -> tuple[MainWindow, Path]:
+    """A window on a saved project, its run training (at least one epoch done)."""
+    w = MainWindow()
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+                    and w.state.inspection is not None, timeout=60_000)
+    w.state.data.dataset = w.state.data.dataset.subset(300)
+    configure(w.state, epochs=200, batch_size=8)
+    path = tmp_path / "p.json"
+    file_menu.answer_save(monkeypatch, path)
+    assert w.project_actions.save_as()
+    epochs = []
+    w.state.trained.weights_updated.connect(epochs.append)
+    start_long_run(qtbot, w)
+    qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=TRAIN_TIMEOUT_MS)
+    return w, path
+
+
+def assert_no_recovery_left(qtbot, w) -> None:
+    root = recovery_root()
+    w.deleteLater()  # the window goes: its recovery session ends
+    qtbot.waitUntil(lambda: not root.is_dir() or not any(root.iterdir()), timeout=10_000)
+    assert find_recoveries() == []  # the next start does not claim an unclean close
+
+
+def test_closing_mid_run_keeps_the_epochs_done_and_save_saves_them(qtbot, tmp_path,
+                                                                    monkeypatch):
+    w, path = saved_window(qtbot, tmp_path, monkeypatch)
+    asked = []
+    monkeypatch.setattr(ProjectActions, "ask_unsaved",
+                        lambda self: asked.append(self.state.project.runs[-1]) or "save")
+    question = answer_modal(qtbot, "closeRunPrompt", "keepRunButton")
+    w.close()
+    assert question and "Keep the " in question[0] and "epoch" in question[0]
+    assert not w.isVisible()
+    assert asked and asked[0]["status"] == "stopped"  # in the project before the save question
+    saved = load_project(path)
+    assert saved.runs and saved.runs[-1]["status"] == "stopped" and saved.runs[-1]["epochs"] >= 1
+    assert weights_path(path).exists()  # with the weights it reached
+    assert not w.training_panel.is_training
+    assert_no_recovery_left(qtbot, w)
+
+
+def test_closing_mid_run_can_discard_the_run_or_cancel(qtbot, tmp_path, monkeypatch):
+    w, path = saved_window(qtbot, tmp_path, monkeypatch)
+    monkeypatch.setattr(ProjectActions, "ask_unsaved", lambda self: pytest.fail("asked to save"))
+    answer_modal(qtbot, "closeRunPrompt", "Cancel")
+    w.close()
+    assert w.isVisible() and w.training_panel.is_training  # Cancel: the run goes on
+
+    answer_modal(qtbot, "closeRunPrompt", "discardRunButton")
+    w.close()
+    assert not w.isVisible() and not w.training_panel.is_training
+    assert w.state.project.runs == [] and load_project(path).runs == []
+    assert_no_recovery_left(qtbot, w)
+
+
+def test_a_crashed_saved_project_is_offered_by_its_file_name(make_window, tmp_path, monkeypatch):
+    w = make_window()
+    file_menu.answer_save(monkeypatch, tmp_path / "p.json")
+    assert w.project_actions.save_as()
+    w.state.remove_layer(0)
+    w.project_actions.autosave_now()
+    w.project_actions.recovery.abandon()  # the process "dies"
+    found = find_recoveries()
+    assert len(found) == 1 and "“p.json”" in found[0].describe()  # not the template's title
