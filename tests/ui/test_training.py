@@ -12,6 +12,7 @@ from PyQt5.QtWidgets import QApplication, QLabel, QPushButton, QToolButton
 
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.main_window import MainWindow
+from workbench.ui.training import closing
 from workbench.ui.training.curves import GrowingArray, RunHistory
 from workbench.ui.training.worker import TimedControl, TrainingWorker, _RunListener
 
@@ -390,17 +391,17 @@ def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeyp
     asked = []
 
     def answer(choice):
-        return lambda self, epochs: asked.append(epochs) or choice
+        return lambda parent, epochs: asked.append(epochs) or choice
 
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel)
     task = panel.task
-    monkeypatch.setattr(type(panel), "ask_keep_run", answer("cancel"))
+    monkeypatch.setattr(closing, "ask_keep_run", answer("cancel"))
     w.close()
     assert len(asked) == 1
     assert w.isVisible() and task.running  # Cancel keeps the window and the run
 
-    monkeypatch.setattr(type(panel), "ask_keep_run", answer("keep"))
+    monkeypatch.setattr(closing, "ask_keep_run", answer("keep"))
     monkeypatch.setattr(type(w), "confirm_discard", lambda self: True)  # the run is unsaved
     w.close()
     assert not w.isVisible()

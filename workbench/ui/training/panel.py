@@ -12,17 +12,13 @@ import time
 from dataclasses import replace
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (
-    QMessageBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt5.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from workbench.actions.train import RunOutcome, display_metric
 from workbench.core.runs import RunRecord, next_run_id
 from workbench.ui.state import ProjectState
 from workbench.ui.tasks import Task, TaskRunner
+from workbench.ui.training.closing import end_run_for_close
 from workbench.ui.training.comparison import EarlierRuns
 from workbench.ui.training.continuation import continuation, describe
 from workbench.ui.training.controls import (
@@ -44,7 +40,6 @@ from workbench.ui.training.runs import (
 )
 from workbench.ui.training.worker import TrainingWorker
 
-APP_NAME = "Workbench"
 PREPARE_DELAY_MS = 400  # after a run's first batch, see _on_batches_arrived
 SETTLE_MS = 80  # the worker builds this long after Train, see start_training
 
@@ -72,8 +67,8 @@ class TrainingPanel(QWidget):
         self._paused = False
         self._stopping = False
         self._closing = False
-        self._discard_run = False  # closing mid-run, the user chose to discard the run
-        self._epochs_done = 0  # full epochs of the run in progress
+        self.discard_run = False  # closing mid-run, the user chose to discard the run
+        self.epochs_done = 0  # full epochs of the run in progress
         # (metric, previous run id, initial epoch) from Train until the run's first batch; see
         # _begin_curves.
         self._curves_pending: tuple[str, int | None, int] | None = None
@@ -277,7 +272,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("Building the model…")
         self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")
         self._started_at = time.perf_counter()
-        self._epochs_done = 0
+        self.epochs_done = 0
         state.set_busy(True)
         self.task = worker.start(self.tasks, self._on_run_event, self._on_run_finished)
         # The run's curves start now, while its worker waits (SETTLE_MS): at its first batch,
@@ -393,7 +388,7 @@ class TrainingPanel(QWidget):
 
     def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
         self.epoch_ended.emit(epoch, logs, elapsed)  # for the run's recovery log, even closing
-        self._epochs_done += 1
+        self.epochs_done += 1
         if self._closing:
             return
         self.curves.add_epoch(epoch, logs)
@@ -414,8 +409,8 @@ class TrainingPanel(QWidget):
         self.task = self.worker = None
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
-        if self._discard_run:  # closing, the user chose to discard it
-            self._discard_run = False
+        if self.discard_run:  # closing, the user chose to discard it
+            self.discard_run = False
             outcome = replace(outcome, record=None)
         self.last_outcome = outcome
         if not self._closing:
@@ -458,36 +453,9 @@ class TrainingPanel(QWidget):
     # Closing -------------------------------------------------------------------------------------
 
     def confirm_close(self) -> bool:
-        """Before the window closes while a run trains: keep the epochs done (the run stops and
-        goes into the project, as Stop does, so the save question that follows saves it) or
-        discard them; False: Cancel, the run goes on."""
-        if not self.is_training:
-            return True
-        answer = self.ask_keep_run(self._epochs_done)
-        if answer == "cancel" or not self.is_training:
-            return not self.is_training  # (it may have ended while the question was open)
-        self._discard_run = answer == "discard"
-        task = self.task
-        self.stop_training()
-        task.join()  # within a batch
-        self.tasks.deliver()  # its end, now: the run is in the project before the save question
-        return True
-
-    def ask_keep_run(self, epochs: int) -> str:
-        """"keep", "discard" or "cancel": what becomes of the run in progress on closing."""
-        done = f"the {epochs} epoch{'s' if epochs != 1 else ''} done" if epochs else "it"
-        box = QMessageBox(QMessageBox.Question, APP_NAME,
-                          f"A run is training. Keep {done} with the project (as Stop would), "
-                          "or discard the run?", QMessageBox.NoButton, self)
-        box.setObjectName("closeRunPrompt")
-        keep = box.addButton("Keep and quit", QMessageBox.AcceptRole)
-        keep.setObjectName("keepRunButton")
-        discard = box.addButton("Discard and quit", QMessageBox.DestructiveRole)
-        discard.setObjectName("discardRunButton")
-        box.addButton(QMessageBox.Cancel)
-        box.setDefaultButton(keep)
-        box.exec_()
-        return {keep: "keep", discard: "discard"}.get(box.clickedButton(), "cancel")
+        """Before the window closes while a run trains: keep or discard it (ui/training/
+        closing.py); False: Cancel, the run goes on."""
+        return end_run_for_close(self)
 
     def shutdown(self) -> None:
         """Cancel the run and join its task (blocks until the current batch has ended); the run
