@@ -164,6 +164,13 @@ class TrainedModel(QObject):
             return None
         return self.views_model.call(fn, *args)
 
+    def post_on_model(self, fn: Callable, *args, done: Callable) -> bool:
+        """``run_on_model`` without waiting: ``done(value, error)`` runs on the model's thread
+        when ``fn`` has answered (emit a queued signal there). False when there is no model."""
+        if not self.has_model:
+            return False
+        return self.views_model.post(fn, *args, done=done)
+
     def set_trained_model(self, model) -> None:
         """Take a model loaded from a file (an opened .keras) as the trained model: its plain
         config and a copy of its weights go to the views' model; ``model`` itself is not kept."""

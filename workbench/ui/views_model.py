@@ -24,10 +24,11 @@ THREAD_NAME = "views-model"
 
 
 class _Reply:
-    def __init__(self) -> None:
+    def __init__(self, done: Callable | None = None) -> None:
         self.ready = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+        self.done = done  # called on the model's thread with (value, error) when answered
 
 
 class ViewsModel:
@@ -72,6 +73,15 @@ class ViewsModel:
         if reply.error is not None:
             raise reply.error
         return reply.value
+
+    def post(self, fn: Callable, *args, done: Callable) -> bool:
+        """``fn(model, *args)`` on the model's thread without waiting: ``done(value, error)`` is
+        called there when it is answered (value None: no model), e.g. to emit a queued signal.
+        False (and no call) when no model is loaded."""
+        if self._last_load is None or self.runner.closed:
+            return False
+        self._send(("call", fn, args, _Reply(done)))
+        return True
 
     def shutdown(self, timeout: float | None = None) -> None:
         self.runner.shutdown(timeout)
@@ -158,6 +168,11 @@ def _serve(state, warmers: tuple, idle_exit_s: float) -> None:
                 reply.error = exc
             finally:
                 reply.ready.set()
+                if reply.done is not None:
+                    try:
+                        reply.done(reply.value, reply.error)
+                    except Exception:  # noqa: BLE001 - the asker has gone (a deleted widget)
+                        pass
 
 
 def _build(source: tuple):

@@ -36,6 +36,7 @@ from workbench.ui.draw.gallery import SampleGalleryView
 from workbench.ui.draw.prediction import InputPreviewView, PredictionView
 from workbench.ui.draw.predictor import Predictor, class_names_for
 from workbench.ui.draw.samples import samples_location
+from workbench.ui.draw.why import WhyView
 from workbench.ui.previous_model import previous_model_note
 
 SIDE_BY_SIDE_WIDTH = 820  # narrower, an export's answer goes under Keras's, not beside it
@@ -65,6 +66,9 @@ class DrawPanel(QWidget):
         self.prediction = PredictionView(self)
         self.deployed = DeployedAnswer(self)  # an exported model's answer beside Keras's
         self.gallery = SampleGalleryView(self)
+        # The "Why" heatmap over the canvas, for the top class or a clicked bar's.
+        self.why = WhyView(self.canvas, self.prediction, state.trained, self)
+        self.why.setMaximumWidth(self.canvas.width())
         self._build_tools()
         self._build_layout()
 
@@ -83,6 +87,7 @@ class DrawPanel(QWidget):
         # Bound methods, not lambdas: PyQt drops them when this panel is deleted before the state.
         state.dirty_changed.connect(self._on_dirty_changed)
         state.bus.test_image_requested.connect(self.show_image)
+        state.bus.digit_drawn.connect(self.why.show_digit)
         state.bus.model_exported.connect(self._on_model_exported)
         self.deployed.ready.connect(self._schedule)
         self._on_dataset_changed()
@@ -145,6 +150,7 @@ class DrawPanel(QWidget):
         left = QVBoxLayout()
         left.addLayout(tools1)
         left.addWidget(self.canvas, 0, Qt.AlignLeft)
+        left.addWidget(self.why, 0, Qt.AlignLeft)
         left.addLayout(tools2)
         left.addLayout(tools3)
         left.addStretch(1)
@@ -277,6 +283,7 @@ class DrawPanel(QWidget):
 
     def _show_no_prediction(self, digit: np.ndarray | None, hint: str) -> None:
         self.current_input = digit
+        self.why.clear()  # no answer, nothing to explain
         self.preview.show_input(digit)
         self.gallery.set_current(digit)
         self.prediction.show_hint(hint)

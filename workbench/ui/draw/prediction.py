@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 _BAR = QColor(150, 170, 200)
 _TOP_BAR = QColor(40, 110, 200)
+_EXPLAINED_BAR = QColor(230, 120, 20)  # the class the "Why" heatmap shows, when not the top one
 
 
 class InputPreviewView(QLabel):
@@ -53,6 +54,8 @@ class InputPreviewView(QLabel):
 
 class PredictionView(QWidget):
     """Probability bars for every class and the top class, large; or a hint when there is none."""
+
+    class_clicked = pyqtSignal(int)  # a bar (or its class label) was clicked
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -102,6 +105,9 @@ class PredictionView(QWidget):
         self._brush, self._top_brush = pg.mkBrush(_BAR), pg.mkBrush(_TOP_BAR)
         self._brushes: list = []
         self._bar_top: int | None = None
+        self._explained: int | None = None
+        self._explained_brush = pg.mkBrush(_EXPLAINED_BAR)
+        self._plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
 
         head = QHBoxLayout()
         head.addWidget(self._top)
@@ -188,6 +194,21 @@ class PredictionView(QWidget):
         self._note.hide()
         self._draw_bars(None)
 
+    def set_explained(self, index: int | None) -> None:
+        """Mark the bar of the class whose evidence the "Why" overlay shows (None: the top)."""
+        if index != self._explained:
+            self._explained = index
+            self._bar_top = -1  # brushes rebuilt
+            self._draw_bars(self.probabilities)
+
+    def _on_plot_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        y = self._plot.getPlotItem().vb.mapSceneToView(event.scenePos()).y()
+        index = int(round(y))
+        if 0 <= index < len(self.class_names):
+            self.class_clicked.emit(index)
+
     def _draw_bars(self, probs: np.ndarray | None) -> None:
         n = len(self.class_names)
         widths = np.zeros(n) if probs is None else np.clip(probs, 0.0, 1.0)
@@ -195,7 +216,9 @@ class PredictionView(QWidget):
         if top != self._bar_top or len(self._brushes) != n:
             # Brushes only change with the top class; rebuilding them per update costs ~0.5 ms.
             self._bar_top = top
-            self._brushes = [self._top_brush if i == top else self._brush for i in range(n)]
+            self._brushes = [self._top_brush if i == top else
+                             self._explained_brush if i == self._explained else self._brush
+                             for i in range(n)]
         self._bars.setOpts(x0=np.zeros(n), y=np.arange(n, dtype=float), width=widths,
                            height=0.72, brushes=self._brushes)
         for i, label in enumerate(self._labels):
