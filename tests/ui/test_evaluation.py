@@ -107,11 +107,13 @@ def test_cell_click_shows_exactly_that_cells_images(qtbot):
     shown = panel.cell_gallery.shown_indices()
     assert sorted(shown) == list(np.flatnonzero((y == true) & (pred == predicted)))
     assert f"true {true} → predicted {predicted}" in panel.cell_gallery.title.text()
-    # Clicking an image sends that test image to the draw view.
+    # Double-clicking an image sends that test image to the draw view (a click explains it).
     with qtbot.waitSignal(w.state.bus.test_image_requested, timeout=2000) as sent:
         item = panel.cell_gallery.list.item(0)
         rect = panel.cell_gallery.list.visualItemRect(item)
-        qtbot.mouseClick(panel.cell_gallery.list.viewport(), Qt.LeftButton, pos=rect.center())
+        viewport = panel.cell_gallery.list.viewport()
+        qtbot.mouseClick(viewport, Qt.LeftButton, pos=rect.center())  # as a hand does: press,
+        qtbot.mouseDClick(viewport, Qt.LeftButton, pos=rect.center())  # release, double-click
     np.testing.assert_array_equal(sent.args[0], w.state.data.dataset.x_test[shown[0]])
 
 

@@ -58,6 +58,7 @@ class SampleGalleryView(QWidget):
     """Thumbnails with a caption each; clicking one emits the dataset index it shows."""
 
     sample_clicked = pyqtSignal(int)
+    sample_activated = pyqtSignal(int)  # double-clicked (or Enter): the dataset index
 
     def __init__(self, title: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -74,6 +75,8 @@ class SampleGalleryView(QWidget):
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
         self.list.itemClicked.connect(self._on_item_clicked)
+        self.list.itemActivated.connect(
+            lambda item: self.sample_activated.emit(int(item.data(INDEX_ROLE))))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)

@@ -29,6 +29,7 @@ from workbench.core import evaluation
 from workbench.ui.evaluation.gallery import SampleGalleryView, top_probabilities
 from workbench.ui.evaluation.matrix import ConfusionMatrixView
 from workbench.ui.evaluation.regression import RegressionView
+from workbench.ui.evaluation.why import EvaluationWhyView
 from workbench.ui.evaluation.worker import (
     CURVE_POINTS,
     EvaluationRequest,
@@ -101,8 +102,13 @@ class EvaluationPanel(QWidget):
         self.matrix.cell_clicked.connect(self._on_cell_clicked)
         self.cell_gallery = SampleGalleryView("Click a cell of the matrix to see its images.")
         self.cell_gallery.sample_clicked.connect(self._on_sample_clicked)
+        self.cell_gallery.sample_activated.connect(self._send_to_draw)
         self.wrong_gallery = SampleGalleryView("")
         self.wrong_gallery.sample_clicked.connect(self._on_sample_clicked)
+        self.wrong_gallery.sample_activated.connect(self._send_to_draw)
+        # A clicked image's heatmaps for its predicted and its true class, side by side.
+        self.why = EvaluationWhyView(state.trained, self)
+        self.why.draw_requested.connect(self._send_to_draw)
         self.table = QTableWidget(0, 5, self, objectName="perClassTable")
         self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
         self.table.verticalHeader().setVisible(False)
@@ -125,7 +131,12 @@ class EvaluationPanel(QWidget):
         self.details.addTab(metrics, "Per class")
         classification = QSplitter(Qt.Horizontal, self)
         classification.addWidget(self.matrix)
-        classification.addWidget(self.details)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.details, 1)
+        right_layout.addWidget(self.why)
+        classification.addWidget(right)
         classification.setStretchFactor(0, 3)
         classification.setStretchFactor(1, 2)
         classification.setSizes([640, 360])  # ~29-pixel cells in a 1024-pixel window
@@ -288,6 +299,7 @@ class EvaluationPanel(QWidget):
         self.summary.setText("")
         self.progress.setText("")
         self.normalise.setVisible(False)
+        self.why.clear()
         self.pages.setCurrentIndex(0)
 
     def _show_regression(self, result: EvaluationResult, epoch: str) -> None:
@@ -320,6 +332,8 @@ class EvaluationPanel(QWidget):
         self._thumbnails_for = (result, names)
         if self.isVisible():
             self._fill_thumbnails()
+        if self.why.index is not None:  # the image picked, with the new weights' answer
+            self._on_sample_clicked(self.why.index)
         # else: made when the tab is shown. A result that arrives while another tab is shown
         # (the last epoch's, as the next run starts) would spend ~0.15 s of GUI time on
         # thumbnails nobody sees, stalling the live curves.
@@ -380,7 +394,8 @@ class EvaluationPanel(QWidget):
         self.wrong_gallery.set_samples(
             self._dataset.x_test[wrong], wrong, captions, tips,
             title=(f"The {len(wrong)} most confident mistakes of {total:,} "
-                   "(true → predicted). Click one to try it in the Draw tab."
+                   "(true → predicted). Click one to see why (below); double-click to try it "
+                   "in Draw."
                    if total else "No mistakes on the test split."),
         )
 
@@ -414,7 +429,7 @@ class EvaluationPanel(QWidget):
             [self._tooltip(int(i), names) for i in shown],
             title=(f"<b>true {names[true]} → predicted {names[pred]}</b>: {len(indices):,} "
                    f"image{'s' if len(indices) != 1 else ''}, {what}{more}. "
-                   "Click one to try it in the Draw tab."),
+                   "Click one to see why (below); double-click to try it in Draw."),
         )
         self.details.setCurrentWidget(self.cell_gallery)
 
@@ -424,6 +439,16 @@ class EvaluationPanel(QWidget):
             self.matrix.select_cell(*cell)
 
     def _on_sample_clicked(self, index: int) -> None:
+        result = self.result
+        if (result is None or result.confusion is None or self._dataset is None
+                or not 0 <= index < len(result.y_true)):
+            self.why.clear()
+            return
+        names = self._class_names(result.confusion.shape[0])
+        self.why.show_sample(index, self._dataset.x_test[index], int(result.y_true[index]),
+                             int(result.y_pred[index]), names, result.outputs[index])
+
+    def _send_to_draw(self, index: int) -> None:
         if self._dataset is None or not 0 <= index < len(self._dataset.x_test):
             return
         image = np.array(self._dataset.x_test[index], dtype=np.float32)

@@ -1,0 +1,161 @@
+"""Why the model got a test image wrong: the evidence for the class it predicted and for the true
+class, side by side, for an image picked in the Evaluation tab's galleries.
+
+Both heatmaps are computed by ``core.explain`` on the views' model's thread (the trained weights
+the evaluation shows) and come back by a queued signal; the GUI thread runs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.actions.explain import composite
+from workbench.core.explain import METHODS
+
+SIDE = 84  # pixels per heatmap: 3× a 28×28 digit (the tab's right pane is small at 1024×700)
+EMPTY = "Click an image above: the evidence for its predicted and its true class."
+
+
+def _explain_pair(model, sample, method, classes) -> dict:
+    """On the views' model's thread: the heatmap for each class of ``classes``, or the reason
+    the model does not offer ``method``."""
+    from workbench.core import explain
+
+    reason = explain.unavailable_reason(model, method)
+    if reason is not None:
+        return {"refused": reason}
+    batch = np.asarray(sample, np.float32)[None]
+    return {"heatmaps": [explain.explain(model, batch, method, c).heatmap for c in classes]}
+
+
+def pair_picture(sample: np.ndarray, heat: np.ndarray) -> QPixmap:
+    """The sample in grey with ``heat`` over it, ``SIDE`` pixels wide."""
+    h, w = heat.shape
+    grey = np.asarray(sample, np.float32).reshape(h, w, -1).mean(axis=2)
+    top = float(grey.max(initial=0.0))
+    grey = grey / top if top > 1.0 else grey
+    picture = np.ascontiguousarray(composite(grey, heat, scale=max(1, SIDE // max(h, w))))
+    ph, pw = picture.shape[:2]
+    image = QImage(picture.tobytes(), pw, ph, 3 * pw, QImage.Format_RGB888).copy()
+    return QPixmap.fromImage(image).scaled(SIDE, SIDE, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+
+
+class EvaluationWhyView(QWidget):
+    """Two heatmaps of one test image: the predicted class's evidence and the true class's."""
+
+    shown = pyqtSignal()  # the heatmaps (or the reason there are none) were shown
+    draw_requested = pyqtSignal(int)  # a heatmap double-clicked: try this test image in Draw
+    _arrived = pyqtSignal(object)
+
+    def __init__(self, trained, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("evaluationWhy")
+        self.trained = trained
+        self.index: int | None = None
+        self.heatmaps: list[np.ndarray] = []
+        self._sample: np.ndarray | None = None
+        self._classes: list[int] = []
+        self._generation = 0
+
+        self.title = QLabel(EMPTY, self)
+        self.title.setWordWrap(True)
+        # Two lines kept for it: a wrapped label's height is not in its minimum size, and the
+        # tab is squeezed at 1024×700.
+        self.title.setMinimumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
+        self.method_box = QComboBox(self, objectName="evaluationWhyMethod")
+        for key, name in METHODS.items():
+            self.method_box.addItem(name, key)
+        self.method_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.method_box.setMinimumContentsLength(10)
+        self.pictures = [QLabel(self) for _ in range(2)]
+        self.captions = [QLabel(self) for _ in range(2)]
+        grid = QGridLayout()
+        for col, (picture, caption) in enumerate(zip(self.pictures, self.captions)):
+            picture.setFixedSize(SIDE, SIDE)
+            picture.setStyleSheet("background: #000;")
+            picture.setToolTip("Double-click to try this image in the Draw tab")
+            caption.setAlignment(Qt.AlignHCenter)
+            grid.addWidget(picture, 0, col, Qt.AlignHCenter)
+            grid.addWidget(caption, 1, col)
+        tools = QHBoxLayout()
+        tools.addWidget(self.method_box)
+        tools.addStretch(1)
+        row = QHBoxLayout()
+        row.addLayout(grid)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(self.title)
+        layout.addLayout(row)
+        layout.addLayout(tools)
+
+        self._arrived.connect(self._on_arrived, Qt.QueuedConnection)
+        self.method_box.currentIndexChanged.connect(lambda _i: self._request())
+        self.clear()
+
+    def show_sample(self, index: int, sample: np.ndarray, true: int, predicted: int,
+                    names: list[str], probabilities: np.ndarray) -> None:
+        """Explain test image ``index``: its predicted class and its true class."""
+        self.index, self._sample = index, np.asarray(sample, np.float32)
+        self._classes = [predicted] if predicted == true else [predicted, true]
+        p = probabilities
+        labels = [f"predicted {names[predicted]} ({p[predicted]:.0%})",
+                  f"true {names[true]} ({p[true]:.0%})"]
+        for caption, text in zip(self.captions, labels):
+            caption.setText(text)
+        self.captions[1].setVisible(predicted != true)
+        self.pictures[1].setVisible(predicted != true)
+        verdict = ("right" if predicted == true else
+                   f"wrong: why it said {names[predicted]}, where it saw {names[true]}")
+        self.title.setText(f"<b>Test image #{index}</b>, {verdict} (red: evidence).")
+        self._request()
+
+    def clear(self) -> None:
+        self._generation += 1
+        self.index, self._sample, self.heatmaps = None, None, []
+        self.title.setText(EMPTY)
+        for picture, caption in zip(self.pictures, self.captions):
+            picture.clear()
+            caption.setText("")
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.index is not None and any(p.geometry().contains(event.pos())
+                                          for p in self.pictures):
+            self.draw_requested.emit(self.index)
+
+    def _request(self) -> None:
+        if self._sample is None:
+            return
+        self._generation += 1
+        request = self._generation
+        posted = self.trained.post_on_model(
+            _explain_pair, self._sample, self.method_box.currentData(), self._classes,
+            done=lambda value, error: self._arrived.emit((request, value, error)))
+        if not posted:
+            self.title.setText("Train the model (or open a trained one) to see why.")
+
+    def _on_arrived(self, answer) -> None:
+        request, value, error = answer
+        if request != self._generation:
+            return  # a newer image or method was asked for since
+        if error is not None or value is None or "refused" in value:
+            self.heatmaps = []
+            for picture in self.pictures:
+                picture.clear()
+            reason = value["refused"] if value else error
+            self.title.setText(f"No heatmap: {reason}" if reason else EMPTY)
+        else:
+            self.heatmaps = value["heatmaps"]
+            for picture, heat in zip(self.pictures, self.heatmaps):
+                picture.setPixmap(pair_picture(self._sample, heat))
+        self.shown.emit()
