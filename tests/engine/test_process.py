@@ -137,3 +137,13 @@ def test_a_killed_parent_leaves_no_orphan_and_tensorflow_never_writes_to_its_ter
         if parent.poll() is None:
             parent.kill()
         parent.wait()
+
+
+def test_requests_fail_at_once_while_there_is_no_engine(tmp_path):
+    """A window never waits for an engine that is starting or restarting: one line at once."""
+    engine = EngineProcess(log_path=tmp_path / "engine.log")
+    with pytest.raises(EngineError, match="the engine is stopped"):
+        engine.request("ping")
+    engine.state = "restarting"
+    with pytest.raises(EngineError, match="the engine is restarting"):
+        engine.submit("predict", {})

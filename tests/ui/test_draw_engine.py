@@ -15,6 +15,7 @@ from tests.ui.test_draw import (  # noqa: F401 - `trained` is a fixture
     wait_prediction,
 )
 from workbench.core.templates import load_template
+from workbench.engine.client import EngineError
 from workbench.engine.inprocess import InProcessEngine
 from workbench.ui.draw.panel import DrawPanel
 from workbench.ui.engine_link import EngineLink
@@ -98,3 +99,43 @@ def test_the_window_shows_the_engine_and_closes_it(qtbot):
     assert window.state.trained.engine_views is not None
     window.close()
     assert engine.server.stopping
+
+
+class _Flaky:
+    """An engine that is down (refuses every request) until ``up`` is set, as while one
+    restarts."""
+
+    def __init__(self, engine):
+        self.engine, self.up, self.state = engine, False, "restarting"
+
+    def submit(self, *args, **kwargs):
+        if not self.up:
+            raise EngineError("the engine is restarting")
+        return self.engine.submit(*args, **kwargs)
+
+    def request(self, *args, **kwargs):
+        if not self.up:
+            raise EngineError("the engine is restarting")
+        return self.engine.request(*args, **kwargs)
+
+    def close(self):
+        pass
+
+
+def test_weights_sent_while_the_engine_was_down_reach_it_when_it_is_back(
+        qtbot, tmp_path, trained, engine):  # noqa: F811
+    flaky = _Flaky(engine)
+    link = EngineLink(flaky)
+    state = ProjectState(load_template())
+    state.data.dataset = trained[2]
+    state.trained.attach_engine(link)
+    view = DrawPanel(state)
+    qtbot.addWidget(view)
+    view.set_samples_path(tmp_path / "my-digits.npz")
+    give_weights(view, trained)  # lost: the engine is down
+    draw(view.canvas, seven())
+    qtbot.waitUntil(lambda: "restarting" in view.prediction.hint, timeout=10000)
+    flaky.up = True
+    link.state_changed.emit("ready", "CPU (test)")  # the engine is back: the model goes again
+    view.update_prediction()
+    assert view.prediction.probabilities is not None

@@ -96,14 +96,23 @@ class EngineProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
+    def current(self) -> EngineClient:
+        """The client of the engine now; EngineError at once while there is none (starting,
+        restarting, failed): a window never waits for an engine to come back."""
+        client = self.client
+        if client is None:
+            raise EngineError(self.detail if self.state == "failed" and self.detail
+                              else f"the engine is {self.state}")
+        return client
+
     def submit(self, *args, **kwargs):
-        return self.connected(HANDSHAKE_TIMEOUT_S).submit(*args, **kwargs)
+        return self.current().submit(*args, **kwargs)
 
     def request(self, *args, **kwargs):
-        return self.connected(HANDSHAKE_TIMEOUT_S).request(*args, **kwargs)
+        return self.current().request(*args, **kwargs)
 
     def stream(self, *args, **kwargs):
-        return self.connected(HANDSHAKE_TIMEOUT_S).stream(*args, **kwargs)
+        return self.current().stream(*args, **kwargs)
 
     def close(self, timeout: float = 10.0) -> None:
         """Ask the engine to end (its running jobs cancelled); kill it if it does not."""
@@ -122,8 +131,11 @@ class EngineProcess:
                 process.wait()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout)
-        if client is not None:
-            client.close("the engine was closed")
+        if self.process is not None and self.process.poll() is None:  # spawned meanwhile
+            self.process.kill()
+            self.process.wait()
+        for each in {client, self.client} - {None}:
+            each.close("the engine was closed")
         self._set_state("stopped", "")
 
     def __enter__(self):

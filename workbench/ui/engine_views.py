@@ -30,7 +30,7 @@ class EngineViews(QObject):
         self._source: tuple | None = None
         self._weights: list | None = None
         self._load: Call | None = None
-        self._restarted = False
+        self._stale = False  # the engine may lack what was last sent (it restarted, or was down)
         link.state_changed.connect(self._on_engine_state_changed)
 
     @property
@@ -83,12 +83,13 @@ class EngineViews(QObject):
         try:
             return self.link.call(name, body)
         except EngineError:
-            return None  # no engine now: sent again when it is back (``_on_engine_state_changed``)
+            self._stale = True  # no engine now: sent again when it is back
+            return None
 
     def _on_engine_state_changed(self, state: str, _detail: str) -> None:
         if state in ("restarting", "failed"):
-            self._restarted = True
-        elif state == "ready" and self._restarted:
-            self._restarted = False
+            self._stale = True
+        elif state == "ready" and self._stale:
+            self._stale = False
             if self._source is not None:
                 self._send_load()
