@@ -27,6 +27,7 @@ from PyQt5.QtWidgets import (
 from workbench.actions import explore
 from workbench.core.datasets import DatasetError
 from workbench.ui.dataset.model import SampleModel, qimage
+from workbench.ui.plot_export import add_save_menu
 from workbench.ui.tasks import TaskRunner
 
 COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
@@ -88,6 +89,8 @@ class DatasetPanel(QWidget):
         plot = self.balance.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
+        add_save_menu(self.balance, "class-balance", self._balance_numbers)
+        add_save_menu(self.grid, "samples", self._grid_numbers)
 
         self._build_layout()
         self.split_combo.currentIndexChanged.connect(lambda _i: self._fill_grid())
@@ -290,6 +293,23 @@ class DatasetPanel(QWidget):
             self.augment_label.setText(f"Augmentation preview: {message}")
 
     # Balance -------------------------------------------------------------------------------------
+
+    def _balance_numbers(self):
+        if self.dataset is None or not self.counts:
+            return None
+        names = (list(self.dataset.class_names) if self.dataset.is_classification
+                 else ["samples"])
+        return (["class", *explore.SPLITS], [[name, *(self.counts[s][i] for s in explore.SPLITS)]
+                                             for i, name in enumerate(names)])
+
+    def _grid_numbers(self):
+        """The samples the grid lists: their split, index in it, and label."""
+        if self.dataset is None or not len(self.model.rows):
+            return None
+        split = self.split_combo.currentText()
+        y = explore.arrays_of(self.dataset, split)[1]
+        return (["split", "index", "label"], [[split, int(i), explore.label_text(
+            self.dataset, y[int(i)])] for i in self.model.rows])
 
     def _draw_balance(self) -> None:
         """Bars per class and split: upright under short class names (digits), lying beside long

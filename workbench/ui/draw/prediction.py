@@ -8,6 +8,8 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from workbench.ui.plot_export import add_save_menu
+
 _BAR = QColor(150, 170, 200)
 _TOP_BAR = QColor(40, 110, 200)
 _EXPLAINED_BAR = QColor(230, 120, 20)  # the class the "Why" heatmap shows, when not the top one
@@ -87,6 +89,10 @@ class PredictionView(QWidget):
         self._plot.setMinimumSize(200, 150)
         self._plot.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self._plot.setMenuEnabled(False)
+        add_save_menu(self._plot, "prediction", lambda: None if self.probabilities is None else (
+            ["class", "probability"], [[name, f"{p:.6g}"] for name, p in zip(
+                self.class_names or map(str, range(len(self.probabilities))),
+                self.probabilities)]))
         self._plot.setMouseEnabled(x=False, y=False)
         self._plot.hideButtons()
         item = self._plot.getPlotItem()

@@ -9,6 +9,7 @@ from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QPen, QTransform
 from PyQt5.QtWidgets import QGraphicsRectItem, QWidget
 
 from workbench.core import palette
+from workbench.ui.plot_export import add_save_menu
 
 MAX_CELL_TEXT = 20  # above this many classes the numbers no longer fit in the cells
 MIN_POINTS = 6.0  # smaller cell labels are not drawn (the colour and a click still tell)
@@ -88,6 +89,7 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self._text_points = -1.0  # the cell labels' font size now (0: hidden; -1: not fitted)
         self.plot.vb.sigResized.connect(self._fit_texts)
 
+        add_save_menu(self, "confusion-matrix", self.numbers)
         self._highlight = QGraphicsRectItem()
         self._highlight.setPen(QPen(QColor("#e6550d"), 0.08))
         self._highlight.setZValue(20)
@@ -117,6 +119,15 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         ):
             self.clear_selection()
         self._redraw()
+
+    def numbers(self):
+        """What the cells show (counts, or row percentages), true class down, as a table."""
+        if getattr(self, "counts", None) is None:
+            return None
+        values = self.shown_values()
+        header = ["true \\ predicted", *self.class_names]
+        return header, [[name, *(f"{v:g}" for v in row)]
+                        for name, row in zip(self.class_names, values.tolist())]
 
     def prepare(self, n: int) -> None:
         """Create the cell labels of an n×n matrix ahead of its first counts."""

@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtWidgets import QHBoxLayout, QWidget
 
+from workbench.ui.plot_export import add_save_menu, plot_table
+
 TRAIN_BRUSH = pg.mkBrush(120, 120, 120, 140)
 TEST_BRUSH = pg.mkBrush(31, 119, 180, 220)
 FIT_PEN = pg.mkPen("#d62728", width=2.5)
@@ -38,6 +40,8 @@ class RegressionView(QWidget):
                                              symbolBrush=TEST_BRUSH, symbolPen=None,
                                              name="test points")
         self.fit_plot = _white_plot("Data and the fitted curve", "x", "y")
+        add_save_menu(self.scatter_plot, "predicted-vs-true", lambda: plot_table(self.scatter_plot))
+        add_save_menu(self.fit_plot, "fitted-curve", lambda: plot_table(self.fit_plot))
         self.train_data = self.fit_plot.plot([], [], pen=None, symbol="o", symbolSize=5,
                                              symbolBrush=TRAIN_BRUSH, symbolPen=None,
                                              name="training data")

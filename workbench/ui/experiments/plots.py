@@ -14,6 +14,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 
 from workbench.core.sweep_space import choice_text
+from workbench.ui.plot_export import add_save_menu, plot_table
 
 BEST_COLOR = (214, 39, 40)
 LINE_COLOR = (31, 119, 180)
@@ -101,6 +102,7 @@ class ParallelCoordinates(pg.PlotWidget):
         super().__init__(parent, background="w")
         self.setObjectName("sweepParallel")
         self.setMenuEnabled(False)
+        add_save_menu(self, "sweep-trials", lambda: plot_table(self))
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.getPlotItem().hideAxis("left")
@@ -180,6 +182,8 @@ class Importances(pg.PlotWidget):
         self.hideButtons()
         self.setTitle("Importance (Optuna)", color="k", size="9pt")  # fits at 1024×700
         self.values: dict[str, float] = {}
+        add_save_menu(self, "sweep-importances", lambda: (["setting", "importance"], sorted(
+            self.values.items(), key=lambda kv: -kv[1])) if self.values else None)
 
     def show_importances(self, values: dict[str, float]) -> None:
         self.clear()

@@ -9,40 +9,11 @@ from PyQt5.QtWidgets import QApplication, QStackedWidget, QTabWidget, QWidget
 
 from workbench.core.export import write_history_csv
 from workbench.core.project import weights_path
+from workbench.ui.plot_export import export_plot
 
 # The plots File ▸ Export can write, by their Qt object names (DESIGN.md contracts).
 PLOTS = (("lossPlot", "Loss curves"), ("accuracyPlot", "Accuracy curves"),
          ("confusionMatrix", "Confusion matrix"))
-
-
-def export_plot(widget: QWidget, path: str | Path) -> Path:
-    """Write a pyqtgraph widget (or the first one inside ``widget``) as PNG or SVG.
-
-    Raises ValueError when there is no plot to export and OSError when the file cannot be written.
-    """
-    import pyqtgraph as pg
-    from pyqtgraph.exporters import ImageExporter, SVGExporter
-
-    path = Path(path)
-    view = widget if isinstance(widget, pg.GraphicsView) else widget.findChild(pg.GraphicsView)
-    if view is None:
-        raise ValueError("there is no plot to export")
-    # A PlotWidget exports its plot (axes, curves, legend); other views their whole scene
-    # (the confusion matrix with its colour bar).
-    target = view.getPlotItem() if isinstance(view, pg.PlotWidget) else view.scene()
-    if path.suffix.lower() == ".svg":
-        SVGExporter(target).export(str(path))
-    else:
-        if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
-            path = path.with_suffix(".png")
-        exporter = ImageExporter(target)
-        width = int(max(800, exporter.parameters()["width"]))
-        exporter.parameters()["width"] = width  # crisp enough to print
-        exporter.export(str(path))
-    if not path.is_file() or path.stat().st_size == 0:
-        raise OSError(f"{path} could not be written")
-    return path
-
 
 
 def _export_keras(_state, plain: dict, weights: list, path: Path, dataset):
@@ -76,6 +47,17 @@ def _export_deployed(state, plain: dict, weights: list, fmt: str, quantize, path
 
     return export_deployed(model_from_plain(plain, weights), fmt, path, dataset, quantize,
                            progress=progress)
+
+
+def _export_report(_state, project, plain: dict | None, weights: list | None, path: Path,
+                   dataset, template_key: str):
+    """The report task: the trained model rebuilt from plain data (its own copy), then the one
+    report use case, as `workbench report` runs it."""
+    from workbench.actions.report import write_report
+    from workbench.core.modelio import model_from_plain
+
+    model = model_from_plain(plain, weights) if plain is not None else None
+    return write_report(project, path, dataset, model, None, template_key)
 
 
 def _checked(report, dataset) -> str:
@@ -271,6 +253,30 @@ class ExportMixin:
         if switched:
             QApplication.processEvents()
         return switched[::-1]
+
+    def export_report(self) -> Path | None:
+        """File ▸ Export Report…: the last run's HTML report, written by a background task."""
+        if not self.state.project.runs:
+            self.inform("There are no runs yet: train the model first, then export its report.")
+            return None
+        dataset = self.state.data.dataset
+        if dataset is None:
+            self.inform("The dataset is still loading: export again in a moment.")
+            return None
+        path = self._ask_export_path("Export run report", ".html", "HTML report (*.html)")
+        if path is None:
+            return None
+        trained = self.state.trained.run_on_model(_plain_and_weights)
+        plain, weights = trained if trained is not None else (None, None)
+        key = self.state.path.stem if self.state.path is not None else ""
+        self._export_runner().start(
+            _export_report, self.state.project.copy(), plain, weights, path, dataset, key,
+            name="report",
+            on_result=lambda written: self._status(
+                f"Wrote the report of run {written.run_id} to {written.path}"
+                + (f" ({'; '.join(written.notes)})" if written.notes else "")),
+            on_error=lambda text: self.warn(f"The report was not written: {text}"))
+        return path
 
     def export_history(self) -> Path | None:
         runs = self.state.project.runs

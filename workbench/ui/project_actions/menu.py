@@ -69,6 +69,11 @@ class MenuMixin:
             "Run &history (CSV)…", self.export_history,
             tip="Every run's per-epoch loss and metrics as a spreadsheet")
         self.export_menu.addAction(self.export_csv_action)
+        self.export_report_action = self._action(
+            "Export &Report…", self.export_report,
+            tip="The last run as one HTML page: model, data, curves, confusion matrix, mistakes "
+                "and weights; opens offline, prints to PDF")
+        self.export_report_action.setObjectName("exportReportAction")
 
     def _insert_into(self, menu: QMenu) -> None:
         """New first, then the template submenu, then Open, Recent, Save, Save As, Export."""
@@ -86,7 +91,8 @@ class MenuMixin:
         for action in items:
             menu.insertAction(after, action)
         menu.insertSeparator(after)
-        for action in (self.save_action, self.save_as_action, self.export_menu.menuAction()):
+        for action in (self.save_action, self.save_as_action, self.export_menu.menuAction(),
+                       self.export_report_action):
             menu.insertAction(after, action)
 
     def recent_files(self) -> list[str]:

@@ -14,6 +14,7 @@ from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from workbench.core import palette
+from workbench.ui.plot_export import add_save_menu, plot_table
 from workbench.ui.training.history import GrowingArray, RunHistory  # noqa: F401 (re-exported)
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz
@@ -98,6 +99,7 @@ class MetricPlotView(QWidget):
         for line in (self.v_line, self.h_line):
             line.setVisible(False)
             item.addItem(line, ignoreBounds=True)
+        add_save_menu(self.plot, lambda: self.title.lower(), lambda: plot_table(self.plot))
         self.readout = QLabel(" ", self)
         self.readout.setObjectName(f"{object_name}Readout")
         self.readout.setStyleSheet("color: #444; font-size: 11px;")

@@ -28,6 +28,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import introspection, palette
 from workbench.core.tutorials import Tutorial
+from workbench.ui.plot_export import add_save_menu, image_table
 
 DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +, as the Weights tab draws
 PICTURES = {  # key → button text
@@ -89,6 +90,7 @@ class TutorialCard(QWidget):
         self.figure = pg.GraphicsLayoutWidget(self)
         self.figure.setObjectName("tutorialFigure")
         self.figure.setBackground("w")
+        add_save_menu(self.figure, "tutorial-figure", self._figure_numbers)
         self.figure.setMinimumHeight(260)
         self.accuracy_plot = self.figure.addPlot(row=0, col=0, title=(
             "Accuracy every 10 epochs: <span style='color:#1f77b4'>train</span>, "
@@ -210,6 +212,20 @@ class TutorialCard(QWidget):
         h, w = units.shape[:2]
         self.units_plot.setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0.01)
         self.units_plot.setTitle("First-layer units' weights (red excites, blue inhibits)")
+
+    def _figure_numbers(self):
+        """Accuracy every 10 epochs (epoch, train, validation), then the units' pixels."""
+        every, units = self.shown.get("every"), self.shown.get("units")
+        rows = []
+        if every and every[0]:
+            epochs, train, val = every
+            rows += [["accuracy", e, f"{t:.6g}", f"{val[i]:.6g}" if i < len(val) else ""]
+                     for i, (e, t) in enumerate(zip(epochs, train))]
+        if units is not None:
+            rows += [[title, r, c, v] for title, r, c, v in
+                     image_table([("first-layer units", units)])[1]]
+        return (["figure", "epoch or row", "train or column", "validation or value"], rows) \
+            if rows else None
 
 
 class _KeySignal:

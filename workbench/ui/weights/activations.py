@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import evaluation, introspection, palette
 from workbench.core.catalogue import passes_through
+from workbench.ui.plot_export import add_save_menu, image_table
 
 ROW_HEIGHT = 190
 FEATURE_MAPS = pg.ColorMap(*palette.VIRIDIS)
@@ -51,7 +52,10 @@ class ActivationsView(QWidget):
         controls.addWidget(self.info, 1)
 
         self.view = pg.GraphicsLayoutWidget()
+        self.view.setObjectName("activationsView")
         self.view.setBackground("w")
+        self.drawn: list[tuple[str, np.ndarray]] = []  # each row's title and values, as shown
+        add_save_menu(self.view, "activations", lambda: image_table(self.drawn))
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.view)
@@ -74,6 +78,7 @@ class ActivationsView(QWidget):
 
     def reset(self) -> None:
         self.view.clear()
+        self.drawn = []
         self.rows = []
         self.info.setText("")
 
@@ -141,6 +146,7 @@ class ActivationsView(QWidget):
     def _draw(self, sample: np.ndarray, outputs: list, classes: dict[str, str]) -> None:
         self.view.clear()
         self.rows = []
+        self.drawn = []
         # Layers that only move numbers around, or act only while training, output the previous
         # layer's values for one input: they get no row of their own.
         shown = [(name, np.asarray(a)) for name, a in outputs
@@ -181,6 +187,7 @@ class ActivationsView(QWidget):
         if a.ndim == 1:
             side = math.isqrt(a.size - 1) + 1 if a.size else 1
             a = np.pad(a, (0, side * side - a.size)).reshape(side, side)
+        self.drawn.append((title, a))
         image = pg.ImageItem(axisOrder="row-major")
         image.setTransform(QTransform().translate(-0.5, -0.5))
         finite = a[np.isfinite(a)]
@@ -195,6 +202,7 @@ class ActivationsView(QWidget):
         self.view.nextRow()
 
     def _add_bars(self, title: str, values: np.ndarray, last: bool) -> None:
+        self.drawn.append((title, values))
         plot = self.view.addPlot()
         plot.setTitle(title, color="#222")
         plot.setMouseEnabled(False, False)

@@ -26,6 +26,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import introspection, palette
 from workbench.core.weight_layers import WeightedLayer, image_shape_for, weighted_layers
+from workbench.ui.plot_export import add_save_menu, image_table
 from workbench.ui.previous_model import PreviousModelNotice
 from workbench.ui.weights.activations import ActivationsView
 
@@ -102,6 +103,8 @@ class WeightsView(QWidget):
         self.view = pg.GraphicsLayoutWidget(self)
         self.view.setObjectName("weightsView")
         self.view.setBackground("w")
+        add_save_menu(self.view, lambda: f"weights-{(self.shown or {}).get('layer', '')}",
+                      self._numbers)
         self.main_plot, self.image = image_plot(self.view.ci, 0, 0)
         self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=DIVERGING, interactive=False,
                                    width=16, pen="#555", colorMapMenu=False)
@@ -271,6 +274,14 @@ class WeightsView(QWidget):
         self._draw_bias(bias)
         self._draw_histogram(self.weight_hist, kernel)
         self._draw_histogram(self.bias_hist, bias)
+
+    def _numbers(self):
+        """The shown layer's kernel, one row per weight: what feeds it, which unit, the value."""
+        if not self.shown:
+            return None
+        kernel = np.asarray(self.shown["kernel"])
+        matrix = kernel.reshape(-1, kernel.shape[-1]) if kernel.ndim > 1 else kernel[None, :]
+        return image_table([(self.shown["layer"], matrix)], names=("input", "unit"))
 
     def _unit_images(self, kernel: np.ndarray, shape: tuple[int, ...]):
         units = introspection.dense_unit_images(kernel, shape)
