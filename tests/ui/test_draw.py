@@ -462,6 +462,8 @@ def test_no_model_and_wrong_input_shape_give_hints(qtbot, panel):
     draw(panel.canvas, seven())
     qtbot.waitUntil(lambda: panel.prediction.hint == NO_MODEL_HINT, timeout=5000)
     assert panel.preview.digit is not None  # the input is shown even without a model
+    assert not panel.gallery.add_button.isEnabled()  # no answer: its label first (#30)
+    panel.gallery.label_box.setCurrentIndex(7)
     assert panel.gallery.add_button.isEnabled()  # and can be saved as a sample
 
     _, keras = load_tensorflow()

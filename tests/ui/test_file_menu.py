@@ -69,7 +69,7 @@ def test_drawn_samples_move_with_the_project_on_the_first_save(qtbot, make_windo
     answer_save(monkeypatch, folder / "p.json")
     w.project_actions.save_as_action.trigger()
     assert w.state.path == (folder / "p.json").resolve()
-    moved = folder / samples.SAMPLES_FILE
+    moved = samples.samples_location(folder / "p.json")  # p-digits.npz: the project's own
     assert samples.load_samples(moved)[1].tolist() == [7, 0]
     assert not unsaved.exists()  # moved, not left to a next unsaved project
     assert gallery.path == moved and gallery.count == 2 and gallery.list.count() == 2
@@ -84,7 +84,7 @@ def test_samples_used_for_training_keep_the_project_on_them(qtbot, make_window, 
     w.state.set_dataset(str(unsaved))  # "Use for training"
     answer_save(monkeypatch, tmp_path / "p.json")
     assert w.project_actions.save_as()
-    target = tmp_path / samples.SAMPLES_FILE
+    target = samples.samples_location(tmp_path / "p.json")
     assert load_project(tmp_path / "p.json").dataset == str(target)
     assert samples.load_samples(target)[1].tolist() == [7, 0]
 
@@ -93,10 +93,12 @@ def test_samples_join_a_set_already_in_the_new_folder(qtbot, make_window, monkey
     w = make_window()
     add_drawings(qtbot, w)
     digit = np.zeros((28, 28), np.float32)
-    samples.append_sample(tmp_path / samples.SAMPLES_FILE, digit, 3, [str(i) for i in range(10)])
+    there = samples.samples_location(tmp_path / "p.json")
+    samples.append_sample(there, digit, 3, [str(i) for i in range(10)])
+    monkeypatch.setattr(ProjectActions, "ask_merge_samples", lambda *a: True)  # asked (#30)
     answer_save(monkeypatch, tmp_path / "p.json")
     assert w.project_actions.save_as()
-    assert samples.load_samples(tmp_path / samples.SAMPLES_FILE)[1].tolist() == [3, 7, 0]
+    assert samples.load_samples(there)[1].tolist() == [3, 7, 0]
 
 
 def test_samples_that_cannot_join_stay_and_the_user_is_told(qtbot, make_window, monkeypatch,
@@ -104,8 +106,9 @@ def test_samples_that_cannot_join_stay_and_the_user_is_told(qtbot, make_window, 
     w = make_window()
     add_drawings(qtbot, w)
     unsaved = w.draw_panel.samples_path()
-    samples.append_sample(tmp_path / samples.SAMPLES_FILE, np.zeros((28, 28), np.float32), 0,
-                          ["cat", "dog"])
+    samples.append_sample(samples.samples_location(tmp_path / "p.json"),
+                          np.zeros((28, 28), np.float32), 0, ["cat", "dog"])
+    monkeypatch.setattr(ProjectActions, "ask_merge_samples", lambda *a: True)
     answer_save(monkeypatch, tmp_path / "p.json")
     assert w.project_actions.save_as()
     assert samples.load_samples(unsaved)[1].tolist() == [7, 0]  # nothing dropped

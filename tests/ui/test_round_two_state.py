@@ -7,14 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QApplication, QPushButton, QSpinBox, QToolButton
 
 from tests.ui import test_project_actions as file_menu
+from tests.ui.test_draw import seven, stroke
+from tests.ui.test_file_menu import add_drawings
+from workbench.core.build import build_model
 from workbench.core.project import load_project, weights_path
 from workbench.core.recovery import find_recoveries, recovery_root
 from workbench.core.spec import TrainConfig
+from workbench.ui.draw import samples
 from workbench.ui.draw.deployed import KERAS_ONLY
 from workbench.ui.main_window import MainWindow
 from workbench.ui.project_actions import ProjectActions
@@ -235,3 +240,73 @@ def test_a_crashed_saved_project_is_offered_by_its_file_name(make_window, tmp_pa
     w.project_actions.recovery.abandon()  # the process "dies"
     found = find_recoveries()
     assert len(found) == 1 and "“p.json”" in found[0].describe()  # not the template's title
+
+
+# --- 4: drawn samples belong to one project -----------------------------------------------------
+
+
+def draw_seven(qtbot, panel) -> None:
+    panel.canvas.clear()
+    for points in seven():
+        stroke(panel.canvas, points)
+    panel.update_prediction()  # what its timer does a moment later
+    assert panel.current_input is not None
+
+
+def test_a_new_project_neither_shows_the_last_ones_samples_nor_reuses_its_label(qtbot,
+                                                                                  make_window):
+    w = make_window()
+    w.show()
+    state, panel = w.state, w.draw_panel
+    gallery = panel.gallery
+    w.tabs.setCurrentWidget(panel)
+    state.trained.set_weights(0, build_model(state.spec).get_weights(), state.spec.to_dict())
+    draw_seven(qtbot, panel)
+    gallery.label_box.setCurrentIndex(4)  # the user says what it is
+    qtbot.mouseClick(gallery.add_button, Qt.LeftButton)
+    assert gallery.count == 1
+
+    w.project_actions.new_action.trigger()  # a new, untrained project (unsaved: discarded)
+    assert not state.trained.has_model and gallery.count == 0  # not the last project's samples
+    draw_seven(qtbot, panel)
+    assert gallery.label_box.currentIndex() == -1  # no answer, no choice: no label yet
+    assert not gallery.add_button.isEnabled()
+    gallery.label_box.setCurrentIndex(7)
+    qtbot.mouseClick(gallery.add_button, Qt.LeftButton)
+    assert samples.load_samples(gallery.path)[1].tolist() == [7]
+    assert w.state.dirty  # the new project's samples: closing asks to save them
+
+
+def test_save_as_beside_another_project_keeps_their_samples_apart_and_merging_asks(
+        qtbot, make_window, monkeypatch, tmp_path):
+    other = samples.samples_location(tmp_path / "other.json")
+    for label in (1, 7, 4):  # another project's drawings, in the folder the user saves into
+        samples.append_sample(other, np.zeros((28, 28), np.float32), label,
+                              [str(i) for i in range(10)])
+    w = make_window()
+    w.show()
+    add_drawings(qtbot, w)  # a 7 and a 0, in the unsaved project
+    monkeypatch.setattr(ProjectActions, "ask_merge_samples",
+                        lambda *a: pytest.fail("asked to merge"), raising=False)
+    file_menu.answer_save(monkeypatch, tmp_path / "mine.json")
+    assert w.project_actions.save_as()
+    assert samples.load_samples(other)[1].tolist() == [1, 7, 4]  # untouched
+    mine = samples.samples_location(tmp_path / "mine.json")
+    assert w.draw_panel.gallery.path == mine and samples.load_samples(mine)[1].tolist() == [7, 0]
+
+    monkeypatch.undo()  # the real questions, answered below through the box
+    monkeypatch.setattr(ProjectActions, "ask_unsaved", lambda self: "discard")
+    file_menu.answer_save(monkeypatch, tmp_path / "other.json")  # saved over the other one
+    question = answer_modal(qtbot, "mergeSamplesPrompt", "No")
+    assert w.project_actions.save_as()
+    assert question and "3 drawn samples of another project" in question[0]
+    assert samples.load_samples(other)[1].tolist() == [1, 7, 4]  # No: nothing merged
+    assert samples.load_samples(mine)[1].tolist() == [7, 0]
+    answer_modal(qtbot, "mergeSamplesPrompt", "Yes")
+    file_menu.answer_save(monkeypatch, tmp_path / "third.json")
+    samples.append_sample(samples.samples_location(tmp_path / "third.json"),
+                          np.zeros((28, 28), np.float32), 2, [str(i) for i in range(10)])
+    w.state.path = tmp_path / "mine.json"
+    assert w.project_actions.save_as()
+    assert samples.load_samples(samples.samples_location(tmp_path / "third.json"))[1].tolist() \
+        == [2, 7, 0]

@@ -12,6 +12,10 @@ state, edits) and holds the parts that live beside it, each in its own module:
 
 from __future__ import annotations
 
+import itertools
+import os
+import time
+
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core.project import Project
@@ -20,6 +24,8 @@ from workbench.ui.document import Document
 from workbench.ui.inference import TrainedModel
 from workbench.ui.loading import DatasetLoader, TensorFlowLoader
 from workbench.ui.overlays import RunOverlays
+
+_UNTITLED = itertools.count(1)
 
 
 class ProjectState(Document):
@@ -30,6 +36,10 @@ class ProjectState(Document):
         self.bus = MessageBus(self)
         self.overlays = RunOverlays(self)
         self.project_replaced.connect(self.overlays.clear)  # (before the panels hear of it)
+        # Which unsaved project this is, for its drawn samples (draw/samples.py): "" for the
+        # window's first; each later one gets its own, so no samples pass from one to the next.
+        self.untitled_key = ""
+        self.project_replaced.connect(self._on_replaced)
         self.tensorflow = TensorFlowLoader(self)
         # The devices the next run is mirrored over (1: none), from the training settings; a
         # choice of this session, not of the project.
@@ -48,3 +58,7 @@ class ProjectState(Document):
         if sweeping != self.sweeping:
             self.sweeping = sweeping
             self.sweeping_changed.emit(sweeping)
+
+    def _on_replaced(self) -> None:
+        if self.path is None:
+            self.untitled_key = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_UNTITLED)}"

@@ -48,6 +48,8 @@ class SampleGalleryView(QWidget):
         # drawing (blank canvas) follows the prediction again.
         self._label_chosen = False
         self._suggesting = False
+        # No answer and no choice for this drawing: no label (a leftover one saved a 7 as 4).
+        self.label_box.setPlaceholderText("choose")
         self.label_box.currentIndexChanged.connect(self._on_label_changed)
         self.add_button = QPushButton("Add drawing", self, objectName="addSampleButton")
         self.add_button.setToolTip("Save the 28×28 input with this label in your own sample set")
@@ -106,7 +108,7 @@ class SampleGalleryView(QWidget):
         self.label_box.blockSignals(True)
         self.label_box.clear()
         self.label_box.addItems(names)
-        self.label_box.setCurrentIndex(current if 0 <= current < len(names) else 0)
+        self.label_box.setCurrentIndex(current if 0 <= current < len(names) else -1)
         self.label_box.blockSignals(False)
         self.reload()
 
@@ -114,8 +116,23 @@ class SampleGalleryView(QWidget):
         """The drawing that Add would save (the preprocessed 28x28 input), or None."""
         self._digit = digit28
         if digit28 is None:
-            self._label_chosen = False
-        self.add_button.setEnabled(digit28 is not None and self._path is not None)
+            self.forget_label()
+        self._update_add()
+
+    def forget_label(self) -> None:
+        """A new drawing (or another project): its label is the network's answer or the user's
+        choice for it, never the one before."""
+        self._label_chosen = False
+        self._suggesting = True
+        try:
+            self.label_box.setCurrentIndex(-1)
+        finally:
+            self._suggesting = False
+        self._update_add()
+
+    def _update_add(self) -> None:
+        self.add_button.setEnabled(self._digit is not None and self._path is not None
+                                   and self.label_box.currentIndex() >= 0)
 
     def suggest_label(self, index: int) -> None:
         """The network's answer for the current drawing: the label to add it as, unless the user
@@ -131,11 +148,15 @@ class SampleGalleryView(QWidget):
     def _on_label_changed(self, _index: int) -> None:
         if not self._suggesting:
             self._label_chosen = True
+        self._update_add()
 
     def add_current(self) -> bool:
         if self._digit is None or self._path is None:
             return False
         label = self.label_box.currentIndex()
+        if label < 0:
+            self.failed.emit("Choose the label of this drawing first.")
+            return False
         try:
             self.count = samples.append_sample(self._path, self._digit, label, self.class_names)
         except SampleSetError as exc:
@@ -191,7 +212,7 @@ class SampleGalleryView(QWidget):
             "Make this sample set the project's dataset" if self.count >= 2
             else "Add at least two samples first"
         )
-        self.add_button.setEnabled(self._digit is not None)
+        self._update_add()
 
     def _on_use_clicked(self) -> None:
         if self._path is not None and self.count >= 2:

@@ -336,7 +336,7 @@ class DrawPanel(QWidget):
     def samples_path(self) -> Path:
         if self._samples_override is not None:
             return self._samples_override
-        return samples_location(self.state.path)
+        return samples_location(self.state.path, untitled=self.state.untitled_key)
 
     def _update_samples_path(self) -> None:
         self.gallery.set_path(self.samples_path())
@@ -352,6 +352,8 @@ class DrawPanel(QWidget):
         )
 
     def _on_sample_added(self, count: int) -> None:
+        if self.state.path is None and self._samples_override is None:
+            self.state.mark_unsaved()  # the samples are this project's: closing asks to save
         self.state.bus.status_message.emit(f"Sample saved ({count} in your sample set).")
 
     def _on_dirty_changed(self, _dirty: bool) -> None:
@@ -389,6 +391,7 @@ class DrawPanel(QWidget):
 
     def _on_project_changed(self) -> None:
         self.deployed.forget_models()  # a comparison belongs to the model it was exported from
+        self.gallery.forget_label()  # the label was for a drawing of the other project
         self._update_samples_path()
         self._schedule()
 

@@ -15,7 +15,8 @@ import numpy as np
 from workbench.core.appdata import data_dir, legacy_dirs
 from workbench.core.atomic import replacing
 
-SAMPLES_FILE = "my-digits.npz"
+SAMPLES_FILE = "my-digits.npz"  # an unsaved project's (the window's first)
+SAMPLES_SUFFIX = "-digits.npz"  # a saved project's, after its file's name
 # Below this many samples a training run on the set alone says little (the loader also holds out
 # 20% of it for testing).
 RECOMMENDED = 50
@@ -23,11 +24,18 @@ RECOMMENDED = 50
 
 
 
-def samples_location(project_path, app_data_dir: str | os.PathLike | None = None) -> Path:
-    """Where a project's sample set lives: beside the project file, or, for a project not saved
-    yet, in the app's data folder (``$WORKBENCH_DATA_DIR`` overrides ``app_data_dir``)."""
+def samples_location(project_path, app_data_dir: str | os.PathLike | None = None,
+                     untitled: str = "") -> Path:
+    """Where a project's sample set lives: beside the project file, named after it
+    (``digits.json``: ``digits-digits.npz``; a folder may hold several projects, each with its
+    own samples), or, for a project not saved yet, in the app's data folder
+    (``$WORKBENCH_DATA_DIR`` overrides ``app_data_dir``): the window's first project in
+    ``my-digits.npz``, each later one (``untitled``: its key) in a file of its own."""
     if project_path is not None:
-        return Path(project_path).parent / SAMPLES_FILE
+        path = Path(project_path)
+        return path.with_name(f"{path.stem}{SAMPLES_SUFFIX}")
+    if untitled:
+        return data_dir(app_data_dir) / f"untitled-{untitled}{SAMPLES_SUFFIX}"
     path = data_dir(app_data_dir) / SAMPLES_FILE
     if not path.exists():  # drawn with an earlier version, which kept them in Qt's folder
         older = [p for d in legacy_dirs(app_data_dir) if (p := d / SAMPLES_FILE).is_file()]

@@ -2,7 +2,7 @@
 training checkpoints and the offer to restore after a crash.
 
 A project is saved as its JSON file plus the trained weights beside it (``name.keras``) and the
-samples drawn in the Draw tab (``my-digits.npz``). While the project has unsaved changes it is
+samples drawn in the Draw tab (``name-digits.npz``). While the project has unsaved changes it is
 autosaved every minute and after every run into this session's recovery folder (core.recovery);
 while a run trains, its last and best weights go there after each epoch. A clean save or close
 removes them; what an app that crashed left behind is offered back at the next start.

@@ -53,6 +53,18 @@ class DialogsMixin:
         box.show()
         return None
 
+    def ask_merge_samples(self, source, target, count: int) -> bool:
+        """True: add the drawn samples at ``source`` to the ``count`` already in ``target``
+        (another project's file, by its name), False: leave both as they are."""
+        box = QMessageBox(QMessageBox.Question, APP_NAME,
+                          f"{target.name} beside the new file already holds {count} drawn "
+                          f"sample{'s' if count != 1 else ''} of another project.\n\n"
+                          f"Add yours to them? (No: yours stay in {source}.)",
+                          QMessageBox.Yes | QMessageBox.No, self.window)
+        box.setObjectName("mergeSamplesPrompt")
+        box.setDefaultButton(QMessageBox.No)
+        return box.exec_() == QMessageBox.Yes
+
     def warn(self, text: str) -> None:
         self.last_warning = text
         QMessageBox.warning(self.window, APP_NAME, text)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.core.project import ProjectError, save_project, weights_path
-from workbench.ui.draw.samples import SampleSetError, carry_samples, samples_location
+from workbench.ui.draw.samples import (
+    SampleSetError,
+    carry_samples,
+    load_samples,
+    samples_location,
+)
 from workbench.ui.project_actions.dialogs import PROJECT_FILTER
 
 
@@ -74,9 +79,16 @@ class SaveMixin:
         and the user is told where.
         """
         state = self.state
-        source = samples_location(state.path, self.data_dir)
+        source = samples_location(state.path, self.data_dir, state.untitled_key)
         target = samples_location(path)
         if source == target or not source.exists():
+            return None
+        try:
+            there = len(load_samples(target)[1])
+        except SampleSetError:
+            there = 0  # carry_samples says why it cannot join them
+        if there and not self.ask_merge_samples(source, target, there):
+            self._status(f"Your drawn samples stay in {source}", 20_000)
             return None
         try:
             count = carry_samples(source, target)
