@@ -147,11 +147,13 @@ def _load_dataset(name: str, seed: int | None = 0):
 
 def cmd_train(args) -> int:
     from workbench import cli_report, cli_train
+    from workbench.actions.errors import ActionError
     from workbench.actions.train import check_model_memory, check_output_folder, train
     from workbench.core.inspect import inspect_model
-    from workbench.core.project import load_project
+    from workbench.core.project import check_room_for_run, load_project
     from workbench.core.runs import next_run_id
 
+    cli_train.check_arguments(args)  # before anything is read or touched
     project = load_project(args.project)
     if args.dataset:
         project.dataset = args.dataset
@@ -163,32 +165,47 @@ def cmd_train(args) -> int:
         except SpecError as exc:
             raise CliError(f"--{exc}", EXIT_INVALID) from None
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
-    backup = cli_train.backup_for(args, out)
+    check_output_folder(out)  # before the run, not after it
+    backup = cli_train.backup_for(args, out)  # checked; made once the run starts
+    if args.resume and backup.saved() is not None:  # killed after its results were in place
+        return cli_train.end_saved(args, backup, _emit, _warn)
     worker = cli_train.worker_of(args)
+    if not worker:
+        check_room_for_run(project, project.training.epochs, args.project)
     strategy = cli_train.strategy(args)  # before any tensor (see there)
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
     check_model_memory(report.total_params)
-    check_output_folder(out)  # before the run, not after it
     board = cli_report.tensorboard_folder(args, worker)
     dataset = _load_dataset(project.dataset, project.training.seed)
     starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
                 f"(if the run is killed: --resume {backup.folder})")
-    run = train(project.model, project.training, dataset, project.dataset,
-                _terminal_listener(args.json, starting), run_id=next_run_id(project.runs),
-                strategy=strategy, backup_dir=backup.folder, tensorboard_dir=board,
-                tensorboard_batches=args.tensorboard_batches)
+    cli_train.clear_backup(args, backup)
+    try:
+        run = train(project.model, project.training, dataset, project.dataset,
+                    _terminal_listener(args.json, starting), run_id=next_run_id(project.runs),
+                    strategy=strategy, backup_dir=backup.folder, tensorboard_dir=board,
+                    tensorboard_batches=args.tensorboard_batches)
+    except BaseException:
+        if not backup.exists():  # it could not start: nothing of it to keep
+            backup.discard()
+        raise
     result, test = run.outcome.result, run.outcome.test or {}
     several = result.shard_samples is not None  # on several machines: the chief writes
-    if several and result.status == "failed" and backup.exists():  # a lost worker, most likely
-        raise CliError(f"{result.message} (this one's: --resume {backup.folder})")
-    backup.discard()  # the run has ended (a failure would fail the same way again)
     if result.status == "failed":
+        if backup.exists():  # a lost worker, a full disk, a backup that does not fit: kept
+            raise CliError(f"{result.message} (the run's backup is kept: --resume "
+                           f"{backup.folder})")
+        backup.discard()
         raise CliError(result.message)
     summary = {"event": "done", "model": None, "project": None}
     if not worker:
-        summary.update(_save_trained(args, out, project, run))
+        try:
+            summary.update(cli_train.save_trained(args, out, project, run, backup))
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+    cli_train.end_backup(backup, _warn, {"model": summary["model"], "project": summary["project"]})
     summary.update({
         "status": result.status, "epochs": result.epochs_completed,
         "duration": round(result.duration, 2),
@@ -215,20 +232,8 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _save_trained(args, out: Path, project, run) -> dict:
-    from workbench.core.modelio import save_model
-    from workbench.core.project import save_project, weights_path
-
-    out.mkdir(parents=True, exist_ok=True)
-    stem = Path(args.project).stem
-    project_path = out / f"{stem}.json"
-    if project_path.resolve() == Path(args.project).resolve():
-        project_path = out / f"{stem}.trained.json"
-    # Beside the project, where the app (and `workbench export`) look for its trained weights.
-    model_path = save_model(run.model, weights_path(project_path))
-    project.runs.append(run.outcome.record.to_dict())
-    save_project(project, project_path)
-    return {"model": str(model_path), "project": str(project_path)}
+def _warn(text: str) -> None:
+    sys.stderr.write(f"workbench: warning: {_one_line(text)}\n")
 
 
 # evaluate ---------------------------------------------------------------------------------------

@@ -32,23 +32,28 @@ def add_arguments(p) -> None:
                         "to join (default 120)")
 
 
-def strategy(args):
-    """The ``tf.distribute`` strategy the arguments ask for (None: none). Made first, before
-    any tensor: logical devices and a multi-worker cluster are set up before TensorFlow starts."""
-    from workbench.core.distribute import StrategyError, mirrored, multi_worker, parse_workers
-
+def check_arguments(args) -> None:
+    """The arguments' own mistakes, said before anything is read, made or touched."""
     kind = args.strategy
     if args.devices is not None and kind != "mirrored":
         raise ActionError("--devices needs --strategy mirrored")
     if (args.workers is not None or args.worker_index is not None) and kind != "multi-worker":
         raise ActionError("--workers and --worker-index need --strategy multi-worker")
+    if kind == "multi-worker" and (args.workers is None or args.worker_index is None):
+        raise ActionError("--strategy multi-worker needs --workers HOST:PORT,... and "
+                          "--worker-index I")
+
+
+def strategy(args):
+    """The ``tf.distribute`` strategy the (checked) arguments ask for (None: none). Made first,
+    before any tensor: logical devices and a multi-worker cluster are set up before TensorFlow
+    starts."""
+    from workbench.core.distribute import StrategyError, mirrored, multi_worker, parse_workers
+
     try:
-        if kind == "mirrored":
+        if args.strategy == "mirrored":
             return mirrored(args.devices)
-        if kind == "multi-worker":
-            if args.workers is None or args.worker_index is None:
-                raise ActionError("--strategy multi-worker needs --workers HOST:PORT,... and "
-                                  "--worker-index I")
+        if args.strategy == "multi-worker":
             return multi_worker(parse_workers(args.workers), args.worker_index, args.wait)
     except StrategyError as exc:
         raise ActionError(str(exc)) from None
@@ -62,22 +67,80 @@ def worker_of(args) -> int:
 
 def backup_for(args, out: Path):
     """Where the run backs up after each epoch: ``--resume DIR`` (a killed run's), else a
-    folder in ``out``, beside the trained project (one per worker: two may share a machine)."""
-    from workbench.core.backup import Backup
+    folder in ``out``, beside the trained project (one per worker: two may share a machine).
+    Only checked here, never touched: a folder that is not a backup of ours is refused, whatever
+    it holds (the run makes its folder at its first backup)."""
+    from workbench.core.backup import Backup, BackupError
 
-    if args.resume:
-        backup = Backup(args.resume)
-        if not backup.exists():
-            raise ActionError(f"nothing to resume in {args.resume}: it holds no backup of a run")
-        return backup
     worker = worker_of(args)
     name = Path(args.project).stem + (f".worker-{worker}" if worker else "")
-    backup = Backup(out / f"{name}.backup")
-    if backup.exists():  # never overwrite (nor silently resume) a killed run
-        raise ActionError(f"{backup.folder} holds the backup of an interrupted run: go on with "
-                          f"it (--resume {backup.folder}) or delete that folder to start again")
-    backup.discard()  # what a run killed before its first backup left
+    backup = Backup(args.resume or out / f"{name}.backup")
+    try:
+        backup.check_resume() if args.resume else backup.check_new()
+    except BackupError as exc:
+        raise ActionError(str(exc)) from None
     return backup
+
+
+def clear_backup(args, backup) -> None:
+    """A new run's backup folder, cleared of what a run of ours left in it (``Backup.clear``)."""
+    from workbench.core.backup import BackupError
+
+    if args.resume:
+        return
+    try:
+        backup.clear()
+    except BackupError as exc:
+        raise ActionError(str(exc)) from None
+
+
+def end_backup(backup, warn, results: dict | None = None) -> None:
+    """The run's results are in their places (or it had none to save): its backup goes."""
+    backup.mark_saved(results)
+    left = backup.discard()
+    if left:
+        warn(f"{backup.folder} is left: it holds files the Workbench did not write "
+             f"({', '.join(left[:3])})")
+
+
+def end_saved(args, backup, emit, warn) -> int:
+    """``--resume`` of a run killed after its results were saved: only its backup is left to go."""
+    results = backup.saved()
+    end_backup(backup, warn, results)
+    message = f"the run was saved before it was stopped; its backup {backup.folder} is removed"
+    if args.json:
+        emit({"event": "done", **results, "status": "saved", "message": message})
+    else:
+        print(f"Saved {results['model']} and {results['project']} ({message})")
+    return 0
+
+
+def save_trained(args, out: Path, project, run, backup) -> dict:
+    """Write the trained ``.keras`` and the project with its new run into ``out``: each first
+    whole inside the backup folder, then renamed to its place; the backup goes only after that,
+    so a kill at any moment leaves the run (``--resume``) and nothing half-written beside it."""
+    from workbench.core.modelio import save_model
+    from workbench.core.project import ProjectError, save_project, weights_path
+
+    stem = Path(args.project).stem
+    project_path = out / f"{stem}.json"
+    if project_path.resolve() == Path(args.project).resolve():
+        project_path = out / f"{stem}.trained.json"
+    # Beside the project, where the app (and `workbench export`) look for its trained weights.
+    model_path = weights_path(project_path)
+    project.runs.append(run.outcome.record.to_dict())
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staged_model = save_model(run.model, backup.staged(model_path.name))
+        staged_project = backup.staged(project_path.name)
+        save_project(project, staged_project, place=project_path)
+        backup.publish([(staged_model, model_path), (staged_project, project_path)])
+    except (OSError, ProjectError) as exc:
+        why = str(exc) if isinstance(exc, ProjectError) else (
+            f"{exc.filename or out}: cannot be written ({exc.strerror or exc})")
+        raise ActionError(f"{why}; the trained run is kept in {backup.folder}: make room, then "
+                          f"--resume {backup.folder}") from None
+    return {"model": str(model_path), "project": str(project_path)}
 
 
 def weights_digest(weights) -> str:

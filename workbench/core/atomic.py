@@ -55,3 +55,18 @@ def replacing(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def sync_folder(folder: str | os.PathLike) -> None:
+    """Make the renames in ``folder`` durable (fsync the folder itself), before anything that
+    relies on them, such as removing the backup they replace."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # a system without folder descriptors: the renames are as durable as it allows
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.atomic import replacing
-from workbench.core.safe_io import FileRefused, read_text, shown
+from workbench.core.safe_io import SIZE_LIMITS, FileRefused, read_text, shown
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 
 FORMAT = "workbench/1"
@@ -222,10 +222,44 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def save_project(project: Project, path: str | os.PathLike) -> None:
+def _limit_text(limit: int) -> str:
+    return f"{limit / 1e6:g} MB"
+
+
+def project_text(project: Project, path: str | os.PathLike) -> str:
+    """The project file's text for ``path``: indented where that fits the size a project is read
+    with, else compact (indenting made a 28 MB project 67 MB, which it then refused to open);
+    ProjectError where not even that fits."""
+    data = project.to_dict()
+    data["dataset"] = _stored_dataset(project.dataset, Path(path).parent)
+    limit = SIZE_LIMITS["project"]
+    text = json.dumps(data, indent=2) + "\n"
+    if len(text) > limit:  # ASCII (json.dumps escapes the rest): characters are bytes
+        text = json.dumps(data, separators=(",", ":")) + "\n"
+    if len(text) > limit:
+        raise ProjectError(f"{shown(path)}: the project would be {len(text) / 1e6:.1f} MB, more "
+                           f"than the {_limit_text(limit)} a project file may have; remove some "
+                           "of its runs")
+    return text
+
+
+def check_room_for_run(project: Project, epochs: int, path: str | os.PathLike) -> None:
+    """ProjectError, before a run, when the project with the run's record (its model and
+    ``epochs`` epochs of history) would be too large to save: said now, not after the run."""
+    room = SIZE_LIMITS["project"]
+    run = len(json.dumps(project.model.to_dict())) + 4096 + epochs * 8 * 24
+    size = len(json.dumps(project.to_dict(), separators=(",", ":"))) + run
+    if size > room:
+        raise ProjectError(f"{shown(path)}: with one more run the project would be over the "
+                           f"{_limit_text(room)} a project file may have; remove some of its runs "
+                           "first")
+
+
+def save_project(project: Project, path: str | os.PathLike,
+                 place: str | os.PathLike | None = None) -> None:
+    """Write ``project`` at ``path``, whole or not at all. ``place``: where the file will be read
+    from when it is written elsewhere first (its dataset path is stored relative to there)."""
     try:
-        data = project.to_dict()
-        data["dataset"] = _stored_dataset(project.dataset, Path(path).parent)
-        write_atomic(path, json.dumps(data, indent=2) + "\n")
+        write_atomic(path, project_text(project, place or path))
     except OSError as exc:
         raise ProjectError(f"{path}: cannot be written ({exc.strerror or exc})") from None

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core import evaluation
-from workbench.core.backup import Backup
+from workbench.core.backup import Backup, BackupError
 from workbench.core.compatibility import check_compatibility  # noqa: F401 - its old home
 from workbench.core.datasets import one_hot
 from workbench.core.datasets.splits import is_lazy, take
@@ -302,12 +302,13 @@ def run_training(model, data: TrainingData, config: TrainConfig,
         "backup": None if backup_dir is None else Backup(backup_dir),
     }
     callbacks = [_make_bridge(keras, listener, control, state)]
+    restore = None
     if state["backup"] is not None:
         state["history"] = state["backup"].read_history()
         # After the bridge: an epoch's history is written before its backup, so a kill between
         # the two leaves one epoch too many in the history, which the resumed run cuts off.
-        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir / "keras"),
-                                                          double_checkpoint=True))
+        restore = state["backup"].keras_callback(keras)
+        callbacks.append(restore)
     early = None
     has_val = data.x_val is not None and len(data.x_val) > 0
     if config.early_stopping:
@@ -354,8 +355,12 @@ def run_training(model, data: TrainingData, config: TrainConfig,
             result = TrainingResult("failed", message=f"Training stopped: {failure.message}")
     except Exception as exc:  # noqa: BLE001 - any failure inside Keras is reported, not raised
         message = (f"Training stopped: {failure.message}" if failure and failure.message
-                   else _describe_failure(exc))
+                   else str(exc) if isinstance(exc, BackupError) else _describe_failure(exc))
         result = TrainingResult("failed", message=message)
+    if restore is not None and restore.restored_epochs > state["epochs_completed"]:
+        # Resumed from a backup of every epoch (killed while it saved its results): none ran.
+        state["epochs_completed"] = restore.restored_epochs
+        state["history"] = {k: v[:restore.restored_epochs] for k, v in state["history"].items()}
     result.duration = time.perf_counter() - start - state["paused_s"]
     result.epochs_completed = state["epochs_completed"]
     result.history = state["history"]

@@ -2,11 +2,13 @@
 reloaded with ``tf.saved_model.load`` and run through its ``serve`` endpoint.
 
 A SavedModel is a folder. ``replacing_folder`` writes it beside the target and swaps it in, so a
-failed export leaves the old folder (or none), never half of one.
+failed export leaves the old folder (or none), never half of one. A folder is replaced only when it
+holds our manifest (``workbench-export.json``: every file and folder we wrote) and nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,28 +21,67 @@ import numpy as np
 from workbench.core.deploy import DeployError
 from workbench.core.deploy.prepare import inference_model
 from workbench.core.deploy.quiet import captured
+from workbench.core.safe_io import FileRefused, read_text, shown
 from workbench.core.tf_loader import load_tensorflow
+
+MANIFEST = "workbench-export.json"
+MANIFEST_FORMAT = "workbench-export/1"
 
 
 def is_saved_model(path: Path) -> bool:
     return (path / "saved_model.pb").is_file()
 
 
+def _entries(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+def _not_ours(path: Path) -> str | None:
+    """Why the Workbench may not replace what is at ``path`` (None: nothing, an empty folder, or
+    an export of ours that nobody added to)."""
+    if path.is_symlink():
+        return "is a link (links are not followed where the Workbench writes)"
+    if not path.exists():
+        return None
+    if not path.is_dir():
+        return "is a file, not a SavedModel folder"
+    present = _entries(path)
+    if not present:
+        return None
+    try:
+        manifest = json.loads(read_text(path / MANIFEST, "json", "export manifest"))
+        listed = set(manifest["files"]) if manifest.get("format") == MANIFEST_FORMAT else None
+    except (FileRefused, ValueError, TypeError, KeyError, AttributeError):
+        listed = None
+    if listed is None:
+        return f"is a folder the Workbench did not write (it has no {MANIFEST})"
+    extra = sorted(present - listed - {MANIFEST})
+    if extra:
+        return (f"holds files the Workbench did not write ({', '.join(map(shown, extra[:3]))}"
+                f"{', ...' if len(extra) > 3 else ''})")
+    return None
+
+
 @contextmanager
 def replacing_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a new temporary folder beside ``path``; when the block succeeds it becomes ``path``.
+    """Yield a new temporary folder beside ``path``; when the block succeeds it becomes ``path``,
+    with our manifest.
 
-    ``path`` may be missing, an empty folder or an earlier SavedModel (which is replaced); any other
-    folder or file there is refused (we never delete what we did not write).
+    ``path`` may be missing, an empty folder or an export of ours (which is replaced); anything
+    else there is refused before anything is written (we never delete what we did not write).
     """
     path = Path(path)
-    if path.exists() and not (path.is_dir() and (is_saved_model(path) or not any(path.iterdir()))):
-        raise DeployError(f"{path}: exists and is not a SavedModel folder: choose a new or empty "
+    why = _not_ours(path)
+    if why:
+        raise DeployError(f"{shown(path)}: {why}; nothing was changed: choose a new or empty "
                           "folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+        manifest = {"format": MANIFEST_FORMAT, "files": sorted(_entries(tmp))}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        os.chmod(tmp / MANIFEST, 0o644)
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
