@@ -3,6 +3,7 @@ training events with weights, the views' models, and refusals that run nothing."
 
 import logging
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -207,3 +208,45 @@ def test_the_client_refuses_a_reply_signed_with_another_key():
     finally:
         client.close()
         router.close()
+
+
+def test_a_newer_request_of_the_same_name_supersedes_a_queued_one():
+    """The builder asks after every edit: an inspection a newer one replaced is told so
+    (``call.superseded``) and stops; a request of another client is not affected."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(call):
+        started.set()
+        release.wait(10)
+        return {"superseded": call.superseded}
+
+    key = new_key()
+    context = zmq.Context.instance()
+    server = Server(key, {"inspect": Handler(slow, "inspect")}, "inproc://supersede", context)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    first, other = (EngineClient(server.address, key, context) for _ in range(2))
+    try:
+        a = first.submit("inspect")
+        assert started.wait(10)
+        b = first.submit("inspect")
+        c = other.submit("inspect")
+        time.sleep(0.3)  # b and c queued behind a
+        release.set()
+        assert a.result(10) == {"superseded": True}
+        assert b.result(10) == {"superseded": False} and c.result(10) == {"superseded": False}
+    finally:
+        first.close()
+        other.close()
+        server.stop()
+        thread.join(5)
+
+
+def test_a_superseded_inspection_stops_and_says_so():
+    from workbench.engine.handlers import EngineState, inspect
+
+    class Superseded:
+        superseded = True
+        body = {"spec": tiny_spec(), "generation": 3}
+
+    assert inspect(EngineState(), Superseded()) == {"generation": 3, "superseded": True}

@@ -117,12 +117,26 @@ def shutdown(state: EngineState, call: Call) -> dict:
 # --- the builder's inspection (the inspect lane) ----------------------------------------------
 
 
+class _Superseded(Exception):  # noqa: N818 - reads as what happened to the request
+    pass
+
+
 def inspect(state: EngineState, call: Call) -> dict:
+    """The builder's per-edit inspection; one a newer ``inspect`` of the same client supersedes
+    stops at its next layer and answers ``superseded`` (what Keras computed stays cached)."""
     from workbench.core.inspect import inspect_model
     from workbench.core.spec import ModelSpec
 
-    report = inspect_model(ModelSpec.from_dict(call.body.get("spec")))
-    return {"generation": call.body.get("generation"), "inspection": inspection_to_dict(report)}
+    def check() -> None:
+        if call.superseded:
+            raise _Superseded()
+
+    generation = call.body.get("generation")
+    try:
+        report = inspect_model(ModelSpec.from_dict(call.body.get("spec")), check=check)
+    except _Superseded:
+        return {"generation": generation, "superseded": True}
+    return {"generation": generation, "inspection": inspection_to_dict(report)}
 
 
 # --- training and evaluation (the jobs lane) ---------------------------------------------------

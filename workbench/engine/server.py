@@ -45,6 +45,14 @@ class Call:
 
     def __init__(self, server: Server, identity: bytes, message: Message):
         self.server, self.identity, self.message = server, identity, message
+        self.lane: _Lane | None = None
+
+    @property
+    def superseded(self) -> bool:
+        """True once the same client has queued a newer request of the same name on this lane
+        (a newer edit's inspection: this one's answer would be dropped)."""
+        lane = self.lane
+        return lane is not None and lane.latest.get((self.identity, self.message.name)) != self.id
 
     @property
     def id(self) -> str:
@@ -227,8 +235,11 @@ class _Lane:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.latest: dict[tuple[bytes, str], str] = {}  # (client, request name) -> newest id
 
     def put(self, handler: Handler, call: Call) -> None:
+        call.lane = self
+        self.latest[(call.identity, call.message.name)] = call.id
         with self._lock:
             if self._thread is None:  # started on first use: an idle lane costs no thread
                 self._thread = threading.Thread(target=self._loop, name=f"engine-{self.name}",

@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         link.state_changed.connect(on_state)
         if link.state == "ready":
             on_state("ready", link.detail or "ready")
-        self.state.trained.attach_engine(link)
+        self.state.attach_engine(link)
 
     def _start_tensorflow(self) -> None:
         self._tf_timer = None

@@ -54,6 +54,24 @@ class ProjectState(Document):
         self.tensorflow.ready.connect(self.data.load)
         self.data.notice.connect(self.bus.status_message)
 
+    def attach_engine(self, link) -> None:
+        """Inspections and Draw's answers come from the engine behind ``link`` (an EngineLink);
+        the rest still computes in this process until it moves too (issue 26)."""
+        from workbench.ui.engine_inspection import EngineInspection
+
+        self._engine_inspection = EngineInspection(link, self._on_answer, self)
+        self.trained.attach_engine(link)
+        self.refresh_inspection()
+
+    def refresh_inspection(self) -> None:
+        inspection = getattr(self, "_engine_inspection", None)
+        if inspection is None:
+            super().refresh_inspection()
+            return
+        self._inspect_timer.stop()
+        self._asked = self._generation
+        inspection.ask(self._generation, self.spec.copy())
+
     def set_sweeping(self, sweeping: bool) -> None:
         if sweeping != self.sweeping:
             self.sweeping = sweeping
