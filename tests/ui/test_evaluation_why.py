@@ -66,7 +66,7 @@ def test_a_clicked_mistake_shows_predicted_and_true_evidence(qtbot, window, monk
     assert not why.pictures[0].pixmap().isNull() and why.pictures[1].isVisibleTo(why)
     # The same pair through another method; Grad-CAM is refused for this MLP, with its reason.
     with qtbot.waitSignal(why.shown, timeout=10000):
-        why.method_box.setCurrentIndex(why.method_box.findData("integrated-gradients"))
+        why.method_box.setCurrentIndex(why.method_box.findData("occlusion"))
     assert len(why.heatmaps) == 2
     with qtbot.waitSignal(why.shown, timeout=10000):
         why.method_box.setCurrentIndex(why.method_box.findData("gradcam"))

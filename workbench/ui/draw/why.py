@@ -130,6 +130,9 @@ class WhyView(QWidget):
         self.caption = QLabel("", self, objectName="whyCaption")
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("color: #555;")
+        # Room for three lines, so the tools below do not jump as the text changes.
+        self.caption.setMinimumHeight(3 * self.caption.fontMetrics().lineSpacing())
+        self.caption.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.toggle)

@@ -23,6 +23,7 @@ from workbench.actions.explain import composite
 from workbench.core.explain import METHODS
 
 SIDE = 84  # pixels per heatmap: 3× a 28×28 digit (the tab's right pane is small at 1024×700)
+_EMPTY_STYLE = "border: 1px dashed #b0b0b0;"
 EMPTY = "Click an image above: the evidence for its predicted and its true class."
 
 
@@ -75,6 +76,8 @@ class EvaluationWhyView(QWidget):
         self.method_box = QComboBox(self, objectName="evaluationWhyMethod")
         for key, name in METHODS.items():
             self.method_box.addItem(name, key)
+        # No stroke to follow here: the sharper, signed method (red for, blue against) first.
+        self.method_box.setCurrentIndex(self.method_box.findData("integrated-gradients"))
         self.method_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.method_box.setMinimumContentsLength(10)
         self.pictures = [QLabel(self) for _ in range(2)]
@@ -82,7 +85,6 @@ class EvaluationWhyView(QWidget):
         grid = QGridLayout()
         for col, (picture, caption) in enumerate(zip(self.pictures, self.captions)):
             picture.setFixedSize(SIDE, SIDE)
-            picture.setStyleSheet("background: #000;")
             picture.setToolTip("Double-click to try this image in the Draw tab")
             caption.setAlignment(Qt.AlignHCenter)
             grid.addWidget(picture, 0, col, Qt.AlignHCenter)
@@ -117,7 +119,8 @@ class EvaluationWhyView(QWidget):
         self.pictures[1].setVisible(predicted != true)
         verdict = ("right" if predicted == true else
                    f"wrong: why it said {names[predicted]}, where it saw {names[true]}")
-        self.title.setText(f"<b>Test image #{index}</b>, {verdict} (red: evidence).")
+        self.title.setText(f"<b>Test image #{index}</b>, {verdict} (red: evidence for, "
+                           "blue: against).")
         self._request()
 
     def clear(self) -> None:
@@ -126,6 +129,7 @@ class EvaluationWhyView(QWidget):
         self.title.setText(EMPTY)
         for picture, caption in zip(self.pictures, self.captions):
             picture.clear()
+            picture.setStyleSheet(_EMPTY_STYLE)
             caption.setText("")
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -157,5 +161,6 @@ class EvaluationWhyView(QWidget):
         else:
             self.heatmaps = value["heatmaps"]
             for picture, heat in zip(self.pictures, self.heatmaps):
+                picture.setStyleSheet("background: #000;")
                 picture.setPixmap(pair_picture(self._sample, heat))
         self.shown.emit()
