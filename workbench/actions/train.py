@@ -237,8 +237,12 @@ def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig, outpu
             scores = model.evaluate(keras_stream(x, y, batch, failure=failure), verbose=0,
                                     return_dict=True, callbacks=[failure.callback()])
             problem = failure.message
-        else:
-            scores = model.evaluate(x, y, batch_size=batch, verbose=0, return_dict=True)
+        else:  # gathered from the array itself, not a whole copy of it (core.feed)
+            from workbench.core.feed import keras_batches
+            from workbench.core.tf_loader import load_tensorflow
+
+            scores = model.evaluate(keras_batches(load_tensorflow()[0], x, y, batch), verbose=0,
+                                    return_dict=True)
     except Exception as exc:  # noqa: BLE001 - see the docstring
         problem = reason_lines(exc)[-1]
     if problem:

@@ -128,7 +128,7 @@ class _Steps:
 
 def _dataset(tf, strategy, x, y, batch_size: int, shuffle_seed: int | None):
     """A distributed dataset of global batches, sharded by element over the workers."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(x), y))  # a split's rows (core.feed)
     if shuffle_seed is not None:  # the same order on every worker, another each epoch
         ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=False)
     options = tf.data.Options()

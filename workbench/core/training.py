@@ -23,6 +23,7 @@ from workbench.core.compatibility import check_compatibility  # noqa: F401 - its
 from workbench.core.datasets import one_hot
 from workbench.core.datasets.splits import is_lazy, take
 from workbench.core.errors import plain_text, reason_lines
+from workbench.core.feed import Rows, keras_batches
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
 
@@ -177,7 +178,9 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int | 
     if fraction <= 0 or len(x) < 2:
         return TrainingData(x, y)
     train, val = validation_indices(len(x), fraction, seed)
-    return TrainingData(take(x, train), y[train], take(x, val), y[val])
+    if is_lazy(x):
+        return TrainingData(take(x, train), y[train], take(x, val), y[val])
+    return TrainingData(Rows(x, train), y[train], Rows(x, val), y[val])  # no copy (core.feed)
 
 
 def prepare_data(dataset, model_input_shape, config: TrainConfig,
@@ -346,6 +349,13 @@ def run_training(model, data: TrainingData, config: TrainConfig,
                 validation = keras_stream(data.x_val, data.y_val, batch_size, failure=failure)
             batch_size, shuffle = None, False  # the stream batches and shuffles
             callbacks = [*callbacks, failure.callback()]
+        else:  # gathered from the one in-memory array, never copied whole (core.feed)
+            tf, _ = load_tensorflow()
+            inputs = (keras_batches(tf, data.x_train, data.y_train, batch_size,
+                                    shuffle=config.shuffle, seed=config.seed), None)
+            if has_val:
+                validation = keras_batches(tf, data.x_val, data.y_val, batch_size)
+            batch_size, shuffle = None, False
         model.fit(
             *inputs, validation_data=validation,
             epochs=config.epochs, batch_size=batch_size, shuffle=shuffle,

@@ -11,6 +11,7 @@ import numpy as np
 import workbench
 from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.core.datasets.splits import stratified_split
+from workbench.core.feed import aligned_empty
 
 RESOURCES = Path(workbench.__file__).resolve().parent.parent / "resources"
 EMBEDDED_MNIST = RESOURCES / "datasets" / "mnist-10k.npz"
@@ -28,10 +29,16 @@ RANDOM_CLASSES_DESCRIPTION = (
 
 
 def scale_images(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels as float32 in [0, 1]; anything else just becomes float32."""
+    """uint8 pixels as float32 in [0, 1]; anything else just becomes float32. A new array,
+    made in one pass (no float temporary of the same size) and aligned so that training shares
+    it with TensorFlow instead of copying it (core.feed)."""
+    x = np.asarray(x)
+    out = aligned_empty(x.shape, np.float32)
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
-    return x.astype(np.float32)
+        np.divide(x, np.float32(255.0), out=out)
+    else:
+        out[...] = x
+    return out
 
 
 @functools.lru_cache(maxsize=4)
