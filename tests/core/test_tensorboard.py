@@ -153,3 +153,20 @@ def test_tensorboard_command_serves_the_event_files(board_run, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     assert "I0000" not in proc.stderr.read()  # no TensorFlow log lines on the terminal
+
+
+def test_the_projects_option_round_trips(tmp_path):
+    from workbench.core.project import Project, ProjectError, load_project, save_project
+    from workbench.core.tensorboard import event_folder
+
+    project = Project(ModelSpec((4,), [L("Dense", units=2)]))
+    save_project(project, tmp_path / "p.json")
+    assert "tensorboard" not in (tmp_path / "p.json").read_text()  # off: not written
+    project.tensorboard = True
+    save_project(project, tmp_path / "p.json")
+    assert load_project(tmp_path / "p.json").tensorboard is True
+    assert event_folder(tmp_path / "p.json") == tmp_path / "p.tensorboard"
+    (tmp_path / "bad.json").write_text('{"format": "workbench/1", "model": {"input_shape": [4], '
+                                       '"layers": []}, "tensorboard": "yes"}')
+    with pytest.raises(ProjectError, match="tensorboard must be true or false"):
+        load_project(tmp_path / "bad.json")

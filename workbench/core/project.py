@@ -38,6 +38,9 @@ class Project:
     description: str = ""
     # The format version the file was migrated from (None: it was current). Not written back.
     migrated_from: int | None = field(default=None, compare=False, repr=False)
+    # Each run in the window also writes TensorBoard event files beside the project
+    # (core.tensorboard.event_folder). Written only when on.
+    tensorboard: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -51,6 +54,8 @@ class Project:
             data["name"] = self.name
         if self.description:
             data["description"] = self.description
+        if self.tensorboard:
+            data["tensorboard"] = True
         return data
 
     @classmethod
@@ -82,8 +87,12 @@ class Project:
             raise ProjectError("the project's runs must be a list of objects")
         name = data.get("name", "")
         description = data.get("description", "")
+        tensorboard = data.get("tensorboard", False)
+        if not isinstance(tensorboard, bool):
+            raise ProjectError("the project's tensorboard must be true or false")
         return cls(model, training, dataset, runs, name if isinstance(name, str) else "",
-                   description if isinstance(description, str) else "", migrated_from)
+                   description if isinstance(description, str) else "", migrated_from,
+                   tensorboard=tensorboard)
 
     def copy(self) -> Project:
         return Project.from_dict(json.loads(json.dumps(self.to_dict())))

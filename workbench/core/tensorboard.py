@@ -30,13 +30,18 @@ class TensorBoardMissing(Exception):
 
 
 def require() -> None:
-    """TensorBoardMissing unless the ``tensorboard`` package can be imported."""
+    """TensorBoardMissing unless the ``tensorboard`` package is installed. Found, not imported:
+    its HParams summaries import TensorFlow, which the window's process must not."""
+    import importlib.util
+
     try:
-        import tensorboard  # noqa: F401
-        from tensorboard.plugins.hparams import api  # noqa: F401
-    except ImportError:
+        found = all(importlib.util.find_spec(name) is not None
+                    for name in ("tensorboard", "tensorboard.plugins.hparams"))
+    except (ImportError, ValueError, AttributeError):  # a package left half-installed
+        found = False
+    if not found:
         raise TensorBoardMissing("TensorBoard files need the tensorboard package: "
-                                 + PACKAGE_HINT) from None
+                                 + PACKAGE_HINT)
 
 
 def event_folder(project_path) -> Path:

@@ -217,7 +217,8 @@ def train(state: EngineState, call: Call) -> dict:
                            run_id=int(body.get("run_id", 1)),
                            initial_weights=body.get("initial_weights"),
                            continues=body.get("continues"),
-                           initial_epoch=int(body.get("initial_epoch", 0)))
+                           initial_epoch=int(body.get("initial_epoch", 0)),
+                           tensorboard_dir=body.get("tensorboard"))
     finally:
         state.controls.pop(call.id, None)
     return outcome_to_dict(run.outcome)

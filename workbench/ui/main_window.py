@@ -250,8 +250,37 @@ class MainWindow(QMainWindow):
         self.pause_action.setShortcut(QKeySequence("F6"))
         self.stop_action = self.train_menu.addAction("&Stop", panel.stop_training)
         self.stop_action.setShortcut(QKeySequence("Shift+F5"))
+        self.train_menu.addSeparator()
+        self.tensorboard_action = self.train_menu.addAction("Write &TensorBoard files")
+        self.tensorboard_action.setObjectName("tensorboardAction")
+        self.tensorboard_action.setCheckable(True)
+        self.tensorboard_action.setStatusTip("Each run also writes TensorBoard event files beside "
+                                             "the project (workbench tensorboard PROJECT)")
+        self.tensorboard_action.toggled.connect(self._on_tensorboard_toggled)
+        self.state.project_replaced.connect(lambda: self.tensorboard_action.setChecked(
+            self.state.project.tensorboard))
         self.state.busy_changed.connect(self._on_busy_changed)
         self._on_busy_changed(self.state.busy)
+
+    def _on_tensorboard_toggled(self, on: bool) -> None:
+        """The project's option: on only where the tensorboard package is there to write."""
+        from workbench.core.tensorboard import TensorBoardMissing, require
+
+        if on == self.state.project.tensorboard:
+            return
+        if on:
+            try:
+                require()
+            except TensorBoardMissing as exc:
+                self.tensorboard_action.setChecked(False)
+                self.statusBar().showMessage(str(exc), 15000)
+                return
+        self.state.project.tensorboard = on
+        self.state.mark_unsaved()
+        if on:
+            self.statusBar().showMessage(
+                "Each run writes TensorBoard files beside the project"
+                + ("" if self.state.path is not None else " once it is saved"), 10000)
 
     def _train(self) -> None:
         if not self.training_panel.start_training():

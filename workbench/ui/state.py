@@ -72,6 +72,15 @@ class ProjectState(Document):
         self._asked = self._generation
         inspection.ask(self._generation, self.spec.copy())
 
+    def tensorboard_folder(self):
+        """Where the next run writes its TensorBoard files: beside the saved project when its
+        option is on (Train ▸ Write TensorBoard files), else None."""
+        if not self.project.tensorboard or self.path is None:
+            return None
+        from workbench.core.tensorboard import event_folder
+
+        return event_folder(self.path)
+
     def set_sweeping(self, sweeping: bool) -> None:
         if sweeping != self.sweeping:
             self.sweeping = sweeping

@@ -255,7 +255,7 @@ class TrainingPanel(QWidget):
         dataset = state.data.dataset
         spec = self._spec_dict
         worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, start,
-                                devices=state.devices)
+                                devices=state.devices, tensorboard=state.tensorboard_folder())
         self.worker, self._run_id = worker, run_id
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")

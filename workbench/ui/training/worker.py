@@ -142,7 +142,8 @@ class _RunListener(TrainingListener):
 
 
 def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-               control: TimedControl, start=None, devices: int = 1) -> RunOutcome:
+               control: TimedControl, start=None, devices: int = 1,
+               tensorboard=None) -> RunOutcome:
     """The task: one run of ``actions.train``; its ``RunOutcome`` (a failed one on any error).
     ``start``: a ``Continuation`` (weights to go on from) or None for a fresh model;
     ``devices`` > 1: mirrored over that many devices, as ``train --strategy mirrored``."""
@@ -152,13 +153,14 @@ def train_task(state, spec: dict, config: dict, dataset, dataset_name: str, run_
     control.gui_settled.wait(SETTLE_TIMEOUT_S)
     try:
         return _train(post, spec, config, dataset, dataset_name, run_id, control, metric, start,
-                      devices)
+                      devices, tensorboard)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one readable message
         return failed_outcome(config, dataset_name, _readable(exc), run_id, started, metric)
 
 
 def _train(post, spec: dict, config: dict, dataset, dataset_name: str, run_id: int,
-           control: TimedControl, metric: str, start=None, devices: int = 1) -> RunOutcome:
+           control: TimedControl, metric: str, start=None, devices: int = 1,
+           tensorboard=None) -> RunOutcome:
     from workbench.core.distribute import mirrored
 
     model_spec = ModelSpec.from_dict(spec)
@@ -167,6 +169,8 @@ def _train(post, spec: dict, config: dict, dataset, dataset_name: str, run_id: i
                                          initial_epoch=start.initial_epoch)
     if devices > 1:
         more["strategy"] = mirrored(devices)
+    if tensorboard is not None:
+        more["tensorboard_dir"] = tensorboard
     run = train(model_spec, config, dataset, dataset_name, listener, control, run_id, **more)
     outcome, train_config = run.outcome, TrainConfig.from_dict(config)
     restored = outcome.result.status == "early_stopped" and (
@@ -185,9 +189,10 @@ class TrainingWorker:
     """
 
     def __init__(self, spec: dict, config: dict, dataset, dataset_name: str, run_id: int = 1,
-                 start=None, devices: int = 1):
+                 start=None, devices: int = 1, tensorboard=None):
         self._args = (spec, config, dataset, dataset_name, run_id)
         self.devices = devices
+        self.tensorboard = tensorboard  # a folder for the run's TensorBoard files, or None
         self.start_from = start  # a Continuation, or None: a fresh model
         self.control = TimedControl()
         self.metric = display_metric(getattr(dataset, "task", "classification"))
@@ -201,7 +206,7 @@ class TrainingWorker:
 
         self.task = runner.start(
             train_task, *self._args, self.control, self.start_from, self.devices,
-            name=f"training-run-{run_id}",
+            self.tensorboard, name=f"training-run-{run_id}",
             on_partial=lambda event: on_event(*event), on_result=on_finished, on_error=failed,
             on_cancel=self.control.cancel, describe_error=_readable)
         return self.task
@@ -209,7 +214,8 @@ class TrainingWorker:
     def run(self) -> RunOutcome:
         """The run on the calling thread (partial results dropped): for tests and scripts."""
         self.control.gui_settled.set()
-        return train_task(_Quiet(), *self._args, self.control, self.start_from, self.devices)
+        return train_task(_Quiet(), *self._args, self.control, self.start_from, self.devices,
+                          self.tensorboard)
 
     @property
     def running(self) -> bool:
