@@ -17,10 +17,13 @@ bound on the wait for the other workers.
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import signal
 import socket
+import threading
+import time
 
 from workbench.core.tf_loader import load_tensorflow
 
@@ -29,10 +32,18 @@ class StrategyError(ValueError):
     """A strategy that cannot be set up, in one readable sentence."""
 
 
+# The most devices one process mirrors over: more GPUs than any machine has, and as many
+# logical CPU devices as make sense (TensorFlow took minutes, silently, to make 100,000).
+MAX_DEVICES = 64
+# The longest --wait for the other workers: a day.
+MAX_WAIT_S = 86_400.0
+
+
 def mirrored(devices: int | None = None):
     """A MirroredStrategy over ``devices`` devices (default: every GPU, else one CPU device)."""
-    if devices is not None and devices < 1:
-        raise StrategyError("--devices must be at least 1")
+    if devices is not None and not 1 <= devices <= MAX_DEVICES:
+        raise StrategyError(f"--devices must be at least 1 and at most {MAX_DEVICES}, "
+                            f"got {devices}")
     tf, _ = load_tensorflow(setup=lambda tf: _make_cpu_devices(tf, devices))
     gpus = tf.config.list_physical_devices("GPU")
     n = devices or max(1, len(gpus))
@@ -164,8 +175,9 @@ def multi_worker(workers: list[tuple[str, int]], index: int, wait_s: float = 120
     naming those missing (the wait happens inside TensorFlow's C++ code, holding the GIL).
     """
     config = tf_config(workers, index)
-    if wait_s <= 0:
-        raise StrategyError("--wait must be more than 0 seconds")
+    if not (math.isfinite(wait_s) and 0 < wait_s <= MAX_WAIT_S):
+        raise StrategyError(f"--wait must be more than 0 and at most {MAX_WAIT_S:,.0f} seconds "
+                            f"(a day), got {wait_s:g}")
     check_hosts(workers)
     check_port_free(workers[index][1])
     from workbench.core.tf_loader import is_loaded
@@ -175,6 +187,7 @@ def multi_worker(workers: list[tuple[str, int]], index: int, wait_s: float = 120
     os.environ["TF_CONFIG"] = json.dumps(config)
     made: dict = {}
     started, formed = _watchdog(workers, index, wait_s)
+    restore = _signals_to_watchdog()
 
     def setup(tf) -> None:
         os.write(started, b"s")  # after the import: the wait is counted from here
@@ -193,14 +206,49 @@ def multi_worker(workers: list[tuple[str, int]], index: int, wait_s: float = 120
                             f"{reason_lines(exc)[-1]}") from None
     finally:
         formed()
+        restore()
     return made["strategy"]
 
 
+def _signals_to_watchdog():
+    """While TensorFlow waits for the cluster (in C++, holding the GIL) Python's handlers cannot
+    run, and TensorFlow's own SIGTERM handler (its preemption notice) swallows SIGTERM. So, in
+    the main thread: Ctrl+C (SIGINT) ends the process at once (the watchdog says why), and
+    SIGTERM is blocked, so that it stays pending where the watchdog sees it and ends the wait.
+    Returns the function that puts Python's handlers back (over TensorFlow's SIGTERM handler,
+    which would swallow it for the whole run) and lets SIGTERM through again."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    previous_term = signal.getsignal(signal.SIGTERM)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+    return restore
+
+
+def _pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` waits, blocked, to be delivered to process ``pid`` (Linux's /proc;
+    False where there is none)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            masks = [line.split(":")[1] for line in status
+                     if line.startswith(("SigPnd:", "ShdPnd:"))]
+    except OSError:
+        return False
+    return any(int(mask, 16) >> (signum - 1) & 1 for mask in masks)
+
+
 def _watchdog(workers, index: int, wait_s: float):
-    """A child process that ends this one, with a line naming the workers that are missing, if
-    the cluster has not formed ``wait_s`` seconds after it is told the wait began. (TensorFlow
-    holds the GIL while it waits, so no thread of this process could.) Returns the pipe's end
-    to write b"s" to when the wait begins, and the function to call when it is over."""
+    """A child process that ends this one, with a line saying why, if the cluster has not
+    formed ``wait_s`` seconds after it is told the wait began, or a SIGTERM waits for it; it
+    also says why when this process ends while waiting (Ctrl+C). (TensorFlow holds the GIL while
+    it waits, so no thread of this process could.) Returns the pipe's end to write b"s" to when
+    the wait begins, and the function to call when it is over."""
     read, write = os.pipe()
     parent = os.getpid()
     child = os.fork()
@@ -208,24 +256,52 @@ def _watchdog(workers, index: int, wait_s: float):
         os.close(write)
         code = 0
         try:
-            if os.read(read, 1) == b"s" and not select.select([read], [], [], wait_s)[0]:
-                missing = [address(w) for w, up in zip(workers, answering(workers, index))
-                           if not up]
-                who = ", ".join(missing) or "some of " + ", ".join(map(address, workers))
-                os.write(2, (f"workbench: worker(s) {who} did not join within {wait_s:g} s; "
-                             "start the same command with their --worker-index on each "
-                             "machine\n").encode())
-                os.kill(parent, signal.SIGKILL)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C: the parent's end says it
+            _watch(read, parent, workers, index, wait_s)
         except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
             code = 1
         os._exit(code)
     os.close(read)
 
     def formed() -> None:
+        try:
+            os.write(write, b"f")
+        except OSError:  # the child is gone already
+            pass
         os.close(write)  # the child sees the end of the pipe and goes
         os.waitpid(child, 0)
 
     return write, formed
+
+
+def _watch(read: int, parent: int, workers, index: int, wait_s: float) -> None:  # pragma: no cover
+    """The watchdog's loop (see ``_watchdog``): b"s" starts the clock, b"f" ends the watch, the
+    pipe's end without b"f" is the parent gone while waiting."""
+    deadline = None
+    while True:
+        left = 0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic()))
+        if select.select([read], [], [], left)[0]:
+            byte = os.read(read, 1)
+            if byte == b"s":
+                deadline = time.monotonic() + wait_s
+                continue
+            if byte != b"f":
+                os.write(2, f"workbench: interrupted while worker {index} waited for the other "
+                            "workers to join\n".encode())
+            return
+        if _pending(parent, signal.SIGTERM):
+            os.write(2, f"workbench: terminated (SIGTERM) while worker {index} waited for the "
+                        "other workers to join\n".encode())
+            os.kill(parent, signal.SIGKILL)
+            return
+        if deadline is not None and time.monotonic() >= deadline:
+            missing = [address(w) for w, up in zip(workers, answering(workers, index)) if not up]
+            who = ", ".join(missing) or "some of " + ", ".join(map(address, workers))
+            os.write(2, (f"workbench: worker(s) {who} did not join within {wait_s:g} s; "
+                         "start the same command with their --worker-index on each "
+                         "machine\n").encode())
+            os.kill(parent, signal.SIGKILL)
+            return
 
 
 def is_multi_worker(strategy) -> bool:
