@@ -482,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the contract: never a traceback
         if os.environ.get("WORKBENCH_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+            sys.stderr.write(f"workbench: {_one_line(exc.filename)}: {exc.strerror}\n")
+            return EXIT_ERROR
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         sys.stderr.write(f"workbench: unexpected error: {_one_line(first)} "
                          "(set WORKBENCH_DEBUG=1 for details)\n")

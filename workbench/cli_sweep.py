@@ -54,6 +54,8 @@ def _read_space(path: str):
         raise SweepError(f"{path}: cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise SweepError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise SweepError(f"{path}: nested too deeply to be a search space") from None
 
 
 def _shown(value) -> str:
@@ -63,6 +65,7 @@ def _shown(value) -> str:
 def cmd_sweep(args) -> int:
     from workbench.actions.sweep import (
         SweepSettings,
+        check_storage_url,
         open_storage,
         open_study,
         prepare_sweep,
@@ -74,7 +77,9 @@ def cmd_sweep(args) -> int:
     project = load_project(args.project)
     space = _read_space(args.space)
     if args.storage:  # a wrong or unreachable URL is said at once, before TensorFlow loads
-        open_storage(args.storage)
+        check_storage_url(args.storage)
+        if not args.storage.startswith("sqlite"):  # a server: is it there? (makes no file)
+            open_storage(args.storage)
     name = args.dataset or project.dataset
     dataset = load_dataset(name, seed=project.training.seed or 0)
     if dataset.notice:

@@ -25,7 +25,7 @@ def project(tmp_path):
         "format": "workbench/1", "dataset": "random-classes",
         "model": {"input_shape": [8, 8], "layers": [
             {"class_name": "Flatten", "config": {}},
-            {"class_name": "Dense", "config": {"units": 4, "activation": "softmax"}}]},
+            {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]},
         "training": {"epochs": 1}}))
     return path
 

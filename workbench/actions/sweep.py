@@ -19,16 +19,21 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.actions.errors import ActionError
+from workbench.actions.sweep_storage import (  # noqa: F401 - open_storage, shown_url: read from here
+    SweepError,
+    check_storage_url,
+    default_storage,
+    first_line,
+    open_storage,
+    quiet_optuna,
+    shown_url,
+)
 from workbench.actions.train import train
-from workbench.core.safe_io import refuse_special
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig, checked_epochs
 from workbench.core.sweep_space import Space, SpaceError, check_space_builds, parse_space
 from workbench.core.training import TrainingControl, TrainingError, TrainingListener
@@ -36,10 +41,6 @@ from workbench.core.training import TrainingControl, TrainingError, TrainingList
 SAMPLERS = ("tpe", "random", "grid")
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
           "WAITING": "waiting"}
-
-
-class SweepError(ActionError):
-    """One readable sentence on why a sweep cannot start (bad space, storage, study)."""
 
 
 @dataclass
@@ -132,19 +133,6 @@ class SweepControl:
 # Preparing --------------------------------------------------------------------------------------
 
 
-def default_storage(project_path: str | Path | None) -> str:
-    """``sqlite:///<folder>/<project>.sweeps.db`` beside the project (the app's data folder for
-    a project never saved)."""
-    if project_path:
-        path = Path(project_path).resolve()
-        return f"sqlite:///{path.with_name(path.stem + '.sweeps.db')}"
-    from workbench.core.appdata import data_dir
-
-    folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder.resolve() / 'sweeps.db'}"
-
-
 def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: str,
                   space_data: Any, settings: SweepSettings | None = None,
                   project_path: str | Path | None = None) -> Sweep:
@@ -179,6 +167,7 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
                          "(the validation loss)")
     objective = "val_accuracy" if direction == "maximize" else "val_loss"
     storage = settings.storage or default_storage(project_path)
+    check_storage_url(storage)  # before anything opens it: a refused sweep makes no file
     study = settings.study or _study_name(project_path, space, objective, spec, config)
     return Sweep(spec, config, space, dataset_name, objective, direction, storage, study,
                  settings)
@@ -196,77 +185,10 @@ def _study_name(project_path, space: Space, objective: str, spec: ModelSpec,
     return f"{stem}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
 
 
-def _quiet_optuna():
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # we report trials ourselves
-    return optuna
-
-
-def open_storage(url: str):
-    """Optuna's storage for ``url``, or SweepError naming it (password hidden) and why."""
-    optuna = _quiet_optuna()
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):  # writers from other processes wait instead of failing
-        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-        refuse_special(url.removeprefix("sqlite:///"), "sweep database", SweepError)
-    for attempt in range(4):
-        try:
-            with warnings.catch_warnings():  # heartbeats are "experimental" (since Optuna 2.9)
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                # A process killed mid-trial stops beating: its trial is marked failed later.
-                return optuna.storages.RDBStorage(url, heartbeat_interval=60, grace_period=180,
-                                                  **kwargs)
-        except Exception as exc:  # noqa: BLE001 - drivers raise many types; all mean "unusable"
-            error = exc
-            # Two processes making a new storage at once: one of them loses the race to write
-            # its tables ("UNIQUE constraint failed: alembic_version..."); the tables are there
-            # now, so opening it again works.
-            if not _lost_creation_race(exc):
-                break
-            time.sleep(0.2 * (attempt + 1))
-    raise SweepError(f"cannot open the sweep storage {shown_url(url)}: "
-                     f"{_why_unusable(url, error)}") from None
-
-
-def _lost_creation_race(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(words in text for words in ("unique constraint", "already exists", "duplicate"))
-
-
-def _why_unusable(url: str, error: BaseException) -> str:
-    text = _first_line(error)
-    if "failed to import db access module" in text.lower():  # Optuna's words for no driver
-        scheme = url.split(":", 1)[0]
-        hint = {"postgresql": "pip install psycopg2-binary",
-                "mysql": "pip install PyMySQL and write mysql+pymysql://"}.get(
-                    scheme.split("+", 1)[0])
-        return (f"the database driver for {scheme} is not installed"
-                + (f" ({hint})" if hint else ""))
-    return text
-
-
-def shown_url(url: str) -> str:
-    """A storage URL as it may be printed: the password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not even a URL: show it as given
-        return url
-
-
-def _first_line(exc: BaseException) -> str:
-    text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
-    if text.startswith("(") and ") " in text:  # "(sqlite3.OperationalError) unable to open..."
-        text = text.split(") ", 1)[1]
-    return text or type(exc).__name__
-
-
 def open_study(sweep: Sweep):
     """The study in its storage (created on first use), with this sweep's sampler and pruner;
     SweepError when the storage is unusable or the study was made for another space."""
-    optuna = _quiet_optuna()
+    optuna = quiet_optuna()
     storage = open_storage(sweep.storage)
     s = sweep.settings
     if s.sampler == "grid":
@@ -299,7 +221,7 @@ def open_study(sweep: Sweep):
         raise
     except Exception as exc:  # noqa: BLE001 - storage failures of every driver
         raise SweepError(f"the sweep storage {sweep.storage_shown} failed: "
-                         f"{_first_line(exc)}") from None
+                         f"{first_line(exc)}") from None
     return study
 
 
@@ -430,7 +352,7 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
     ``on_trial`` gets each finished trial of this process; ``listener_for(number, params)`` may
     give a listener for a trial's run (live curves). Never raises for a failing trial.
     """
-    optuna = _quiet_optuna()
+    optuna = quiet_optuna()
     control = control or SweepControl()
     study = study if study is not None else open_study(sweep)
     done: list[TrialReport] = []
@@ -445,8 +367,8 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
         except (optuna.TrialPruned, _TrialFailed):
             raise
         except Exception as exc:  # noqa: BLE001 - recorded failed; the sweep goes on
-            trial.set_user_attr("message", _first_line(exc))
-            raise _TrialFailed(_first_line(exc)) from None
+            trial.set_user_attr("message", first_line(exc))
+            raise _TrialFailed(first_line(exc)) from None
 
     def _run_trial(trial, training: TrainingControl):
         params = {d.key: d.value(_suggest(trial, d)) for d in sweep.space.dimensions}

@@ -44,8 +44,11 @@ def check_output_folder(folder) -> Path:
     the way, or the place cannot be written), so no finished run is lost at the end."""
     folder = Path(folder)
     existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+    except OSError as exc:  # a name too long, a loop of links
+        raise ActionError(f"{shown(folder)}: {exc.strerror or exc}") from None
     if existing.exists() and not existing.is_dir():
         raise ActionError(f"{shown(existing)}: is a file, not a folder to write the results in")
     if not os.access(existing, os.W_OK | os.X_OK):

@@ -40,6 +40,8 @@ TRAINING_KEYS: dict[str, tuple[str, float | None, float | None]] = {
 DROPOUT_KEY = "dropout"
 DROPOUT_LAYERS = ("Dropout", "SpatialDropout2D")
 _SPEC_KEYS = {"low", "high", "log", "step", "choices"}
+# The most settings a grid may hold: the grid sampler lists them all, and far fewer trials run.
+MAX_GRID = 100_000
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,16 @@ class Dimension:
             return self.labels()
         if self.kind == "int":
             return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
+        return [self.low + i * self.step for i in range(self.grid_count())]
+
+    def grid_count(self) -> int:
+        """How many values ``grid`` lists, counted without listing them."""
+        if self.choices:
+            return len(self.choices)
+        if self.kind == "int":
+            return len(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
         if self.step:
-            count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-            return [self.low + i * self.step for i in range(count)]
+            return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
         raise SpaceError(f"{self.key}: a grid needs choices or a step for a range of numbers "
                          f"(e.g. {{\"low\": {self.low:g}, \"high\": {self.high:g}, "
                          f"\"step\": ...}})")
@@ -135,10 +144,18 @@ class Space:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def grid(self) -> dict[str, list]:
+        """Every dimension's grid values (SpaceError when the grid is too big to list)."""
+        size = self.grid_size()
+        if size > MAX_GRID:
+            counts = " × ".join(f"{d.grid_count():,}" for d in self.dimensions)
+            raise SpaceError(f"a grid of {counts} = {size:,} settings is too many to list (at "
+                             f"most {MAX_GRID:,}); give fewer values or use another sampler")
         return {d.key: d.grid() for d in self.dimensions}
 
     def grid_size(self) -> int:
-        return math.prod(len(v) for v in self.grid().values())
+        """How many settings the grid holds, counted before any is listed: Optuna's grid
+        sampler lists every combination (1e5 × 1e5 choices took 5.65 GB, then MemoryError)."""
+        return math.prod(d.grid_count() for d in self.dimensions)
 
     def apply(self, spec: ModelSpec, config: TrainConfig,
               params: dict[str, Any]) -> tuple[ModelSpec, TrainConfig]:

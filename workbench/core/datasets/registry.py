@@ -52,14 +52,24 @@ def _as_path(name_or_path: str | os.PathLike) -> Path:
     return Path(os.fspath(name_or_path)).expanduser()
 
 
+def _kind(path: Path) -> str | None:
+    """"dir", "file" (anything else that exists) or None; DatasetError for a path the system
+    cannot even look up (a name too long, a loop of links)."""
+    try:
+        return "dir" if path.is_dir() else "file" if path.exists() else None
+    except OSError as exc:
+        raise DatasetError(f"{shown(path)}: {exc.strerror or exc}") from None
+
+
 def describe(name: str | os.PathLike) -> str:
     """One line for the UI, without loading anything."""
     if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name].description
     path = _as_path(name)
-    if path.is_dir():
+    kind = _kind(path)
+    if kind == "dir":
         return f"Images in the class sub-folders of {shown(path.name)}/"
-    if path.exists():  # a FIFO or a device is refused in the same words as when it is loaded
+    if kind == "file":  # a FIFO or a device is refused in the same words as when it is loaded
         try:
             check_regular(path, "npz", ".npz archive")
         except FileRefused as exc:
@@ -82,8 +92,9 @@ def load_dataset(
     if isinstance(name_or_path, str) and name_or_path in _REGISTRY:
         return _REGISTRY[name_or_path].load(seed, allow_download)
     path = _as_path(name_or_path)
-    if path.is_dir():
+    kind = _kind(path)
+    if kind == "dir":
         return folders.load_image_folder(path, seed, lazy)
-    if path.exists():  # a FIFO or a device too: load_npz refuses it in one line
+    if kind == "file":  # a FIFO or a device too: load_npz refuses it in one line
         return files.load_npz(path, seed, lazy)
     raise _unknown(str(name_or_path))
