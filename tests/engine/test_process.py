@@ -147,3 +147,11 @@ def test_requests_fail_at_once_while_there_is_no_engine(tmp_path):
     engine.state = "restarting"
     with pytest.raises(EngineError, match="the engine is restarting"):
         engine.submit("predict", {})
+
+
+def test_a_log_made_for_the_engine_is_removed_when_it_closes_cleanly():
+    engine = EngineProcess().start(wait=60)
+    log = engine.log_path
+    assert log.exists()
+    engine.close()
+    assert not log.exists() and gone(engine.pid)

@@ -55,6 +55,7 @@ class EngineProcess:
         self.restarts = 0
         self.python = python
         self.silence_s = silence_s
+        self._own_log = log_path is None  # made here: removed again on a clean close
         if log_path is None:
             fd, log_path = tempfile.mkstemp(prefix="workbench-engine-", suffix=".log")
             os.close(fd)
@@ -136,6 +137,8 @@ class EngineProcess:
             self.process.wait()
         for each in {client, self.client} - {None}:
             each.close("the engine was closed")
+        if self._own_log and self.state != "failed":  # a failed engine's log stays, to be read
+            self.log_path.unlink(missing_ok=True)
         self._set_state("stopped", "")
 
     def __enter__(self):
