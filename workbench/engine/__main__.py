@@ -18,6 +18,10 @@ def main() -> None:
     # Warnings and errors only: the log's tail is what a user reads when the engine dies.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s engine %(levelname)s %(message)s")
+    # Python hands the GIL over every 5 ms by default: a predict request crosses three threads
+    # here (receive, the views lane, send) while the training thread runs Keras's Python, and
+    # each waited up to that; 1 ms, as the window's process uses (ui/tasks.py).
+    sys.setswitchinterval(0.001)
     handshake = json.loads(sys.stdin.readline())
     parent = int(handshake["parent"])
 
