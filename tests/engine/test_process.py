@@ -155,3 +155,38 @@ def test_a_log_made_for_the_engine_is_removed_when_it_closes_cleanly():
     assert log.exists()
     engine.close()
     assert not log.exists() and gone(engine.pid)
+
+
+def test_a_hung_engine_is_killed_and_restarted(tmp_path):
+    """An engine that stops answering (here: stopped by SIGSTOP) is given up after the silence
+    limit: killed, said in one line, and another started."""
+    states = []
+    engine = EngineProcess(on_state=lambda s, d: states.append((s, d)),
+                           log_path=tmp_path / "engine.log", silence_s=3)
+    try:
+        engine.start(wait=60)
+        first = engine.pid
+        os.kill(first, signal.SIGSTOP)
+        wait_for(lambda: engine.client is not None and engine.pid != first, 60, "a restart")
+        assert any(s == "restarting" and "no answer for 3 s" in d for s, d in states)
+        assert engine.request("ping", timeout=30)["pid"] == engine.pid
+        wait_for(lambda: gone(first), 10, "the hung engine killed")
+    finally:
+        engine.close()
+
+
+def test_the_engine_side_gives_up_a_silent_or_gone_window():
+    """Without a message for ``parent_timeout`` the server stops; the parent watch calls its
+    callback once the parent pid is not the one it was given."""
+    from workbench.engine.lifecycle import watch_parent
+    from workbench.engine.protocol import new_key
+    from workbench.engine.server import Server
+
+    server = Server(new_key(), {}, "inproc://silent-window", parent_timeout=0.5)
+    serving = threading.Thread(target=server.serve, daemon=True)
+    serving.start()
+    serving.join(10)
+    assert not serving.is_alive()  # it stopped by itself
+    gone_called = []
+    watch_parent(os.getppid() + 1, lambda: gone_called.append(True), interval=0.01)
+    assert gone_called == [True]
