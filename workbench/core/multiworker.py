@@ -37,6 +37,8 @@ from workbench.core.training import (
     TrainingListener,
     TrainingResult,
     _nan_advice,
+    early_stop_message,
+    early_stopping,
 )
 
 
@@ -244,7 +246,11 @@ def run_distributed_training(model, data: TrainingData, config: TrainConfig, str
     steps = max(1, math.ceil(n / config.batch_size))
     result = TrainingResult("completed")
     state = {"epochs": 0, "good": None, "nan_at": None, "batches": 0, "shard": 0}
-    early = _EarlyStopping(config.early_stopping, has_val)
+    early = early_stopping(keras, config.early_stopping, has_val)  # the plain loop's rule
+    if early is not None:  # driven by hand here, as fit drives it there
+        early.set_model(model)
+        early.on_train_begin()
+    model.stop_training = False
     start = time.perf_counter()
     try:
         with strategy.scope():
@@ -288,12 +294,13 @@ def run_distributed_training(model, data: TrainingData, config: TrainConfig, str
                 listener.on_weights(epoch, [w.copy() for w in state["good"]])
             if state.get("stopped"):
                 break
-            if early.stop(logs, state["good"]):
-                result = TrainingResult("early_stopped", message=(
-                    f"Early stopping at epoch {epoch + 1}: {early.monitor} stopped improving."))
-                if early.best_weights is not None:
-                    model.set_weights(early.best_weights)
-                break
+            if early is not None:
+                early.on_epoch_end(epoch, logs)
+                if model.stop_training:
+                    result = TrainingResult("early_stopped", message=early_stop_message(early))
+                    break
+        if early is not None and state["nan_at"] is None:
+            early.on_train_end()  # the best epoch's weights back, as after fit
     except Exception as exc:  # noqa: BLE001 - a lost worker, any failure inside TensorFlow
         result = TrainingResult("failed", message=_describe(exc, workers))
     result.duration = time.perf_counter() - start
@@ -350,34 +357,3 @@ def _evaluate(tf, strategy, stepper, data, config) -> dict[str, float]:
         reduced, _ = stepper.eval_step(inputs)
         total = reduced.numpy() if total is None else total + reduced.numpy()
     return stepper.logs(total, "val_") if total is not None else {}
-
-
-class _EarlyStopping:
-    """Keras's EarlyStopping rule (patience on a monitored figure, best weights back)."""
-
-    def __init__(self, settings: dict | None, has_val: bool):
-        self.on = bool(settings)
-        settings = settings or {}
-        monitor = settings.get("monitor", "val_loss")
-        self.monitor = monitor[4:] if monitor.startswith("val_") and not has_val else monitor
-        self.patience = int(settings.get("patience", 3))
-        self.restore = bool(settings.get("restore_best_weights", True))
-        self.best, self.wait, self.best_weights = None, 0, None
-
-    def stop(self, logs: dict[str, float], weights) -> bool:
-        if not self.on or self.monitor not in logs:
-            return False
-        value = logs[self.monitor]
-        if self.best is None:
-            better = True
-        elif "acc" in self.monitor:  # Keras's mode "auto": accuracies rise, the rest fall
-            better = value > self.best
-        else:
-            better = value < self.best
-        if better:
-            self.best, self.wait = value, 0
-            if self.restore:
-                self.best_weights = weights
-            return False
-        self.wait += 1
-        return self.wait >= self.patience

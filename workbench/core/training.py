@@ -312,16 +312,9 @@ def run_training(model, data: TrainingData, config: TrainConfig,
         # the two leaves one epoch too many in the history, which the resumed run cuts off.
         restore = state["backup"].keras_callback(keras)
         callbacks.append(restore)
-    early = None
     has_val = data.x_val is not None and len(data.x_val) > 0
-    if config.early_stopping:
-        monitor = config.early_stopping.get("monitor", "val_loss")
-        if monitor.startswith("val_") and not has_val:
-            monitor = monitor[4:]
-        early = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=config.early_stopping.get("patience", 3),
-            restore_best_weights=config.early_stopping.get("restore_best_weights", True),
-        )
+    early = early_stopping(keras, config.early_stopping, has_val)
+    if early is not None:
         callbacks.append(early)
     n = len(data.x_train)
     steps = max(1, math.ceil(n / config.batch_size))
@@ -395,13 +388,28 @@ def run_training(model, data: TrainingData, config: TrainConfig,
                                    f"{state['epochs_completed'] + 1}")
             result.message += "."
         elif early is not None and early.stopped_epoch > 0:
-            result.status = "early_stopped"
-            result.message = (
-                f"Early stopping at epoch {early.stopped_epoch + 1}: "
-                f"{early.monitor} stopped improving."
-            )
+            result.status, result.message = "early_stopped", early_stop_message(early)
     listener.on_train_end(result)
     return result
+
+
+def early_stopping(keras, settings: dict | None, has_val: bool):
+    """The run's Keras ``EarlyStopping`` (None when off), for both training loops (``fit`` and
+    core.multiworker's): ``val_*`` monitors the training figure when there is no validation;
+    accuracies must rise, everything else fall."""
+    if not settings:
+        return None
+    monitor = str(settings.get("monitor", "val_loss"))
+    if monitor.startswith("val_") and not has_val:
+        monitor = monitor[4:]
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor, patience=int(settings.get("patience", 3)),
+        restore_best_weights=bool(settings.get("restore_best_weights", True)),
+        mode="max" if "acc" in monitor else "min")
+
+
+def early_stop_message(early) -> str:
+    return f"Early stopping at epoch {early.stopped_epoch + 1}: {early.monitor} stopped improving."
 
 
 def _describe_failure(exc: BaseException) -> str:
