@@ -241,6 +241,7 @@ def curves_section(history: dict[str, list[float]]) -> list[dict]:
 
 def evaluation_section(model, dataset, notes: list[str]) -> dict | None:
     from workbench.actions.evaluate import evaluate
+    from workbench.core.evaluation import row_percent_label
 
     if not dataset.is_classification or len(dataset.x_test) == 0:
         return None
@@ -260,7 +261,8 @@ def evaluation_section(model, dataset, notes: list[str]) -> dict | None:
         for p in range(n):
             count = int(report.confusion[t, p])
             dark = count / top > 0.45
-            cells.append({"count": count, "share": f"{100.0 * count / total:.0f}%",
+            cells.append({"count": count,
+                          "share": row_percent_label(100.0 * count / total) if count else "",
                           "bg": palette.css(colours[t, p]), "fg": "#fff" if dark else "#111"})
         rows.append({"name": names[t], "cells": cells})
     mistakes = []

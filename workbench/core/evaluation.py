@@ -60,6 +60,17 @@ def per_class_metrics(cm) -> list[dict]:
     ]
 
 
+def row_percent_label(percent: float) -> str:
+    """A confusion-matrix row share (the Evaluation tab's cells, the run report's) as a whole
+    percentage that never hides a mistake: 0 < p < 1 reads "<1%", 99 < p < 100 reads ">99%"
+    (round-half-even made 0.5 % "0%" while 0.49 % read "<1%")."""
+    if 0.0 < percent < 1.0:
+        return "<1%"
+    if 99.0 < percent < 100.0:
+        return ">99%"
+    return f"{int(percent + 0.5)}%"
+
+
 def most_confused_pairs(cm, k: int = 5) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal cells as (true, predicted, count), largest first; no zeros."""
     cm = np.asarray(cm, dtype=np.int64)

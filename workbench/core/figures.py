@@ -64,7 +64,7 @@ def chart(title: str, series: Sequence[tuple[str, Sequence[float], tuple, bool]]
           width: int = 460, height: int = 260) -> dict | None:
     """An SVG line chart's geometry: ``series`` are (label, values per epoch, colour, markers),
     x the epoch from 1. None when no series has a finite value."""
-    left, right, top, bottom = 56, 12, 28, 40
+    left, right, top, bottom = 56, 12, 44, 40  # the title and the legend above the plot
     finite = [v for _, values, _, _ in series for v in values if math.isfinite(v)]
     epochs = max((len(values) for _, values, _, _ in series), default=0)
     if not finite or not epochs:

@@ -9,6 +9,7 @@ from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QPen, QTransform
 from PyQt5.QtWidgets import QGraphicsRectItem, QWidget
 
 from workbench.core import palette
+from workbench.core.evaluation import row_percent_label
 from workbench.ui.plot_export import add_save_menu
 
 MAX_CELL_TEXT = 20  # above this many classes the numbers no longer fit in the cells
@@ -16,16 +17,6 @@ MIN_POINTS = 6.0  # smaller cell labels are not drawn (the colour and a click st
 CELL_PADDING = 2  # pixels each side of a cell's label
 
 _BLUES = pg.ColorMap(*palette.BLUES)  # white for nothing, deep blue for many
-
-
-def row_percent_label(percent: float) -> str:
-    """A row share as a whole percentage that never hides a mistake: 0 < p < 1 reads "<1%",
-    99 < p < 100 reads ">99%" (round-half-even made 0.5 % "0%" while 0.49 % read "<1%")."""
-    if 0.0 < percent < 1.0:
-        return "<1%"
-    if 99.0 < percent < 100.0:
-        return ">99%"
-    return f"{int(percent + 0.5)}%"
 
 
 class _CellImage(pg.ImageItem):
