@@ -95,3 +95,63 @@ def test_status_texts_end_in_an_ellipsis_not_a_cut(qtbot, small_window):
         shown = widget.shown_text()
         assert shown.endswith("…")
         assert widget.fontMetrics().horizontalAdvance(shown) <= room
+
+
+# Point 8 -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("width", [1024, 1389])
+def test_opening_tutorials_never_widens_the_window(qtbot, width):
+    w = ready_window(qtbot)
+    w.resize(width, 700)
+    qtbot.waitUntil(lambda: w.width() == width, timeout=5000)
+    for key, dataset in (("H", "fonts"), ("C", "mnist-embedded")):
+        w.tutorials.actions[key].trigger()
+        qtbot.waitUntil(lambda d=dataset: w.state.data.dataset is not None
+                        and w.state.data.dataset.name == d, timeout=60_000)
+        qtbot.wait(100)
+        assert w.width() == width, key  # 1389 → 1516 → 1550 before
+        dock = w.tutorials.dock
+        assert dock.isVisible() and w.tabs.width() >= 500
+        if width > 1200:  # room for the card beside the tabs: read top to bottom, not sideways
+            assert dock.width() >= 300
+            assert dock.widget().horizontalScrollBar().maximum() == 0
+    w.state.undo_stack.setClean()
+
+
+# Point 9 -----------------------------------------------------------------------------------------
+
+def _top(widget) -> int:
+    return widget.mapTo(widget.window(), widget.rect().topLeft()).y()
+
+
+def test_the_training_note_does_not_push_the_builder_down(qtbot):
+    w = ready_window(qtbot)
+    panel = w.builder_panel
+    tree = panel.stack.tree
+    before = (_top(panel.tabs), _top(tree), _top(panel.palette_view))
+    w.state.set_busy(True)  # what a run's start does
+    qtbot.waitUntil(lambda: panel.busy_note.isVisible(), timeout=3000)
+    qtbot.wait(50)
+    assert "training" in panel.busy_note.text()
+    assert (_top(panel.tabs), _top(tree), _top(panel.palette_view)) == before  # 31 px before
+    note = panel.busy_note.geometry()
+    assert note.top() >= panel.tabs.geometry().top() + panel.tabs.tabBar().height() - 1
+    w.state.set_busy(False)
+    qtbot.waitUntil(lambda: not panel.busy_note.isVisible(), timeout=3000)
+    assert (_top(panel.tabs), _top(tree), _top(panel.palette_view)) == before
+
+
+def test_the_settings_warning_moves_no_field(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    settings = w.builder_panel.settings
+    w.builder_panel.tabs.setCurrentIndex(1)
+    qtbot.wait(50)
+    assert not settings.warnings.isVisible()
+    fields = (settings.epochs, settings.loss, settings.dataset)
+    before = [_top(f) for f in fields]
+    settings.loss.setCurrentIndex(settings.loss.findText("mean_squared_error"))
+    qtbot.waitUntil(lambda: settings.warnings.isVisible(), timeout=5000)
+    qtbot.wait(50)
+    assert "sparse_categorical_crossentropy" in settings.warnings.text()
+    assert [_top(f) for f in fields] == before  # 48 px lower before
+    w.state.undo_stack.setClean()

@@ -108,6 +108,12 @@ class BuilderPanel(QWidget):
         model_split.setSizes([450, 360])
         self.model_splitter = model_split
 
+        # The Model tab says what the training settings' warnings say (it said nothing while
+        # the hint above the tabs said "Ready"); under the layer list, whose bottom edge is all
+        # that moves.
+        self.settings.warnings_changed.connect(self._on_warnings_changed)
+        self._on_warnings_changed(self.settings.warnings.text())
+
         self.tabs = QTabWidget(self, objectName="builderTabs")
         self.tabs.addTab(model_split, "Model")
         self.tabs.addTab(self.settings, "Training settings")
@@ -115,7 +121,6 @@ class BuilderPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
-        layout.addWidget(self.busy_note)
         layout.addWidget(self.tabs, 1)
         # No minimum width of its own: at 470 px the main splitter could not narrow the builder
         # in a 1024-pixel window (the stack's layer column elides instead; its tooltip is whole).
@@ -168,9 +173,33 @@ class BuilderPanel(QWidget):
         reason = self.state.not_editable_reason
         self.busy_note.setText(reason[:1].upper() + reason[1:])
         self.busy_note.setVisible(not editable)
+        self._place_busy_note()
         for widget in (self.palette_view, self.stack, self.properties, self.settings):
             widget.setEnabled(editable)
         self.clear_action.setEnabled(editable)
+
+    def _place_busy_note(self) -> None:
+        """Over the top of the tabs' page, under the tab bar (what it covers is greyed out while
+        it shows): in the layout, it pushed the whole builder down 31 px as each run began and
+        back up as it ended."""
+        if not self.busy_note.isVisible():
+            return
+        top = self.tabs.geometry().top() + self.tabs.tabBar().height()
+        width = self.tabs.width()
+        height = self.busy_note.heightForWidth(width)
+        if height <= 0:
+            height = self.busy_note.sizeHint().height()
+        self.busy_note.setGeometry(self.tabs.x(), top, width, height)
+        self.busy_note.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._place_busy_note()
+
+    def _on_warnings_changed(self, text: str) -> None:
+        shown = bool(text) and self.stack.output_problem() is None  # not said twice
+        self.stack.warnings.setText(text)
+        self.stack.warnings.setVisible(shown)
 
     def _on_project_replaced(self) -> None:
         self.tabs.setCurrentIndex(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -61,6 +61,11 @@ class LearningRateSpinBox(QDoubleSpinBox):
 
 
 class TrainingSettingsPanel(QScrollArea):
+    """The training settings, scrolled; ``warnings`` (the loss or output that does not fit the
+    labels) lies under them, so that showing it moves no field."""
+
+    warnings_changed = pyqtSignal(str)  # the warnings' text, "" when there are none
+
     def __init__(self, state: ProjectState, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("trainingSettings")
@@ -72,7 +77,9 @@ class TrainingSettingsPanel(QScrollArea):
         outer = QVBoxLayout(body)
         outer.setContentsMargins(6, 6, 6, 6)
 
-        self.warnings = QLabel(body, objectName="trainingWarnings")
+        # Under the scrolled fields, in a margin of its own: above them, it moved every field
+        # down 48 px as it came and went (a click meant for Epochs landed elsewhere).
+        self.warnings = QLabel(self, objectName="trainingWarnings")
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet(WARNING_STYLE)
         self.warnings.hide()
@@ -80,9 +87,11 @@ class TrainingSettingsPanel(QScrollArea):
         # Data -------------------------------------------------------------------------------------
         data_box = QGroupBox("Data", body)
         data_form = QFormLayout(data_box)
+        # In a narrow builder a field goes under its label rather than off the right edge.
+        data_form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.dataset = QComboBox(data_box, objectName="datasetChooser")
         self.dataset.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset.setMinimumContentsLength(14)
+        self.dataset.setMinimumContentsLength(10)
         self.open_button = QToolButton(data_box, objectName="openDatasetButton")
         self.open_button.setText("Open .npz / folder…")
         self.open_button.setPopupMode(QToolButton.InstantPopup)
@@ -106,6 +115,7 @@ class TrainingSettingsPanel(QScrollArea):
         # Optimizer --------------------------------------------------------------------------------
         opt_box = QGroupBox("Optimizer", body)
         opt_form = QFormLayout(opt_box)
+        opt_form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.optimizer = QComboBox(opt_box, objectName="optimizerChooser")
         for key, name in OPTIMIZERS.items():
             self.optimizer.addItem(name, key)
@@ -126,8 +136,13 @@ class TrainingSettingsPanel(QScrollArea):
         # Loss and schedule ---------------------------------------------------------------------
         fit_box = QGroupBox("Loss and schedule", body)
         fit_form = QFormLayout(fit_box)
+        fit_form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.loss = QComboBox(fit_box, objectName="lossChooser")
         self.loss.addItems(LOSSES)
+        # As wide as the room (the longest loss's name made the settings wider than the builder
+        # at 1024 px, cutting every field's right end).
+        self.loss.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.loss.setMinimumContentsLength(12)
         fit_form.addRow("Loss", self.loss)
         metrics_row = QHBoxLayout()
         self.metric_boxes: dict[str, QCheckBox] = {}
@@ -150,7 +165,7 @@ class TrainingSettingsPanel(QScrollArea):
                                 "batch split over them (train --strategy mirrored --devices N)")
         fit_form.addRow("Devices", self.devices)
 
-        self.early = QCheckBox("Stop when it stops improving", fit_box,
+        self.early = QCheckBox("When no longer improving", fit_box,
                                objectName="earlyStopping")
         self.early.setToolTip("keras.callbacks.EarlyStopping: stop when the monitored value has "
                               "not improved for `patience` epochs")
@@ -162,8 +177,10 @@ class TrainingSettingsPanel(QScrollArea):
         self.patience.setRange(0, 10_000)
         self.patience.setSuffix(" epochs")
         fit_form.addRow("Patience", self.patience)
-        self.restore_best = QCheckBox("Restore the best weights", fit_box,
+        self.restore_best = QCheckBox("Restore the best", fit_box,
                                       objectName="restoreBest")
+        self.restore_best.setToolTip("At the end, go back to the weights of the best epoch "
+                                     "(restore_best_weights)")
         fit_form.addRow("", self.restore_best)
 
         seed_row = QHBoxLayout()
@@ -175,7 +192,6 @@ class TrainingSettingsPanel(QScrollArea):
         seed_row.addWidget(self.seed, 1)
         fit_form.addRow("Seed", seed_row)
 
-        outer.addWidget(self.warnings)
         outer.addWidget(data_box)
         outer.addWidget(opt_box)
         outer.addWidget(fit_box)
@@ -338,8 +354,23 @@ class TrainingSettingsPanel(QScrollArea):
 
     def _update_warnings(self) -> None:
         warnings = self.compatibility_warnings()
-        self.warnings.setText("\n".join(f"⚠ {w[0].upper()}{w[1:]}" for w in warnings))
+        text = "\n".join(f"⚠ {w[0].upper()}{w[1:]}" for w in warnings)
+        self.warnings.setText(text)
         self.warnings.setVisible(bool(warnings))
+        self._place_warnings()
+        self.warnings_changed.emit(text)
+
+    def _place_warnings(self) -> None:
+        height = 0
+        if not self.warnings.isHidden():
+            width = self.width() - self.verticalScrollBar().sizeHint().width()
+            height = self.warnings.heightForWidth(width)
+            self.warnings.setGeometry(0, self.height() - height, width, height)
+        self.setViewportMargins(0, 0, 0, height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._place_warnings()
 
     # Widgets → state ----------------------------------------------------------------------------
 

@@ -148,6 +148,13 @@ class LayerStackView(QWidget):
         layout.setSpacing(4)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
+        # The builder's copy of the training settings' warnings (the loss or the output does not
+        # fit the labels): right under the list, so that only the list's bottom edge moves.
+        self.warnings = QLabel(self, objectName="modelWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet(WARNING_STYLE)
+        self.warnings.hide()
+        layout.addWidget(self.warnings)
         layout.addWidget(self.totals)
         layout.addWidget(self.input_frame)
         layout.addWidget(self.error_frame)

@@ -134,9 +134,10 @@ class TutorialCard(QWidget):
         self._extra = []
         at = self._layout.indexOf(self.train_button)
         if tutorial.steps:
+            # One column, and short texts below: the card fits a dock beside the tabs.
             box, self.step_buttons = _buttons(self, [
                 (f"tutorialStep_{s.template}", s.title, f"Open this step's model ({s.template})")
-                for s in tutorial.steps], self.step_requested)
+                for s in tutorial.steps], self.step_requested, cols=1)
             self._insert(at, box)
             at += 1
         else:
@@ -144,19 +145,19 @@ class TutorialCard(QWidget):
         if tutorial.variants:
             box, self.variant_buttons = _buttons(self, [
                 (f"tutorialVariant_{i}", f"Train: {v.title}", f"Train again with {v.title}")
-                for i, v in enumerate(tutorial.variants)], self.variant_requested)
+                for i, v in enumerate(tutorial.variants)], self.variant_requested, cols=1)
             self._insert(at, box)
             at += 1
         else:
             self.variant_buttons = []
         self.preset_button = None
         if tutorial.preset == "optimizers":
-            self.preset_button = QPushButton("Compare optimizers: SGD, SGD + momentum, Adam, "
-                                             "RMSprop (one sweep)", self,
+            self.preset_button = QPushButton("Compare 4 optimizers (one sweep)", self,
                                              objectName="tutorialPreset_optimizers")
-            self.preset_button.setToolTip("The Experiments tab's Compare optimizers: the four "
-                                          "trained one after another, their curves overlaid "
-                                          "there, their accuracy here")
+            self.preset_button.setToolTip("The Experiments tab's Compare optimizers: SGD, "
+                                          "SGD + momentum, Adam and RMSprop trained one after "
+                                          "another, their curves overlaid there, their accuracy "
+                                          "here")
             self.preset_button.clicked.connect(
                 lambda: self.preset_requested.emit(tutorial.preset))
             self._insert(at, self.preset_button)
@@ -164,7 +165,7 @@ class TutorialCard(QWidget):
         items = [(f"tutorialShow_{key}", PICTURES[key], f"Show the {PICTURES[key].lower()}")
                  for key in tutorial.pictures]
         signal = _KeySignal(self.picture_requested, list(tutorial.pictures))
-        box, buttons = _buttons(self, items, signal, cols=4)
+        box, buttons = _buttons(self, items, signal, cols=2)
         self.picture_buttons = dict(zip(tutorial.pictures, buttons))
         self._insert(self._layout.indexOf(self.table) + 1, box)
         self.figure.setVisible("units" in tutorial.pictures)

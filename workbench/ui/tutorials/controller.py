@@ -9,11 +9,13 @@ logistic regression and the hidden-layer models stand side by side.
 from __future__ import annotations
 
 from PyQt5.QtCore import QObject, Qt
-from PyQt5.QtWidgets import QDockWidget, QMainWindow, QMenu, QMessageBox
+from PyQt5.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QMessageBox, QScrollArea
 
 from workbench.core import tutorials
 from workbench.core.spec import TrainConfig
 from workbench.ui.tutorials.card import TutorialCard
+
+CARD_WIDTH = 420  # the card's width where the window has room
 
 
 class TutorialsController(QObject):
@@ -29,8 +31,15 @@ class TutorialsController(QObject):
         self._card_sweep = self._card_trials = False  # the next / the last sweep is the card's
 
         self.card = TutorialCard()
+        # The card scrolls down in whatever width the window has left: its own minimum width
+        # made the window wider (1389 → 1516 → 1550 px) each time a tutorial opened.
+        scroll = QScrollArea(objectName="tutorialScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(self.card)
         self.dock = QDockWidget("Tutorial", window, objectName="tutorialDock")
-        self.dock.setWidget(self.card)
+        self.dock.setWidget(scroll)
         self.dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
         window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.hide()
@@ -75,10 +84,20 @@ class TutorialsController(QObject):
             self._opening = False
         self.tutorial, self.template = item, template or item.template
         self.card.show_tutorial(item)
-        self.dock.show()
-        self.dock.raise_()
+        self._show_dock()
         self.refresh()
         return True
+
+    def _show_dock(self) -> None:
+        """The card beside the tabs, as wide as the window leaves room for (never wider)."""
+        window = self.window
+        shown = self.dock.isVisible()
+        self.dock.show()
+        self.dock.raise_()
+        if not shown:
+            room = window.width() - window.centralWidget().minimumSizeHint().width() - 12
+            width = max(120, min(CARD_WIDTH, room, window.width() // 3))
+            window.resizeDocks([self.dock], [width], Qt.Horizontal)
 
     def _open_step(self, index: int) -> None:
         if self.tutorial is not None and self.tutorial.steps:
