@@ -386,7 +386,7 @@ def _with_maps(model, conv):
             return maps, x
 
         return both
-    return keras.Model(model.inputs, [conv.output, model.outputs[0]])
+    return keras.Model(model.inputs[0], [conv.output, model.outputs[0]])
 
 
 @contextmanager
