@@ -250,3 +250,26 @@ def test_a_superseded_inspection_stops_and_says_so():
         body = {"spec": tiny_spec(), "generation": 3}
 
     assert inspect(EngineState(), Superseded()) == {"generation": 3, "superseded": True}
+
+
+def test_an_answer_the_wire_cannot_carry_is_one_error_and_the_engine_goes_on():
+    from pathlib import Path
+
+    key = new_key()
+    context = zmq.Context.instance()
+    server = Server(key, {"odd": Handler(lambda call: {"where": Path("/tmp")}, "jobs"),
+                          "fine": Handler(lambda call: {"ok": 1}, "io")},
+                    "inproc://unsendable", context)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    client = EngineClient(server.address, key, context)
+    try:
+        with pytest.raises(EngineError, match="could not send its answer: .*JSON cannot carry"):
+            client.request("odd", timeout=10)
+        assert client.request("fine", timeout=10) == {"ok": 1}
+        with pytest.raises(ValueError, match="JSON cannot carry"):
+            client.submit("fine", {"where": Path("/tmp")})
+    finally:
+        client.close()
+        server.stop()
+        thread.join(5)

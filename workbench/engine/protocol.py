@@ -96,7 +96,11 @@ def encode(message: Message, signer: Signer) -> list[bytes]:
         if not message.ok:
             header["error"] = str(message.error)
     header["buffers"] = described
-    frames = [json.dumps(header, separators=(",", ":")).encode("utf-8"), *buffers]
+    try:
+        text = json.dumps(header, separators=(",", ":"))
+    except TypeError as exc:  # a Path, a set, an object: the sender's bug, said as ValueError
+        raise ValueError(f"a message body holds a value JSON cannot carry: {exc}") from None
+    frames = [text.encode("utf-8"), *buffers]
     return [signer.sign(frames), *frames]
 
 
