@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -26,6 +27,7 @@ import numpy as np
 from workbench.core.appdata import DATA_DIR_ENV, data_dir, legacy_dirs  # noqa: F401 (re-exported)
 from workbench.core.atomic import replacing
 from workbench.core.project import Project, ProjectError, write_atomic
+from workbench.core.safe_io import FileRefused, open_regular, read_text
 
 try:  # POSIX; elsewhere sessions of other processes are taken as ended
     import fcntl
@@ -43,8 +45,19 @@ def recovery_root(base_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _try_lock(path: Path):
-    """An open file holding an exclusive lock on ``path``, or None when another process holds it."""
-    handle = open(path, "a+")  # noqa: SIM115 - kept open for the session's lifetime
+    """An open file holding an exclusive lock on ``path``, or None when another process holds it,
+    or when ``path`` is not a regular file of its own (a link is not followed, a FIFO does not
+    block: neither is a lock we made)."""
+    flags = (os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    handle = os.fdopen(fd, "a+")  # kept open for the session's lifetime
     if fcntl is None:
         return handle
     try:
@@ -88,14 +101,16 @@ class Checkpoint:
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint | None:
     """The weights in a checkpoint file, or None when it is missing or unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
+    try:  # a regular file only: a FIFO in its place would block the window's start
+        with open_regular(path, "npz", "checkpoint") as stream, \
+                np.load(stream, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             names = sorted(k for k in data.files if k.startswith("w"))
             weights = [data[k] for k in names]
         return Checkpoint(int(meta["epoch"]), weights, meta.get("spec"), meta.get("logs") or {},
                           meta.get("kind", LAST))
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+    except (FileRefused, OSError, ValueError, KeyError, TypeError, EOFError,
+            zipfile.BadZipFile):
         return None
 
 
@@ -334,13 +349,18 @@ def find_recoveries(base_dir: str | os.PathLike | None = None,
     folders = [f for root in roots if root.is_dir() for f in sorted(root.iterdir())]
     found = []
     for folder in folders:
-        if not folder.is_dir() or (exclude is not None and folder == exclude):
+        # A session folder is one mkdtemp made: a link (to anywhere) is not one to lock, read or
+        # remove.
+        if folder.is_symlink() or not folder.is_dir() or folder == exclude:
             continue
         lock = _try_lock(folder / "lock") if fcntl is not None else None
         if fcntl is not None and lock is None:
             continue  # a running app owns it
         try:
-            recovery = _read_recovery(folder)
+            try:
+                recovery = _read_recovery(folder)
+            except FileRefused:  # not what we write (a FIFO, too large): left as it is
+                continue
             if recovery is None or time.time() - recovery.saved > _STALE_DAYS * 86400:
                 shutil.rmtree(folder, ignore_errors=True)
             else:
@@ -353,8 +373,10 @@ def find_recoveries(base_dir: str | os.PathLike | None = None,
 
 
 def _read_recovery(folder: Path) -> Recovery | None:
+    """The recovery in ``folder``; None when there is none to offer (FileRefused: its autosave
+    is not a file we could have written)."""
     try:
-        data = json.loads((folder / AUTOSAVE).read_text(encoding="utf-8"))
+        data = json.loads(read_text(folder / AUTOSAVE, "project", "recovery file"))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("project"), dict):
