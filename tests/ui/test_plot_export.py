@@ -226,3 +226,44 @@ def test_file_export_report_writes_the_last_runs_report(qtbot, tmp_path, monkeyp
     assert f"run {run_id}</h1>" in html and 'id="evaluation"' in html and 'id="weights"' in html
     assert "Tutorial B" in html  # the default project is the MNIST CNN template
     assert f"Wrote the report of run {run_id}" in w.statusBar().currentMessage()
+
+
+def test_sweep_trials_regression_and_tutorial_figures(qtbot, tmp_path):
+    from workbench.actions.sweep import TrialReport
+    from workbench.ui.evaluation.regression import RegressionView
+    from workbench.ui.experiments.plots import ParallelCoordinates
+    from workbench.ui.tutorials.card import TutorialCard
+
+    lines = ParallelCoordinates()
+    qtbot.addWidget(lines)
+    lines.resize(500, 300)
+    lines.show()
+    space = {"learning_rate": {"low": 1e-4, "high": 1e-1, "log": True}}
+    reports = [TrialReport(1, {"learning_rate": 0.01}, 0.9, "complete"),
+               TrialReport(0, {"learning_rate": 0.001}, 0.8, "complete"),
+               TrialReport(2, {"learning_rate": 0.05}, None, "pruned")]
+    lines.show_trials(space, reports, 1, "val_accuracy")
+    rows = read_csv(save_all(lines, tmp_path, "trials")["csv"])
+    assert rows == [["trial", "learning_rate", "val_accuracy", "state"],
+                    ["0", "0.001", "0.8", "complete"], ["1", "0.01", "0.9", "complete"],
+                    ["2", "0.05", "", "pruned"]]
+
+    regression = RegressionView()
+    qtbot.addWidget(regression)
+    regression.resize(700, 300)
+    regression.show()
+    x = np.linspace(0, 1, 8)
+    regression.set_result(x, x * 0.9, x, x, x, x, x * 0.9)
+    rows = read_csv(save_all(regression.scatter_plot, tmp_path, "scatter")["csv"])
+    np.testing.assert_allclose([float(r[3]) for r in rows[1:]], x * 0.9, rtol=1e-6)
+    save_all(regression.fit_plot, tmp_path, "fit")
+
+    card = TutorialCard()
+    qtbot.addWidget(card)
+    card.resize(500, 500)
+    card.show()
+    units = np.random.default_rng(0).normal(size=(9, 9))
+    card.show_figure(([10, 20], [0.5, 0.6], [0.45]), units)
+    rows = read_csv(save_all(card.figure, tmp_path, "tutorial")["csv"])
+    assert rows[1] == ["accuracy", "10", "0.5", "0.45"] and rows[2][3] == ""
+    assert len(rows) == 1 + 2 + 81

@@ -49,6 +49,7 @@ def write_report_for_project(project_path, out, run_id: int | None = None,
     from workbench.core.modelio import load_model
     from workbench.core.project import load_project, weights_path
 
+    _check_out(out)  # before the work, not after it
     project = load_project(project_path)
     keras_file = weights_path(project_path)
     model = load_model(keras_file, compile=False) if keras_file.is_file() else None
@@ -63,15 +64,23 @@ def write_report(project, out, dataset, model=None, run_id: int | None = None,
     the sections that need it say so)."""
     from workbench.core.project import write_atomic
 
+    out = _check_out(out)
     html, chosen, notes = render_report(project, dataset, model, run_id, template_key)
-    out = Path(out)
-    if out.is_dir():
-        raise ActionError(f"{shown(out)} is a folder; name the report's file (report.html)")
     try:
         write_atomic(out, html)
     except OSError as exc:
         raise ActionError(f"{shown(out)}: cannot be written ({exc.strerror or exc})") from None
     return ReportWritten(out, chosen, out.stat().st_size, notes)
+
+
+def _check_out(out) -> Path:
+    from workbench.actions.train import check_output_folder
+
+    out = Path(out)
+    if out.is_dir():
+        raise ActionError(f"{shown(out)} is a folder; name the report's file (report.html)")
+    check_output_folder(out.parent)
+    return out
 
 
 def pick_run(runs: list[dict], run_id: int | None) -> tuple[RunRecord, RunRecord | None]:

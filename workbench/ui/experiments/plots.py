@@ -14,7 +14,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 
 from workbench.core.sweep_space import choice_text
-from workbench.ui.plot_export import add_save_menu, plot_table
+from workbench.ui.plot_export import add_save_menu
 
 BEST_COLOR = (214, 39, 40)
 LINE_COLOR = (31, 119, 180)
@@ -102,7 +102,7 @@ class ParallelCoordinates(pg.PlotWidget):
         super().__init__(parent, background="w")
         self.setObjectName("sweepParallel")
         self.setMenuEnabled(False)
-        add_save_menu(self, "sweep-trials", lambda: plot_table(self))
+        add_save_menu(self, "sweep-trials", self._numbers)
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.getPlotItem().hideAxis("left")
@@ -157,6 +157,18 @@ class ParallelCoordinates(pg.PlotWidget):
             self.lines[report.number] = self.plot(x, np.array(y), pen=pen)
         self.setXRange(-0.05, len(keys) + 0.45, padding=0)  # room for the last axis's labels
         self.setYRange(-0.06, 1.06, padding=0)
+
+    def _numbers(self):
+        """The trials the lines stand for: their settings, objective and state."""
+        shown = getattr(self, "_shown", None)
+        if not shown or not shown[1]:
+            return None
+        space, reports, _best, objective = shown
+        keys = list(space)
+        return (["trial", *keys, objective, "state"],
+                [[r.number, *(r.params.get(k, "") for k in keys),
+                  "" if r.value is None else r.value, r.state]
+                 for r in sorted(reports, key=lambda r: r.number)])
 
     def _label_axis(self, i: int, ticks: list[tuple[float, str]]) -> None:
         """Each value beside its axis, on the right, with a short tick mark."""
