@@ -26,6 +26,8 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import evaluation
+from workbench.ui.evaluation.class_pictures import ClassPicturesView
+from workbench.ui.evaluation.feature_space import FeatureSpaceView
 from workbench.ui.evaluation.gallery import SampleGalleryView, top_probabilities
 from workbench.ui.evaluation.matrix import ConfusionMatrixView
 from workbench.ui.evaluation.regression import RegressionView
@@ -109,6 +111,9 @@ class EvaluationPanel(QWidget):
         # A clicked image's heatmaps for its predicted and its true class, side by side.
         self.why = EvaluationWhyView(state.trained, self)
         self.why.draw_requested.connect(self._send_to_draw)
+        self.feature_space = FeatureSpaceView(state.trained, self)
+        self.feature_space.sample_clicked.connect(self._on_sample_clicked)
+        self.class_pictures = ClassPicturesView(state.trained, self)
         self.table = QTableWidget(0, 5, self, objectName="perClassTable")
         self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
         self.table.verticalHeader().setVisible(False)
@@ -129,6 +134,8 @@ class EvaluationPanel(QWidget):
         self.details.addTab(self.cell_gallery, "Cell")
         self.details.addTab(self.wrong_gallery, "Most wrong")
         self.details.addTab(metrics, "Per class")
+        self.details.addTab(self.feature_space, "Feature space")
+        self.details.addTab(self.class_pictures, "Classes")
         classification = QSplitter(Qt.Horizontal, self)
         classification.addWidget(self.matrix)
         right = QWidget(self)
@@ -329,6 +336,8 @@ class EvaluationPanel(QWidget):
         self.matrix.set_normalised(self.normalise.isChecked())
         self._fill_table(result, names)
         self._fill_pairs(result, names)
+        self.class_pictures.set_class_names(names)
+        self.feature_space.set_result(self._dataset.x_test, result.y_true, result.y_pred, names)
         self._thumbnails_for = (result, names)
         if self.isVisible():
             self._fill_thumbnails()

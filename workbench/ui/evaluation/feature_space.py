@@ -1,0 +1,184 @@
+"""The feature space of the test split (TensorBoard's projector is the model): each test image as a
+point where the penultimate layer puts it, projected to 2-D, coloured by its true class, mistakes
+marked; a click on a point picks that image (the Evaluation tab shows its heatmaps).
+
+The activations come from the views' model's thread (with PCA there too: it is instant, so the
+picture follows each epoch of a run); t-SNE and UMAP take seconds to minutes and run as a task of
+this view, never on the GUI thread or the model's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from workbench.core.feature_space import PROJECTIONS, unavailable_projection
+from workbench.ui.tasks import TaskRunner
+
+MAX_POINTS = 2000  # t-SNE of more takes minutes on a laptop's CPU
+
+
+def _features_on_model(model, x, method) -> dict:
+    """On the views' model's thread: the activations, and their PCA at once."""
+    from workbench.core import feature_space
+
+    feats, outputs = feature_space.features(model, x)
+    xy = feature_space.project(feats, "pca") if method == "pca" else None
+    return {"features": feats, "xy": xy}
+
+
+def _project_task(state, feats, method):
+    from workbench.core import feature_space
+
+    state.set_progress(0.0, f"{PROJECTIONS[method]} of {len(feats):,} points…")
+    return feature_space.project(feats, method)
+
+
+class FeatureSpaceView(QWidget):
+    sample_clicked = pyqtSignal(int)  # the test image of a clicked point
+    projected = pyqtSignal()  # points drawn (or the reason there are none shown)
+    _arrived = pyqtSignal(object)
+
+    def __init__(self, trained, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("featureSpace")
+        self.trained = trained
+        self.xy: np.ndarray | None = None
+        self.indices = np.zeros(0, np.int64)  # the test image of each point
+        self._data: tuple | None = None  # (x, y_true, y_pred, names) of the shown result
+        self._generation = 0
+        self.runner = TaskRunner(self)
+
+        self.method_box = QComboBox(self, objectName="featureSpaceMethod")
+        for key, name in PROJECTIONS.items():
+            self.method_box.addItem(name, key)
+            reason = unavailable_projection(key)
+            if reason is not None:
+                item = self.method_box.model().item(self.method_box.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(reason)
+        self.method_box.setToolTip("PCA at once (and after each epoch); t-SNE and UMAP on "
+                                   "Project, in the background")
+        self.project_button = QPushButton("Project", self, objectName="featureSpaceButton")
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #555;")
+        self.plot = pg.PlotWidget(self, background="w")
+        self.plot.setMinimumSize(160, 120)
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setMenuEnabled(False)
+        self.scatter = pg.ScatterPlotItem(size=6, hoverable=True, tip=None)
+        self.plot.addItem(self.scatter)
+        self.scatter.sigClicked.connect(self._on_points_clicked)
+        legend = QLabel("Colour: true class · ✕: a mistake · click a point", self)
+        legend.setStyleSheet("color: #555;")
+        legend.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.method_box)
+        row.addWidget(self.project_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(legend)
+
+        self._arrived.connect(self._on_arrived, Qt.QueuedConnection)
+        self.project_button.clicked.connect(self.project)
+        self.method_box.currentIndexChanged.connect(lambda _i: self._on_method_changed())
+
+    @property
+    def method(self) -> str:
+        return self.method_box.currentData()
+
+    def set_result(self, x, y_true, y_pred, names: list[str]) -> None:
+        """A new evaluation: PCA follows it at once when shown; t-SNE/UMAP wait for Project."""
+        count = min(len(x), MAX_POINTS)
+        self._data = (np.asarray(x[:count]), np.asarray(y_true[:count]),
+                      np.asarray(y_pred[:count]), list(names))
+        if self.method == "pca" and self.isVisible():
+            self.project()
+        elif self.xy is not None and len(self.xy) == count:
+            self._draw()  # the same points, the new mistakes marked
+        else:
+            self.status.setText(f"{PROJECTIONS[self.method]}: press Project.")
+
+    def project(self) -> None:
+        if self._data is None:
+            self.status.setText("Evaluate a trained model first.")
+            return
+        self._generation += 1
+        request, method = self._generation, self.method
+        posted = self.trained.post_on_model(
+            _features_on_model, self._data[0], method,
+            done=lambda value, error: self._arrived.emit((request, method, value, error)))
+        self.status.setText("Reading the penultimate layer…" if posted else
+                            "Train the model (or open a trained one) first.")
+
+    def _on_arrived(self, answer) -> None:
+        request, method, value, error = answer
+        if request != self._generation:
+            return
+        if error is not None or value is None:
+            self.status.setText(f"No projection: {error}" if error else "No model.")
+            self.projected.emit()
+            return
+        if value["xy"] is not None:
+            self._show(value["xy"], method, value["features"].shape[1])
+            return
+        self.status.setText(f"{PROJECTIONS[method]} of {len(value['features']):,} points… "
+                            "(in the background; t-SNE takes a minute or more)")
+        self.runner.start(
+            _project_task, value["features"], method, name="feature-space",
+            on_result=lambda xy: self._on_projected(request, method, xy,
+                                                    value["features"].shape[1]),
+            on_error=lambda message: self._on_failed(request, message))
+
+    def _on_projected(self, request, method, xy, dims) -> None:
+        if request == self._generation:
+            self._show(xy, method, dims)
+
+    def _on_failed(self, request, message: str) -> None:
+        if request == self._generation:
+            self.status.setText(f"No projection: {message}")
+            self.projected.emit()
+
+    def _show(self, xy, method, dims: int) -> None:
+        self.xy = np.asarray(xy, np.float32)
+        self.indices = np.arange(len(self.xy))
+        wrong = int((self._data[1] != self._data[2]).sum())
+        self.status.setText(f"{PROJECTIONS[method]} of the penultimate layer ({dims} values per "
+                            f"image), {len(self.xy):,} test images, {wrong:,} mistakes")
+        self._draw()
+        self.plot.autoRange()
+        self.projected.emit()
+
+    def _draw(self) -> None:
+        _, y_true, y_pred, names = self._data
+        n = max(len(names), int(y_true.max(initial=0)) + 1)
+        brushes = [pg.mkBrush(pg.intColor(i, hues=max(n, 1), maxValue=220)) for i in range(n)]
+        wrong = y_true != y_pred
+        edge = pg.mkPen(0, 0, 0, 220, width=1.5)
+        self.scatter.setData(
+            pos=self.xy, data=self.indices, brush=[brushes[int(t)] for t in y_true],
+            pen=[edge if w else None for w in wrong], symbol=np.where(wrong, "x", "o"),
+            size=np.where(wrong, 11, 6))
+
+    def _on_points_clicked(self, _item, points, _event=None) -> None:
+        if len(points):
+            self.sample_clicked.emit(int(points[0].data()))
+
+    def _on_method_changed(self) -> None:
+        self._generation += 1  # a projection on its way is not the one asked for now
+        if self.method == "pca" and self._data is not None:
+            self.project()
+        else:
+            self.status.setText(f"{PROJECTIONS[self.method]}: press Project.")
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self.method == "pca" and self._data is not None and self.xy is None:
+            self.project()
