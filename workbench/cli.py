@@ -148,7 +148,7 @@ def _load_dataset(name: str, seed: int | None = 0):
 def cmd_train(args) -> int:
     from workbench import cli_report, cli_train
     from workbench.actions.errors import ActionError
-    from workbench.actions.train import check_model_memory, check_output_folder, train
+    from workbench.actions.train import check_output_folder, preflight, train
     from workbench.core.inspect import inspect_model
     from workbench.core.project import check_room_for_run, load_project
     from workbench.core.runs import next_run_id
@@ -176,9 +176,10 @@ def cmd_train(args) -> int:
     report = inspect_model(project.model)
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
-    check_model_memory(report.total_params)
+    _preflight(preflight(project.model, report, project.training, None))  # before the data
     board = cli_report.tensorboard_folder(args, worker)
     dataset = _load_dataset(project.dataset, project.training.seed)
+    _preflight(preflight(project.model, report, project.training, dataset))  # Train's checks
     starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
                 f"(if the run is killed: --resume {backup.folder})")
     cli_train.clear_backup(args, backup)
@@ -230,6 +231,11 @@ def cmd_train(args) -> int:
     if result.message and not args.json:
         print(result.message)
     return 0
+
+
+def _preflight(problem: str) -> None:
+    if problem:  # the window's words, as a line of the terminal's
+        raise CliError(problem[0].lower() + problem[1:], EXIT_INVALID)
 
 
 def _warn(text: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from workbench.actions.errors import ActionError
-from workbench.core.compatibility import label_shape, output_problem
+from workbench.core.compatibility import check_output, label_shape, output_problem
 from workbench.core.datasets.splits import is_lazy
 from workbench.core.distribute import is_multi_worker
 from workbench.core.errors import reason_lines
@@ -69,6 +69,31 @@ def check_model_memory(total_params: int) -> None:
         raise ActionError(f"the model's {total_params:,} parameters need about "
                           f"{needed / 1e9:,.1f} GB of memory to train, more than the "
                           f"{free / 1e9:,.1f} GB free; make its layers smaller")
+
+
+def preflight(spec: ModelSpec, report, config: TrainConfig, dataset) -> str:
+    """Why a run of ``spec`` (inspected as ``report``) on ``dataset`` cannot start, in one line
+    ("" when it can): the checks Train makes before a run in the window and ``workbench train``
+    makes before it loads TensorFlow's model: a valid model, one that fits in the free memory,
+    an output that fits the labels, samples that fit the input."""
+    if not spec.layers:
+        return "The model has no layers yet: add one from the Layers list."
+    if report.error is not None:
+        return f"The model is invalid: {report.error_text()}"
+    try:  # a model too big for the memory free must not start to build
+        check_model_memory(report.total_params)
+    except ActionError as exc:
+        return f"The model is too big to train here: {exc}"
+    if dataset is None:
+        return ""
+    problem = check_output(spec, report, config, dataset)
+    if problem is not None:
+        return f"The model's output does not fit the labels: {problem.message}"
+    try:
+        adapt_inputs(np.empty((0, *dataset.input_shape), np.float32), tuple(spec.input_shape))
+    except TrainingError as exc:
+        return f"The data does not fit the model: {exc}"
+    return ""
 
 
 def display_metric(task: str) -> str:

@@ -3,7 +3,6 @@ the error banner laid over the training plots."""
 
 from __future__ import annotations
 
-import numpy as np
 from PyQt5.QtCore import QRect, Qt
 from PyQt5.QtGui import QPainter
 from PyQt5.QtWidgets import (
@@ -52,31 +51,11 @@ def train_blocker(state, dataset_for: str | None) -> str:
         return f"The dataset could not be loaded: {state.data.error}"
     if state.data.dataset is None or dataset_for not in (None, state.project.dataset):
         return "Loading the dataset…"
-    if not state.spec.layers:
-        return "The model has no layers yet: add one from the Layers list."
-    if state.inspection is None or not state.inspection_current:
+    if state.spec.layers and (state.inspection is None or not state.inspection_current):
         return CHECKING  # a run must not start on the answer for an older edit
-    if state.inspection.error is not None:
-        return f"The model is invalid: {state.inspection.error_text()}"
-    from workbench.actions.train import ActionError, check_model_memory
+    from workbench.actions.train import preflight
 
-    try:  # the CLI's check too: a model too big for the memory free must not start to build
-        check_model_memory(state.inspection.total_params)
-    except ActionError as exc:
-        return f"The model is too big to train here: {exc}"
-    from workbench.core.compatibility import check_output
-
-    problem = check_output(state.spec, state.inspection, state.training, state.data.dataset)
-    if problem is not None:
-        return f"The model's output does not fit the labels: {problem.message}"
-    from workbench.core.training import TrainingError, adapt_inputs
-
-    sample = np.empty((0, *state.data.dataset.input_shape), dtype=np.float32)
-    try:
-        adapt_inputs(sample, tuple(state.spec.input_shape))
-    except TrainingError as exc:
-        return f"The data does not fit the model: {exc}"
-    return ""
+    return preflight(state.spec, state.inspection, state.training, state.data.dataset)
 
 
 def ready_text(state) -> str:
