@@ -154,6 +154,7 @@ def test_a_tutorial_project_shows_the_tutorials_figures(digits):
     assert "50.0% train / 47.0% test" in html  # ours, from core.tutorials.fonts_rows
 
 
+@pytest.mark.slow
 def test_report_command(trained, tmp_path):
     path, _, _ = trained
     out = tmp_path / "report.html"
@@ -166,6 +167,24 @@ def test_report_command(trained, tmp_path):
                          cwd=ROOT, timeout=300)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1
     assert "no run 7 (its runs: 1, 2)" in bad.stderr and not (tmp_path / "x.html").exists()
+
+
+def test_many_classes_draw_the_matrix_as_a_picture(trained, tmp_path):
+    from workbench.core.build import build_model
+    from workbench.core.datasets.dataset import Dataset
+
+    _, project, _ = trained
+    model = build_model(ModelSpec((28, 28), [L("Flatten"), L("Dense", units=30,
+                                                            activation="softmax")]))
+    rng = np.random.default_rng(0)
+    many = Dataset("many", rng.random((40, 28, 28), dtype=np.float32), np.arange(40) % 30,
+                   rng.random((60, 28, 28), dtype=np.float32), np.arange(60) % 30,
+                   "classification", [f"c{i}" for i in range(30)])
+    html, _, notes = render_report(project, many, model)
+    assert notes == []
+    assert '<img class="matrixpicture"' in html and '<table class="matrix">' not in html
+    picture = re.search(r'class="matrixpicture" src="([^"]+)"', html).group(1)
+    assert decode(picture).size[0] % 30 == 0  # one square per cell
 
 
 def test_write_report_for_project_without_runs(tmp_path):

@@ -31,6 +31,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "report"
 SAMPLES_PER_CLASS = 6
 MAX_CLASSES_SHOWN = 20
 MISTAKES = 12
+MAX_CELL_TEXT = 20  # classes up to which the matrix is a table of numbers (else a picture)
 
 
 @dataclass
@@ -263,8 +264,13 @@ def evaluation_section(model, dataset, notes: list[str]) -> dict | None:
     names = list(dataset.class_names) + [str(i) for i in range(len(dataset.class_names), n)]
     top = max(1.0, float(report.confusion.max(initial=0)))  # the window's levels: 0 … max count
     colours = palette.colorize(report.confusion / 1.0, palette.BLUES, 0.0, top)
-    rows = []
-    for t in range(n):
+    rows, picture = [], ""
+    if n > MAX_CELL_TEXT:  # as in the Evaluation tab: past 20 classes the numbers do not fit
+        picture = figures.heat_uri(report.confusion, palette.BLUES, 0.0, top, 600)
+        n_rows = 0
+    else:
+        n_rows = n
+    for t in range(n_rows):
         total = int(report.confusion[t].sum()) or 1
         cells = []
         for p in range(n):
@@ -282,7 +288,8 @@ def evaluation_section(model, dataset, notes: list[str]) -> dict | None:
                          "true": names[true], "predicted": names[pred], "index": i,
                          "confidence": f"{report.probabilities[i, pred]:.1%}"})
     per_class = [{**m, "name": names[m["class"]]} for m in report.per_class]
-    return {"names": names, "rows": rows, "per_class": per_class, "mistakes": mistakes,
+    return {"names": names, "rows": rows, "picture": picture, "per_class": per_class,
+            "mistakes": mistakes,
             "accuracy": report.accuracy, "loss": report.loss, "samples": len(report.labels),
             "wrong": int(len(report.wrong)), "note": report.note}
 
