@@ -177,7 +177,7 @@ def cmd_train(args) -> int:
     if not report.ok:
         raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
     _preflight(preflight(project.model, report, project.training, None))  # before the data
-    board = cli_report.tensorboard_folder(args, worker)
+    board = cli_report.tensorboard_options(args, worker)  # train's tensorboard_dir, ...
     dataset = _load_dataset(project.dataset, project.training.seed)
     _preflight(preflight(project.model, report, project.training, dataset))  # Train's checks
     starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
@@ -186,8 +186,7 @@ def cmd_train(args) -> int:
     try:
         run = train(project.model, project.training, dataset, project.dataset,
                     _terminal_listener(args.json, starting), run_id=next_run_id(project.runs),
-                    strategy=strategy, backup_dir=backup.folder, tensorboard_dir=board,
-                    tensorboard_batches=args.tensorboard_batches)
+                    strategy=strategy, backup_dir=backup.folder, **board)
     except BaseException:
         if not backup.exists():  # it could not start: nothing of it to keep
             backup.discard()

@@ -37,9 +37,9 @@ def add_train_arguments(p) -> None:
                    help="with --tensorboard: the loss and metrics after every batch too")
 
 
-def tensorboard_folder(args, worker: int) -> Path | None:
-    """``train --tensorboard DIR``, checked before the run (the chief alone writes: one run's
-    files)."""
+def tensorboard_options(args, worker: int) -> dict:
+    """``train --tensorboard DIR`` as the train action's arguments, checked before the run (the
+    chief alone writes: one run's files)."""
     from workbench.actions.errors import ActionError
     from workbench.actions.train import check_output_folder
     from workbench.core.tensorboard import TensorBoardMissing, require
@@ -47,12 +47,15 @@ def tensorboard_folder(args, worker: int) -> Path | None:
     if not args.tensorboard:
         if args.tensorboard_batches:
             raise ActionError("--tensorboard-batches goes with --tensorboard DIR")
-        return None
+        return {}
     try:
         require()
     except TensorBoardMissing as exc:
         raise ActionError(str(exc)) from None
-    return check_output_folder(args.tensorboard) if worker == 0 else None
+    if worker != 0:
+        return {}
+    return {"tensorboard_dir": check_output_folder(args.tensorboard),
+            "tensorboard_batches": args.tensorboard_batches}
 
 
 def cmd_report(args) -> int:

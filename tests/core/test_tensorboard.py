@@ -170,3 +170,19 @@ def test_the_projects_option_round_trips(tmp_path):
                                        '"layers": []}, "tensorboard": "yes"}')
     with pytest.raises(ProjectError, match="tensorboard must be true or false"):
         load_project(tmp_path / "bad.json")
+
+
+@pytest.mark.slow
+def test_train_command_writes_the_runs_event_files(tmp_path, capsys):
+    from workbench import cli
+
+    project = ROOT / "resources" / "templates" / "mnist-mlp.json"
+    code = cli.main(["train", str(project), "--epochs", "1", "--out", str(tmp_path / "out"),
+                     "--tensorboard", str(tmp_path / "tb"), "--json"])
+    assert code == 0, capsys.readouterr().err
+    epochs = _scalars(_read(tmp_path / "tb" / "run-1" / "validation"), "epoch_accuracy")
+    done = [line for line in capsys.readouterr().out.splitlines() if '"epoch_end"' in line]
+    import json
+
+    logs = json.loads(done[0])["logs"]
+    assert epochs == [(0, pytest.approx(logs["val_accuracy"], rel=1e-6))]
