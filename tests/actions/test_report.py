@@ -187,6 +187,14 @@ def test_many_classes_draw_the_matrix_as_a_picture(trained, tmp_path):
     assert decode(picture).size[0] % 30 == 0  # one square per cell
 
 
+def test_names_from_files_are_text_not_markup(trained, digits):
+    _, project, model = trained
+    hostile = project.copy()
+    hostile.name = '<script>alert("x")</script>'
+    html, _, _ = render_report(hostile, digits, model)
+    assert parts(html).scripts == 0 and "&lt;script&gt;alert(" in html
+
+
 def test_write_report_for_project_without_runs(tmp_path):
     project = load_template("mnist-mlp")
     save_project(project, tmp_path / "p.json")

@@ -45,16 +45,20 @@ class ReportWritten:
 def write_report_for_project(project_path, out, run_id: int | None = None,
                              dataset: str | None = None) -> ReportWritten:
     """``workbench report PROJECT``: the project's trained weights are the ``.keras`` beside it
-    (the last run's, as train and Save write them)."""
-    from workbench.core.datasets import load_dataset
+    (the last run's, as train and Save write them); the data is the run's dataset (``dataset``
+    names another)."""
+    from workbench.core.datasets import dataset_names, load_dataset
     from workbench.core.modelio import load_model
     from workbench.core.project import load_project, weights_path
 
     _check_out(out)  # before the work, not after it
     project = load_project(project_path)
+    run, _ = pick_run(project.runs, run_id)  # (a run that is not there: before any loading)
     keras_file = weights_path(project_path)
     model = load_model(keras_file, compile=False) if keras_file.is_file() else None
-    data = load_dataset(dataset or project.dataset, seed=project.training.seed or 0)
+    known = run.dataset in dataset_names() or (run.dataset and Path(run.dataset).exists())
+    data = load_dataset(dataset or (run.dataset if known else project.dataset),
+                        seed=run.training.get("seed", project.training.seed) or 0)
     return write_report(project, out, data, model, run_id, Path(project_path).stem)
 
 
