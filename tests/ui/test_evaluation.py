@@ -7,6 +7,7 @@ import pytest
 from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtWidgets import QWidget
 
+from workbench.core.run_text import percent
 from workbench.core.templates import load_template
 from workbench.ui.evaluation.panel import EMPTY_TEXT
 from workbench.ui.evaluation.worker import EvaluationRequest, EvaluationWorker
@@ -73,7 +74,7 @@ def test_confusion_matrix_fills_and_matches_the_model(qtbot):
     np.testing.assert_array_equal(result.y_pred, expected)
     accuracy = float(np.mean(expected == y_test))
     assert result.accuracy == pytest.approx(accuracy)
-    assert f"{accuracy:.1%}" in panel.summary.text()
+    assert percent(accuracy) in panel.summary.text()
     # Row percentages: every row with images adds up to 100.
     panel.normalise.setChecked(True)
     rows = panel.matrix.shown_values().sum(axis=1)
@@ -240,6 +241,6 @@ def test_a_result_arriving_behind_another_tab_is_drawn_when_shown(qtbot):
     assert panel.matrix.counts is None and panel.wrong_gallery.shown_indices() == []
     show_evaluation(w)
     assert int(panel.matrix.counts.sum()) == len(result.y_true)
-    assert f"{result.accuracy:.1%}" in panel.summary.text()
+    assert percent(result.accuracy) in panel.summary.text()
     shown = panel.wrong_gallery.shown_indices()
     assert shown and all(result.y_pred[i] != result.y_true[i] for i in shown)

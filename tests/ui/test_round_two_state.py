@@ -18,6 +18,7 @@ from tests.ui.test_file_menu import add_drawings
 from workbench.core.build import build_model
 from workbench.core.project import load_project, weights_path
 from workbench.core.recovery import find_recoveries, recovery_root
+from workbench.core.run_text import percent
 from workbench.core.spec import TrainConfig
 from workbench.ui.draw import samples
 from workbench.ui.draw.deployed import KERAS_ONLY
@@ -310,3 +311,90 @@ def test_save_as_beside_another_project_keeps_their_samples_apart_and_merging_as
     assert w.project_actions.save_as()
     assert samples.load_samples(samples.samples_location(tmp_path / "third.json"))[1].tolist() \
         == [2, 7, 0]
+
+
+# --- 6: each figure written one way ---------------------------------------------------------------
+
+
+def finish(qtbot, w, name: str):
+    button = widget(w, QPushButton, name)
+    qtbot.waitUntil(button.isEnabled, timeout=20_000)
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        qtbot.mouseClick(button, Qt.LeftButton)
+    return done.args[0]
+
+
+def shown_labels(qtbot, w) -> tuple[str, str]:
+    """What Weights and Evaluation say about the weights they show."""
+    w.tabs.setCurrentWidget(w.weights_panel)
+    label = w.weights_panel.weights.epoch_label
+    qtbot.waitUntil(lambda: label.text() != "", timeout=10_000)
+    panel = w.evaluation_panel
+    panel.result = None
+    w.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.worker.busy, timeout=30_000)
+    return label.text(), panel.summary.text()
+
+
+def test_a_continued_run_is_labelled_alike_in_every_view_and_after_reopening(
+        qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window()
+    w.show()
+    state, panel = w.state, w.training_panel
+    configure(state, epochs=1, batch_size=64)
+    qtbot.waitUntil(lambda: "Ready" in panel.hint_label.text(), timeout=20_000)
+    assert "1 epoch of batch 64" in panel.hint_label.text()  # not "1 epochs"
+    assert finish(qtbot, w, "trainButton").result.status == "completed"
+    configure(state, epochs=2, batch_size=64)
+    assert finish(qtbot, w, "continueButton").result.status == "completed"  # epochs 2 and 3
+
+    def check(where: str) -> None:
+        assert panel.runs_table.item(0, 3).text() == "2 (2–3)", where
+        assert panel.runs_table.item(0, 2).text() == "Finished", where  # as the progress says
+        assert "2 epochs (2–3)" in panel.progress.format(), where
+        weights, evaluation = shown_labels(qtbot, w)
+        assert weights == "after epoch 3 of 3", where
+        assert "run 2, after epoch 3" in evaluation, where
+        test = panel.runs_table.item(0, 6).text().removesuffix(" acc")
+        assert test == percent(state.project.runs[-1]["test"]["accuracy"])
+        assert f"Test accuracy {test}" in evaluation, where  # the same figure, written alike
+
+    check("after the run")
+    slider = w.weights_panel.weights.epoch_slider
+    w.tabs.setCurrentWidget(w.weights_panel)
+    qtbot.keyClick(slider, Qt.Key_Home)  # the weights it went on from: run 1's
+    assert w.weights_panel.weights.epoch_label.text() == "after epoch 1 of 3"
+
+    path = tmp_path / "continued.json"
+    file_menu.answer_save(monkeypatch, path)
+    assert w.project_actions.save_as()
+    w.project_actions.new_action.trigger()
+    assert w.project_actions.open_path(path)
+    qtbot.waitUntil(lambda: state.trained.weights is not None, timeout=30_000)
+    check("reopened")
+
+
+def test_a_run_stopped_inside_an_epoch_says_so_in_evaluation_too(qtbot, make_window, tmp_path,
+                                                                  monkeypatch):
+    w = make_window()
+    w.show()
+    state, panel = w.state, w.training_panel
+    configure(state, epochs=3, batch_size=4)  # 68 batches an epoch
+    qtbot.mouseClick(widget(w, QPushButton, "trainButton"), Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.curves.point_count() and
+                    panel.curves.history.batches.column(0)[-1] > 1.1, timeout=TRAIN_TIMEOUT_MS)
+    stop_run(qtbot, w)
+    assert state.project.runs[-1]["epochs"] == 1
+    weights, evaluation = shown_labels(qtbot, w)
+    assert weights == "when stopped in epoch 2"
+    assert "run 1, when stopped in epoch 2" in evaluation
+
+    path = tmp_path / "stopped.json"
+    file_menu.answer_save(monkeypatch, path)
+    assert w.project_actions.save_as()
+    w.project_actions.new_action.trigger()
+    assert w.project_actions.open_path(path)
+    qtbot.waitUntil(lambda: state.trained.weights is not None, timeout=30_000)
+    weights, evaluation = shown_labels(qtbot, w)
+    assert weights == "when stopped in epoch 2"
+    assert "run 1, when stopped in epoch 2" in evaluation

@@ -184,7 +184,7 @@ def test_a_stop_in_epoch_2_shows_one_full_epoch_and_no_validation_point_for_the_
     assert len(panel.curves.history.epochs) == 1  # one validation point: epoch 1
     assert list(panel.curves.loss_view.val_curve.xData) == [1.0]
     text = panel.progress.format()
-    assert "Stopped · 1 epoch(s)" in text and "of epoch 2" in text
+    assert "Stopped · 1 epoch " in text and "of epoch 2" in text
     assert state.project.runs[-1]["epochs"] == 1
     assert panel.runs_table.item(0, 3).text() == "1"
     # The weights kept are the ones reached in epoch 2: Weights says so.

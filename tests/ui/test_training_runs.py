@@ -42,7 +42,7 @@ def test_continue_goes_on_from_the_last_runs_weights(qtbot, window):
     assert record["id"] == 2 and record["continues"] == 1 and record["initial_epoch"] == 2
     # It started from run 1's weights, not from a fresh initialisation...
     epoch, initial = state.trained.weights_history[0]
-    assert epoch == -1
+    assert epoch == 1  # those after epoch 2 (#30: its epochs count on from run 1's)
     assert all(np.array_equal(a, b) for a, b in zip(initial, reached))
     # ...and its curves go on where run 1's ended: its epoch is the 3rd.
     assert list(panel.curves.history.epochs.column(0)) == [3.0]
@@ -50,7 +50,7 @@ def test_continue_goes_on_from_the_last_runs_weights(qtbot, window):
     # Run 1 is drawn faintly under it, at epochs 1 and 2.
     assert panel.curves.shown_earlier_runs() == [1]
     table = panel.runs_table
-    assert table.item(0, 3).text() == "1 (3–3)"
+    assert table.item(0, 3).text() == "1 (3)"
     assert "continues run 1 from epoch 2" in table.item(0, 8).text()
     # Continue again: the next run counts on from epoch 3.
     assert "run 2 (after epoch 3)" in go_on.toolTip()

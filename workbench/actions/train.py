@@ -236,6 +236,8 @@ def train(spec, config, dataset, dataset_name: str,
     record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
     if initial_weights is not None:
         record.extra.update(continues=continues, initial_epoch=int(initial_epoch))
+    if result.partial_batches:  # the weights are from inside the epoch after the full ones
+        record.extra["partial_batches"] = int(result.partial_batches)
     if strategy is not None:
         record.extra["replicas"] = int(strategy.num_replicas_in_sync)
     weights = [w.copy() for w in model.get_weights()]

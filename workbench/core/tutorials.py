@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core.run_text import count, percent
 from workbench.core.templates import load_template
 
 Row = tuple[str, str, str]  # what, the tutorial's figure, ours ("" before a run)
@@ -71,7 +72,7 @@ class Tutorial:
 
 
 def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value:.1%}"
+    return "" if value is None else percent(value)
 
 
 def _series(run: dict, key: str) -> list[float]:
@@ -101,7 +102,7 @@ def _linear_figures(run: dict, weights) -> list[Row]:
             ours = f"{float(kernel.reshape(-1)[0] + bias.reshape(-1)[0]):.2f}"
     epochs = len(_series(run, "loss"))
     return [("prediction at x = 1", "≈ 0.7 after 200 SGD epochs",
-             f"{ours} after {epochs} epochs" if ours else ""),
+             f"{ours} after {count(epochs, 'epoch')}" if ours else ""),
             ("final training loss (MSE)", "", _series(run, "loss")[-1:] and
              f"{_series(run, 'loss')[-1]:.4f}" or "")]
 
@@ -178,7 +179,7 @@ def runs_rows(runs: Sequence[dict]) -> list[Row]:
         ours = f"val {_pct(val[-1])}" if val else ""
         if _test(run) is not None:
             ours += f"{', ' if ours else ''}test {_pct(_test(run))}"
-        rows.append((what, "", f"{ours} after {len(_series(run, 'loss'))} epochs"))
+        rows.append((what, "", f"{ours} after {count(len(_series(run, 'loss')), 'epoch')}"))
     return rows
 
 

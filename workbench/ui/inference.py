@@ -51,7 +51,7 @@ class TrainedModel(QObject):
         # (epoch, weights) of the last run, bounded (see thin_history).
         self.weights_history: list[tuple[int, list]] = []
         self._trained_spec: dict | None = None  # the spec those weights belong to
-        self._initial: tuple[int | None, list | None] = (None, None)  # see set_initial_weights
+        self._initial: tuple[int | None, list | None, int] = (None, None, -1)  # see below
         self.views_model = ViewsModel(self)
         self.engine_views = None  # an EngineViews when the window has an engine: Draw asks it
         document.project_replaced.connect(self.clear)
@@ -69,16 +69,17 @@ class TrainedModel(QObject):
         self.weights, self.weights_epoch, self.weights_history = None, -1, []
         self.weights_run = self.partial_epoch = None
         self._trained_spec = None
-        self._initial = (None, None)
+        self._initial = (None, None, -1)
         self.views_model.clear()
         if self.engine_views is not None:
             self.engine_views.clear()
 
-    def set_initial_weights(self, weights: list, run: int | None) -> None:
+    def set_initial_weights(self, weights: list, run: int | None, epoch: int = -1) -> None:
         """The weights run ``run`` starts from (before its first batch): kept aside, with no
         signal (views wake at the first epoch, not at a run's start), and put first in the run's
-        history when its first epoch's weights arrive: the slider's "initial weights"."""
-        self._initial = (run, weights)
+        history when its first epoch's weights arrive: the slider's "initial weights", or for a
+        continued run those after ``epoch``, the last it goes on from."""
+        self._initial = (run, weights, epoch)
 
     def set_weights(self, epoch: int, weights: list, spec: dict | None = None,
                     run: int | None = None, partial: bool = False) -> None:
@@ -86,9 +87,9 @@ class TrainedModel(QObject):
         (``epoch`` counts from 0; ``run``: the id of the run they come from, if any; ``partial``:
         reached inside ``epoch`` when a stop broke it off)."""
         if epoch == 0 or epoch < self.weights_epoch or run != self.weights_run:
-            initial_run, initial = self._initial
-            self.weights_history = [(-1, initial)] if initial_run == run and initial else []
-            self._initial = (None, None)
+            initial_run, initial, before = self._initial
+            self.weights_history = [(before, initial)] if initial_run == run and initial else []
+            self._initial = (None, None, -1)
         self.weights, self.weights_epoch, self.weights_run = weights, epoch, run
         self.partial_epoch = epoch if partial else None
         self.weights_history = thin_history([*self.weights_history, (epoch, weights)])

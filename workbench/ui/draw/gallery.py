@@ -24,6 +24,7 @@ from workbench.ui.draw import samples
 from workbench.ui.draw.samples import SampleSetError
 
 _THUMB = 48
+ADD_TIP = "Save the 28×28 input with this label in your own sample set"
 
 
 class SampleGalleryView(QWidget):
@@ -52,7 +53,6 @@ class SampleGalleryView(QWidget):
         self.label_box.setPlaceholderText("choose")
         self.label_box.currentIndexChanged.connect(self._on_label_changed)
         self.add_button = QPushButton("Add drawing", self, objectName="addSampleButton")
-        self.add_button.setToolTip("Save the 28×28 input with this label in your own sample set")
         self.add_button.clicked.connect(self.add_current)
         self.use_button = QPushButton("Use for training", self, objectName="useSamplesButton")
         self.use_button.clicked.connect(self._on_use_clicked)
@@ -131,8 +131,9 @@ class SampleGalleryView(QWidget):
         self._update_add()
 
     def _update_add(self) -> None:
-        self.add_button.setEnabled(self._digit is not None and self._path is not None
-                                   and self.label_box.currentIndex() >= 0)
+        labelled = self.label_box.currentIndex() >= 0
+        self.add_button.setEnabled(self._digit is not None and self._path is not None and labelled)
+        self.add_button.setToolTip(ADD_TIP if labelled else "Choose this drawing's label first")
 
     def suggest_label(self, index: int) -> None:
         """The network's answer for the current drawing: the label to add it as, unless the user

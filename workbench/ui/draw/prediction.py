@@ -8,6 +8,7 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from workbench.core.run_text import percent
 from workbench.ui.plot_export import add_save_menu
 
 _BAR = QColor(150, 170, 200)
@@ -178,8 +179,7 @@ class PredictionView(QWidget):
         top = int(np.argmax(probs))
         self._top.setText(self.class_names[top])
         self._top.setStyleSheet("color: #9a9a9a;" if previous else "color: #1d4f91;")
-        self._top_prob.setText(f"{probs[top] * 100:.1f} %" + (" (previous model)" if previous
-                                                               else ""))
+        self._top_prob.setText(percent(probs[top]) + (" (previous model)" if previous else ""))
         self._top_prob.show()
         self._hint.setText("")
         self._hint.hide()
@@ -231,7 +231,7 @@ class PredictionView(QWidget):
             if probs is None:
                 text = ""
             else:
-                text = f"{widths[i] * 100:.1f}%" if widths[i] >= 0.0005 else "0%"
+                text = percent(widths[i]) if widths[i] >= 0.0005 else "0%"
                 label.setPos(widths[i] + 0.01, i)
             if label.textItem.toPlainText() != text:
                 label.setText(text)

@@ -26,6 +26,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import evaluation
+from workbench.core.run_text import percent, trained_text
 from workbench.ui.evaluation.class_pictures import ClassPicturesView
 from workbench.ui.evaluation.feature_space import FeatureSpaceView
 from workbench.ui.evaluation.gallery import SampleGalleryView, top_probabilities
@@ -265,9 +266,9 @@ class EvaluationPanel(QWidget):
         self._dataset = self._pending_dataset
         self.progress.setText(f"{len(result.y_true):,} test samples in {result.seconds:.2f} s")
         run = self._pending_run
-        epoch = "" if self.state.trained.is_external else (
-            f" · {f'run {run}, ' if run is not None else ''}" + (
-                "initial weights" if result.epoch < 0 else f"after epoch {result.epoch + 1}"))
+        trained = self.state.trained
+        epoch = "" if trained.is_external else " · " + trained_text(
+            run, result.epoch, trained.partial_epoch == result.epoch)
         self._undrawn = (result, epoch)
         if self.isVisible():
             self.draw_pending()
@@ -328,7 +329,7 @@ class EvaluationPanel(QWidget):
     def _show_classification(self, result: EvaluationResult, epoch: str) -> None:
         self.normalise.setVisible(True)
         self.summary.setText(
-            f"<b>Test accuracy {result.accuracy:.1%}</b> · loss {result.loss:.4f} "
+            f"<b>Test accuracy {percent(result.accuracy)}</b> · loss {result.loss:.4f} "
             f"(cross-entropy){epoch}"
         )
         names = self._class_names(result.confusion.shape[0])
@@ -411,7 +412,7 @@ class EvaluationPanel(QWidget):
     def _tooltip(self, index: int, names: list[str]) -> str:
         top = top_probabilities(self.result.outputs[index], names, 3)
         lines = [f"test image #{index}: true {names[self.result.y_true[index]]}"]
-        lines += [f"{name}: {p:.1%}" for name, p in top]
+        lines += [f"{name}: {percent(p)}" for name, p in top]
         return "\n".join(lines)
 
     # Interaction ---------------------------------------------------------------------------------

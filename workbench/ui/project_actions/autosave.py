@@ -71,6 +71,8 @@ class AutosaveMixin:
             epochs=len(self._run_logs),
             duration=round(self._run_seconds, 3),
             history=history,
+            # A continued run's epochs count on from where it started (core/run_text.py).
+            extra={"initial_epoch": min(self._run_logs)} if min(self._run_logs) else {},
         ).to_dict()
 
     def _on_runs_changed(self) -> None:

@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import QApplication
 
 from workbench.core import tf_loader
 from workbench.core.project import FORMAT, Project, ProjectError, load_project, weights_path
+from workbench.core.run_text import last_weights, record_epochs
 from workbench.core.spec import ModelSpec, TrainConfig
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -89,11 +90,13 @@ class OpenMixin:
                          "model; its weights were not loaded", 15_000)
             return
         # The weights saved are those of the last run that trained (which epoch, which run).
+        # Counted as the run counted them (a continued run's go on; a stop's are partial).
         last = next((r for r in reversed(self.state.project.runs)
-                     if int(r.get("epochs", 0) or 0) > 0), None)
-        epoch, run = (int(last["epochs"]) - 1, int(last.get("id", 0))) if last else (0, None)
+                     if any(record_epochs(r)[1:])), None)
+        (epoch, partial), run = (last_weights(last), int(last.get("id", 0))) if last else (
+            (0, False), None)
         self.state.trained.set_weights(epoch, [w.copy() for w in model.get_weights()],
-                                       spec.to_dict(), run=run)
+                                       spec.to_dict(), run=run, partial=partial)
         self._status(f"Opened {path.name} with its trained weights ({keras_path.name})")
 
     def _on_tensorflow_ready(self) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QMessageBox, QWidget
 
+from workbench.core.run_text import count
+
 APP_NAME = "Workbench"
 
 
 def ask_keep_run(parent: QWidget, epochs: int) -> str:
     """"keep", "discard" or "cancel": what becomes of the run in progress on closing."""
-    done = f"the {epochs} epoch{'s' if epochs != 1 else ''} done" if epochs else "it"
+    done = f"the {count(epochs, 'epoch')} done" if epochs else "it"
     box = QMessageBox(QMessageBox.Question, APP_NAME,
                       f"A run is training. Keep {done} with the project (as Stop would), "
                       "or discard the run?", QMessageBox.NoButton, parent)

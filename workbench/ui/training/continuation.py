@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.core.run_text import run_name, weights_text
 from workbench.core.runs import RunRecord
 from workbench.ui.training.runs import find_run
 
@@ -42,6 +43,6 @@ def continuation(state) -> tuple[Continuation | None, str]:
 
 def describe(start: Continuation) -> str:
     """The Continue button's tooltip."""
-    source = f"run {start.run}" if start.run is not None else "the opened model"
-    return (f"Train on from the weights of {source} (after epoch {start.initial_epoch}), "
+    return (f"Train on from the weights of {run_name(start.run)} "
+            f"({weights_text(start.initial_epoch - 1)}), "
             "with the current settings; the optimizer starts afresh")

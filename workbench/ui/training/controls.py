@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import tf_loader
+from workbench.core.run_text import count
 
 
 def format_seconds(seconds: float) -> str:
@@ -65,7 +66,7 @@ def ready_text(state) -> str:
     samples = len(state.data.dataset.x_train)
     return (f"Ready: {params:,} parameters · {state.project.dataset} "
             f"({samples:,} samples, {config.validation_split:.0%} for validation) · "
-            f"{config.epochs} epochs of batch {config.batch_size}, "
+            f"{count(config.epochs, 'epoch')} of batch {config.batch_size}, "
             f"{config.optimizer} lr {config.learning_rate:g}")
 
 

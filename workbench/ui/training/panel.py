@@ -74,6 +74,7 @@ class TrainingPanel(QWidget):
         self._curves_pending: tuple[str, int | None, int] | None = None
         self._steps_per_epoch = 100
         self._run_epochs: int | None = None  # the run's length, once it has started
+        self._initial_epoch = 0  # epochs trained before the run (Continue): its epochs count on
         self._progress_total = 1
         self._dataset_for = None  # the project dataset name ``state.data.dataset`` was loaded for
         # Train (True: Continue) asked for while Keras checks the newest edit: done once checked.
@@ -243,10 +244,9 @@ class TrainingPanel(QWidget):
         if self.train_blocker() or (continue_from and start is None):
             self._update_enabled()
             return False
-        initial_epoch = 0
+        initial_epoch = self._initial_epoch = start.initial_epoch if start is not None else 0
         if start is not None:  # the run's own copy of the weights it goes on from
             start.weights = [w.copy() for w in start.weights]
-            initial_epoch = start.initial_epoch
         state = self.state
         runs = state.project.runs
         run_id = next_run_id(runs)
@@ -387,7 +387,7 @@ class TrainingPanel(QWidget):
             self.state.trained.prepare(self._spec_dict)
 
     def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
-        self.epoch_ended.emit(epoch, logs, elapsed)  # for the run's recovery log, even closing
+        self.epoch_ended.emit(self._initial_epoch + epoch, logs, elapsed)  # even when closing
         self.epochs_done += 1
         if self._closing:
             return
@@ -399,11 +399,11 @@ class TrainingPanel(QWidget):
         # Even while closing: the weights reached are kept (checkpoint, autosave). Weights past
         # the last full epoch after Stop are those reached inside the broken-off epoch.
         if epoch < 0:  # the run's initial weights, before its first batch
-            self.state.trained.set_initial_weights(weights, self._run_id)
+            self.state.trained.set_initial_weights(weights, self._run_id, self._initial_epoch - 1)
             return
         partial = self._stopping and epoch >= len(self.curves.history.epochs)
-        self.state.trained.set_weights(epoch, weights, self._spec_dict, run=self._run_id,
-                                       partial=partial)
+        self.state.trained.set_weights(self._initial_epoch + epoch, weights, self._spec_dict,
+                                       run=self._run_id, partial=partial)
 
     def _on_run_finished(self, outcome: RunOutcome) -> None:
         self.task = self.worker = None
@@ -432,7 +432,8 @@ class TrainingPanel(QWidget):
             self._earlier_timer.start(PREPARE_DELAY_MS // 4)
         status_text = STATUS_TEXT.get(result.status, result.status)
         summary = outcome_summary(result.status, result.epochs_completed, outcome.test,
-                                  result.duration, (result.partial_batches, self._steps_per_epoch))
+                                  result.duration, (result.partial_batches, self._steps_per_epoch),
+                                  self._initial_epoch)
         self.progress.setValue(self._progress_total if result.status == "completed"
                                else self.progress.value())
         self.progress.setFormat(summary)
@@ -442,7 +443,7 @@ class TrainingPanel(QWidget):
             self.show_banner(result.message or status_text)
             self.state.bus.status_message.emit(result.message or status_text)
         else:
-            message = result.message or summary
+            message = summary if result.status == "stopped" else (result.message or summary)
             self.state.bus.status_message.emit(f"Run {self.earlier.live_id}: {message}")
 
     def show_banner(self, text: str) -> None:

@@ -8,6 +8,7 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from workbench.core.changes import model_changes, summary, training_changes
+from workbench.core.run_text import count, epoch_range, epochs_cell, percent, record_epochs
 from workbench.core.runs import RunRecord
 from workbench.ui.training.controls import format_seconds
 
@@ -15,7 +16,9 @@ COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Tes
            "Changed since the run before")
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: float | None) -> str:
+    if seconds is None:  # not known (a run recovered after a crash)
+        return "—"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -35,7 +38,7 @@ def best_validation(record: RunRecord) -> str:
     history = record.history
     accuracy = _finite(history.get("val_accuracy"))
     if accuracy:
-        return f"{max(accuracy):.1%} acc"
+        return f"{percent(max(accuracy))} acc"
     losses = _finite(history.get("val_loss"))
     return f"{min(losses):.4g} loss" if losses else "—"
 
@@ -48,7 +51,7 @@ def final_validation_loss(record: RunRecord) -> str:
 def test_summary(record: RunRecord) -> str:
     test = record.test or {}
     if "accuracy" in test:
-        return f"{test['accuracy']:.1%} acc"
+        return f"{percent(test['accuracy'])} acc"
     if "mae" in test:
         return f"{test['mae']:.4g} MAE"
     if "loss" in test:
@@ -57,29 +60,36 @@ def test_summary(record: RunRecord) -> str:
 
 
 STATUS_TEXT = {"completed": "Finished", "stopped": "Stopped", "early_stopped": "Early stopping",
-               "nan": "Stopped: loss became NaN", "failed": "Failed"}
+               "nan": "Stopped: loss became NaN", "failed": "Failed",
+               "interrupted": "Interrupted"}
 
 
 def outcome_summary(status: str, epochs: int, test: dict | None,
-                    duration: float | None = None, partial: tuple[int, int] | None = None) -> str:
-    """"Finished · 2 epoch(s) in 0:12 · test accuracy 91.0%"; ``partial``: (batches, steps) of
-    the epoch a stop broke off, which the count of full epochs leaves out."""
-    text = f"{STATUS_TEXT.get(status, status)} · {epochs} epoch(s)"
+                    duration: float | None = None, partial: tuple[int, int] | None = None,
+                    initial: int = 0) -> str:
+    """"Finished · 2 epochs in 0:12 · test accuracy 91.0%"; ``partial``: (batches, steps) of
+    the epoch a stop broke off, which the count of full epochs leaves out; ``initial``: epochs
+    trained before a continued run ("2 epochs (4–5)")."""
+    text = f"{STATUS_TEXT.get(status, status)} · {count(epochs, 'epoch')}"
+    if initial and epochs:
+        text += f" ({epoch_range(initial, epochs)})"
     if partial and partial[0]:
-        text += f" + {partial[0]}/{partial[1]} batches of epoch {epochs + 1}"
+        text += f" + {partial[0]}/{partial[1]} batches of epoch {initial + epochs + 1}"
     if duration is not None:
         text += f" in {format_seconds(duration)}"
     test = test or {}
     if "accuracy" in test:
-        text += f" · test accuracy {test['accuracy']:.1%}"
+        text += f" · test accuracy {percent(test['accuracy'])}"
     elif "mae" in test:
         text += f" · test MAE {test['mae']:.4g}"
     return text
 
 
 def run_summary(record: RunRecord) -> str:
-    """One line on a finished run: "Run 2 · Finished · 2 epoch(s) · test accuracy 91.0%"."""
-    return f"Run {record.id} · " + outcome_summary(record.status, record.epochs, record.test)
+    """One line on a finished run: "Run 2 · Finished · 2 epochs · test accuracy 91.0%"."""
+    initial, epochs, _partial = record_epochs(record.to_dict())
+    return f"Run {record.id} · " + outcome_summary(record.status, epochs, record.test,
+                                                    initial=initial)
 
 
 def run_changes(record: dict, before: dict | None) -> list[str]:
@@ -100,10 +110,8 @@ def run_changes(record: dict, before: dict | None) -> list[str]:
 
 def _epochs_text(record: RunRecord) -> str:
     """"3", or for a continued run where its epochs lie: "3 (5–7)"."""
-    start = int(record.extra.get("initial_epoch") or 0)
-    if not start or not record.epochs:
-        return str(record.epochs)
-    return f"{record.epochs} ({start + 1}–{start + record.epochs})"
+    initial, epochs, _partial = record_epochs(record.to_dict())
+    return epochs_cell(initial, epochs)
 
 
 def find_run(runs: list[dict], run_id: int) -> dict | None:
@@ -164,12 +172,12 @@ class RunsTableView(QTableWidget):
                 cells = [
                     check,
                     QTableWidgetItem(f"#{run_id}"),
-                    QTableWidgetItem(status.replace("_", " ")),
+                    QTableWidgetItem(STATUS_TEXT.get(status, status)),
                     QTableWidgetItem(_epochs_text(record)),
                     QTableWidgetItem(best_validation(record)),
                     QTableWidgetItem(final_validation_loss(record)),
                     QTableWidgetItem(test_summary(record)),
-                    QTableWidgetItem(_duration(record.duration or 0.0)),
+                    QTableWidgetItem(_duration(record.duration)),
                     QTableWidgetItem(summary(changes) if changes else
                                      ("—" if before is None else "nothing")),
                 ]

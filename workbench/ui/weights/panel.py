@@ -25,6 +25,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import introspection, palette
+from workbench.core.run_text import weights_text
 from workbench.core.weight_layers import WeightedLayer, image_shape_for, weighted_layers
 from workbench.ui.plot_export import add_save_menu, image_table
 from workbench.ui.previous_model import PreviousModelNotice
@@ -228,13 +229,9 @@ class WeightsView(QWidget):
         external = self.state.trained.is_external
         if n_epochs:
             epoch, last = history[index][0], history[-1][0]
-            if epoch < 0:
-                text = "initial weights (before training)"
-            elif self.state.trained.partial_epoch == epoch:
-                text = f"when stopped in epoch {epoch + 1}"
-            else:
-                full = last if self.state.trained.partial_epoch == last else last + 1
-                text = f"after epoch {epoch + 1} of {full}"
+            partial = self.state.trained.partial_epoch
+            full = last if partial == last else last + 1
+            text = weights_text(epoch, partial == epoch, full)
             self.epoch_label.setText("loaded model" if external else text)
         else:
             self.epoch_label.setText("")
