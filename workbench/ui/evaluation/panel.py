@@ -398,7 +398,8 @@ class EvaluationPanel(QWidget):
         for i in wrong:
             probs = result.outputs[i]
             pred = int(result.y_pred[i])
-            captions.append(f"{names[result.y_true[i]]} → {names[pred]}\n{probs[pred]:.0%} sure")
+            sure = percent(probs[pred], 0)
+            captions.append(f"{names[result.y_true[i]]} → {names[pred]}\n{sure} sure")
             tips.append(self._tooltip(int(i), names))
         total = len(result.wrong)
         self.wrong_gallery.set_samples(
@@ -430,8 +431,9 @@ class EvaluationPanel(QWidget):
         captions = []
         for i in shown:
             (top, p), *rest = top_probabilities(result.outputs[i], names, 2)
-            second = f"\n{rest[0][0]}: {rest[0][1]:.0%}" if rest and rest[0][1] >= 0.01 else ""
-            captions.append(f"{top}: {p:.0%}{second}")
+            second = (f"\n{rest[0][0]}: {percent(rest[0][1], 0)}"
+                      if rest and rest[0][1] >= 0.01 else "")
+            captions.append(f"{top}: {percent(p, 0)}{second}")
         what = "correct" if true == pred else "wrong"
         more = f" (showing {len(shown)})" if len(indices) > len(shown) else ""
         self.cell_gallery.set_samples(

@@ -21,6 +21,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.actions.explain import composite
 from workbench.core.explain import METHODS
+from workbench.core.run_text import percent
 
 SIDE = 84  # pixels per heatmap: 3× a 28×28 digit (the tab's right pane is small at 1024×700)
 _EMPTY_STYLE = "border: 1px dashed #b0b0b0;"
@@ -111,8 +112,8 @@ class EvaluationWhyView(QWidget):
         self.index, self._sample = index, np.asarray(sample, np.float32)
         self._classes = [predicted] if predicted == true else [predicted, true]
         p = probabilities
-        labels = [f"predicted {names[predicted]} ({p[predicted]:.0%})",
-                  f"true {names[true]} ({p[true]:.0%})"]
+        labels = [f"predicted {names[predicted]} ({percent(p[predicted], 0)})",
+                  f"true {names[true]} ({percent(p[true], 0)})"]
         for caption, text in zip(self.captions, labels):
             caption.setText(text)
         self.captions[1].setVisible(predicted != true)

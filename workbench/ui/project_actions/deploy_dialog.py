@@ -29,6 +29,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.run_text import percent
+
 # (format, quantize, menu/combo text, what it is for)
 CHOICES = (
     ("onnx", None, "ONNX", "runs in onnxruntime: servers, browsers (onnxruntime-web), C#, C++"),
@@ -54,11 +56,12 @@ def report_html(report) -> str:
     rows = [("File", f"{escape(report.path)} ({report.bytes / 1024:,.0f} KB)"),
             ("Ran in", f"{escape(report.runtime)}, on {report.samples:,} test samples")]
     if report.agreement is not None:
-        rows.append(("Same class as Keras", f"{report.agreement:.1%} of the samples"))
+        rows.append(("Same class as Keras", f"{percent(report.agreement)} of the samples"))
     rows.append(("Largest output difference", f"{report.max_abs_diff:.2g}"))
     if report.accuracy is not None:
         change = (report.accuracy - report.keras_accuracy) * 100
-        rows.append(("Accuracy", f"{report.accuracy:.2%} (Keras {report.keras_accuracy:.2%}, "
+        keras = percent(report.keras_accuracy, 2)
+        rows.append(("Accuracy", f"{percent(report.accuracy, 2)} (Keras {keras}, "
                                  f"{change:+.2f} points)"))
     rows.append(("Latency", f"{report.latency_ms:.3f} ms per sample"))
     cells = "".join(f"<tr><td><b>{name}</b>&nbsp;&nbsp;</td><td>{value}</td></tr>"

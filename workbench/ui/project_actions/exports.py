@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import QApplication, QStackedWidget, QTabWidget, QWidget
 
 from workbench.core.export import write_history_csv
 from workbench.core.project import weights_path
+from workbench.core.run_text import percent
 from workbench.ui.plot_export import export_plot
 
 # The plots File ▸ Export can write, by their Qt object names (DESIGN.md contracts).
@@ -61,7 +62,7 @@ def _export_report(_state, project, plain: dict | None, weights: list | None, pa
 
 
 def _checked(report, dataset) -> str:
-    same = "" if report.agreement is None else f", same class {report.agreement:.1%}"
+    same = "" if report.agreement is None else f", same class {percent(report.agreement)}"
     return (f"checked on {dataset.name}'s test samples: max |diff| {report.max_abs_diff:.2g}"
             f"{same}, {report.latency_ms:.3g} ms per sample")
 

@@ -22,7 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core import tf_loader
-from workbench.core.run_text import count
+from workbench.core.run_text import count, percent
 
 
 def format_seconds(seconds: float) -> str:
@@ -65,7 +65,7 @@ def ready_text(state) -> str:
     params = state.inspection.total_params if state.inspection else 0
     samples = len(state.data.dataset.x_train)
     return (f"Ready: {params:,} parameters · {state.project.dataset} "
-            f"({samples:,} samples, {config.validation_split:.0%} for validation) · "
+            f"({samples:,} samples, {percent(config.validation_split, 0)} for validation) · "
             f"{count(config.epochs, 'epoch')} of batch {config.batch_size}, "
             f"{config.optimizer} lr {config.learning_rate:g}")
 

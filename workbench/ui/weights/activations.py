@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import evaluation, introspection, palette
 from workbench.core.catalogue import passes_through
+from workbench.core.run_text import percent
 from workbench.ui.plot_export import add_save_menu, image_table
 
 ROW_HEIGHT = 190
@@ -222,7 +223,7 @@ class ActivationsView(QWidget):
                                              []])
             best = int(np.argmax(values))
             plot.setTitle(f"{title} — answer: {dataset.class_names[best]} "
-                          f"({values[best]:.0%})", color="#222")
+                          f"({percent(values[best], 0)})", color="#222")
         plot.setXRange(-0.6, n - 0.4, padding=0)
         self.view.nextRow()
 
