@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 from workbench.core.feature_space import PROJECTIONS, unavailable_projection
 from workbench.ui.tasks import TaskRunner
 
+LEGEND = "✕: a mistake · click a point to see its heatmaps"
 MAX_POINTS = 2000  # t-SNE of more takes minutes on a laptop's CPU
 
 
@@ -70,12 +71,13 @@ class FeatureSpaceView(QWidget):
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
         self.scatter = pg.ScatterPlotItem(size=6, hoverable=True, tip=None)
         self.plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_points_clicked)
-        legend = QLabel("Colour: true class · ✕: a mistake · click a point", self)
-        legend.setStyleSheet("color: #555;")
-        legend.setWordWrap(True)
+        self.legend = QLabel(LEGEND, self)
+        self.legend.setStyleSheet("color: #555;")
+        self.legend.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.method_box)
         row.addWidget(self.project_button)
@@ -84,7 +86,7 @@ class FeatureSpaceView(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(legend)
+        layout.addWidget(self.legend)
 
         self._arrived.connect(self._on_arrived, Qt.QueuedConnection)
         self.project_button.clicked.connect(self.project)
@@ -159,7 +161,12 @@ class FeatureSpaceView(QWidget):
     def _draw(self) -> None:
         _, y_true, y_pred, names = self._data
         n = max(len(names), int(y_true.max(initial=0)) + 1)
-        brushes = [pg.mkBrush(pg.intColor(i, hues=max(n, 1), maxValue=220)) for i in range(n)]
+        colours = [pg.intColor(i, hues=max(n, 1), maxValue=220) for i in range(n)]
+        brushes = [pg.mkBrush(colour) for colour in colours]
+        shown = names + [str(i) for i in range(len(names), n)]
+        self.legend.setText("True class: " + " ".join(
+            f'<span style="color: {c.name()}; font-weight: bold;">{_escape(name)}</span>'
+            for c, name in zip(colours, shown)) + f" · {LEGEND}")
         wrong = y_true != y_pred
         edge = pg.mkPen(0, 0, 0, 220, width=1.5)
         self.scatter.setData(
@@ -182,3 +189,7 @@ class FeatureSpaceView(QWidget):
         super().showEvent(event)
         if self.method == "pca" and self._data is not None and self.xy is None:
             self.project()
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
