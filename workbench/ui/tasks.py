@@ -16,10 +16,17 @@ so a thread that ends after its window never calls into a destroyed object.
 
 ``shutdown()`` (the window closing) cancels every task, joins every thread, and then delivers
 what they finished with, so the last result of a cancelled run (a run record) is not lost.
+
+Quitting joins every task thread still alive, whatever became of its runner (shut down with a
+time limit, deleted with its window, made while quitting): ``shutdown_all`` at ``aboutToQuit``,
+and once more before the interpreter finalises. A task thread left inside TensorFlow when Python
+finalises is ended mid-call, through C++ code that cannot unwind: the process aborts
+("terminate called without an active exception").
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
 import sys
@@ -36,6 +43,8 @@ from workbench.core.errors import reason_lines
 log = logging.getLogger(__name__)
 
 _RUNNERS: weakref.WeakSet[TaskRunner] = weakref.WeakSet()
+_LIVE: set[Task] = set()  # tasks whose thread has started and not ended, of any runner
+_LIVE_LOCK = threading.Lock()
 # How long a thread that wants the GIL waits before the holder must let go (Python's default:
 # 5 ms). The GUI thread takes the GIL again for every Python method Qt calls (each paint(), each
 # slot), and while a task runs Python (building a model, tracing a step) each of those waited up
@@ -209,7 +218,24 @@ class Task:
                 self._progress_posted = True
         self._runner._post(self, kind, payload)
 
+    def _start(self) -> None:
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        try:
+            self._thread.start()
+        except BaseException:
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+            raise
+
     def _run(self) -> None:
+        try:
+            self._run_task()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+
+    def _run_task(self) -> None:
         state = TaskState(self)
         try:
             result = self._fn(state, *self._args)
@@ -286,7 +312,7 @@ class TaskRunner(QObject):
                      "error": on_error, "finished": on_finished}
         task = Task(self, fn, args, name, callbacks, describe_error, on_cancel)
         self._tasks.append(task)
-        task._thread.start()
+        task._start()
         return task
 
     def cancel_all(self) -> None:
@@ -387,8 +413,40 @@ def shutdown_within(owner: QObject, timeout: float | None = None) -> None:
             runner.shutdown(timeout)
 
 
-def shutdown_all(timeout: float | None = None) -> None:
-    """Shut every live runner down (the application is quitting)."""
+def shutdown_all(timeout: float | None = None) -> bool:
+    """The application is quitting: shut every live runner down, then cancel and join every task
+    thread still alive, whatever its runner (one shut down with a time limit, one deleted with its
+    window, one made by a callback while quitting). True when every thread ended in time."""
     for runner in list(_RUNNERS):
         if not sip.isdeleted(runner):
             runner.shutdown(timeout)
+    return join_live_tasks(timeout)
+
+
+def join_live_tasks(timeout: float | None = None) -> bool:
+    """Cancel and join every task thread still alive (``timeout`` for each; None: no limit).
+    Nothing is delivered. True when none is left."""
+    for _round in range(10):  # a task may have started another before it saw the cancellation
+        with _LIVE_LOCK:
+            live = [task for task in _LIVE if task._thread is not threading.current_thread()]
+        if not live:
+            return True
+        for task in live:
+            task.cancel()
+        for task in live:
+            task._thread.join(timeout)
+        if any(task._thread.is_alive() for task in live):
+            return False
+    with _LIVE_LOCK:
+        return not _LIVE
+
+
+def _join_at_exit() -> None:
+    # Before the interpreter finalises (atexit runs first): a task thread still inside TensorFlow
+    # then would be cut off mid-call and abort the process.
+    if not join_live_tasks(timeout=EXIT_JOIN_S):
+        log.warning("a background task did not end within %s s of quitting", EXIT_JOIN_S)
+
+
+EXIT_JOIN_S = 60.0
+atexit.register(_join_at_exit)
