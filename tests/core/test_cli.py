@@ -1,4 +1,9 @@
-"""The ``workbench`` command, run as users run it: in a subprocess, checking stdout/stderr/exit."""
+"""The ``workbench`` command: stdout, stderr and exit code, as users see them.
+
+Run in this process (the ``cli`` fixture: ``workbench.cli.main`` with file descriptors 1 and 2
+captured) except where the process is the point: TensorFlow's start-up noise, a reader that goes
+away. ``run`` (a process of its own) and ``assert_one_line_error`` serve the other CLI test files.
+"""
 
 import json
 import os
@@ -14,6 +19,7 @@ TEMPLATES = ROOT / "resources" / "templates"
 
 
 def run(*args, cwd=None):
+    """``python -m workbench ARGS`` in a process of its own, as a user runs it."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "workbench", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=300)
@@ -28,22 +34,6 @@ def assert_one_line_error(proc, *words):
         assert word in lines[0], lines[0]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A small real-digit .npz and a fast MLP project that uses it."""
-    folder = tmp_path_factory.mktemp("cli")
-    with np.load(ROOT / "resources" / "datasets" / "mnist-10k.npz") as data:
-        x, y = data["x"], data["y"]
-    pick = np.random.default_rng(0).permutation(len(x))[:500]
-    np.savez(folder / "digits.npz", x_train=x[pick[:400]], y_train=y[pick[:400]],
-             x_test=x[pick[400:]], y_test=y[pick[400:]])
-    project = json.loads((TEMPLATES / "mnist-mlp.json").read_text())
-    project["dataset"] = str(folder / "digits.npz")
-    project["training"]["epochs"] = 2
-    (folder / "mlp.json").write_text(json.dumps(project))
-    return folder
-
-
 def test_summary_json_contract():
     proc = run("summary", TEMPLATES / "mnist-cnn.json", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -54,15 +44,15 @@ def test_summary_json_contract():
     assert proc.stderr == ""  # no TensorFlow start-up noise
 
 
-def test_summary_text_and_invalid_model(tmp_path):
-    proc = run("summary", TEMPLATES / "mnist-mlp.json")
+def test_summary_text_and_invalid_model(cli, tmp_path):
+    proc = cli("summary", TEMPLATES / "mnist-mlp.json")
     assert proc.returncode == 0 and "Total params: 101,770" in proc.stdout
     bad = {"format": "workbench/1", "model": {"input_shape": [784], "layers": [
         {"class_name": "Dense", "config": {"units": 8}},
         {"class_name": "Conv2D", "config": {"filters": 4, "kernel_size": 3}}]}}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
-    proc = run("summary", path, "--json")
+    proc = cli("summary", path, "--json")
     assert proc.returncode == 2
     out = json.loads(proc.stdout)
     assert out["error_index"] == 1 and out["layers"][0]["params"] == 6280
@@ -85,34 +75,34 @@ def test_summary_text_and_invalid_model(tmp_path):
     ('{"format": "workbench/9", "model": {}}', "newer Workbench"),
     ('[1, 2, 3]', "not a Workbench project"),
 ])
-def test_bad_projects_give_one_readable_line(tmp_path, content, words):
+def test_bad_projects_give_one_readable_line(cli, tmp_path, content, words):
     path = tmp_path / "p.json"
     path.write_text(content)
     for command in (["summary", path], ["train", path, "--epochs", "1"]):
-        assert_one_line_error(run(*command), words)
+        assert_one_line_error(cli(*command), words)
 
 
-def test_missing_files(tmp_path):
-    assert_one_line_error(run("summary", tmp_path / "nope.json"), "no such file")
-    assert_one_line_error(run("evaluate", tmp_path / "nope.keras", "--dataset",
+def test_missing_files(cli, tmp_path):
+    assert_one_line_error(cli("summary", tmp_path / "nope.json"), "no such file")
+    assert_one_line_error(cli("evaluate", tmp_path / "nope.keras", "--dataset",
                               "mnist-embedded"), "no such file")
     corrupt = tmp_path / "corrupt.keras"
     corrupt.write_bytes(b"PK\x03\x04 definitely not a model")
-    assert_one_line_error(run("evaluate", corrupt, "--dataset", "mnist-embedded"), "corrupt.keras")
-    assert_one_line_error(run("train", TEMPLATES / "mnist-mlp.json", "--dataset",
+    assert_one_line_error(cli("evaluate", corrupt, "--dataset", "mnist-embedded"), "corrupt.keras")
+    assert_one_line_error(cli("train", TEMPLATES / "mnist-mlp.json", "--dataset",
                               tmp_path / "none.npz"), "none.npz")
 
 
-def test_dataset_of_the_wrong_shape(tmp_path):
+def test_dataset_of_the_wrong_shape(cli, tmp_path):
     np.savez(tmp_path / "wide.npz", x_train=np.random.rand(40, 5).astype("float32"),
              y_train=np.arange(40) % 2)
-    proc = run("train", TEMPLATES / "mnist-cnn.json", "--dataset", tmp_path / "wide.npz")
+    proc = cli("train", TEMPLATES / "mnist-cnn.json", "--dataset", tmp_path / "wide.npz")
     assert_one_line_error(proc, "(5,)", "(28, 28)")
 
 
-def test_train_evaluate_predict_export(tiny, tmp_path):
+def test_train_evaluate_predict_export(cli, tiny, tmp_path):
     out = tmp_path / "out"
-    proc = run("train", tiny / "mlp.json", "--json", "--out", out)
+    proc = cli("train", tiny / "mlp.json", "--json", "--out", out)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert [ln["event"] for ln in lines] == ["epoch_end", "epoch_end", "done"]
@@ -124,7 +114,7 @@ def test_train_evaluate_predict_export(tiny, tmp_path):
     saved = json.loads(Path(done["project"]).read_text())
     assert saved["runs"][-1]["epochs"] == 2 and len(saved["runs"][-1]["history"]["loss"]) == 2
 
-    proc = run("evaluate", model, "--dataset", tiny / "digits.npz", "--json")
+    proc = cli("evaluate", model, "--dataset", tiny / "digits.npz", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert set(report) == {"loss", "accuracy", "confusion_matrix"}
@@ -138,37 +128,37 @@ def test_train_evaluate_predict_export(tiny, tmp_path):
         seven = data["x"][data["y"] == 7][5]
     Image.fromarray(255 - seven).resize((200, 200)).save(tmp_path / "seven.png")  # dark on light
     Image.fromarray(np.zeros((50, 50), np.uint8) + 255).save(tmp_path / "blank.png")
-    proc = run("predict", model, tmp_path / "seven.png", tmp_path / "seven.png", "--json")
+    proc = cli("predict", model, tmp_path / "seven.png", tmp_path / "seven.png", "--json")
     assert proc.returncode == 0, proc.stderr
     answers = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert len(answers) == 2 and len(answers[0]["probabilities"]) == 10
     assert sum(answers[0]["probabilities"]) == pytest.approx(1, abs=1e-3)
     assert answers[0]["predicted"] == int(np.argmax(answers[0]["probabilities"]))
-    assert_one_line_error(run("predict", model, tmp_path / "blank.png"), "blank")
-    assert_one_line_error(run("predict", model, tmp_path / "missing.png"), "missing.png")
+    assert_one_line_error(cli("predict", model, tmp_path / "blank.png"), "blank")
+    assert_one_line_error(cli("predict", model, tmp_path / "missing.png"), "missing.png")
 
     # The trained weights lie beside the written project, where export looks for them.
     assert model == Path(done["project"]).with_suffix(".keras")
-    proc = run("export", done["project"], "--keras", tmp_path / "exported.keras", "--json")
+    proc = cli("export", done["project"], "--keras", tmp_path / "exported.keras", "--json")
     assert proc.returncode == 0, proc.stderr
     checked = json.loads(proc.stdout)
     assert {"path", "bytes", "max_abs_diff", "agreement", "latency_ms"} <= set(checked)
     assert checked["bytes"] == (tmp_path / "exported.keras").stat().st_size
     assert checked["max_abs_diff"] < 1e-6 and checked["agreement"] == 1.0
-    proc = run("export", model, "--python", tmp_path / "from_model.py", "--json")
+    proc = cli("export", model, "--python", tmp_path / "from_model.py", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["max_abs_diff"] < 1e-5
-    assert_one_line_error(run("export", tiny / "mlp.json", "--keras", tmp_path / "x.keras"),
+    assert_one_line_error(cli("export", tiny / "mlp.json", "--keras", tmp_path / "x.keras"),
                           "no trained weights", "train it first")
 
     script = tmp_path / "train_model.py"
-    proc = run("export", tiny / "mlp.json", "--python", script)
+    proc = cli("export", tiny / "mlp.json", "--python", script)
     assert proc.returncode == 0, proc.stderr
     compile(script.read_text(), str(script), "exec")
     assert "keras.layers.Dense(units=128, activation='relu')" in script.read_text()
 
 
-def test_evaluate_matches_keras_on_a_functional_two_branch_model(tiny, tmp_path):
+def test_evaluate_matches_keras_on_a_functional_two_branch_model(cli, tiny, tmp_path):
     from workbench.core.datasets import load_dataset
     from workbench.core.tf_loader import load_tensorflow
 
@@ -189,15 +179,15 @@ def test_evaluate_matches_keras_on_a_functional_two_branch_model(tiny, tmp_path)
     model.save(path)
     expected = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
 
-    proc = run("evaluate", path, "--dataset", tiny / "digits.npz", "--json")
+    proc = cli("evaluate", path, "--dataset", tiny / "digits.npz", "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
     assert report["loss"] == pytest.approx(expected["loss"], rel=1e-4)
 
 
-def test_dataset_json_contract(tiny):
-    proc = run("dataset", tiny / "digits.npz", "--json")
+def test_dataset_json_contract(cli, tiny):
+    proc = cli("dataset", tiny / "digits.npz", "--json")
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert set(info) == {"name", "task", "input_shape", "classes", "train_counts",
@@ -205,9 +195,9 @@ def test_dataset_json_contract(tiny):
     assert info["task"] == "classification" and info["input_shape"] == [28, 28]
     assert len(info["classes"]) == len(info["train_counts"]) == 10
     assert sum(info["train_counts"]) == 400 and sum(info["test_counts"]) == 100
-    proc = run("dataset", "mnist-embedded")
+    proc = cli("dataset", "mnist-embedded")
     assert proc.returncode == 0 and "8,000 training and 2,000 test samples" in proc.stdout
-    assert_one_line_error(run("dataset", tiny / "missing.npz"), "missing.npz")
+    assert_one_line_error(cli("dataset", tiny / "missing.npz"), "missing.npz")
 
 
 def test_a_reader_that_goes_away_is_not_an_error():

@@ -1,4 +1,4 @@
-"""``workbench sweep`` as users run it: two processes on one SQLite study, resume, bad input."""
+"""``workbench sweep``: two processes on one SQLite study and resume, as run by users; bad input."""
 
 import json
 import os
@@ -8,13 +8,6 @@ import sys
 import pytest
 
 from tests.core.test_cli import ROOT, assert_one_line_error, run
-from tests.core.test_cli import tiny as tiny_project
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """test_cli's small real-digit .npz and fast MLP project."""
-    return tiny_project.__wrapped__(tmp_path_factory)
 
 
 def sweep_cmd(folder, *extra):
@@ -72,22 +65,22 @@ def test_two_processes_share_one_sqlite_study_without_duplicates_and_resume(spac
     ('{"2.units": {"low": 0, "high": 4}}', "2.units: 0 is refused"),
     ('{"learning_rate": ', "not valid JSON"),
 ])
-def test_a_bad_space_is_one_line_before_any_trial(tiny, tmp_path, space_text, words):
+def test_a_bad_space_is_one_line_before_any_trial(cli, tiny, tmp_path, space_text, words):
     path = tmp_path / "bad.json"
     path.write_text(space_text)
-    proc = run("sweep", tiny / "mlp.json", "--space", path, "--storage",
+    proc = cli("sweep", tiny / "mlp.json", "--space", path, "--storage",
                f"sqlite:///{tmp_path / 's.db'}")
     assert_one_line_error(proc, words)
     assert proc.stdout == ""
 
 
-def test_unreachable_storage_is_one_line(space, tmp_path):
-    proc = run("sweep", space / "mlp.json", "--space", space / "space.json", "--storage",
+def test_unreachable_storage_is_one_line(cli, space, tmp_path):
+    proc = cli("sweep", space / "mlp.json", "--space", space / "space.json", "--storage",
                "sqlite:////no/such/folder/sweeps.db")
     assert_one_line_error(proc, "cannot open the sweep storage", "/no/such/folder")
     assert proc.stdout == ""  # said before anything else (and before TensorFlow loads)
     # A server URL: its password is never printed, whatever fails (no driver, no server).
-    proc = run("sweep", space / "mlp.json", "--space", space / "space.json", "--storage",
+    proc = cli("sweep", space / "mlp.json", "--space", space / "space.json", "--storage",
                "postgresql://me:secret@127.0.0.1:9/sweeps")
     assert_one_line_error(proc, "cannot open the sweep storage postgresql://me:***@127.0.0.1")
     assert "secret" not in proc.stdout + proc.stderr

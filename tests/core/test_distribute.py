@@ -1,13 +1,13 @@
-"""``train --strategy mirrored``: TensorFlow's MirroredStrategy over logical CPU devices, run as a
-user runs it (a subprocess: logical devices exist only in a process that made them first)."""
+"""``train --strategy mirrored``: TensorFlow's MirroredStrategy over logical CPU devices. Once as a
+user runs it (a process of its own: logical devices exist only in a process that made them before
+TensorFlow's first op); the rest in this process, whose TensorFlow the tests' set-up started with
+the CPU split in two as the window does."""
 
 import json
 
 import numpy as np
 
-from tests.core.test_cli import assert_one_line_error, run, tiny
-
-__all__ = ["tiny"]  # the fixture, used by name
+from tests.core.test_cli import assert_one_line_error, run
 
 
 def train_json(project, out, *more):
@@ -43,14 +43,14 @@ def test_mirrored_on_two_devices_trains_like_one(tiny, tmp_path):
     assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
 
 
-def test_strategy_arguments_are_checked_in_one_line(tiny, tmp_path):
-    assert_one_line_error(run("train", tiny / "mlp.json", "--devices", "2"),
+def test_strategy_arguments_are_checked_in_one_line(cli, tiny, tmp_path):
+    assert_one_line_error(cli("train", tiny / "mlp.json", "--devices", "2"),
                           "--devices needs --strategy mirrored")
-    assert_one_line_error(run("train", tiny / "mlp.json", "--strategy", "mirrored",
+    assert_one_line_error(cli("train", tiny / "mlp.json", "--strategy", "mirrored",
                               "--devices", "0"), "at least 1")
 
 
-def test_mirrored_test_scores_with_a_last_batch_that_does_not_split(tiny, tmp_path):
+def test_mirrored_test_scores_with_a_last_batch_that_does_not_split(cli, tiny, tmp_path):
     # 65 test samples: one batch of 65 over two replicas. Keras's mirrored evaluate failed on it
     # and the run ended without test scores; they come from a plain copy of the weights now.
     rng = np.random.default_rng(0)
@@ -58,7 +58,7 @@ def test_mirrored_test_scores_with_a_last_batch_that_does_not_split(tiny, tmp_pa
     np.savez(data, x_train=rng.random((120, 28, 28), dtype=np.float32),
              y_train=rng.integers(0, 10, 120), x_test=rng.random((65, 28, 28), dtype=np.float32),
              y_test=rng.integers(0, 10, 65))
-    proc = run("train", tiny / "mlp.json", "--json", "--out", tmp_path / "out", "--epochs", "1",
+    proc = cli("train", tiny / "mlp.json", "--json", "--out", tmp_path / "out", "--epochs", "1",
                "--dataset", data, "--strategy", "mirrored", "--devices", "2")
     assert proc.returncode == 0, proc.stderr
     done = json.loads(proc.stdout.splitlines()[-1])

@@ -11,10 +11,8 @@ import time
 
 import pytest
 
-from tests.core.test_cli import ROOT, assert_one_line_error, run, tiny
+from tests.core.test_cli import ROOT, assert_one_line_error, run
 from workbench.core.distribute import StrategyError, check_port_free, parse_workers, tf_config
-
-__all__ = ["tiny"]  # the fixture, used by name
 
 
 def free_ports(n):
@@ -56,6 +54,7 @@ def test_a_port_in_use_is_refused_before_tensorflow(tiny):
                               "--workers", "127.0.0.1:1,127.0.0.1:2"), "--worker-index")
 
 
+@pytest.mark.slow  # a multi-worker process that waits for its peer
 def test_a_worker_that_never_comes_is_one_line_after_the_wait(tiny, tmp_path):
     ports = free_ports(2)
     proc = run("train", tiny / "mlp.json", "--out", tmp_path, "--strategy", "multi-worker",
@@ -151,6 +150,7 @@ def test_tensorflows_words_for_a_lost_worker_become_one_line_naming_it():
     assert _describe(ValueError("bad\nthing"), workers) == "Training failed: thing"
 
 
+@pytest.mark.slow  # two multi-worker TensorFlow processes
 def test_workers_started_with_other_settings_stop_in_one_line(tiny, tmp_path):
     ports = free_ports(2)
     workers = f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}"

@@ -292,12 +292,20 @@ def test_fuzzed_projects_load_or_raise_project_error(data):
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.binary(max_size=200) | json_value.map(lambda v: json.dumps(v).encode()))
 def test_fuzzed_files_load_or_raise_project_error(tmp_path_factory, content):
+    """Any bytes: a project that saves and loads back the same, or one line naming the file;
+    never another exception, and the file is left as it was."""
     path = tmp_path_factory.mktemp("fuzz") / "p.json"
     path.write_bytes(content)
     try:
-        load_project(path)
-    except ProjectError:
-        pass
+        project = load_project(path)
+    except ProjectError as exc:
+        message = str(exc)
+        assert message.startswith(f"{path}: ") and len(message) > len(f"{path}: ")
+        assert "\n" not in message and "Traceback" not in message
+    else:
+        saved = json.dumps(project.to_dict(), sort_keys=True)
+        assert json.dumps(Project.from_dict(json.loads(saved)).to_dict(), sort_keys=True) == saved
+    assert path.read_bytes() == content
 
 
 # --- CSV export -------------------------------------------------------------------------------

@@ -6,13 +6,14 @@ import signal
 import subprocess
 import sys
 
-from tests.core.test_cli import ROOT, assert_one_line_error, run, tiny
+import pytest
 
-__all__ = ["tiny"]  # the fixture, used by name
+from tests.core.test_cli import ROOT, assert_one_line_error, run
 
 EPOCHS = 40
 
 
+@pytest.mark.slow  # 40 epochs over three processes
 def test_a_killed_run_resumes_from_its_backup(tiny, tmp_path):
     project = json.loads((tiny / "mlp.json").read_text())
     project["training"]["epochs"] = EPOCHS

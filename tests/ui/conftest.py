@@ -1,4 +1,6 @@
-"""UI test fixtures: fail any test that leaves a QThread or a Python thread running (napari-style).
+"""UI test fixtures: fail any test that leaves a QThread or a Python thread running (napari-style);
+the windows and panels several UI test files share (``window``: the main window ready to train;
+``trained`` and ``draw_panel``: the Draw tab with the default model trained one epoch).
 
 The daemon threads that import TensorFlow and load datasets in the background (named
 ``tensorflow-import`` and ``dataset-load``) and the views' model and the document's inspection
@@ -15,6 +17,8 @@ import weakref
 import pytest
 from PyQt5.QtCore import QThread
 from PyQt5.QtWidgets import QApplication
+
+from workbench.core.templates import load_template
 
 ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "views-model", "model-inspection")
 GRACE_S = 2.0  # a thread that is already ending gets this long to finish
@@ -75,3 +79,52 @@ def _fail_on_leaked_threads(monkeypatch):
             thread.quit()
             thread.wait(10000)
         pytest.fail(f"the test left thread(s) running: {', '.join(names)}")
+
+
+# --- shared windows and panels -----------------------------------------------------------------
+
+
+@pytest.fixture
+def window(qtbot):
+    """The main window, TensorFlow and its dataset (300 digits) loaded and the model checked: ready
+    to train. (Files with a window of another kind define their own ``window``.)"""
+    from workbench.ui.main_window import MainWindow
+
+    w = MainWindow()  # closed below, not by qtbot: it must not ask about unsaved runs
+    w.show()
+    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+                    and w.state.inspection is not None, timeout=60_000)
+    w.state.data.dataset = w.state.data.dataset.subset(300)
+    yield w
+    w.training_panel.shutdown()
+    w.state.undo_stack.setClean()  # trained runs count as unsaved: don't ask at teardown
+    w.close()
+    w.deleteLater()
+    qtbot.wait(10)
+
+
+@pytest.fixture(scope="session")
+def trained(trained_cnn):
+    """(spec dict, weights, dataset subset): the default template trained 1 epoch on 600 digits,
+    as the Draw tab receives a run's weights."""
+    return trained_cnn.spec, trained_cnn.weights, trained_cnn.data
+
+
+@pytest.fixture
+def draw_panel(qtbot, tmp_path, trained):
+    """The Draw tab alone, on the default template, its dataset the trained model's digits."""
+    from workbench.ui.draw.panel import DrawPanel
+    from workbench.ui.state import ProjectState
+
+    state = ProjectState(load_template())
+    # TensorFlow is loaded for the session; no background dataset load (its thread would outlive
+    # this test's state object).
+    state.data.dataset = trained[2]
+    assert state.tensorflow.loaded
+    view = DrawPanel(state)
+    qtbot.addWidget(view)
+    view.set_samples_path(tmp_path / "my-digits.npz")
+    view.resize(1100, 720)
+    view.show()
+    qtbot.waitExposed(view)
+    return view

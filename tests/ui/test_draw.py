@@ -11,44 +11,16 @@ from PyQt5.QtCore import QEvent, QObject, QPointF, Qt
 from PyQt5.QtGui import QMouseEvent, QRegion, QTabletEvent
 from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QWidget
 
-from workbench.core.templates import load_template
 from workbench.ui.draw import samples
 from workbench.ui.draw.canvas import DrawCanvasView
 from workbench.ui.draw.panel import EMPTY_HINT, EMPTY_NO_MODEL_HINT, NO_MODEL_HINT, DrawPanel
-from workbench.ui.state import ProjectState
 
 # --- shared fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def trained():
-    """(spec dict, weights, dataset subset): the default template trained 1 epoch on 600 digits."""
-    from workbench.core.build import build_model, compile_model, set_seed
-    from workbench.core.datasets import load_dataset
-
-    project = load_template()
-    data = load_dataset("mnist-embedded").subset(600)
-    set_seed(0)
-    model = build_model(project.model)
-    compile_model(model, project.training)
-    model.fit(data.x_train, data.y_train, epochs=1, batch_size=32, verbose=0)
-    return project.model.to_dict(), [w.copy() for w in model.get_weights()], data
-
-
 @pytest.fixture
-def panel(qtbot, tmp_path, trained):
-    state = ProjectState(load_template())
-    # TensorFlow is already imported by `trained`; no background dataset load (its thread would
-    # outlive this test's state object).
-    state.data.dataset = trained[2]
-    assert state.tensorflow.loaded
-    view = DrawPanel(state)
-    qtbot.addWidget(view)
-    view.set_samples_path(tmp_path / "my-digits.npz")
-    view.resize(1100, 720)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+def panel(draw_panel):
+    return draw_panel  # (tests/ui/conftest.py; ``trained`` too)
 
 
 def give_weights(panel, trained, epoch=0):
@@ -221,7 +193,8 @@ def test_strokes_produce_a_prediction(qtbot, panel, trained):
     direct = panel.state.trained.run_on_model(
         lambda model, x: np.asarray(model(x, training=False)), panel.current_input[None])
     assert np.allclose(probs, direct[0], atol=1e-5)
-    assert panel.last_latency_ms is not None
+    assert panel.last_latency_ms > 0
+    assert panel.timing_label.text() == f"Preprocess + inference: {panel.last_latency_ms:.1f} ms"
 
 
 def test_prediction_updates_while_drawing(qtbot, panel, trained):

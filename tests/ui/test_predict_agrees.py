@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tests.ui.test_draw import give_weights, panel, trained, wait_prediction  # noqa: F401
+from tests.ui.test_draw import give_weights, wait_prediction
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_cli_predict_and_the_draw_tab_agree(qtbot, panel, trained, tmp_path):  # noqa: F811
+def test_cli_predict_and_the_draw_tab_agree(qtbot, cli, draw_panel, trained, tmp_path):
+    panel = draw_panel
     from workbench.actions.predict import predict_image
     from workbench.core.build import build_model
     from workbench.core.modelio import load_model, save_model
@@ -41,10 +39,7 @@ def test_cli_predict_and_the_draw_tab_agree(qtbot, panel, trained, tmp_path):  #
     np.testing.assert_array_equal(cli_path.digit, panel.current_input)
 
     # And the command itself (it prints 6 decimals).
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "workbench", "predict", str(keras_file),
-                           str(picture), "--json"], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
+    proc = cli("predict", keras_file, picture, "--json")
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
     assert answer["probabilities"] == [round(float(p), 6) for p in in_the_tab]

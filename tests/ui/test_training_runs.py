@@ -11,11 +11,8 @@ from tests.ui.test_training import (
     configure,
     train_once,
     wait_for_points,
-    window,
 )
 from workbench.core.spec import LayerSpec
-
-__all__ = ["window"]  # the fixture, used by name
 
 
 def continue_once(qtbot, w):
