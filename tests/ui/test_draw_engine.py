@@ -7,13 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.ui.test_draw import (  # noqa: F401 - `trained` is a fixture
-    draw,
-    give_weights,
-    seven,
-    trained,
-    wait_prediction,
-)
+from tests.ui.test_draw import draw, give_weights, seven, wait_prediction
 from workbench.core.templates import load_template
 from workbench.engine.client import EngineError
 from workbench.engine.inprocess import InProcessEngine
@@ -29,7 +23,7 @@ def engine():
 
 
 @pytest.fixture
-def panel(qtbot, tmp_path, trained, engine):  # noqa: F811
+def panel(qtbot, tmp_path, trained, engine):  # ``trained``: tests/ui/conftest.py
     state = ProjectState(load_template())
     state.data.dataset = trained[2]
     state.trained.attach_engine(EngineLink(engine))
@@ -41,7 +35,7 @@ def panel(qtbot, tmp_path, trained, engine):  # noqa: F811
     return view
 
 
-def test_the_bars_come_from_the_engine_and_follow_new_weights(qtbot, panel, trained):  # noqa: F811
+def test_the_bars_come_from_the_engine_and_follow_new_weights(qtbot, panel, trained):
     views = panel.state.trained.engine_views
     asked = []
     original = views.predict
