@@ -126,11 +126,12 @@ def test_method_picker_and_gradcam_refused_without_conv2d(qtbot, panel, trained)
     why = panel.why
     with qtbot.waitSignal(why.shown, timeout=10000):
         draw_seven(qtbot, panel.canvas)
-    index = why.method_box.findData("integrated-gradients")
-    with qtbot.waitSignal(why.shown, timeout=10000):
-        why.method_box.setCurrentIndex(index)
+    assert why.method == "integrated-gradients"  # signed evidence first
     assert "Integrated Gradients" in why.caption.text() and "red: evidence for" in \
         why.caption.text()
+    with qtbot.waitSignal(why.shown, timeout=10000):
+        why.method_box.setCurrentIndex(why.method_box.findData("gradients"))
+    assert "Gradients," in why.caption.text() and "most sensitive to" in why.caption.text()
     gradcam = why.method_box.findData("gradcam")
     assert why.method_box.model().item(gradcam).isEnabled()  # the CNN has Conv2D layers
     spec, weights = trained[1]  # now an MLP

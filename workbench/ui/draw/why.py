@@ -19,7 +19,9 @@ from PyQt5.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayo
 from workbench.actions.explain import heatmap_rgba
 from workbench.core.explain import METHODS, SIGNED
 
-DEFAULT_METHOD = "gradients"
+# Signed evidence (red for the class, blue against it) reads better than the gradients'
+# sensitivity map, and at ~20 ms for the MNIST CNN it still follows the pen.
+DEFAULT_METHOD = "integrated-gradients"
 _INK = 64  # canvas ink (0..255) that counts for the ink box
 _INPUT_INK = 0.2  # the same for the 28×28 input (0..1)
 
@@ -122,6 +124,7 @@ class WhyView(QWidget):
         self.method_box = QComboBox(self, objectName="whyMethod")
         for key, name in METHODS.items():
             self.method_box.addItem(name, key)
+        self.method_box.setCurrentIndex(self.method_box.findData(DEFAULT_METHOD))
         # Not as wide as its widest item: the row is only as wide as the canvas (the list that
         # opens shows the whole names).
         self.method_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
