@@ -1,15 +1,15 @@
-"""The parts of ``workbench train`` about where and how it runs: ``--strategy`` (one device,
-mirrored over several, or several machines), the backup folder and ``--resume``.
-
-Kept beside cli.py, which calls these from ``cmd_train``, so that the command file stays small.
-Usage errors are ``ActionError`` (one line on stderr, exit code 2).
+"""``workbench train``: the command, its terminal progress, and where and how it runs:
+``--strategy`` (one device, mirrored over several, or several machines), the backup folder and
+``--resume``. Usage errors are ``ActionError`` (one line on stderr, exit code 2).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from workbench.actions.errors import ActionError
+from workbench.cli_common import EXIT_ERROR, EXIT_INVALID, CliError, _emit, _load_dataset, _warn
 
 
 def add_arguments(p) -> None:
@@ -153,3 +153,141 @@ def weights_digest(weights) -> str:
     for w in weights:
         digest.update(np.ascontiguousarray(w, dtype=np.float32).tobytes())
     return digest.hexdigest()[:16]
+
+
+def _terminal_listener(json_mode: bool, starting: str = ""):
+    from workbench.core.tf_loader import load_tensorflow
+    from workbench.core.training import TrainingListener
+
+    _, keras = load_tensorflow()
+
+    class TerminalListener(TrainingListener):
+        """Keras-style progress bar on the terminal, or one JSON line per epoch."""
+
+        def __init__(self):
+            self.bar = None
+            self.info = {}
+
+        def on_warning(self, text):
+            sys.stderr.write(f"workbench: warning: {text}\n")
+
+        def on_train_begin(self, info):
+            self.info = info
+            if starting and not json_mode:
+                print(starting)
+
+        def on_epoch_begin(self, epoch):
+            if json_mode:
+                return
+            print(f"Epoch {epoch + 1}/{self.info['epochs']}")
+            self.bar = keras.utils.Progbar(self.info["steps_per_epoch"])
+
+        def on_batch_end(self, epoch, batch, logs):
+            if self.bar is not None:
+                values = [(k, v) for k, v in logs.items()]
+                self.bar.stateful_metrics = set(logs)
+                # The bar is finalised once, at epoch end, with the validation figures.
+                self.bar.update(batch + 1, values=values, finalize=False)
+
+        def on_epoch_end(self, epoch, logs):
+            if json_mode:
+                _emit({"event": "epoch_end", "epoch": epoch, "logs": logs})
+            elif self.bar is not None:
+                shown = {k: v for k, v in logs.items() if k != "learning_rate"}
+                self.bar.stateful_metrics = set(shown)
+                self.bar.update(self.info["steps_per_epoch"], values=list(shown.items()),
+                                finalize=True)
+
+    return TerminalListener()
+
+
+def cmd_train(args) -> int:
+    from workbench import cli_report
+    from workbench.actions.errors import ActionError
+    from workbench.actions.train import check_output_folder, preflight, train
+    from workbench.core.inspect import inspect_model
+    from workbench.core.project import check_room_for_run, load_project
+    from workbench.core.runs import next_run_id
+
+    check_arguments(args)  # before anything is read or touched
+    project = load_project(args.project)
+    if args.dataset:
+        project.dataset = args.dataset
+    if args.epochs is not None:
+        from workbench.core.spec import SpecError, checked_epochs
+
+        try:  # the project's own bounds
+            project.training.epochs = checked_epochs(args.epochs)
+        except SpecError as exc:
+            raise CliError(f"--{exc}", EXIT_INVALID) from None
+    out = Path(args.out) if args.out else Path(args.project).resolve().parent
+    check_output_folder(out)  # before the run, not after it
+    backup = backup_for(args, out)  # checked; made once the run starts
+    if args.resume and backup.saved() is not None:  # killed after its results were in place
+        return end_saved(args, backup, _emit, _warn)
+    worker = worker_of(args)
+    if not worker:
+        check_room_for_run(project, project.training.epochs, args.project)
+    chosen = strategy(args)  # before any tensor (see there)
+    report = inspect_model(project.model)
+    if not report.ok:
+        raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+    _preflight(preflight(project.model, report, project.training, None))  # before the data
+    board = cli_report.tensorboard_options(args, worker)  # train's tensorboard_dir, ...
+    dataset = _load_dataset(project.dataset, project.training.seed)
+    _preflight(preflight(project.model, report, project.training, dataset))  # Train's checks
+    starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
+                f"(if the run is killed: --resume {backup.folder})")
+    clear_backup(args, backup)
+    try:
+        run = train(project.model, project.training, dataset, project.dataset,
+                    _terminal_listener(args.json, starting), run_id=next_run_id(project.runs),
+                    strategy=chosen, backup_dir=backup.folder, **board)
+    except BaseException:
+        if not backup.exists():  # it could not start: nothing of it to keep
+            backup.discard()
+        raise
+    result, test = run.outcome.result, run.outcome.test or {}
+    several = result.shard_samples is not None  # on several machines: the chief writes
+    if result.status == "failed":
+        if backup.exists():  # a lost worker, a full disk, a backup that does not fit: kept
+            raise CliError(f"{result.message} (the run's backup is kept: --resume "
+                           f"{backup.folder})")
+        backup.discard()
+        raise CliError(result.message)
+    summary = {"event": "done", "model": None, "project": None}
+    if not worker:
+        try:
+            summary.update(save_trained(args, out, project, run, backup))
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
+    end_backup(backup, _warn, {"model": summary["model"], "project": summary["project"]})
+    summary.update({
+        "status": result.status, "epochs": result.epochs_completed,
+        "duration": round(result.duration, 2),
+        "replicas": chosen.num_replicas_in_sync if chosen is not None else 1,
+        **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")},
+    })
+    if several:
+        summary.update(worker=worker, shard_samples=result.shard_samples,
+                       weights_digest=weights_digest(run.outcome.weights))
+    if result.message:
+        summary["message"] = result.message
+    if args.json:
+        _emit(summary)
+    else:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+        print(f"Test: {scores or 'not scored'}")
+        print(f"Saved {summary['model']} and {summary['project']}" if not worker else
+              f"Worker {worker} done (weights {summary['weights_digest']}); the chief saves")
+    if result.status == "nan":
+        sys.stderr.write(f"workbench: {result.message}\n")
+        return EXIT_ERROR
+    if result.message and not args.json:
+        print(result.message)
+    return 0
+
+
+def _preflight(problem: str) -> None:
+    if problem:  # the window's words, as a line of the terminal's
+        raise CliError(problem[0].lower() + problem[1:], EXIT_INVALID)

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from workbench import cli
+from workbench import cli_train
 from workbench.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -67,7 +67,7 @@ def user_folder(folder):
 def interrupt_after(monkeypatch, epochs):
     """The next ``train`` is interrupted (as by Ctrl+C, or a kill) at the end of its epoch
     ``epochs`` (1-based), after that epoch's history is written and before its backup."""
-    make = cli._terminal_listener
+    make = cli_train._terminal_listener
 
     def listener(*args, **kwargs):
         made = make(*args, **kwargs)
@@ -81,7 +81,7 @@ def interrupt_after(monkeypatch, epochs):
         made.on_epoch_end = on_epoch_end
         return made
 
-    monkeypatch.setattr(cli, "_terminal_listener", listener)
+    monkeypatch.setattr(cli_train, "_terminal_listener", listener)
 
 
 # 1 ------------------------------------------------------------------------------------------------
