@@ -247,6 +247,17 @@ def generate_script(project: Project) -> str:
         _source(splits.validation_indices)) + textwrap.dedent('''
 
 
+        def batches(x, y, batch_size, shuffle=False):
+            """The batches the Workbench trains on: the rows in a new seeded order every epoch."""
+            import tensorflow as tf
+
+            rows = tf.data.Dataset.from_tensor_slices((np.arange(len(x)), y))
+            if shuffle:
+                rows = rows.shuffle(len(x), seed=SEED, reshuffle_each_iteration=True)
+            x = tf.convert_to_tensor(x)
+            return rows.batch(batch_size).map(lambda i, labels: (tf.gather(x, i), labels))
+
+
         def main():
             parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
             parser.add_argument("--epochs", type=int, default={epochs!r})
@@ -266,7 +277,7 @@ def generate_script(project: Project) -> str:
             if VALIDATION_SPLIT > 0 and len(x_train) > 1:  # the app's seeded split, not Keras's
                 train, val = validation_indices(len(x_train), VALIDATION_SPLIT, SEED)
                 x_fit, y_fit = x_train[train], y_train[train]
-                validation = (x_train[val], y_train[val])
+                validation = batches(x_train[val], y_train[val], {batch_size!r})
             model = build_model()
             model.summary()
             print("Total params:", model.count_params())
@@ -276,11 +287,9 @@ def generate_script(project: Project) -> str:
                 metrics={metrics!r},
             )
             model.fit(
-                x_fit, y_fit,
+                batches(x_fit, y_fit, {batch_size!r}, shuffle={shuffle!r}),
                 validation_data=validation,
                 epochs=args.epochs,
-                batch_size={batch_size!r},
-                shuffle={shuffle!r},
                 callbacks={callbacks},
             )
             print("Test:", model.evaluate(x_test, y_test, verbose=0, return_dict=True))
