@@ -187,3 +187,22 @@ def test_gradcam_of_a_model_opened_from_a_file_is_the_built_ones(key, tmp_path):
     opened = ex.explain(loaded, x, "gradcam", target=4)
     assert np.abs(built.attribution).max() > 0
     np.testing.assert_allclose(opened.attribution, built.attribution, rtol=1e-4, atol=1e-6)
+
+
+def test_explainers_of_old_models_are_let_go():
+    """The views' model is rebuilt for each architecture; the old ones' traced functions must
+    not keep them alive."""
+    import gc
+    import weakref
+
+    keras = _keras()
+    refs = []
+    for units in (3, 4, 5, 6, 7):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units)])
+        ex.explain(model, np.ones((1, 4), np.float32), "gradients", target=0)
+        refs.append(weakref.ref(model))
+        del model
+    gc.collect()
+    alive = [r for r in refs if r() is not None]
+    assert len(alive) <= ex.KEEP
+    assert refs[-1]() is not None  # the latest is kept, traced

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -97,16 +96,21 @@ def explain(model, batch: np.ndarray, method: str = "gradients", target: int | N
     return explainer_for(model).explain(batch, method, target, steps, seed)
 
 
-_explainers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The explainers of the most recent models, newest last. Not a WeakKeyDictionary: an explainer's
+# traced functions hold its model, so a weak key would never be let go.
+KEEP = 3
+_explainers: list[Explainer] = []
 _explainers_lock = threading.Lock()
 
 
 def explainer_for(model) -> Explainer:
-    """The model's ``Explainer`` (its traced functions), made once per model."""
+    """The model's ``Explainer`` (its traced functions), made once per model; the last ``KEEP``
+    models' are kept."""
     with _explainers_lock:
-        found = _explainers.get(model)
+        found = next((e for e in _explainers if e.model is model), None)
         if found is None:
-            found = _explainers[model] = Explainer(model)
+            found = Explainer(model)
+        _explainers[:] = [e for e in _explainers if e is not found][-(KEEP - 1):] + [found]
         return found
 
 
