@@ -101,7 +101,7 @@ def test_file_menu_holds_the_project_actions_in_order(make_window):
     w = make_window()
     texts = [a.text() for a in w.file_menu.actions() if not a.isSeparator()]
     assert texts == ["&New", "New from &template", "&Open…", "Open &Recent", "&Save",
-                     "Save &As…", "&Export", "&Quit"]
+                     "Save &As…", "&Export", "Export &Report…", "&Quit"]
     actions = w.project_actions
     assert actions.save_action.shortcut().toString() == "Ctrl+S"
     assert actions.open_action.shortcut().toString() == "Ctrl+O"
