@@ -9,6 +9,7 @@ projections are numpy and scikit-learn only, so they can run on any worker threa
 from __future__ import annotations
 
 import importlib.util
+import threading
 
 import numpy as np
 
@@ -39,9 +40,24 @@ def features(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(feats), np.concatenate(outs)
 
 
+_traced: list[tuple[object, object]] = []  # (model, function), the most recent last
+_traced_lock = threading.Lock()
+
+
 def _penultimate_and_output(model):
+    """``_trace_penultimate``'s function of ``model``, traced once (PCA follows every epoch)."""
+    with _traced_lock:
+        fn = next((f for m, f in _traced if m is model), None)
+        if fn is None:
+            fn = _trace_penultimate(model)
+        _traced[:] = [(m, f) for m, f in _traced if m is not model][-1:] + [(model, fn)]
+        return fn
+
+
+def _trace_penultimate(model):
     """A traced ``x -> (the last layer's input, the model's output)``. A Sequential runs its
     layers in turn (a loaded one's layer tensors may belong to another of Keras's graphs)."""
+    from workbench.core.evaluation import model_input_shape
     from workbench.core.tf_loader import load_tensorflow
 
     tf, keras = load_tensorflow()
@@ -58,7 +74,8 @@ def _penultimate_and_output(model):
 
         def both(x):
             return inner(x, training=False)
-    return tf.function(both)
+    shape = tuple(model_input_shape(model))
+    return tf.function(both, input_signature=[tf.TensorSpec((None, *shape), tf.float32)])
 
 
 # Projections -----------------------------------------------------------------------------------
