@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QKeySequence, QRawFont
+from PyQt5.QtWidgets import QAction, QFileDialog
+
 from tests.ui.test_evaluation import ready_window
+from workbench.core.spec import LayerSpec
+from workbench.ui.draw.deployed import OPEN_ITEM
+from workbench.ui.draw.prediction import PredictionView
+from workbench.ui.graph.items import FixButton
 
 # Point 11 ----------------------------------------------------------------------------------------
 
@@ -18,3 +27,78 @@ def test_a_linear_output_with_cross_entropy_is_said_on_the_model_tab(qtbot):
     w.state.undo_stack.undo()
     qtbot.waitUntil(lambda: not panel.stack.warnings.isVisible(), timeout=10_000)
     w.state.undo_stack.setClean()
+
+
+# Point 14 ----------------------------------------------------------------------------------------
+
+def _missing_glyphs(text: str, font) -> str:
+    """The characters of ``text`` the font itself lacks (Qt then draws a box, or a fallback
+    font's glyph where one is installed)."""
+    raw = QRawFont.fromFont(font)
+    return "".join(ch for ch in text if not ch.isspace() and not raw.supportsCharacter(ord(ch)))
+
+
+def test_graph_buttons_and_fix_links_use_glyphs_the_default_font_has(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    graph = w.graph_panel
+    w.tabs.setCurrentWidget(graph)
+    w.state.insert_layer(0, LayerSpec.create("Conv2D"))  # on (28, 28): fails, with a fix
+    qtbot.waitUntil(lambda: any(isinstance(i, FixButton) for i in graph.view.scene().items()),
+                    timeout=15_000)
+    fixes = [i for i in graph.view.scene().items() if isinstance(i, FixButton)]
+    for item in fixes:
+        assert _missing_glyphs(item.text(), item.font()) == "", item.text()  # "🔧 Fix" before
+    for button in graph.buttons.values():
+        assert _missing_glyphs(button.text(), button.font()) == "", button.text()  # "＋ Add"
+    w.state.undo_stack.setClean()
+
+
+def test_the_template_menu_shows_an_ampersand(qtbot):
+    w = ready_window(qtbot)
+    texts = [a.text() for a in w.templates_menu.actions()]
+    wide = [t for t in texts if t.lower().startswith("wide")]
+    assert wide and all("&&" in t for t in wide)  # shown as "Wide & deep", not "Wide _deep"
+
+
+def test_the_shortcut_table_lists_keys_a_keyboard_has(qtbot):
+    from workbench.ui.help import key_text, shortcut_rows  # its key table needs a QApplication
+
+    w = ready_window(qtbot)
+    rows = shortcut_rows(w)
+    undo = [keys for _where, what, keys in rows if what.startswith("Undo")]
+    assert undo and all("Ctrl+Z" in keys for keys in undo)
+    assert not any("F14" in keys or "F13" in keys for _where, _what, keys in rows)
+    # X11's Undo keys (the offscreen platform has only Ctrl+Z): the table shows the one people use.
+    action = QAction(w)
+    action.setShortcuts([QKeySequence("Ctrl+Z"), QKeySequence(Qt.Key_F14)])
+    assert key_text(action) == QKeySequence("Ctrl+Z").toString(QKeySequence.NativeText)
+
+
+def test_a_full_bar_keeps_its_whole_percentage_in_view(qtbot):
+    view = PredictionView()
+    qtbot.addWidget(view)
+    view.resize(230, 260)
+    view.show()
+    qtbot.waitExposed(view)
+    probabilities = np.zeros(10)
+    probabilities[3] = 1.0
+    view.show_probabilities(probabilities, [str(i) for i in range(10)])
+    qtbot.wait(50)
+    box = view._plot.getPlotItem().vb.sceneBoundingRect()
+    rects = [label.sceneBoundingRect() for label in view._labels if label.textItem.toPlainText()]
+    assert len(rects) == 10
+    for rect in rects:
+        assert box.left() - 1 <= rect.left() and rect.right() <= box.right() + 1  # "100.0%"
+
+
+def test_compare_open_starts_where_the_exports_were_written(qtbot, tmp_path, monkeypatch):
+    w = ready_window(qtbot)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    w.state.bus.model_exported.emit(str(exports / "digits.onnx"))
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda _parent, _caption, folder, _filter: asked.append(folder) or ("", ""))
+    box = w.draw_panel.deployed.box
+    box.activated.emit(box.findText(OPEN_ITEM))
+    assert asked == [str(exports)]  # the project's folder ("") before

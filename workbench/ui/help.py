@@ -47,8 +47,14 @@ WIDGET_KEYS = (("Draw canvas", "Undo the last stroke", QKeySequence(QKeySequence
                ("Draw canvas", "Clear the drawing", QKeySequence(Qt.Key_Escape)))
 
 
+# Keys few keyboards have: X11 binds Undo to F14 too, and the table said "Ctrl+Z, F14".
+_RARE_KEYS = frozenset(getattr(Qt, f"Key_F{n}") for n in range(13, 36))
+
+
 def key_text(action: QAction) -> str:
-    return ", ".join(k.toString(QKeySequence.NativeText) for k in action.shortcuts())
+    keys = [k for k in action.shortcuts()
+            if not (k.count() == 1 and int(k[0]) & ~int(Qt.KeyboardModifierMask) in _RARE_KEYS)]
+    return ", ".join(k.toString(QKeySequence.NativeText) for k in keys)
 
 
 def _label(action: QAction) -> str:

@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         from workbench.core.templates import templates
 
         for template in templates():
-            action = self.templates_menu.addAction(template.title)
+            action = self.templates_menu.addAction(template.title.replace("&", "&&"))
             action.setToolTip(template.description)
             action.setStatusTip(template.description)
             action.triggered.connect(lambda _=False, t=template: self.open_template(t.key))

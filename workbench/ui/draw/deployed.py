@@ -65,6 +65,7 @@ class DeployedAnswer(QWidget):
         self.runtime = None
         self.path: Path | None = None
         self.last_latency_ms: float | None = None
+        self.folder: Path | None = None  # of the newest export offered (not the project's)
         self._runner = None
         self._loading: str | None = None
 
@@ -103,6 +104,7 @@ class DeployedAnswer(QWidget):
         path = Path(path)
         if path.suffix.lower() not in (".onnx", ".tflite"):
             return
+        self.folder = path.parent  # where "Open an exported model…" starts
         index = self.box.findData(str(path))
         if index < 0:
             self.box.insertItem(1, describe(path), str(path))
@@ -123,8 +125,8 @@ class DeployedAnswer(QWidget):
     def _on_activated(self, index: int) -> None:
         text = self.box.itemText(index)
         if text == OPEN_ITEM:
-            path, _ = QFileDialog.getOpenFileName(self, "Compare with an exported model", "",
-                                                  EXPORT_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self, "Compare with an exported model",
+                                                  str(self.folder or ""), EXPORT_FILTER)
             if path:
                 self.add_model(path)
             else:

@@ -14,6 +14,8 @@ from workbench.ui.plot_export import add_save_menu
 _BAR = QColor(150, 170, 200)
 _TOP_BAR = QColor(40, 110, 200)
 _EXPLAINED_BAR = QColor(230, 120, 20)  # the class the "Why" heatmap shows, when not the top one
+X_RANGE = 1.18  # the plot's width in probability units: room right of a full bar for its label
+LABEL_GAP = 0.01
 
 
 class InputPreviewView(QLabel):
@@ -115,6 +117,7 @@ class PredictionView(QWidget):
         self._explained: int | None = None
         self._explained_brush = pg.mkBrush(_EXPLAINED_BAR)
         self._plot.scene().sigMouseClicked.connect(self._on_plot_clicked)
+        item.vb.sigResized.connect(lambda *_: self._draw_bars(self.probabilities))
 
         head = QHBoxLayout()
         head.addWidget(self._top)
@@ -158,12 +161,13 @@ class PredictionView(QWidget):
         for label in self._labels:
             item.removeItem(label)
         self._labels = []
-        for _ in range(n):
+        for i in range(n):
             label = pg.TextItem("", color=(60, 60, 60), anchor=(0, 0.5))
+            label.setPos(0, i)
             item.addItem(label)
             self._labels.append(label)
         item.setYRange(-0.6, n - 0.4, padding=0)
-        item.setXRange(0, 1.18, padding=0)
+        item.setXRange(0, X_RANGE, padding=0)
         if self.probabilities is not None and len(self.probabilities) != n:
             self.probabilities = None
         self._draw_bars(self.probabilities)
@@ -232,6 +236,17 @@ class PredictionView(QWidget):
                 text = ""
             else:
                 text = percent(widths[i]) if widths[i] >= 0.0005 else "0%"
-                label.setPos(widths[i] + 0.01, i)
             if label.textItem.toPlainText() != text:
                 label.setText(text)
+            if probs is not None:
+                self._place_label(label, float(widths[i]))
+
+    def _place_label(self, label: pg.TextItem, width: float) -> None:
+        """Right of its bar, or inside its end (white) where the plot's right edge would cut it
+        ("100.0%" was clipped in a narrow Draw tab)."""
+        pixels = self._plot.getPlotItem().vb.width() / X_RANGE
+        text = label.textItem.boundingRect().width()
+        inside = (X_RANGE - width - LABEL_GAP) * pixels < text and width * pixels > text
+        label.setAnchor((1, 0.5) if inside else (0, 0.5))
+        label.setColor("w" if inside else (60, 60, 60))
+        label.setPos(width - LABEL_GAP if inside else width + LABEL_GAP, label.pos().y())

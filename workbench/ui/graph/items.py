@@ -58,7 +58,7 @@ class FixButton(QGraphicsSimpleTextItem):
     """The "Fix" link on a failing node; asks the view to apply the node's repair."""
 
     def __init__(self, node: NodeItem):
-        super().__init__("🔧 Fix", node)
+        super().__init__("Fix", node)  # no emoji: the default fonts lack it (a box)
         self.node = node
         font = QFont(node.font)
         font.setBold(True)

@@ -95,7 +95,7 @@ class GraphPanel(QWidget):
         tools.setIconSize(QSize(1, 1))
         self.buttons: dict[str, QToolButton] = {}
         for key, text, menu, tip in (
-            ("add", "＋ Add after", self.add_menu,
+            ("add", "+ Add after", self.add_menu,
              "Insert a layer after the selected one (what took its output takes the new one)"),
             ("branch", "↳ Branch", self.branch_menu,
              "Start a new branch from the selected layer (connect it into a merge later)"),

@@ -114,7 +114,7 @@ class MenuMixin:
         menu.clear()
         files = self.recent_files()
         for number, path in enumerate(files, 1):
-            action = menu.addAction(f"&{number}  {Path(path).name}")
+            action = menu.addAction(f"&{number}  {Path(path).name.replace('&', '&&')}")
             action.setToolTip(path)
             action.setStatusTip(path)
             action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
