@@ -186,3 +186,17 @@ def test_train_command_writes_the_runs_event_files(tmp_path, capsys):
 
     logs = json.loads(done[0])["logs"]
     assert epochs == [(0, pytest.approx(logs["val_accuracy"], rel=1e-6))]
+
+
+def test_tensorboard_command_without_the_package_says_what_to_add(tmp_path, monkeypatch,
+                                                                   capsys):
+    from workbench import cli
+
+    project = tmp_path / "p.json"
+    project.write_text((ROOT / "resources" / "templates" / "mnist-mlp.json").read_text())
+    (tmp_path / "p.tensorboard").mkdir()
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    assert cli.main(["tensorboard", str(project)]) != 0
+    err = capsys.readouterr().err
+    assert "TensorBoard is not installed: pip install 'workbench[tensorboard]'" in err
+    assert err.count("\n") == 1
