@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QApplication, QPushButton, QSpinBox, QToolButton
 
 from tests.ui import test_project_actions as file_menu
 from tests.ui.test_draw import seven, stroke
-from tests.ui.test_file_menu import add_drawings
+from tests.ui.test_file_menu import add_drawings, press
 from workbench.core.build import build_model
 from workbench.core.project import load_project, weights_path
 from workbench.core.recovery import find_recoveries, recovery_root
@@ -106,8 +107,18 @@ def test_no_undo_or_redo_button_changes_the_model_while_a_run_trains(qtbot, make
             qtbot.mouseClick(button, Qt.LeftButton)
             assert (state.spec.to_dict(), state.training.to_dict()) == spec, name
         w.undo_action.trigger()
-        assert (state.spec.to_dict(), state.training.to_dict()) == spec
+        press(w, QKeySequence(QKeySequence.Undo))  # Ctrl+Z
+        # Every other edit path: graph menus, fixes, the stack's keys, palette, properties,
+        # settings, templates.
+        w.graph_panel.action("graphAdd_Dense").trigger()
         assert not w.graph_panel.fix_button.isEnabled()
+        builder = w.builder_panel
+        for view in (builder.palette_view, builder.stack, builder.properties, builder.settings):
+            assert not view.isEnabled(), type(view).__name__
+        qtbot.keyClick(builder.stack.tree, Qt.Key_Delete)
+        builder.add_layer("Dropout")
+        next(a for a in w.templates_menu.actions() if "CNN" in a.text()).trigger()
+        assert (state.spec.to_dict(), state.training.to_dict()) == spec
     finally:
         stop_run(qtbot, w)
     assert widget(w, QToolButton, "graphUndoButton").isEnabled()
