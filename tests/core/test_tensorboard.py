@@ -198,5 +198,5 @@ def test_tensorboard_command_without_the_package_says_what_to_add(tmp_path, monk
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     assert cli.main(["tensorboard", str(project)]) != 0
     err = capsys.readouterr().err
-    assert "TensorBoard is not installed: pip install 'workbench[tensorboard]'" in err
+    assert "TensorBoard is not installed: pip install tensorboard" in err
     assert err.count("\n") == 1

@@ -22,7 +22,7 @@ import numpy as np
 from workbench.core.tf_loader import load_tensorflow
 from workbench.core.training import TrainingListener
 
-PACKAGE_HINT = "pip install 'workbench[tensorboard]' (or: pip install tensorboard)"
+PACKAGE_HINT = "pip install tensorboard (the Workbench's own install brings it)"
 
 
 class TensorBoardMissing(Exception):
