@@ -102,3 +102,17 @@ def test_compare_open_starts_where_the_exports_were_written(qtbot, tmp_path, mon
     box = w.draw_panel.deployed.box
     box.activated.emit(box.findText(OPEN_ITEM))
     assert asked == [str(exports)]  # the project's folder ("") before
+
+
+def test_the_merge_button_says_how_to_enable_it(qtbot):
+    w = ready_window(qtbot, "mnist-mlp")
+    graph = w.graph_panel
+    w.tabs.setCurrentWidget(graph)
+    merge = graph.buttons["merge"]
+    qtbot.waitUntil(lambda: len(graph.view.nodes) > 2, timeout=10_000)
+    assert not merge.isEnabled() and "Ctrl+click" in merge.text()
+    names = [n for n in graph.view.nodes if n != "input"][:2]
+    for name in names:
+        graph.view.nodes[name].setSelected(True)
+    qtbot.waitUntil(merge.isEnabled, timeout=3000)
+    assert "Ctrl+click" not in merge.text()

@@ -5,6 +5,7 @@ export dialog fits its report."""
 from __future__ import annotations
 
 import pytest
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QFontMetricsF
 from PyQt5.QtWidgets import QScrollArea
 
@@ -155,3 +156,36 @@ def test_the_settings_warning_moves_no_field(qtbot):
     assert "sparse_categorical_crossentropy" in settings.warnings.text()
     assert [_top(f) for f in fields] == before  # 48 px lower before
     w.state.undo_stack.setClean()
+
+
+# Point 10 ----------------------------------------------------------------------------------------
+
+class _Task:
+    running = False
+
+
+def test_the_export_dialog_fits_its_report_and_drops_it_with_the_format(qtbot, tmp_path):
+    from workbench.actions.export import ExportReport
+    from workbench.ui.project_actions.deploy_dialog import DeployDialog
+
+    def start(fmt, quantize, path, on_progress, on_result, on_error):
+        # What the export task hands back at its end (the real run is tests/ui/test_deploy_dialog).
+        report = ExportReport(path=str(path), bytes=131_072, max_abs_diff=0.0123,
+                              agreement=0.999, latency_ms=0.035, accuracy=0.9355,
+                              keras_accuracy=0.9355, samples=2000, runtime="LiteRT (TFLite)")
+        QTimer.singleShot(0, lambda: on_result(report))
+        return _Task()
+
+    dialog = DeployDialog(None, start, tmp_path / "a-rather-long-file-name-for-the-model.onnx",
+                          index=3)  # TFLite int8
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.mouseClick(dialog.export_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=5000)
+    qtbot.wait(50)
+    label = dialog.report_label
+    assert label.height() >= label.heightForWidth(label.width())  # the whole report shows
+    assert label.geometry().bottom() <= dialog.close_button.parentWidget().geometry().top()
+    dialog.format_box.setCurrentIndex(0)  # ONNX: the int8 report is not about it
+    assert dialog.report is None and label.text() == "" and dialog.status_label.text() == ""

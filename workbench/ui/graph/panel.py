@@ -37,6 +37,7 @@ from workbench.ui.graph.items import EdgeItem, NodeItem
 from workbench.ui.graph.view import GraphView, fix_of, fix_text
 from workbench.ui.state import ProjectState
 
+MERGE_HOW = "⊕ Merge: Ctrl+click 2"  # the Merge button while fewer than two layers are selected
 NOTE_STYLE = "color: #555; padding: 2px 4px;"
 REFUSED_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 3px;"
 ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 3px;"
@@ -99,7 +100,7 @@ class GraphPanel(QWidget):
              "Insert a layer after the selected one (what took its output takes the new one)"),
             ("branch", "↳ Branch", self.branch_menu,
              "Start a new branch from the selected layer (connect it into a merge later)"),
-            ("merge", "⊕ Merge", self.merge_menu,
+            ("merge", MERGE_HOW, self.merge_menu,
              "Join the selected layers (Ctrl+click two or more) with Add, Concatenate, …"),
         ):
             button = QToolButton(self, objectName=f"graph{key.title()}Button")
@@ -380,7 +381,10 @@ class GraphPanel(QWidget):
 
     def _update_actions(self) -> None:
         nodes = self.view.selected_names()
-        self.buttons["merge"].setEnabled(self.state.editable and len(nodes) >= 2)
+        merge = self.buttons["merge"]
+        merge.setEnabled(self.state.editable and len(nodes) >= 2)
+        # How to enable it, on it: users found Ctrl+click only by chance.
+        merge.setText(f"⊕ Merge {len(nodes)}" if len(nodes) >= 2 else MERGE_HOW)
         removable = [n for n in nodes if n != graph_edit.INPUT] or self.view.selected_edges()
         self.delete_action.setEnabled(self.state.editable and bool(removable))
 

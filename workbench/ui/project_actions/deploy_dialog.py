@@ -144,6 +144,11 @@ class DeployDialog(QDialog):
     def _on_format_changed(self, index: int) -> None:
         fmt, quantize, _title, text = CHOICES[index]
         self.help_label.setText(text[0].upper() + text[1:] + ".")
+        if not self.running:  # the report of the format before is not this one's
+            self.report, self.error = None, ""
+            self.report_label.setText("")
+            self.status_label.setText("")
+            self.progress.setValue(0)
         path = Path(self.path_edit.text().strip() or "model")
         stem = path.name.removesuffix(path.suffix) if path.suffix in (".onnx", ".tflite") \
             else path.name
@@ -205,13 +210,22 @@ class DeployDialog(QDialog):
         self.progress.setValue(100)
         self.status_label.setText("Exported and checked in its runtime:")
         self.report_label.setText(report_html(report))
+        self._fit()
         self.exported.emit(report.path, report)
+
+    def _fit(self) -> None:
+        """Grow (never shrink) to show the whole report: it was cut at the dialog's bottom."""
+        self.layout().activate()
+        height = self.layout().totalHeightForWidth(self.width())
+        if height > self.height():
+            self.resize(self.width(), height)
 
     def _on_error(self, text: str) -> None:
         self._set_busy(False)
         self.error = text
         self.progress.setValue(0)
         self.status_label.setText(f"Not exported: {text}")
+        self._fit()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self._task is not None and self._task.running:
