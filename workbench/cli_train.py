@@ -103,6 +103,38 @@ def end_backup(backup, warn, results: dict | None = None) -> None:
              f"({', '.join(left[:3])})")
 
 
+def result_paths(args, out: Path) -> tuple[Path, Path]:
+    """Where the trained ``.keras`` and project go: ``NAME.keras``, ``NAME.json`` in ``out``
+    (``NAME.trained.json`` where that is the project trained), the model beside its project,
+    where the app (and ``workbench export``) look for its trained weights."""
+    from workbench.core.project import weights_path
+
+    stem = Path(args.project).stem
+    project_path = out / f"{stem}.json"
+    if project_path.resolve() == Path(args.project).resolve():
+        project_path = out / f"{stem}.trained.json"
+    return weights_path(project_path), project_path
+
+
+def check_results(args, out: Path) -> None:
+    """Refuse, before the run, a folder, FIFO or device where a result is to be replaced (a
+    regular file or a link is replaced by the rename, never written through)."""
+    import os
+    import stat
+
+    from workbench.core.safe_io import shown
+
+    for path in result_paths(args, out):
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            raise ActionError(f"{shown(path)}: is in the way of the trained "
+                              f"{'model' if path.suffix == '.keras' else 'project'} and is not a "
+                              "file; nothing was changed: move it, or train with --out elsewhere")
+
+
 def end_saved(args, backup, emit, warn) -> int:
     """``--resume`` of a run killed after its results were saved: only its backup is left to go."""
     results = backup.saved()
@@ -120,14 +152,9 @@ def save_trained(args, out: Path, project, run, backup) -> dict:
     whole inside the backup folder, then renamed to its place; the backup goes only after that,
     so a kill at any moment leaves the run (``--resume``) and nothing half-written beside it."""
     from workbench.core.modelio import save_model
-    from workbench.core.project import ProjectError, save_project, weights_path
+    from workbench.core.project import ProjectError, save_project
 
-    stem = Path(args.project).stem
-    project_path = out / f"{stem}.json"
-    if project_path.resolve() == Path(args.project).resolve():
-        project_path = out / f"{stem}.trained.json"
-    # Beside the project, where the app (and `workbench export`) look for its trained weights.
-    model_path = weights_path(project_path)
+    model_path, project_path = result_paths(args, out)
     project.runs.append(run.outcome.record.to_dict())
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -138,8 +165,8 @@ def save_trained(args, out: Path, project, run, backup) -> dict:
     except (OSError, ProjectError) as exc:
         why = str(exc) if isinstance(exc, ProjectError) else (
             f"{exc.filename or out}: cannot be written ({exc.strerror or exc})")
-        raise ActionError(f"{why}; the trained run is kept in {backup.folder}: make room, then "
-                          f"--resume {backup.folder}") from None
+        raise ActionError(f"{why}; the trained run is kept: once that is mended, --resume "
+                          f"{backup.folder}") from None
     return {"model": str(model_path), "project": str(project_path)}
 
 
@@ -228,6 +255,7 @@ def cmd_train(args) -> int:
     worker = worker_of(args)
     if not worker:
         check_room_for_run(project, project.training.epochs, args.project)
+        check_results(args, out)
     chosen = strategy(args)  # before any tensor (see there)
     report = inspect_model(project.model)
     if not report.ok:

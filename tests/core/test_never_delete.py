@@ -313,3 +313,27 @@ def test_a_project_too_large_to_read_back_is_not_written(tmp_path):
         save_project(big_project(70), path)
     assert path.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.json"]
+
+
+def test_a_project_with_no_room_for_its_run_is_refused_before_it(digits, tmp_path, capfd):
+    from workbench.core.project import project_text
+
+    project = big_project(50)
+    project.dataset = str(digits)
+    project.description = "x" * (63_998_000 - len(project_text(project, tmp_path / "p.json")))
+    text = project_text(project, tmp_path / "p.json")
+    assert len(text) < 64_000_000  # it opens; with one more run it would not
+    (tmp_path / "p.json").write_text(text)
+    assert main(["train", str(tmp_path / "p.json"), "--epochs", "1"]) == 2
+    one_line(capfd, "64 MB", "remove some of its runs")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_a_folder_where_a_result_goes_is_refused_before_the_run(digits, tmp_path, capfd):
+    project = write_project(tmp_path, digits, epochs=1)
+    out = tmp_path / "out"
+    theirs = user_folder(out / "p.keras")
+    assert main(["train", str(project), "--out", str(out)]) == 2
+    one_line(capfd, str(out / "p.keras"), "nothing was changed")
+    assert tree(out / "p.keras") == theirs
+    assert sorted(p.name for p in out.iterdir()) == ["p.keras"]
