@@ -1,11 +1,13 @@
 """kill -9 during a run's final save (#24): no run is lost and nothing stray is left.
 
-Each round trains a small project (``workbench train --json --out OUT``) and, once its last
-epoch is printed, kills it with SIGKILL at a random moment of what follows: the test scores, the
-``.keras`` and the project being written, the backup being removed (the length of that stretch is
-measured first, on a run left alone). Then, as a user would: if ``OUT/NAME.backup`` is there,
-``train --resume`` it. A round passes when OUT ends holding the trained project (with the run's
-every epoch) and a ``.keras`` that loads, and nothing else.
+Each round trains a small project (``workbench train --json --out OUT``) and, once its final save
+has begun (the folder ``OUT/NAME.backup/final`` it writes the ``.keras`` and the project in
+appears), kills it with SIGKILL at a random moment of the save: the ``.keras`` and the project
+being written and renamed into OUT, the backup being removed (the save's length, to the backup's
+removal, is measured first on a run left alone; the kills fall in 1.25 times that). Then, as a
+user would: if ``OUT/NAME.backup`` is there, ``train --resume`` it. A round passes when OUT ends
+holding the trained project (with the run's every epoch) and a ``.keras`` that loads, and nothing
+else.
 
     python benchmarks/bench_kill_save.py [--kills 20] [--seed 0] [--epochs 2]
 
@@ -50,16 +52,20 @@ def make_project(folder: Path, epochs: int) -> Path:
     return path
 
 
-def train_until_last_epoch(project: Path, out: Path, epochs: int) -> tuple[subprocess.Popen,
-                                                                            float]:
-    """A run started, read up to its last epoch's line: the process and that moment."""
+def train_until_the_save(project: Path, out: Path, epochs: int) -> tuple[subprocess.Popen,
+                                                                          float]:
+    """A run started and watched until its final save begins: the process and that moment."""
     proc = workbench("train", str(project), "--json", "--out", str(out))
     for line in proc.stdout:
         event = json.loads(line)
         if event.get("event") == "epoch_end" and event["epoch"] == epochs - 1:
-            return proc, time.perf_counter()
-    proc.wait()
-    raise SystemExit(f"the run ended before its last epoch: {proc.stderr.read().strip()}")
+            break
+    staging = out / "p.backup" / "final"
+    while not staging.exists() and proc.poll() is None:
+        time.sleep(0.0005)
+    if proc.poll() is not None and proc.returncode != 0:
+        raise SystemExit(f"the run failed: {proc.stderr.read().strip()}")
+    return proc, time.perf_counter()
 
 
 def results_whole(out: Path, epochs: int, keras) -> bool:
@@ -85,17 +91,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-kill-save-") as tmp:
         folder = Path(tmp)
         project = make_project(folder, args.epochs)
-        proc, last = train_until_last_epoch(project, folder / "alone", args.epochs)
+        proc, last = train_until_the_save(project, folder / "alone", args.epochs)
+        while (folder / "alone" / "p.backup").exists() and proc.poll() is None:
+            time.sleep(0.0005)
+        window = 1.25 * (time.perf_counter() - last)
         proc.communicate()
-        window = time.perf_counter() - last
         if proc.returncode != 0 or not results_whole(folder / "alone", args.epochs, keras):
             raise SystemExit("the run left alone did not save its results")
-        print(f"last epoch printed -> process ended: {window * 1000:.0f} ms (the kill window)")
+        print(f"final save begun -> backup removed, × 1.25: {window * 1000:.0f} ms (the kill "
+              "window)")
         kills = lost = stray = resumed = tries = 0
         while kills < args.kills and tries < 3 * args.kills:
             tries += 1
             out = folder / f"out-{tries}"
-            proc, last = train_until_last_epoch(project, out, args.epochs)
+            proc, last = train_until_the_save(project, out, args.epochs)
             delay = rng.uniform(0, window)
             time.sleep(max(0.0, delay - (time.perf_counter() - last)))
             if proc.poll() is not None:  # it finished first: not a kill

@@ -337,3 +337,21 @@ def test_a_folder_where_a_result_goes_is_refused_before_the_run(digits, tmp_path
     one_line(capfd, str(out / "p.keras"), "nothing was changed")
     assert tree(out / "p.keras") == theirs
     assert sorted(p.name for p in out.iterdir()) == ["p.keras"]
+
+
+def test_an_empty_backup_folder_holds_nothing_to_lose(digits, tmp_path, capfd):
+    """What a run killed between removing its marker and its folder leaves: a new run uses it,
+    --resume removes it (and nothing else: another empty folder is named, not removed)."""
+    project = write_project(tmp_path, digits, epochs=1)
+    (tmp_path / "p.backup").mkdir()
+    assert main(["train", str(project), "--resume", str(tmp_path / "p.backup")]) == 2
+    one_line(capfd, "nothing to resume", "removed")
+    assert not (tmp_path / "p.backup").exists()
+    (tmp_path / "empty").mkdir()
+    assert main(["train", str(project), "--resume", str(tmp_path / "empty")]) == 2
+    one_line(capfd, "nothing to resume", "empty")
+    assert (tmp_path / "empty").is_dir()
+    (tmp_path / "p.backup").mkdir()
+    assert main(["train", str(project)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "empty", "p.json", "p.trained.json", "p.trained.keras"]

@@ -77,6 +77,15 @@ class Backup:
     def ours(self) -> bool:
         return self._marker() is not None
 
+    def _empty(self) -> bool:
+        """An empty folder (no link) at the backup's place: nothing in it to lose. It is what a
+        run killed between removing its marker and its folder leaves, so a new run uses it and
+        ``--resume`` removes it (named ``*.backup``)."""
+        try:
+            return not self.folder.is_symlink() and not os.listdir(self.folder)
+        except OSError:
+            return False
+
     def exists(self) -> bool:
         """Whether the folder holds a run of ours that can go on: at least one epoch backed up,
         its results not saved yet."""
@@ -105,7 +114,7 @@ class Backup:
         if kind is not None:
             raise BackupError(f"{shown(self.folder)}: is {kind}, where the run's backup folder "
                               "goes; nothing was changed: move it, or train with --out elsewhere")
-        if not self.folder.exists():
+        if not self.folder.exists() or self._empty():
             return
         if not self.ours():
             raise BackupError(
@@ -117,13 +126,23 @@ class Backup:
                 f"(--resume {shown(self.folder)}) or delete that folder to start again")
 
     def check_resume(self) -> None:
-        """Refuse a ``--resume`` folder that holds no run of ours to go on with; changes nothing."""
+        """Refuse a ``--resume`` folder that holds no run of ours to go on with; changes nothing
+        (but an empty ``*.backup`` folder, which goes)."""
         kind = self._kind()
         if kind is not None:
             raise BackupError(f"{shown(self.folder)}: is {kind}, not a backup folder; nothing "
                               "to resume")
         if not self.folder.exists():
             raise BackupError(f"nothing to resume in {shown(self.folder)}: no such folder")
+        if self._empty():
+            done = "it is empty"
+            if self.folder.name.endswith(".backup"):
+                try:  # a backup's name: what a run killed as it removed its backup leaves
+                    self.folder.rmdir()
+                    done = "it was empty (its run was saved), and is removed"
+                except OSError:
+                    pass
+            raise BackupError(f"nothing to resume in {shown(self.folder)}: {done}")
         marker = self._marker()
         if marker is None:
             raise BackupError(f"{shown(self.folder)}: nothing to resume: not a Workbench backup "
@@ -151,8 +170,9 @@ class Backup:
         try:
             os.mkdir(self.folder)
         except FileExistsError:
-            raise BackupError(f"{shown(self.folder)}: appeared while the run started, and is "
-                              "not a Workbench backup folder; it was left as it is") from None
+            if not self._empty():
+                raise BackupError(f"{shown(self.folder)}: appeared as the run started and is "
+                                  "not a Workbench backup folder; it was left as it is") from None
         self._write_marker({"format": FORMAT, "run": uuid.uuid4().hex, "state": "training"})
 
     def _write_marker(self, data: dict) -> None:
