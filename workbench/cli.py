@@ -225,7 +225,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from workbench import cli_report, cli_train
+    from workbench import cli_engine, cli_report, cli_train
 
     parser = _Parser(
         prog="workbench",
@@ -245,7 +245,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     cli_train.add_arguments(p)
     cli_report.add_train_arguments(p)
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cli_engine.train_command)  # here, or on an engine (--engine)
     p = sub.add_parser("evaluate", help="test-split accuracy and confusion matrix of a model")
     p.add_argument("model")
     p.add_argument("--dataset", required=True)
@@ -279,6 +279,7 @@ def make_parser() -> argparse.ArgumentParser:
     from workbench import cli_explain, cli_sweep
 
     cli_sweep.add_parser(sub)
+    cli_engine.add_parser(sub)
     cli_report.add_parsers(sub)
     cli_explain.add_parser(sub)
     return parser

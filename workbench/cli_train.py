@@ -27,6 +27,9 @@ def add_arguments(p) -> None:
     p.add_argument("--worker-index", type=int, metavar="I",
                    help="for --strategy multi-worker: which of --workers this machine is "
                         "(0, the chief, writes the trained project)")
+    p.add_argument("--engine", metavar="FILE",
+                   help="train on the engine this connection file names (`workbench engine` "
+                        "writes it), here or on another machine; the results are written here")
     p.add_argument("--wait", type=float, default=120.0, metavar="S",
                    help="for --strategy multi-worker: seconds to wait for the other workers "
                         "to join (default 120)")
@@ -34,6 +37,12 @@ def add_arguments(p) -> None:
 
 def check_arguments(args) -> None:
     """The arguments' own mistakes, said before anything is read, made or touched."""
+    if args.engine:
+        for flag, value in (("--resume", args.resume), ("--strategy", args.strategy),
+                            ("--tensorboard", getattr(args, "tensorboard", None))):
+            if value:
+                raise ActionError(f"{flag} does not go with --engine yet: the run's files would "
+                                  "be on the engine's machine")
     kind = args.strategy
     if args.devices is not None and kind != "mirrored":
         raise ActionError("--devices needs --strategy mirrored")
@@ -147,18 +156,18 @@ def end_saved(args, backup, emit, warn) -> int:
     return 0
 
 
-def save_trained(args, out: Path, project, run, backup) -> dict:
-    """Write the trained ``.keras`` and the project with its new run into ``out``: each first
-    whole inside the backup folder, then renamed to its place; the backup goes only after that,
-    so a kill at any moment leaves the run (``--resume``) and nothing half-written beside it."""
-    from workbench.core.modelio import save_model
+def save_trained(args, out: Path, project, record: dict, write_model, backup) -> dict:
+    """Write the trained ``.keras`` (``write_model(path)`` writes it, returns where) and the
+    project with its new run's ``record`` into ``out``: each first whole inside the backup
+    folder, then renamed to its place; the backup goes only after that, so a kill at any moment
+    leaves the run (``--resume``) and nothing half-written beside it."""
     from workbench.core.project import ProjectError, save_project
 
     model_path, project_path = result_paths(args, out)
-    project.runs.append(run.outcome.record.to_dict())
+    project.runs.append(record)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        staged_model = save_model(run.model, backup.staged(model_path.name))
+        staged_model = write_model(backup.staged(model_path.name))
         staged_project = backup.staged(project_path.name)
         save_project(project, staged_project, place=project_path)
         backup.publish([(staged_model, model_path), (staged_project, project_path)])
@@ -228,13 +237,11 @@ def _terminal_listener(json_mode: bool, starting: str = ""):
     return TerminalListener()
 
 
-def cmd_train(args) -> int:
-    from workbench import cli_report
-    from workbench.actions.errors import ActionError
-    from workbench.actions.train import check_output_folder, preflight, train
-    from workbench.core.inspect import inspect_model
-    from workbench.core.project import check_room_for_run, load_project
-    from workbench.core.runs import next_run_id
+def prepare(args):
+    """``(project, out, backup)`` of a run, checked before anything is read, made or touched
+    (the local run's and ``--engine``'s)."""
+    from workbench.actions.train import check_output_folder
+    from workbench.core.project import load_project
 
     check_arguments(args)  # before anything is read or touched
     project = load_project(args.project)
@@ -250,6 +257,18 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else Path(args.project).resolve().parent
     check_output_folder(out)  # before the run, not after it
     backup = backup_for(args, out)  # checked; made once the run starts
+    return project, out, backup
+
+
+def cmd_train(args) -> int:
+    from workbench import cli_report
+    from workbench.actions.errors import ActionError
+    from workbench.actions.train import preflight, train
+    from workbench.core.inspect import inspect_model
+    from workbench.core.project import check_room_for_run
+    from workbench.core.runs import next_run_id
+
+    project, out, backup = prepare(args)
     if args.resume and backup.saved() is not None:  # killed after its results were in place
         return end_saved(args, backup, _emit, _warn)
     worker = worker_of(args)
@@ -286,7 +305,10 @@ def cmd_train(args) -> int:
     summary = {"event": "done", "model": None, "project": None}
     if not worker:
         try:
-            summary.update(save_trained(args, out, project, run, backup))
+            from workbench.core.modelio import save_model
+
+            summary.update(save_trained(args, out, project, run.outcome.record.to_dict(),
+                                        lambda path: save_model(run.model, path), backup))
         except ActionError as exc:
             raise CliError(str(exc)) from None
     end_backup(backup, _warn, {"model": summary["model"], "project": summary["project"]})

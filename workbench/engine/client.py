@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -78,6 +79,9 @@ class EngineClient:
         self._context = context or zmq.Context.instance()
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        # One identity for this client's life: after a dropped link zmq reconnects under it, and
+        # the engine's answers (a run's reply) reach this client again, not a stranger's name.
+        self._socket.setsockopt(zmq.IDENTITY, b"wb-" + secrets.token_bytes(12))
         self._socket.connect(address)
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._calls: dict[str, Call] = {}

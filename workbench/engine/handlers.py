@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import platform
+import tempfile
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,8 @@ class EngineState:
         self.models: dict[str, Any] = {}  # handle -> Keras model (views lane only)
         self.predictor = None
         self.device: dict | None = None
+        # The run in hand: {"id", "client", "title", "since"}; another client's train is refused.
+        self.training: dict | None = None
         self._device_ready = threading.Event()
         self._lock = threading.Lock()
 
@@ -206,8 +210,14 @@ def train(state: EngineState, call: Call) -> dict:
     from workbench.core.spec import TrainConfig
 
     body = call.body
-    config = TrainConfig.from_dict(body.get("config") or {})
-    dataset = _dataset(body, config.seed)
+    with state._lock:  # this run is the one in hand (a queued run of the same client, too)
+        state.training = _running(call)
+    try:
+        config = TrainConfig.from_dict(body.get("config") or {})
+        dataset = _dataset(body, config.seed)
+    except BaseException:
+        _ended(state, call)
+        raise
     job = TrainingControl()
     state.controls[call.id] = job
     try:
@@ -221,7 +231,43 @@ def train(state: EngineState, call: Call) -> dict:
                            tensorboard_dir=body.get("tensorboard"))
     finally:
         state.controls.pop(call.id, None)
-    return outcome_to_dict(run.outcome)
+        _ended(state, call)
+    reply = outcome_to_dict(run.outcome)
+    if body.get("keras_file"):  # a caller on another machine: the trained model as its file
+        reply["keras"] = _keras_bytes(run.model)
+    return reply
+
+
+def _running(call: Call) -> dict:
+    title = call.body.get("title") or f"run {call.body.get('run_id', 1)}"
+    return {"id": call.id, "client": call.identity, "title": str(title)[:80],
+            "since": time.strftime("%H:%M")}
+
+
+def _ended(state: EngineState, call: Call) -> None:
+    with state._lock:
+        if state.training is not None and state.training["id"] == call.id:
+            state.training = None
+
+
+def admit_train(state: EngineState, call: Call) -> None:
+    """On the I/O thread, as a train request arrives: refused at once while another client's
+    run is in hand (it would wait behind it unseen); the same client's queue as before."""
+    with state._lock:
+        running = state.training
+        if running is None:
+            state.training = _running(call)
+        elif running["client"] != call.identity:
+            raise EngineRequestError(f"busy: training {running['title']} for another window "
+                                     f"since {running['since']}")
+
+
+def _keras_bytes(model) -> np.ndarray:
+    from workbench.core.modelio import save_model
+
+    with tempfile.TemporaryDirectory(prefix="workbench-engine-") as folder:
+        path = save_model(model, os.path.join(folder, "trained.keras"))
+        return np.fromfile(path, dtype=np.uint8)
 
 
 def evaluate(state: EngineState, call: Call) -> dict:
@@ -353,4 +399,5 @@ def handlers(state: EngineState) -> dict[str, Handler]:
              "evaluate": (evaluate, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
              "predict": (predict, "views"), "release": (release, "views")}
-    return {name: Handler(bound(fn), lane) for name, (fn, lane) in table.items()}
+    admits = {"train": bound(admit_train)}
+    return {name: Handler(bound(fn), lane, admits.get(name)) for name, (fn, lane) in table.items()}

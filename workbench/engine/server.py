@@ -36,8 +36,12 @@ USER_ERRORS = ("ActionError", "TrainingError", "SpecError", "DatasetError", "Eng
 
 @dataclass
 class Handler:
+    """``fn`` runs on ``lane``; ``admit``, if given, first on the I/O thread as the request
+    arrives: it raises to refuse the request at once (e.g. a run while another client's runs)."""
+
     fn: Callable[[Call], dict | None]
     lane: str = "jobs"
+    admit: Callable[[Call], None] | None = None
 
 
 class Call:
@@ -80,6 +84,7 @@ class Server:
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 500)
+        self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a client back after a lost link
         self.socket.bind(address)
         self.address = self.socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.parent_timeout = parent_timeout
@@ -200,7 +205,16 @@ class Server:
         if handler is None:
             self.send(identity, Message("reply", message.id, message.name, ok=False,
                                         error=f"the engine has no request {message.name!r}"))
-        elif handler.lane == INLINE:
+            return
+        try:
+            if handler.admit is not None:
+                handler.admit(call)
+        except Exception as exc:  # noqa: BLE001 - refused: one error reply, nothing runs
+            log.info("request %s refused: %s", message.name, exc)
+            self.send(identity, Message("reply", message.id, message.name, ok=False,
+                                        error=one_line(exc)))
+            return
+        if handler.lane == INLINE:
             self.run(handler, call)
         else:
             self._lanes[handler.lane].put(handler, call)

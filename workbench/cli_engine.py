@@ -1,0 +1,240 @@
+"""``workbench engine --listen HOST:PORT``: the engine alone, no display; and ``workbench train
+PROJECT --engine FILE``: a run on such an engine, with the events and results of a local run.
+
+The engine binds loopback unless ``--allow-remote`` (the way in from another machine is an SSH
+local forward), signs with a random key it writes, with its address, to the connection file (mode
+0600), and serves until Ctrl+C or SIGTERM, then removes its file. The run's caller needs no
+TensorFlow: the engine inspects the model, trains on its own copy of a built-in dataset and sends
+the trained ``.keras`` back as bytes, which are written as a local run writes its model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from workbench.actions.errors import ActionError
+from workbench.cli_common import EXIT_ERROR, EXIT_INVALID, CliError, _emit, _warn
+
+LOST_S = 15.0  # a run's caller that hears nothing (heartbeats included) this long: the link is lost
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("engine", help="run the engine alone (no display), for `train --engine` "
+                                      "from this or another machine (through ssh -L)")
+    p.add_argument("--listen", required=True, metavar="HOST:PORT",
+                   help="where to listen, e.g. 127.0.0.1:5555 (port 0: any free port)")
+    p.add_argument("--connection-file", metavar="F",
+                   help="where to write the connection file (address, port, key; mode 0600); "
+                        "default: in the Workbench's data folder, engines/engine-PORT.json")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow an address other than loopback (anyone who can reach it still "
+                        "needs the key)")
+    p.set_defaults(func=cmd_engine)
+
+
+def cmd_engine(args) -> int:
+    from workbench.engine import remote
+    from workbench.engine.protocol import new_key
+
+    try:
+        host, port = remote.parse_listen(args.listen, args.allow_remote)
+        if args.connection_file:  # checked before the port is taken
+            remote.check_connection_file(args.connection_file)
+    except remote.RemoteError as exc:
+        raise CliError(str(exc), EXIT_INVALID) from None
+    from workbench.engine.handlers import EngineState, handlers
+
+    state, key = EngineState(), new_key()
+    try:
+        server = remote.bind(key, host, port, handlers(state))
+        port = int(server.address.rsplit(":", 1)[1])
+        path = Path(args.connection_file or remote.default_connection_file(port))
+        connection = remote.Connection(host, port, key, pid=os.getpid(),
+                                       version=remote.workbench_version())
+        remote.write_connection_file(path, connection)
+    except remote.RemoteError as exc:
+        if "server" in locals():
+            server.close()
+        raise CliError(str(exc)) from None
+    server.on_close.append(state.cancel_all)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s engine %(levelname)s %(message)s")
+    sys.setswitchinterval(0.001)  # as the spawned engine (engine/__main__.py says why)
+    print(f"workbench engine listening on {connection.address}; connection file {path}",
+          flush=True)
+    ended: list[str] = []
+
+    def end(signum, _frame):
+        ended.append(signal.Signals(signum).name)
+        server.stop()
+
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, end)
+    threading.Thread(target=state.warm_up, name="engine-warm-up", daemon=True).start()
+    try:
+        server.serve()
+    finally:
+        removed = remote.remove_connection_file(path, os.getpid())
+        print(f"workbench engine stopped ({ended[0] if ended else 'shut down'})"
+              + (f"; removed {path}" if removed else ""), flush=True)
+    ending = threading.Thread(target=server.context.term, daemon=True)
+    ending.start()
+    ending.join(2.0)
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)  # TensorFlow's own threads must not hold the exit up
+
+
+# --- train --engine ------------------------------------------------------------------------------
+
+
+def train_command(args) -> int:
+    """``workbench train``: on the engine ``--engine`` names, else here (``cli_train``)."""
+    from workbench import cli_train
+    from workbench.core.project import check_room_for_run
+
+    if not args.engine:
+        return cli_train.cmd_train(args)
+    project, out, backup = cli_train.prepare(args)
+    check_room_for_run(project, project.training.epochs, args.project)
+    cli_train.check_results(args, out)
+    return train_remote(args, project, out, backup)
+
+
+def _connect(args):
+    from workbench.engine import remote
+
+    try:
+        connection = remote.read_connection_file(args.engine)
+        client, _ = remote.connect(connection, args.engine)
+    except remote.RemoteError as exc:
+        raise CliError(str(exc)) from None
+    return connection, client
+
+
+def train_remote(args, project, out: Path, backup) -> int:
+    """``train PROJECT --engine FILE``: the run on that engine, its results written here."""
+    from workbench import cli_train
+    from workbench.actions.train import preflight
+    from workbench.core.datasets.registry import dataset_names
+    from workbench.core.runs import next_run_id
+    from workbench.core.safe_io import shown
+    from workbench.engine.client import EngineError
+    from workbench.engine.plain import inspection_from_dict
+
+    if project.dataset not in dataset_names():
+        names = ", ".join(dataset_names())
+        raise CliError(f"--engine trains on a built-in dataset for now ({names}); "
+                       f"{shown(project.dataset)} is a file or folder the engine cannot read",
+                       EXIT_INVALID)
+    connection, client = _connect(args)
+    try:
+        try:
+            answer = client.request("inspect", {"spec": project.model.to_dict()}, timeout=120)
+        except (EngineError, TimeoutError) as exc:
+            raise CliError(f"the engine at {connection.where}: {exc}") from None
+        report = inspection_from_dict(answer["inspection"])
+        if not report.ok:
+            raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+        problem = preflight(project.model, report, project.training, None)
+        if problem:
+            raise CliError(problem[0].lower() + problem[1:], EXIT_INVALID)
+        run_id = next_run_id(project.runs)
+        body = {"spec": project.model.to_dict(), "config": project.training.to_dict(),
+                "dataset": project.dataset, "run_id": run_id, "weights": False,
+                "keras_file": True, "title": f"{Path(args.project).stem} (run {run_id})"}
+        cli_train.clear_backup(args, backup)
+        reply = _follow(args, client, connection, body)
+    finally:
+        client.close()
+    return _finish(args, project, out, backup, reply)
+
+
+def _follow(args, client, connection, body: dict) -> dict:
+    """Submit the run, show its epochs as they come, and return its reply's body."""
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    call = client.submit("train", body, on_event=events.put, on_reply=events.put)
+    epochs = body["config"].get("epochs")
+    try:
+        while True:
+            try:
+                message = events.get(timeout=0.5)
+            except queue.Empty:
+                if client.silence > LOST_S:
+                    raise CliError(f"lost the connection to the engine at {connection.where}; "
+                                   "the run goes on there, but its results will not come back "
+                                   "here") from None
+                continue
+            if message.kind == "reply":
+                if not message.ok:
+                    raise CliError(message.error)
+                return message.body
+            if message.name == "train_begin" and not args.json:
+                print(f"Training on the engine at {connection.where}")
+            elif message.name == "warning":
+                _warn(message.body.get("text", ""))
+            elif message.name == "epoch_end":
+                epoch, logs = message.body["epoch"], message.body["logs"]
+                if args.json:
+                    _emit({"event": "epoch_end", "epoch": epoch, "logs": logs})
+                else:
+                    shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
+                                       if k != "learning_rate")
+                    print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
+    except KeyboardInterrupt:
+        try:  # the run is ours: it stops with us
+            client.request("stop", {"request": call.id}, timeout=5)
+        except Exception:  # noqa: BLE001 - gone already: nothing more to stop
+            pass
+        raise
+
+
+def _finish(args, project, out: Path, backup, reply: dict) -> int:
+    from workbench import cli_train
+    from workbench.core.atomic import replacing
+
+    status, message = reply.get("status"), reply.get("message") or ""
+    if status == "failed":
+        backup.discard()
+        raise CliError(message or "the run failed on the engine")
+    keras = reply.get("keras")
+    if keras is None:
+        raise CliError("the engine sent no trained model back")
+
+    def write_model(path: Path) -> Path:
+        with replacing(path, suffix=".keras") as tmp:
+            with open(tmp, "wb") as handle:
+                handle.write(memoryview(keras).cast("B"))
+        return path
+
+    try:
+        saved = cli_train.save_trained(args, out, project, reply["record"], write_model, backup)
+    except ActionError as exc:
+        raise CliError(str(exc)) from None
+    cli_train.end_backup(backup, _warn, saved)
+    test = reply.get("test") or {}
+    summary = {"event": "done", **saved, "status": status,
+               "epochs": reply.get("epochs_completed"),
+               "duration": round(float(reply.get("duration") or 0.0), 2), "replicas": 1,
+               **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae",
+                                                                    "mse")}}
+    if message:
+        summary["message"] = message
+    if args.json:
+        _emit(summary)
+    else:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+        print(f"Test: {scores or 'not scored'}")
+        print(f"Saved {summary['model']} and {summary['project']}")
+        if message:
+            print(message)
+    if status == "nan":
+        sys.stderr.write(f"workbench: {message}\n")
+        return EXIT_ERROR
+    return 0
