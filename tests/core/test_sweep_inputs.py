@@ -14,7 +14,7 @@ from workbench.cli import main
 from workbench.core.datasets import load_dataset
 from workbench.core.sweep_space import SpaceError, parse_space
 
-HUGE = list(range(1, 100_001))
+HUGE = list(range(1, 10_001))  # the most one list of choices may hold (MAX_CHOICES)
 
 
 @pytest.fixture
@@ -45,9 +45,11 @@ def test_a_grid_is_counted_before_it_is_listed(project):
     loaded = load_project(project)
     space = parse_space({"batch_size": {"choices": HUGE}, "epochs": {"choices": HUGE}},
                         loaded.model, loaded.training)
-    assert space.grid_size() == 10**10
-    with pytest.raises(SpaceError, match=r"100,000 × 100,000 = 10,000,000,000 settings is too"):
+    assert space.grid_size() == 10**8
+    with pytest.raises(SpaceError, match=r"10,000 × 10,000 = 100,000,000 settings is too"):
         space.grid()
+    with pytest.raises(SpaceError, match=r"batch_size: 10,001 choices, at most 10,000"):
+        parse_space({"batch_size": {"choices": [*HUGE, 10_001]}}, loaded.model, loaded.training)
     # A range is counted without listing it either (1e9 values would take gigabytes).
     ranged = parse_space({"batch_size": {"low": 1, "high": 1_000_000, "step": 1},
                           "epochs": {"low": 1, "high": 100_000}},

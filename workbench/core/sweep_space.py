@@ -42,6 +42,9 @@ DROPOUT_LAYERS = ("Dropout", "SpatialDropout2D")
 _SPEC_KEYS = {"low", "high", "log", "step", "choices"}
 # The most settings a grid may hold: the grid sampler lists them all, and far fewer trials run.
 MAX_GRID = 100_000
+# The most values one list of choices may hold: each is checked as a setting of its own (100,000
+# of them took 6 s on an idle machine); a range with a step covers more.
+MAX_CHOICES = 10_000
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,9 @@ def _values(key: str, body: dict, kind: str, target: tuple, check) -> Dimension:
         choices = body["choices"]
         if not isinstance(choices, list) or not choices:
             raise SpaceError(f"{key}: choices must be a non-empty list")
+        if len(choices) > MAX_CHOICES:
+            raise SpaceError(f"{key}: {len(choices):,} choices, at most {MAX_CHOICES:,}; give "
+                             'a range {"low", "high", "step"} for more values')
         labels = [choice_label(c) for c in choices]
         if len(set(map(repr, labels))) != len(labels):
             raise SpaceError(f"{key}: the choices repeat a value")
