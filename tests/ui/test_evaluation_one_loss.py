@@ -44,6 +44,7 @@ def test_the_tab_reports_the_loss_the_cli_reports(qapp, data):
     finally:
         worker.close()
     assert tab.accuracy == pytest.approx(cli.accuracy)
+    assert tab.loss_name == "sparse_categorical_crossentropy"  # the tab names it
     assert tab.loss == pytest.approx(cli.loss, rel=1e-5)
     # the L2 penalty is part of the loss Keras reported while training; the tab used to show
     # only the crossentropy of the probabilities

@@ -330,7 +330,7 @@ class EvaluationPanel(QWidget):
         self.normalise.setVisible(True)
         self.summary.setText(
             f"<b>Test accuracy {percent(result.accuracy)}</b> · loss {result.loss:.4f} "
-            f"(cross-entropy){epoch}"
+            f"({(result.loss_name or 'cross-entropy').replace('_', ' ')}){epoch}"
         )
         names = self._class_names(result.confusion.shape[0])
         self.matrix.set_matrix(result.confusion, names)

@@ -58,6 +58,7 @@ class EvaluationResult:
     mse: float = float("nan")
     mae: float = float("nan")
     curve_y: np.ndarray | None = None
+    loss_name: str = ""  # the Keras loss ``loss`` is ("": the crossentropy of the probabilities)
 
 
 def summarise(request: EvaluationRequest, outputs: np.ndarray, seconds: float,
@@ -227,7 +228,11 @@ def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult
     x = evaluation.adapt_inputs(request.x, shape)  # a big folder's samples: read in chunks
     if request.task == "classification":  # the report `workbench evaluate` prints, its loss too
         report = evaluation.classify(model, x, request.y, num_classes=request.num_classes)
-        return summarise(request, report.probabilities, time.perf_counter() - start, report=report)
+        result = summarise(request, report.probabilities, time.perf_counter() - start,
+                           report=report)
+        compiled = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
+        result.loss_name = compiled if isinstance(compiled, str) else ""
+        return result
     outputs = evaluation.predict_outputs(model, x)
     curve_y = None
     if request.curve_x is not None:
