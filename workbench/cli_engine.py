@@ -20,6 +20,7 @@ from pathlib import Path
 
 from workbench.actions.errors import ActionError
 from workbench.cli_common import EXIT_ERROR, EXIT_INVALID, CliError, _emit, _warn
+from workbench.core.safe_io import shown
 
 LOST_S = 15.0  # a run's caller that hears nothing (heartbeats included) this long: the link is lost
 
@@ -124,15 +125,12 @@ def train_remote(args, project, out: Path, backup) -> int:
     from workbench.actions.train import preflight
     from workbench.core.datasets.registry import dataset_names
     from workbench.core.runs import next_run_id
-    from workbench.core.safe_io import shown
     from workbench.engine.client import EngineError
     from workbench.engine.plain import inspection_from_dict
 
-    if project.dataset not in dataset_names():
-        names = ", ".join(dataset_names())
-        raise CliError(f"--engine trains on a built-in dataset for now ({names}); "
-                       f"{shown(project.dataset)} is a file or folder the engine cannot read",
-                       EXIT_INVALID)
+    builtin = project.dataset in dataset_names()
+    if not builtin:
+        _check_sendable(project.dataset)
     connection, client = _connect(args)
     try:
         try:
@@ -149,11 +147,41 @@ def train_remote(args, project, out: Path, backup) -> int:
         body = {"spec": project.model.to_dict(), "config": project.training.to_dict(),
                 "dataset": project.dataset, "run_id": run_id, "weights": False,
                 "keras_file": True, "title": f"{Path(args.project).stem} (run {run_id})"}
+        if not builtin:
+            body["dataset_hash"] = _send_dataset(args, client, project.dataset)
         cli_train.clear_backup(args, backup)
         reply = _follow(args, client, connection, body)
     finally:
         client.close()
     return _finish(args, project, out, backup, reply)
+
+
+def _check_sendable(dataset: str) -> None:
+    """A dataset file the engine can be sent (CliError: a folder, not a regular .npz file)."""
+    from workbench.core.datasets.registry import describe
+
+    if Path(dataset).is_dir():
+        raise CliError(f"--engine takes a built-in dataset or an .npz file for now; "
+                       f"{shown(dataset)} is a folder", EXIT_INVALID)
+    describe(dataset)  # DatasetError in the words of a local run: missing, not a regular file
+
+
+def _send_dataset(args, client, dataset: str) -> str:
+    """Send the dataset file unless the engine has it already (keyed by its content): its hash."""
+    from workbench.engine.client import EngineError
+    from workbench.engine.datacache import DataCacheError, send
+
+    name = shown(Path(dataset).name)
+    try:
+        digest, sent = send(client.request, dataset)
+    except (DataCacheError, EngineError, TimeoutError) as exc:
+        raise CliError(f"sending {name} to the engine failed: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"{shown(dataset)}: {exc.strerror or exc}") from None
+    if not args.json:
+        print(f"Sent {name} to the engine ({sent / 1e6:.1f} MB)" if sent else
+              f"The engine has {name} already (by its content): 0 bytes sent", flush=True)
+    return digest
 
 
 def _follow(args, client, connection, body: dict) -> dict:

@@ -169,6 +169,49 @@ def test_the_engine_command_refuses_in_one_line(engine, cli, tmp_path):
     assert f"belongs to a running engine (pid {engine.process.pid})" in line
 
 
+def test_an_npz_dataset_is_sent_once_then_named_by_its_content(engine, cli, project, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "noise.npz", x_train=rng.uniform(size=(300, 100)).astype("float32"),
+             y_train=rng.integers(0, 10, 300), x_test=rng.uniform(size=(50, 100)).astype("float32"),
+             y_test=rng.integers(0, 10, 50))
+    data = json.loads(project.read_text())
+    data["dataset"] = str(tmp_path / "noise.npz")
+    project.write_text(json.dumps(data))
+    size = (tmp_path / "noise.npz").stat().st_size
+    first = cli("train", project, "--engine", engine.file, "--out", tmp_path / "one")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"Sent noise.npz to the engine ({size / 1e6:.1f} MB)\n")
+    second = cli("train", project, "--engine", engine.file, "--out", tmp_path / "two")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("The engine has noise.npz already (by its content): "
+                                    "0 bytes sent\n")
+    runs = [json.loads((tmp_path / n / "tiny.json").read_text())["runs"] for n in ("one", "two")]
+    assert runs[0][0]["dataset"] == runs[1][0]["dataset"] == str(tmp_path / "noise.npz")
+    assert runs[0][0]["test"] == runs[1][0]["test"]  # the same data, the same seeded run
+    data["dataset"] = str(tmp_path)  # a folder: not sent yet
+    project.write_text(json.dumps(data))
+    line = _one_line(cli("train", project, "--engine", engine.file, "--out", tmp_path / "three"))
+    assert line.endswith(f"{tmp_path} is a folder") and not (tmp_path / "three").exists()
+
+
+def test_data_that_does_not_match_its_hash_is_refused_and_not_kept(engine):
+    import numpy as np
+
+    client = engine.client()
+    try:
+        body = {"hash": "0" * 64, "offset": 0, "total": 3,
+                "chunk": np.frombuffer(b"abc", dtype=np.uint8)}
+        with pytest.raises(Exception, match="does not match its hash"):
+            client.request("put_data", body, timeout=30)
+        assert client.request("has_data", {"hash": "0" * 64}, timeout=30) == {"present": False}
+        with pytest.raises(Exception, match="64 lowercase hex digits"):
+            client.request("has_data", {"hash": "../../etc/passwd"}, timeout=30)
+    finally:
+        client.close()
+
+
 def _long_run(project: Path, epochs: int) -> dict:
     data = json.loads(project.read_text())
     return {"spec": data["model"], "config": {**data["training"], "epochs": epochs},

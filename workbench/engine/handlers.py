@@ -196,6 +196,10 @@ def _dataset(body: dict, seed: int | None):
     name = body.get("dataset")
     if not isinstance(name, str):
         raise EngineRequestError("the request names no dataset")
+    if body.get("dataset_hash") is not None:  # a file the caller sent (engine.datacache)
+        from workbench.engine.datacache import cached_path
+
+        name = str(cached_path(body["dataset_hash"]))
     dataset = load_dataset(name, seed=seed or 0, allow_download=bool(body.get("download", True)))
     subset = body.get("subset")
     if subset is not None:
@@ -250,16 +254,30 @@ def _ended(state: EngineState, call: Call) -> None:
             state.training = None
 
 
-def admit_train(state: EngineState, call: Call) -> None:
-    """On the I/O thread, as a train request arrives: refused at once while another client's
-    run is in hand (it would wait behind it unseen); the same client's queue as before."""
+def admit_train(state: EngineState, call: Call, register: bool = True) -> None:
+    """On the I/O thread, as a train request (or a dataset for one) arrives: refused at once
+    while another client's run is in hand (it would wait behind it unseen); the same client's
+    queue as before."""
     with state._lock:
         running = state.training
         if running is None:
-            state.training = _running(call)
+            if register:
+                state.training = _running(call)
         elif running["client"] != call.identity:
             raise EngineRequestError(f"busy: training {running['title']} for another window "
                                      f"since {running['since']}")
+
+
+def has_data(state: EngineState, call: Call) -> dict:
+    from workbench.engine import datacache
+
+    return datacache.has_data(call.body)
+
+
+def put_data(state: EngineState, call: Call) -> dict:
+    from workbench.engine import datacache
+
+    return datacache.put_data(call.body, call.identity)
 
 
 def _keras_bytes(model) -> np.ndarray:
@@ -396,8 +414,11 @@ def handlers(state: EngineState) -> dict[str, Handler]:
     table = {"ping": (ping, INLINE), "stop": (control, INLINE), "pause": (control, INLINE),
              "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
              "inspect": (inspect, "inspect"), "train": (train, "jobs"),
-             "evaluate": (evaluate, "jobs"), "device": (device, "views"),
+             "evaluate": (evaluate, "jobs"), "has_data": (has_data, "jobs"),
+             "put_data": (put_data, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
              "predict": (predict, "views"), "release": (release, "views")}
-    admits = {"train": bound(admit_train)}
+    admits = {"train": bound(admit_train),
+              **dict.fromkeys(("has_data", "put_data"),
+                              lambda call: admit_train(state, call, register=False))}
     return {name: Handler(bound(fn), lane, admits.get(name)) for name, (fn, lane) in table.items()}

@@ -31,7 +31,7 @@ INLINE = "io"  # the lane of handlers the I/O thread runs itself: quick, never T
 LANES = ("jobs", "views", "inspect")
 # Errors whose text is already one sentence for the user (the input does not fit): no traceback.
 USER_ERRORS = ("ActionError", "TrainingError", "SpecError", "DatasetError", "EngineRequestError",
-               "FileRefused")
+               "FileRefused", "DataCacheError")
 
 
 @dataclass
