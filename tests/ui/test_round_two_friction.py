@@ -8,10 +8,11 @@ from PyQt5.QtGui import QKeySequence, QRawFont
 from PyQt5.QtWidgets import QAction, QFileDialog
 
 from tests.ui.test_evaluation import ready_window
-from workbench.core.spec import LayerSpec
+from workbench.core.spec import LayerSpec, TrainConfig
 from workbench.ui.draw.deployed import OPEN_ITEM
 from workbench.ui.draw.prediction import PredictionView
 from workbench.ui.graph.items import FixButton
+from workbench.ui.project_actions import ProjectActions
 
 # Point 11 ----------------------------------------------------------------------------------------
 
@@ -116,3 +117,58 @@ def test_the_merge_button_says_how_to_enable_it(qtbot):
         graph.view.nodes[name].setSelected(True)
     qtbot.waitUntil(merge.isEnabled, timeout=3000)
     assert "Ctrl+click" not in merge.text()
+
+
+# Point 13 ----------------------------------------------------------------------------------------
+
+def test_a_failed_load_leaves_nothing_of_the_dataset_before(qtbot, tmp_path):
+    w = ready_window(qtbot)
+    panel = w.dataset_panel
+    w.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=30_000)
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip file")
+    w.state.set_dataset(str(broken))
+    qtbot.waitUntil(lambda: bool(w.state.data.error), timeout=30_000)
+    qtbot.wait(50)
+    assert "broken.npz" in panel.summary.text() or "Dataset:" in panel.summary.text()
+    assert panel.model.rowCount() == 0  # the MNIST digits stayed under the message before
+    assert panel.balance.getPlotItem().listDataItems() == [] and not panel.balance_title.text()
+    assert panel.sample_picture.pixmap() is None or panel.sample_picture.pixmap().isNull()
+    w.state.undo_stack.setClean()
+
+
+def test_new_empties_the_plots_axes(qtbot, monkeypatch):
+    w = ready_window(qtbot)
+    curves = w.training_panel.curves
+    record = {"id": 1, "status": "completed", "epochs": 12,
+              "history": {"loss": [5.0 - 0.3 * i for i in range(12)],
+                          "accuracy": [0.1 + 0.05 * i for i in range(12)]}}
+    curves.show_record(record)
+    qtbot.wait(100)
+    x_range = curves.loss_view.plot.getPlotItem().viewRange()[0]
+    assert x_range[1] > 10
+    monkeypatch.setattr(ProjectActions, "maybe_save", lambda self: True)
+    w.project_actions.new_action.trigger()
+    qtbot.wait(100)
+    for view in (curves.loss_view, curves.metric_view):
+        (x0, x1), (y0, y1) = view.plot.getPlotItem().viewRange()
+        assert x1 <= 1.5 and y1 <= 1.5  # epochs to 12 and losses to 5 before
+
+
+def test_tutorial_h_card_chart_follows_its_run(qtbot):
+    w = ready_window(qtbot)
+    w.tutorials.actions["H"].trigger()
+    qtbot.waitUntil(lambda: w.state.data.dataset is not None
+                    and w.state.data.dataset.name == "fonts", timeout=60_000)
+    w.state.data.dataset = w.state.data.dataset.subset(200)
+    config = TrainConfig.from_dict(w.state.training.to_dict())
+    config.epochs = 2
+    w.state.set_training(config)
+    card = w.tutorials.card
+    seen = []
+    w.training_panel.epoch_ended.connect(lambda *_: seen.append(card.shown.get("every")))
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=90_000):
+        assert w.tutorials.train()
+    assert seen and all(every and every[0] for every in seen)  # empty until the end before
+    w.state.undo_stack.setClean()

@@ -96,7 +96,7 @@ class DatasetPanel(QWidget):
         self.split_combo.currentIndexChanged.connect(lambda _i: self._fill_grid())
         self.class_combo.currentIndexChanged.connect(lambda _i: self._fill_grid())
         state.data.loaded.connect(self.refresh)
-        state.data.failed.connect(lambda message: self.summary.setText(f"Dataset: {message}"))
+        state.data.failed.connect(self._on_load_failed)
         state.training_changed.connect(self._on_training_changed)
         state.model_changed.connect(self._preview_augmentation)
         if state.data.dataset is not None:
@@ -173,6 +173,23 @@ class DatasetPanel(QWidget):
         self.class_combo.setEnabled(dataset.is_classification)
         self.class_combo.blockSignals(False)
         self._on_training_changed()
+
+    def _on_load_failed(self, message: str) -> None:
+        """Nothing of the dataset that was there before: its samples and balance stayed under
+        the failure's message, as if they were the one that failed."""
+        self.summary.setText(f"Dataset: {message}")
+        self.dataset, self.parts, self.counts = None, None, {}
+        self._preview_request += 1  # an augmentation preview on its way is for the old one
+        self.model.set_rows(None, self.split_combo.currentText(), np.zeros(0, np.int64))
+        self.count_label.setText("")
+        self.class_combo.clear()
+        self.sample_picture.clear()
+        self.sample_info.setText("No dataset loaded.")
+        self.augment_label.setText("")
+        self.augment_picture.clear()
+        self.augmented = self._mosaic = None
+        self.balance.getPlotItem().clear()
+        self.balance_title.setText("")
 
     def _on_training_changed(self) -> None:
         if self.dataset is None or self.dataset is not self.state.data.dataset:

@@ -137,7 +137,12 @@ class MetricPlotView(QWidget):
         empty = np.empty(0)
         for curve in (self.raw_curve, self.smooth_curve, self.val_curve):
             curve.setData(empty, empty)  # (the range is fitted at the paint: no hurry then)
-        self.plot.getPlotItem().enableAutoRange()
+        item = self.plot.getPlotItem()
+        if not self.comparison_ids():
+            # Nothing left to fit: auto range would keep the axes of what was drawn before (a
+            # New project's empty plots showed the last project's epochs and losses).
+            item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        item.enableAutoRange()
 
     def set_comparison(self, run_id, curves: list[tuple[np.ndarray, np.ndarray, bool]],
                        color: tuple[int, int, int], label: str, shown: bool = True,

@@ -64,6 +64,10 @@ class TutorialsController(QObject):
         self.card.train_requested.connect(self.train)
         self.card.picture_requested.connect(self.show_picture)
         window.training_panel.training_finished.connect(self._on_run_finished)
+        # H's accuracy chart follows its run epoch by epoch (it stayed empty until the end).
+        self._live: dict | None = None  # the history of the run training now
+        window.training_panel.training_started.connect(self._on_run_started)
+        window.training_panel.epoch_ended.connect(self._on_epoch_ended)
         self.state.project_replaced.connect(self._on_project_replaced)
 
     # Opening ------------------------------------------------------------------------------------
@@ -155,7 +159,21 @@ class TutorialsController(QObject):
             self.trials[report.number] = report
             self.refresh()
 
+    def _on_run_started(self, _run_id: int) -> None:
+        shows_curves = self.tutorial is not None and "units" in self.tutorial.pictures
+        self._live = {"history": {}} if self.template is not None and shows_curves else None
+
+    def _on_epoch_ended(self, _epoch: int, logs: dict, _seconds: float) -> None:
+        if self._live is None:
+            return
+        history = self._live["history"]
+        for key in ("accuracy", "val_accuracy"):
+            if key in logs:
+                history.setdefault(key, []).append(float(logs[key]))
+        self.card.show_figure(tutorials.accuracy_every(self._live), self.card.shown.get("units"))
+
     def _on_run_finished(self, outcome) -> None:
+        self._live = None
         if self.template is None or outcome.record is None:
             return
         self.results[self.template] = outcome.record.to_dict()
