@@ -16,6 +16,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from workbench.actions.errors import ActionError
@@ -23,6 +24,7 @@ from workbench.cli_common import EXIT_ERROR, EXIT_INVALID, CliError, _emit, _war
 from workbench.core.safe_io import shown
 
 LOST_S = 15.0  # a run's caller that hears nothing (heartbeats included) this long: the link is lost
+QUIET_S = 10.0  # a run that says nothing this long, its engine heard: ask for its reply again
 
 
 def add_parser(sub) -> None:
@@ -185,10 +187,14 @@ def _send_dataset(args, client, dataset: str) -> str:
 
 
 def _follow(args, client, connection, body: dict) -> dict:
-    """Submit the run, show its epochs as they come, and return its reply's body."""
+    """Submit the run, show its epochs as they come, and return its reply's body. Should the
+    link drop and come back (zmq reconnects under the same identity), what was sent meanwhile is
+    lost: after ``QUIET_S`` without a word of the run, the engine is asked where it is, and its
+    reply is fetched again (``result``); the epochs missed are shown from the run's history."""
     events: queue.SimpleQueue = queue.SimpleQueue()
     call = client.submit("train", body, on_event=events.put, on_reply=events.put)
-    epochs = body["config"].get("epochs")
+    epochs, shown_epochs = body["config"].get("epochs"), set()
+    last_word = time.monotonic()
     try:
         while True:
             try:
@@ -198,29 +204,64 @@ def _follow(args, client, connection, body: dict) -> dict:
                     raise CliError(f"lost the connection to the engine at {connection.where}; "
                                    "the run goes on there, but its results will not come back "
                                    "here") from None
+                if time.monotonic() - last_word > QUIET_S:
+                    last_word = time.monotonic()
+                    reply = _ask_result(client, call.id)
+                    if reply is not None:
+                        _show_missed(args, reply, shown_epochs, epochs)
+                        return reply
                 continue
+            last_word = time.monotonic()
             if message.kind == "reply":
                 if not message.ok:
                     raise CliError(message.error)
+                _show_missed(args, message.body, shown_epochs, epochs)
                 return message.body
             if message.name == "train_begin" and not args.json:
                 print(f"Training on the engine at {connection.where}")
             elif message.name == "warning":
                 _warn(message.body.get("text", ""))
             elif message.name == "epoch_end":
-                epoch, logs = message.body["epoch"], message.body["logs"]
-                if args.json:
-                    _emit({"event": "epoch_end", "epoch": epoch, "logs": logs})
-                else:
-                    shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
-                                       if k != "learning_rate")
-                    print(f"Epoch {epoch + 1}/{epochs} - {shown}", flush=True)
+                _show_epoch(args, message.body["epoch"], message.body["logs"], epochs)
+                shown_epochs.add(message.body["epoch"])
     except KeyboardInterrupt:
         try:  # the run is ours: it stops with us
             client.request("stop", {"request": call.id}, timeout=5)
         except Exception:  # noqa: BLE001 - gone already: nothing more to stop
             pass
         raise
+
+
+def _ask_result(client, request: str) -> dict | None:
+    """The run's reply if it ended (its first sending lost), None while it runs."""
+    from workbench.engine.client import EngineError
+
+    try:
+        answer = client.request("result", {"request": request}, timeout=LOST_S)
+    except (EngineError, TimeoutError):
+        return None  # the link is down again: the silence check says so in time
+    if answer.get("reply") is not None:
+        return answer["reply"]
+    if not answer.get("running"):
+        raise CliError("the engine no longer knows this run (it was restarted, or the run "
+                       "failed while the link was down)")
+    return None
+
+
+def _show_epoch(args, epoch: int, logs: dict, epochs) -> None:
+    if args.json:
+        _emit({"event": "epoch_end", "epoch": epoch, "logs": logs})
+    else:
+        line = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k != "learning_rate")
+        print(f"Epoch {epoch + 1}/{epochs} - {line}", flush=True)
+
+
+def _show_missed(args, reply: dict, shown_epochs: set, epochs) -> None:
+    history = reply.get("history") or {}
+    for epoch in range(int(reply.get("epochs_completed") or 0)):
+        if epoch not in shown_epochs:
+            _show_epoch(args, epoch, {k: v[epoch] for k, v in history.items()
+                                      if epoch < len(v)}, epochs)
 
 
 def _finish(args, project, out: Path, backup, reply: dict) -> int:

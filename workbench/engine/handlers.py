@@ -39,6 +39,9 @@ class EngineState:
         self.device: dict | None = None
         # The run in hand: {"id", "client", "title", "since"}; another client's train is refused.
         self.training: dict | None = None
+        # The replies of the last runs, by request id: a caller whose link dropped as the reply
+        # was sent asks for it again (``result``).
+        self.results: dict[str, dict] = {}
         self._device_ready = threading.Event()
         self._lock = threading.Lock()
 
@@ -239,7 +242,24 @@ def train(state: EngineState, call: Call) -> dict:
     reply = outcome_to_dict(run.outcome)
     if body.get("keras_file"):  # a caller on another machine: the trained model as its file
         reply["keras"] = _keras_bytes(run.model)
+        with state._lock:
+            state.results[call.id] = reply
+            for old in list(state.results)[:-KEPT_RESULTS]:
+                del state.results[old]
     return reply
+
+
+KEPT_RESULTS = 2
+
+
+def result(state: EngineState, call: Call) -> dict:
+    """Where the run of request ``body["request"]`` is: ``running``, and its ``reply`` once it
+    ended (kept for the last runs of callers on another machine), else null."""
+    request = call.body.get("request")
+    with state._lock:
+        running = state.training is not None and state.training["id"] == request
+        return {"running": running or request in state.controls,
+                "reply": state.results.get(request)}
 
 
 def _running(call: Call) -> dict:
@@ -413,6 +433,7 @@ def handlers(state: EngineState) -> dict[str, Handler]:
 
     table = {"ping": (ping, INLINE), "stop": (control, INLINE), "pause": (control, INLINE),
              "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
+             "result": (result, INLINE),
              "inspect": (inspect, "inspect"), "train": (train, "jobs"),
              "evaluate": (evaluate, "jobs"), "has_data": (has_data, "jobs"),
              "put_data": (put_data, "jobs"), "device": (device, "views"),
