@@ -124,7 +124,6 @@ def _connect(args):
 def train_remote(args, project, out: Path, backup) -> int:
     """``train PROJECT --engine FILE``: the run on that engine, its results written here."""
     from workbench import cli_train
-    from workbench.actions.train import preflight
     from workbench.core.datasets.registry import dataset_names
     from workbench.core.runs import next_run_id
     from workbench.engine.client import EngineError
@@ -142,15 +141,18 @@ def train_remote(args, project, out: Path, backup) -> int:
         report = inspection_from_dict(answer["inspection"])
         if not report.ok:
             raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
-        problem = preflight(project.model, report, project.training, None)
-        if problem:
-            raise CliError(problem[0].lower() + problem[1:], EXIT_INVALID)
         run_id = next_run_id(project.runs)
         body = {"spec": project.model.to_dict(), "config": project.training.to_dict(),
                 "dataset": project.dataset, "run_id": run_id, "weights": False,
                 "keras_file": True, "title": f"{Path(args.project).stem} (run {run_id})"}
         if not builtin:
             body["dataset_hash"] = _send_dataset(args, client, project.dataset)
+        try:  # Train's checks, on the engine's memory and data
+            problem = client.request("check_run", body, timeout=600)["problem"]
+        except (EngineError, TimeoutError) as exc:
+            raise CliError(str(exc)) from None
+        if problem:
+            raise CliError(problem[0].lower() + problem[1:], EXIT_INVALID)
         cli_train.clear_backup(args, backup)
         reply = _follow(args, client, connection, body)
     finally:

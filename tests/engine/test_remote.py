@@ -169,6 +169,18 @@ def test_the_engine_command_refuses_in_one_line(engine, cli, tmp_path):
     assert f"belongs to a running engine (pid {engine.process.pid})" in line
 
 
+def test_trains_checks_are_the_engines_and_read_as_a_local_runs(engine, cli, project, tmp_path):
+    data = json.loads(project.read_text())
+    data["model"]["layers"][-1]["config"]["units"] = 3  # 3 outputs for 10 classes
+    project.write_text(json.dumps(data))
+    there = cli("train", project, "--engine", engine.file, "--out", tmp_path / "remote")
+    here = cli("train", project, "--out", tmp_path / "local")
+    assert there.returncode == here.returncode == 2
+    assert _one_line(there) == _one_line(here)
+    assert "the model's output does not fit the labels" in there.stderr
+    assert not (tmp_path / "remote").exists()
+
+
 def test_an_npz_dataset_is_sent_once_then_named_by_its_content(engine, cli, project, tmp_path):
     import numpy as np
 

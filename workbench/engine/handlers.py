@@ -288,6 +288,19 @@ def admit_train(state: EngineState, call: Call, register: bool = True) -> None:
                                      f"since {running['since']}")
 
 
+def check_run(state: EngineState, call: Call) -> dict:
+    """Train's checks before a run (``actions.train.preflight``) made here, on the engine's own
+    memory and copy of the data: ``problem`` ("" when the run can start)."""
+    from workbench.actions.train import preflight
+    from workbench.core.inspect import inspect_model
+    from workbench.core.spec import ModelSpec, TrainConfig
+
+    spec = ModelSpec.from_dict(call.body.get("spec"))
+    config = TrainConfig.from_dict(call.body.get("config") or {})
+    return {"problem": preflight(spec, inspect_model(spec), config,
+                                 _dataset(call.body, config.seed))}
+
+
 def has_data(state: EngineState, call: Call) -> dict:
     from workbench.engine import datacache
 
@@ -435,11 +448,12 @@ def handlers(state: EngineState) -> dict[str, Handler]:
              "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
              "result": (result, INLINE),
              "inspect": (inspect, "inspect"), "train": (train, "jobs"),
-             "evaluate": (evaluate, "jobs"), "has_data": (has_data, "jobs"),
+             "evaluate": (evaluate, "jobs"), "check_run": (check_run, "jobs"),
+             "has_data": (has_data, "jobs"),
              "put_data": (put_data, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
              "predict": (predict, "views"), "release": (release, "views")}
     admits = {"train": bound(admit_train),
-              **dict.fromkeys(("has_data", "put_data"),
+              **dict.fromkeys(("check_run", "has_data", "put_data"),
                               lambda call: admit_train(state, call, register=False))}
     return {name: Handler(bound(fn), lane, admits.get(name)) for name, (fn, lane) in table.items()}
