@@ -58,7 +58,7 @@ def cmd_engine(args) -> int:
         server = remote.bind(key, host, port, handlers(state))
         port = int(server.address.rsplit(":", 1)[1])
         path = Path(args.connection_file or remote.default_connection_file(port))
-        connection = remote.Connection(host, port, key, pid=os.getpid(),
+        connection = remote.Connection(remote.reachable_host(host), port, key, pid=os.getpid(),
                                        version=remote.workbench_version())
         remote.write_connection_file(path, connection)
     except remote.RemoteError as exc:
@@ -69,7 +69,7 @@ def cmd_engine(args) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s engine %(levelname)s %(message)s")
     sys.setswitchinterval(0.001)  # as the spawned engine (engine/__main__.py says why)
-    print(f"workbench engine listening on {connection.address}; connection file {path}",
+    print(f"workbench engine listening on {server.address}; connection file {path}",
           flush=True)
     ended: list[str] = []
 
@@ -161,13 +161,11 @@ def train_remote(args, project, out: Path, backup) -> int:
 
 
 def _check_sendable(dataset: str) -> None:
-    """A dataset file the engine can be sent (CliError: a folder, not a regular .npz file)."""
+    """A dataset file or folder the engine can be sent (DatasetError in the words of a local run:
+    missing, not a regular .npz file)."""
     from workbench.core.datasets.registry import describe
 
-    if Path(dataset).is_dir():
-        raise CliError(f"--engine takes a built-in dataset or an .npz file for now; "
-                       f"{shown(dataset)} is a folder", EXIT_INVALID)
-    describe(dataset)  # DatasetError in the words of a local run: missing, not a regular file
+    describe(dataset)
 
 
 def _send_dataset(args, client, dataset: str) -> str:
@@ -181,7 +179,7 @@ def _send_dataset(args, client, dataset: str) -> str:
     except (DataCacheError, EngineError, TimeoutError) as exc:
         raise CliError(f"sending {name} to the engine failed: {exc}") from None
     except OSError as exc:
-        raise CliError(f"{shown(dataset)}: {exc.strerror or exc}") from None
+        raise CliError(f"{shown(exc.filename or dataset)}: {exc.strerror or exc}") from None
     if not args.json:
         print(f"Sent {name} to the engine ({sent / 1e6:.1f} MB)" if sent else
               f"The engine has {name} already (by its content): 0 bytes sent", flush=True)

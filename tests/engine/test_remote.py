@@ -202,10 +202,33 @@ def test_an_npz_dataset_is_sent_once_then_named_by_its_content(engine, cli, proj
     runs = [json.loads((tmp_path / n / "tiny.json").read_text())["runs"] for n in ("one", "two")]
     assert runs[0][0]["dataset"] == runs[1][0]["dataset"] == str(tmp_path / "noise.npz")
     assert runs[0][0]["test"] == runs[1][0]["test"]  # the same data, the same seeded run
-    data["dataset"] = str(tmp_path)  # a folder: not sent yet
+
+
+def test_a_folder_dataset_is_sent_once_and_trains_as_it_does_here(engine, cli, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for name in ("circle", "square"):
+        (tmp_path / "shapes" / name / "more").mkdir(parents=True)
+        for i in range(12):
+            where = tmp_path / "shapes" / name / ("more" if i % 3 == 0 else "") / f"{i}.png"
+            Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8)).save(where)
+    (tmp_path / "shapes" / "notes.txt").write_text("not an image, not sent")
+    data = json.loads((TEMPLATES / "mnist-mlp.json").read_text())
+    data["dataset"], data["training"]["epochs"] = str(tmp_path / "shapes"), 1
+    data["model"]["layers"][-1]["config"]["units"] = 2
+    project = tmp_path / "shapes.json"
     project.write_text(json.dumps(data))
-    line = _one_line(cli("train", project, "--engine", engine.file, "--out", tmp_path / "three"))
-    assert line.endswith(f"{tmp_path} is a folder") and not (tmp_path / "three").exists()
+    first = cli("train", project, "--engine", engine.file, "--json", "--out", tmp_path / "one")
+    assert first.returncode == 0, first.stderr
+    second = cli("train", project, "--engine", engine.file, "--out", tmp_path / "two")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("The engine has shapes already (by its content): 0 bytes")
+    here = cli("train", project, "--json", "--out", tmp_path / "here")
+    assert here.returncode == 0, here.stderr
+    there, local = (json.loads(run.stdout.splitlines()[-1]) for run in (first, here))
+    assert there["test_loss"] == pytest.approx(local["test_loss"], rel=1e-4)
 
 
 def test_data_that_does_not_match_its_hash_is_refused_and_not_kept(engine):

@@ -99,6 +99,12 @@ def parse_listen(text: str, allow_remote: bool = False) -> tuple[str, int]:
     return host, int(port)
 
 
+def reachable_host(host: str) -> str:
+    """The host a connection file names: ``host``, or this machine's name where the engine
+    listens on every address (0.0.0.0, ::), which no client can connect to by that name."""
+    return socket.gethostname() if ipaddress.ip_address(host).is_unspecified else host
+
+
 def bind(key: bytes, host: str, port: int, handlers: dict):
     """The engine's server listening on ``host:port`` (RemoteError: the port is in use, or the
     address is not this machine's)."""
