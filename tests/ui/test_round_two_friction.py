@@ -172,3 +172,38 @@ def test_tutorial_h_card_chart_follows_its_run(qtbot):
         assert w.tutorials.train()
     assert seen and all(every and every[0] for every in seen)  # empty until the end before
     w.state.undo_stack.setClean()
+
+
+# Point 12 ----------------------------------------------------------------------------------------
+
+def _folder_of_32_pixel_images(root):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        for i in range(12):
+            picture = (rng.random((32, 32)) * 255).astype(np.uint8)
+            Image.fromarray(picture).save(root / label / f"{i}.png")
+    return root
+
+
+def test_using_a_folders_shape_offers_the_reshape_fix(qtbot, tmp_path):
+    w = ready_window(qtbot, "mnist-cnn")
+    folder = _folder_of_32_pixel_images(tmp_path / "pictures")
+    w.state.set_dataset(str(folder))
+    qtbot.waitUntil(lambda: w.state.data.dataset is not None
+                    and tuple(w.state.data.dataset.input_shape)[:2] == (32, 32), timeout=60_000)
+    stack = w.builder_panel.stack
+    qtbot.waitUntil(lambda: stack.input_hint_button.isVisible(), timeout=10_000)
+    qtbot.mouseClick(stack.input_hint_button, Qt.LeftButton)  # "Use (32, 32)"
+    qtbot.waitUntil(lambda: w.state.inspection is not None and w.state.inspection_current
+                    and not w.state.inspection.ok, timeout=15_000)
+    qtbot.waitUntil(lambda: stack.fix_button.isVisible(), timeout=5000)  # none offered before
+    qtbot.mouseClick(stack.fix_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.state.inspection is not None and w.state.inspection_current
+                    and w.state.inspection.ok, timeout=15_000)
+    reshape = next(layer for layer in w.state.spec.layers if layer.class_name == "Reshape")
+    assert tuple(reshape.config["target_shape"])[:2] == (32, 32)
+    w.state.undo_stack.setClean()
+

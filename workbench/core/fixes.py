@@ -75,6 +75,20 @@ def insert_fix(index: int, layer: LayerSpec, text: str | None = None,
     return Fix(text or f"Insert {layer.class_name}{where} to fix", index, layer, source)
 
 
+def reshape_fix(index: int, layer: LayerSpec, incoming) -> Fix | None:
+    """A Reshape whose target no longer holds its input (the input became (32, 32); the target
+    is still (28, 28, 1)): the input's shape with the target's trailing 1s, where that holds it."""
+    if layer.class_name != "Reshape" or incoming is None or None in tuple(incoming):
+        return None
+    target, incoming = tuple(layer.config.get("target_shape") or ()), tuple(incoming)
+    tail = target[len(incoming):]
+    if len(target) <= len(incoming) or any(d != 1 for d in tail):
+        return None
+    new = incoming + tail
+    return Fix(f"Reshape to {_shape_text(new)}: the input it reshapes is {_shape_text(incoming)}",
+               index, target=index, changes={"target_shape": list(new)})
+
+
 def _shape_text(shape) -> str:
     dims = ", ".join("?" if d is None else str(d) for d in shape)
     return f"({dims},)" if len(shape) == 1 else f"({dims})"

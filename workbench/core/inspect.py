@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from workbench.core.catalogue import CATALOGUE, RANK_NAMES
 from workbench.core.errors import plain_text, reason_lines
-from workbench.core.fixes import Fix, explain_merge, insert_fix
+from workbench.core.fixes import Fix, explain_merge, insert_fix, reshape_fix
 from workbench.core.graph import INPUT, auto_name, unused
 from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
@@ -249,6 +249,8 @@ def _inspect(spec: ModelSpec, keras, check: Callable[[], None] | None) -> ModelI
                 info.error, info.fix = explain(layer, shapes[node.inbound[0]], exc)
                 if info.fix is not None:
                     info.repair = insert_fix(node.index, info.fix)
+                else:
+                    info.repair = reshape_fix(node.index, layer, shapes[node.inbound[0]])
             info.fix = info.repair.layer if info.repair is not None else None
             if report.error is None:
                 report.error_index, report.error = node.index, info.error
