@@ -12,8 +12,11 @@ from PyQt5.QtWidgets import (
     QSplitterHandle,
     QWidget,
 )
+from pytestqt.qtbot import QtBot
 
-from tests.ui.test_evaluation import ready_window, train_briefly
+from tests.ui.test_evaluation import train_briefly
+from workbench.core.templates import load_template
+from workbench.ui.main_window import MainWindow
 
 SIZE = (1024, 700)
 
@@ -63,13 +66,34 @@ def _global(widget: QWidget) -> QRect:
     return QRect(widget.mapToGlobal(widget.rect().topLeft()), widget.size())
 
 
+@pytest.fixture(scope="module")
+def trained_window(qapp, request):
+    """One window for the module (its tests only look): the MLP trained briefly, so every tab
+    has something to show, at 1024×700."""
+    bot = QtBot(request)
+    w = MainWindow(load_template("mnist-mlp"))
+    w.show()
+    bot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+                  timeout=60_000)
+    train_briefly(w)
+    w.resize(*SIZE)
+    bot.waitUntil(lambda: (w.width(), w.height()) == SIZE, timeout=5000)
+    yield w
+    w.state.undo_stack.setClean()  # the brief training counts as unsaved: don't ask
+    w.close()
+    w.deleteLater()
+    bot.wait(10)
+
+
 @pytest.fixture
-def small_window(qtbot):
-    w = ready_window(qtbot, "mnist-mlp")
-    train_briefly(w)  # every tab has something to show
+def small_window(trained_window, qtbot):
+    """The module's window as each test finds it: the first tab shown, at 1024×700."""
+    w = trained_window
+    w.tabs.setCurrentIndex(0)
     w.resize(*SIZE)
     qtbot.waitUntil(lambda: (w.width(), w.height()) == SIZE, timeout=5000)
-    return w
+    yield w
+    w.tabs.setCurrentIndex(0)
 
 
 @pytest.mark.parametrize("tab", ["training_panel", "graph_panel", "evaluation_panel",
