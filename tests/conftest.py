@@ -21,6 +21,12 @@ os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp/runtime-workbench-tests")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
 # Autosave/recovery files of the windows under test go to a throw-away folder, never the user's.
 os.environ.setdefault("WORKBENCH_DATA_DIR", tempfile.mkdtemp(prefix="workbench-tests-"))
+# Under pytest-xdist (-n N) each worker gets its share of the cores for TensorFlow's thread pools
+# (set before TensorFlow is imported; the processes the tests start inherit it).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(_share))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(_share))
 
 import json  # noqa: E402
 import shutil  # noqa: E402

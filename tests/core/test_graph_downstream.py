@@ -120,8 +120,12 @@ def test_a_graph_with_merge_error_is_invalid_with_exit_2(capsys, tmp_path):
     assert json.loads(out)["error_index"] == 5
 
 
-def test_a_graph_project_and_its_weights_come_back_after_a_crash(tmp_path):
+def test_a_graph_project_and_its_weights_come_back_after_a_crash(tmp_path, monkeypatch):
     from workbench.core.recovery import RecoverySession, find_recoveries
+
+    # $WORKBENCH_DATA_DIR (the session's folder) would win over tmp_path: other tests' sessions
+    # are there (under pytest-xdist this test once found two recoveries).
+    monkeypatch.delenv("WORKBENCH_DATA_DIR", raising=False)
 
     project = load_template("inception-block")
     model = build_model(project.model)
