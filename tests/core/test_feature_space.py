@@ -62,6 +62,7 @@ def test_pca_finds_the_direction_of_largest_spread():
     np.testing.assert_array_equal(fs.project(points * 1.0, "pca"), scores)  # no random flips
 
 
+@pytest.mark.slow  # t-SNE of the test digits: 11-20 s
 def test_tsne_keeps_clusters_apart():
     rng = np.random.default_rng(1)
     centres = rng.normal(scale=10.0, size=(3, 20))

@@ -39,6 +39,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.mark.slow  # a training process on a full tmpfs: 12-18 s
 def test_a_full_disk_is_one_line_and_the_run_goes_on(digits, tmp_path, small_disk):
     project = write_project(tmp_path, digits, epochs=4, units=128)
     proc = train(project, "--out", small_disk, "--json")

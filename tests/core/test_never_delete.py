@@ -304,6 +304,7 @@ def test_a_project_is_written_within_the_size_it_is_read_with(tmp_path):
     assert len(load_project(path).runs[0]["history"]["loss"]) > 1_000_000
 
 
+@pytest.mark.slow  # ~64 MB project files: 15-35 s on 2 cores
 def test_a_project_too_large_to_read_back_is_not_written(tmp_path):
     from workbench.core.project import ProjectError, save_project
 
@@ -315,6 +316,7 @@ def test_a_project_too_large_to_read_back_is_not_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.json"]
 
 
+@pytest.mark.slow  # ~64 MB project files: 15-35 s on 2 cores
 def test_a_project_with_no_room_for_its_run_is_refused_before_it(digits, tmp_path, capfd):
     from workbench.core.project import project_text
 
