@@ -352,6 +352,7 @@ def test_training_settings_and_warnings(qtbot):
     settings.loss.setCurrentText("mean_squared_error")
     assert settings.warnings.isVisible()
     assert "sparse_categorical_crossentropy" in settings.warnings.text()
+    assert settings.warnings.text().startswith("⚠ mean_squared_error on")  # Keras's spelling
     settings.loss.setCurrentText("sparse_categorical_crossentropy")
     assert not settings.warnings.isVisible()
 

@@ -354,7 +354,7 @@ class TrainingSettingsPanel(QScrollArea):
 
     def _update_warnings(self) -> None:
         warnings = self.compatibility_warnings()
-        text = "\n".join(f"⚠ {w[0].upper()}{w[1:]}" for w in warnings)
+        text = "\n".join(f"⚠ {_sentence(w)}" for w in warnings)
         self.warnings.setText(text)
         self.warnings.setVisible(bool(warnings))
         self._place_warnings()
@@ -428,3 +428,10 @@ class TrainingSettingsPanel(QScrollArea):
             self, "Open a folder with one sub-folder of images per class")
         if path:
             self.state.set_dataset(path)
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter, unless it starts with a Keras name, which keeps
+    its spelling ("mean_squared_error on class labels ...", not "Mean_squared_error")."""
+    first = text.split(" ", 1)[0]
+    return text if "_" in first else text[:1].upper() + text[1:]
