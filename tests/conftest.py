@@ -12,7 +12,9 @@ Shared by the whole session (fixtures live here, never imported from another tes
 - ``cli``: ``workbench ...`` run in this process, its output read back (see ``CliRun``).
 """
 
+import json
 import os
+import socket
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -28,7 +30,6 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(_share))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(_share))
 
-import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -194,3 +195,32 @@ def run_process(*args, cwd=None, timeout=300, **kwargs) -> subprocess.CompletedP
 def process():
     """``process(*args, cwd=None)``: ``python -m workbench ARGS`` in a process of its own."""
     return run_process
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture
+def free_ports():
+    """``free_ports(n)``: n loopback ports free now, for worker processes to bind."""
+    return _free_ports
+
+
+@pytest.fixture
+def random_classes_project(tmp_path):
+    """A one-epoch softmax project on the built-in ``random-classes`` (8x8) data, in tmp_path."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({
+        "format": "workbench/1", "dataset": "random-classes",
+        "model": {"input_shape": [8, 8], "layers": [
+            {"class_name": "Flatten", "config": {}},
+            {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]},
+        "training": {"epochs": 1}}))
+    return path

@@ -4,7 +4,6 @@ user does, in a process of its own: the signals are the point."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -19,25 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def project(tmp_path):
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps({
-        "format": "workbench/1", "dataset": "random-classes",
-        "model": {"input_shape": [8, 8], "layers": [
-            {"class_name": "Flatten", "config": {}},
-            {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]},
-        "training": {"epochs": 1}}))
-    return path
-
-
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+def project(random_classes_project):
+    return random_classes_project
 
 
 @pytest.mark.parametrize("args, words", [
@@ -57,7 +39,7 @@ def test_unbounded_waits_are_refused_at_once(project, tmp_path, capfd, args, wor
     assert err.count("\n") == 1 and words in err, err
 
 
-def _waiting_chief(project, tmp_path):
+def _waiting_chief(project, tmp_path, free_ports):
     """The chief of two workers, the other never started, once it waits for it (its
     TensorFlow server answers on its port)."""
     ports = free_ports(2)
@@ -91,15 +73,16 @@ def _one_line(proc, words):
 
 
 @pytest.mark.slow
-def test_ctrl_c_ends_a_chief_waiting_for_its_workers_in_one_line(project, tmp_path):
-    proc = _waiting_chief(project, tmp_path)
+def test_ctrl_c_ends_a_chief_waiting_for_its_workers_in_one_line(project, tmp_path, free_ports):
+    proc = _waiting_chief(project, tmp_path, free_ports)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl+C does: the whole foreground group
     assert _one_line(proc, "interrupted while worker 0 waited for the other workers") == \
         -signal.SIGINT
 
 
 @pytest.mark.slow
-def test_sigterm_ends_a_chief_waiting_for_its_workers_in_one_line(project, tmp_path):
-    proc = _waiting_chief(project, tmp_path)
+def test_sigterm_ends_a_chief_waiting_for_its_workers_in_one_line(project, tmp_path,
+                                                                  free_ports):
+    proc = _waiting_chief(project, tmp_path, free_ports)
     proc.terminate()  # to the process alone
     assert _one_line(proc, "terminated (SIGTERM) while worker 0 waited") != 0

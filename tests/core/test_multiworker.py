@@ -15,16 +15,6 @@ from tests.core.test_cli import ROOT, assert_one_line_error, run
 from workbench.core.distribute import StrategyError, check_port_free, parse_workers, tf_config
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_workers_and_tf_config():
     workers = parse_workers("10.0.0.1:2222, gpu-box:2223")
     assert workers == [("10.0.0.1", 2222), ("gpu-box", 2223)]
@@ -38,7 +28,7 @@ def test_workers_and_tf_config():
         tf_config(workers, 2)
 
 
-def test_a_port_in_use_is_refused_before_tensorflow(tiny):
+def test_a_port_in_use_is_refused_before_tensorflow(tiny, free_ports):
     with socket.socket() as taken:
         taken.bind(("", 0))
         taken.listen()
@@ -55,7 +45,7 @@ def test_a_port_in_use_is_refused_before_tensorflow(tiny):
 
 
 @pytest.mark.slow  # a multi-worker process that waits for its peer
-def test_a_worker_that_never_comes_is_one_line_after_the_wait(tiny, tmp_path):
+def test_a_worker_that_never_comes_is_one_line_after_the_wait(tiny, tmp_path, free_ports):
     ports = free_ports(2)
     proc = run("train", tiny / "mlp.json", "--out", tmp_path, "--strategy", "multi-worker",
                "--workers", f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}", "--worker-index", "0",
@@ -78,7 +68,8 @@ def events(proc):
 
 
 @pytest.mark.slow  # four TensorFlow processes and a heartbeat timeout: ~60 s on 2 cores
-def test_two_workers_survive_a_killed_one_and_end_with_the_same_weights(tiny, tmp_path):
+def test_two_workers_survive_a_killed_one_and_end_with_the_same_weights(tiny, tmp_path,
+                                                                       free_ports):
     project = json.loads((tiny / "mlp.json").read_text())
     project["training"]["epochs"] = 3
     path = tmp_path / "mlp.json"
@@ -151,7 +142,7 @@ def test_tensorflows_words_for_a_lost_worker_become_one_line_naming_it():
 
 
 @pytest.mark.slow  # two multi-worker TensorFlow processes
-def test_workers_started_with_other_settings_stop_in_one_line(tiny, tmp_path):
+def test_workers_started_with_other_settings_stop_in_one_line(tiny, tmp_path, free_ports):
     ports = free_ports(2)
     workers = f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}"
     procs = [start(tiny / "mlp.json", tmp_path / str(i), workers, i, "--epochs", 1 + i)

@@ -18,15 +18,8 @@ HUGE = list(range(1, 10_001))  # the most one list of choices may hold (MAX_CHOI
 
 
 @pytest.fixture
-def project(tmp_path):
-    path = tmp_path / "p.json"
-    path.write_text(json.dumps({
-        "format": "workbench/1", "dataset": "random-classes",
-        "model": {"input_shape": [8, 8], "layers": [
-            {"class_name": "Flatten", "config": {}},
-            {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]},
-        "training": {"epochs": 1}}))
-    return path
+def project(random_classes_project):
+    return random_classes_project
 
 
 def _one_line(capfd, *words):
