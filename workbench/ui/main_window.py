@@ -340,9 +340,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}{' •' if self.state.dirty else ''} — {APP_NAME}")
 
     def _on_tensorflow_ready(self) -> None:
-        import tensorflow as tf
-
-        self._tf_label.setText(f"TensorFlow {tf.__version__}")
+        self._tf_label.setText(f"TensorFlow {_installed_version('tensorflow', 'tensorflow-cpu')}")
 
     def _on_tensorflow_failed(self, message: str) -> None:
         self._tf_label.setText("TensorFlow unavailable")
@@ -373,3 +371,16 @@ def run_gui(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     return app.exec_()
+
+
+def _installed_version(*distributions: str) -> str:
+    """The installed version of the first of ``distributions`` found, read from its metadata
+    (the window does not import TensorFlow for a label)."""
+    from importlib import metadata
+
+    for name in distributions:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "?"
