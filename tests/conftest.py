@@ -224,3 +224,13 @@ def random_classes_project(tmp_path):
             {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]},
         "training": {"epochs": 1}}))
     return path
+
+
+@pytest.fixture(autouse=True)
+def language_follows_the_environment():
+    """A test that chooses a language (Help ▸ Language, ``i18n.set_language``) leaves the next
+    one following the environment again."""
+    yield
+    from workbench import i18n
+
+    i18n.set_language(None)

@@ -15,12 +15,15 @@ from workbench.cli_common import (  # noqa: F401 - the tests and cli_*.py read t
     EXIT_ERROR,
     EXIT_INVALID,
     CliError,
+    HelpFormatter,
     _emit,
     _load_dataset,
     _one_line,
     _warn,
+    localise_argparse,
 )
 from workbench.cli_train import _terminal_listener, cmd_train  # noqa: F401
+from workbench.i18n import _
 
 # summary ----------------------------------------------------------------------------------------
 
@@ -57,9 +60,11 @@ def cmd_summary(args) -> int:
                if not report.ok else {}),
         })
     else:
-        print(f"{name}: input {format_shape(report.input_shape)}")
-        print(f"{'#':>3}  {'layer':<32} {'output shape':<18} {'params':>10}"
-              + ("  takes" if graph else ""))
+        print(_("{name}: input {shape}").format(name=name,
+                                                  shape=format_shape(report.input_shape)))
+        layer, shape, params = _("layer"), _("output shape"), _("params")
+        print(f"{'#':>3}  {layer:<32} {shape:<18} {params:>10}"
+              + ("  " + _("takes") if graph else ""))
         for info in report.layers:
             shape = format_shape(info.output_shape) if info.output_shape else "-"
             params = f"{info.params:,}" if info.params is not None else "-"
@@ -67,16 +72,17 @@ def cmd_summary(args) -> int:
             mark = "  <-- " + info.error if info.error else ""
             print(f"{info.index + 1:>3}  {info.summary:<32} {shape:<18} {params:>10}"
                   f"{takes}{mark}")
-        print(f"Total params: {report.total_params:,}")
+        print(_("Total params: {count}").format(count=f"{report.total_params:,}"))
     if not report.ok:
-        sys.stderr.write(f"workbench: invalid model: {_one_line(report.error_text())}\n")
+        sys.stderr.write(_("workbench: invalid model: {reason}").format(
+            reason=_one_line(report.error_text())) + "\n")
         return EXIT_INVALID
     from workbench.actions.train import ActionError, check_model_memory
 
     try:  # what train could not build here, summary does not pass either
         check_model_memory(report.total_params)
     except ActionError as exc:
-        sys.stderr.write(f"workbench: invalid model: {exc}\n")
+        sys.stderr.write(_("workbench: invalid model: {reason}").format(reason=exc) + "\n")
         return EXIT_INVALID
     return 0
 
@@ -98,9 +104,10 @@ def cmd_evaluate(args) -> int:
         _emit({"loss": report.loss, "accuracy": report.accuracy,
                "confusion_matrix": report.confusion.tolist()})
     else:
-        print(f"loss {report.loss:.4f}  accuracy {report.accuracy:.4f}"
-              f"  ({len(dataset.y_test)} test samples)")
-        print("confusion matrix (rows: true class, columns: predicted):")
+        print(_("loss {loss}  accuracy {accuracy}  ({count} test samples)").format(
+            loss=f"{report.loss:.4f}", accuracy=f"{report.accuracy:.4f}",
+            count=len(dataset.y_test)))
+        print(_("confusion matrix (rows: true class, columns: predicted):"))
         names = dataset.class_names or [str(i) for i in range(report.num_classes)]
         for name, row in zip(names, report.confusion.tolist()):
             print(f"{name[:12]:>12} " + " ".join(f"{v:5d}" for v in row))
@@ -151,14 +158,15 @@ def cmd_export(args) -> int:
 
             imported = import_model(model)
             if not imported.editable:
-                raise CliError(f"{source}: no script can be written for it: {imported.reason}",
-                               EXIT_INVALID)
+                raise CliError(_("{path}: no script can be written for it: {reason}").format(
+                    path=source, reason=imported.reason), EXIT_INVALID)
             project = Project(imported.spec, imported.training or TrainConfig())
     else:
         project = load_project(source)
         report = inspect_model(project.model)
         if not report.ok:
-            raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+            raise CliError(_("invalid model: {reason}").format(reason=report.error_text()),
+                           EXIT_INVALID)
         if not args.python:  # the model formats export the trained model
             model = trained_model(source)
         else:  # the script's check uses the trained weights when there are some
@@ -168,7 +176,7 @@ def cmd_export(args) -> int:
     name = args.dataset or (project.dataset if project is not None else "mnist-embedded")
     dataset = _load_dataset(name)
     if args.quantize and not args.tflite:
-        raise CliError("--quantize goes with --tflite", EXIT_INVALID)
+        raise CliError(_("--quantize goes with --tflite"), EXIT_INVALID)
     if args.python:
         result = export_script(project, args.python, dataset, model)
     elif args.keras:
@@ -180,13 +188,17 @@ def cmd_export(args) -> int:
     if args.json:
         _emit(result.to_dict())
     else:
-        agreement = "" if result.agreement is None else f", same class {result.agreement:.1%}"
+        agreement = "" if result.agreement is None else _(", same class {share}").format(
+            share=f"{result.agreement:.1%}")
         accuracy = ""
         if result.accuracy is not None:
-            accuracy = f", accuracy {result.accuracy:.2%} (Keras {result.keras_accuracy:.2%})"
-        print(f"Wrote {result.path} ({result.bytes:,} bytes); ran it in {result.runtime} on "
-              f"{result.samples} {name} test samples: max |diff| {result.max_abs_diff:.2g}"
-              f"{agreement}{accuracy}, {result.latency_ms:.2f} ms per sample")
+            accuracy = _(", accuracy {accuracy} (Keras {keras})").format(
+                accuracy=f"{result.accuracy:.2%}", keras=f"{result.keras_accuracy:.2%}")
+        print(_("Wrote {path} ({size} bytes); ran it in {runtime} on {count} {dataset} test "
+                "samples: max |diff| {diff}{agreement}{accuracy}, {latency} ms per sample").format(
+            path=result.path, size=f"{result.bytes:,}", runtime=result.runtime,
+            count=result.samples, dataset=name, diff=f"{result.max_abs_diff:.2g}",
+            agreement=agreement, accuracy=accuracy, latency=f"{result.latency_ms:.2f}"))
     return 0
 
 
@@ -202,13 +214,16 @@ def cmd_dataset(args) -> int:
         _emit(info)
         return 0
     info = {**info, "name": shown(info["name"]), "classes": [shown(c) for c in info["classes"]]}
-    print(f"{info['name']}: {info['task']}, input {tuple(info['input_shape'])}")
+    print(_("{name}: {task}, input {shape}").format(
+        name=info["name"], task=_(info["task"]), shape=tuple(info["input_shape"])))
     if info["classes"]:
         width = max(5, *(len(str(c)) for c in info["classes"]))
-        print(f"{'class':>{width}}  {'train':>7}  {'test':>7}")
+        heading, train, test = _("class"), _("train"), _("test")
+        print(f"{heading:>{width}}  {train:>7}  {test:>7}")
         for name, train, test in zip(info["classes"], info["train_counts"], info["test_counts"]):
             print(f"{name:>{width}}  {train:>7,}  {test:>7,}")
-    print(f"{sum(info['train_counts']):,} training and {sum(info['test_counts']):,} test samples")
+    print(_("{train} training and {test} test samples").format(
+        train=f"{sum(info['train_counts']):,}", test=f"{sum(info['test_counts']):,}"))
     return 0
 
 
@@ -216,63 +231,74 @@ def cmd_dataset(args) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the house's errors: one line, the error and a hint, not the whole usage."""
+    """argparse with the house's errors: one line, the error and a hint, not the whole usage;
+    help wrapped by terminal columns (Chinese)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         from workbench.core.safe_io import shown
 
-        self.exit(EXIT_INVALID, f"{self.prog}: {shown(message)} (see '{self.prog} --help')\n")
+        self.exit(EXIT_INVALID, _("{prog}: {message} (see '{prog} --help')").format(
+            prog=self.prog, message=shown(message)) + "\n")
 
 
 def make_parser() -> argparse.ArgumentParser:
     from workbench import cli_engine, cli_report, cli_train
 
+    localise_argparse()
     parser = _Parser(
         prog="workbench",
-        description="Neural-network training workbench. With no command, opens the window.",
+        description=_("Neural-network training workbench. With no command, opens the window."),
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("summary", help="per-layer output shapes and parameters of a project")
+    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
+    p = sub.add_parser("summary", help=_("per-layer output shapes and parameters of a project"))
     p.add_argument("project")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_summary)
-    p = sub.add_parser("train", help="train a project headless")
+    p = sub.add_parser("train", help=_("train a project headless"))
     p.add_argument("project")
-    p.add_argument("--dataset", help="dataset name or path (default: the project's)")
+    p.add_argument("--dataset", help=_("dataset name or path (default: the project's)"))
     p.add_argument("--epochs", type=int)
-    p.add_argument("--out", help="folder for the trained model and project "
-                                 "(default: beside the project)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--out", help=_("folder for the trained model and project "
+                                   "(default: beside the project)"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object per line on stdout"))
     cli_train.add_arguments(p)
     cli_report.add_train_arguments(p)
     p.set_defaults(func=cli_engine.train_command)  # here, or on an engine (--engine)
-    p = sub.add_parser("evaluate", help="test-split accuracy and confusion matrix of a model")
+    p = sub.add_parser("evaluate", help=_("test-split accuracy and confusion matrix of a model"))
     p.add_argument("model")
     p.add_argument("--dataset", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("predict", help="class probabilities for digit images")
+    p = sub.add_parser("predict", help=_("class probabilities for digit images"))
     p.add_argument("model")
     p.add_argument("images", nargs="+")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
-    p = sub.add_parser("export", help="write the standalone script or the trained model (.keras, "
-                                      "ONNX, TFLite, SavedModel), each run on the dataset's test "
-                                      "samples")
+    p = sub.add_parser("export", help=_("write the standalone script or the trained model "
+                                        "(.keras, ONNX, TFLite, SavedModel), each run on the "
+                                        "dataset's test samples"))
     p.add_argument("source", metavar="PROJECT|MODEL.keras")
     formats = p.add_mutually_exclusive_group(required=True)
-    formats.add_argument("--python", metavar="FILE.py", help="standalone Keras training script")
-    formats.add_argument("--keras", metavar="FILE.keras", help="the trained model")
-    formats.add_argument("--onnx", metavar="FILE.onnx", help="ONNX, checked in onnxruntime")
+    formats.add_argument("--python", metavar="FILE.py",
+                         help=_("standalone Keras training script"))
+    formats.add_argument("--keras", metavar="FILE.keras", help=_("the trained model"))
+    formats.add_argument("--onnx", metavar="FILE.onnx", help=_("ONNX, checked in onnxruntime"))
     formats.add_argument("--tflite", metavar="FILE.tflite",
-                         help="TFLite (batch 1), checked in the LiteRT interpreter")
-    formats.add_argument("--saved-model", metavar="DIR", help="TensorFlow SavedModel folder")
+                         help=_("TFLite (batch 1), checked in the LiteRT interpreter"))
+    formats.add_argument("--saved-model", metavar="DIR",
+                         help=_("TensorFlow SavedModel folder"))
     p.add_argument("--quantize", choices=("float16", "int8"),
-                   help="TFLite post-training quantisation (int8: calibrated on training data)")
-    p.add_argument("--dataset", help="samples to check the export on (default: the project's)")
+                   help=_("TFLite post-training quantisation (int8: calibrated on training "
+                          "data)"))
+    p.add_argument("--dataset",
+                   help=_("samples to check the export on (default: the project's)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("dataset", help="what a dataset holds: task, input shape, class counts")
+    p = sub.add_parser("dataset", help=_("what a dataset holds: task, input shape, class counts"))
     p.add_argument("dataset", metavar="NAME|PATH")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dataset)
@@ -315,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"workbench: {_one_line(exc)}\n")
         return getattr(exc, "code", EXIT_INVALID)
     except KeyboardInterrupt:
-        sys.stderr.write("workbench: interrupted\n")
+        sys.stderr.write(_("workbench: interrupted") + "\n")
         return 130
     except BrokenPipeError:  # the reader went away (`workbench dataset ... | head`): not an error
         # Python would complain again when it flushes stdout at exit.
@@ -328,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"workbench: {_one_line(exc.filename)}: {exc.strerror}\n")
             return EXIT_ERROR
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        sys.stderr.write(f"workbench: unexpected error: {_one_line(first)} "
-                         "(set WORKBENCH_DEBUG=1 for details)\n")
+        sys.stderr.write(_("workbench: unexpected error: {error} (set WORKBENCH_DEBUG=1 for "
+                           "details)").format(error=_one_line(first)) + "\n")
         return EXIT_ERROR
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from workbench.core.datasets.splits import stratified_pick, take
+from workbench.i18n import N_
 
-TASKS = ("classification", "regression")
+TASKS = (N_("classification"), N_("regression"))  # translated where shown
 
 
 class DatasetError(Exception):

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from workbench.core.datasets import builtin, downloads, files, folders, fonts
 from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.core.safe_io import FileRefused, check_regular, shown
+from workbench.i18n import _
 
 DEFAULT_DATASET = "mnist-embedded"
 
@@ -43,8 +44,8 @@ def dataset_names() -> list[str]:
 def _unknown(name: str) -> DatasetError:
     valid = ", ".join(_REGISTRY)
     return DatasetError(
-        f"Unknown dataset '{shown(name)}': use one of {valid}, or the path of an .npz file "
-        "or of a folder of class sub-folders of images."
+        _("Unknown dataset '{name}': use one of {valid}, or the path of an .npz file or of a "
+          "folder of class sub-folders of images.").format(name=shown(name), valid=valid)
     )
 
 
