@@ -9,7 +9,10 @@ filled after translating: ``_("{name} is not a dataset").format(name=name)``, ne
 Two catalogs (gettext domains): ``core`` (everything Qt-free: core, actions, engine, the CLI) and
 ``ui`` (workbench/ui). One lookup serves both: ``ui`` first, then ``core``, then the English text
 itself, so a core error line shown in the window is translated too. ``tools/i18n.py`` extracts the
-strings (Babel), compiles the ``.mo`` files committed beside their ``.po`` and checks them.
+strings (Babel), compiles the ``.mo`` files committed beside their ``.po`` and checks them. The
+glossary both catalogs keep to (one Chinese term per concept) heads
+resources/i18n/zh_CN/LC_MESSAGES/core.po. The engine speaks the language its client's requests
+name (engine.protocol), so its error lines follow the window's choice.
 
 No Qt here, and no Babel at run time: the standard library's gettext reads the ``.mo`` files.
 """

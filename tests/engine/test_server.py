@@ -273,3 +273,34 @@ def test_an_answer_the_wire_cannot_carry_is_one_error_and_the_engine_goes_on():
         client.close()
         server.stop()
         thread.join(5)
+
+
+def test_the_engine_speaks_the_language_of_the_request(recording_server):
+    """A window switched to Chinese (Help ▸ Language) gets the engine's errors in Chinese, and
+    its client says which language with every request."""
+    from workbench import i18n
+    from workbench.core.datasets import load_dataset
+    from workbench.engine.protocol import decode
+
+    server, signer, raw, ran = recording_server
+    server.handlers["load"] = Handler(lambda call: load_dataset("no-such-set"), "io")
+    raw.send_multipart(encode(Message("request", "z", "load", language="zh_CN"), signer))
+    reply = decode(raw.recv_multipart(), signer)
+    assert not reply.ok and reply.error.startswith("未知的数据集 'no-such-set'")
+    i18n.set_language("en")
+    raw.send_multipart(encode(Message("request", "e", "load", language="en"), signer))
+    assert decode(raw.recv_multipart(), signer).error.startswith("Unknown dataset")
+
+    router = zmq.Context.instance().socket(zmq.ROUTER)
+    router.bind("inproc://language")
+    client = EngineClient("inproc://language", new_key(), heartbeat_s=60)
+    try:
+        i18n.set_language("zh_CN")
+        client.submit("ping")
+        frames = router.recv_multipart()[1:]
+        while b'"heartbeat"' in frames[1]:
+            frames = router.recv_multipart()[1:]
+        assert decode(frames, client.signer).language == "zh_CN"
+    finally:
+        client.close()
+        router.close()

@@ -21,6 +21,7 @@ from typing import Any
 
 import zmq
 
+from workbench import i18n
 from workbench.engine.protocol import Message, ProtocolError, Signer, decode, encode, new_id
 
 log = logging.getLogger("workbench.engine.client")
@@ -99,7 +100,8 @@ class EngineClient:
                on_event: Callable[[Message], None] | None = None,
                on_reply: Callable[[Message], None] | None = None) -> Call:
         """Send request ``name``; ``on_event``/``on_reply`` run on the receiver thread."""
-        message = Message("request", new_id(), name, body or {})
+        # The engine words its errors in the language this side speaks now.
+        message = Message("request", new_id(), name, body or {}, language=i18n.language())
         frames = encode(message, self.signer)  # ValueError here, in the caller, for a bad body
         call = Call(message, on_event, on_reply)
         with self._lock:
@@ -124,7 +126,8 @@ class EngineClient:
                timeout: float | None = None) -> Iterator[Message]:
         """Every event of request ``name`` as it comes, then its reply (EngineError when the
         request failed; TimeoutError when nothing came for ``timeout`` seconds)."""
-        message = Message("request", new_id(), name, body or {})
+        # The engine words its errors in the language this side speaks now.
+        message = Message("request", new_id(), name, body or {}, language=i18n.language())
         frames = encode(message, self.signer)
         call = Call(message, None, None)
         call._stream = queue.SimpleQueue()

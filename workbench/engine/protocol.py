@@ -2,9 +2,10 @@
 
 A message is the multipart frame list ``[signature, header, buffer...]``. The header is JSON:
 ``{"protocol", "kind", "id", "name", "body", "buffers"}`` (a reply adds ``"ok"`` and, when not ok,
-``"error"``). An array anywhere in ``body`` travels as its own buffer frame and is written in the
-body as ``{"$array": i}``; ``buffers[i]`` gives its dtype (from ``DTYPES`` only) and shape, and the
-frame must hold exactly that many bytes. The signature is HMAC-SHA256, under the session's random
+``"error"``; a request may add ``"language"``, the sender's, which the engine's words follow).
+An array anywhere in ``body`` travels as its own buffer frame and is written in the body as
+``{"$array": i}``; ``buffers[i]`` gives its dtype (from ``DTYPES`` only) and shape, and the frame
+must hold exactly that many bytes. The signature is HMAC-SHA256, under the session's random
 key, of every other frame (each with its length in front). Nothing is unpickled, ever.
 """
 
@@ -51,6 +52,7 @@ class Message:
     body: dict[str, Any] = field(default_factory=dict)
     ok: bool = True  # replies: False with ``error`` (one readable line) when the request failed
     error: str = ""
+    language: str = ""  # requests: the sender's language (workbench.i18n), "" for the engine's
 
 
 def new_key() -> bytes:
@@ -91,6 +93,8 @@ def encode(message: Message, signer: Signer) -> list[bytes]:
     header: dict[str, Any] = {"protocol": PROTOCOL, "kind": message.kind, "id": message.id,
                               "name": message.name,
                               "body": _pack(message.body, buffers, described)}
+    if message.language:
+        header["language"] = str(message.language)
     if message.kind == "reply":
         header["ok"] = bool(message.ok)
         if not message.ok:
@@ -137,8 +141,9 @@ def decode(frames: list[bytes], signer: Signer) -> Message:
         body = _unpack(body, arrays)
     except ProtocolError as exc:
         raise ProtocolError(str(exc), message_id) from None
+    language = header.get("language", "")
     return Message(kind, message_id, name, body, bool(header.get("ok", True)),
-                   str(header.get("error", "")))
+                   str(header.get("error", "")), language if isinstance(language, str) else "")
 
 
 def _count(described) -> str:

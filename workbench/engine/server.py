@@ -23,6 +23,7 @@ from typing import Any
 
 import zmq
 
+from workbench import i18n
 from workbench.engine.protocol import Message, ProtocolError, Signer, decode, encode
 
 log = logging.getLogger("workbench.engine")
@@ -200,6 +201,8 @@ class Server:
                 log.warning("ignored a %s message from a client", message.kind)
 
     def _dispatch(self, identity: bytes, message: Message) -> None:
+        if message.language and message.language != i18n.language():
+            i18n.set_language(message.language)  # the window's Help > Language, say
         handler = self.handlers.get(message.name)
         call = Call(self, identity, message)
         if handler is None:
