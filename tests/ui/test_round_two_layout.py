@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QFontMetricsF
-from PyQt5.QtWidgets import QScrollArea
+from PyQt5.QtWidgets import QScrollArea, QToolButton, QWidget
 
 from tests.ui.test_evaluation import ready_window, train_briefly, wait_result
 
@@ -100,10 +100,29 @@ def test_status_texts_end_in_an_ellipsis_not_a_cut(qtbot, small_window):
 
 # Point 8 -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("width", [1024, 1389])
+def _card_fits(w) -> int:
+    """The card's shown width, after checking nothing in it reaches past its viewport."""
+    scroll = w.tutorials.scroll
+    assert scroll.isVisible() and scroll.horizontalScrollBar().maximum() == 0
+    viewport = scroll.viewport()
+    card = w.tutorials.card
+    assert card.width() <= viewport.width()
+    for child in card.findChildren(QWidget):
+        if child.isVisible() and child.parent() is card:
+            right = child.mapTo(viewport, child.rect().topRight()).x()
+            assert right <= viewport.width(), child.objectName()
+    table = card.table  # each row as tall as its wrapped text ("68 % train / 63 % …" before)
+    for row in range(table.rowCount()):
+        assert table.rowHeight(row) >= table.sizeHintForRow(row), row
+    assert table.verticalScrollBar().maximum() == 0  # all rows shown: the card scrolls, not it
+    return viewport.width()
+
+
+@pytest.mark.parametrize("width", [1024, 1389, 1600])
 def test_opening_tutorials_never_widens_the_window(qtbot, width):
     w = ready_window(qtbot)
-    w.resize(width, 700)
+    height = 1000 if width == 1600 else 700
+    w.resize(width, height)
     qtbot.waitUntil(lambda: w.width() == width, timeout=5000)
     for key, dataset in (("H", "fonts"), ("C", "mnist-embedded")):
         w.tutorials.actions[key].trigger()
@@ -111,11 +130,38 @@ def test_opening_tutorials_never_widens_the_window(qtbot, width):
                         and w.state.data.dataset.name == d, timeout=60_000)
         qtbot.wait(100)
         assert w.width() == width, key  # 1389 → 1516 → 1550 before
-        dock = w.tutorials.dock
-        assert dock.isVisible() and w.tabs.width() >= 500
+        assert w.tabs.width() >= 500
         if width > 1200:  # room for the card beside the tabs: read top to bottom, not sideways
-            assert dock.width() >= 300
-            assert dock.widget().horizontalScrollBar().maximum() == 0
+            assert w.tutorials.dock.isVisible() and not w.tutorials.card_in_tab()
+            assert _card_fits(w) >= 300
+        else:  # ~180 px beside the tabs, its texts and table cut at the dock's edge before
+            assert not w.tutorials.dock.isVisible()
+            assert w.tabs.currentWidget() is w.tutorials.scroll
+            assert _card_fits(w) >= 600
+            if key == "H":
+                assert w.tutorials.card.figure.height() >= 250
+    w.state.undo_stack.setClean()
+
+
+def test_the_tutorial_card_follows_the_window_between_tab_and_dock(qtbot):
+    w = ready_window(qtbot)
+    w.resize(1024, 700)
+    qtbot.waitUntil(lambda: w.width() == 1024, timeout=5000)
+    w.tutorials.actions["H"].trigger()
+    qtbot.waitUntil(lambda: w.tutorials.card_in_tab(), timeout=5000)
+    w.resize(1600, 1000)  # room now: the card goes beside the tabs
+    qtbot.waitUntil(lambda: w.tutorials.dock.isVisible(), timeout=5000)
+    qtbot.wait(100)
+    assert not w.tutorials.card_in_tab() and _card_fits(w) >= 300
+    w.resize(1024, 700)
+    qtbot.waitUntil(lambda: w.tutorials.card_in_tab(), timeout=5000)
+    assert not w.tutorials.dock.isVisible()
+    close = w.tabs.tabBar().findChild(QToolButton, "tutorialTabClose")
+    qtbot.mouseClick(close, Qt.LeftButton)  # closed stays closed, whatever the width
+    qtbot.waitUntil(lambda: not w.tutorials.card_in_tab(), timeout=5000)
+    w.resize(1600, 1000)
+    qtbot.wait(100)
+    assert not w.tutorials.dock.isVisible() and not w.tutorials.card_in_tab()
     w.state.undo_stack.setClean()
 
 

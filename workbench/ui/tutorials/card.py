@@ -12,7 +12,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QTransform
 from PyQt5.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -79,11 +80,17 @@ class TutorialCard(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setWordWrap(True)
-        self.table.setMinimumHeight(170)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.Stretch)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        # Three equal columns, each text wrapped: the first column's longest name took a 420 px
+        # dock's width and left the tutorial's figures three cut words a row.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        # Rows as tall as their wrapped texts at the columns' final width (they were cut with
+        # an ellipsis: "68 % train / 63 % …"), the table as tall as its rows (the card scrolls).
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeToContents)
+        for header in (rows, self.table.horizontalHeader()):  # after the rows follow a width
+            header.sectionResized.connect(lambda *_: QTimer.singleShot(0, self._fit_table))
         self.train_button = QPushButton("Train", self, objectName="tutorialTrain")
         self.train_button.setToolTip("Train the tutorial's model with its settings")
         self.train_button.clicked.connect(self.train_requested)
@@ -91,7 +98,7 @@ class TutorialCard(QWidget):
         self.figure.setObjectName("tutorialFigure")
         self.figure.setBackground("w")
         add_save_menu(self.figure, "tutorial-figure", self._figure_numbers)
-        self.figure.setMinimumHeight(260)
+        self.figure.setMinimumHeight(440)  # two plots of ~200 px (the accuracy one was ~60)
         self.accuracy_plot = self.figure.addPlot(row=0, col=0, title=(
             "Accuracy every 10 epochs: <span style='color:#1f77b4'>train</span>, "
             "<span style='color:#d62728'>validation</span>"))
@@ -116,7 +123,7 @@ class TutorialCard(QWidget):
         self._extra: list[QWidget] = []
         self._layout.addWidget(self.train_button)
         self._layout.addWidget(self.status)
-        self._layout.addWidget(self.table, 2)
+        self._layout.addWidget(self.table)
         self._layout.addWidget(self.figure, 3)
         self.step_buttons: list[QPushButton] = []
         self.variant_buttons: list[QPushButton] = []
@@ -178,6 +185,13 @@ class TutorialCard(QWidget):
     def show_status(self, text: str) -> None:
         self.status.setText(text)
 
+    def _fit_table(self) -> None:
+        table = self.table
+        table.resizeRowsToContents()
+        height = table.horizontalHeader().height() + 2 * table.frameWidth() + sum(
+            table.rowHeight(r) for r in range(table.rowCount()))
+        table.setFixedHeight(max(height, 60))
+
     def show_rows(self, rows: list[tuple[str, str, str]]) -> None:
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -186,6 +200,7 @@ class TutorialCard(QWidget):
                 item.setToolTip(value)
                 self.table.setItem(r, c, item)
         self.table.resizeRowsToContents()
+        self._fit_table()
 
     def rows(self) -> list[tuple[str, str, str]]:
         """The table as it reads (tests and the README check it)."""
@@ -196,6 +211,9 @@ class TutorialCard(QWidget):
         """Tutorial H's pictures: ``every`` = (epochs, train, validation) from
         ``core.tutorials.accuracy_every``; ``units`` a tiled picture of first-layer units."""
         self.accuracy_plot.clear()
+        # Accuracy's own scale, epochs from 0 (empty, it showed -0.5 to 1.0 over -0.3 to 1.3).
+        self.accuracy_plot.setYRange(0, 1, padding=0.02)
+        self.accuracy_plot.setXRange(0, max(every[0]) if every and every[0] else 10)
         self.shown = {"every": every, "units": units}
         if every and every[0]:
             epochs, train, val = every

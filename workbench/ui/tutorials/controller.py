@@ -8,14 +8,26 @@ logistic regression and the hidden-layer models stand side by side.
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QObject, Qt
-from PyQt5.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QMessageBox, QScrollArea
+from PyQt5.QtCore import QEvent, QObject, Qt
+from PyQt5.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QTabBar,
+    QToolButton,
+)
 
 from workbench.core import tutorials
 from workbench.core.spec import TrainConfig
 from workbench.ui.tutorials.card import TutorialCard
 
 CARD_WIDTH = 420  # the card's width where the window has room
+# Narrower windows show the card as a tab of the main tabs: beside them at 1024 px it had
+# ~180 px, its texts cut and its buttons and table wider than the dock.
+BESIDE_MIN = 1200
 
 
 class TutorialsController(QObject):
@@ -33,7 +45,7 @@ class TutorialsController(QObject):
         self.card = TutorialCard()
         # The card scrolls down in whatever width the window has left: its own minimum width
         # made the window wider (1389 → 1516 → 1550 px) each time a tutorial opened.
-        scroll = QScrollArea(objectName="tutorialScroll")
+        self.scroll = scroll = QScrollArea(objectName="tutorialScroll")
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.NoFrame)
@@ -43,6 +55,9 @@ class TutorialsController(QObject):
         self.dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
         window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.hide()
+        self.card_open = False  # a tutorial's card is shown (in the dock or as a tab)
+        self.dock.installEventFilter(self)  # its close button closes the card
+        window.installEventFilter(self)  # a resize may move the card between dock and tab
 
         self.menu = QMenu("&Tutorials", window.help_menu, objectName="tutorialsMenu")
         window.help_menu.insertMenu(window.help_menu.actions()[0], self.menu)  # first in Help
@@ -88,20 +103,55 @@ class TutorialsController(QObject):
             self._opening = False
         self.tutorial, self.template = item, template or item.template
         self.card.show_tutorial(item)
-        self._show_dock()
+        self.card_open = True
+        self._place_card(select=True)
         self.refresh()
         return True
 
-    def _show_dock(self) -> None:
-        """The card beside the tabs, as wide as the window leaves room for (never wider)."""
-        window = self.window
-        shown = self.dock.isVisible()
-        self.dock.show()
-        self.dock.raise_()
-        if not shown:
-            room = window.width() - window.centralWidget().minimumSizeHint().width() - 12
-            width = max(120, min(CARD_WIDTH, room, window.width() // 3))
-            window.resizeDocks([self.dock], [width], Qt.Horizontal)
+    def card_in_tab(self) -> bool:
+        return self.window.tabs.indexOf(self.scroll) >= 0
+
+    def _place_card(self, select: bool = False) -> None:
+        """The card beside the tabs where the window has room (as wide as it leaves, never
+        wider), else a tab of its own; ``select`` brings it to the front."""
+        window, tabs = self.window, self.window.tabs
+        if window.width() >= BESIDE_MIN:
+            if self.card_in_tab():
+                tabs.removeTab(tabs.indexOf(self.scroll))
+                self.dock.setWidget(self.scroll)
+            if not self.card_open:
+                return
+            shown = self.dock.isVisible()
+            self.dock.show()
+            self.dock.raise_()
+            if not shown:
+                room = window.width() - window.centralWidget().minimumSizeHint().width() - 12
+                width = max(120, min(CARD_WIDTH, room, window.width() // 3))
+                window.resizeDocks([self.dock], [width], Qt.Horizontal)
+            return
+        self.dock.hide()  # hidden, not closed: the card stays open
+        if self.card_open and not self.card_in_tab():
+            index = tabs.addTab(self.scroll, "Tutorial")
+            close = QToolButton(tabs, objectName="tutorialTabClose", text="×", autoRaise=True)
+            close.setToolTip("Close the tutorial's card (Help ▸ Tutorials opens it again)")
+            close.clicked.connect(self._close_card)
+            tabs.tabBar().setTabButton(index, QTabBar.RightSide, close)
+        if select and self.card_in_tab():
+            tabs.setCurrentWidget(self.scroll)
+
+    def _close_card(self) -> None:
+        self.card_open = False
+        if self.card_in_tab():
+            self.window.tabs.removeTab(self.window.tabs.indexOf(self.scroll))
+            self.dock.setWidget(self.scroll)
+        self.dock.hide()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        if watched is self.dock and event.type() == QEvent.Close:
+            self.card_open = False
+        elif watched is self.window and event.type() == QEvent.Resize and self.card_open:
+            self._place_card()
+        return super().eventFilter(watched, event)
 
     def _open_step(self, index: int) -> None:
         if self.tutorial is not None and self.tutorial.steps:
