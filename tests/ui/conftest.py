@@ -20,7 +20,8 @@ from PyQt5.QtWidgets import QApplication
 
 from workbench.core.templates import load_template
 
-ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "views-model", "model-inspection")
+ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "views-model", "model-inspection",
+                        "engine-")
 GRACE_S = 2.0  # a thread that is already ending gets this long to finish
 
 
@@ -81,6 +82,23 @@ def _fail_on_leaked_threads(monkeypatch):
         pytest.fail(f"the test left thread(s) running: {', '.join(names)}")
 
 
+# --- the engine ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_engine():
+    """The app's engine for the UI tests: in this process (a thread, over inproc://), so no test
+    starts a TensorFlow process; messages are encoded, signed and checked as across processes.
+    tests/ui/test_engine_process.py runs the real one."""
+    from workbench.engine.inprocess import InProcessEngine
+    from workbench.ui.engine_link import set_shared_engine
+
+    engine = InProcessEngine()
+    set_shared_engine(engine)
+    yield engine
+    engine.close()
+
+
 # --- shared windows and panels -----------------------------------------------------------------
 
 
@@ -92,7 +110,7 @@ def window(qtbot):
 
     w = MainWindow()  # closed below, not by qtbot: it must not ask about unsaved runs
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
     w.state.data.dataset = w.state.data.dataset.subset(300)
     yield w
@@ -120,7 +138,7 @@ def draw_panel(qtbot, tmp_path, trained):
     # TensorFlow is loaded for the session; no background dataset load (its thread would outlive
     # this test's state object).
     state.data.dataset = trained[2]
-    assert state.tensorflow.loaded
+    assert state.engine.loaded
     view = DrawPanel(state)
     qtbot.addWidget(view)
     view.set_samples_path(tmp_path / "my-digits.npz")

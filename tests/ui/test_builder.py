@@ -481,7 +481,7 @@ def test_in_main_window_shortcuts_and_templates(qtbot):
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    qtbot.waitUntil(lambda: window.state.tensorflow.loaded
+    qtbot.waitUntil(lambda: window.state.engine.loaded
                     and window.state.data.dataset is not None,
                     timeout=60000)
     state = window.state
@@ -524,7 +524,7 @@ def test_output_that_does_not_fit_the_labels_is_caught_while_building(qtbot):
     w.show()
     state = w.state
     try:
-        qtbot.waitUntil(lambda: state.tensorflow.loaded and state.data.dataset is not None
+        qtbot.waitUntil(lambda: state.engine.loaded and state.data.dataset is not None
                         and state.inspection is not None, timeout=60_000)
         stack = w.builder_panel.stack
         train = w.findChild(QWidget, "trainButton")

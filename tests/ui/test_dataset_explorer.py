@@ -33,7 +33,7 @@ def images_on_disk(tmp_path_factory):
 def window(qtbot):
     w = MainWindow()
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                     timeout=60_000)
     w.tabs.setCurrentWidget(w.dataset_panel)
     yield w

@@ -24,7 +24,7 @@ def window(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(w)
     w.messages = messages
     w.project_actions.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
     w.state.data.dataset = w.state.data.dataset.subset(300, 200)
     yield w

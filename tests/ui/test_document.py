@@ -10,6 +10,7 @@ from PyQt5.QtWidgets import QWidget
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec
 from workbench.core.templates import load_template
+from workbench.engine.client import EngineError
 from workbench.ui.inference import MAX_SNAPSHOTS, thin_history
 from workbench.ui.state import ProjectState
 
@@ -36,10 +37,23 @@ def test_thinning_keeps_first_last_and_evenly_spread_epochs():
     assert len(history) >= MAX_SNAPSHOTS // 2  # thinned, not emptied
 
 
+class _EngineDown:
+    """An engine that has not started: what the GUI side keeps is measured, not the engine's."""
+
+    state = "starting"
+    on_state = None
+
+    def submit(self, *_args, **_kwargs):
+        raise EngineError("the engine is starting")
+
+    def close(self) -> None:
+        pass
+
+
 def test_memory_stays_flat_over_200_epochs_of_the_cnn(qtbot):
     host = QWidget()
     qtbot.addWidget(host)
-    state = ProjectState(load_template("mnist-cnn"), host)
+    state = ProjectState(load_template("mnist-cnn"), host, engine=_EngineDown())
     snapshot_bytes = CNN_PARAMS * 4
     tracemalloc.start()
     try:

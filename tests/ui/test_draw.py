@@ -469,7 +469,7 @@ def test_class_names_of_other_image_datasets(qtbot, panel, trained):
 def test_main_window_has_the_draw_tab(qtbot):
     from workbench.ui.main_window import MainWindow
 
-    window = MainWindow(load_tensorflow=False)
+    window = MainWindow(load_dataset=False)
     qtbot.addWidget(window)
     canvas = window.findChild(QWidget, "drawCanvas")
     view = window.findChild(QWidget, "predictionView")

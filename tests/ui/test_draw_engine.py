@@ -82,17 +82,18 @@ def test_an_engine_that_lost_the_model_costs_one_answer(qtbot, panel, trained, e
     assert panel.prediction.probabilities is not None
 
 
-def test_the_window_shows_the_engine_and_closes_it(qtbot):
+def test_the_window_shows_the_engine_and_leaves_it_to_its_owner(qtbot):
     from workbench.ui.main_window import MainWindow
 
     engine = InProcessEngine()
-    window = MainWindow(load_tensorflow=False, engine=engine)
+    window = MainWindow(load_dataset=False, engine=engine)
     qtbot.addWidget(window)
-    label = window.statusBar().findChild(type(window._tf_label), "engineStatus")
+    label = window.statusBar().findChild(type(window._engine_label), "engineStatus")
     assert label is not None and label.text() == "Engine: ready"
     assert window.state.trained.engine_views is not None
-    window.close()
-    assert engine.server.stopping
+    window.close()  # the engine is the app's (shared by its windows): closed when the app quits
+    assert not engine.server.stopping
+    engine.close()
 
 
 class _Flaky:

@@ -18,7 +18,7 @@ def ready_window(qtbot, template: str | None = None) -> MainWindow:
     w = MainWindow(load_template(template) if template else None)
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                     timeout=60000)
     return w
 

@@ -22,7 +22,7 @@ def window(qtbot):
     w = MainWindow(load_template("mnist-mlp"))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                     timeout=60000)
     state = w.state
     state.data.dataset = state.data.dataset.subset(300)

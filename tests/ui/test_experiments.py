@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def window(qtbot, tmp_path):
     w = MainWindow(load_template("mnist-mlp"))  # a fast model: Flatten, Dense 128, Dropout, Dense
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
     w.state.data.dataset = w.state.data.dataset.subset(300, 50)
     w.state.path = tmp_path / "digits.json"  # the study goes beside it
@@ -180,7 +180,7 @@ def test_closing_the_window_mid_sweep_stops_and_keeps_finished_trials(qtbot, win
 
 def test_the_window_starts_without_importing_optuna():
     code = ("from PyQt5.QtWidgets import QApplication; app = QApplication([]); "
-            "from workbench.ui.main_window import MainWindow; w = MainWindow(load_tensorflow="
+            "from workbench.ui.main_window import MainWindow; w = MainWindow(load_dataset="
             "False); import sys; print('optuna' in sys.modules, 'tensorflow' in sys.modules)")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

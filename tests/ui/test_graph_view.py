@@ -389,7 +389,7 @@ def test_in_the_window_ctrl_z_undoes_a_graph_edit(qtbot):
     w = MainWindow(load_template("inception-block"))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.inspection is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.inspection is not None
                     and w.state.data.dataset is not None, timeout=60_000)
     assert w.findChild(QWidget, "graphView") is w.graph_panel.view
     w.tabs.setCurrentWidget(w.graph_panel)

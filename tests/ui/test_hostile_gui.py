@@ -29,7 +29,7 @@ def test_hostile_files_through_the_menus_show_one_message_and_lose_nothing(
     w = MainWindow()
     qtbot.addWidget(w)
     w.project_actions.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.inspection is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.inspection is not None,
                     timeout=60_000)
     w.state.remove_layer(0)  # unsaved work that a failed open must keep
     before = (w.state.project.to_dict(), w.state.path, w.state.dirty)
@@ -67,7 +67,7 @@ def test_hostile_models_pictures_and_datasets_in_the_window(qtbot, tmp_path, mon
     w = MainWindow()
     qtbot.addWidget(w)
     w.project_actions.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                     timeout=60_000)
     before = (w.state.project.to_dict(), w.state.path)
 

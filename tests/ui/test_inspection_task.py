@@ -1,6 +1,7 @@
-"""Keras's inspection of each edit runs as a task (#13): off the GUI thread, the only thread that
-creates its Keras layers; a newer edit supersedes the older request (the inspection in hand stops
-at its next layer) and only the newest edit's answer is shown."""
+"""Keras's inspection of each edit is the engine's (#13, #26): off the GUI thread, on the engine's
+inspect lane, the only thread that creates its Keras layers; a newer edit supersedes the older
+request (the inspection in hand stops at its next layer) and only the newest edit's answer is
+shown."""
 
 from __future__ import annotations
 
@@ -9,17 +10,14 @@ import threading
 import pytest
 
 from workbench.core import inspect as inspection
-from workbench.core import tf_loader
 from workbench.core.templates import load_template
-from workbench.ui.document import INSPECTION_THREAD, Document
+from workbench.ui.state import ProjectState
 
 
 @pytest.fixture
 def document(qtbot):
-    tf_loader.load_tensorflow()
-    document = Document(load_template("resnet-digits"))
-    document.refresh_inspection()
-    qtbot.waitUntil(lambda: document.inspection_current, timeout=20_000)
+    document = ProjectState(load_template("resnet-digits"))  # the tests' in-process engine
+    qtbot.waitUntil(lambda: document.inspection_current, timeout=60_000)
     yield document
     document.stop_inspection()
 
@@ -36,23 +34,19 @@ def test_a_newer_edit_supersedes_the_pending_inspection(qtbot, document, monkeyp
     shown = []
     document.inspection_changed.connect(lambda: shown.append(document.inspection))
     index = document.spec.names().index("block1_conv1")
-    answers = []
-    document._inspect_runner.task_finished.connect(answers.append)  # (the task ends: none)
     document.set_layer_param(index, "filters", 20)
     document.refresh_inspection()  # what the debounce timer does
-    task = document._inspect_task
     assert not document.inspection_current  # the views keep the last answer meanwhile
     document.set_layer_param(index, "filters", 24)
     document.refresh_inspection()
-    assert document._inspect_task is task  # the same task takes the newer spec
     qtbot.waitUntil(lambda: not document.inspection_pending, timeout=20_000)
-    qtbot.waitUntil(lambda: task.pending_messages == 0, timeout=20_000)
     document.refresh_inspection()  # a third request after both: the older answers came first
     qtbot.waitUntil(lambda: not document.inspection_pending, timeout=20_000)
-    assert answers == [] and document.inspection_current
+    assert document.inspection_current
     assert all(r.by_name("block1_conv1").output_shape == (14, 14, 24) for r in shown)
     assert shown[0].by_name("block1_conv1").output_shape == (14, 14, 24)
-    assert made_on == {INSPECTION_THREAD}  # never the GUI thread
+    assert made_on and threading.main_thread().name not in made_on  # never the GUI thread
+    assert all(name.startswith("engine-") for name in made_on)
 
 
 def test_an_inspection_stops_at_its_check():

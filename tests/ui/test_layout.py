@@ -73,7 +73,7 @@ def trained_window(qapp, request):
     bot = QtBot(request)
     w = MainWindow(load_template("mnist-mlp"))
     w.show()
-    bot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    bot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                   timeout=60_000)
     train_briefly(w)
     w.resize(*SIZE)

@@ -26,7 +26,7 @@ def test_palette_add_is_offered_in_the_graph_tab_as_a_skip_connection(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.inspection_current,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.inspection_current,
                     timeout=60_000)
     state, builder, graph = w.state, w.builder_panel, w.graph_panel
     click_row(qtbot, builder, 2)  # the second Conv2D
@@ -92,7 +92,7 @@ def test_a_skip_connection_made_from_the_palette_trains_in_the_window(qtbot):
     w.show()
     state, builder, graph = w.state, w.builder_panel, w.graph_panel
     try:
-        qtbot.waitUntil(lambda: state.tensorflow.loaded and state.data.dataset is not None
+        qtbot.waitUntil(lambda: state.engine.loaded and state.data.dataset is not None
                         and state.inspection_current, timeout=60_000)
         state.data.dataset = state.data.dataset.subset(200, 50)
         click_row(qtbot, builder, 2)

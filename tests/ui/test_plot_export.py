@@ -206,7 +206,7 @@ def test_file_export_report_writes_the_last_runs_report(qtbot, tmp_path, monkeyp
     qtbot.addWidget(w)
     actions = w.project_actions
     actions.settings = _settings(tmp_path)
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
     w.state.data.dataset = w.state.data.dataset.subset(300, 100)
     out = tmp_path / "run.html"

@@ -55,7 +55,7 @@ def make_window(qtbot, tmp_path):
         qtbot.addWidget(w)
         w.project_actions.settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"),
                                                QSettings.IniFormat)
-        qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+        qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                         and w.state.inspection is not None, timeout=60_000)
         w.state.data.dataset = w.state.data.dataset.subset(dataset_size)
         made.append(w)

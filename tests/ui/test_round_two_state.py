@@ -190,7 +190,7 @@ def saved_window(qtbot, tmp_path, monkeypatch) -> tuple[MainWindow, Path]:
     """A window on a saved project, its run training (at least one epoch done)."""
     w = MainWindow()
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
     w.state.data.dataset = w.state.data.dataset.subset(300)
     configure(w.state, epochs=200, batch_size=8)

@@ -23,7 +23,7 @@ def test_the_window_writes_event_files_beside_the_project(qtbot, tmp_path, monke
     w = MainWindow()
     qtbot.addWidget(w)
     w.project_actions.settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None
                     and w.state.inspection is not None, timeout=60_000)
     w.state.data.dataset = w.state.data.dataset.subset(300, 100)
     path = tmp_path / "digits.json"

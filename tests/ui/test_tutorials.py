@@ -19,7 +19,7 @@ TRAIN_TIMEOUT_MS = 90_000
 def window(qtbot):
     w = MainWindow()
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                     timeout=60_000)
     yield w
     w.training_panel.shutdown()

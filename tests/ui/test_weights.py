@@ -15,7 +15,7 @@ def ready_window(qtbot, template: str) -> MainWindow:
     w = MainWindow(load_template(template))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.state.tensorflow.loaded and w.state.data.dataset is not None,
+    qtbot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
                     timeout=60000)
     w.state.data.dataset = w.state.data.dataset.subset(300)
     w.tabs.setCurrentWidget(w.weights_panel)

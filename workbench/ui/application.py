@@ -2,7 +2,7 @@
 
 ``make_application`` is the one place a QApplication is made (the app, every panel run alone,
 the benchmarks); ``run_panel`` hosts one panel: ``python -m workbench.ui.<panel>.panel
-[MODEL.keras]`` (a .keras path becomes the panel's trained model, loaded safely once TensorFlow is
+[MODEL.keras]`` (a .keras path becomes the panel's trained model, loaded safely once the engine is
 ready). With ``WORKBENCH_QUIT_AFTER_MS`` set (smoke tests, benchmarks) the event loop runs that
 long, then the app reports the windows it showed and quits; it exits non-zero when none appeared.
 """
@@ -123,6 +123,10 @@ def run_panel(make_panel: Callable, title: str, size: tuple[int, int],
                 return
             event.accept()
 
+    from workbench.ui.engine_link import close_shared, shared_host
+
+    shared_host()  # the engine's process starts importing TensorFlow now
+    app.aboutToQuit.connect(close_shared)
     window = PanelWindow()
     state = ProjectState(load_template(DEFAULT_TEMPLATE), window)
     window.setWindowTitle(f"{title} — Workbench")
@@ -151,8 +155,8 @@ def run_panel(make_panel: Callable, title: str, size: tuple[int, int],
                 else:
                     window.statusBar().showMessage(str(exc))
 
-        state.tensorflow.ready.connect(adopt)
-    state.tensorflow.start()
+        state.engine.ready.connect(adopt)
+    state.data.load()
     code = app.exec_()
     if on_exit is not None:
         on_exit(panel)

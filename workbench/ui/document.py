@@ -2,13 +2,11 @@
 
 Views read the ``Document`` and connect to its signals; they never keep their own copy of layer
 settings. Every model or training edit goes through an undoable command on ``undo_stack``. The
-inspection (shapes, parameters, errors) is recomputed by Keras after each edit, debounced, as a
-task of the task runner (ui/tasks.py): its worker thread is the only one that creates the Keras
-layers, the GUI thread never waits for it. Until the newest edit's answer arrives the views show
-the last one (``inspection_current`` False; ``checking_changed`` after a moment). The task lives
-on between edits (starting a thread per edit cost the GUI thread ~15 ms, waiting for the busy
-interpreter) and ends after idling; a newer edit's spec replaces a request not yet taken and
-stops the inspection in hand at its next layer, and an answer not of the newest edit is dropped.
+inspection (shapes, parameters, errors) is recomputed by Keras after each edit, debounced, by
+whoever ``_ask_inspection`` asks (``ProjectState``: the engine, in its own process); the GUI
+thread never waits for it. Until the newest edit's answer arrives the views show the last one
+(``inspection_current`` False; ``checking_changed`` after a moment); an answer not of the newest
+edit is dropped. A bare ``Document`` (no engine) asks no one: it has no inspection.
 
 The document refuses edits while it is not ``editable``: while a run trains (``busy``) and for a
 model opened read-only (``read_only`` holds why). ``editable_changed`` tells the builder's widgets
@@ -25,12 +23,9 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QUndoCommand, QUndoStack
 
-from workbench.core import tf_loader
 from workbench.core.inspect import ModelInspection
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
-from workbench.ui.inspection import INSPECTION_IDLE_S, INSPECTION_THREAD, serve_inspections
-from workbench.ui.tasks import Task, TaskRunner
 
 BUSY_REASON = "a run is training: stop it to change the model"
 CHECKING_DELAY_MS = 250  # an answer slower than this shows "checking…" (faster ones: no flicker)
@@ -115,8 +110,6 @@ class Document(QObject):
         self._checking_timer = QTimer(self, singleShot=True, interval=CHECKING_DELAY_MS)
         self._checking_timer.timeout.connect(self._on_checking_slow)
         self.checking = False  # "checking…" is shown
-        self._inspect_runner = TaskRunner(self)
-        self._inspect_task: Task | None = None  # the inspection task (between edits too)
         self._generation = 0  # counts model changes; an inspection answers for one of them
         self._inspected = -1  # the generation ``inspection`` is of
         self._asked = self._answered = -1  # the newest generation asked about / answered
@@ -156,19 +149,21 @@ class Document(QObject):
             self._checking_timer.start()
 
     def refresh_inspection(self) -> None:
-        """Ask Keras, on the inspection task's thread, about the spec as it is now; a request
-        not taken yet is replaced, the inspection in hand stops (its answer would be dropped)."""
-        if not tf_loader.is_loaded() or self._inspect_runner.closed:
+        """Ask for the inspection of the spec as it is now; the answer comes to ``_on_answer``
+        (a newer request makes an older one's answer stale: it is dropped)."""
+        if not self._can_inspect():
             return
         self._inspect_timer.stop()
-        task = self._inspect_task
-        if task is None or task.cancel_requested or not task.running:
-            task = self._inspect_task = self._inspect_runner.start(
-                serve_inspections, INSPECTION_IDLE_S, name=INSPECTION_THREAD,
-                on_partial=self._on_answer, on_error=self._on_inspection_failed,
-                on_finished=self._on_inspection_ended)
         self._asked = self._generation
-        task.send((self._generation, self.spec.copy()), key="spec")
+        self._ask_inspection(self._generation, self.spec.copy())
+
+    def _can_inspect(self) -> bool:
+        """Whether anyone answers ``_ask_inspection`` now (a subclass with an engine)."""
+        return False
+
+    def _ask_inspection(self, generation: int, spec: ModelSpec) -> None:
+        """Send ``spec`` to be inspected; the answer is ``_on_answer((generation, inspection,
+        failure))`` on the GUI thread."""
 
     def _on_answer(self, answer: tuple) -> None:
         generation, inspection, failure = answer
@@ -187,15 +182,6 @@ class Document(QObject):
             self.checking_changed.emit(False)
         self.inspection_changed.emit()
 
-    def _on_inspection_failed(self, message: str) -> None:
-        self._on_answer((self._asked, None, message))
-
-    def _on_inspection_ended(self, task: Task) -> None:
-        if task is self._inspect_task:
-            self._inspect_task = None
-            if task.take_messages() and not self._inspect_runner.closed:
-                self.refresh_inspection()  # asked while it was ending after idling
-
     def _on_checking_slow(self) -> None:
         if self.inspection_pending and not self.checking:
             self.checking = True
@@ -211,15 +197,11 @@ class Document(QObject):
         """True when ``inspection`` is Keras's answer for the model as it is now."""
         return self.inspection is not None and self._inspected == self._generation
 
-    def stop_inspection(self, timeout: float = 30.0) -> None:
-        """Drop a pending inspection and wait for its thread (before the document goes)."""
+    def stop_inspection(self) -> None:
+        """Drop a pending inspection (before the document goes): its answer will be ignored."""
         self._inspect_timer.stop()
         self._checking_timer.stop()
-        task, self._inspect_task = self._inspect_task, None
-        self._answered = self._asked
-        if task is not None:
-            task.cancel()
-            task.join(timeout)
+        self._answered = self._asked = self._generation + 1
 
     # Undo / redo ---------------------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from workbench.core import tf_loader
 from workbench.ui.document import Document
 from workbench.ui.views_model import ViewsModel
 
@@ -53,14 +52,16 @@ class TrainedModel(QObject):
         self._trained_spec: dict | None = None  # the spec those weights belong to
         self._initial: tuple[int | None, list | None, int] = (None, None, -1)  # see below
         self.views_model = ViewsModel(self)
-        self.engine_views = None  # an EngineViews when the window has an engine: Draw asks it
+        self.engine_views = None  # the engine's views model (EngineViews): Draw asks it
         document.project_replaced.connect(self.clear)
 
     def attach_engine(self, link) -> None:
-        """Draw's digits go to the engine behind ``link`` (an EngineLink) from now on; the
-        other views keep the views' model of this process until they move too."""
+        """The views' model lives in the engine behind ``link`` (an EngineLink) from now on."""
         from workbench.ui.engine_views import EngineViews
 
+        if self.engine_views is not None:
+            self.engine_views.clear()
+            self.engine_views.deleteLater()
         self.engine_views = EngineViews(link, self)
         if self._trained_spec is not None:
             self._load_views_model()
@@ -132,7 +133,7 @@ class TrainedModel(QObject):
     def prepare(self, spec: dict) -> None:
         """A run of ``spec`` starts: build its views' model now, in the background, so it is
         ready (built and traced) when the first epoch's weights arrive."""
-        if not tf_loader.is_loaded() or str(spec) == str(self._trained_spec):
+        if str(spec) == str(self._trained_spec):
             return
         self.views_model.prepare(str(spec), ("spec", spec))
 
@@ -143,13 +144,12 @@ class TrainedModel(QObject):
 
     @property
     def has_model(self) -> bool:
-        return self.weights is not None and tf_loader.is_loaded()
+        return self.weights is not None
 
     @property
     def can_predict(self) -> bool:
-        """Draw can ask for a digit's answer: trained weights, and TensorFlow here or an engine."""
-        return self.weights is not None and (self.engine_views is not None
-                                             or tf_loader.is_loaded())
+        """Draw can ask the engine for a digit's answer: there are trained weights."""
+        return self.weights is not None and self.engine_views is not None
 
     def predict_digit(self, digit28, predictor) -> Any:
         """The model's raw output for one preprocessed digit: from the engine when the window

@@ -1,48 +1,23 @@
-"""TensorFlow's import and the project's dataset, loaded off the GUI thread.
+"""The project's dataset, loaded off the GUI thread (numpy arrays and image files: no TensorFlow).
 
-Both are tasks of the task runner (named ``tensorflow-import`` and ``dataset-load``); a load
-that finishes after its owner is gone delivers nothing. Closing the window joins them.
+A task of the task runner (named ``dataset-load``); a load that finishes after its owner is gone
+delivers nothing. Closing the window joins it.
 """
 
 from __future__ import annotations
 
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from workbench.core import tf_loader
 from workbench.ui.document import Document
 from workbench.ui.tasks import TaskRunner
-
-
-class TensorFlowLoader(QObject):
-    """Imports TensorFlow once, in the background; ``ready`` or ``failed(message)`` after."""
-
-    ready = pyqtSignal()
-    failed = pyqtSignal(str)
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self.tasks = TaskRunner(self)
-
-    @property
-    def loaded(self) -> bool:
-        return tf_loader.is_loaded()
-
-    def start(self) -> None:
-        if self.tasks.closed:
-            return
-        from workbench.core.distribute import split_cpu  # (a run can then be mirrored on 2)
-
-        self.tasks.start(lambda _state: tf_loader.load_tensorflow(setup=split_cpu),
-                         name="tensorflow-import",
-                         on_result=lambda _modules: self.ready.emit(), on_error=self.failed.emit,
-                         describe_error=lambda exc: f"TensorFlow could not be loaded: {exc}")
 
 
 class DatasetLoader(QObject):
     """The document's dataset, (re)loaded in the background whenever its name changes.
 
     ``dataset`` is the loaded one (None until then, or after a failure, when ``error`` says why).
-    Loading waits for TensorFlow (``start`` is called when it is ready).
+    Nothing loads until ``load`` is first called (the window calls it as it opens); from then on
+    a change of the dataset's name loads the new one.
     """
 
     loaded = pyqtSignal()  # self.dataset is the project's dataset
@@ -55,6 +30,7 @@ class DatasetLoader(QObject):
         self.dataset = None
         self.error = ""
         self._request = 0
+        self._started = False  # load() has been called: follow the document's dataset from now
         self._name = document.project.dataset  # the dataset name this loader follows
         self.tasks = TaskRunner(self)
         document.training_changed.connect(self._on_training_changed)
@@ -65,6 +41,7 @@ class DatasetLoader(QObject):
         from workbench.core.datasets import load_dataset
 
         self._request += 1
+        self._started = True
         request, name = self._request, self.document.project.dataset
         seed = self.document.training.seed or 0
         self._name = name
@@ -79,13 +56,13 @@ class DatasetLoader(QObject):
         name = self.document.project.dataset
         if name != self._name:
             self._name = name
-            if tf_loader.is_loaded():
+            if self._started:
                 self.load()
 
     def _on_project_replaced(self) -> None:
         changed = self.document.project.dataset != self._name
         self._name = self.document.project.dataset
-        if tf_loader.is_loaded() and (changed or self.dataset is None):
+        if self._started and (changed or self.dataset is None):
             self.load()
 
     def _on_done(self, request: int, dataset, error: str) -> None:

@@ -1,15 +1,15 @@
 """The main window: composes the panels around one ProjectState; menus; status bar.
 
 Left: the model builder and training settings. Right: tabs for training curves, the model's
-graph, evaluation, weights and drawing. The window appears before TensorFlow has loaded; what
-needs it is enabled when ``state.tensorflow.ready`` fires.
+graph, evaluation, weights and drawing. TensorFlow lives in the engine, a process of its own
+(ui/engine_link.py), started as the window is made so its import overlaps the first paint; what
+needs it is enabled when ``state.engine.ready`` fires. The status bar shows the engine's state and
+its device.
 """
 
 from __future__ import annotations
 
-import os
-
-from PyQt5.QtCore import QEvent, Qt, QTimer
+from PyQt5.QtCore import QEvent, Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QLabel,
@@ -33,13 +33,13 @@ BUILDER_SHARE = 0.36  # of the window's width, until the splitter is dragged
 
 class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, parent: QWidget | None = None,
-                 load_tensorflow: bool = True, engine=None):
-        """``engine``: an engine (``InProcessEngine``, a started ``EngineProcess``) or an
-        ``EngineLink`` for Draw's answers; None: none, unless ``WORKBENCH_ENGINE=1`` asks for a
-        spawned one. The other views still compute in this process (issue 26 moves them)."""
+                 engine=None, load_dataset: bool = True):
+        """``engine``: an ``EngineLink``, an ``EngineHost`` or an engine (``InProcessEngine``, a
+        started ``EngineProcess``); None: the app's shared engine, spawned on first use.
+        ``load_dataset``: start loading the project's dataset now (False: a test sets it)."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.state = ProjectState(project or load_template(DEFAULT_TEMPLATE), self)
+        self.state = ProjectState(project or load_template(DEFAULT_TEMPLATE), self, engine)
         self.resize(1400, 860)
 
         self.tabs = QTabWidget(self, objectName="mainTabs")
@@ -74,15 +74,12 @@ class MainWindow(QMainWindow):
         from workbench.ui.status_bar import StatusBarView
 
         self.setStatusBar(StatusBarView(self))  # long messages end in "…", not under the label
-        self._tf_label = QLabel("Loading TensorFlow…", self)
-        self.statusBar().addPermanentWidget(self._tf_label)
         self._create_menus()
-        self.engine_link = None
-        if engine is not None or os.environ.get("WORKBENCH_ENGINE") == "1":
-            self._attach_engine(engine)
-
-        self.state.tensorflow.ready.connect(self._on_tensorflow_ready)
-        self.state.tensorflow.failed.connect(self._on_tensorflow_failed)
+        self._engine_label = QLabel("Engine: starting…", self, objectName="engineStatus")
+        self.statusBar().addPermanentWidget(self._engine_label)
+        self._show_engine_state(self.state.engine.state, self.state.engine.detail)
+        self.state.engine.state_changed.connect(self._show_engine_state)
+        self.state.engine.failed.connect(self._on_engine_failed)
         self.state.data.failed.connect(self._on_dataset_failed)
         for message in (self.state.bus.status_message, self.state.edit_refused):
             message.connect(lambda text: self.statusBar().showMessage(text, 10000))
@@ -90,14 +87,8 @@ class MainWindow(QMainWindow):
         self.state.project_replaced.connect(self._update_title)
         self.state.model_changed.connect(self._update_title)  # Clear drops a template's title
         self._update_title()
-        # TensorFlow's import holds the GIL much of the time: started here, it made the window's
-        # first paint ten times slower (0.3 s instead of 0.03 s on 2 cores). It starts as soon as
-        # the window has painted once (see paintEvent), or after half a second if it is not shown.
-        self._tf_timer: QTimer | None = None
-        if load_tensorflow:
-            self._tf_timer = QTimer(self, singleShot=True, interval=500)
-            self._tf_timer.timeout.connect(self._start_tensorflow)
-            self._tf_timer.start()
+        if load_dataset:
+            self.state.data.load()  # numpy and image files only: it need not wait for the engine
 
     def _on_splitter_moved(self, _pos: int = 0, _index: int = 0) -> None:
         sizes = self._splitter.sizes()
@@ -110,34 +101,18 @@ class MainWindow(QMainWindow):
             self._splitter.setSizes([share, 10_000 - share])  # scaled to the splitter's width
         return super().eventFilter(watched, event)
 
-    def _attach_engine(self, engine) -> None:
-        from workbench.ui.engine_link import EngineLink
+    @property
+    def engine_link(self):
+        """The link to the engine the window works with (``state.engine``)."""
+        return self.state.engine
 
-        link = engine if isinstance(engine, EngineLink) else EngineLink(engine, self)
-        self.engine_link = link
-        label = QLabel("Engine: starting…", self, objectName="engineStatus")
-        self.statusBar().addPermanentWidget(label)
+    def _show_engine_state(self, state: str, detail: str) -> None:
         shown = {"starting": "starting…", "restarting": "restarting…", "failed": "stopped"}
-
-        def on_state(state: str, detail: str) -> None:
-            label.setText(f"Engine: {detail if state == 'ready' else shown.get(state, state)}")
-            label.setToolTip(detail)
-            if state in ("restarting", "failed") and detail:
-                self.statusBar().showMessage(detail, 15000)
-
-        link.state_changed.connect(on_state)
-        if link.state == "ready":
-            on_state("ready", link.detail or "ready")
-        self.state.attach_engine(link)
-
-    def _start_tensorflow(self) -> None:
-        self._tf_timer = None
-        self.state.tensorflow.start()
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().paintEvent(event)
-        if self._tf_timer is not None:
-            self._tf_timer.start(0)  # after this paint pass, not during it
+        self._engine_label.setText(
+            f"Engine: {(detail or 'ready') if state == 'ready' else shown.get(state, state)}")
+        self._engine_label.setToolTip(detail)
+        if state in ("restarting", "failed") and detail:
+            self.statusBar().showMessage(detail, 15000)
 
     # Panels: each lives in its own module under workbench/ui/ ------------------------------------
 
@@ -339,11 +314,7 @@ class MainWindow(QMainWindow):
         # A visible mark of our own: Qt's "[*]" placeholder shows nothing on some platforms.
         self.setWindowTitle(f"{name}{' •' if self.state.dirty else ''} — {APP_NAME}")
 
-    def _on_tensorflow_ready(self) -> None:
-        self._tf_label.setText(f"TensorFlow {_installed_version('tensorflow', 'tensorflow-cpu')}")
-
-    def _on_tensorflow_failed(self, message: str) -> None:
-        self._tf_label.setText("TensorFlow unavailable")
+    def _on_engine_failed(self, message: str) -> None:
         QMessageBox.critical(self, APP_NAME, message)
 
     def _on_dataset_failed(self, message: str) -> None:
@@ -358,29 +329,19 @@ class MainWindow(QMainWindow):
             return
         self.training_panel.shutdown()
         shutdown_within(self)  # every other task of the window's panels: cancelled and joined
-        if self.engine_link is not None:
-            self.engine_link.close()
+        self.state.engine.close()
         event.accept()
 
 
 def run_gui(argv: list[str] | None = None) -> int:
-    """The whole app: the QApplication and the main window, shown before TensorFlow is imported."""
+    """The whole app: the QApplication, the engine (spawned first, so TensorFlow's import in its
+    process overlaps the window's first paint) and the main window."""
     from workbench.ui.application import make_application
+    from workbench.ui.engine_link import close_shared, shared_host
 
     app = make_application(argv)
+    shared_host()
+    app.aboutToQuit.connect(close_shared)
     window = MainWindow()
     window.show()
     return app.exec_()
-
-
-def _installed_version(*distributions: str) -> str:
-    """The installed version of the first of ``distributions`` found, read from its metadata
-    (the window does not import TensorFlow for a label)."""
-    from importlib import metadata
-
-    for name in distributions:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "?"

@@ -3,9 +3,10 @@
 ``ProjectState`` *is* the ``Document`` (ui/document.py: the project, undo, dirty and read-only
 state, edits) and holds the parts that live beside it, each in its own module:
 
-- ``tensorflow``: TensorFlow's background import (ui/loading.py)
+- ``engine``: the link to the engine, the process that owns TensorFlow (ui/engine_link.py):
+  ``engine.loaded``, ``engine.ready``, ``engine.failed``, and every request
 - ``data``: the project's dataset, loaded in the background (ui/loading.py)
-- ``trained``: the trained weights and the GUI-side inference model (ui/inference.py)
+- ``trained``: the trained weights, mirrored into the engine's views model (ui/inference.py)
 - ``bus``: status lines and messages between panels (ui/bus.py)
 - ``overlays``: curves other panels put on the Training tab's plots (ui/overlays.py)
 """
@@ -19,10 +20,13 @@ import time
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.core.project import Project
+from workbench.core.spec import ModelSpec
 from workbench.ui.bus import MessageBus
 from workbench.ui.document import Document
+from workbench.ui.engine_inspection import EngineInspection
+from workbench.ui.engine_link import EngineLink
 from workbench.ui.inference import TrainedModel
-from workbench.ui.loading import DatasetLoader, TensorFlowLoader
+from workbench.ui.loading import DatasetLoader
 from workbench.ui.overlays import RunOverlays
 
 _UNTITLED = itertools.count(1)
@@ -31,7 +35,9 @@ _UNTITLED = itertools.count(1)
 class ProjectState(Document):
     sweeping_changed = pyqtSignal(bool)  # a sweep (Experiments tab) started or ended
 
-    def __init__(self, project: Project, parent: QObject | None = None):
+    def __init__(self, project: Project, parent: QObject | None = None, engine=None):
+        """``engine``: an ``EngineLink``, an ``EngineHost`` or an engine (in-process, spawned,
+        remote); None: the app's shared engine (ui/engine_link.py)."""
         super().__init__(project, parent)
         self.bus = MessageBus(self)
         self.overlays = RunOverlays(self)
@@ -40,7 +46,6 @@ class ProjectState(Document):
         # window's first; each later one gets its own, so no samples pass from one to the next.
         self.untitled_key = ""
         self.project_replaced.connect(self._on_replaced)
-        self.tensorflow = TensorFlowLoader(self)
         # The devices the next run is mirrored over (1: none), from the training settings; a
         # choice of this session, not of the project.
         self.devices = 1
@@ -48,29 +53,33 @@ class ProjectState(Document):
         self.sweeping = False
         self.data = DatasetLoader(self, self)
         self.trained = TrainedModel(self, self)
-        # Once TensorFlow is there: inspect the model, then load the dataset (views connect later,
-        # so both have started when they hear of it).
-        self.tensorflow.ready.connect(self.refresh_inspection)
-        self.tensorflow.ready.connect(self.data.load)
         self.data.notice.connect(self.bus.status_message)
+        self.engine: EngineLink | None = None
+        self._engine_inspection: EngineInspection | None = None
+        self.attach_engine(engine if isinstance(engine, EngineLink) else EngineLink(engine, self))
 
-    def attach_engine(self, link) -> None:
-        """Inspections and Draw's answers come from the engine behind ``link`` (an EngineLink);
-        the rest still computes in this process until it moves too (issue 26)."""
-        from workbench.ui.engine_inspection import EngineInspection
-
+    def attach_engine(self, link: EngineLink) -> None:
+        """Work with the engine behind ``link`` from now on (at start, and when the user
+        connects to another engine): inspections, the views' model, runs. Once it is ready the
+        model is inspected (views connect later, so they hear of it after the state)."""
+        if self.engine is not None:
+            self.engine.ready.disconnect(self.refresh_inspection)
+            if self.engine.parent() is self:
+                self.engine.close()
+        self.engine = link
+        if self._engine_inspection is not None:
+            self._engine_inspection.deleteLater()
         self._engine_inspection = EngineInspection(link, self._on_answer, self)
         self.trained.attach_engine(link)
-        self.refresh_inspection()
+        link.ready.connect(self.refresh_inspection)
+        if link.loaded:
+            self.refresh_inspection()
 
-    def refresh_inspection(self) -> None:
-        inspection = getattr(self, "_engine_inspection", None)
-        if inspection is None:
-            super().refresh_inspection()
-            return
-        self._inspect_timer.stop()
-        self._asked = self._generation
-        inspection.ask(self._generation, self.spec.copy())
+    def _can_inspect(self) -> bool:
+        return self._engine_inspection is not None
+
+    def _ask_inspection(self, generation: int, spec: ModelSpec) -> None:
+        self._engine_inspection.ask(generation, spec)
 
     def tensorboard_folder(self):
         """Where the next run writes its TensorBoard files: beside the saved project when its

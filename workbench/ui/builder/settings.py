@@ -214,7 +214,7 @@ class TrainingSettingsPanel(QScrollArea):
         self.fixed_seed.toggled.connect(lambda _v: self._apply("seed"))
         self.seed.valueChanged.connect(lambda _v: self._apply("seed"))
         self.devices.activated.connect(self._on_devices_chosen)
-        state.tensorflow.ready.connect(self._fill_devices)
+        state.engine.ready.connect(self._fill_devices)
 
         state.training_changed.connect(self._on_training_changed)
         state.inspection_changed.connect(self._update_warnings)
@@ -315,7 +315,7 @@ class TrainingSettingsPanel(QScrollArea):
         elif self.state.data.error and current:
             self.dataset_info.setText(self.state.data.error)
             self.dataset_info.setStyleSheet("color: #b3261e;")
-        elif not self.state.tensorflow.loaded:
+        elif not self.state.engine.loaded:
             self.dataset_info.setText("Loaded when TensorFlow is ready…")
             self.dataset_info.setStyleSheet("color: #555;")
         else:

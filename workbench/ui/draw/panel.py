@@ -81,7 +81,7 @@ class DrawPanel(QWidget):
 
         state.trained.weights_updated.connect(self._on_weights_changed)
         state.model_changed.connect(self._schedule)  # an edit makes the answer the old model's
-        state.tensorflow.ready.connect(self._schedule)
+        state.engine.ready.connect(self._schedule)
         state.data.loaded.connect(self._on_dataset_changed)
         state.project_replaced.connect(self._on_project_changed)
         # Bound methods, not lambdas: PyQt drops them when this panel is deleted before the state.
@@ -241,12 +241,13 @@ class DrawPanel(QWidget):
             return
         has_model = self.state.trained.can_predict
         if digit is None:
-            trained = has_model or not self.state.tensorflow.loaded
+            trained = has_model or not self.state.engine.loaded
             self._show_no_prediction(None, EMPTY_HINT if trained else EMPTY_NO_MODEL_HINT)
             return
         if not has_model:
-            loading = not self.state.tensorflow.loaded
-            self._show_no_prediction(digit, "Loading TensorFlow…" if loading else NO_MODEL_HINT)
+            loading = not self.state.engine.loaded
+            self._show_no_prediction(
+                digit, "Starting the engine (TensorFlow)…" if loading else NO_MODEL_HINT)
             return
         try:
             # On the views' model's own thread (traced there once per model): ~1 ms; or in the

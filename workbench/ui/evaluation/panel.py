@@ -220,7 +220,7 @@ class EvaluationPanel(QWidget):
         if state.trained.weights is None:
             self._show_empty(EMPTY_TEXT)
             return
-        if not state.tensorflow.loaded:
+        if not state.engine.loaded:
             return
         dataset = state.data.dataset
         if dataset is None:

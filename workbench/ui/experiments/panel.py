@@ -215,7 +215,7 @@ class ExperimentsPanel(QWidget):
             self.status.setText("Stop the training first: a sweep runs its own trials.")
             return
         dataset = self.state.data.dataset
-        if not self.state.tensorflow.loaded or dataset is None:
+        if not self.state.engine.loaded or dataset is None:
             self.status.setText("Wait for TensorFlow and the dataset to load, then run.")
             return
         space = self.space_editor.space()

@@ -79,7 +79,7 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
         state.trained.weights_updated.connect(self._on_weights_updated)
         state.busy_changed.connect(self._on_busy_changed)
         state.project_replaced.connect(self._on_project_replaced)
-        state.tensorflow.ready.connect(self._on_tensorflow_ready)
+        state.engine.ready.connect(self._on_engine_ready)
         panel = getattr(window, "training_panel", None)
         if panel is not None and hasattr(panel, "epoch_ended"):
             panel.epoch_ended.connect(self._on_epoch_ended)

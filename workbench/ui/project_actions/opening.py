@@ -7,7 +7,6 @@ from pathlib import Path
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QApplication
 
-from workbench.core import tf_loader
 from workbench.core.project import FORMAT, Project, ProjectError, load_project, weights_path
 from workbench.core.run_text import last_weights, record_epochs
 from workbench.core.spec import ModelSpec, TrainConfig
@@ -69,7 +68,7 @@ class OpenMixin:
         keras_path = weights_path(path)
         if not keras_path.exists():  # a FIFO or a folder there: load_model says what it is
             return
-        if not tf_loader.is_loaded():
+        if not self.state.engine.loaded:
             self._pending_weights = path  # picked up when TensorFlow is ready
             return
         self._pending_weights = None
@@ -99,14 +98,14 @@ class OpenMixin:
                                        spec.to_dict(), run=run, partial=partial)
         self._status(f"Opened {path.name} with its trained weights ({keras_path.name})")
 
-    def _on_tensorflow_ready(self) -> None:
+    def _on_engine_ready(self) -> None:
         if self._pending_weights is not None and self._pending_weights == self.state.path:
             self._load_weights_beside(self._pending_weights)
 
     def _open_model(self, path: Path) -> bool:
         """A Keras model: Sequential stacks become editable, other models open read-only."""
-        if not tf_loader.is_loaded():
-            self.inform("TensorFlow is still loading; open the model in a moment.")
+        if not self.state.engine.loaded:
+            self.inform("The engine is still starting; open the model in a moment.")
             return False
         from workbench.core.importer import import_model_file
         from workbench.core.modelio import ModelFileError

@@ -21,7 +21,6 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from workbench.core import tf_loader
 from workbench.core.run_text import count, percent
 
 
@@ -46,8 +45,8 @@ def train_blocker(state, dataset_for: str | None) -> str:
     dataset name ``state.data.dataset`` was loaded for (None: not known yet)."""
     if state.sweeping:
         return "A sweep is running (Experiments tab): stop it to train here."
-    if not tf_loader.is_loaded():
-        return "Loading TensorFlow…"
+    if not state.engine.loaded:
+        return "Starting the engine (TensorFlow)…"
     if state.data.error:
         return f"The dataset could not be loaded: {state.data.error}"
     if state.data.dataset is None or dataset_for not in (None, state.project.dataset):

@@ -101,7 +101,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(options)  # the error banner lies over the plots, not in this layout
         layout.addWidget(splitter, 1)
 
-        for signal in (state.inspection_changed, state.data.failed, state.tensorflow.ready,
+        for signal in (state.inspection_changed, state.data.failed, state.engine.ready,
                        state.training_changed, state.model_changed):
             signal.connect(self._update_enabled)
         state.sweeping_changed.connect(self._update_enabled)  # no run beside a sweep's trials
