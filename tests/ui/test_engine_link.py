@@ -58,3 +58,32 @@ def test_the_link_module_imports_no_tensorflow():
             "bad = [m for m in ('tensorflow', 'keras', 'onnxruntime') if m in sys.modules]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+
+
+def test_ask_routes_the_reply_and_the_refusal_to_their_callbacks(qtbot, app_engine):
+    """``EngineLink.ask``: the reply comes to its own callback on the GUI thread; an engine
+    that cannot take the request says why through the same callback."""
+    import threading
+
+    from workbench.engine.client import EngineError
+
+    link = EngineLink(app_engine)
+    answers = []
+    link.ask("ping", {}, lambda body, error: answers.append(
+        (body and body["protocol"], error, threading.current_thread() is threading.main_thread())))
+    qtbot.waitUntil(lambda: bool(answers), timeout=10_000)
+    assert answers == [("workbench-engine/1", "", True)]
+
+    class Down:
+        state = "starting"
+        on_state = None
+
+        def submit(self, *_args, **_kwargs):
+            raise EngineError("the engine is starting")
+
+    refused = []
+    assert EngineLink(Down()).ask("ping", {}, lambda body, error: refused.append((body, error))) \
+        is None
+    qtbot.waitUntil(lambda: bool(refused), timeout=5_000)
+    assert refused == [(None, "the engine is starting")]
+    link.close()

@@ -116,6 +116,9 @@ class EngineLink(QObject):
             self.host = shared_host() if engine is None else EngineHost(engine)
         self.state, self.detail = self.host.state, self.host.detail
         self.state_changed.connect(self._on_state_changed)
+        self._asks: dict[str, tuple[Callable | None, Callable | None]] = {}
+        self.event_received.connect(self._route_event)
+        self.reply_received.connect(self._route_reply)
         ref = weakref.ref(self)
 
         def listener(state: str, detail: str) -> None:
@@ -144,6 +147,27 @@ class EngineLink(QObject):
                                   on_reply=self._emit_reply)
         return call.id
 
+    def ask(self, name: str, body: dict[str, Any] | None = None,
+            done: Callable[[dict | None, str], None] | None = None,
+            on_event: Callable[[str, Any], None] | None = None) -> str | None:
+        """Send ``name`` without waiting: ``on_event(event, body)`` for each of its events and
+        then ``done(reply_body, "")`` or ``done(None, error_line)`` run on the GUI thread. Returns
+        the request id; None when the engine cannot take it now (``done`` hears why, queued)."""
+        try:
+            request = self.submit(name, body)
+        except EngineError as exc:
+            why = str(exc)
+            if done is not None:
+                QTimer.singleShot(0, lambda: done(None, why))
+            return None
+        if done is not None or on_event is not None:
+            self._asks[request] = (done, on_event)
+        return request
+
+    def forget_ask(self, request: str | None) -> None:
+        """Drop the callbacks of ``request`` (its asker has gone, or no longer cares)."""
+        self._asks.pop(request, None)
+
     def call(self, name: str, body: dict[str, Any] | None = None) -> Call:
         """Send ``name`` without signals (a caller that waits for it: ``call.result(timeout)``)."""
         return self.engine.submit(name, body)
@@ -169,6 +193,16 @@ class EngineLink(QObject):
                                      "" if message.ok else (message.error or "failed"))
 
     # The GUI thread ------------------------------------------------------------------------------
+
+    def _route_event(self, request: str, name: str, body) -> None:
+        callbacks = self._asks.get(request)
+        if callbacks is not None and callbacks[1] is not None:
+            callbacks[1](name, body)
+
+    def _route_reply(self, request: str, _name: str, body, error: str) -> None:
+        callbacks = self._asks.pop(request, None)
+        if callbacks is not None and callbacks[0] is not None:
+            callbacks[0](None if error else body, error)
 
     def _announce_ready(self) -> None:
         if self.state == "ready":

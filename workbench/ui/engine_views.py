@@ -72,6 +72,14 @@ class EngineViews(QObject):
             raise ValueError(str(exc)) from None
         return reply["output"]
 
+    def ask(self, name: str, body: dict[str, Any], done, on_event=None) -> bool:
+        """Ask the engine ``name`` about this model (``body`` gets its ``handle``) without
+        waiting; ``done(reply, error)`` on the GUI thread. False (nothing sent) with no model."""
+        if self._source is None:
+            return False
+        self.link.ask(name, {**body, "handle": self.handle}, done, on_event)
+        return True
+
     def _send_load(self) -> None:
         kind, data = self._source
         body: dict[str, Any] = {"handle": self.handle, kind: data}

@@ -158,6 +158,15 @@ class TrainedModel(QObject):
             return self.engine_views.predict(digit28)
         return self.run_on_model(predictor.predict, digit28)
 
+    def ask(self, name: str, body: dict, done: Callable[[dict | None, str], None],
+            on_event: Callable | None = None) -> bool:
+        """Ask the engine's views model (the trained model, holding the latest weights)
+        ``name`` (``explain``, ``activations``, ...) without waiting: ``done(reply, error)`` runs
+        on the GUI thread. False (nothing asked) when there are no trained weights."""
+        if self.weights is None or self.engine_views is None:
+            return False
+        return self.engine_views.ask(name, body, done, on_event)
+
     def run_on_model(self, fn: Callable, *args) -> Any:
         """``fn(model, *args)`` on the views' model (its thread), holding the latest weights;
         None when there are no trained weights. Return plain values or numpy arrays only."""
