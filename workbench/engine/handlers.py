@@ -453,6 +453,9 @@ def handlers(state: EngineState) -> dict[str, Handler]:
              "put_data": (put_data, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
              "predict": (predict, "views"), "release": (release, "views")}
+    from workbench.engine import views
+
+    table.update(views.REQUESTS)  # explain, activations, layers, feature space, class pictures
     admits = {"train": bound(admit_train),
               **dict.fromkeys(("check_run", "has_data", "put_data"),
                               lambda call: admit_train(state, call, register=False))}
