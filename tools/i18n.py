@@ -1,9 +1,9 @@
 """The translations' tool (#29): ``python tools/i18n.py extract|compile|check [DOMAIN...]``.
 
 - ``extract``: Babel finds every ``_()``, ``ngettext()``, ``pgettext()`` and ``N_()`` in the
-  domain's sources and merges them into each language's ``.po`` (translations kept; a changed
-  English text comes back marked fuzzy with its old translation; texts no longer used are
-  dropped). ``--pot FILE`` also writes the template.
+  domain's sources and merges them into each language's ``.po`` (translations kept; a new or
+  changed English text comes in untranslated; texts no longer used are dropped). ``--pot FILE``
+  also writes the template.
 - ``compile``: each ``.po`` to the ``.mo`` committed beside it (what the app reads at run time).
 - ``check``: lists what is untranslated, fuzzy, obsolete, missing from the ``.po`` (in the
   sources, not extracted yet) or stale (in the ``.po``, gone from the sources), placeholders a
@@ -94,7 +94,8 @@ def cmd_extract(domains, pot: Path | None = None) -> int:
         for language in LANGUAGES:
             path = po_path(domain, language)
             catalog = read_catalog(path, language, domain)
-            catalog.update(template, update_creation_date=False)
+            # No fuzzy matching: a guess from a similar text reads as done and rarely is.
+            catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
             write_catalog(catalog, path)
             problems = check_catalog(domain, language, catalog, template, with_mo=False)
             print(f"{path.relative_to(ROOT)}: {len(template)} messages, "

@@ -22,22 +22,23 @@ from pathlib import Path
 from workbench.actions.errors import ActionError
 from workbench.cli_common import EXIT_ERROR, EXIT_INVALID, CliError, _emit, _warn
 from workbench.core.safe_io import shown
+from workbench.i18n import _
 
 LOST_S = 15.0  # a run's caller that hears nothing (heartbeats included) this long: the link is lost
 QUIET_S = 10.0  # a run that says nothing this long, its engine heard: ask for its reply again
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("engine", help="run the engine alone (no display), for `train --engine` "
-                                      "from this or another machine (through ssh -L)")
+    p = sub.add_parser("engine", help=_("run the engine alone (no display), for `train --engine` "
+                                        "from this or another machine (through ssh -L)"))
     p.add_argument("--listen", required=True, metavar="HOST:PORT",
-                   help="where to listen, e.g. 127.0.0.1:5555 (port 0: any free port)")
+                   help=_("where to listen, e.g. 127.0.0.1:5555 (port 0: any free port)"))
     p.add_argument("--connection-file", metavar="F",
-                   help="where to write the connection file (address, port, key; mode 0600); "
-                        "default: in the Workbench's data folder, engines/engine-PORT.json")
+                   help=_("where to write the connection file (address, port, key; mode 0600); "
+                          "default: in the Workbench's data folder, engines/engine-PORT.json"))
     p.add_argument("--allow-remote", action="store_true",
-                   help="allow an address other than loopback (anyone who can reach it still "
-                        "needs the key)")
+                   help=_("allow an address other than loopback (anyone who can reach it still "
+                          "needs the key)"))
     p.set_defaults(func=cmd_engine)
 
 
@@ -69,8 +70,8 @@ def cmd_engine(args) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s engine %(levelname)s %(message)s")
     sys.setswitchinterval(0.001)  # as the spawned engine (engine/__main__.py says why)
-    print(f"workbench engine listening on {server.address}; connection file {path}",
-          flush=True)
+    print(_("workbench engine listening on {address}; connection file {path}").format(
+        address=server.address, path=path), flush=True)
     ended: list[str] = []
 
     def end(signum, _frame):
@@ -84,8 +85,9 @@ def cmd_engine(args) -> int:
         server.serve()
     finally:
         removed = remote.remove_connection_file(path, os.getpid())
-        print(f"workbench engine stopped ({ended[0] if ended else 'shut down'})"
-              + (f"; removed {path}" if removed else ""), flush=True)
+        why = ended[0] if ended else _("shut down")
+        print(_("workbench engine stopped ({why})").format(why=why)
+              + (_("; removed {path}").format(path=path) if removed else ""), flush=True)
     ending = threading.Thread(target=server.context.term, daemon=True)
     ending.start()
     ending.join(2.0)
@@ -115,7 +117,7 @@ def _connect(args):
 
     try:
         connection = remote.read_connection_file(args.engine)
-        client, _ = remote.connect(connection, args.engine)
+        client, _connection = remote.connect(connection, args.engine)
     except remote.RemoteError as exc:
         raise CliError(str(exc)) from None
     return connection, client
@@ -137,10 +139,12 @@ def train_remote(args, project, out: Path, backup) -> int:
         try:
             answer = client.request("inspect", {"spec": project.model.to_dict()}, timeout=120)
         except (EngineError, TimeoutError) as exc:
-            raise CliError(f"the engine at {connection.where}: {exc}") from None
+            raise CliError(_("the engine at {where}: {exc}").format(
+                               where=connection.where, exc=exc)) from None
         report = inspection_from_dict(answer["inspection"])
         if not report.ok:
-            raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+            raise CliError(_("invalid model: {reason}").format(
+                               reason=report.error_text()), EXIT_INVALID)
         run_id = next_run_id(project.runs)
         body = {"spec": project.model.to_dict(), "config": project.training.to_dict(),
                 "dataset": project.dataset, "run_id": run_id, "weights": False,
@@ -177,12 +181,14 @@ def _send_dataset(args, client, dataset: str) -> str:
     try:
         digest, sent = send(client.request, dataset)
     except (DataCacheError, EngineError, TimeoutError) as exc:
-        raise CliError(f"sending {name} to the engine failed: {exc}") from None
+        raise CliError(_("sending {name} to the engine failed: {exc}").format(
+                           name=name, exc=exc)) from None
     except OSError as exc:
         raise CliError(f"{shown(exc.filename or dataset)}: {exc.strerror or exc}") from None
     if not args.json:
-        print(f"Sent {name} to the engine ({sent / 1e6:.1f} MB)" if sent else
-              f"The engine has {name} already (by its content): 0 bytes sent", flush=True)
+        print(_("Sent {name} to the engine ({size} MB)").format(name=name, size=f"{sent / 1e6:.1f}")
+              if sent else _("The engine has {name} already (by its content): 0 bytes "
+                             "sent").format(name=name), flush=True)
     return digest
 
 
@@ -201,9 +207,9 @@ def _follow(args, client, connection, body: dict) -> dict:
                 message = events.get(timeout=0.5)
             except queue.Empty:
                 if client.silence > LOST_S:
-                    raise CliError(f"lost the connection to the engine at {connection.where}; "
-                                   "the run goes on there, but its results will not come back "
-                                   "here") from None
+                    raise CliError(_("lost the connection to the engine at {where}; the run goes "
+                                     "on there, but its results will not come back here").format(
+                                       where=connection.where)) from None
                 if time.monotonic() - last_word > QUIET_S:
                     last_word = time.monotonic()
                     reply = _ask_result(client, call.id)
@@ -218,7 +224,7 @@ def _follow(args, client, connection, body: dict) -> dict:
                 _show_missed(args, message.body, shown_epochs, epochs)
                 return message.body
             if message.name == "train_begin" and not args.json:
-                print(f"Training on the engine at {connection.where}")
+                print(_("Training on the engine at {where}").format(where=connection.where))
             elif message.name == "warning":
                 _warn(message.body.get("text", ""))
             elif message.name == "epoch_end":
@@ -243,8 +249,8 @@ def _ask_result(client, request: str) -> dict | None:
     if answer.get("reply") is not None:
         return answer["reply"]
     if not answer.get("running"):
-        raise CliError("the engine no longer knows this run (it was restarted, or the run "
-                       "failed while the link was down)")
+        raise CliError(_("the engine no longer knows this run (it was restarted, or the run "
+                         "failed while the link was down)"))
     return None
 
 
@@ -253,7 +259,8 @@ def _show_epoch(args, epoch: int, logs: dict, epochs) -> None:
         _emit({"event": "epoch_end", "epoch": epoch, "logs": logs})
     else:
         line = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k != "learning_rate")
-        print(f"Epoch {epoch + 1}/{epochs} - {line}", flush=True)
+        print(_("Epoch {epoch}/{epochs} - {logs}").format(epoch=epoch + 1, epochs=epochs,
+                                                          logs=line), flush=True)
 
 
 def _show_missed(args, reply: dict, shown_epochs: set, epochs) -> None:
@@ -271,10 +278,10 @@ def _finish(args, project, out: Path, backup, reply: dict) -> int:
     status, message = reply.get("status"), reply.get("message") or ""
     if status == "failed":
         backup.discard()
-        raise CliError(message or "the run failed on the engine")
+        raise CliError(message or _("the run failed on the engine"))
     keras = reply.get("keras")
     if keras is None:
-        raise CliError("the engine sent no trained model back")
+        raise CliError(_("the engine sent no trained model back"))
 
     def write_model(path: Path) -> Path:
         with replacing(path, suffix=".keras") as tmp:
@@ -299,8 +306,9 @@ def _finish(args, project, out: Path, backup, reply: dict) -> int:
         _emit(summary)
     else:
         scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
-        print(f"Test: {scores or 'not scored'}")
-        print(f"Saved {summary['model']} and {summary['project']}")
+        print(_("Test: {scores}").format(scores=scores or _("not scored")))
+        print(_("Saved {model} and {project}").format(model=summary["model"],
+                                                      project=summary["project"]))
         if message:
             print(message)
     if status == "nan":

@@ -10,22 +10,24 @@ import json
 import sys
 
 from workbench.core.explain import DEFAULT_STEPS, METHODS
+from workbench.i18n import _
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("explain", help="why a model answers what it does for digit images: "
-                                       "attributions (gradients, Integrated Gradients, Grad-CAM, "
-                                       "occlusion, ...)")
+    p = sub.add_parser("explain", help=_("why a model answers what it does for digit images: "
+                                         "attributions (gradients, Integrated Gradients, Grad-CAM, "
+                                         "occlusion, ...)"))
     p.add_argument("model", metavar="MODEL.keras|PROJECT")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--method", choices=tuple(METHODS), default="gradients",
-                   help="default: gradients")
+                   help=_("default: gradients"))
     p.add_argument("--target", type=int, metavar="CLASS",
-                   help="the class whose evidence is shown (default: the model's answer)")
+                   help=_("the class whose evidence is shown (default: the model's answer)"))
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"Integrated Gradients' steps (default {DEFAULT_STEPS})")
-    p.add_argument("--out", metavar="DIR", help="write each heatmap over its input as a PNG")
-    p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+                   help=_("Integrated Gradients' steps (default {steps})").format(
+                       steps=DEFAULT_STEPS))
+    p.add_argument("--out", metavar="DIR", help=_("write each heatmap over its input as a PNG"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object per image on stdout"))
     p.set_defaults(func=cmd_explain)
 
 
@@ -51,7 +53,9 @@ def cmd_explain(args) -> int:
         from workbench.core.safe_io import shown
 
         top = item.probabilities[item.predicted]
-        print(f"{shown(item.image)}: {item.predicted} ({top:.1%}); "
-              f"{METHODS[args.method]} of the evidence for {item.explanation.target}"
+        print(_("{image}: {predicted} ({probability}); {method} of the evidence for "
+                "{target}").format(image=shown(item.image), predicted=item.predicted,
+                                   probability=f"{top:.1%}", method=_(METHODS[args.method]),
+                                   target=item.explanation.target)
               + (f" -> {shown(str(written))}" if written else ""))
     return 0

@@ -10,31 +10,33 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from workbench.i18n import _
+
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("report", help="one self-contained HTML report of a run (model, data, "
-                                      "curves, confusion matrix, mistakes, weights)")
+    p = sub.add_parser("report", help=_("one self-contained HTML report of a run (model, data, "
+                                        "curves, confusion matrix, mistakes, weights)"))
     p.add_argument("project")
-    p.add_argument("--run", type=int, metavar="N", help="the run's id (default: the last run)")
+    p.add_argument("--run", type=int, metavar="N", help=_("the run's id (default: the last run)"))
     p.add_argument("--out", required=True, metavar="FILE.html")
-    p.add_argument("--dataset", help="dataset name or path (default: the project's)")
+    p.add_argument("--dataset", help=_("dataset name or path (default: the project's)"))
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("tensorboard", help="TensorBoard on the project's event files")
+    p = sub.add_parser("tensorboard", help=_("TensorBoard on the project's event files"))
     p.add_argument("project")
     p.add_argument("--logdir", metavar="DIR",
-                   help="the event files' folder (default: PROJECT.tensorboard beside it, where "
-                        "the window writes them; train --tensorboard DIR writes to DIR)")
+                   help=_("the event files' folder (default: PROJECT.tensorboard beside it, where "
+                          "the window writes them; train --tensorboard DIR writes to DIR)"))
     p.add_argument("--host", default="localhost")
-    p.add_argument("--port", type=int, default=6006, help="(0: any free port)")
+    p.add_argument("--port", type=int, default=6006, help=_("(0: any free port)"))
     p.set_defaults(func=cmd_tensorboard)
 
 
 def add_train_arguments(p) -> None:
     p.add_argument("--tensorboard", metavar="DIR",
-                   help="also write TensorBoard event files (scalars, weight histograms, "
-                        "hyperparameters, the graph) to DIR/run-N")
+                   help=_("also write TensorBoard event files (scalars, weight histograms, "
+                          "hyperparameters, the graph) to DIR/run-N"))
     p.add_argument("--tensorboard-batches", action="store_true",
-                   help="with --tensorboard: the loss and metrics after every batch too")
+                   help=_("with --tensorboard: the loss and metrics after every batch too"))
 
 
 def tensorboard_options(args, worker: int) -> dict:
@@ -46,7 +48,7 @@ def tensorboard_options(args, worker: int) -> dict:
 
     if not args.tensorboard:
         if args.tensorboard_batches:
-            raise ActionError("--tensorboard-batches goes with --tensorboard DIR")
+            raise ActionError(_("--tensorboard-batches goes with --tensorboard DIR"))
         return {}
     try:
         require()
@@ -63,9 +65,10 @@ def cmd_report(args) -> int:
 
     written = write_report_for_project(args.project, args.out, run_id=args.run,
                                        dataset=args.dataset)
-    print(f"Wrote {written.path} (run {written.run_id}, {written.bytes:,} bytes)")
+    print(_("Wrote {path} (run {run}, {size} bytes)").format(
+        path=written.path, run=written.run_id, size=f"{written.bytes:,}"))
     for note in written.notes:
-        print(f"  note: {note}")
+        print("  " + _("note: {note}").format(note=note))
     return 0
 
 
@@ -76,23 +79,26 @@ def cmd_tensorboard(args) -> int:
 
     folder = Path(args.logdir) if args.logdir else event_folder(args.project)
     if not Path(args.project).is_file():
-        raise CliError(f"{shown(args.project)}: no such project file")
+        raise CliError(_("{project}: no such project file").format(
+                           project=shown(args.project)))
     if not folder.is_dir():
-        raise CliError(f"{shown(folder)}: no TensorBoard files there yet (train with "
-                       f"--tensorboard {shown(folder)}, or tick Training ▸ Write TensorBoard "
-                       "files in the window)")
+        raise CliError(_("{folder}: no TensorBoard files there yet (train with --tensorboard "
+                         "{folder}, or tick Training ▸ Write TensorBoard files in the "
+                         "window)").format(folder=shown(folder)))
     try:
         from tensorboard import program
     except ImportError:
-        raise CliError(f"TensorBoard is not installed: {PACKAGE_HINT}") from None
+        raise CliError(_("TensorBoard is not installed: {PACKAGE_HINT}").format(
+                           PACKAGE_HINT=PACKAGE_HINT)) from None
     board = program.TensorBoard()
     board.configure(argv=[None, "--logdir", str(folder), "--host", args.host,
                           "--port", str(args.port)])
     try:
         url = board.launch()
     except program.TensorBoardServerException as exc:
-        raise CliError(f"TensorBoard could not start: {exc.msg}") from None
-    print(f"TensorBoard on {shown(folder)}: {url} (Ctrl+C to stop)", flush=True)
+        raise CliError(_("TensorBoard could not start: {msg}").format(msg=exc.msg)) from None
+    print(_("TensorBoard on {folder}: {url} (Ctrl+C to stop)").format(folder=shown(folder),
+                                                                     url=url), flush=True)
     while True:  # the server runs on its own threads until interrupted
         time.sleep(3600)
     return 0  # pragma: no cover

@@ -9,29 +9,31 @@ from __future__ import annotations
 import json
 import sys
 
+from workbench.i18n import N_, _
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="search the project's settings with Optuna (trials shared "
-                                     "by every process on the same storage and study)")
+    p = sub.add_parser("sweep", help=_("search the project's settings with Optuna (trials shared "
+                                       "by every process on the same storage and study)"))
     p.add_argument("project")
     p.add_argument("--space", required=True, metavar="SPACE.json",
-                   help='what varies: {"learning_rate": {"low": 1e-4, "high": 1e-1, "log": true}, '
-                        '"2.units": {"choices": [32, 64]}, ...}')
+                   help=_('what varies: {"learning_rate": {"low": 1e-4, "high": 1e-1, '
+                          '"log": true}, "2.units": {"choices": [32, 64]}, ...}'))
     p.add_argument("--trials", type=int, default=10,
-                   help="trials the study holds when done, all processes together (default 10)")
-    p.add_argument("--epochs", type=int, help="epochs per trial (default: the project's)")
-    p.add_argument("--storage", help="an Optuna storage URL (default: sqlite:///PROJECT.sweeps.db "
-                                     "beside the project)")
-    p.add_argument("--study", help="the study's name (default: the project's name and the "
-                                   "space's fingerprint)")
+                   help=_("trials the study holds when done, all processes together (default 10)"))
+    p.add_argument("--epochs", type=int, help=_("epochs per trial (default: the project's)"))
+    p.add_argument("--storage", help=_("an Optuna storage URL (default: "
+                                       "sqlite:///PROJECT.sweeps.db beside the project)"))
+    p.add_argument("--study", help=_("the study's name (default: the project's name and the "
+                                     "space's fingerprint)"))
     p.add_argument("--direction", choices=("maximize", "minimize"),
-                   help="maximize the validation accuracy or minimize the validation loss "
-                        "(default: accuracy where there is one)")
+                   help=_("maximize the validation accuracy or minimize the validation loss "
+                          "(default: accuracy where there is one)"))
     p.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe")
     p.add_argument("--no-pruning", action="store_true",
-                   help="train every trial to its last epoch (default: median pruning)")
-    p.add_argument("--dataset", help="dataset name or path (default: the project's)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+                   help=_("train every trial to its last epoch (default: median pruning)"))
+    p.add_argument("--dataset", help=_("dataset name or path (default: the project's)"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object per line on stdout"))
     p.set_defaults(func=cmd_sweep)
 
 
@@ -45,17 +47,19 @@ def _read_space(path: str):
     from workbench.core.safe_io import FileRefused, read_text
 
     try:  # a regular file of a settings file's size: never a FIFO or /dev/zero (#19)
-        return json.loads(read_text(path, "json", "search-space file"))
+        return json.loads(read_text(path, "json", N_("search-space file")))
     except FileRefused as exc:
         raise SweepError(str(exc)) from None
     except FileNotFoundError:
-        raise SweepError(f"{path}: no such search-space file") from None
+        raise SweepError(_("{path}: no such search-space file").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"{path}: cannot be read: {exc}") from None
+        raise SweepError(_("{path}: cannot be read: {exc}").format(path=path, exc=exc)) from None
     except json.JSONDecodeError as exc:
-        raise SweepError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raise SweepError(_("{path}: not valid JSON (line {lineno}: {msg})").format(
+                             path=path, lineno=exc.lineno, msg=exc.msg)) from None
     except RecursionError:
-        raise SweepError(f"{path}: nested too deeply to be a search space") from None
+        raise SweepError(_("{path}: nested too deeply to be a search space").format(
+                             path=path)) from None
 
 
 def _shown(value) -> str:
@@ -83,7 +87,7 @@ def cmd_sweep(args) -> int:
     name = args.dataset or project.dataset
     dataset = load_dataset(name, seed=project.training.seed or 0)
     if dataset.notice:
-        sys.stderr.write(f"workbench: {dataset.notice}\n")
+        sys.stderr.write(f"workbench: {dataset.notice}\n")  # (worded where it is made)
     settings = SweepSettings(trials=args.trials, sampler=args.sampler,
                              pruning=not args.no_pruning, direction=args.direction,
                              storage=args.storage, study=args.study, epochs=args.epochs)
@@ -91,17 +95,21 @@ def cmd_sweep(args) -> int:
                           args.project)
     study = open_study(sweep)
     if not args.json:
-        print(f"study {sweep.study} in {sweep.storage_shown}: {sweep.direction} "
-              f"{sweep.objective}, {settings.trials} trials")
+        print(_("study {study} in {storage}: {direction} {objective}, {trials} trials").format(
+            study=sweep.study, storage=sweep.storage_shown, direction=sweep.direction,
+            objective=sweep.objective, trials=settings.trials))
 
     def on_trial(report):
         if args.json:
             _emit(report.event())
             return
-        took = "" if report.duration is None else f" {report.duration:.1f} s"
+        took = "" if report.duration is None else " " + _("{seconds} s").format(
+            seconds=f"{report.duration:.1f}")
         note = f"  ({report.message})" if report.message else ""
-        print(f"trial {report.number:>3} {report.state:<8} {_shown(report.value):>7}{took}  "
-              f"{json.dumps(report.params)}{note}", flush=True)
+        print(_("trial {number} {state} {value}{took}  {params}{note}").format(
+            number=f"{report.number:>3}", state=f"{report.state:<8}",
+            value=f"{_shown(report.value):>7}", took=took, params=json.dumps(report.params),
+            note=note), flush=True)
 
     outcome = run_sweep(sweep, dataset, on_trial=on_trial, study=study)
     best = outcome.best
@@ -110,8 +118,10 @@ def cmd_sweep(args) -> int:
                "params": best.params if best else None, "value": best.value if best else None,
                "study": outcome.study, "storage": outcome.storage, "trials": outcome.total})
     elif best is None:
-        print("no trial has finished yet")
+        print(_("no trial has finished yet"))
     else:
-        print(f"best: trial {best.number} {sweep.objective} {best.value:.4f} "
-              f"{json.dumps(best.params)} ({outcome.total} trials in the study)")
+        print(_("best: trial {number} {objective} {value} {params} ({total} trials in the "
+                "study)").format(number=best.number, objective=sweep.objective,
+                                 value=f"{best.value:.4f}", params=json.dumps(best.params),
+                                 total=outcome.total))
     return 0

@@ -10,29 +10,30 @@ from pathlib import Path
 
 from workbench.actions.errors import ActionError
 from workbench.cli_common import EXIT_ERROR, EXIT_INVALID, CliError, _emit, _load_dataset, _warn
+from workbench.i18n import _
 
 
 def add_arguments(p) -> None:
     p.add_argument("--resume", metavar="DIR",
-                   help="go on with a killed run from its backup folder (printed at its start)")
+                   help=_("go on with a killed run from its backup folder (printed at its start)"))
     p.add_argument("--strategy", choices=["mirrored", "multi-worker"],
-                   help="tf.distribute strategy: mirrored = one replica per device; "
-                        "multi-worker = one process per machine, the same command on each")
+                   help=_("tf.distribute strategy: mirrored = one replica per device; "
+                          "multi-worker = one process per machine, the same command on each"))
     p.add_argument("--devices", type=int,
-                   help="devices for --strategy mirrored: N GPUs, or N logical CPU devices "
-                        "where there are fewer GPUs (default: every GPU, else 1)")
+                   help=_("devices for --strategy mirrored: N GPUs, or N logical CPU devices "
+                          "where there are fewer GPUs (default: every GPU, else 1)"))
     p.add_argument("--workers", metavar="HOST:PORT,...",
-                   help="for --strategy multi-worker: every worker's address, in the same order "
-                        "on every machine")
+                   help=_("for --strategy multi-worker: every worker's address, in the same order "
+                          "on every machine"))
     p.add_argument("--worker-index", type=int, metavar="I",
-                   help="for --strategy multi-worker: which of --workers this machine is "
-                        "(0, the chief, writes the trained project)")
+                   help=_("for --strategy multi-worker: which of --workers this machine is "
+                          "(0, the chief, writes the trained project)"))
     p.add_argument("--engine", metavar="FILE",
-                   help="train on the engine this connection file names (`workbench engine` "
-                        "writes it), here or on another machine; the results are written here")
+                   help=_("train on the engine this connection file names (`workbench engine` "
+                          "writes it), here or on another machine; the results are written here"))
     p.add_argument("--wait", type=float, default=120.0, metavar="S",
-                   help="for --strategy multi-worker: seconds to wait for the other workers "
-                        "to join (default 120)")
+                   help=_("for --strategy multi-worker: seconds to wait for the other workers "
+                          "to join (default 120)"))
 
 
 def check_arguments(args) -> None:
@@ -41,16 +42,16 @@ def check_arguments(args) -> None:
         for flag, value in (("--resume", args.resume), ("--strategy", args.strategy),
                             ("--tensorboard", getattr(args, "tensorboard", None))):
             if value:
-                raise ActionError(f"{flag} does not go with --engine yet: the run's files would "
-                                  "be on the engine's machine")
+                raise ActionError(_("{flag} does not go with --engine yet: the run's files would "
+                                    "be on the engine's machine").format(flag=flag))
     kind = args.strategy
     if args.devices is not None and kind != "mirrored":
-        raise ActionError("--devices needs --strategy mirrored")
+        raise ActionError(_("--devices needs --strategy mirrored"))
     if (args.workers is not None or args.worker_index is not None) and kind != "multi-worker":
-        raise ActionError("--workers and --worker-index need --strategy multi-worker")
+        raise ActionError(_("--workers and --worker-index need --strategy multi-worker"))
     if kind == "multi-worker" and (args.workers is None or args.worker_index is None):
-        raise ActionError("--strategy multi-worker needs --workers HOST:PORT,... and "
-                          "--worker-index I")
+        raise ActionError(_("--strategy multi-worker needs --workers HOST:PORT,... and "
+                            "--worker-index I"))
 
 
 def strategy(args):
@@ -108,8 +109,8 @@ def end_backup(backup, warn, results: dict | None = None) -> None:
     backup.mark_saved(results)
     left = backup.discard()
     if left:
-        warn(f"{backup.folder} is left: it holds files the Workbench did not write "
-             f"({', '.join(left[:3])})")
+        warn(_("{folder} is left: it holds files the Workbench did not write ({left})").format(
+                 folder=backup.folder, left=', '.join(left[:3])))
 
 
 def result_paths(args, out: Path) -> tuple[Path, Path]:
@@ -139,20 +140,24 @@ def check_results(args, out: Path) -> None:
         except OSError:
             continue
         if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-            raise ActionError(f"{shown(path)}: is in the way of the trained "
-                              f"{'model' if path.suffix == '.keras' else 'project'} and is not a "
-                              "file; nothing was changed: move it, or train with --out elsewhere")
+            what = _("model") if path.suffix == ".keras" else _("project")
+            raise ActionError(_("{path}: is in the way of the trained {what} and is not a file; "
+                                "nothing was changed: move it, or train with --out "
+                                "elsewhere").format(path=shown(path), what=what))
 
 
 def end_saved(args, backup, emit, warn) -> int:
     """``--resume`` of a run killed after its results were saved: only its backup is left to go."""
     results = backup.saved()
     end_backup(backup, warn, results)
-    message = f"the run was saved before it was stopped; its backup {backup.folder} is removed"
+    message = _("the run was saved before it was stopped; its backup {folder} is "
+                "removed").format(folder=backup.folder)
     if args.json:
         emit({"event": "done", **results, "status": "saved", "message": message})
     else:
-        print(f"Saved {results['model']} and {results['project']} ({message})")
+        print(_("Saved {model} and {project}").format(model=results["model"],
+                                                      project=results["project"])
+              + f" ({message})")
     return 0
 
 
@@ -174,8 +179,8 @@ def save_trained(args, out: Path, project, record: dict, write_model, backup) ->
     except (OSError, ProjectError) as exc:
         why = str(exc) if isinstance(exc, ProjectError) else (
             f"{exc.filename or out}: cannot be written ({exc.strerror or exc})")
-        raise ActionError(f"{why}; the trained run is kept: once that is mended, --resume "
-                          f"{backup.folder}") from None
+        raise ActionError(_("{why}; the trained run is kept: once that is mended, --resume "
+                            "{folder}").format(why=why, folder=backup.folder)) from None
     return {"model": str(model_path), "project": str(project_path)}
 
 
@@ -195,7 +200,7 @@ def _terminal_listener(json_mode: bool, starting: str = ""):
     from workbench.core.tf_loader import load_tensorflow
     from workbench.core.training import TrainingListener
 
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
 
     class TerminalListener(TrainingListener):
         """Keras-style progress bar on the terminal, or one JSON line per epoch."""
@@ -205,7 +210,7 @@ def _terminal_listener(json_mode: bool, starting: str = ""):
             self.info = {}
 
         def on_warning(self, text):
-            sys.stderr.write(f"workbench: warning: {text}\n")
+            _warn(text)
 
         def on_train_begin(self, info):
             self.info = info
@@ -215,7 +220,7 @@ def _terminal_listener(json_mode: bool, starting: str = ""):
         def on_epoch_begin(self, epoch):
             if json_mode:
                 return
-            print(f"Epoch {epoch + 1}/{self.info['epochs']}")
+            print(_("Epoch {epoch}/{epochs}").format(epoch=epoch + 1, epochs=self.info["epochs"]))
             self.bar = keras.utils.Progbar(self.info["steps_per_epoch"])
 
         def on_batch_end(self, epoch, batch, logs):
@@ -278,7 +283,8 @@ def cmd_train(args) -> int:
     chosen = strategy(args)  # before any tensor (see there)
     report = inspect_model(project.model)
     if not report.ok:
-        raise CliError(f"invalid model: {report.error_text()}", EXIT_INVALID)
+        raise CliError(_("invalid model: {reason}").format(
+                           reason=report.error_text()), EXIT_INVALID)
     _preflight(preflight(project.model, report, project.training, None))  # before the data
     board = cli_report.tensorboard_options(args, worker)  # train's tensorboard_dir, ...
     dataset = _load_dataset(project.dataset, project.training.seed)
@@ -298,8 +304,8 @@ def cmd_train(args) -> int:
     several = result.shard_samples is not None  # on several machines: the chief writes
     if result.status == "failed":
         if backup.exists():  # a lost worker, a full disk, a backup that does not fit: kept
-            raise CliError(f"{result.message} (the run's backup is kept: --resume "
-                           f"{backup.folder})")
+            raise CliError(_("{message} (the run's backup is kept: --resume {folder})").format(
+                               message=result.message, folder=backup.folder))
         backup.discard()
         raise CliError(result.message)
     summary = {"event": "done", "model": None, "project": None}
@@ -327,9 +333,12 @@ def cmd_train(args) -> int:
         _emit(summary)
     else:
         scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
-        print(f"Test: {scores or 'not scored'}")
-        print(f"Saved {summary['model']} and {summary['project']}" if not worker else
-              f"Worker {worker} done (weights {summary['weights_digest']}); the chief saves")
+        print(_("Test: {scores}").format(scores=scores or _("not scored")))
+        print(_("Saved {model} and {project}").format(model=summary["model"],
+                                                      project=summary["project"])
+              if not worker else
+              _("Worker {worker} done (weights {digest}); the chief saves").format(
+                  worker=worker, digest=summary["weights_digest"]))
     if result.status == "nan":
         sys.stderr.write(f"workbench: {result.message}\n")
         return EXIT_ERROR

@@ -16,6 +16,7 @@ from workbench.actions.errors import ActionError
 from workbench.actions.predict import read_digit, read_output
 from workbench.core import explain as core
 from workbench.core.digits import fit_to_input
+from workbench.i18n import _
 
 
 @dataclass
@@ -122,7 +123,8 @@ def write_heatmap(item: ImageExplanation, folder) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ActionError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+        raise ActionError(_("{folder}: cannot write there ({reason})").format(
+                              folder=folder, reason=exc.strerror or exc)) from None
     stem = f"{Path(item.image).stem or 'image'}.{item.explanation.method}"
     picture = composite(item.digit, item.explanation.heatmap)
     for n in range(1, 1000):
@@ -134,5 +136,7 @@ def write_heatmap(item: ImageExplanation, folder) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise ActionError(f"{path}: cannot write it ({exc.strerror or exc})") from None
-    raise ActionError(f"{folder}: too many heatmaps named {stem} already")
+            raise ActionError(_("{path}: cannot write it ({reason})").format(
+                                  path=path, reason=exc.strerror or exc)) from None
+    raise ActionError(_("{folder}: too many heatmaps named {stem} already").format(
+                          folder=folder, stem=stem))

@@ -24,6 +24,7 @@ import numpy as np
 
 from workbench.actions.errors import ActionError
 from workbench.core.evaluation import adapt_inputs, model_input_shape, predict_outputs
+from workbench.i18n import _
 
 CHECK_SAMPLES = 1000  # test samples each export is run on
 REPRESENTATIVE_SAMPLES = 200  # training samples the int8 calibration runs
@@ -51,7 +52,8 @@ def check_samples(dataset, model, count: int = CHECK_SAMPLES) -> np.ndarray:
     try:
         return adapt_inputs(np.asarray(x[:count], dtype=np.float32), model_input_shape(model))
     except ValueError as exc:
-        raise ActionError(f"the dataset {dataset.name} does not fit this model: {exc}") from None
+        raise ActionError(_("the dataset {name} does not fit this model: {exc}").format(
+                              name=dataset.name, exc=exc)) from None
 
 
 def trained_model(project_path: str | os.PathLike):
@@ -62,8 +64,9 @@ def trained_model(project_path: str | os.PathLike):
     path = weights_path(project_path)
     if not path.exists():  # a FIFO or a folder there is refused by load_model, in its words
         raise ActionError(
-            f"{project_path} has no trained weights ({path.name} is not beside it): train it "
-            f"first (workbench train {project_path}, or Train and Save in the app)")
+            _("{project_path} has no trained weights ({name} is not beside it): train "
+              "it first (workbench train {project_path}, or Train and Save in the app)").format(
+                project_path=project_path, name=path.name))
     return load_model(path, compile=False)
 
 
@@ -96,7 +99,8 @@ def compare(original, exported_fn, x: np.ndarray, path: Path, labels=None, progr
     try:
         result = check(expected, exported_fn, x, labels, progress)
     except ValueError as exc:
-        raise ActionError(f"the export does not compute the model's outputs: {exc}") from None
+        raise ActionError(_("the export does not compute the model's outputs: {exc}").format(
+                              exc=exc)) from None
     return ExportReport(str(path), _size(Path(path)), result.max_abs_diff, result.agreement,
                         result.latency_ms, result.accuracy, result.keras_accuracy,
                         result.samples, runtime)
@@ -110,11 +114,13 @@ def export_keras(model, path: str | os.PathLike, dataset) -> ExportReport:
     try:
         written = save_model(model, path)
     except OSError as exc:
-        raise ActionError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise ActionError(_("{path}: cannot be written ({reason})").format(
+                              path=path, reason=exc.strerror or exc)) from None
     try:
         reloaded = load_model(written, compile=False)
     except ModelFileError as exc:
-        raise ActionError(f"the exported file does not load back: {exc}") from None
+        raise ActionError(_("the exported file does not load back: {exc}").format(
+                              exc=exc)) from None
     return compare(model, reloaded.predict_on_batch, x, written, check_labels(dataset))
 
 
@@ -133,7 +139,8 @@ def export_script(project, path: str | os.PathLike, dataset, model=None) -> Expo
     try:
         write_atomic(path, source)
     except OSError as exc:
-        raise ActionError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise ActionError(_("{path}: cannot be written ({reason})").format(
+                              path=path, reason=exc.strerror or exc)) from None
     namespace = {"__name__": "exported_script"}
     # Our own generated code, run without its main(): imports and functions only.
     exec(compile(source, str(path), "exec"), namespace)  # noqa: S102
@@ -141,8 +148,8 @@ def export_script(project, path: str | os.PathLike, dataset, model=None) -> Expo
     try:
         theirs.set_weights(model.get_weights())
     except ValueError as exc:
-        raise ActionError(f"the script's build_model() does not take the model's weights: "
-                          f"{exc}") from None
+        raise ActionError(_("the script's build_model() does not take the model's "
+                            "weights: {exc}").format(exc=exc)) from None
     return compare(model, theirs.predict_on_batch, x, Path(path), check_labels(dataset))
 
 
@@ -154,7 +161,8 @@ def representative_samples(dataset, model, count: int = REPRESENTATIVE_SAMPLES) 
     try:
         return adapt_inputs(np.asarray(x[picked], dtype=np.float32), model_input_shape(model))
     except ValueError as exc:
-        raise ActionError(f"the dataset {dataset.name} does not fit this model: {exc}") from None
+        raise ActionError(_("the dataset {name} does not fit this model: {exc}").format(
+                              name=dataset.name, exc=exc)) from None
 
 
 def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize: str | None = None,
@@ -173,21 +181,22 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
     from workbench.core.deploy.savedmodel import replacing_folder
 
     if fmt not in FORMATS:
-        raise ActionError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise ActionError(_("unknown export format {fmt!r}: use one of {formats}").format(
+                              fmt=fmt, formats=', '.join(FORMATS)))
     if quantize is not None and fmt != "tflite":
-        raise ActionError("--quantize applies to TFLite exports only")
+        raise ActionError(_("--quantize applies to TFLite exports only"))
     say = progress or (lambda fraction, text: None)
     path = Path(path)
     suffix = {"onnx": ".onnx", "tflite": ".tflite"}.get(fmt)
     if suffix and path.suffix.lower() != suffix:
         path = path.with_name(path.name + suffix) if path.suffix else path.with_suffix(suffix)
-    say(0.02, "running the model on the test samples")
+    say(0.02, _("running the model on the test samples"))
     x = check_samples(dataset, model, count)
     labels = check_labels(dataset, count)
     try:
         expected = predict_outputs(model, x)
     except ValueError as exc:  # several outputs
-        raise ActionError(f"this model cannot be checked: {exc}") from None
+        raise ActionError(_("this model cannot be checked: {exc}").format(exc=exc)) from None
     representative = (representative_samples(dataset, model) if quantize == "int8" else None)
     title = {"onnx": "ONNX", "tflite": "TFLite", "saved-model": "SavedModel"}[fmt]
     if quantize:
@@ -195,15 +204,15 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
     try:
         place = replacing_folder(path) if fmt == "saved-model" else replacing(path, suffix)
         with place as tmp:
-            say(0.1, f"converting to {title}")
+            say(0.1, _("converting to {format}").format(format=title))
             _write(model, fmt, tmp, quantize, representative)
             _readable_by_others(tmp)
-            say(0.6, "loading the export in its runtime")
+            say(0.6, _("loading the export in its runtime"))
             runtime = open_runtime(tmp)
             try:
-                say(0.7, f"running the export on {len(x)} test samples")
+                say(0.7, _("running the export on {count} test samples").format(count=len(x)))
                 report = compare(model, runtime.run, x, tmp, labels, runtime=runtime.runtime,
-                                 progress=lambda f: say(0.7 + 0.25 * f, "checking"),
+                                 progress=lambda f: say(0.7 + 0.25 * f, _("checking")),
                                  expected=expected)
             finally:
                 runtime.close()
@@ -211,8 +220,9 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
     except DeployError as exc:
         raise ActionError(str(exc)) from None
     except OSError as exc:
-        raise ActionError(f"{path}: cannot be written ({_why_not(path, exc)})") from None
-    say(1.0, "done")
+        raise ActionError(_("{path}: cannot be written ({reason})").format(
+                              path=path, reason=_why_not(path, exc))) from None
+    say(1.0, _("done"))
     return report
 
 
@@ -220,7 +230,7 @@ def _why_not(path: Path, exc: OSError) -> str:
     """The reason a path cannot be written, in words (a file where a folder should be says so)."""
     blocker = next((p for p in path.parents if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
-        return f"{blocker} is a file, not a folder"
+        return _("{path} is a file, not a folder").format(path=blocker)
     return exc.strerror or str(exc)
 
 

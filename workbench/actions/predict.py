@@ -14,6 +14,7 @@ from workbench.actions.errors import ActionError
 from workbench.core import digits
 from workbench.core.evaluation import read_probabilities
 from workbench.core.inference import Predictor
+from workbench.i18n import _
 
 
 @dataclass
@@ -52,7 +53,8 @@ def read_digit(path) -> np.ndarray:
     except (OSError, ValueError) as exc:
         raise ActionError(str(exc)) from None
     if digit is None:
-        raise ActionError(f"{path}: no digit found (the image is blank)")
+        raise ActionError(_("{path}: no digit found (the image is blank)").format(
+                              path=path))
     return digit
 
 

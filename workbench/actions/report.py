@@ -26,6 +26,7 @@ from workbench.actions.errors import ActionError
 from workbench.core import changes, figures, introspection, palette, tutorials
 from workbench.core.runs import RunRecord
 from workbench.core.safe_io import shown
+from workbench.i18n import _
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "report"
 SAMPLES_PER_CLASS = 6
@@ -53,7 +54,7 @@ def write_report_for_project(project_path, out, run_id: int | None = None,
 
     _check_out(out)  # before the work, not after it
     project = load_project(project_path)
-    run, _ = pick_run(project.runs, run_id)  # (a run that is not there: before any loading)
+    run, _previous = pick_run(project.runs, run_id)  # (a run that is not there: before any loading)
     keras_file = weights_path(project_path)
     model = load_model(keras_file, compile=False) if keras_file.is_file() else None
     known = run.dataset in dataset_names() or (run.dataset and Path(run.dataset).exists())
@@ -74,7 +75,8 @@ def write_report(project, out, dataset, model=None, run_id: int | None = None,
     try:
         write_atomic(out, html)
     except OSError as exc:
-        raise ActionError(f"{shown(out)}: cannot be written ({exc.strerror or exc})") from None
+        raise ActionError(_("{out}: cannot be written ({reason})").format(
+                              out=shown(out), reason=exc.strerror or exc)) from None
     return ReportWritten(out, chosen, out.stat().st_size, notes)
 
 
@@ -83,7 +85,8 @@ def _check_out(out) -> Path:
 
     out = Path(out)
     if out.is_dir():
-        raise ActionError(f"{shown(out)} is a folder; name the report's file (report.html)")
+        raise ActionError(_("{out} is a folder; name the report's file (report.html)").format(
+                              out=shown(out)))
     check_output_folder(out.parent)
     return out
 
@@ -92,13 +95,13 @@ def pick_run(runs: list[dict], run_id: int | None) -> tuple[RunRecord, RunRecord
     """The run asked for (default: the last) and the run before it (None for the first)."""
     records = [RunRecord.from_dict(r, i) for i, r in enumerate(runs)]
     if not records:
-        raise ActionError("the project has no runs yet: train it first")
+        raise ActionError(_("the project has no runs yet: train it first"))
     index = len(records) - 1
     if run_id is not None:
         ids = [r.id for r in records]
         if run_id not in ids:
-            raise ActionError(f"the project has no run {run_id} (its runs: "
-                              f"{', '.join(map(str, ids))})")
+            raise ActionError(_("the project has no run {run_id} (its runs: {ids})").format(
+                                  run_id=run_id, ids=', '.join(map(str, ids))))
         index = ids.index(run_id)
     return records[index], records[index - 1] if index else None
 
@@ -112,8 +115,8 @@ def render_report(project, dataset, model=None, run_id: int | None = None,
     notes: list[str] = []
     last = RunRecord.from_dict(project.runs[-1], len(project.runs) - 1).id
     if model is not None and run.id != last:
-        notes.append(f"the trained weights are run {last}'s: the test-split figures and the "
-                     f"weights are left out of run {run.id}'s report")
+        notes.append(_("the trained weights are run {last}'s: the test-split figures and the "
+                       "weights are left out of run {run}'s report").format(last=last, run=run.id))
         model = None
     elif model is None:
         notes.append("no trained weights (train, or save the project after training): the "
@@ -262,7 +265,7 @@ def evaluation_section(model, dataset, notes: list[str]) -> dict | None:
     try:
         report = evaluate(model, dataset)
     except ActionError as exc:
-        notes.append(f"the test split was not scored: {exc}")
+        notes.append(_("the test split was not scored: {reason}").format(reason=exc))
         return None
     n = report.num_classes
     names = list(dataset.class_names) + [str(i) for i in range(len(dataset.class_names), n)]

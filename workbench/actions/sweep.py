@@ -37,6 +37,7 @@ from workbench.actions.train import train
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig, checked_epochs
 from workbench.core.sweep_space import Space, SpaceError, check_space_builds, parse_space
 from workbench.core.training import TrainingControl, TrainingError, TrainingListener
+from workbench.i18n import _
 
 SAMPLERS = ("tpe", "random", "grid")
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
@@ -139,9 +140,10 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
     """Check the sweep before any trial runs; SweepError (one sentence) for what cannot work."""
     settings = settings or SweepSettings()
     if settings.trials < 1:
-        raise SweepError("the number of trials must be at least 1")
+        raise SweepError(_("the number of trials must be at least 1"))
     if settings.sampler not in SAMPLERS:
-        raise SweepError(f"unknown sampler {settings.sampler!r} (samplers: {', '.join(SAMPLERS)})")
+        raise SweepError(_("unknown sampler {sampler!r} (samplers: {samplers})").format(
+                             sampler=settings.sampler, samplers=', '.join(SAMPLERS)))
     config = config.copy()
     if settings.epochs is not None:
         try:  # the project's own bounds
@@ -154,17 +156,18 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
         if settings.sampler == "grid":
             space.grid()
     except SpaceError as exc:
-        raise SweepError(f"search space: {exc}") from None
+        raise SweepError(_("search space: {exc}").format(exc=exc)) from None
     if config.validation_split <= 0:
-        raise SweepError("a sweep scores each trial on the validation split: set the project's "
-                         "validation_split above 0")
+        raise SweepError(_("a sweep scores each trial on the validation split: set the project's "
+                           "validation_split above 0"))
     has_accuracy = getattr(dataset, "task", "classification") != "regression"
     direction = settings.direction or ("maximize" if has_accuracy else "minimize")
     if direction not in ("maximize", "minimize"):
-        raise SweepError(f"--direction must be maximize or minimize, not {direction!r}")
+        raise SweepError(_("--direction must be maximize or minimize, not {direction!r}").format(
+                             direction=direction))
     if direction == "maximize" and not has_accuracy:
-        raise SweepError("this dataset has no accuracy to maximize; use --direction minimize "
-                         "(the validation loss)")
+        raise SweepError(_("this dataset has no accuracy to maximize; use --direction minimize "
+                           "(the validation loss)"))
     objective = "val_accuracy" if direction == "maximize" else "val_loss"
     storage = settings.storage or default_storage(project_path)
     check_storage_url(storage)  # before anything opens it: a refused sweep makes no file
@@ -212,16 +215,19 @@ def open_study(sweep: Sweep):
             for key, value in mine.items():
                 study.set_user_attr(key, value)
         elif attrs.get("space") != mine["space"] or attrs.get("objective") != sweep.objective:
-            raise SweepError(f"the study {sweep.study!r} in this storage was made for another "
-                             "search space or objective; give another study name (--study)")
+            raise SweepError(_("the study {study!r} in this storage was made for "
+                               "another search space or objective; give another study "
+                               "name (--study)").format(study=sweep.study))
         if study.direction.name.lower() != sweep.direction:
-            raise SweepError(f"the study {sweep.study!r} {study.direction.name.lower()}s; "
-                             f"give another study name (--study) to {sweep.direction}")
+            raise SweepError(_("the study {study!r} is set to {its_direction}; give another "
+                               "study name (--study) to {direction}").format(
+                                 study=sweep.study, its_direction=study.direction.name.lower(),
+                                 direction=sweep.direction))
     except SweepError:
         raise
     except Exception as exc:  # noqa: BLE001 - storage failures of every driver
-        raise SweepError(f"the sweep storage {sweep.storage_shown} failed: "
-                         f"{first_line(exc)}") from None
+        raise SweepError(_("the sweep storage {storage} failed: {error}").format(
+                             storage=sweep.storage_shown, error=first_line(exc))) from None
     return study
 
 
@@ -362,7 +368,7 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
         try:
             return _run_trial(trial, training)
         except KeyboardInterrupt:
-            _broken_off(trial, "stopped by the user")
+            _broken_off(trial, _("stopped by the user"))
             raise
         except (optuna.TrialPruned, _TrialFailed):
             raise
@@ -373,7 +379,7 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
     def _run_trial(trial, training: TrainingControl):
         params = {d.key: d.value(_suggest(trial, d)) for d in sweep.space.dimensions}
         if training.stop_requested:
-            _broken_off(trial, "stopped by the user before it started")
+            _broken_off(trial, _("stopped by the user before it started"))
             raise _TrialFailed("stopped")
         spec, config = sweep.space.apply(sweep.spec, sweep.config, params)
         inner = listener_for(trial.number, params) if listener_for else None
@@ -391,17 +397,18 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
         if run.outcome.test:
             trial.set_user_attr("test", run.outcome.test)
         if listener.pruned_at is not None:
-            trial.set_user_attr("message", f"pruned after epoch {listener.pruned_at}")
-            raise optuna.TrialPruned(f"pruned after epoch {listener.pruned_at}")
+            pruned = _("pruned after epoch {epoch}").format(epoch=listener.pruned_at)
+            trial.set_user_attr("message", pruned)
+            raise optuna.TrialPruned(pruned)
         if control.stop_requested:
-            _broken_off(trial, "stopped by the user")
+            _broken_off(trial, _("stopped by the user"))
             raise _TrialFailed("stopped")
         if result.status in ("nan", "failed"):
             trial.set_user_attr("message", result.message)
             raise _TrialFailed(result.message)
         value = _objective_value(sweep, result.history, result.status)
         if value is None:
-            message = f"the run logged no {sweep.objective}"
+            message = _("the run logged no {objective}").format(objective=sweep.objective)
             trial.set_user_attr("message", message)
             raise _TrialFailed(message)
         return value

@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench.actions.errors import ActionError
 from workbench.core.safe_io import refuse_special, shown
+from workbench.i18n import N_, _
 
 
 class SweepError(ActionError):
@@ -69,14 +70,15 @@ def check_storage_url(url: str) -> None:
     uri = str(parsed.query.get("uri", "")).lower() == "true"
     if (database in ("", ":memory:") or database.startswith("file::memory:")
             or (uri and "mode=memory" in url.lower())):
-        raise SweepError(f"the sweep storage {shown_url(url)} names no database file: a study "
-                         "in memory is lost when the sweep ends; give sqlite:///FILE")
+        raise SweepError(_("the sweep storage {url} names no database file: a study in "
+                           "memory is lost when the sweep ends; give sqlite:///FILE").format(
+                             url=shown_url(url)))
     ignored = sorted(set(parsed.query) - _SQLITE_ARGUMENTS) if not uri else []
     if ignored:  # SQLAlchemy would only warn, twice, and go on without them
-        raise SweepError(f"the sweep storage {shown_url(url)}: SQLite does not take "
-                         f"{', '.join(map(repr, ignored))} (SQLite's URI arguments need "
-                         "uri=true as well)")
-    refuse_special(database.removeprefix("file:"), "sweep database", SweepError)
+        raise SweepError(_("the sweep storage {url}: SQLite does not take {ignored} "
+                           "(SQLite's URI arguments need uri=true as well)").format(
+                             url=shown_url(url), ignored=', '.join(map(repr, ignored))))
+    refuse_special(database.removeprefix("file:"), N_("sweep database"), SweepError)
 
 
 # The query arguments SQLAlchemy's SQLite driver takes itself (without uri=true).
@@ -106,8 +108,8 @@ def open_storage(url: str):
             if not _lost_creation_race(exc):
                 break
             time.sleep(0.2 * (attempt + 1))
-    raise SweepError(f"cannot open the sweep storage {shown_url(url)}: "
-                     f"{_why_unusable(url, error)}") from None
+    raise SweepError(_("cannot open the sweep storage {url}: {reason}").format(
+                         url=shown_url(url), reason=_why_unusable(url, error))) from None
 
 
 def _lost_creation_race(exc: BaseException) -> bool:
@@ -120,9 +122,9 @@ def _why_unusable(url: str, error: BaseException) -> str:
     if "failed to import db access module" in text.lower():  # Optuna's words for no driver
         scheme = url.split(":", 1)[0]
         hint = {"postgresql": "pip install psycopg2-binary",
-                "mysql": "pip install PyMySQL and write mysql+pymysql://"}.get(
+                "mysql": _("pip install PyMySQL and write mysql+pymysql://")}.get(
                     scheme.split("+", 1)[0])
-        return (f"the database driver for {scheme} is not installed"
+        return (_("the database driver for {scheme} is not installed").format(scheme=scheme)
                 + (f" ({hint})" if hint else ""))
     return text
 

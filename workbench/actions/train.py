@@ -37,6 +37,7 @@ from workbench.core.training import (
     prepare_data,
     run_training,
 )
+from workbench.i18n import _
 
 
 def check_output_folder(folder) -> Path:
@@ -50,9 +51,11 @@ def check_output_folder(folder) -> Path:
     except OSError as exc:  # a name too long, a loop of links
         raise ActionError(f"{shown(folder)}: {exc.strerror or exc}") from None
     if existing.exists() and not existing.is_dir():
-        raise ActionError(f"{shown(existing)}: is a file, not a folder to write the results in")
+        raise ActionError(_("{existing}: is a file, not a folder to write the results in").format(
+                              existing=shown(existing)))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ActionError(f"{shown(existing)}: cannot be written (no permission)")
+        raise ActionError(_("{existing}: cannot be written (no permission)").format(
+                              existing=shown(existing)))
     return folder
 
 
@@ -66,9 +69,10 @@ def check_model_memory(total_params: int) -> None:
     needed = total_params * TRAINING_BYTES_PER_PARAM
     free = available_memory()
     if needed > free:
-        raise ActionError(f"the model's {total_params:,} parameters need about "
-                          f"{needed / 1e9:,.1f} GB of memory to train, more than the "
-                          f"{free / 1e9:,.1f} GB free; make its layers smaller")
+        raise ActionError(_("the model's {total_params:,} parameters need about "
+                            "{needed:,.1f} GB of memory to train, more than the "
+                            "{free:,.1f} GB free; make its layers smaller").format(
+                              total_params=total_params, needed=needed / 1e9, free=free / 1e9))
 
 
 def preflight(spec: ModelSpec, report, config: TrainConfig, dataset) -> str:
@@ -77,22 +81,23 @@ def preflight(spec: ModelSpec, report, config: TrainConfig, dataset) -> str:
     makes before it loads TensorFlow's model: a valid model, one that fits in the free memory,
     an output that fits the labels, samples that fit the input."""
     if not spec.layers:
-        return "The model has no layers yet: add one from the Layers list."
+        return _("The model has no layers yet: add one from the Layers list.")
     if report.error is not None:
-        return f"The model is invalid: {report.error_text()}"
+        return _("The model is invalid: {reason}").format(reason=report.error_text())
     try:  # a model too big for the memory free must not start to build
         check_model_memory(report.total_params)
     except ActionError as exc:
-        return f"The model is too big to train here: {exc}"
+        return _("The model is too big to train here: {reason}").format(reason=exc)
     if dataset is None:
         return ""
     problem = check_output(spec, report, config, dataset)
     if problem is not None:
-        return f"The model's output does not fit the labels: {problem.message}"
+        return _("The model's output does not fit the labels: {reason}").format(
+            reason=problem.message)
     try:
         adapt_inputs(np.empty((0, *dataset.input_shape), np.float32), tuple(spec.input_shape))
     except TrainingError as exc:
-        return f"The data does not fit the model: {exc}"
+        return _("The data does not fit the model: {reason}").format(reason=exc)
     return ""
 
 
@@ -173,18 +178,18 @@ def train(spec, config, dataset, dataset_name: str,
         try:
             model = build_seeded_model(spec, config.seed, name="training")
         except RecursionError:
-            raise TrainingError("the model is nested too deeply for Keras to build") from None
+            raise TrainingError(_("the model is nested too deeply for Keras to build")) from None
         except Exception as exc:  # TensorFlow's ResourceExhaustedError, numpy's MemoryError
             if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
-                raise TrainingError("the model's weights do not fit in memory; make its "
-                                    "layers smaller") from None
+                raise TrainingError(_("the model's weights do not fit in memory; make its "
+                                      "layers smaller")) from None
             raise
         if initial_weights is not None:
             try:
                 model.set_weights([np.asarray(w) for w in initial_weights])
             except ValueError:
-                raise TrainingError("the current weights do not fit this model (its layers "
-                                    "changed); train from scratch") from None
+                raise TrainingError(_("the current weights do not fit this model (its layers "
+                                      "changed); train from scratch")) from None
         compile_config = _config(config)
         if metric not in compile_config.metrics:
             compile_config.metrics = [*compile_config.metrics, metric]
@@ -193,7 +198,8 @@ def train(spec, config, dataset, dataset_name: str,
     problem = output_problem(output_shape, config.loss, dataset.task, dataset.num_classes,
                              label_shape(dataset))
     if problem:  # Keras would fail with a raw shape error (or train on nonsense)
-        raise TrainingError(f"the model's output does not fit the labels: {problem}")
+        raise TrainingError(_("the model's output does not fit the labels: {problem}").format(
+                                problem=problem))
     data = prepare_data(dataset, spec.input_shape, config, output_shape)
     last = spec.layers[-1].config.get("activation") if spec.layers else None
     warnings = check_compatibility(output_shape, config, dataset.task, dataset.num_classes, last)
@@ -209,11 +215,11 @@ def train(spec, config, dataset, dataset_name: str,
         listener.on_warning(warning)
 
     if control.stop_requested:
-        result = TrainingResult("stopped", message="Stopped before the first batch.")
+        result = TrainingResult("stopped", message=_("Stopped before the first batch."))
     elif is_multi_worker(strategy):  # Keras's fit does not run there (core.multiworker)
         if is_lazy(data.x_train):
-            raise TrainingError("--strategy multi-worker needs a dataset that fits in memory "
-                                "(this one is read as it trains)")
+            raise TrainingError(_("--strategy multi-worker needs a dataset that fits in memory "
+                                  "(this one is read as it trains)"))
         result = run_distributed_training(model, data, config, strategy,
                                           compile_config.metrics, listener, control, backup_dir)
     else:
@@ -277,6 +283,7 @@ def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig, outpu
         problem = reason_lines(exc)[-1]
     if problem:
         if listener is not None:
-            listener.on_warning(f"the test split was not scored: {problem.rstrip('.')}")
+            listener.on_warning(_("the test split was not scored: {reason}").format(
+                reason=problem.rstrip(".")))
         return None
     return {k: float(v) for k, v in scores.items() if np.ndim(v) == 0}

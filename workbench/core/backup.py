@@ -24,6 +24,7 @@ from pathlib import Path
 
 from workbench.core.atomic import replacing, sync_folder
 from workbench.core.safe_io import FileRefused, read_text, shown
+from workbench.i18n import N_, _
 
 MARKER = "workbench-backup.json"
 FORMAT = "workbench-backup/1"
@@ -69,7 +70,7 @@ class Backup:
         if self.folder.is_symlink() or not self.folder.is_dir():
             return None
         try:
-            data = json.loads(read_text(self.marker_path, "json", "backup marker"))
+            data = json.loads(read_text(self.marker_path, "json", N_("backup marker")))
         except (FileRefused, ValueError):
             return None
         return data if isinstance(data, dict) and data.get("format") == FORMAT else None
@@ -102,8 +103,8 @@ class Backup:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise BackupError(f"{shown(self.folder)}: cannot be used as a backup folder "
-                              f"({exc.strerror or exc})") from None
+            raise BackupError(_("{folder}: cannot be used as a backup folder ({reason})").format(
+                                  folder=shown(self.folder), reason=exc.strerror or exc)) from None
         if stat.S_ISLNK(mode):
             return "a link (links are not followed where the Workbench writes)"
         return None if stat.S_ISDIR(mode) else "a file"
@@ -112,28 +113,33 @@ class Backup:
         """Refuse a new run's backup folder when something is in the way; changes nothing."""
         kind = self._kind()
         if kind is not None:
-            raise BackupError(f"{shown(self.folder)}: is {kind}, where the run's backup folder "
-                              "goes; nothing was changed: move it, or train with --out elsewhere")
+            raise BackupError(_("{folder}: is {kind}, where the run's backup folder "
+                                "goes; nothing was changed: move it, or train with --out "
+                                "elsewhere").format(
+                                  folder=shown(self.folder), kind=kind))
         if not self.folder.exists() or self._empty():
             return
         if not self.ours():
             raise BackupError(
-                f"{shown(self.folder)}: is in the way and is not a Workbench backup folder (it "
-                f"has no {MARKER}); nothing was changed: move it, or train with --out elsewhere")
+                _("{folder}: is in the way and is not a Workbench backup folder (it has "
+                  "no {marker}); nothing was changed: move it, or train with --out "
+                  "elsewhere").format(folder=shown(self.folder), marker=MARKER))
         if self.exists():  # never overwrite (nor silently resume) a killed run
             raise BackupError(
-                f"{shown(self.folder)} holds the backup of an interrupted run: go on with it "
-                f"(--resume {shown(self.folder)}) or delete that folder to start again")
+                _("{folder} holds the backup of an interrupted run: go on with it "
+                  "(--resume {folder}) or delete that folder to start again").format(
+                    folder=shown(self.folder)))
 
     def check_resume(self) -> None:
         """Refuse a ``--resume`` folder that holds no run of ours to go on with; changes nothing
         (but an empty ``*.backup`` folder, which goes)."""
         kind = self._kind()
         if kind is not None:
-            raise BackupError(f"{shown(self.folder)}: is {kind}, not a backup folder; nothing "
-                              "to resume")
+            raise BackupError(_("{folder}: is {kind}, not a backup folder; nothing to "
+                                "resume").format(folder=shown(self.folder), kind=kind))
         if not self.folder.exists():
-            raise BackupError(f"nothing to resume in {shown(self.folder)}: no such folder")
+            raise BackupError(_("nothing to resume in {folder}: no such folder").format(
+                                  folder=shown(self.folder)))
         if self._empty():
             done = "it is empty"
             if self.folder.name.endswith(".backup"):
@@ -142,15 +148,17 @@ class Backup:
                     done = "it was empty (its run was saved), and is removed"
                 except OSError:
                     pass
-            raise BackupError(f"nothing to resume in {shown(self.folder)}: {done}")
+            raise BackupError(_("nothing to resume in {folder}: {done}").format(
+                                  folder=shown(self.folder), done=done))
         marker = self._marker()
         if marker is None:
-            raise BackupError(f"{shown(self.folder)}: nothing to resume: not a Workbench backup "
-                              f"folder (it has no {MARKER}); nothing was changed")
+            raise BackupError(_("{folder}: nothing to resume: not a Workbench backup "
+                                "folder (it has no {marker}); nothing was changed").format(
+                                  folder=shown(self.folder), marker=MARKER))
         if not self.exists() and marker.get("state") != "saved":  # saved: the caller ends it
-            raise BackupError(f"nothing to resume in {shown(self.folder)}: its run was stopped "
-                              "before its first epoch was backed up; start it again without "
-                              "--resume")
+            raise BackupError(_("nothing to resume in {folder}: its run was stopped "
+                                "before its first epoch was backed up; start it again "
+                                "without --resume").format(folder=shown(self.folder)))
 
     # -- a run's life ----------------------------------------------------------------------------
 
@@ -171,8 +179,9 @@ class Backup:
             os.mkdir(self.folder)
         except FileExistsError:
             if not self._empty():
-                raise BackupError(f"{shown(self.folder)}: appeared as the run started and is "
-                                  "not a Workbench backup folder; it was left as it is") from None
+                raise BackupError(_("{folder}: appeared as the run started and is not a "
+                                    "Workbench backup folder; it was left as it is").format(
+                                      folder=shown(self.folder))) from None
         self._write_marker({"format": FORMAT, "run": uuid.uuid4().hex, "state": "training"})
 
     def _write_marker(self, data: dict) -> None:
@@ -217,7 +226,7 @@ class Backup:
 
     def read_history(self) -> dict[str, list[float]]:
         try:
-            data = json.loads(read_text(self.history_path, "json", "backup history"))
+            data = json.loads(read_text(self.history_path, "json", N_("backup history")))
         except (FileRefused, ValueError):
             return {}
         if not isinstance(data, dict):
@@ -235,7 +244,7 @@ class Backup:
 
     def epochs_backed_up(self) -> int:
         try:
-            data = json.loads(read_text(self.keras_dir / METADATA, "json", "backup metadata"))
+            data = json.loads(read_text(self.keras_dir / METADATA, "json", N_("backup metadata")))
             return max(0, int(data["epoch"]))
         except (FileRefused, ValueError, TypeError, KeyError):
             return 0
@@ -251,8 +260,10 @@ class Backup:
         needed = _H5_BYTES + sum(_nbytes(v) + _H5_BYTES_PER_VARIABLE for v in variables)
         free = shutil.disk_usage(self.keras_dir).free
         if needed > free:
-            raise BackupError(f"no room for the backup in {shown(self.folder)}: it needs about "
-                              f"{_mb(needed)} and {_mb(free)} are free")
+            raise BackupError(_("no room for the backup in {folder}: it needs about "
+                                "{mb} and {mb2} are free").format(
+                                  folder=shown(self.folder), mb=_mb(needed),
+                                  mb2=_mb(free)))
         with replacing(self.keras_dir / WEIGHTS, suffix=".weights.h5") as tmp:
             model.save_weights(tmp)
         with replacing(self.keras_dir / METADATA) as tmp:

@@ -7,6 +7,7 @@ from workbench.core.inspect import inspect_model
 from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 
 def build_model(spec: ModelSpec, name: str = "workbench_model"):
@@ -21,8 +22,8 @@ def build_model(spec: ModelSpec, name: str = "workbench_model"):
         if report.error is not None:
             raise SpecError(report.error_text(), report.error_index)
         if not spec.layers:
-            raise SpecError("the model has no layers")
-        _, keras = load_tensorflow()
+            raise SpecError(_("the model has no layers"))
+        _tf, keras = load_tensorflow()
         if spec.is_sequential():
             layers = [make_layer(layer, i) for i, layer in enumerate(spec.layers)]
             return keras.Sequential([keras.Input(shape=tuple(spec.input_shape)), *layers],
@@ -44,7 +45,7 @@ def build_seeded_model(spec: ModelSpec, seed: int | None, name: str = "workbench
 
 
 def make_optimizer(config: TrainConfig):
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     return keras.optimizers.get(config.optimizer_dict())
 
 
@@ -57,5 +58,5 @@ def set_seed(seed: int | None) -> None:
     """Seed Python, numpy and TensorFlow so the same settings give the same run."""
     if seed is None:
         return
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     keras.utils.set_random_seed(int(seed))

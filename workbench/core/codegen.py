@@ -173,7 +173,7 @@ def load_data():
             with Image.open(path, formats=PILLOW_FORMATS) as image:
                 images.append(image_pixels(image))
             labels.append(label)
-    size, grayscale, _ = common_shape(images)
+    size, grayscale, _channels = common_shape(images)
     x = stack_images(images, grayscale, size)
     y = np.asarray(labels, dtype=np.int64)
     train, test = stratified_split(y, held_out_size(len(y)), SEED or 0)

@@ -26,6 +26,7 @@ import threading
 import time
 
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 
 class StrategyError(ValueError):
@@ -42,9 +43,10 @@ MAX_WAIT_S = 86_400.0
 def mirrored(devices: int | None = None):
     """A MirroredStrategy over ``devices`` devices (default: every GPU, else one CPU device)."""
     if devices is not None and not 1 <= devices <= MAX_DEVICES:
-        raise StrategyError(f"--devices must be at least 1 and at most {MAX_DEVICES}, "
-                            f"got {devices}")
-    tf, _ = load_tensorflow(setup=lambda tf: _make_cpu_devices(tf, devices))
+        raise StrategyError(_("--devices must be at least 1 and at most {max_devices}, "
+                              "got {devices}").format(
+                                max_devices=MAX_DEVICES, devices=devices))
+    tf, _keras = load_tensorflow(setup=lambda tf: _make_cpu_devices(tf, devices))
     gpus = tf.config.list_physical_devices("GPU")
     n = devices or max(1, len(gpus))
     if len(gpus) >= n:
@@ -52,8 +54,8 @@ def mirrored(devices: int | None = None):
     have = len(tf.config.list_logical_devices("CPU"))
     if have < n:
         raise StrategyError(
-            f"TensorFlow has already started with {have} CPU device(s); {n} can only be set "
-            "up before it starts")
+            _("TensorFlow has already started with {have} CPU device(s); {n} can only "
+              "be set up before it starts").format(have=have, n=n))
     # NCCL, the default way to add up gradients, works only between GPUs.
     return tf.distribute.MirroredStrategy(devices=[f"/cpu:{i}" for i in range(n)],
                                           cross_device_ops=tf.distribute.ReductionToOneDevice())
@@ -73,7 +75,7 @@ def device_choices(tf=None) -> list[tuple[str, int]]:
     """What a run can be spread over with the devices TensorFlow sees, as (label, devices) for
     ``mirrored(devices)``: one device, or 2..N GPUs, or 2..N logical CPU devices (no GPU)."""
     if tf is None:
-        tf, _ = load_tensorflow()
+        tf, _keras = load_tensorflow()
     gpus = len(tf.config.list_logical_devices("GPU"))
     cpus = len(tf.config.list_logical_devices("CPU"))
     choices = [("One device", 1)]
@@ -90,7 +92,7 @@ def _make_cpu_devices(tf, devices: int | None) -> None:
     if devices and len(tf.config.list_physical_devices("GPU")) < devices:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
+            cpu, [tf.config.LogicalDeviceConfiguration() for _i in range(devices)])
 
 
 # Several machines -------------------------------------------------------------------------------
@@ -106,12 +108,13 @@ def parse_workers(text: str) -> list[tuple[str, int]]:
     for item in (part.strip() for part in text.split(",")):
         host, sep, port = item.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise StrategyError(f"--workers: {item!r} is not HOST:PORT (a port from 1 to 65535)")
+            raise StrategyError(_("--workers: {item!r} is not HOST:PORT (a port from 1 "
+                                  "to 65535)").format(item=item))
         workers.append((host.strip("[]"), int(port)))
     if len(workers) < 2:
-        raise StrategyError("--workers needs at least two HOST:PORT, one per machine")
+        raise StrategyError(_("--workers needs at least two HOST:PORT, one per machine"))
     if len(set(workers)) < len(workers):
-        raise StrategyError("--workers names the same HOST:PORT twice")
+        raise StrategyError(_("--workers names the same HOST:PORT twice"))
     return workers
 
 
@@ -124,8 +127,9 @@ def tf_config(workers: list[tuple[str, int]], index: int) -> dict:
     """The ``TF_CONFIG`` TensorFlow's MultiWorkerMirroredStrategy reads: every worker's address
     in the same order on every machine, and which of them this process is (0 is the chief)."""
     if not 0 <= index < len(workers):
-        raise StrategyError(f"--worker-index must be from 0 to {len(workers) - 1} "
-                            f"(one per address in --workers)")
+        raise StrategyError(_("--worker-index must be from 0 to {n_workers} (one per "
+                              "address in --workers)").format(
+                                n_workers=len(workers) - 1))
     return {"cluster": {"worker": [address(w) for w in workers]},
             "task": {"type": "worker", "index": index}}
 
@@ -138,16 +142,18 @@ def check_port_free(port: int) -> None:
         try:
             probe.bind(("", port))
         except OSError as exc:
-            raise StrategyError(f"port {port} on this machine is in use or not allowed "
-                                f"({exc.strerror}); pick another in --workers") from None
+            raise StrategyError(_("port {port} on this machine is in use or not allowed "
+                                  "({strerror}); pick another in --workers").format(
+                                    port=port, strerror=exc.strerror)) from None
 
 
 def check_hosts(workers: list[tuple[str, int]]) -> None:
-    for host, _ in workers:
+    for host, _port in workers:
         try:
             socket.getaddrinfo(host, None)
         except OSError:
-            raise StrategyError(f"--workers: host {host!r} is not known to this machine") \
+            raise StrategyError(_("--workers: host {host!r} is not known to this machine").format(
+                                    host=host)) \
                 from None
 
 
@@ -176,14 +182,15 @@ def multi_worker(workers: list[tuple[str, int]], index: int, wait_s: float = 120
     """
     config = tf_config(workers, index)
     if not (math.isfinite(wait_s) and 0 < wait_s <= MAX_WAIT_S):
-        raise StrategyError(f"--wait must be more than 0 and at most {MAX_WAIT_S:,.0f} seconds "
-                            f"(a day), got {wait_s:g}")
+        raise StrategyError(_("--wait must be more than 0 and at most {max_wait_s:,.0f} "
+                              "seconds (a day), got {wait_s:g}").format(
+                                max_wait_s=MAX_WAIT_S, wait_s=wait_s))
     check_hosts(workers)
     check_port_free(workers[index][1])
     from workbench.core.tf_loader import is_loaded
 
     if is_loaded():
-        raise StrategyError("--strategy multi-worker must be set up before TensorFlow starts")
+        raise StrategyError(_("--strategy multi-worker must be set up before TensorFlow starts"))
     os.environ["TF_CONFIG"] = json.dumps(config)
     made: dict = {}
     started, formed = _watchdog(workers, index, wait_s)
@@ -202,8 +209,9 @@ def multi_worker(workers: list[tuple[str, int]], index: int, wait_s: float = 120
     except Exception as exc:  # noqa: BLE001 - TensorFlow's own words, as one line
         from workbench.core.errors import reason_lines
 
-        raise StrategyError(f"worker {index} ({address(workers[index])}) could not start: "
-                            f"{reason_lines(exc)[-1]}") from None
+        raise StrategyError(_("worker {index} ({address}) could not start: {reason_lines}").format(
+                                index=index, address=address(workers[index]),
+                                reason_lines=reason_lines(exc)[-1])) from None
     finally:
         formed()
         restore()
@@ -307,5 +315,5 @@ def _watch(read: int, parent: int, workers, index: int, wait_s: float) -> None: 
 def is_multi_worker(strategy) -> bool:
     if strategy is None:
         return False
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)

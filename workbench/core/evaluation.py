@@ -345,7 +345,7 @@ def _loss_value(model, x, y, labels, outputs, report, loss, batch_size) -> float
     if loss is not None:
         from workbench.core.tf_loader import load_tensorflow
 
-        _, keras = load_tensorflow()
+        _tf, keras = load_tensorflow()
         try:
             fn = keras.losses.get(loss)
             target = _labels_for_loss(loss, y, labels, outputs.shape)

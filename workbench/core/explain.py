@@ -20,14 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Method key -> the name a person reads. The keys are the CLI's --method values.
+from workbench.i18n import N_, _
+
+# Method key -> the name a person reads (translated where shown). The keys are the CLI's
+# --method values.
 METHODS = {
-    "gradients": "Gradients",
-    "gradient-x-input": "Gradient × input",
+    "gradients": N_("Gradients"),
+    "gradient-x-input": N_("Gradient × input"),
     "smoothgrad": "SmoothGrad",
-    "integrated-gradients": "Integrated Gradients",
+    "integrated-gradients": N_("Integrated Gradients"),
     "gradcam": "Grad-CAM",
-    "occlusion": "Occlusion",
+    "occlusion": N_("Occlusion"),
 }
 # Signed methods: evidence against the class (negative) is as meaningful as evidence for it.
 SIGNED = ("gradient-x-input", "integrated-gradients", "occlusion")
@@ -66,7 +69,7 @@ class Explanation:
 
 def last_conv2d(model):
     """The model's last Conv2D layer in the order Keras runs them (graphs too), or None."""
-    _, keras = _tf()
+    _tfm, keras = _tf()
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)
              and not isinstance(layer, keras.layers.Conv2DTranspose)]
     return convs[-1] if convs else None
@@ -166,7 +169,8 @@ class Explainer:
         """Sundararajan et al. 2017 from a black image, the path integral by the trapezoid rule
         over ``steps`` intervals (exact for a path the gradient is constant along)."""
         if not 1 <= int(steps) <= MAX_STEPS:
-            raise ExplainError(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
+            raise ExplainError(_("steps must be between 1 and {max_steps}, not {steps}").format(
+                                   max_steps=MAX_STEPS, steps=steps))
         steps = int(steps)
         target = self._target(x, target)
         baseline = np.zeros_like(x)
@@ -240,8 +244,9 @@ class Explainer:
         if target is None:
             return int(np.argmax(scores))
         if not isinstance(target, (int, np.integer)) or not 0 <= int(target) < count:
-            raise ExplainError(f"class {target} does not exist: the model has {count} outputs "
-                               f"(classes 0 to {count - 1})")
+            raise ExplainError(_("class {target} does not exist: the model has {count} "
+                                 "outputs (classes 0 to {count2})").format(
+                                   target=target, count=count, count2=count - 1))
         return int(target)
 
     def _outputs(self, scores) -> np.ndarray:
@@ -264,7 +269,7 @@ class Explainer:
         return np.asarray(scores).reshape(len(batch), -1), np.asarray(grads)
 
     def _call(self, name: str, batch, *args):
-        tf, _ = _tf()
+        tf, _keras = _tf()
         fn = self._traced.get(name)
         if fn is None:
             fn = self._traced[name] = self._trace(name)
@@ -326,7 +331,8 @@ def image_view(input_shape) -> tuple[int, int, int]:
     if len(shape) == 1:
         side = math.isqrt(shape[0])
         return (side, side, 1) if side * side == shape[0] else (1, shape[0], 1)
-    raise ExplainError(f"inputs of shape {shape} cannot be shown as a picture")
+    raise ExplainError(_("inputs of shape {shape} cannot be shown as a picture").format(
+                           shape=shape))
 
 
 def heatmap(attribution: np.ndarray, method: str) -> np.ndarray:
@@ -379,7 +385,7 @@ def _with_maps(model, conv):
     """A callable ``x -> (conv's output, model's output)``. A Sequential runs its layers in turn
     (a loaded one has called each layer several times while it was rebuilt, and ``conv.output``
     is then a tensor of another graph); a graph model gets a Keras model of the two outputs."""
-    _, keras = _tf()
+    _tfm, keras = _tf()
     if isinstance(model, keras.Sequential):
         def both(x, training=False):
             maps = None
@@ -401,7 +407,7 @@ def _scores_before_softmax(model):
     if layer is None:
         yield
         return
-    _, keras = _tf()
+    _tfm, keras = _tf()
     kept = layer.activation
     layer.activation = keras.activations.linear
     try:

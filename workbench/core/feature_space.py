@@ -26,7 +26,7 @@ def features(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from workbench.core.evaluation import adapt_inputs, model_input_shape
     from workbench.core.tf_loader import load_tensorflow
 
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     both = _penultimate_and_output(model)
     x = adapt_inputs(x, model_input_shape(model))
     feats, outs = [], []
@@ -119,7 +119,7 @@ def pca(feats: np.ndarray) -> np.ndarray:
     positive: the picture does not flip from one epoch to the next for nothing)."""
     f = np.asarray(feats, np.float64)
     centred = f - f.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
     axes = vt[:2]
     signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
     axes = axes * signs[:, None]
@@ -143,7 +143,7 @@ def class_pictures(model, steps: int = 150, learning_rate: float = 0.05,
     from workbench.core.inference import model_input_shape
     from workbench.core.tf_loader import load_tensorflow
 
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     shape = tuple(int(d) for d in model_input_shape(model))
     h, w, c = image_view(shape)
     count = int(np.prod(model.output_shape[1:]))
@@ -178,6 +178,6 @@ def class_pictures(model, steps: int = 150, learning_rate: float = 0.05,
     with _scores_before_softmax(model):
         traced = tf.function(step, input_signature=[spec]).get_concrete_function()
     x = tf.constant(start)
-    for _ in range(int(steps)):
+    for _i in range(int(steps)):
         x = traced(x)
     return np.asarray(x, np.float32)

@@ -29,6 +29,7 @@ from typing import Any
 
 from workbench.core.catalogue import EXACT_INPUTS, merges
 from workbench.core.errors import SpecError
+from workbench.i18n import _
 
 INPUT = "input"  # the model input's name in "inbound" lists
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
@@ -72,7 +73,8 @@ def auto_name(index: int, class_name: str) -> str:
 def check_name(name: Any, where: str, index: int | None = None) -> str:
     """``name`` if it is a usable layer name, else SpecError saying the rule."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or name == INPUT:
-        raise SpecError(f"{where}: the name {name!r} is not usable: use {NAME_RULE}", index)
+        raise SpecError(_("{where}: the name {name!r} is not usable: use {name_rule}").format(
+                            where=where, name=name, name_rule=NAME_RULE), index)
     return name
 
 
@@ -80,8 +82,9 @@ def check_inbound(value: Any, where: str, index: int | None = None) -> list[str]
     """A layer's ``inbound`` as a list of names, else SpecError."""
     if (not isinstance(value, list) or not value
             or not all(isinstance(v, str) and v for v in value)):
-        raise SpecError(f'{where}: "inbound" must be a list of layer names such as '
-                        f'["input"] or ["conv_a", "skip"], got {value!r}', index)
+        raise SpecError(_("{where}: \"inbound\" must be a list of layer names such as "
+                          "[\"input\"] or [\"conv_a\", \"skip\"], got {value!r}").format(
+                            where=where, value=value), index)
     return list(value)
 
 
@@ -115,8 +118,10 @@ def resolve(layers: Sequence[Any]) -> list[Node]:
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
-            raise SpecError(f"{_where(i, layers[i])}: the name {name!r} is already used by "
-                            f"layer {seen[name] + 1}; layer names must be unique", i)
+            raise SpecError(_("{where}: the name {name!r} is already used by layer "
+                              "{seen}; layer names must be unique").format(
+                                where=_where(i, layers[i]), name=name,
+                                seen=seen[name] + 1), i)
         seen[name] = i
     nodes: list[Node] = []
     for i, layer in enumerate(layers):
@@ -126,24 +131,34 @@ def resolve(layers: Sequence[Any]) -> list[Node]:
         for source in inbound:
             if source != INPUT and source not in seen:
                 known = ", ".join([INPUT, *names]) if len(names) < 12 else f"{INPUT}, {names[0]}…"
-                raise SpecError(f"{where}: it takes {source!r}, but no layer has that name "
-                                f"(names: {known})", i)
+                raise SpecError(_("{where}: it takes {source!r}, but no layer has that "
+                                  "name (names: {known})").format(
+                                    where=where, source=source, known=known), i)
             if source == names[i]:
-                raise SpecError(f"{where}: it takes its own output; a layer cannot", i)
+                raise SpecError(_("{where}: it takes its own output; a layer cannot").format(
+                                    where=where), i)
         if len(set(inbound)) != len(inbound):
-            raise SpecError(f"{where}: it takes the same input twice ({', '.join(inbound)})", i)
+            raise SpecError(_("{where}: it takes the same input twice ({inbound})").format(
+                                where=where, inbound=', '.join(inbound)), i)
         exact = EXACT_INPUTS.get(layer.class_name)
         if merges(layer.class_name):
             if exact is not None and len(inbound) != exact:
-                raise SpecError(f"{where}: {layer.class_name} takes exactly {exact} inputs; "
-                                f"it has {len(inbound)} ({', '.join(inbound)})", i)
+                raise SpecError(_("{where}: {class_name} takes exactly {exact} inputs; "
+                                  "it has {n_inbound} ({inbound})").format(
+                                    where=where, class_name=layer.class_name,
+                                    exact=exact, n_inbound=len(inbound),
+                                    inbound=', '.join(inbound)), i)
             if len(inbound) < 2:
-                raise SpecError(f"{where}: {layer.class_name} merges two or more inputs; it "
-                                f"has one ({inbound[0]}): name them in its \"inbound\"", i)
+                raise SpecError(_("{where}: {class_name} merges two or more inputs; it "
+                                  "has one ({inbound}): name them in its \"inbound\"").format(
+                                    where=where, class_name=layer.class_name,
+                                    inbound=inbound[0]), i)
         elif len(inbound) != 1:
-            raise SpecError(f"{where}: {layer.class_name} takes one input; it has "
-                            f"{len(inbound)} ({', '.join(inbound)}): merge them first with "
-                            "Add, Concatenate or another merge layer", i)
+            raise SpecError(_("{where}: {class_name} takes one input; it has "
+                              "{n_inbound} ({inbound}): merge them first with Add, "
+                              "Concatenate or another merge layer").format(
+                                where=where, class_name=layer.class_name,
+                                n_inbound=len(inbound), inbound=', '.join(inbound)), i)
         nodes.append(Node(i, names[i], layer.class_name, layer.config, inbound,
                           bool(layer.name)))
     return _topological(nodes, seen)
@@ -166,9 +181,10 @@ def _topological(nodes: list[Node], index_of: dict[str, int]) -> list[Node]:
     if len(order) < len(nodes):
         cycle = _find_cycle(nodes, {n.index for n in order}, index_of)
         first = nodes[index_of[cycle[0]]]
-        raise SpecError(f"layer {first.index + 1} ({first.class_name} {first.name!r}): "
-                        f"{' → '.join(map(repr, cycle))} form a cycle; a layer cannot take "
-                        "its own output, even through others", first.index)
+        raise SpecError(_("layer {index} ({class_name} {name!r}): {cycle} form a cycle; "
+                          "a layer cannot take its own output, even through others").format(
+                            index=first.index + 1, class_name=first.class_name,
+                            name=first.name, cycle=' → '.join(map(repr, cycle))), first.index)
     return order
 
 

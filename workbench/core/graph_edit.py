@@ -25,6 +25,7 @@ from typing import Any
 
 from workbench.core.catalogue import EXACT_INPUTS, merges
 from workbench.core.graph import INPUT, NAME_PATTERN, NAME_RULE, auto_name, fresh_name
+from workbench.i18n import _
 
 
 class GraphEditError(ValueError):
@@ -71,8 +72,9 @@ class _Graph:
         for node in graph.nodes.values():
             for source in node.inbound:
                 if source != INPUT and source not in graph.nodes:
-                    raise GraphEditError(f"layer {node.name!r} takes {source!r}, "
-                                         "which is not a layer of this model")
+                    raise GraphEditError(_("layer {name!r} takes {source!r}, which is "
+                                           "not a layer of this model").format(
+                                             name=node.name, source=source))
         graph.output = names[-1] if names else None
         return graph
 
@@ -80,7 +82,7 @@ class _Graph:
 
     def node(self, name: str) -> _Node:
         if name not in self.nodes:
-            raise GraphEditError(f"there is no layer named {name!r}")
+            raise GraphEditError(_("there is no layer named {name!r}").format(name=name))
         return self.nodes[name]
 
     def check_source(self, name: str) -> None:
@@ -165,7 +167,7 @@ class _Graph:
         heapq.heapify(ready)
         order: list[_Node] = []
         while ready:
-            _, name = heapq.heappop(ready)
+            _rank, name = heapq.heappop(ready)
             order.append(self.nodes[name])
             for target in fed[name]:
                 waiting[target] -= 1
@@ -173,8 +175,8 @@ class _Graph:
                     heapq.heappush(ready, (self._rank(self.nodes[target], output), target))
         if len(order) != len(self.nodes):
             stuck = sorted(name for name, count in waiting.items() if count)
-            raise GraphEditError(f"that would make a cycle through {', '.join(stuck)}: "
-                                 "a layer cannot feed itself")
+            raise GraphEditError(_("that would make a cycle through {stuck}: a layer "
+                                   "cannot feed itself").format(stuck=', '.join(stuck)))
         return order
 
     @staticmethod
@@ -232,10 +234,12 @@ def layer_names(spec: dict[str, Any]) -> list[str]:
         if not isinstance(name, str):
             name = auto_name(i, str(item.get("class_name", "layer")))
         elif name == INPUT:
-            raise GraphEditError(f"layer {i + 1}: {INPUT!r} is the model input's name")
+            raise GraphEditError(_("layer {i}: {input!r} is the model input's name").format(
+                                     i=i + 1, input=INPUT))
         if name in seen:
-            raise GraphEditError(f"layer {i + 1}: the name {name!r} is already used by layer "
-                                 f"{seen[name] + 1}")
+            raise GraphEditError(_("layer {i}: the name {name!r} is already used by "
+                                   "layer {seen}").format(
+                                     i=i + 1, name=name, seen=seen[name] + 1))
         seen[name] = i
         names.append(name)
     return names
@@ -296,15 +300,17 @@ def merge(spec: dict[str, Any], nodes: list[str], layer: dict[str, Any]) -> tupl
     graph = _Graph.read(spec)
     unique = list(dict.fromkeys(nodes))
     if len(unique) < 2:
-        raise GraphEditError("select two or more layers to merge")
+        raise GraphEditError(_("select two or more layers to merge"))
     for name in unique:
         graph.check_source(name)
     name = str(layer.get("class_name"))
     if not is_merge(name):
-        raise GraphEditError(f"{name} is not a merge layer")
+        raise GraphEditError(_("{name} is not a merge layer").format(name=name))
     most = _max_inputs(name)
     if most is not None and len(unique) > most:
-        raise GraphEditError(f"{name} takes exactly {most} inputs; {len(unique)} are selected")
+        raise GraphEditError(_("{name} takes exactly {most} inputs; {n_unique} are "
+                               "selected").format(
+                                 name=name, most=most, n_unique=len(unique)))
     unique.sort(key=graph.key)
     # The deepest of them on the way to the output (else the deepest): the merge goes there.
     output = graph.output
@@ -326,14 +332,16 @@ def connect(spec: dict[str, Any], source: str, target: str) -> tuple[dict, int]:
     graph.check_source(source)
     node = graph.node(target)
     if source in node.inbound:
-        raise GraphEditError(f"{source} already feeds {target}")
+        raise GraphEditError(_("{source} already feeds {target}").format(
+                                 source=source, target=target))
     _refuse_cycle(graph, source, target)
     class_name = str(node.layer.get("class_name"))
     if is_merge(class_name):
         most = _max_inputs(class_name)
         if most is not None and len(node.inbound) >= most:
-            raise GraphEditError(f"{target} ({class_name}) takes exactly {most} inputs; it has "
-                                 "them already")
+            raise GraphEditError(_("{target} ({class_name}) takes exactly {most} "
+                                   "inputs; it has them already").format(
+                                     target=target, class_name=class_name, most=most))
         node.inbound.append(source)
     else:
         node.inbound = [source]
@@ -347,11 +355,13 @@ def reconnect(spec: dict[str, Any], target: str, old_source: str,
     node = graph.node(target)
     graph.check_source(new_source)
     if old_source not in node.inbound:
-        raise GraphEditError(f"{old_source} does not feed {target}")
+        raise GraphEditError(_("{old_source} does not feed {target}").format(
+                                 old_source=old_source, target=target))
     if new_source == old_source:
         return graph.result(target)
     if new_source in node.inbound:
-        raise GraphEditError(f"{new_source} already feeds {target}")
+        raise GraphEditError(_("{new_source} already feeds {target}").format(
+                                 new_source=new_source, target=target))
     _refuse_cycle(graph, new_source, target)
     node.inbound = [new_source if s == old_source else s for s in node.inbound]
     return graph.result(target)
@@ -365,13 +375,15 @@ def retarget(spec: dict[str, Any], source: str, old_target: str,
     node = graph.node(old_target)
     graph.node(new_target)
     if source not in node.inbound:
-        raise GraphEditError(f"{source} does not feed {old_target}")
+        raise GraphEditError(_("{source} does not feed {old_target}").format(
+                                 source=source, old_target=old_target))
     if new_target == old_target:
         return graph.result(old_target)
     if len(node.inbound) - 1 < graph.needs(node):
-        raise GraphEditError(f"{old_target} needs that input: drag the edge's other end to "
-                             f"feed {old_target} from another layer instead")
-    spec, _ = delete_edge(spec, source, old_target)
+        raise GraphEditError(_("{old_target} needs that input: drag the edge's other "
+                               "end to feed {old_target} from another layer instead").format(
+                                 old_target=old_target))
+    spec, _edge = delete_edge(spec, source, old_target)
     return connect(spec, source, new_target)
 
 
@@ -398,14 +410,17 @@ def delete_edge(spec: dict[str, Any], source: str, target: str) -> tuple[dict, i
     graph = _Graph.read(spec)
     node = graph.node(target)
     if source not in node.inbound:
-        raise GraphEditError(f"{source} does not feed {target}")
+        raise GraphEditError(_("{source} does not feed {target}").format(
+                                 source=source, target=target))
     class_name = str(node.layer.get("class_name"))
     if len(node.inbound) - 1 < graph.needs(node):
         if not is_merge(class_name):
-            raise GraphEditError(f"{target} needs an input: drag the edge's end to another "
-                                 "layer instead, or delete the layer")
-        raise GraphEditError(f"{target} ({class_name}) needs two or more inputs: delete the "
-                             f"{class_name} instead")
+            raise GraphEditError(_("{target} needs an input: drag the edge's end to "
+                                   "another layer instead, or delete the layer").format(
+                                     target=target))
+        raise GraphEditError(_("{target} ({class_name}) needs two or more inputs: "
+                               "delete the {class_name} instead").format(
+                                 target=target, class_name=class_name))
     node.inbound = [s for s in node.inbound if s != source]
     return graph.result(target)
 
@@ -415,9 +430,10 @@ def rename(spec: dict[str, Any], old: str, new: str) -> tuple[dict, int]:
     graph = _Graph.read(spec)
     node = graph.node(old)
     if not isinstance(new, str) or new == INPUT or not NAME_PATTERN.fullmatch(new):
-        raise GraphEditError(f"{new!r} cannot be a layer name: use {NAME_RULE}")
+        raise GraphEditError(_("{new!r} cannot be a layer name: use {name_rule}").format(
+                                 new=new, name_rule=NAME_RULE))
     if new != old and new in graph.nodes:
-        raise GraphEditError(f"the name {new!r} is already used")
+        raise GraphEditError(_("the name {new!r} is already used").format(new=new))
     del graph.nodes[old]
     node.name, node.named = new, True
     graph.nodes[new] = node
@@ -447,8 +463,9 @@ def _bypass(graph: _Graph, name: str, replacement: str) -> None:
 
 def _refuse_cycle(graph: _Graph, source: str, target: str) -> None:
     if graph.descends(source, target):
-        raise GraphEditError(f"{target} feeds {source} already: connecting {source} into it "
-                             "would make a cycle")
+        raise GraphEditError(_("{target} feeds {source} already: connecting {source} "
+                               "into it would make a cycle").format(
+                                 target=target, source=source))
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from workbench.core.graph import INPUT, NAME_PATTERN, fresh_name
 from workbench.core.optimizers import OPTIMIZER_ARGS
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError, TrainConfig
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 # Config keys that never change what the layer computes once its weights are set.
 _IGNORED = {"name", "trainable", "dtype", "seed", "build_config", "registered_name"}
@@ -75,11 +76,12 @@ def _input_shape(model, config: dict) -> tuple[int, ...]:
         try:
             shape = model.input_shape
         except (AttributeError, ValueError):
-            raise ModelImportError("the model has no known input shape") from None
+            raise ModelImportError(_("the model has no known input shape")) from None
     shape = list(shape)[1:]
     if not shape or any(not isinstance(v, int) or v < 1 for v in shape):
         raise ModelImportError(
-            f"the input shape {tuple(shape)} has sizes left open; the editor needs fixed sizes"
+            _("the input shape {shape} has sizes left open; the editor needs fixed sizes").format(
+                shape=tuple(shape))
         )
     return tuple(shape)
 
@@ -93,11 +95,13 @@ def _layer_spec(index: int, item: dict, name: str | None = None,
     where = f"layer {index + 1} ({class_name})"
     if class_name not in CATALOGUE or item.get("module") not in (None, "keras.layers"):
         raise ModelImportError(
-            f"{where}: the layer type {class_name!r} is not one the editor supports"
+            _("{where}: the layer type {class_name!r} is not one the editor supports").format(
+                where=where, class_name=class_name)
         )
     config = dict(item.get("config") or {})
     if config.get("trainable") is False:
-        raise ModelImportError(f"{where}: the layer is frozen (trainable=False)")
+        raise ModelImportError(_("{where}: the layer is frozen (trainable=False)").format(
+                                   where=where))
     ltype = CATALOGUE[class_name]
     kept = {p.name: config[p.name] for p in ltype.params if p.name in config}
     for param in ltype.params:
@@ -126,11 +130,14 @@ def _layer_spec(index: int, item: dict, name: str | None = None,
             continue  # only matters before training; the file's weights are used as they are
         if key in reference and reference[key] != value:
             raise ModelImportError(
-                f"{where}: {key}={_short(value)} is not supported by the editor "
-                f"(it can only keep {_short(reference[key])})"
+                _("{where}: {key}={short} is not supported by the editor (it can only "
+                  "keep {short2})").format(
+                    where=where, key=key, short=_short(value),
+                    short2=_short(reference[key]))
             )
         if key not in reference and value not in (None, False, [], {}):
-            raise ModelImportError(f"{where}: the setting {key}={_short(value)} is not supported")
+            raise ModelImportError(_("{where}: the setting {key}={short} is not supported").format(
+                                       where=where, key=key, short=_short(value)))
     return spec
 
 
@@ -139,7 +146,8 @@ def _history(tensor: Any, where: str) -> str:
     config = tensor.get("config") if isinstance(tensor, dict) else None
     history = config.get("keras_history") if isinstance(config, dict) else None
     if not isinstance(history, list) or len(history) != 3 or list(history[1:]) != [0, 0]:
-        raise ModelImportError(f"{where}: it takes something other than one layer's output")
+        raise ModelImportError(_("{where}: it takes something other than one layer's "
+                                 "output").format(where=where))
     return history[0]
 
 
@@ -151,8 +159,9 @@ def _functional_spec(model, config: dict) -> ModelSpec:
     if isinstance(outputs, list) and outputs and not isinstance(outputs[0], list):
         outputs = [outputs]
     if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelImportError(f"the model has {len(inputs)} inputs and {len(outputs)} outputs; "
-                               "the editor builds models with one of each")
+        raise ModelImportError(_("the model has {n_inputs} inputs and {n_outputs} "
+                                 "outputs; the editor builds models with one of each").format(
+                                   n_inputs=len(inputs), n_outputs=len(outputs)))
     items = config.get("layers") or []
     input_name = inputs[0][0]
     rename = {input_name: INPUT}
@@ -160,7 +169,7 @@ def _functional_spec(model, config: dict) -> ModelSpec:
         original = item.get("name") or (item.get("config") or {}).get("name") or "layer"
         if item.get("class_name") == "InputLayer":
             if original != input_name:
-                raise ModelImportError("the model has more than one input")
+                raise ModelImportError(_("the model has more than one input"))
             continue
         name = original if NAME_PATTERN.fullmatch(original) and original != INPUT else (
             fresh_name("layer", rename.values()))
@@ -174,19 +183,21 @@ def _functional_spec(model, config: dict) -> ModelSpec:
         where = f"layer {index + 1} ({item.get('class_name')} {item.get('name')!r})"
         nodes = item.get("inbound_nodes") or []
         if len(nodes) != 1:
-            raise ModelImportError(f"{where}: the layer is used {len(nodes)} times (shared "
-                                   "weights); the editor gives each layer one place")
+            raise ModelImportError(_("{where}: the layer is used {n_nodes} times "
+                                     "(shared weights); the editor gives each layer one "
+                                     "place").format(where=where, n_nodes=len(nodes)))
         node = nodes[0] if isinstance(nodes[0], dict) else {}
         args, kwargs = node.get("args") or [], node.get("kwargs") or {}
         if len(args) != 1 or any(v not in (None, False) for v in kwargs.values()):
-            raise ModelImportError(f"{where}: it is called with extra arguments")
+            raise ModelImportError(_("{where}: it is called with extra arguments").format(
+                                       where=where))
         tensors = args[0] if isinstance(args[0], list) else [args[0]]
         inbound = [rename.get(_history(t, where), "?") for t in tensors]
         layers.append(_layer_spec(index, item, rename[item.get("name")], inbound))
     output = rename.get(outputs[0][0])
     last = next((i for i, layer in enumerate(layers) if layer.name == output), None)
     if last is None:
-        raise ModelImportError("the model's output is not one of its layers")
+        raise ModelImportError(_("the model's output is not one of its layers"))
     layers.append(layers.pop(last))  # the output is the last layer
     for i, layer in enumerate(layers):  # "takes the layer before" is said by saying nothing
         if layer.inbound == [layers[i - 1].name if i else INPUT]:
@@ -201,17 +212,18 @@ def _functional_spec(model, config: dict) -> ModelSpec:
 def spec_from_keras(model) -> ModelSpec:
     """The editable spec of a Keras ``Sequential`` model (a stack) or of a functional one (a
     graph), or ModelImportError saying why not."""
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     if not isinstance(model, keras.Sequential):
         if not isinstance(model, keras.Model) or type(model).__name__ != "Functional":
-            raise ModelImportError(f"a {type(model).__name__} model (a subclass with its own "
-                                   "code) is not a graph of table layers")
+            raise ModelImportError(_("a {name} model (a subclass with its own code) is "
+                                     "not a graph of table layers").format(
+                                       name=type(model).__name__))
         return _functional_spec(model, model.get_config())
     config = model.get_config()
     input_shape = _input_shape(model, config)
     items = [item for item in config.get("layers") or [] if item.get("class_name") != "InputLayer"]
     if not items:
-        raise ModelImportError("the model has no layers")
+        raise ModelImportError(_("the model has no layers"))
     spec = ModelSpec(input_shape, [_layer_spec(i, item) for i, item in enumerate(items)])
     return spec
 
@@ -223,15 +235,15 @@ def check_weights_fit(spec: ModelSpec, model) -> None:
     try:
         rebuilt = build_model(spec, name="imported")
     except SpecError as exc:
-        raise ModelImportError(f"the model cannot be rebuilt: {exc}") from None
+        raise ModelImportError(_("the model cannot be rebuilt: {exc}").format(exc=exc)) from None
     ours = [tuple(w.shape) for w in rebuilt.weights]
     theirs = [tuple(w.shape) for w in model.weights]
     if ours != theirs:
-        raise ModelImportError("the rebuilt model's weights do not match the file's")
+        raise ModelImportError(_("the rebuilt model's weights do not match the file's"))
     ours = [layer.name for layer in rebuilt.layers if layer.weights]
     theirs = [layer.name for layer in model.layers if layer.weights]
     if set(ours) == set(theirs) and ours != theirs:  # weights are handed over in list order
-        raise ModelImportError("the rebuilt model orders its layers' weights otherwise")
+        raise ModelImportError(_("the rebuilt model orders its layers' weights otherwise"))
 
 
 def training_from_keras(model) -> TrainConfig | None:
@@ -273,7 +285,7 @@ def training_from_keras(model) -> TrainConfig | None:
 
 def import_model(model) -> ImportedModel:
     """Editable when the model is a supported Sequential stack, read-only otherwise."""
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     kind = "sequential" if isinstance(model, keras.Sequential) else "functional"
     try:
         spec = spec_from_keras(model)

@@ -78,7 +78,7 @@ class Predictor:
     def _trace(model, shape: tuple):
         from workbench.core.tf_loader import load_tensorflow
 
-        tf, _ = load_tensorflow()
+        tf, _keras = load_tensorflow()
         traced = tf.function(
             lambda x: model(x, training=False),
             input_signature=[tf.TensorSpec(shape, tf.float32)],

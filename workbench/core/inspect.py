@@ -176,7 +176,7 @@ def inspect_model(spec: ModelSpec,
 
 
 def _inspect_model(spec: ModelSpec, check: Callable[[], None] | None) -> ModelInspection:
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     try:
         from keras.src.backend.common import global_state
     except ImportError:  # another Keras layout: the plain (3x slower) path gives the same answer

@@ -213,7 +213,7 @@ def _extractor(model, names: tuple[str, ...]):
         return per_model[names]
     from workbench.core.tf_loader import load_tensorflow
 
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     try:
         inputs = model.inputs
         outputs = [model.get_layer(name).output for name in names]

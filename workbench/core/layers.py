@@ -18,7 +18,7 @@ LAYER_CONSTRUCTION = threading.RLock()
 
 def make_layer(layer: LayerSpec, index: int | None = None):
     """A new Keras layer for one spec entry (Keras checks the arguments)."""
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     cls = getattr(keras.layers, layer.class_name)
     config = layer.keras_config()
     if layer.name is not None:

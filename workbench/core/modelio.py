@@ -23,6 +23,7 @@ from workbench.core.safe_io import (
     shown,
 )
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import N_, _
 
 # Keras warns when a file's optimizer state does not match the freshly compiled optimizer. We only
 # read the compile settings from a file (runs start with a fresh optimizer), so the warning would
@@ -48,28 +49,32 @@ def check_keras_archive(path: Path) -> None:
     import tempfile
 
     try:
-        with open_zip(path, "model", ".keras file (a Keras zip archive)") as archive:
-            members = check_zip_members(path, archive, ".keras file")
+        with open_zip(path, "model", N_(".keras file (a Keras zip archive)")) as archive:
+            members = check_zip_members(path, archive, N_(".keras file"))
             for info in members:
                 if info.filename.endswith(".h5"):  # the weights, read by h5py
-                    check_hdf5_member(path, archive, info, ".keras file")
+                    check_hdf5_member(path, archive, info, N_(".keras file"))
     except FileRefused as exc:
         raise ModelFileError(str(exc)) from None
     names = {info.filename for info in members}
     if "config.json" not in names:
-        raise ModelFileError(f"{shown(path)}: not a valid .keras file (it has no config.json)")
+        raise ModelFileError(_("{path}: not a valid .keras file (it has no config.json)").format(
+                                 path=shown(path)))
     for info in members:
         if info.filename in ("config.json", "metadata.json") and info.file_size > _CONFIG_LIMIT:
             raise ModelFileError(
-                f"{shown(path)}: refused: its {info.filename} would inflate to "
-                f"{info.file_size / GiB:.1f} GiB (a model's description is megabytes at most)")
+                _("{path}: refused: its {filename} would inflate to {file_size:.1f} GiB "
+                  "(a model's description is megabytes at most)").format(
+                    path=shown(path), filename=info.filename,
+                    file_size=info.file_size / GiB))
     assets = sum(i.file_size for i in members if i.filename.startswith("assets/"))
     free_disk = shutil.disk_usage(tempfile.gettempdir()).free
     if assets > min(_ASSETS_LIMIT, free_disk // 2):
-        raise ModelFileError(f"{shown(path)}: refused: its assets would write "
-                             f"{assets / GiB:.1f} GiB to the temporary folder")
+        raise ModelFileError(_("{path}: refused: its assets would write {assets:.1f} "
+                               "GiB to the temporary folder").format(
+                                 path=shown(path), assets=assets / GiB))
     try:
-        check_fits_memory(path, sum(i.file_size for i in members), "the model")
+        check_fits_memory(path, sum(i.file_size for i in members), N_("the model"))
     except FileRefused as exc:
         raise ModelFileError(str(exc)) from None
 
@@ -80,19 +85,23 @@ def _load_failure(path: Path, exc: BaseException) -> ModelFileError:
     where = shown(path)
     if "TFSMLayer" in text:
         return ModelFileError(
-            f"{where}: refused: the model loads an external SavedModel (a TFSMLayer), which can "
-            "run code from outside the file. Only open it with Keras directly if you trust it.")
+            _("{where}: refused: the model loads an external SavedModel (a TFSMLayer), "
+              "which can run code from outside the file. Only open it with Keras "
+              "directly if you trust it.").format(where=where))
     if "safe_mode" in text or "Lambda" in text or "lambda" in text:
         return ModelFileError(
-            f"{where}: refused: loading this model would run Python code stored in the file "
-            "(a Lambda layer). Only open it with Keras directly if you trust its source.")
+            _("{where}: refused: loading this model would run Python code stored in the "
+              "file (a Lambda layer). Only open it with Keras directly if you trust its "
+              "source.").format(where=where))
     if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
-        return ModelFileError(f"{where}: uses custom layers or functions that are not part of "
-                              "Keras; it cannot be opened safely")
+        return ModelFileError(_("{where}: uses custom layers or functions that are not "
+                                "part of Keras; it cannot be opened safely").format(
+                                  where=where))
     unsafe = re.search(r"Not allowed: ([^;\n]+)", text)
     if unsafe:  # Keras's own guard on the weights file inside a .keras (bombs, links out)
-        return ModelFileError(f"{where}: refused: its weights file is unsafe "
-                              f"({shown(unsafe[1].strip().rstrip('.'))})")
+        return ModelFileError(_("{where}: refused: its weights file is unsafe ({rstrip})").format(
+                                  where=where,
+                                  rstrip=shown(unsafe[1].strip().rstrip('.'))))
     if "could not be loaded" in text and "Example error message" in text:
         after = text.split("Example error message", 1)[1].split("\n")
         reason = next((ln.strip() for ln in after[1:] if ln.strip()), "")
@@ -101,33 +110,38 @@ def _load_failure(path: Path, exc: BaseException) -> ModelFileError:
     legacy = re.search(r"Shape mismatch in layer #\d+ \(named (.+?)\).*?expects shape "
                        r"(\(.*?\))\. Received saved weight with shape (\(.*?\))", text, re.S)
     if legacy:  # a legacy .h5's words for the same thing
-        return ModelFileError(f"{where}: the weights stored in the file do not fit its layers "
-                              f"(layer {shown(legacy[1])} expects {legacy[2]}, the file holds "
-                              f"{legacy[3]})")
+        return ModelFileError(_("{where}: the weights stored in the file do not fit its "
+                                "layers (layer {legacy} expects {legacy2}, the file "
+                                "holds {legacy3})").format(
+                                  where=where, legacy=shown(legacy[1]),
+                                  legacy2=legacy[2], legacy3=legacy[3]))
     if isinstance(exc, json.JSONDecodeError):
-        return ModelFileError(f"{where}: its model description is not valid JSON ({exc})")
+        return ModelFileError(_("{where}: its model description is not valid JSON ({exc})").format(
+                                  where=where, exc=exc))
     if isinstance(exc, (MemoryError, RecursionError)):
-        return ModelFileError(f"{where}: refused: the model is too large or too deeply nested "
-                              "to load")
-    return ModelFileError(f"{where}: could not be loaded ({shown(reason_lines(exc)[0])})")
+        return ModelFileError(_("{where}: refused: the model is too large or too deeply "
+                                "nested to load").format(where=where))
+    return ModelFileError(_("{where}: could not be loaded ({reason_lines})").format(
+                              where=where, reason_lines=shown(reason_lines(exc)[0])))
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
     """Load a ``.keras`` (or legacy ``.h5``) file without ever running code from it."""
     path = Path(path)
     suffix = path.suffix.lower()
-    what = ".keras model file" if suffix == ".keras" else (
-        "legacy .h5 model file" if suffix in (".h5", ".hdf5") else "Keras model file")
+    what = N_(".keras model file") if suffix == ".keras" else (
+        N_("legacy .h5 model file") if suffix in (".h5", ".hdf5") else N_("Keras model file"))
     try:
         check_regular(path, "model", what)
     except FileRefused as exc:
         raise ModelFileError(str(exc)) from None
     if suffix not in (".keras", ".h5", ".hdf5"):
-        raise ModelFileError(f"{shown(path)}: expected a .keras (or legacy .h5) model file")
+        raise ModelFileError(_("{path}: expected a .keras (or legacy .h5) model file").format(
+                                 path=shown(path)))
     if suffix == ".keras":
         if not zipfile.is_zipfile(path):
-            raise ModelFileError(f"{shown(path)}: not a valid .keras file "
-                                 "(it is not a Keras zip archive)")
+            raise ModelFileError(_("{path}: not a valid .keras file (it is not a Keras "
+                                   "zip archive)").format(path=shown(path)))
         check_keras_archive(path)
     else:
         try:
@@ -136,7 +150,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
             raise ModelFileError(str(exc)) from None
     from workbench.core.layers import LAYER_CONSTRUCTION
 
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     try:
         with LAYER_CONSTRUCTION, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Keras's extra lines on odd members
@@ -160,7 +174,7 @@ def model_to_plain(model) -> dict:
     another thread to build its own copy with ``model_from_plain``."""
     import json
 
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     return json.loads(json.dumps(keras.saving.serialize_keras_object(model), default=str))
 
 
@@ -170,7 +184,7 @@ def model_from_plain(config: dict, weights: list | None = None):
 
     from workbench.core.layers import LAYER_CONSTRUCTION
 
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     with LAYER_CONSTRUCTION:  # on a copy: Keras empties the config it deserializes
         model = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
     if weights is not None:

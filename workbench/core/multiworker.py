@@ -354,6 +354,6 @@ def _train_epoch(tf, strategy, stepper, data, config, epoch, seed, steps, listen
 def _evaluate(tf, strategy, stepper, data, config) -> dict[str, float]:
     total = None
     for inputs in _dataset(tf, strategy, data.x_val, data.y_val, config.batch_size, None):
-        reduced, _ = stepper.eval_step(inputs)
+        reduced, _state = stepper.eval_step(inputs)
         total = reduced.numpy() if total is None else total + reduced.numpy()
     return stepper.logs(total, "val_") if total is not None else {}

@@ -18,6 +18,7 @@ from typing import Any
 from workbench.core.atomic import replacing
 from workbench.core.safe_io import SIZE_LIMITS, FileRefused, read_text, shown
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig
+from workbench.i18n import N_, _
 
 FORMAT = "workbench/1"
 FORMAT_VERSION = 1
@@ -61,19 +62,20 @@ class Project:
     @classmethod
     def from_dict(cls, data: Any) -> Project:
         if not isinstance(data, dict):
-            raise ProjectError("not a Workbench project: expected a JSON object")
+            raise ProjectError(_("not a Workbench project: expected a JSON object"))
         version = format_version(data)
         if version > FORMAT_VERSION:
             raise ProjectError(
-                f"this project was written by a newer Workbench (format {data['format']}); "
-                f"this version reads up to {FORMAT}. Update the Workbench to open it."
+                _("this project was written by a newer Workbench (format {format}); "
+                  "this version reads up to {format2}. Update the Workbench to open it.").format(
+                    format=data['format'], format2=FORMAT)
             )
         migrated_from = version if version < FORMAT_VERSION else None
         while version < FORMAT_VERSION:
             data = MIGRATIONS[version](data)
             version += 1
         if "model" not in data:
-            raise ProjectError("the project has no model")
+            raise ProjectError(_("the project has no model"))
         try:
             model = ModelSpec.from_dict(data["model"])
             training = TrainConfig.from_dict(data.get("training"))
@@ -81,15 +83,15 @@ class Project:
             raise ProjectError(str(exc)) from None
         dataset = data.get("dataset", DEFAULT_DATASET)
         if not isinstance(dataset, str) or not dataset:
-            raise ProjectError("the project's dataset must be a name or a path")
+            raise ProjectError(_("the project's dataset must be a name or a path"))
         runs = data.get("runs", [])
         if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
-            raise ProjectError("the project's runs must be a list of objects")
+            raise ProjectError(_("the project's runs must be a list of objects"))
         name = data.get("name", "")
         description = data.get("description", "")
         tensorboard = data.get("tensorboard", False)
         if not isinstance(tensorboard, bool):
-            raise ProjectError("the project's tensorboard must be true or false")
+            raise ProjectError(_("the project's tensorboard must be true or false"))
         return cls(model, training, dataset, runs, name if isinstance(name, str) else "",
                    description if isinstance(description, str) else "", migrated_from,
                    tensorboard=tensorboard)
@@ -104,10 +106,10 @@ def format_version(data: dict[str, Any]) -> int:
     if fmt == "workbench":  # format 0 wrote no version number
         return 0
     if not isinstance(fmt, str) or not fmt.startswith("workbench/"):
-        raise ProjectError('not a Workbench project: no "format": "workbench/N" field')
+        raise ProjectError(_('not a Workbench project: no "format": "workbench/N" field'))
     number = fmt.split("/", 1)[1]
     if not number.isdigit() or not number.isascii():
-        raise ProjectError(f"unknown project format {fmt!r}")
+        raise ProjectError(_("unknown project format {fmt!r}").format(fmt=fmt))
     return int(number)
 
 
@@ -173,19 +175,22 @@ def weights_path(project_path: str | os.PathLike) -> Path:
 def load_project(path: str | os.PathLike) -> Project:
     path = Path(path)
     try:  # a regular file of a project's size only: never a FIFO, /dev/zero or a gigabyte
-        text = read_text(path, "project", "project file")
+        text = read_text(path, "project", N_("project file"))
     except FileRefused as exc:
         raise ProjectError(str(exc)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectError(
-            f"{shown(path)}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            _("{path}: not valid JSON (line {lineno}, column {colno}: {msg})").format(
+                path=shown(path), lineno=exc.lineno, colno=exc.colno, msg=exc.msg)
         ) from None
     except RecursionError:
-        raise ProjectError(f"{shown(path)}: nested too deeply to be a project") from None
+        raise ProjectError(_("{path}: nested too deeply to be a project").format(
+                               path=shown(path))) from None
     except ValueError as exc:  # e.g. a number too long to convert
-        raise ProjectError(f"{shown(path)}: not valid JSON ({exc})") from None
+        raise ProjectError(_("{path}: not valid JSON ({exc})").format(
+                               path=shown(path), exc=exc)) from None
     try:
         project = Project.from_dict(data)
     except ProjectError as exc:
@@ -246,9 +251,11 @@ def project_text(project: Project, path: str | os.PathLike) -> str:
     if len(text) > limit:  # ASCII (json.dumps escapes the rest): characters are bytes
         text = json.dumps(data, separators=(",", ":")) + "\n"
     if len(text) > limit:
-        raise ProjectError(f"{shown(path)}: the project would be {len(text) / 1e6:.1f} MB, more "
-                           f"than the {_limit_text(limit)} a project file may have; remove some "
-                           "of its runs")
+        raise ProjectError(_("{path}: the project would be {n_text:.1f} MB, more than "
+                             "the {limit_text} a project file may have; remove some of "
+                             "its runs").format(
+                               path=shown(path), n_text=len(text) / 1e6,
+                               limit_text=_limit_text(limit)))
     return text
 
 
@@ -259,9 +266,10 @@ def check_room_for_run(project: Project, epochs: int, path: str | os.PathLike) -
     run = len(json.dumps(project.model.to_dict())) + 4096 + epochs * 8 * 24
     size = len(json.dumps(project.to_dict(), separators=(",", ":"))) + run
     if size > room:
-        raise ProjectError(f"{shown(path)}: with one more run the project would be over the "
-                           f"{_limit_text(room)} a project file may have; remove some of its runs "
-                           "first")
+        raise ProjectError(_("{path}: with one more run the project would be over the "
+                             "{limit_text} a project file may have; remove some of its "
+                             "runs first").format(
+                               path=shown(path), limit_text=_limit_text(room)))
 
 
 def save_project(project: Project, path: str | os.PathLike,
@@ -271,4 +279,5 @@ def save_project(project: Project, path: str | os.PathLike,
     try:
         write_atomic(path, project_text(project, place or path))
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise ProjectError(_("{path}: cannot be written ({reason})").format(
+                               path=path, reason=exc.strerror or exc)) from None

@@ -28,6 +28,7 @@ from workbench.core.appdata import DATA_DIR_ENV, data_dir, legacy_dirs  # noqa: 
 from workbench.core.atomic import replacing
 from workbench.core.project import Project, ProjectError, write_atomic
 from workbench.core.safe_io import FileRefused, open_regular, read_text
+from workbench.i18n import N_
 
 try:  # POSIX; elsewhere sessions of other processes are taken as ended
     import fcntl
@@ -102,7 +103,7 @@ class Checkpoint:
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint | None:
     """The weights in a checkpoint file, or None when it is missing or unreadable."""
     try:  # a regular file only: a FIFO in its place would block the window's start
-        with open_regular(path, "npz", "checkpoint") as stream, \
+        with open_regular(path, "npz", N_("checkpoint")) as stream, \
                 np.load(stream, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             names = sorted(k for k in data.files if k.startswith("w"))
@@ -376,7 +377,7 @@ def _read_recovery(folder: Path) -> Recovery | None:
     """The recovery in ``folder``; None when there is none to offer (FileRefused: its autosave
     is not a file we could have written)."""
     try:
-        data = json.loads(read_text(folder / AUTOSAVE, "project", "recovery file"))
+        data = json.loads(read_text(folder / AUTOSAVE, "project", N_("recovery file")))
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("project"), dict):

@@ -25,6 +25,7 @@ from workbench.core.safe_io import (
     open_regular,
     shown,
 )
+from workbench.i18n import _
 
 HDF5_FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
                 32000: "lzf"}
@@ -35,14 +36,17 @@ def _dataset_bytes(path, owner: str, name: str, dataset) -> int:
     """The bytes reading ``dataset`` inflates to; FileRefused if it reaches outside the file, uses
     a filter that is not built in, or declares far more than it stores."""
     if dataset.is_virtual or dataset.external:
-        raise FileRefused(f"{shown(path)}: refused: {owner} dataset {shown(name)!r} reads its "
-                          "data from other files")
+        raise FileRefused(_("{path}: refused: {owner} dataset {name!r} reads its data "
+                            "from other files").format(
+                              path=shown(path), owner=owner, name=shown(name)))
     plist = dataset.id.get_create_plist()
     for i in range(plist.get_nfilters()):
         code = plist.get_filter(i)[0]
         if code not in HDF5_FILTERS:
-            raise FileRefused(f"{shown(path)}: refused: {owner} dataset {shown(name)!r} uses "
-                              f"HDF5 filter {code}, which is not built into HDF5")
+            raise FileRefused(_("{path}: refused: {owner} dataset {name!r} uses HDF5 "
+                                "filter {code}, which is not built into HDF5").format(
+                                  path=shown(path), owner=owner, name=shown(name),
+                                  code=code))
     itemsize = dataset.dtype.itemsize
     inflated = (dataset.size or 0) * itemsize
     if dataset.chunks:  # each stored chunk inflates whole, even beyond the dataset's shape
@@ -52,41 +56,50 @@ def _dataset_bytes(path, owner: str, name: str, dataset) -> int:
         inflated = max(inflated, dataset.id.get_num_chunks() * chunk)
     stored = dataset.id.get_storage_size()
     if inflated > RATIO_CHECKED_FROM and inflated > MAX_RATIO * max(stored, 1):
-        raise FileRefused(f"{shown(path)}: refused: {owner} dataset {shown(name)!r} would "
-                          f"inflate from {_size(stored)} to {_size(inflated)} "
-                          "(a compression bomb?)")
+        raise FileRefused(_("{path}: refused: {owner} dataset {name!r} would inflate "
+                            "from {size} to {size2} (a compression bomb?)").format(
+                              path=shown(path), owner=owner, name=shown(name),
+                              size=_size(stored), size2=_size(inflated)))
     return inflated
 
 
-def _check(path, stream, what: str, owner: str = "its") -> None:
-    """Check the HDF5 file that ``stream`` reads (``path`` names it in messages)."""
+def _check(path, stream, what: str, member: str | None = None) -> None:
+    """Check the HDF5 file that ``stream`` reads (``path`` names it in messages, with the
+    archive's ``member`` that holds it, if any)."""
     import h5py
 
+    owner = _("its") if member is None else _("its {member}").format(member=shown(member))
     try:
         h5 = h5py.File(stream, "r")
     except (OSError, ValueError):
-        raise FileRefused(f"{shown(path)}: not a valid {what} (it is not an HDF5 file)"
-                          if owner == "its" else
-                          f"{shown(path)}: {owner} is not an HDF5 file") from None
+        raise FileRefused(
+            _("{path}: not a valid {what} (it is not an HDF5 file)").format(
+                path=shown(path), what=_(what)) if member is None else
+            _("{path}: {owner} is not an HDF5 file").format(path=shown(path), owner=owner)
+        ) from None
     with h5:
         names: list[str] = []
         # a callback's non-None answer stops the walk: never list more than the limit
         h5.visit_links(lambda name: names.append(name) or len(names) > MAX_HDF5_OBJECTS or None)
         if len(names) > MAX_HDF5_OBJECTS:
-            raise FileRefused(f"{shown(path)}: refused: more than {MAX_HDF5_OBJECTS:,} "
-                              f"objects is too many for {_a(what)}")
+            raise FileRefused(_("{path}: refused: more than {max_hdf5_objects:,} "
+                                "objects is too many for {a}").format(
+                                  path=shown(path), max_hdf5_objects=MAX_HDF5_OBJECTS,
+                                  a=_a(what)))
         total = h5.id.get_filesize()  # attributes and small data are read whole
         for name in names:
             link = h5.get(name, getlink=True)
             if isinstance(link, h5py.ExternalLink):
-                raise FileRefused(f"{shown(path)}: refused: {owner} link {shown(name)!r} "
-                                  f"points to another file ({shown(link.filename)})")
+                raise FileRefused(_("{path}: refused: {owner} link {name!r} points to "
+                                    "another file ({filename})").format(
+                                      path=shown(path), owner=owner, name=shown(name),
+                                      filename=shown(link.filename)))
             if not isinstance(link, h5py.HardLink):
                 continue  # a soft link names an object in this file, checked where it is
             item = h5.get(name)
             if isinstance(item, h5py.Dataset):
                 total += _dataset_bytes(path, owner, name, item)
-    check_fits_memory(path, total, f"the {what}")
+    check_fits_memory(path, total, _("the {what}").format(what=_(what)))
 
 
 def check_hdf5(path: str | os.PathLike, kind: str, what: str) -> None:
@@ -140,6 +153,8 @@ def check_hdf5_member(path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, wha
         stream = (_StoredMember(archive, info) if info.compress_type == zipfile.ZIP_STORED
                   else archive.open(info))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FileRefused(f"{shown(path)}: not a valid {what} ({shown(exc)})") from None
+        raise FileRefused(_("{path}: not a valid {what} ({exc})").format(
+                              path=shown(path), what=_(what), exc=shown(exc))) from None
     with stream:
-        _check(path, stream, f"{what}'s {info.filename}", f"its {shown(info.filename)}")
+        _check(path, stream, _("{what}'s {member}").format(what=_(what), member=info.filename),
+               info.filename)

@@ -23,6 +23,8 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from workbench.i18n import N_, _
+
 MiB = 1 << 20
 GiB = 1 << 30
 
@@ -65,27 +67,29 @@ def shown(value) -> str:
 
 
 def _a(what: str) -> str:
-    """``what`` with its article: "an image", "a project file", "a .keras model file"."""
-    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+    """``what`` with its article: "an image", "a project file", "a .keras model file" (in the
+    language in use: ``what`` is the English noun, marked N_ where it is given)."""
+    article = _("an {what}") if what[:1].lower() in "aeiou" else _("a {what}")
+    return article.format(what=_(what))
 
 
 def _size(n: float) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
-    return f"{int(n)} bytes"
+    return _("{count} bytes").format(count=int(n))
 
 
 def _kind_of(mode: int) -> str:
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return _("a folder")
     if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
+        return _("a named pipe (FIFO)")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return _("a device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+        return _("a socket")
+    return _("not a regular file")
 
 
 def open_regular(path: str | os.PathLike, kind: str, what: str = "file"):
@@ -98,20 +102,25 @@ def open_regular(path: str | os.PathLike, kind: str, what: str = "file"):
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise FileRefused(f"{shown(path)}: no such file") from None
+        raise FileRefused(_("{path}: no such file").format(path=shown(path))) from None
     except IsADirectoryError:
-        raise FileRefused(f"{shown(path)}: is a folder, not {_a(what)}") from None
+        raise FileRefused(_("{path}: is a folder, not {a}").format(
+                              path=shown(path), a=_a(what))) from None
     except OSError as exc:
-        raise FileRefused(f"{shown(path)}: cannot be read ({exc.strerror or exc})") from None
+        raise FileRefused(_("{path}: cannot be read ({reason})").format(
+                              path=shown(path), reason=exc.strerror or exc)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"{shown(path)}: is {_kind_of(info.st_mode)}, not {_a(what)}; "
-                              "only regular files are read")
+            raise FileRefused(_("{path}: is {kind_of}, not {a}; only regular files are "
+                                "read").format(
+                                  path=shown(path), kind_of=_kind_of(info.st_mode),
+                                  a=_a(what)))
         limit = SIZE_LIMITS.get(kind)
         if limit is not None and info.st_size > limit:
-            raise FileRefused(f"{shown(path)}: {_size(info.st_size)} is too large for {_a(what)} "
-                              f"(at most {_size(limit)})")
+            raise FileRefused(_("{path}: {size} is too large for {a} (at most {size2})").format(
+                                  path=shown(path), size=_size(info.st_size), a=_a(what),
+                                  size2=_size(limit)))
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -143,7 +152,8 @@ def read_bytes(path: str | os.PathLike, kind: str, what: str = "file") -> bytes:
     with open_regular(path, kind, what) as stream:
         data = stream.read() if limit is None else stream.read(limit + 1)
     if limit is not None and len(data) > limit:  # it grew while we read it
-        raise FileRefused(f"{shown(path)}: too large for {_a(what)} (at most {_size(limit)})")
+        raise FileRefused(_("{path}: too large for {a} (at most {size})").format(
+                              path=shown(path), a=_a(what), size=_size(limit)))
     return data
 
 
@@ -151,7 +161,8 @@ def read_text(path: str | os.PathLike, kind: str, what: str = "file") -> str:
     try:
         return read_bytes(path, kind, what).decode("utf-8")
     except UnicodeDecodeError:
-        raise FileRefused(f"{shown(path)}: not a text file (is it {_a(what)}?)") from None
+        raise FileRefused(_("{path}: not a text file (is it {a}?)").format(
+                              path=shown(path), a=_a(what))) from None
 
 
 # --- memory -------------------------------------------------------------------------------------
@@ -177,7 +188,7 @@ def available_memory() -> int:
     try:
         import resource
 
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
         if soft != resource.RLIM_INFINITY:
             used = 0
             with open("/proc/self/status", encoding="ascii") as status:
@@ -193,8 +204,10 @@ def available_memory() -> int:
 def check_fits_memory(path, needed: int, what: str) -> None:
     free = available_memory()
     if needed > free:
-        raise FileRefused(f"{shown(path)}: {what} needs {_size(needed)} of memory, more than the "
-                          f"{_size(free)} free")
+        raise FileRefused(_("{path}: {what} needs {size} of memory, more than the "
+                            "{size2} free").format(
+                              path=shown(path), what=_(what), size=_size(needed),
+                              size2=_size(free)))
 
 
 # --- zip archives -------------------------------------------------------------------------------
@@ -205,18 +218,22 @@ def check_zip_members(path, archive: zipfile.ZipFile, what: str) -> list[zipfile
     many, or claim sizes that make them a bomb (ratio), before anything is inflated."""
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
-        raise FileRefused(f"{shown(path)}: {len(members):,} members is too many for {_a(what)}")
+        raise FileRefused(_("{path}: {n_members:,} members is too many for {a}").format(
+                              path=shown(path), n_members=len(members), a=_a(what)))
     for info in members:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
-            raise FileRefused(f"{shown(path)}: refused: the {what} holds a member named "
-                              f"{shown(name)!r} outside its own folder")
+            raise FileRefused(_("{path}: refused: the {what} holds a member named "
+                                "{name!r} outside its own folder").format(
+                                  path=shown(path), what=_(what), name=shown(name)))
         if info.file_size > RATIO_CHECKED_FROM and (
                 info.file_size > MAX_RATIO * max(info.compress_size, 1)):
             raise FileRefused(
-                f"{shown(path)}: refused: {shown(name)} would inflate from "
-                f"{_size(info.compress_size)} to {_size(info.file_size)} (a zip bomb?)")
+                _("{path}: refused: {name} would inflate from {size} to {size2} (a zip "
+                  "bomb?)").format(
+                    path=shown(path), name=shown(name), size=_size(info.compress_size),
+                    size2=_size(info.file_size)))
     return members
 
 
@@ -228,7 +245,8 @@ def open_zip(path, kind: str, what: str) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         stream.close()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileRefused(f"{shown(path)}: not a valid {what} ({reason})") from None
+        raise FileRefused(_("{path}: not a valid {what} ({reason})").format(
+                              path=shown(path), what=_(what), reason=reason)) from None
 
 
 # --- images -------------------------------------------------------------------------------------
@@ -241,28 +259,36 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS):
     ``image.format`` says what it really was (a WebP named ``.png`` says WEBP)."""
     from PIL import Image, UnidentifiedImageError
 
-    with open_regular(path, "image", "image") as stream:
+    with open_regular(path, "image", N_("image")) as stream:
         try:
             with warnings.catch_warnings():  # the size is checked below, in one line of ours
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image = Image.open(stream, formats=IMAGE_FORMATS)
         except UnidentifiedImageError:
-            raise FileRefused(f"{shown(path)}: not a {IMAGE_FORMATS_TEXT} image") from None
+            raise FileRefused(_("{path}: not a {image_formats_text} image").format(
+                                  path=shown(path),
+                                  image_formats_text=IMAGE_FORMATS_TEXT)) from None
         except Image.DecompressionBombError:
-            raise FileRefused(f"{shown(path)}: refused: the image is too large "
-                              f"(at most {max_pixels:,} pixels)") from None
+            raise FileRefused(_("{path}: refused: the image is too large (at most "
+                                "{max_pixels:,} pixels)").format(
+                                  path=shown(path), max_pixels=max_pixels)) from None
         except (OSError, SyntaxError, ValueError) as exc:
-            raise FileRefused(f"{shown(path)}: not a readable image ({shown(exc)})") from None
+            raise FileRefused(_("{path}: not a readable image ({exc})").format(
+                                  path=shown(path), exc=shown(exc))) from None
         width, height = image.size
         if width * height > max_pixels:
             image.close()
-            raise FileRefused(f"{shown(path)}: refused: {width}×{height} is too large for an "
-                              f"image here (at most {max_pixels:,} pixels)")
+            raise FileRefused(_("{path}: refused: {width}×{height} is too large for an "
+                                "image here (at most {max_pixels:,} pixels)").format(
+                                  path=shown(path), width=width, height=height,
+                                  max_pixels=max_pixels))
         try:
             image.load()
         except Image.DecompressionBombError:
-            raise FileRefused(f"{shown(path)}: refused: the image is too large") from None
+            raise FileRefused(_("{path}: refused: the image is too large").format(
+                                  path=shown(path))) from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise FileRefused(f"{shown(path)}: damaged image ({shown(exc)})") from None
+            raise FileRefused(_("{path}: damaged image ({exc})").format(
+                                  path=shown(path), exc=shown(exc))) from None
         return image
 

@@ -18,6 +18,7 @@ from workbench.core.catalogue import CATALOGUE, check_regularizer, layer_type
 from workbench.core.errors import SpecError
 from workbench.core.graph import INPUT
 from workbench.core.optimizers import OPTIMIZER_ARGS, config_problem
+from workbench.i18n import _
 
 # Keys Keras writes into every layer config that carry nothing a user sets here.
 _IGNORED_KEYS = {"name", "trainable", "dtype", "seed"}
@@ -89,20 +90,22 @@ class LayerSpec:
     def from_dict(cls, data: Any, index: int | None = None) -> LayerSpec:
         where = f"layer {index + 1}" if index is not None else "layer"
         if not isinstance(data, dict):
-            raise SpecError(f"{where}: expected an object with class_name and config", index)
+            raise SpecError(_("{where}: expected an object with class_name and config").format(
+                                where=where), index)
         class_name = data.get("class_name")
         if not isinstance(class_name, str):
-            raise SpecError(f"{where}: missing class_name", index)
+            raise SpecError(_("{where}: missing class_name").format(where=where), index)
         if class_name not in CATALOGUE:
             raise SpecError(
-                f"{where}: unknown layer type {class_name!r} "
-                f"(supported: {', '.join(CATALOGUE)})", index,
+                _("{where}: unknown layer type {class_name!r} (supported: {catalogue})").format(
+                    where=where, class_name=class_name, catalogue=', '.join(CATALOGUE)), index,
             )
         config = data.get("config", {})
         if config is None:
             config = {}
         if not isinstance(config, dict):
-            raise SpecError(f"{where} ({class_name}): config must be an object", index)
+            raise SpecError(_("{where} ({class_name}): config must be an object").format(
+                                where=where, class_name=class_name), index)
         name = data.get("name")
         if name is not None:
             name = _graph.check_name(name, f"{where} ({class_name})", index)
@@ -118,7 +121,9 @@ class LayerSpec:
             if param is None:
                 known = ", ".join(p.name for p in ltype.params) or "none"
                 raise SpecError(
-                    f"{where} ({class_name}): unknown parameter {key!r} (parameters: {known})",
+                    _("{where} ({class_name}): unknown parameter {key!r} (parameters: "
+                      "{known})").format(
+                        where=where, class_name=class_name, key=key, known=known),
                     index, key,
                 )
             value = _normalise_value(value)
@@ -190,18 +195,20 @@ class LayerSpec:
 
 def _check_depth(count: int) -> None:
     if count > MAX_LAYERS:  # Keras's build and tracing recurse once per layer
-        raise SpecError(f"the model has {count:,} layers; the Workbench builds at most "
-                        f"{MAX_LAYERS}")
+        raise SpecError(_("the model has {count:,} layers; the Workbench builds at most "
+                          "{max_layers}").format(count=count, max_layers=MAX_LAYERS))
 
 
 def _shape(value: Any, what: str) -> tuple[int, ...]:
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise SpecError(f"{what} must be a list of positive whole numbers, got {value!r}")
+        raise SpecError(_("{what} must be a list of positive whole numbers, got {value!r}").format(
+                            what=what, value=value))
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise SpecError(f"{what} must be a list of positive whole numbers, got {value!r}")
+            raise SpecError(_("{what} must be a list of positive whole numbers, got "
+                              "{value!r}").format(what=what, value=value))
     return tuple(value)
 
 
@@ -217,13 +224,13 @@ class ModelSpec:
     @classmethod
     def from_dict(cls, data: Any) -> ModelSpec:
         if not isinstance(data, dict):
-            raise SpecError("the model must be an object with input_shape and layers")
+            raise SpecError(_("the model must be an object with input_shape and layers"))
         if "input_shape" not in data:
-            raise SpecError("the model has no input_shape")
+            raise SpecError(_("the model has no input_shape"))
         shape = _shape(data["input_shape"], "input_shape")
         layers = data.get("layers", [])
         if not isinstance(layers, list):
-            raise SpecError("the model's layers must be a list")
+            raise SpecError(_("the model's layers must be a list"))
         _check_depth(len(layers))
         spec = cls(shape, [LayerSpec.from_dict(item, i) for i, item in enumerate(layers)])
         _graph.resolve(spec.layers)  # names, inbound, merge inputs, cycles: one line at fault
@@ -321,19 +328,20 @@ class TrainConfig:
         if data is None:
             return cls()
         if not isinstance(data, dict):
-            raise SpecError("training settings must be an object")
+            raise SpecError(_("training settings must be an object"))
         cfg = cls()
         opt = data.get("optimizer", "adam")
         opt_config: dict[str, Any] = {}
         if isinstance(opt, dict):
             opt_config = opt.get("config") or {}
             if not isinstance(opt_config, dict):
-                raise SpecError("the optimizer's config must be an object")
+                raise SpecError(_("the optimizer's config must be an object"))
             opt_config = dict(opt_config)
             opt = opt.get("class_name", "")
         if not isinstance(opt, str) or opt.lower() not in OPTIMIZERS:
             raise SpecError(
-                f"unknown optimizer {opt!r} (supported: {', '.join(OPTIMIZERS.values())})"
+                _("unknown optimizer {opt!r} (supported: {values})").format(
+                    opt=opt, values=', '.join(OPTIMIZERS.values()))
             )
         cfg.optimizer = opt.lower()
         class_name = OPTIMIZERS[cfg.optimizer]
@@ -353,16 +361,18 @@ class TrainConfig:
                                 if k not in ("learning_rate", "momentum", "nesterov")}
         loss = data.get("loss", cfg.loss)
         if not isinstance(loss, str):
-            raise SpecError("loss must be a name such as 'sparse_categorical_crossentropy'")
+            raise SpecError(_("loss must be a name such as 'sparse_categorical_crossentropy'"))
         loss = _LOSS_ALIASES.get(loss, loss)
         if loss not in LOSSES:
-            raise SpecError(f"unknown loss {loss!r} (supported: {', '.join(LOSSES)})")
+            raise SpecError(_("unknown loss {loss!r} (supported: {losses})").format(
+                                loss=loss, losses=', '.join(LOSSES)))
         cfg.loss = loss
         metrics = data.get("metrics", cfg.metrics)
         if isinstance(metrics, str):
             metrics = [metrics]
         if not isinstance(metrics, list) or any(m not in METRICS for m in metrics):
-            raise SpecError(f"metrics must be a list of {', '.join(METRICS)}")
+            raise SpecError(_("metrics must be a list of {metrics}").format(
+                                metrics=', '.join(METRICS)))
         cfg.metrics = list(metrics)
         cfg.epochs = checked_epochs(data.get("epochs", cfg.epochs))
         cfg.batch_size = int(
@@ -377,7 +387,7 @@ class TrainConfig:
             es = {}
         if es not in (None, False):
             if not isinstance(es, dict):
-                raise SpecError("early_stopping must be an object such as {\"patience\": 3}")
+                raise SpecError(_("early_stopping must be an object such as {\"patience\": 3}"))
             es = {
                 "monitor": str(es.get("monitor", "val_loss")),
                 "patience": int(_number(es.get("patience", 3), "early_stopping patience", 0,
@@ -409,22 +419,27 @@ def checked_epochs(value: Any) -> int:
 def _bool(value: Any, what: str) -> bool:
     """A JSON true/false: a string such as "no" or "false" would read as True."""
     if not isinstance(value, bool):
-        raise SpecError(f"{what} must be true or false, got {value!r}")
+        raise SpecError(_("{what} must be true or false, got {value!r}").format(
+                            what=what, value=value))
     return value
 
 
 def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
             exclusive_min: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{what} must be a number, got {value!r}")
+        raise SpecError(_("{what} must be a number, got {value!r}").format(
+                            what=what, value=value))
     if value != value or value in (float("inf"), float("-inf")):
-        raise SpecError(f"{what} must be a finite number, got {value!r}")
+        raise SpecError(_("{what} must be a finite number, got {value!r}").format(
+                            what=what, value=value))
     if integer and int(value) != value:
-        raise SpecError(f"{what} must be a whole number, got {value!r}")
+        raise SpecError(_("{what} must be a whole number, got {value!r}").format(
+                            what=what, value=value))
     if value != value or value < lo or value > hi or (exclusive_min and value == lo):
         shown = (lambda v: f"{int(v):,}") if integer else (lambda v: f"{v:g}")  # not 1e+06
         low = f"more than {shown(lo)}" if exclusive_min else f"at least {shown(lo)}"
-        raise SpecError(f"{what} must be {low} and at most {shown(hi)}, got {value!r}")
+        raise SpecError(_("{what} must be {low} and at most {hi}, got {value!r}").format(
+                            what=what, low=low, hi=shown(hi), value=value))
     return float(value) if not integer else int(value)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.core.catalogue import layer_type
 from workbench.core.spec import LOSSES, OPTIMIZERS, ModelSpec, SpecError, TrainConfig
+from workbench.i18n import _
 
 
 class SpaceError(ValueError):
@@ -72,7 +73,8 @@ class Dimension:
             for choice in self.choices:
                 if choice_label(choice) == stored:
                     return choice
-            raise SpaceError(f"{self.key}: {stored!r} is not one of the choices")
+            raise SpaceError(_("{key}: {stored!r} is not one of the choices").format(
+                                 key=self.key, stored=stored))
         return int(stored) if self.kind == "int" else float(stored)
 
     def grid(self) -> list:
@@ -91,9 +93,9 @@ class Dimension:
             return len(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
         if self.step:
             return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-        raise SpaceError(f"{self.key}: a grid needs choices or a step for a range of numbers "
-                         f"(e.g. {{\"low\": {self.low:g}, \"high\": {self.high:g}, "
-                         f"\"step\": ...}})")
+        raise SpaceError(_("{key}: a grid needs choices or a step for a range of "
+                           "numbers (e.g. {{\"low\": {low:g}, \"high\": {high:g}, \"step\": "
+                           "...}})").format(key=self.key, low=self.low, high=self.high))
 
     def edges(self) -> list:
         """The values to check the model builds with: both ends of a range, or every choice."""
@@ -151,8 +153,10 @@ class Space:
         size = self.grid_size()
         if size > MAX_GRID:
             counts = " × ".join(f"{d.grid_count():,}" for d in self.dimensions)
-            raise SpaceError(f"a grid of {counts} = {size:,} settings is too many to list (at "
-                             f"most {MAX_GRID:,}); give fewer values or use another sampler")
+            raise SpaceError(_("a grid of {counts} = {size:,} settings is too many to "
+                               "list (at most {max_grid:,}); give fewer values or use "
+                               "another sampler").format(
+                                 counts=counts, size=size, max_grid=MAX_GRID))
         return {d.key: d.grid() for d in self.dimensions}
 
     def grid_size(self) -> int:
@@ -181,7 +185,8 @@ class Space:
             config = TrainConfig.from_dict(config.to_dict())
             spec = ModelSpec.from_dict(spec.to_dict())
         except SpecError as exc:
-            raise SpaceError(f"these settings do not make a valid model: {exc}") from None
+            raise SpaceError(_("these settings do not make a valid model: {exc}").format(
+                                 exc=exc)) from None
         return spec, config
 
 
@@ -203,16 +208,17 @@ def _set_training(config: TrainConfig, name: str, value: Any) -> None:
 def parse_space(data: Any, spec: ModelSpec, config: TrainConfig | None = None) -> Space:
     """The space ``data`` (SPACE.json's object) for this model, or SpaceError naming the key."""
     if not isinstance(data, dict):
-        raise SpaceError("the search space must be a JSON object mapping settings to "
-                         '{"low", "high"} or {"choices"}')
+        raise SpaceError(_("the search space must be a JSON object mapping settings to "
+                           '{"low", "high"} or {"choices"}'))
     if not data:
-        raise SpaceError("the search space is empty: name at least one setting to vary")
+        raise SpaceError(_("the search space is empty: name at least one setting to vary"))
     dims = [_dimension(str(key), value, spec) for key, value in data.items()]
     seen: dict[tuple, str] = {}
     for dim in dims:
         for target in _targets(dim):
             if target in seen:
-                raise SpaceError(f"{dim.key} and {seen[target]} set the same thing")
+                raise SpaceError(_("{key} and {seen} set the same thing").format(
+                                     key=dim.key, seen=seen[target]))
             seen[target] = dim.key
     space = Space(dims)
     if config is not None:  # every edge gives settings TrainConfig accepts
@@ -224,7 +230,8 @@ def parse_space(data: Any, spec: ModelSpec, config: TrainConfig | None = None) -
                         _set_training(trial, dim.target[1], value)
                         TrainConfig.from_dict(trial.to_dict())
                     except (SpecError, TypeError, ValueError) as exc:
-                        raise SpaceError(f"{dim.key}: {value!r} is refused: {exc}") from None
+                        raise SpaceError(_("{key}: {value!r} is refused: {exc}").format(
+                                             key=dim.key, value=value, exc=exc)) from None
     return space
 
 
@@ -236,12 +243,12 @@ def _targets(dim: Dimension) -> list[tuple]:
 
 def _dimension(key: str, body: Any, spec: ModelSpec) -> Dimension:
     if not isinstance(body, dict):
-        raise SpaceError(f'{key}: expected {{"low", "high"}} or {{"choices": [...]}}, '
-                         f"got {body!r}")
+        raise SpaceError(_("{key}: expected {{\"low\", \"high\"}} or {{\"choices\": [...]}}, "
+                           "got {body!r}").format(key=key, body=body))
     unknown = set(body) - _SPEC_KEYS
     if unknown:
-        raise SpaceError(f"{key}: unknown field {sorted(unknown)[0]!r} (fields: low, high, log, "
-                         "step, choices)")
+        raise SpaceError(_("{key}: unknown field {unknown!r} (fields: low, high, log, "
+                           "step, choices)").format(key=key, unknown=sorted(unknown)[0]))
     if key in TRAINING_KEYS:
         kind, lo, hi = TRAINING_KEYS[key]
         target: tuple = ("training", key)
@@ -249,7 +256,7 @@ def _dimension(key: str, body: Any, spec: ModelSpec) -> Dimension:
     elif key == DROPOUT_KEY:
         rows = [i for i, layer in enumerate(spec.layers) if layer.class_name in DROPOUT_LAYERS]
         if not rows:
-            raise SpaceError("dropout: the model has no Dropout layer")
+            raise SpaceError(_("dropout: the model has no Dropout layer"))
         param = layer_type("Dropout").param("rate")
         kind, target, check = "float", ("dropout", tuple(rows)), param.check
     elif "." in key:
@@ -258,8 +265,9 @@ def _dimension(key: str, body: Any, spec: ModelSpec) -> Dimension:
         target, check = ("layer", row, param.name), param.check
     else:
         known = ", ".join([*TRAINING_KEYS, DROPOUT_KEY])
-        raise SpaceError(f"unknown setting {key!r}: use a training setting ({known}) or "
-                         "LAYER.param (a layer's name or row, e.g. 2.units)")
+        raise SpaceError(_("unknown setting {key!r}: use a training setting ({known}) "
+                           "or LAYER.param (a layer's name or row, e.g. 2.units)").format(
+                             key=key, known=known))
     return _values(key, body, kind, target, check)
 
 
@@ -290,24 +298,28 @@ def _training_check(key: str, kind: str, lo, hi):
 
 
 def _layer_param(key: str, spec: ModelSpec):
-    where, _, name = key.rpartition(".")
+    where, _dot, name = key.rpartition(".")
     if where.isdigit():
         row = int(where) - 1
         if not 0 <= row < len(spec.layers):
-            raise SpaceError(f"{key}: the model has no row {where} (rows 1 to "
-                             f"{len(spec.layers)})")
+            raise SpaceError(_("{key}: the model has no row {where} (rows 1 to "
+                               "{n_layers})").format(
+                                 key=key, where=where, n_layers=len(spec.layers)))
     else:
         names = _layer_names(spec)
         if where not in names:
-            raise SpaceError(f"{key}: no layer is named {where!r} (names: "
-                             f"{', '.join(names) or 'none'}; or use its row number)")
+            raise SpaceError(_("{key}: no layer is named {where!r} (names: {names}; or "
+                               "use its row number)").format(
+                                 key=key, where=where, names=', '.join(names) or 'none'))
         row = names.index(where)
     layer = spec.layers[row]
     param = layer_type(layer.class_name).param(name)
     if param is None:
         known = ", ".join(p.name for p in layer_type(layer.class_name).params) or "none"
-        raise SpaceError(f"{key}: layer {row + 1} ({layer.class_name}) has no parameter "
-                         f"{name!r} (parameters: {known})")
+        raise SpaceError(_("{key}: layer {row} ({class_name}) has no parameter {name!r} "
+                           "(parameters: {known})").format(
+                             key=key, row=row + 1, class_name=layer.class_name,
+                             name=name, known=known))
     return row, param
 
 
@@ -320,44 +332,57 @@ def _layer_names(spec: ModelSpec) -> list[str]:
 
 def _values(key: str, body: dict, kind: str, target: tuple, check) -> Dimension:
     def refuse(value, why):
-        raise SpaceError(f"{key}: {value!r} is refused: {why}")
+        raise SpaceError(_("{key}: {value!r} is refused: {why}").format(
+                             key=key, value=value, why=why))
 
     if "choices" in body:
         if set(body) - {"choices"}:
-            raise SpaceError(f"{key}: give either choices or low/high, not both")
+            raise SpaceError(_("{key}: give either choices or low/high, not both").format(
+                                 key=key))
         choices = body["choices"]
         if not isinstance(choices, list) or not choices:
-            raise SpaceError(f"{key}: choices must be a non-empty list")
+            raise SpaceError(_("{key}: choices must be a non-empty list").format(
+                                 key=key))
         if len(choices) > MAX_CHOICES:
-            raise SpaceError(f"{key}: {len(choices):,} choices, at most {MAX_CHOICES:,}; give "
-                             'a range {"low", "high", "step"} for more values')
+            raise SpaceError(_("{key}: {n_choices:,} choices, at most {max_choices:,}; "
+                               "give a range {{\"low\", \"high\", \"step\"}} for more "
+                               "values").format(
+                                 key=key, n_choices=len(choices),
+                                 max_choices=MAX_CHOICES))
         labels = [choice_label(c) for c in choices]
         if len(set(map(repr, labels))) != len(labels):
-            raise SpaceError(f"{key}: the choices repeat a value")
+            raise SpaceError(_("{key}: the choices repeat a value").format(key=key))
         for choice in choices:
             problem = check(choice)
             if problem:
                 refuse(choice, problem)
         return Dimension(key, "choice", choices=tuple(choices), target=target)
     if "low" not in body or "high" not in body:
-        raise SpaceError(f'{key}: give "low" and "high", or "choices"')
+        raise SpaceError(_("{key}: give \"low\" and \"high\", or \"choices\"").format(
+                             key=key))
     if kind not in ("int", "float"):
-        raise SpaceError(f"{key}: not a number: give its values as choices")
+        raise SpaceError(_("{key}: not a number: give its values as choices").format(
+                             key=key))
     low, high, log, step = body["low"], body["high"], body.get("log", False), body.get("step")
     for value in (low, high, *([step] if step is not None else [])):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
                 value):
-            raise SpaceError(f"{key}: low, high and step must be numbers, got {value!r}")
+            raise SpaceError(_("{key}: low, high and step must be numbers, got {value!r}").format(
+                                 key=key, value=value))
         if kind == "int" and int(value) != value:
-            raise SpaceError(f"{key}: takes whole numbers, got {value!r}")
+            raise SpaceError(_("{key}: takes whole numbers, got {value!r}").format(
+                                 key=key, value=value))
     if low > high:
-        raise SpaceError(f"{key}: low ({low:g}) is more than high ({high:g})")
+        raise SpaceError(_("{key}: low ({low:g}) is more than high ({high:g})").format(
+                             key=key, low=low, high=high))
     if not isinstance(log, bool):
-        raise SpaceError(f"{key}: log must be true or false")
+        raise SpaceError(_("{key}: log must be true or false").format(key=key))
     if log and low <= 0:
-        raise SpaceError(f"{key}: a log scale needs low > 0 (got {low:g})")
+        raise SpaceError(_("{key}: a log scale needs low > 0 (got {low:g})").format(
+                             key=key, low=low))
     if step is not None and (step <= 0 or log):
-        raise SpaceError(f"{key}: step must be more than 0, and cannot go with log")
+        raise SpaceError(_("{key}: step must be more than 0, and cannot go with log").format(
+                             key=key))
     for value in (low, high):
         problem = check(int(value) if kind == "int" else float(value))
         if problem:
@@ -376,8 +401,9 @@ def check_space_builds(space: Space, spec: ModelSpec, config: TrainConfig) -> No
         if dim.target[0] == "training":
             continue
         for value in dim.edges():
-            trial_spec, _ = space.apply(spec, config, {dim.key: value})
+            trial_spec, _config = space.apply(spec, config, {dim.key: value})
             report = inspect_model(trial_spec)
             if not report.ok:
-                raise SpaceError(f"{dim.key}: {choice_label(value)} is refused: "
-                                 f"{report.error_text()}")
+                raise SpaceError(_("{key}: {choice_label} is refused: {error_text}").format(
+                                     key=dim.key, choice_label=choice_label(value),
+                                     error_text=report.error_text()))

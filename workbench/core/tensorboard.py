@@ -83,7 +83,7 @@ class TensorBoardListener(TrainingListener):
     def __init__(self, folder, run_id: int, model, hparams: dict, inner: TrainingListener,
                  per_batch: bool = False):
         require()
-        self.tf, _ = load_tensorflow()
+        self.tf, _keras = load_tensorflow()
         self.inner = inner
         self.per_batch = per_batch
         self.folder = run_folder(folder, run_id)

@@ -26,6 +26,7 @@ from workbench.core.errors import plain_text, reason_lines
 from workbench.core.feed import Rows, keras_batches
 from workbench.core.spec import TrainConfig
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 
 class TrainingError(Exception):
@@ -153,8 +154,9 @@ def adapt_inputs(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
         return evaluation.adapt_inputs(x, tuple(input_shape))
     except ValueError:
         raise TrainingError(
-            f"the dataset's samples have shape {tuple(x.shape[1:])} but the model's input is "
-            f"{tuple(input_shape)}; set the model's input shape to {tuple(x.shape[1:])}"
+            _("the dataset's samples have shape {shape} but the model's input is "
+              "{input_shape}; set the model's input shape to {shape}").format(
+                shape=tuple(x.shape[1:]), input_shape=tuple(input_shape))
         ) from None
 
 
@@ -296,7 +298,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
     a run started again with the same folder after a kill goes on from the last epoch backed up
     (at most one epoch is lost) and reports the whole run's history.
     """
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     listener = listener or TrainingListener()
     control = control or TrainingControl()
     state: dict[str, Any] = {
@@ -343,7 +345,7 @@ def run_training(model, data: TrainingData, config: TrainConfig,
             batch_size, shuffle = None, False  # the stream batches and shuffles
             callbacks = [*callbacks, failure.callback()]
         else:  # gathered from the one in-memory array, never copied whole (core.feed)
-            tf, _ = load_tensorflow()
+            tf, _keras = load_tensorflow()
             inputs = (keras_batches(tf, data.x_train, data.y_train, batch_size,
                                     shuffle=config.shuffle, seed=config.seed), None)
             if has_val:

@@ -23,6 +23,7 @@ import zmq
 
 from workbench import i18n
 from workbench.engine.protocol import Message, ProtocolError, Signer, decode, encode, new_id
+from workbench.i18n import _
 
 log = logging.getLogger("workbench.engine.client")
 
@@ -106,7 +107,7 @@ class EngineClient:
         call = Call(message, on_event, on_reply)
         with self._lock:
             if self._closing.is_set():
-                raise EngineError("the connection to the engine is closed")
+                raise EngineError(_("the connection to the engine is closed"))
             self._calls[call.id] = call
         self._outbox.put(frames)
         self._wake()

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.appdata import data_dir
+from workbench.i18n import _
 
 CHUNK = 4 << 20
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -40,7 +41,7 @@ def cache_dir() -> Path:
 def _hash(body: dict) -> str:
     digest = body.get("hash")
     if not isinstance(digest, str) or not _HASH.fullmatch(digest):
-        raise DataCacheError("a dataset's hash is 64 lowercase hex digits")
+        raise DataCacheError(_("a dataset's hash is 64 lowercase hex digits"))
     return digest
 
 
@@ -56,7 +57,8 @@ def cached_path(digest: str) -> Path:
     """The cached file or folder of ``digest`` (DataCacheError: the engine has none)."""
     path = _cached(_hash({"hash": digest}))
     if path is None:
-        raise DataCacheError(f"the engine has no dataset {digest[:12]}…: send it first")
+        raise DataCacheError(_("the engine has no dataset {digest}…: send it first").format(
+                                 digest=digest[:12]))
     return path
 
 
@@ -75,25 +77,26 @@ def put_data(body: dict, client: bytes) -> dict:
     if (kind not in ("npz", "tar") or type(offset) is not int or type(total) is not int
             or not isinstance(chunk, np.ndarray) or chunk.dtype != np.uint8
             or not 0 <= offset < total):
-        raise DataCacheError("put_data needs a uint8 chunk, its offset and the total size")
+        raise DataCacheError(_("put_data needs a uint8 chunk, its offset and the total size"))
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / f"{digest}.{client.hex()[:32]}.part"
     if offset == 0:
         part.unlink(missing_ok=True)
     elif not part.exists() or part.stat().st_size != offset:
-        raise DataCacheError(f"a chunk at {offset} of a dataset the engine has not received "
-                             "up to there: send it again from the start")
+        raise DataCacheError(_("a chunk at {offset} of a dataset the engine has not "
+                               "received up to there: send it again from the start").format(
+                                 offset=offset))
     with open(part, "ab") as handle:
         handle.write(chunk.tobytes())
     received = offset + chunk.size
     if received > total:
         part.unlink(missing_ok=True)
-        raise DataCacheError("more bytes than the dataset's size were sent")
+        raise DataCacheError(_("more bytes than the dataset's size were sent"))
     if received == total:
         if _sha256(part) != digest:
             part.unlink(missing_ok=True)
-            raise DataCacheError("the dataset received does not match its hash: send it again")
+            raise DataCacheError(_("the dataset received does not match its hash: send it again"))
         if kind == "npz":
             os.replace(part, folder / f"{digest}.npz")
         else:
@@ -109,7 +112,8 @@ def _unpack(tar: Path, target: Path) -> None:
         if not target.exists():  # else another client's copy of the same bytes is there
             os.replace(unpacking, target)
     except (tarfile.TarError, OSError) as exc:
-        raise DataCacheError(f"the folder sent could not be unpacked: {exc}") from None
+        raise DataCacheError(_("the folder sent could not be unpacked: {exc}").format(
+                                 exc=exc)) from None
     finally:
         tar.unlink(missing_ok=True)
         shutil.rmtree(unpacking, ignore_errors=True)
@@ -160,13 +164,14 @@ def _send(request, path: Path, kind: str, progress) -> tuple[str, int]:
         return digest, 0
     total = os.path.getsize(path)
     if total == 0:
-        raise DataCacheError(f"{path} is empty")
+        raise DataCacheError(_("{path} is empty").format(path=path))
     sent = 0
     with open(path, "rb") as handle:
         while sent < total:
             block = handle.read(CHUNK)
             if not block:
-                raise DataCacheError(f"{path} changed while it was being sent")
+                raise DataCacheError(_("{path} changed while it was being sent").format(
+                                         path=path))
             request("put_data", {"hash": digest, "offset": sent, "total": total, "kind": kind,
                                  "chunk": np.frombuffer(block, dtype=np.uint8)}, timeout=300)
             sent += len(block)

@@ -21,6 +21,7 @@ from workbench.core.training import TrainingControl, TrainingListener
 from workbench.engine.plain import floats, inspection_to_dict, outcome_to_dict
 from workbench.engine.protocol import PROTOCOL, new_id
 from workbench.engine.server import INLINE, Call, Handler
+from workbench.i18n import _
 
 
 class EngineRequestError(Exception):
@@ -67,7 +68,7 @@ def describe_device() -> dict:
     """``{"kind": "GPU"|"CPU", "name", "count"}``: where this engine's TensorFlow computes."""
     from workbench.core.tf_loader import load_tensorflow
 
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         try:
@@ -92,7 +93,7 @@ def _cpu_name() -> str:
 def device_text(device: dict | None) -> str:
     """"CPU (name)" or "GPU (name)", for a status line."""
     if not device:
-        return "unknown device"
+        return _("unknown device")
     return f"{device.get('kind', 'CPU')} ({device.get('name', '?')})"
 
 
@@ -198,7 +199,7 @@ def _dataset(body: dict, seed: int | None):
 
     name = body.get("dataset")
     if not isinstance(name, str):
-        raise EngineRequestError("the request names no dataset")
+        raise EngineRequestError(_("the request names no dataset"))
     if body.get("dataset_hash") is not None:  # a file the caller sent (engine.datacache)
         from workbench.engine.datacache import cached_path
 
@@ -284,8 +285,9 @@ def admit_train(state: EngineState, call: Call, register: bool = True) -> None:
             if register:
                 state.training = _running(call)
         elif running["client"] != call.identity:
-            raise EngineRequestError(f"busy: training {running['title']} for another window "
-                                     f"since {running['since']}")
+            raise EngineRequestError(_("busy: training {title} for another window since "
+                                       "{since}").format(
+                                         title=running['title'], since=running['since']))
 
 
 def check_run(state: EngineState, call: Call) -> dict:
@@ -343,13 +345,14 @@ def _source(state: EngineState, body: dict) -> tuple[tuple, list | None]:
     handle = body.get("handle")
     if handle is not None:
         if handle not in state.sources:
-            raise EngineRequestError(f"the engine holds no model {handle!r}")
+            raise EngineRequestError(_("the engine holds no model {handle!r}").format(
+                                         handle=handle))
         return state.sources[handle]
     if "spec" in body:
         return ("spec", body["spec"]), body.get("weights")
     if "plain" in body:
         return ("plain", body["plain"]), body.get("weights")
-    raise EngineRequestError("the request gives no model (handle, spec or plain)")
+    raise EngineRequestError(_("the request gives no model (handle, spec or plain)"))
 
 
 def _build(source: tuple, weights: list | None):
@@ -378,7 +381,7 @@ def load_model(state: EngineState, call: Call) -> dict:
     if handle is None:
         handle = new_id()
     elif not isinstance(handle, str) or not 0 < len(handle) <= 64:
-        raise EngineRequestError("a model handle is a name of 1 to 64 characters")
+        raise EngineRequestError(_("a model handle is a name of 1 to 64 characters"))
     state.sources.pop(handle, None)  # a build that fails leaves no stale model under the name
     state.models.pop(handle, None)
     source, weights = _source(state, {k: v for k, v in call.body.items() if k != "handle"})
@@ -394,15 +397,15 @@ def load_model(state: EngineState, call: Call) -> dict:
 
 
 def set_weights(state: EngineState, call: Call) -> dict:
-    source, _ = _source(state, call.body)
+    source, _kind = _source(state, call.body)
     weights = call.body.get("weights")
     if not isinstance(weights, list):
-        raise EngineRequestError("set_weights needs a list of weight arrays")
+        raise EngineRequestError(_("set_weights needs a list of weight arrays"))
     handle = call.body["handle"]
     try:
         state.models[handle].set_weights([np.asarray(w) for w in weights])
     except ValueError:
-        raise EngineRequestError("the weights do not fit the model") from None
+        raise EngineRequestError(_("the weights do not fit the model")) from None
     state.sources[handle] = (source, weights)
     return {}
 
@@ -416,7 +419,7 @@ def predict(state: EngineState, call: Call) -> dict:
     _source(state, call.body)
     digit = call.body.get("digit")
     if not isinstance(digit, np.ndarray) or digit.shape != (28, 28):
-        raise EngineRequestError("predict needs a 28×28 digit array")
+        raise EngineRequestError(_("predict needs a 28×28 digit array"))
     try:  # on this lane's traced call (~1 ms)
         output = state.predictor.predict(state.models[call.body["handle"]], digit)
     except ValueError as exc:  # the model does not take a 28×28 picture

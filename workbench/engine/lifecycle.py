@@ -30,12 +30,15 @@ from pathlib import Path
 
 from workbench.engine.client import EngineClient, EngineError
 from workbench.engine.protocol import new_key
+from workbench.i18n import N_, _
 
 log = logging.getLogger("workbench.engine.lifecycle")
 
 HANDSHAKE_TIMEOUT_S = 30.0  # the engine answers before it imports TensorFlow
 SILENCE_S = 15.0  # a side that hears nothing from the other for this long gives it up
 TAIL_LINES = 3
+# The engine's states, as the status bar words them (translated where shown).
+STATES = (N_("starting"), N_("restarting"), N_("ready"), N_("failed"), N_("stopped"))
 _LISTING = ("Thread 0x", "Current thread 0x", "File \"", "Extension modules:",
             "<no Python frame>", "Stack (most recent call first)")
 
@@ -103,7 +106,7 @@ class EngineProcess:
         client = self.client
         if client is None:
             raise EngineError(self.detail if self.state == "failed" and self.detail
-                              else f"the engine is {self.state}")
+                              else _("the engine is {state}").format(state=_(self.state)))
         return client
 
     def submit(self, *args, **kwargs):
@@ -178,13 +181,14 @@ class EngineProcess:
                 client.close(ended)  # every request still waiting gets this line
             self.restarts += 1
             if self.restarts > self.max_restarts:
-                self._set_state("failed", f"{ended}; not restarted again "
-                                          f"({self.max_restarts} restarts)")
+                self._set_state("failed", _("{ended}; not restarted again ({restarts} "
+                                            "restarts)").format(ended=ended,
+                                                                restarts=self.max_restarts))
                 with self._connected:
                     self._connected.notify_all()
                 return
-            self._set_state("restarting", f"{ended}; restarting "
-                                          f"({self.restarts} of {self.max_restarts})")
+            self._set_state("restarting", _("{ended}; restarting ({restart} of {restarts})").format(
+                ended=ended, restart=self.restarts, restarts=self.max_restarts))
 
     def _spawn(self) -> None:
         with open(self.log_path, "ab") as log_file:
@@ -247,21 +251,22 @@ class EngineProcess:
                 process.kill()
                 process.wait()
                 return self.ended_line(process.returncode,
-                                       f"no answer for {self.silence_s:.0f} s")
+                                       _("no answer for {seconds} s").format(
+                                           seconds=f"{self.silence_s:.0f}"))
         return None
 
     def ended_line(self, code: int | None, why: str = "") -> str:
         """One line: how the engine ended, and the last lines it wrote to its stderr."""
         if code is not None and code < 0:
             try:
-                how = f"killed by {signal.Signals(-code).name}"
+                how = _("killed by {signal}").format(signal=signal.Signals(-code).name)
             except ValueError:
-                how = f"killed by signal {-code}"
+                how = _("killed by signal {number}").format(number=-code)
         elif code is not None:
-            how = f"exit code {code}"
+            how = _("exit code {code}").format(code=code)
         else:
-            how = "still running"
-        head = f"The engine stopped ({how}{'; ' + why if why else ''})"
+            how = _("still running")
+        head = _("The engine stopped ({how})").format(how=how + ("; " + why if why else ""))
         tail = self.stderr_tail()
         return f"{head}: {tail}" if tail else head
 
@@ -293,7 +298,7 @@ def _read_line(stream, timeout: float) -> str:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"nothing in {timeout:g} s")
-        ready, _, _ = select.select([stream], [], [], left)
+        ready, _w, _x = select.select([stream], [], [], left)
         if ready:
             chunk = os.read(stream.fileno(), 4096)
             if not chunk:

@@ -27,6 +27,7 @@ from workbench.core.appdata import data_dir
 from workbench.core.safe_io import shown
 from workbench.engine.client import EngineClient, EngineError
 from workbench.engine.protocol import PROTOCOL
+from workbench.i18n import _
 
 CONNECTION_FORMAT = "workbench-engine-connection/1"
 MAX_FILE_BYTES = 64 << 10
@@ -85,17 +86,19 @@ def parse_listen(text: str, allow_remote: bool = False) -> tuple[str, int]:
     host, sep, port = str(text).rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise RemoteError(f"--listen {shown(text)}: give HOST:PORT, e.g. 127.0.0.1:5555")
+        raise RemoteError(_("--listen {text}: give HOST:PORT, e.g. 127.0.0.1:5555").format(
+                              text=shown(text)))
     if host == "localhost":
         host = "127.0.0.1"
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        raise RemoteError(f"--listen {shown(text)}: {shown(host)} is not an IP address "
-                          "(e.g. 127.0.0.1)") from None
+        raise RemoteError(_("--listen {text}: {host} is not an IP address (e.g. "
+                            "127.0.0.1)").format(text=shown(text), host=shown(host))) from None
     if not loopback and not allow_remote:
-        raise RemoteError(f"--listen {shown(text)}: not a loopback address; the engine listens "
-                          "on 127.0.0.1 (reach it with ssh -L) unless --allow-remote is given")
+        raise RemoteError(_("--listen {text}: not a loopback address; the engine "
+                            "listens on 127.0.0.1 (reach it with ssh -L) unless "
+                            "--allow-remote is given").format(text=shown(text)))
     return host, int(port)
 
 
@@ -123,9 +126,10 @@ def bind(key: bytes, host: str, port: int, handlers: dict):
                       context=context)
     except zmq.ZMQError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise RemoteError(f"{where} is in use (another engine or program listens there): "
-                              "choose another port") from None
-        raise RemoteError(f"cannot listen on {where}: {exc.strerror}") from None
+            raise RemoteError(_("{where} is in use (another engine or program listens "
+                                "there): choose another port").format(where=where)) from None
+        raise RemoteError(_("cannot listen on {where}: {reason}").format(
+                              where=where, reason=exc.strerror)) from None
 
 
 def default_connection_file(port: int) -> Path:
@@ -172,8 +176,9 @@ def check_connection_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     old = _read_ours(path, writing=True)
     if old is not None and old.get("pid") != os.getpid() and _alive(old.get("pid")):
-        raise RemoteError(f"{shown(path)}: belongs to a running engine (pid {old.get('pid')}); "
-                          "give another --connection-file")
+        raise RemoteError(_("{path}: belongs to a running engine (pid {pid}); give "
+                            "another --connection-file").format(
+                              path=shown(path), pid=old.get('pid')))
     return path
 
 
@@ -196,8 +201,9 @@ def write_connection_file(path: str | os.PathLike, connection: Connection) -> Pa
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise RemoteError(f"{shown(exc.filename or path)}: cannot be written "
-                          f"({exc.strerror or exc})") from None
+        raise RemoteError(_("{filename}: cannot be written ({reason})").format(
+                              filename=shown(exc.filename or path),
+                              reason=exc.strerror or exc)) from None
     return path
 
 
@@ -221,18 +227,18 @@ def read_connection_file(path: str | os.PathLike) -> Connection:
     """The connection file at ``path`` (RemoteError: missing, unreadable, not ours, malformed)."""
     path = Path(path)
     if not path.exists():
-        raise RemoteError(f"{shown(path)}: no such connection file (`workbench engine` writes "
-                          "it and prints its name)")
+        raise RemoteError(_("{path}: no such connection file (`workbench engine` writes "
+                            "it and prints its name)").format(path=shown(path)))
     data = _read_ours(path)
     try:
         host, port, key = data["host"], data["port"], bytes.fromhex(data["key"])
         if not isinstance(host, str) or type(port) is not int or not 0 < port <= 65535:
             raise ValueError
     except (KeyError, TypeError, ValueError):
-        raise RemoteError(f"{shown(path)}: a connection file without a host, port and "
-                          "key") from None
+        raise RemoteError(_("{path}: a connection file without a host, port and key").format(
+                              path=shown(path))) from None
     if len(key) < 16:
-        raise RemoteError(f"{shown(path)}: its key is too short")
+        raise RemoteError(_("{path}: its key is too short").format(path=shown(path)))
     pid = data.get("pid")
     return Connection(host, port, key, str(data.get("protocol", "")),
                       pid if type(pid) is int else None, str(data.get("workbench", "")))
@@ -245,28 +251,33 @@ def connect(connection: Connection, file: str | os.PathLike = "the connection fi
     it does not answer (a wrong key: it drops what it cannot verify)."""
     where = connection.where
     if connection.protocol != PROTOCOL:
-        raise RemoteError(f"the engine at {where} speaks {shown(connection.protocol)}, this "
-                          f"Workbench speaks {PROTOCOL}: run the same Workbench version on both "
-                          "machines")
+        raise RemoteError(_("the engine at {where} speaks {theirs}, this Workbench "
+                            "speaks {ours}: run the same Workbench version on both "
+                            "machines").format(
+                              where=where, theirs=shown(connection.protocol), ours=PROTOCOL))
     try:  # zmq would retry a refused port for ever, in silence: ask the system once
         socket.create_connection((connection.host, connection.port), REACH_TIMEOUT_S).close()
     except OSError as exc:
-        why = "connection refused (is `workbench engine` running there?)" if isinstance(
+        why = _("connection refused (is `workbench engine` running there?)") if isinstance(
             exc, ConnectionRefusedError) else (exc.strerror or str(exc) or type(exc).__name__)
-        raise RemoteError(f"cannot reach the engine at {where}: {why}") from None
+        raise RemoteError(_("cannot reach the engine at {where}: {why}").format(
+                              where=where, why=why)) from None
     client = EngineClient(connection.address, connection.key)
     timeout = PING_TIMEOUT_S if ping_timeout is None else ping_timeout
     try:
         ping = client.request("ping", timeout=timeout)
     except TimeoutError:
         client.close()
-        raise RemoteError(f"the engine at {where} did not answer a signed ping: wrong key in "
-                          f"{shown(file)}, or not a Workbench engine") from None
+        raise RemoteError(_("the engine at {where} did not answer a signed ping: wrong "
+                            "key in {file}, or not a Workbench engine").format(
+                              where=where, file=shown(file))) from None
     except EngineError as exc:  # signed, but refused: another version of the protocol
         client.close()
-        raise RemoteError(f"the engine at {where} refused this Workbench: {exc}") from None
+        raise RemoteError(_("the engine at {where} refused this Workbench: {exc}").format(
+                              where=where, exc=exc)) from None
     if ping.get("protocol") != PROTOCOL:
         client.close()
-        raise RemoteError(f"the engine at {where} speaks {shown(ping.get('protocol'))}, this "
-                          f"Workbench speaks {PROTOCOL}")
+        raise RemoteError(_("the engine at {where} speaks {theirs}, this Workbench speaks "
+                            "{ours}").format(
+                              where=where, theirs=shown(ping.get('protocol')), ours=PROTOCOL))
     return client, ping

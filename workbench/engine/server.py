@@ -26,6 +26,7 @@ import zmq
 
 from workbench import i18n
 from workbench.engine.protocol import Message, ProtocolError, Signer, decode, encode
+from workbench.i18n import _
 
 log = logging.getLogger("workbench.engine")
 
@@ -172,9 +173,9 @@ class Server:
                 frames = encode(message, self.signer)
             except ValueError as exc:  # a handler's body the wire cannot carry: its bug, told
                 log.error("cannot send %s %s: %s", message.kind, message.name, exc)
+                error = _("the engine could not send its answer: {exc}").format(exc=exc)
                 frames = encode(Message("reply", message.id, message.name, ok=False,
-                                        error=f"the engine could not send its answer: {exc}"),
-                                self.signer)
+                                        error=error), self.signer)
             self.socket.send_multipart([identity, *frames])  # copy=False: pyzmq starts a thread
 
     def _receive_all(self) -> None:
@@ -191,7 +192,7 @@ class Server:
                 log.warning("refused a message: %s", exc)
                 if exc.message_id is not None:  # signed by the peer: tell it why
                     self.send(identity, Message("reply", exc.message_id, ok=False,
-                                                error=f"message refused: {exc}"))
+                                                error=_("message refused: {exc}").format(exc=exc)))
                 continue
             self._last_heard = time.monotonic()
             if message.kind == "heartbeat":
@@ -208,7 +209,8 @@ class Server:
         call = Call(self, identity, message)
         if handler is None:
             self.send(identity, Message("reply", message.id, message.name, ok=False,
-                                        error=f"the engine has no request {message.name!r}"))
+                                        error=_("the engine has no request {name!r}").format(
+                                            name=message.name)))
             return
         try:
             if handler.admit is not None:

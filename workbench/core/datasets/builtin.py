@@ -12,6 +12,7 @@ import workbench
 from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.core.datasets.splits import stratified_split
 from workbench.core.feed import aligned_empty
+from workbench.i18n import _
 
 RESOURCES = Path(workbench.__file__).resolve().parent.parent / "resources"
 EMBEDDED_MNIST = RESOURCES / "datasets" / "mnist-10k.npz"
@@ -49,10 +50,11 @@ def shipped_arrays(path: Path, what: str, tool: str) -> tuple[np.ndarray, np.nda
         with np.load(path, allow_pickle=False) as archive:
             x, y = archive["x"], archive["y"]
     except FileNotFoundError:
-        raise DatasetError(f"The {what} file {path} is missing; rebuild it with "
-                           f"'python {tool}'.") from None
+        raise DatasetError(_("The {what} file {path} is missing; rebuild it with "
+                             "'python {tool}'.").format(what=what, path=path, tool=tool)) from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise DatasetError(f"The {what} file {path} is damaged ({exc}).") from None
+        raise DatasetError(_("The {what} file {path} is damaged ({exc}).").format(
+                               what=what, path=path, exc=exc)) from None
     x.flags.writeable = False
     y.flags.writeable = False
     return x, y

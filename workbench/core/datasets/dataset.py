@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from workbench.core.datasets.splits import stratified_pick, take
-from workbench.i18n import N_
+from workbench.i18n import N_, _
 
 TASKS = (N_("classification"), N_("regression"))  # translated where shown
 
@@ -49,7 +49,9 @@ class Dataset:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if len(x) != len(y):
-                raise DatasetError(f"x_{split} has {len(x)} samples but y_{split} has {len(y)}.")
+                raise DatasetError(_("x_{split} has {n_x} samples but y_{split} has "
+                                     "{n_y}.").format(
+                                       split=split, n_x=len(x), n_y=len(y)))
 
     @property
     def input_shape(self) -> tuple[int, ...]:

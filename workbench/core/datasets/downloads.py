@@ -24,6 +24,7 @@ import numpy as np
 
 from workbench.core.datasets.builtin import DIGIT_NAMES, scale_images
 from workbench.core.datasets.dataset import Dataset, DatasetError
+from workbench.i18n import _
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_HOST = "storage.googleapis.com"
@@ -69,19 +70,21 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as stream:
             data = stream.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"Could not read {path} ({exc}).") from None
+        raise DatasetError(_("Could not read {path} ({exc}).").format(
+                               path=path, exc=exc)) from None
     if len(data) < 4 or data[0] or data[1] or data[2] not in _IDX_TYPES:
-        raise DatasetError(f"{path} is not an idx file (bad header).")
+        raise DatasetError(_("{path} is not an idx file (bad header).").format(
+                               path=path))
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DatasetError(f"{path} is truncated.")
+        raise DatasetError(_("{path} is truncated.").format(path=path))
     shape = struct.unpack(f">{ndim}I", data[4:header])
     values = np.frombuffer(data, dtype=_IDX_TYPES[data[2]], offset=header)
     if values.size != int(np.prod(shape)):
         raise DatasetError(
-            f"{path} should hold {int(np.prod(shape))} values for shape {shape} "
-            f"but holds {values.size}."
+            _("{path} should hold {prod} values for shape {shape} but holds {size}.").format(
+                path=path, prod=int(np.prod(shape)), shape=shape, size=values.size)
         )
     return values.reshape(shape).astype(values.dtype.newbyteorder("="))
 
@@ -102,12 +105,14 @@ def read_idx_folder(folder: Path):
     for split, x, y in (("train", x_train, y_train), ("t10k", x_test, y_test)):
         if x.ndim != 3 or y.ndim != 1:
             raise DatasetError(
-                f"{folder}: {split} images should be 3-D and labels 1-D, "
-                f"not {x.shape} and {y.shape}."
+                _("{folder}: {split} images should be 3-D and labels 1-D, not {shape} "
+                  "and {shape2}.").format(
+                    folder=folder, split=split, shape=x.shape, shape2=y.shape)
             )
         if len(x) != len(y):
             raise DatasetError(
-                f"{folder}: {split} images hold {len(x)} samples but labels hold {len(y)}."
+                _("{folder}: {split} images hold {n_x} samples but labels hold {n_y}.").format(
+                    folder=folder, split=split, n_x=len(x), n_y=len(y))
             )
     return (x_train, y_train), (x_test, y_test)
 
@@ -152,13 +157,14 @@ def _socket_timeout(seconds: float):
 def _download(title: str, fetch, advice: str, allow_download: bool):
     """Run ``fetch(keras)``; any failure becomes one DatasetError carrying ``advice``."""
     if not allow_download:
-        raise DatasetError(f"{title} is not on this computer and downloading is off. {advice}")
+        raise DatasetError(_("{title} is not on this computer and downloading is off. "
+                             "{advice}").format(title=title, advice=advice))
     failure = f"Could not download {title} (no internet connection?). {advice}"
     if not _server_reachable():
         raise DatasetError(failure)
     from workbench.core.tf_loader import load_tensorflow
 
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     try:
         # Keras prints its progress bar on stdout, which belongs to the CLI's --json output.
         with _socket_timeout(DOWNLOAD_TIMEOUT_S), contextlib.redirect_stdout(sys.stderr):
@@ -182,7 +188,8 @@ def _mnist_arrays(allow_download: bool):
                     )
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
                 raise DatasetError(
-                    f"{path} is damaged ({exc}); delete it to download MNIST again."
+                    _("{path} is damaged ({exc}); delete it to download MNIST again.").format(
+                        path=path, exc=exc)
                 ) from None
     cache = _shown(keras_cache_dirs()[0])
     advice = f"{EMBEDDED_HINT}, or put mnist.npz in {cache}"

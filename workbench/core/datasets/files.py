@@ -23,6 +23,7 @@ from workbench.core.safe_io import (
     open_zip,
     shown,
 )
+from workbench.i18n import N_, _
 
 # Labels 0..MAX_DIRECT_LABEL-1 are class indices as they stand; other integers are renumbered.
 MAX_DIRECT_LABEL = 1_000
@@ -57,24 +58,26 @@ def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int,
     for key in ("x_train", "y_train"):
         if key not in arrays:
             found = ", ".join(sorted(arrays)) or "nothing"
-            raise DatasetError(f"{path.name} has no '{key}' array (it holds: {found}).")
+            raise DatasetError(_("{name} has no '{key}' array (it holds: {found}).").format(
+                                   name=path.name, key=key, found=found))
     has_test = [key in arrays for key in ("x_test", "y_test")]
     if any(has_test) and not all(has_test):
         missing = "x_test" if not has_test[0] else "y_test"
-        raise DatasetError(f"{path.name} has a test split without '{missing}'.")
+        raise DatasetError(_("{name} has a test split without '{missing}'.").format(
+                               name=path.name, missing=missing))
 
     x_train, y_train = _checked_pair(arrays["x_train"], arrays["y_train"], "train", minimum=2)
     if all(has_test):
         x_test, y_test = _checked_pair(arrays["x_test"], arrays["y_test"], "test", minimum=1)
         if x_test.shape[1:] != x_train.shape[1:]:
             raise DatasetError(
-                f"x_test samples have shape {x_test.shape[1:]} "
-                f"but x_train samples have {x_train.shape[1:]}."
+                _("x_test samples have shape {shape} but x_train samples have {shape2}.").format(
+                    shape=x_test.shape[1:], shape2=x_train.shape[1:])
             )
         if y_test.shape[1:] != y_train.shape[1:]:
             raise DatasetError(
-                f"y_test rows have shape {y_test.shape[1:]} "
-                f"but y_train rows have {y_train.shape[1:]}."
+                _("y_test rows have shape {shape} but y_train rows have {shape2}.").format(
+                    shape=y_test.shape[1:], shape2=y_train.shape[1:])
             )
     else:
         x_test = y_test = None
@@ -134,14 +137,16 @@ def _check_held_out(path: Path, test, labels: np.ndarray, task: str) -> None:
     nothing to score (one sample per class leaves the stratified test split empty)."""
     if len(test):
         return
-    _, counts = np.unique(labels, return_counts=True)
+    _classes, counts = np.unique(labels, return_counts=True)
     kind = ""
     if task == "classification":
         kind = f" in {len(counts)} classes" + (", one of each," if counts.max() == 1 else "")
     more = ("add images (two or more in each class folder)" if path.is_dir() else
             "add samples (two or more of a class) or give x_test/y_test")
-    raise DatasetError(f"{shown(path.name)}: {len(labels)} samples{kind} are too few to hold "
-                       f"out a test split; {more}.")
+    raise DatasetError(_("{name}: {n_labels} samples{kind} are too few to hold out a "
+                         "test split; {more}.").format(
+                           name=shown(path.name), n_labels=len(labels), kind=kind,
+                           more=more))
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -151,26 +156,26 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     Members stored uncompressed (``np.savez``) are memory-mapped, so an honest large file is
     read page by page instead of copied into memory."""
     try:
-        with open_regular(path, "npz", ".npz archive") as stream:
+        with open_regular(path, "npz", N_(".npz archive")) as stream:
             if stream.read(6) == b"\x93NUMPY":
-                raise DatasetError(f"{shown(path.name)} holds a single array, "
-                                   "not an .npz archive.")
+                raise DatasetError(_("{name} holds a single array, not an .npz archive.").format(
+                                       name=shown(path.name)))
     except FileRefused as exc:
         raise DatasetError(f"{exc}.") from None
     try:
-        with open_zip(path, "npz", ".npz archive") as archive:
-            members = check_zip_members(path, archive, ".npz archive")
+        with open_zip(path, "npz", N_(".npz archive")) as archive:
+            members = check_zip_members(path, archive, N_(".npz archive"))
             headers = {info.filename: _npy_header(path, archive, info) for info in members
                        if info.filename.endswith(".npy")}
             needed = sum(nbytes for _, nbytes, _ in headers.values())
-            check_fits_memory(path, needed, "the arrays")
+            check_fits_memory(path, needed, N_("the arrays"))
             arrays = {}
             for info in members:
                 if info.filename not in headers:
                     continue
                 key = info.filename[:-4]
                 if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
-                    header, _, offset = headers[info.filename]
+                    header, _size, offset = headers[info.filename]
                     arrays[key] = _mapped(path, archive, info, header, offset)
                 else:
                     with archive.open(info) as member:
@@ -179,11 +184,12 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     except FileRefused as exc:
         raise DatasetError(f"{exc}.") from None
     except MemoryError:
-        raise DatasetError(f"{shown(path.name)}: its arrays do not fit in memory.") from None
+        raise DatasetError(_("{name}: its arrays do not fit in memory.").format(
+                               name=shown(path.name))) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatasetError(f"{shown(path.name)} is not a readable .npz archive "
-                           f"({shown(reason)}).") from None
+        raise DatasetError(_("{name} is not a readable .npz archive ({reason}).").format(
+                               name=shown(path.name), reason=shown(reason))) from None
 
 
 def _npy_header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
@@ -197,12 +203,15 @@ def _npy_header(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo):
         offset = member.tell()
     name = shown(info.filename[:-4])
     if dtype.hasobject:
-        raise DatasetError(f"{shown(path.name)}: '{name}' holds Python objects; only arrays of "
-                           "numbers are read (pickles could run code).")
+        raise DatasetError(_("{name}: '{name2}' holds Python objects; only arrays of "
+                             "numbers are read (pickles could run code).").format(
+                               name=shown(path.name), name2=name))
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if nbytes > info.file_size - offset:
-        raise FileRefused(f"{shown(path)}: refused: '{name}' declares a {shape} array of "
-                          f"{nbytes:,} bytes but holds only {info.file_size:,}")
+        raise FileRefused(_("{path}: refused: '{name}' declares a {shape} array of "
+                            "{nbytes:,} bytes but holds only {file_size:,}").format(
+                              path=shown(path), name=name, shape=shape, nbytes=nbytes,
+                              file_size=info.file_size))
     return (shape, fortran, dtype), nbytes, offset
 
 
@@ -226,28 +235,35 @@ def _checked_pair(x: np.ndarray, y: np.ndarray, split: str, minimum: int):
     """Numbers, no NaN, one label per sample, enough samples; 1-D x becomes one feature."""
     for name, array in ((f"x_{split}", x), (f"y_{split}", y)):
         if array.dtype.kind not in "biuf":
-            raise DatasetError(f"{name} holds {array.dtype} values; it must hold numbers.")
+            raise DatasetError(_("{name} holds {dtype} values; it must hold numbers.").format(
+                                   name=name, dtype=array.dtype))
         if array.ndim == 0:
-            raise DatasetError(f"{name} is a single number, not an array of samples.")
+            raise DatasetError(_("{name} is a single number, not an array of samples.").format(
+                                   name=name))
         if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise DatasetError(f"{name} contains NaN or infinite values.")
+            raise DatasetError(_("{name} contains NaN or infinite values.").format(
+                                   name=name))
         if array.dtype.kind == "f" and array.dtype.itemsize > 4 and array.size and (
                 np.abs(array).max() > np.finfo(np.float32).max):
-            raise DatasetError(f"{name} holds values beyond float32's range (up to "
-                               f"{float(np.abs(array).max()):.3g}); the model computes in "
-                               "float32, so scale them first.")
+            raise DatasetError(_("{name} holds values beyond float32's range (up to "
+                                 "{max:.3g}); the model computes in float32, so scale "
+                                 "them first.").format(
+                                   name=name, max=float(np.abs(array).max())))
     if len(x) != len(y):
-        raise DatasetError(f"x_{split} has {len(x)} samples but y_{split} has {len(y)}.")
+        raise DatasetError(_("x_{split} has {n_x} samples but y_{split} has {n_y}.").format(
+                               split=split, n_x=len(x), n_y=len(y)))
     if len(x) < minimum:
-        raise DatasetError(f"x_{split} has {len(x)} samples; at least {minimum} are needed.")
+        raise DatasetError(_("x_{split} has {n_x} samples; at least {minimum} are needed.").format(
+                               split=split, n_x=len(x), minimum=minimum))
     if y.ndim > 2:
         raise DatasetError(
-            f"y_{split} has shape {y.shape}; give one label per sample (N,) "
-            "or one row of targets per sample (N, k)."
+            _("y_{split} has shape {shape}; give one label per sample (N,) or one row "
+              "of targets per sample (N, k).").format(split=split, shape=y.shape)
         )
     for name, array, what in ((f"x_{split}", x, "samples"), (f"y_{split}", y, "rows")):
         if 0 in array.shape[1:]:  # a model cannot take (nor give) an empty sample
-            raise DatasetError(f"{name} has shape {array.shape}: its {what} hold no values.")
+            raise DatasetError(_("{name} has shape {shape}: its {what} hold no values.").format(
+                                   name=name, shape=array.shape, what=what))
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     return x, y
@@ -257,7 +273,7 @@ def _class_names(names: np.ndarray | None) -> list[str] | None:
     if names is None:
         return None
     if names.ndim != 1 or names.dtype.kind not in "USiu":
-        raise DatasetError("class_names must be a 1-D array of names.")
+        raise DatasetError(_("class_names must be a 1-D array of names."))
     return [n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist()]
 
 
@@ -283,12 +299,13 @@ def _interpret_labels(y: np.ndarray, names: list[str] | None):
             return "classification", labels.astype(np.int64), [str(v) for v in values.tolist()]
         labels = flat.astype(np.int64)
         if labels.min() < 0:
-            raise DatasetError("Labels must be 0 or more when the file gives class_names.")
+            raise DatasetError(_("Labels must be 0 or more when the file gives class_names."))
         count = int(labels.max()) + 1
     if names is None:
         return "classification", labels, [str(i) for i in range(count)]
     if len(names) < count:
         raise DatasetError(
-            f"The labels need {count} classes but class_names lists only {len(names)}."
+            _("The labels need {count} classes but class_names lists only {n_names}.").format(
+                count=count, n_names=len(names))
         )
     return "classification", labels, names

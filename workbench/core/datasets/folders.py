@@ -22,6 +22,7 @@ from workbench.core.safe_io import (
     open_image,
     shown,
 )
+from workbench.i18n import N_, _
 
 # The raster formats a class folder's images may have (decoded by content: safe_io.open_image).
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
@@ -57,12 +58,14 @@ def load_image_folder(folder: Path, seed: int = 0, lazy: bool | None = None) -> 
     files = image_files(folder)
     if not files:
         raise DatasetError(
-            f"{shown(folder)} has no images in class sub-folders "
-            f"(expected {shown(folder.name)}/<class name>/<image>{'|'.join(IMAGE_FORMATS)})."
+            _("{folder} has no images in class sub-folders (expected {name}/<class "
+              "name>/<image>{image_formats}).").format(
+                folder=shown(folder), name=shown(folder.name),
+                image_formats='|'.join(IMAGE_FORMATS))
         )
     if len(files) < 2:
-        raise DatasetError(f"{shown(folder)} has images for only one class; "
-                           "at least two are needed.")
+        raise DatasetError(_("{folder} has images for only one class; at least two are "
+                             "needed.").format(folder=shown(folder)))
     paths = [path for class_paths in files.values() for path in class_paths]
     y = np.repeat(np.arange(len(files), dtype=np.int64), [len(p) for p in files.values()])
     lazy = len(paths) >= LAZY_IMAGES if lazy is None else lazy
@@ -90,8 +93,9 @@ def load_image_folder(folder: Path, seed: int = 0, lazy: bool | None = None) -> 
         try:
             x = stack_images(images, grayscale, (width, height))
         except MemoryError:
-            raise DatasetError(f"{len(images):,} images of {width}x{height} do not fit in "
-                               "memory.") from None
+            raise DatasetError(_("{n_images:,} images of {width}x{height} do not fit in "
+                                 "memory.").format(
+                                   n_images=len(images), width=width, height=height)) from None
         x_train, x_test = x[train], x[test]
     colour = "grayscale" if grayscale else "colour"
     return Dataset(
@@ -159,8 +163,9 @@ def _check_class_links(folder: Path) -> None:
             continue
         target = os.path.realpath(class_dir)
         if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
-            raise DatasetError(f"{shown(class_dir)}: refused: the class folder links to "
-                               f"{shown(target)}, which holds the dataset folder itself.")
+            raise DatasetError(_("{class_dir}: refused: the class folder links to "
+                                 "{target}, which holds the dataset folder itself.").format(
+                                   class_dir=shown(class_dir), target=shown(target)))
 
 
 def image_files(folder: Path) -> dict[str, list[str]]:
@@ -195,7 +200,8 @@ def _decode(path: str, odd: list[str] | None = None) -> np.ndarray:
         try:
             return image_pixels(image)
         except ValueError as exc:  # a grey image beyond its type's range (see image_pixels)
-            raise DatasetError(f"{shown(path)}: refused: {exc}.") from None
+            raise DatasetError(_("{path}: refused: {exc}.").format(
+                                   path=shown(path), exc=exc)) from None
 
 
 def image_pixels(image) -> np.ndarray:
@@ -241,7 +247,7 @@ def _decode_images(paths: list[str]):
         held += pixels.nbytes
         if len(images) % 64 == 0:  # the float32 copy will need 4 bytes per pixel value
             try:
-                check_fits_memory(Path(path).parent, 4 * held, "the folder's images")
+                check_fits_memory(Path(path).parent, 4 * held, N_("the folder's images"))
             except FileRefused as exc:
                 raise DatasetError(f"{exc}.") from None
     return images, odd

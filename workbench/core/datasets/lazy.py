@@ -17,6 +17,7 @@ import numpy as np
 from workbench.core.datasets.dataset import DatasetError
 from workbench.core.datasets.splits import is_lazy, take  # noqa: F401 - read from here too
 from workbench.core.safe_io import FileRefused, check_fits_memory
+from workbench.i18n import _
 
 READ_CHUNK = 4096  # rows decoded at a time when everything is asked for
 
@@ -93,7 +94,8 @@ class Samples:
         """Every sample decoded (for a reader that needs them all at once), if they fit."""
         needed = 4 * len(self) * math.prod(self.sample_shape)
         try:
-            check_fits_memory(self.path, needed, f"decoding its {len(self):,} samples")
+            check_fits_memory(self.path, needed, _("decoding its {count:,} samples").format(
+                count=len(self)))
         except FileRefused as exc:
             raise DatasetError(f"{exc}.") from None
         out = np.empty(self.shape, np.float32)
@@ -121,7 +123,7 @@ class StreamFailure:
         """A Keras callback that stops ``fit`` / ``evaluate`` once the stream has failed."""
         from workbench.core.tf_loader import load_tensorflow
 
-        _, keras = load_tensorflow()
+        _tf, keras = load_tensorflow()
         failure = self
 
         class StopOnFailure(keras.callbacks.Callback):
@@ -146,7 +148,7 @@ def keras_stream(x: Samples, y, batch_size: int, *, shuffle: bool = False,
     and check the message afterwards."""
     from workbench.core.tf_loader import load_tensorflow
 
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     failure = failure if failure is not None else StreamFailure()
     positions = np.arange(len(x), dtype=np.int64)
     labels = None if y is None else np.asarray(y)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from workbench.core.datasets import builtin, downloads, files, folders, fonts
 from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.core.safe_io import FileRefused, check_regular, shown
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
 DEFAULT_DATASET = "mnist-embedded"
 
@@ -72,7 +72,7 @@ def describe(name: str | os.PathLike) -> str:
         return f"Images in the class sub-folders of {shown(path.name)}/"
     if kind == "file":  # a FIFO or a device is refused in the same words as when it is loaded
         try:
-            check_regular(path, "npz", ".npz archive")
+            check_regular(path, "npz", N_(".npz archive"))
         except FileRefused as exc:
             raise DatasetError(f"{exc}.") from None
         return f"Arrays from {shown(path.name)}"

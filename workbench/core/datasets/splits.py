@@ -38,7 +38,7 @@ def allocate(counts, n: int) -> np.ndarray:
 
 def _by_class(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Class index of every sample (0..k-1 over the labels present) and the count per class."""
-    _, inverse = np.unique(y, return_inverse=True)
+    _classes, inverse = np.unique(y, return_inverse=True)
     inverse = inverse.reshape(-1)
     return inverse, np.bincount(inverse)
 

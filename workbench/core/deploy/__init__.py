@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from workbench.i18n import _
+
 FORMATS = ("onnx", "tflite", "saved-model")
 QUANTIZE = ("float16", "int8")  # TFLite post-training quantisation; None is float32
 TITLES = {"onnx": "ONNX", "tflite": "TFLite", "saved-model": "SavedModel"}
@@ -30,8 +32,8 @@ def format_of(path: str | os.PathLike) -> str:
         return "tflite"
     if path.is_dir() or suffix == "":
         return "saved-model"
-    raise DeployError(f"{path}: not an exported model (expected .onnx, .tflite or a SavedModel "
-                      "folder)")
+    raise DeployError(_("{path}: not an exported model (expected .onnx, .tflite or a "
+                        "SavedModel folder)").format(path=path))
 
 
 def open_runtime(path: str | os.PathLike):
@@ -40,7 +42,7 @@ def open_runtime(path: str | os.PathLike):
     path = Path(path)
     kind = format_of(path)
     if not path.exists():
-        raise DeployError(f"{path}: no such file")
+        raise DeployError(_("{path}: no such file").format(path=path))
     _check_regular_files(path, kind)
     if kind == "onnx":
         from workbench.core.deploy.onnx import OnnxRuntime
@@ -60,7 +62,7 @@ def _check_regular_files(path: Path, kind: str) -> None:
     wait forever on a FIFO): the file itself, or every file of a SavedModel folder."""
     from workbench.core.safe_io import FileRefused, check_regular
 
-    what = f"{TITLES[kind]} file"
+    what = _("{format} file").format(format=TITLES[kind])
     files = [path] if kind != "saved-model" else [p for p in path.rglob("*") if not p.is_dir()]
     try:
         for file in files:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.core.deploy import DeployError
+from workbench.i18n import _
 
 CHILD_TIMEOUT_S = 900
 
@@ -61,7 +62,8 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, *args], capture_output=True, text=True,
                               env=_env(), timeout=CHILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise DeployError(f"it took more than {CHILD_TIMEOUT_S} s and was stopped") from None
+        raise DeployError(_("it took more than {child_timeout_s} s and was stopped").format(
+                              child_timeout_s=CHILD_TIMEOUT_S)) from None
 
 
 def safe_resolver(path: str | os.PathLike) -> str:
@@ -73,8 +75,9 @@ def safe_resolver(path: str | os.PathLike) -> str:
         if proc.returncode == 0:
             return resolver
         reasons.append(_died(proc.returncode))
-    raise DeployError(f"{path}: the LiteRT interpreter cannot run it ({reasons[-1]}): export "
-                      "it as TFLite float32 or ONNX instead")
+    raise DeployError(_("{path}: the LiteRT interpreter cannot run it ({reasons}): "
+                        "export it as TFLite float32 or ONNX instead").format(
+                          path=path, reasons=reasons[-1]))
 
 
 def write_tflite_in_child(model, path: str | os.PathLike, quantize: str | None,
@@ -93,6 +96,7 @@ def write_tflite_in_child(model, path: str | os.PathLike, quantize: str | None,
     Path(path).unlink(missing_ok=True)
     if proc.returncode == 2 and proc.stdout.strip():  # the child's own readable DeployError
         raise DeployError(proc.stdout.strip().splitlines()[-1])
-    raise DeployError(f"the TFLite converter could not quantise this model to {quantize} "
-                      f"({_died(proc.returncode)}): export it as TFLite float32/float16 or "
-                      "ONNX instead")
+    raise DeployError(_("the TFLite converter could not quantise this model to "
+                        "{quantize} ({died}): export it as TFLite float32/float16 or "
+                        "ONNX instead").format(
+                          quantize=quantize, died=_died(proc.returncode)))

@@ -17,12 +17,13 @@ from workbench.core.deploy import DeployError
 from workbench.core.deploy.prepare import convert, inference_model
 from workbench.core.deploy.quiet import captured
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 WAY_OUT = "export it as TFLite or SavedModel instead, or build the model without that layer"
 
 
 def _signature(model, batch: int | None):
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     shape = tuple(model.inputs[0].shape[1:])
     return [tf.TensorSpec((batch, *shape), tf.float32, name="input")]
 
@@ -37,8 +38,8 @@ def write_onnx(model, path: str | os.PathLike) -> None:
                 lambda text: "Unsupported ops" in text or "is not supported" in text,
                 input_signature=_signature(source, None))
     except ImportError as exc:
-        raise DeployError(f"ONNX export needs tf2onnx and onnx ({exc}): install them with "
-                          "pip install tf2onnx onnx onnxruntime") from None
+        raise DeployError(_("ONNX export needs tf2onnx and onnx ({exc}): install them "
+                            "with pip install tf2onnx onnx onnxruntime").format(exc=exc)) from None
 
 
 class OnnxRuntime:
@@ -50,8 +51,8 @@ class OnnxRuntime:
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise DeployError(f"running ONNX needs onnxruntime ({exc}): pip install "
-                              "onnxruntime") from None
+            raise DeployError(_("running ONNX needs onnxruntime ({exc}): pip install "
+                                "onnxruntime").format(exc=exc)) from None
         self.path = Path(path)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: its warnings are about graph clean-ups
@@ -61,7 +62,8 @@ class OnnxRuntime:
                                                      providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types
             first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise DeployError(f"{path}: onnxruntime cannot load it ({first[:200]})") from None
+            raise DeployError(_("{path}: onnxruntime cannot load it ({first})").format(
+                                  path=path, first=first[:200])) from None
         first_input = self._session.get_inputs()[0]
         self._input = first_input.name
         self.input_shape = tuple(first_input.shape[1:])

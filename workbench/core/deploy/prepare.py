@@ -22,6 +22,7 @@ from pathlib import Path
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.deploy import DeployError
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 
@@ -34,7 +35,7 @@ def _training_only(layer) -> bool:
 def _clone(model, replace):
     """``model`` rebuilt with ``replace(layer)`` for every layer (the layer itself, shared, where
     it returns None). None for models Keras cannot clone (subclassed ones)."""
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     from workbench.core.layers import LAYER_CONSTRUCTION
 
     def clone_layer(layer):
@@ -53,7 +54,7 @@ def inference_model(model):
     it has none, or when Keras cannot clone it)."""
     if not any(_training_only(layer) for layer in model.layers):
         return model
-    _, keras = load_tensorflow()
+    _tf, keras = load_tensorflow()
     clone = _clone(model, lambda layer: keras.layers.Identity(name=layer.name)
                    if _training_only(layer) else None)
     return model if clone is None else clone
@@ -118,7 +119,10 @@ def refusal(converter: str, text: str, model, way_out: str) -> DeployError:
     if not ops and not layer:
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "it failed")
         detail = f": {first[:200]}"
-    return DeployError(f"the {converter} converter cannot convert {what}{detail}: {way_out}")
+    return DeployError(_("the {converter} converter cannot convert {what}{detail}: "
+                         "{way_out}").format(
+                           converter=converter, what=what, detail=detail,
+                           way_out=way_out))
 
 
 def convert(source, path: str | os.PathLike, fmt: str, converter: str, way_out: str,

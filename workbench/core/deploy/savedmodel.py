@@ -23,6 +23,7 @@ from workbench.core.deploy.prepare import inference_model
 from workbench.core.deploy.quiet import captured
 from workbench.core.safe_io import FileRefused, read_text, shown
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import N_, _
 
 MANIFEST = "workbench-export.json"
 MANIFEST_FORMAT = "workbench-export/1"
@@ -49,7 +50,7 @@ def _not_ours(path: Path) -> str | None:
     if not present:
         return None
     try:
-        manifest = json.loads(read_text(path / MANIFEST, "json", "export manifest"))
+        manifest = json.loads(read_text(path / MANIFEST, "json", N_("export manifest")))
         listed = set(manifest["files"]) if manifest.get("format") == MANIFEST_FORMAT else None
     except (FileRefused, ValueError, TypeError, KeyError, AttributeError):
         listed = None
@@ -73,8 +74,8 @@ def replacing_folder(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     why = _not_ours(path)
     if why:
-        raise DeployError(f"{shown(path)}: {why}; nothing was changed: choose a new or empty "
-                          "folder")
+        raise DeployError(_("{path}: {why}; nothing was changed: choose a new or empty "
+                            "folder").format(path=shown(path), why=why))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -96,7 +97,7 @@ def replacing_folder(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_saved_model(model, path: str | os.PathLike) -> None:
     """Write ``model``'s inference function as a SavedModel into the (new) folder ``path``."""
-    tf, _ = load_tensorflow()
+    tf, _keras = load_tensorflow()
     source = inference_model(model)
     shape = tuple(source.inputs[0].shape[1:])
     with captured() as lines:
@@ -110,7 +111,8 @@ def write_saved_model(model, path: str | os.PathLike) -> None:
     if failed is not None:
         text = "\n".join([str(failed), *lines])
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "it failed")
-        raise DeployError(f"the SavedModel could not be written: {first[:200]}")
+        raise DeployError(_("the SavedModel could not be written: {first}").format(
+                              first=first[:200]))
 
 
 class SavedModelRuntime:
@@ -119,19 +121,22 @@ class SavedModelRuntime:
     runtime = "TensorFlow (SavedModel)"
 
     def __init__(self, path: str | os.PathLike):
-        tf, _ = load_tensorflow()
+        tf, _keras = load_tensorflow()
         self.path = Path(path)
         if not is_saved_model(self.path):
-            raise DeployError(f"{path}: not a SavedModel folder (no saved_model.pb in it)")
+            raise DeployError(_("{path}: not a SavedModel folder (no saved_model.pb in "
+                                "it)").format(path=path))
         try:
             with captured():
                 self._loaded = tf.saved_model.load(str(path))
         except Exception as exc:  # noqa: BLE001
             first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise DeployError(f"{path}: TensorFlow cannot load it ({first[:200]})") from None
+            raise DeployError(_("{path}: TensorFlow cannot load it ({first})").format(
+                                  path=path, first=first[:200])) from None
         self._serve = getattr(self._loaded, "serve", None)
         if self._serve is None:
-            raise DeployError(f"{path}: the SavedModel has no serve endpoint")
+            raise DeployError(_("{path}: the SavedModel has no serve endpoint").format(
+                                  path=path))
         self._tf = tf
 
     def run(self, batch: np.ndarray) -> np.ndarray:

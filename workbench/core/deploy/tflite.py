@@ -20,6 +20,7 @@ from workbench.core.deploy import QUANTIZE, DeployError
 from workbench.core.deploy.prepare import convert, inference_model, unrolled
 from workbench.core.deploy.quiet import captured
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 WAY_OUT = "export it as ONNX or SavedModel instead, or build the model without that layer"
 
@@ -31,8 +32,9 @@ def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
     ``representative``: samples (each without the batch axis) the int8 calibration runs.
     """
     if quantize not in (None, *QUANTIZE):
-        raise DeployError(f"unknown quantisation {quantize!r}: use {' or '.join(QUANTIZE)}")
-    tf, _ = load_tensorflow()
+        raise DeployError(_("unknown quantisation {quantize!r}: use {quantize2}").format(
+                              quantize=quantize, quantize2=' or '.join(QUANTIZE)))
+    tf, _keras = load_tensorflow()
     source = inference_model(model)
     kwargs: dict = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
     if quantize is not None:
@@ -43,8 +45,8 @@ def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
         samples = np.asarray(list(representative) if representative is not None else [],
                              dtype=np.float32)
         if not len(samples):
-            raise DeployError("int8 needs representative samples (the training data) to "
-                              "calibrate on")
+            raise DeployError(_("int8 needs representative samples (the training data) to "
+                                "calibrate on"))
         source = unrolled(source)
         kwargs["representative_dataset"] = lambda: ([s[None]] for s in samples)
     shape = tuple(source.inputs[0].shape[1:])
@@ -76,8 +78,8 @@ class LiteRTRuntime:
         try:
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
         except ImportError as exc:
-            raise DeployError(f"running TFLite needs ai-edge-litert ({exc}): pip install "
-                              "ai-edge-litert") from None
+            raise DeployError(_("running TFLite needs ai-edge-litert ({exc}): pip "
+                                "install ai-edge-litert").format(exc=exc)) from None
         from workbench.core.deploy.isolated import safe_resolver
 
         self.path = Path(path)
@@ -95,8 +97,8 @@ class LiteRTRuntime:
                 interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:
             first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise DeployError(f"{path}: the LiteRT interpreter cannot load it "
-                              f"({first[:200]})") from None
+            raise DeployError(_("{path}: the LiteRT interpreter cannot load it ({first})").format(
+                                  path=path, first=first[:200])) from None
         self._interpreter = interpreter
         self._in = interpreter.get_input_details()[0]
         self._out = interpreter.get_output_details()[0]

@@ -32,7 +32,7 @@ def latency_ms(run: Callable[[np.ndarray], np.ndarray], one: np.ndarray,
     """Median milliseconds of ``run`` on the batch of one ``one`` (after one warm-up call)."""
     run(one)
     times = []
-    for _ in range(calls):
+    for _i in range(calls):
         start = time.perf_counter()
         run(one)
         times.append((time.perf_counter() - start) * 1000.0)
