@@ -133,7 +133,9 @@ class Problems:
 
 
 def _key(message) -> tuple:
-    return (message.id, message.context)
+    # A plural's forms: a tuple from a .po, a list from a .mo.
+    msgid = tuple(message.id) if isinstance(message.id, list) else message.id
+    return (msgid, message.context)
 
 
 def _shown(key) -> str:
@@ -194,7 +196,8 @@ def check_catalog(domain, language, catalog, template, with_mo=True) -> Problems
 
 
 def mo_contents(catalog) -> dict:
-    return {_key(m): m.string for m in catalog if m.id and translated(m) and not m.fuzzy}
+    return {_key(m): tuple(m.string) if isinstance(m.string, list) else m.string
+            for m in catalog if m.id and translated(m) and not m.fuzzy}
 
 
 def mo_mismatches(po: Path, catalog: Catalog) -> list:

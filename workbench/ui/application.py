@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QWidget
 
+from workbench.i18n import _
 from workbench.ui import platform_check
 
 NO_WINDOW_EXIT_CODE = 4  # WORKBENCH_QUIT_AFTER_MS: the time ran out and no window was visible
@@ -90,6 +91,12 @@ def make_application(argv: list[str] | None = None):
         from workbench.ui.tasks import shutdown_all
 
         app.aboutToQuit.connect(shutdown_all)  # every task still running: cancelled and joined
+        from workbench.ui import language
+
+        # The saved language, else the system's; Chinese without a font for it: English.
+        language.startup_note = language.apply_startup_language(app)
+        if language.startup_note:
+            print(f"workbench: {language.startup_note}", file=sys.stderr)
     app.setApplicationName("Workbench")
     app.setOrganizationName("Workbench")
     quit_after = os.environ.get("WORKBENCH_QUIT_AFTER_MS")
@@ -129,11 +136,11 @@ def run_panel(make_panel: Callable, title: str, size: tuple[int, int],
     app.aboutToQuit.connect(close_shared)
     window = PanelWindow()
     state = ProjectState(load_template(DEFAULT_TEMPLATE), window)
-    window.setWindowTitle(f"{title} — Workbench")
-    edit = window.menuBar().addMenu("&Edit")
+    window.setWindowTitle(f"{title} — Workbench")  # not translated: the app's name
+    edit = window.menuBar().addMenu(_("&Edit"))
     for action in make_undo_actions(state, window):
         edit.addAction(action)
-    window.view_menu = window.menuBar().addMenu("&View")
+    window.view_menu = window.menuBar().addMenu(_("&View"))
     for message in (state.bus.status_message, state.edit_refused):
         message.connect(lambda text: window.statusBar().showMessage(text, 10000))
     panel = make_panel(state)

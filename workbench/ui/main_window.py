@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, load_template
+from workbench.i18n import N_, _
 from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
 from workbench.ui.tasks import shutdown_within
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
 
         self.setStatusBar(StatusBarView(self))  # long messages end in "…", not under the label
         self._create_menus()
-        self._engine_label = QLabel("Engine: starting…", self, objectName="engineStatus")
+        self._engine_label = QLabel(_("Engine: starting…"), self, objectName="engineStatus")
         self.statusBar().addPermanentWidget(self._engine_label)
         self._show_engine_state(self.state.engine.state, self.state.engine.detail)
         self.state.engine.state_changed.connect(self._show_engine_state)
@@ -107,9 +108,11 @@ class MainWindow(QMainWindow):
         return self.state.engine
 
     def _show_engine_state(self, state: str, detail: str) -> None:
-        shown = {"starting": "starting…", "restarting": "restarting…", "failed": "stopped"}
-        self._engine_label.setText(
-            f"Engine: {(detail or 'ready') if state == 'ready' else shown.get(state, state)}")
+        shown = {"starting": N_("starting…"), "restarting": N_("restarting…"),
+                 "failed": N_("stopped")}
+        what = (detail or _("ready")) if state == "ready" else \
+            _(shown[state]) if state in shown else state
+        self._engine_label.setText(_("Engine: {state}").format(state=what))
         self._engine_label.setToolTip(detail)
         if state in ("restarting", "failed") and detail:
             self.statusBar().showMessage(detail, 15000)
@@ -126,13 +129,13 @@ class MainWindow(QMainWindow):
 
         self.training_panel = TrainingPanel(self.state, self)
         self.training_controls = self.training_panel.controls
-        self.tabs.addTab(self.training_panel, "Training")
+        self.tabs.addTab(self.training_panel, _("Training"))
 
     def _create_graph(self) -> None:
         from workbench.ui.graph.panel import GraphPanel
 
         self.graph_panel = GraphPanel(self.state, self)
-        self.tabs.addTab(self.graph_panel, "Graph")
+        self.tabs.addTab(self.graph_panel, _("Graph"))
         self.builder_panel.merge_offered.connect(self._on_merge_offered)
 
     def _on_merge_offered(self, class_name: str, names: list) -> None:
@@ -144,19 +147,19 @@ class MainWindow(QMainWindow):
         from workbench.ui.evaluation.panel import EvaluationPanel
 
         self.evaluation_panel = EvaluationPanel(self.state, self)
-        self.tabs.addTab(self.evaluation_panel, "Evaluation")
+        self.tabs.addTab(self.evaluation_panel, _("Evaluation"))
 
     def _create_weights(self) -> None:
         from workbench.ui.weights.panel import WeightsPanel
 
         self.weights_panel = WeightsPanel(self.state, self)
-        self.tabs.addTab(self.weights_panel, "Weights")
+        self.tabs.addTab(self.weights_panel, _("Weights"))
 
     def _create_draw(self) -> None:
         from workbench.ui.draw.panel import DrawPanel
 
         self.draw_panel = DrawPanel(self.state, self)
-        self.tabs.addTab(self.draw_panel, "Draw")
+        self.tabs.addTab(self.draw_panel, _("Draw"))
         # "Test this image" anywhere (e.g. the evaluation gallery) brings the Draw tab forward.
         self.state.bus.test_image_requested.connect(
             lambda _image: self.tabs.setCurrentWidget(self.draw_panel)
@@ -166,71 +169,75 @@ class MainWindow(QMainWindow):
         from workbench.ui.dataset.panel import DatasetPanel
 
         self.dataset_panel = DatasetPanel(self.state, self)
-        self.tabs.addTab(self.dataset_panel, "Data")
+        self.tabs.addTab(self.dataset_panel, _("Data"))
 
     def _create_experiments(self) -> None:
         from workbench.ui.experiments.panel import ExperimentsPanel
 
         self.experiments_panel = ExperimentsPanel(self.state, self)
-        self.tabs.addTab(self.experiments_panel, "Experiments")
+        self.tabs.addTab(self.experiments_panel, _("Experiments"))
 
     # Menus --------------------------------------------------------------------------------------
 
     def _create_menus(self) -> None:
         bar = self.menuBar()
-        self.file_menu = bar.addMenu("&File")
-        self.templates_menu = self.file_menu.addMenu("New from &template")
+        self.file_menu = bar.addMenu(_("&File"))
+        self.templates_menu = self.file_menu.addMenu(_("New from &template"))
         from workbench.core.templates import templates
 
         for template in templates():
-            action = self.templates_menu.addAction(template.title.replace("&", "&&"))
-            action.setToolTip(template.description)
-            action.setStatusTip(template.description)
+            action = self.templates_menu.addAction(_(template.title).replace("&", "&&"))
+            action.setToolTip(_(template.description))
+            action.setStatusTip(_(template.description))
             action.triggered.connect(lambda _=False, t=template: self.open_template(t.key))
         self.file_menu.addSeparator()
-        quit_action = self.file_menu.addAction("&Quit", self.close)
+        quit_action = self.file_menu.addAction(_("&Quit"), self.close)
         quit_action.setShortcut(QKeySequence.Quit)
         from workbench.ui.project_actions import ProjectActions
 
         # New, Open, Recent, Save, Save As, Export around the templates; autosave and recovery.
         self.project_actions = ProjectActions(self)
 
-        self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu = bar.addMenu(_("&Edit"))
         self.undo_action, self.redo_action = make_undo_actions(self.state, self)
         self.edit_menu.addAction(self.undo_action)
         self.edit_menu.addAction(self.redo_action)
-        self.view_menu = bar.addMenu("&View")
+        self.view_menu = bar.addMenu(_("&View"))
         self._create_train_menu(bar)
-        self.help_menu = bar.addMenu("&Help")
-        self.quick_start_action = self.help_menu.addAction("&Quick start", self.show_quick_start)
+        self.help_menu = bar.addMenu(_("&Help"))
+        self.quick_start_action = self.help_menu.addAction(_("&Quick start"), self.show_quick_start)
         self.quick_start_action.setShortcut(QKeySequence.HelpContents)
-        self.shortcuts_action = self.help_menu.addAction("&Keyboard shortcuts",
+        self.shortcuts_action = self.help_menu.addAction(_("&Keyboard shortcuts"),
                                                          self.show_shortcuts)
         self.help_menu.addSeparator()
-        self.help_menu.addAction("&About", self._about)
+        self.help_menu.addAction(_("&About"), self._about)
         from workbench.ui.tutorials import install
 
         self.tutorials = install(self)  # Help ▸ Tutorials A–H and the tutorial card
+        from workbench.ui.language import install_language_menu
+
+        install_language_menu(self, self.help_menu)  # Help ▸ Language: English / 中文
 
     def _create_train_menu(self, bar) -> None:
         """Train, Pause/Resume, Stop: the training panel's own commands, with keys."""
         panel = self.training_panel
-        self.train_menu = bar.addMenu("&Train")
-        self.train_action = self.train_menu.addAction("&Train", self._train)
+        self.train_menu = bar.addMenu(_("&Train"))
+        self.train_action = self.train_menu.addAction(_("&Train"), self._train)
         self.train_action.setShortcut(QKeySequence("F5"))
-        self.continue_action = self.train_menu.addAction("&Continue training",
+        self.continue_action = self.train_menu.addAction(_("&Continue training"),
                                                          self._continue)
         self.continue_action.setShortcut(QKeySequence("Ctrl+F5"))
-        self.pause_action = self.train_menu.addAction("&Pause / Resume", panel.toggle_pause)
+        self.pause_action = self.train_menu.addAction(_("&Pause / Resume"), panel.toggle_pause)
         self.pause_action.setShortcut(QKeySequence("F6"))
-        self.stop_action = self.train_menu.addAction("&Stop", panel.stop_training)
+        self.stop_action = self.train_menu.addAction(_("&Stop"), panel.stop_training)
         self.stop_action.setShortcut(QKeySequence("Shift+F5"))
         self.train_menu.addSeparator()
-        self.tensorboard_action = self.train_menu.addAction("Write &TensorBoard files")
+        self.tensorboard_action = self.train_menu.addAction(_("Write &TensorBoard files"))
         self.tensorboard_action.setObjectName("tensorboardAction")
         self.tensorboard_action.setCheckable(True)
-        self.tensorboard_action.setStatusTip("Each run also writes TensorBoard event files beside "
-                                             "the project (workbench tensorboard PROJECT)")
+        self.tensorboard_action.setStatusTip(_("Each run also writes TensorBoard event files "
+                                               "beside the project (workbench tensorboard "
+                                               "PROJECT)"))
         self.tensorboard_action.toggled.connect(self._on_tensorboard_toggled)
         self.state.project_replaced.connect(lambda: self.tensorboard_action.setChecked(
             self.state.project.tensorboard))
@@ -254,8 +261,9 @@ class MainWindow(QMainWindow):
         self.state.mark_unsaved()
         if on:
             self.statusBar().showMessage(
-                "Each run writes TensorBoard files beside the project"
-                + ("" if self.state.path is not None else " once it is saved"), 10000)
+                _("Each run writes TensorBoard files beside the project")
+                if self.state.path is not None else
+                _("Each run writes TensorBoard files beside the project once it is saved"), 10000)
 
     def _train(self) -> None:
         if not self.training_panel.start_training():
@@ -288,7 +296,7 @@ class MainWindow(QMainWindow):
 
     def open_template(self, key: str) -> None:
         if self.state.busy:
-            QMessageBox.information(self, APP_NAME, "Stop the training first.")
+            QMessageBox.information(self, APP_NAME, _("Stop the training first."))
             return
         if not self.confirm_discard():
             return
@@ -301,24 +309,30 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         QMessageBox.about(
             self, APP_NAME,
-            "Workbench: build a neural network by clicking, watch it train, look inside it, "
-            "and draw a digit to test it.\nPyQt5 · TensorFlow/Keras · pyqtgraph · numpy",
+            _("Workbench: build a neural network by clicking, watch it train, look inside it, "
+              "and draw a digit to test it.")
+            + "\nPyQt5 · TensorFlow/Keras · pyqtgraph · numpy",  # not translated: names
         )
 
     # State ---------------------------------------------------------------------------------------
 
     def _update_title(self) -> None:
-        name = self.state.project.name or "Untitled"
+        name = self.state.project.name or _("Untitled")
         if self.state.path is not None:
             name = self.state.path.name
         # A visible mark of our own: Qt's "[*]" placeholder shows nothing on some platforms.
         self.setWindowTitle(f"{name}{' •' if self.state.dirty else ''} — {APP_NAME}")
 
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the texts built here from the state."""
+        self._update_title()
+        self._show_engine_state(self.state.engine.state, self.state.engine.detail)
+
     def _on_engine_failed(self, message: str) -> None:
         QMessageBox.critical(self, APP_NAME, message)
 
     def _on_dataset_failed(self, message: str) -> None:
-        self.statusBar().showMessage(f"Dataset: {message}", 15000)
+        self.statusBar().showMessage(_("Dataset: {message}").format(message=message), 15000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if not self.training_panel.confirm_close():
@@ -344,4 +358,8 @@ def run_gui(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(close_shared)
     window = MainWindow()
     window.show()
+    from workbench.ui.language import startup_note
+
+    if startup_note:  # no font for the system's Chinese: English, and which package gives one
+        window.statusBar().showMessage(startup_note, 30000)
     return app.exec_()

@@ -13,6 +13,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core.codegen import generate_script
+from workbench.i18n import _
 from workbench.ui.state import ProjectState
 
 
@@ -29,7 +30,7 @@ class CodeView(QDialog):
     def __init__(self, state: ProjectState, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("codeView")
-        self.setWindowTitle("Keras code for this model")
+        self.setWindowTitle(_("Keras code for this model"))
         self.resize(760, 680)
         self.state = state
         self.text = QPlainTextEdit(self, objectName="codeText")
@@ -37,7 +38,7 @@ class CodeView(QDialog):
         self.text.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.text.setFont(monospace_font())
         buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
-        self.copy_button = buttons.addButton("Copy", QDialogButtonBox.ActionRole)
+        self.copy_button = buttons.addButton(_("Copy"), QDialogButtonBox.ActionRole)
         self.copy_button.clicked.connect(self._on_copy)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
@@ -60,7 +61,7 @@ class CodeView(QDialog):
         try:
             code = generate_script(self.state.project)
         except Exception as exc:  # noqa: BLE001 - show why instead of failing the dialog
-            code = f"# The code cannot be generated: {exc}"
+            code = "# " + _("The code cannot be generated: {error}").format(error=exc)
         if code != self.text.toPlainText():
             bar = self.text.verticalScrollBar()
             position = bar.value()

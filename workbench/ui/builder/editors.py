@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core.catalogue import REGULARIZERS, Param, regularizer
+from workbench.i18n import _
 
 INT_LIMIT = 2**31 - 1
 INVALID_STYLE = "QLineEdit { border: 1px solid #b3261e; background: #fde4e4; }"
@@ -62,7 +63,7 @@ class _OptionalMixin:
 
     def _add_optional(self, label: str) -> None:
         self.enabled_box = QCheckBox(label, self)
-        self.enabled_box.setToolTip("Unticked: Keras's default (None)")
+        self.enabled_box.setToolTip(_("Unticked: Keras's default (None)"))
         self.row.addWidget(self.enabled_box)
         self.enabled_box.toggled.connect(self._on_enabled_toggled)
 
@@ -117,7 +118,7 @@ class FloatEditor(ParamEditor, _OptionalMixin):
         self.spin.setSingleStep(float_step(param))
         self.spin.setMinimumWidth(70)
         if param.optional:
-            self._add_optional("set")
+            self._add_optional(_("set"))
         self.row.addWidget(self.spin)
         self.row.addStretch(1)
         self.spin.valueChanged.connect(self._emit)
@@ -184,7 +185,7 @@ class IntsEditor(ParamEditor, _OptionalMixin):
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(param, parent)
         if param.optional:
-            self._add_optional("set")
+            self._add_optional(_("set"))
         self.spins: list[QSpinBox] = []
         for i in range(max(1, param.length)):
             if i:
@@ -243,7 +244,7 @@ class ShapeEditor(ParamEditor):
         super().__init__(param, parent)
         self.allow_rest = allow_rest
         self.edit = QLineEdit(self)
-        self.edit.setPlaceholderText("e.g. 28, 28, 1")
+        self.edit.setPlaceholderText(_("e.g. 28, 28, 1"))
         self.row.addWidget(self.edit, 1)
         self.edit.textEdited.connect(self._on_text_edited)
         self.edit.editingFinished.connect(self._on_editing_finished)
@@ -251,10 +252,11 @@ class ShapeEditor(ParamEditor):
 
     def problem_with(self, numbers: list[int] | None) -> str | None:
         if numbers is None:
-            return "type whole numbers separated by commas, e.g. 28, 28, 1"
+            return _("type whole numbers separated by commas, e.g. 28, 28, 1")
         if not self.allow_rest and any(n < 1 for n in numbers):
-            return "sizes must be whole numbers of at least 1"
-        return self.param.check(numbers)
+            return _("sizes must be whole numbers of at least 1")
+        problem = self.param.check(numbers)
+        return _(problem) if problem else problem
 
     def _on_text_edited(self, text: str) -> None:
         # Mark while typing; apply on Enter or leaving the field ("28," is not a shape yet).
@@ -288,14 +290,14 @@ class RegularizerEditor(ParamEditor):
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(param, parent)
         self.kind = QComboBox(self)
-        self.kind.addItems(["none", *REGULARIZERS])
+        self.kind.addItems(["none", *REGULARIZERS])  # not translated: Keras's values
         self.factor = QDoubleSpinBox(self)
         self.factor.setDecimals(5)
         self.factor.setRange(0.0, 10.0)
         self.factor.setSingleStep(0.001)
         self.factor.setValue(0.01)
         self.factor.setEnabled(False)
-        self.factor.setToolTip("Penalty factor (Keras's l1/l2 argument)")
+        self.factor.setToolTip(_("Penalty factor (Keras's l1/l2 argument)"))
         self.factor.setPrefix("× ")
         self.row.addWidget(self.kind)
         self.row.addWidget(self.factor)

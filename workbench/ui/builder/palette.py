@@ -11,6 +11,7 @@ from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from workbench.core.catalogue import by_category
+from workbench.i18n import _
 
 # Drag payload from the palette to the layer stack: the Keras class name, as UTF-8.
 LAYER_MIME = "application/x-workbench-layer"
@@ -45,7 +46,7 @@ class LayerPaletteView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.search = QLineEdit(self, objectName="layerSearch")
-        self.search.setPlaceholderText("Search layers…")
+        self.search.setPlaceholderText(_("Search layers…"))
         self.search.setClearButtonEnabled(True)
         self.tree = _PaletteTree(self, objectName="layerPalette")
         self.tree.setHeaderHidden(True)
@@ -53,20 +54,20 @@ class LayerPaletteView(QWidget):
         self.tree.setIndentation(8)
         self.tree.setDragEnabled(True)
         self.tree.setDragDropMode(QTreeWidget.DragOnly)
-        self.tree.setToolTip("Click a layer to add it after the selected one (or drag it)")
+        self.tree.setToolTip(_("Click a layer to add it after the selected one (or drag it)"))
         self.items: dict[str, QTreeWidgetItem] = {}
         bold = QFont(self.font())
         bold.setBold(True)
         for category, types in by_category().items():
-            group = QTreeWidgetItem(self.tree, [category])
+            group = QTreeWidgetItem(self.tree, [_(category)])
             group.setFlags(Qt.ItemIsEnabled)
             group.setFont(0, bold)
             group.setForeground(0, self.palette().mid())
             for ltype in types:
                 item = QTreeWidgetItem(group, [ltype.class_name])
                 item.setData(0, Qt.UserRole, ltype.class_name)
-                item.setToolTip(0, f"<b>{ltype.class_name}</b><br>{ltype.help}")
-                item.setStatusTip(0, ltype.help)
+                item.setToolTip(0, f"<b>{ltype.class_name}</b><br>{_(ltype.help)}")
+                item.setStatusTip(0, _(ltype.help))
                 self.items[ltype.class_name] = item
         self.tree.expandAll()
 
@@ -82,6 +83,14 @@ class LayerPaletteView(QWidget):
         self.tree.itemClicked.connect(self._on_item_activated)
         # Enter on a focused item; a double-click is already covered by its first click.
         self.tree.enter_pressed.connect(self._on_item_activated)
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: each layer's help (the search reads it too)."""
+        for types in by_category().values():
+            for ltype in types:
+                item = self.items[ltype.class_name]
+                item.setToolTip(0, f"<b>{ltype.class_name}</b><br>{_(ltype.help)}")
+                item.setStatusTip(0, _(ltype.help))
 
     def visible_names(self) -> list[str]:
         return [name for name, item in self.items.items() if not item.isHidden()]

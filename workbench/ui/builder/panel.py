@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core.catalogue import merges
 from workbench.core.spec import LayerSpec
+from workbench.i18n import _
 from workbench.ui.builder.palette import LayerPaletteView
 from workbench.ui.builder.properties import LayerPropertiesView
 from workbench.ui.builder.settings import TrainingSettingsPanel
@@ -57,21 +58,22 @@ class BuilderPanel(QWidget):
         self.properties = LayerPropertiesView(state, self)
         self.settings = TrainingSettingsPanel(state, self)
 
-        self.view_code_action = QAction("View &code…", self)
+        self.view_code_action = QAction(_("View &code…"), self)
         self.view_code_action.setObjectName("viewCodeAction")
-        self.view_code_action.setStatusTip("The equivalent Keras Python script, updated live")
+        self.view_code_action.setStatusTip(_("The equivalent Keras Python script, updated live"))
         self.view_code_action.triggered.connect(self.show_code)
-        self.clear_action = QAction("Clear", self)
+        self.clear_action = QAction(_("Clear"), self)
         self.clear_action.setObjectName("clearModelAction")
-        self.clear_action.setToolTip("Remove all layers (keeps the input; undo brings them back)")
+        self.clear_action.setToolTip(_("Remove all layers (keeps the input; undo brings them "
+                                       "back)"))
         self.clear_action.triggered.connect(self.clear_model)
 
-        palette_box = QGroupBox("Layers", self)
+        palette_box = QGroupBox(_("Layers"), self)
         palette_layout = QVBoxLayout(palette_box)
         palette_layout.setContentsMargins(4, 4, 4, 4)
         palette_layout.addWidget(self.palette_view)
 
-        stack_box = QGroupBox("Model", self)
+        stack_box = QGroupBox(_("Model"), self)
         stack_layout = QVBoxLayout(stack_box)
         stack_layout.setContentsMargins(4, 4, 4, 4)
         stack_layout.addWidget(self.stack)
@@ -83,7 +85,7 @@ class BuilderPanel(QWidget):
         tools.addStretch(1)
         stack_layout.addLayout(tools)
 
-        properties_box = QGroupBox("Properties", self)
+        properties_box = QGroupBox(_("Properties"), self)
         properties_layout = QVBoxLayout(properties_box)
         properties_layout.setContentsMargins(2, 4, 2, 2)
         properties_layout.addWidget(self.properties)
@@ -115,8 +117,8 @@ class BuilderPanel(QWidget):
         self._on_warnings_changed(self.settings.warnings.text())
 
         self.tabs = QTabWidget(self, objectName="builderTabs")
-        self.tabs.addTab(model_split, "Model")
-        self.tabs.addTab(self.settings, "Training settings")
+        self.tabs.addTab(model_split, _("Model"))
+        self.tabs.addTab(self.settings, _("Training settings"))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -148,7 +150,8 @@ class BuilderPanel(QWidget):
             else:
                 from workbench.core.fixes import merge_hint
 
-                self.state.edit_refused.emit(f"Not added: {merge_hint(class_name)}")
+                self.state.edit_refused.emit(
+                    _("Not added: {reason}").format(reason=_(merge_hint(class_name))))
             return
         self.state.insert_layer(self.state.selected + 1, LayerSpec.create(class_name))
         self.stack.tree.setFocus()
@@ -170,7 +173,7 @@ class BuilderPanel(QWidget):
     # State ---------------------------------------------------------------------------------------
 
     def _on_editable_changed(self, editable: bool) -> None:
-        reason = self.state.not_editable_reason
+        reason = _(self.state.not_editable_reason)
         self.busy_note.setText(reason[:1].upper() + reason[1:])
         self.busy_note.setVisible(not editable)
         self._place_busy_note()
@@ -196,6 +199,10 @@ class BuilderPanel(QWidget):
         super().resizeEvent(event)
         self._place_busy_note()
 
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the note built from the state."""
+        self._on_editable_changed(self.state.editable)
+
     def _on_warnings_changed(self, text: str) -> None:
         shown = bool(text) and self.stack.output_problem() is None  # not said twice
         self.stack.warnings.setText(text)
@@ -216,7 +223,7 @@ def main() -> int:
     """Open the model builder alone, on the default template."""
     from workbench.ui.application import run_panel
 
-    return run_panel(BuilderPanel, "Model builder", (560, 820))
+    return run_panel(BuilderPanel, _("Model builder"), (560, 820))
 
 
 if __name__ == "__main__":

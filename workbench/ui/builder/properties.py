@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core.catalogue import Param, layer_type
 from workbench.core.inspect import format_shape
+from workbench.i18n import N_, _
 from workbench.ui.builder.editors import ParamEditor, ShapeEditor, make_editor
 from workbench.ui.state import ProjectState
 
@@ -31,20 +32,20 @@ HELP_STYLE = "color: #666; font-size: 9pt;"
 def param_help(param: Param) -> str:
     """The parameter's help, and what Keras does without it (from the catalogue)."""
     if param.required:
-        return f"{param.help}. * Required: Keras has no default for it."
+        return _("{help}. * Required: Keras has no default for it.").format(help=_(param.help))
     default = param.default
     if default is None:
-        shown = "none"
+        shown = _("none")
     elif isinstance(default, list):
         shown = " × ".join(map(str, default))
     else:
         shown = str(default).lower() if isinstance(default, bool) else str(default)
-    return f"{param.help}. Keras's default: {shown}."
+    return _("{help}. Keras's default: {default}.").format(help=_(param.help), default=shown)
 
 
 INPUT_PARAM = Param("input_shape", "shape", [28, 28],
-                    "One sample's shape without the batch axis: (28, 28) for a grey image, "
-                    "(784,) for a flat vector, (28, 28, 1) for an image with a channel axis")
+                    N_("One sample's shape without the batch axis: (28, 28) for a grey image, "
+                       "(784,) for a flat vector, (28, 28, 1) for an image with a channel axis"))
 
 
 class LayerPropertiesView(QScrollArea):
@@ -133,9 +134,9 @@ class LayerPropertiesView(QScrollArea):
 
     def _build_layer(self, grid: QFormLayout, class_name: str) -> None:
         ltype = layer_type(class_name)
-        self.title.setText(f"<b>{class_name}</b> — {ltype.help}")
+        self.title.setText(f"<b>{class_name}</b> — {_(ltype.help)}")
         if not ltype.params:
-            note = QLabel("This layer has no settings.", self._form_host)
+            note = QLabel(_("This layer has no settings."), self._form_host)
             note.setStyleSheet(HELP_STYLE)
             grid.addRow(note)
         for param in ltype.params:
@@ -147,12 +148,12 @@ class LayerPropertiesView(QScrollArea):
             self._add_row(grid, label, editor, param_help(param))
 
     def _build_input(self, grid: QFormLayout) -> None:
-        self.title.setText("<b>Input</b> — the shape of one sample fed to the first layer")
+        self.title.setText(_("<b>Input</b> — the shape of one sample fed to the first layer"))
         editor = ShapeEditor(INPUT_PARAM, self._form_host, allow_rest=False)
         editor.setObjectName("param_input_shape")
         editor.edited.connect(lambda value, e=editor: self._on_input_edited(e, value))
         self.editors["input_shape"] = editor
-        self._add_row(grid, "input_shape", editor, INPUT_PARAM.help)
+        self._add_row(grid, "input_shape", editor, _(INPUT_PARAM.help))
         self.dataset_button = QPushButton(self._form_host, objectName="inputFromDatasetButton")
         self.dataset_button.clicked.connect(self._on_use_dataset_shape)
         grid.addRow("", self.dataset_button)
@@ -169,8 +170,8 @@ class LayerPropertiesView(QScrollArea):
                 self.state.spec.input_shape)
             self.dataset_button.setVisible(dataset is not None and not same)
             if dataset is not None:
-                self.dataset_button.setText(
-                    f"Use the dataset's shape {format_shape(dataset.input_shape)}")
+                self.dataset_button.setText(_("Use the dataset's shape {shape}").format(
+                    shape=format_shape(dataset.input_shape)))
             return
         if not 0 <= self._index < len(self.state.spec.layers):
             return
@@ -189,6 +190,11 @@ class LayerPropertiesView(QScrollArea):
                 editor.blockSignals(False)
             editor.show_problem(None)
 
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the form again, in the new language."""
+        self._key = None
+        self.rebuild()
+
     def _on_selection_changed(self, _index: int) -> None:
         self.rebuild()
 
@@ -200,7 +206,7 @@ class LayerPropertiesView(QScrollArea):
     def _on_param_edited(self, editor: ParamEditor, value: Any) -> None:
         problem = editor.param.check(value)
         if problem:
-            editor.show_problem(f"{editor.param.name} {problem}")
+            editor.show_problem(f"{editor.param.name} {_(problem)}")
             return
         editor.show_problem(None)
         index = self._index

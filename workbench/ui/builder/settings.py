@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core.datasets import dataset_names, describe
 from workbench.core.spec import LOSSES, METRICS, OPTIMIZERS, TrainConfig
+from workbench.i18n import _
 from workbench.ui.state import ProjectState
 
 WARNING_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 4px;"
@@ -85,7 +86,7 @@ class TrainingSettingsPanel(QScrollArea):
         self.warnings.hide()
 
         # Data -------------------------------------------------------------------------------------
-        data_box = QGroupBox("Data", body)
+        data_box = QGroupBox(_("Data"), body)
         data_form = QFormLayout(data_box)
         # In a narrow builder a field goes under its label rather than off the right edge.
         data_form.setRowWrapPolicy(QFormLayout.WrapLongRows)
@@ -93,13 +94,13 @@ class TrainingSettingsPanel(QScrollArea):
         self.dataset.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.dataset.setMinimumContentsLength(10)
         self.open_button = QToolButton(data_box, objectName="openDatasetButton")
-        self.open_button.setText("Open .npz / folder…")
+        self.open_button.setText(_("Open .npz / folder…"))
         self.open_button.setPopupMode(QToolButton.InstantPopup)
         menu = QMenu(self.open_button)
-        menu.addAction("Open .npz file…", self._on_open_npz)
-        menu.addAction("Open folder of class sub-folders…", self._on_open_folder)
+        menu.addAction(_("Open .npz file…"), self._on_open_npz)
+        menu.addAction(_("Open folder of class sub-folders…"), self._on_open_folder)
         self.open_button.setMenu(menu)
-        data_form.addRow("Dataset", self.dataset)
+        data_form.addRow(_("Dataset"), self.dataset)
         self.dataset_info = QLabel(data_box, objectName="datasetInfo")
         self.dataset_info.setWordWrap(True)
         self.dataset_info.setStyleSheet("color: #555;")
@@ -109,32 +110,33 @@ class TrainingSettingsPanel(QScrollArea):
         self.validation.setRange(0.0, 0.9)
         self.validation.setSingleStep(0.05)
         self.validation.setDecimals(2)
-        self.validation.setToolTip("Fraction of the training data held out to validate each epoch")
-        data_form.addRow("Validation split", self.validation)
+        self.validation.setToolTip(
+            _("Fraction of the training data held out to validate each epoch"))
+        data_form.addRow(_("Validation split"), self.validation)
 
         # Optimizer --------------------------------------------------------------------------------
-        opt_box = QGroupBox("Optimizer", body)
+        opt_box = QGroupBox(_("Optimizer"), body)
         opt_form = QFormLayout(opt_box)
         opt_form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.optimizer = QComboBox(opt_box, objectName="optimizerChooser")
         for key, name in OPTIMIZERS.items():
             self.optimizer.addItem(name, key)
-        opt_form.addRow("Optimizer", self.optimizer)
+        opt_form.addRow(_("Optimizer"), self.optimizer)
         self.learning_rate = LearningRateSpinBox(opt_box)
         self.learning_rate.setObjectName("learningRate")
-        self.learning_rate.setToolTip("Step size; arrows step 1-2-5 (0.001 → 0.002 → 0.005)")
-        opt_form.addRow("Learning rate", self.learning_rate)
+        self.learning_rate.setToolTip(_("Step size; arrows step 1-2-5 (0.001 → 0.002 → 0.005)"))
+        opt_form.addRow(_("Learning rate"), self.learning_rate)
         self.momentum = QDoubleSpinBox(opt_box, objectName="momentum")
         self.momentum.setRange(0.0, 1.0)
         self.momentum.setSingleStep(0.1)
         self.momentum.setDecimals(3)
-        self.momentum_label = QLabel("Momentum", opt_box)
+        self.momentum_label = QLabel(_("Momentum"), opt_box)
         opt_form.addRow(self.momentum_label, self.momentum)
-        self.nesterov = QCheckBox("Nesterov momentum", opt_box, objectName="nesterov")
+        self.nesterov = QCheckBox(_("Nesterov momentum"), opt_box, objectName="nesterov")
         opt_form.addRow("", self.nesterov)
 
         # Loss and schedule ---------------------------------------------------------------------
-        fit_box = QGroupBox("Loss and schedule", body)
+        fit_box = QGroupBox(_("Loss and schedule"), body)
         fit_form = QFormLayout(fit_box)
         fit_form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.loss = QComboBox(fit_box, objectName="lossChooser")
@@ -143,7 +145,7 @@ class TrainingSettingsPanel(QScrollArea):
         # at 1024 px, cutting every field's right end).
         self.loss.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.loss.setMinimumContentsLength(12)
-        fit_form.addRow("Loss", self.loss)
+        fit_form.addRow(_("Loss"), self.loss)
         metrics_row = QHBoxLayout()
         self.metric_boxes: dict[str, QCheckBox] = {}
         for metric in METRICS:
@@ -153,44 +155,45 @@ class TrainingSettingsPanel(QScrollArea):
             metrics_row.addWidget(box)
             box.toggled.connect(self._on_metrics_changed)
         metrics_row.addStretch(1)
-        fit_form.addRow("Metrics", metrics_row)
+        fit_form.addRow(_("Metrics"), metrics_row)
         self.epochs = QSpinBox(fit_box, objectName="epochs")
         self.epochs.setRange(1, 100_000)
-        fit_form.addRow("Epochs", self.epochs)
+        fit_form.addRow(_("Epochs"), self.epochs)
         self.batch_size = QSpinBox(fit_box, objectName="batchSize")
         self.batch_size.setRange(1, 1_000_000)
-        fit_form.addRow("Batch size", self.batch_size)
+        fit_form.addRow(_("Batch size"), self.batch_size)
         self.devices = QComboBox(fit_box, objectName="devicesChooser")
-        self.devices.setToolTip("tf.distribute.MirroredStrategy: one replica per device, each "
-                                "batch split over them (train --strategy mirrored --devices N)")
-        fit_form.addRow("Devices", self.devices)
+        self.devices.setToolTip(_("tf.distribute.MirroredStrategy: one replica per device, "
+                                  "each batch split over them (train --strategy mirrored "
+                                  "--devices N)"))
+        fit_form.addRow(_("Devices"), self.devices)
 
-        self.early = QCheckBox("When no longer improving", fit_box,
+        self.early = QCheckBox(_("When no longer improving"), fit_box,
                                objectName="earlyStopping")
-        self.early.setToolTip("keras.callbacks.EarlyStopping: stop when the monitored value has "
-                              "not improved for `patience` epochs")
-        fit_form.addRow("Early stopping", self.early)
+        self.early.setToolTip(_("keras.callbacks.EarlyStopping: stop when the monitored value "
+                                "has not improved for `patience` epochs"))
+        fit_form.addRow(_("Early stopping"), self.early)
         self.monitor = QComboBox(fit_box, objectName="earlyStoppingMonitor")
         self.monitor.addItems(MONITORS)
-        fit_form.addRow("Monitor", self.monitor)
+        fit_form.addRow(_("Monitor"), self.monitor)
         self.patience = QSpinBox(fit_box, objectName="patience")
         self.patience.setRange(0, 10_000)
-        self.patience.setSuffix(" epochs")
-        fit_form.addRow("Patience", self.patience)
-        self.restore_best = QCheckBox("Restore the best", fit_box,
+        self.patience.setSuffix(_(" epochs"))
+        fit_form.addRow(_("Patience"), self.patience)
+        self.restore_best = QCheckBox(_("Restore the best"), fit_box,
                                       objectName="restoreBest")
-        self.restore_best.setToolTip("At the end, go back to the weights of the best epoch "
-                                     "(restore_best_weights)")
+        self.restore_best.setToolTip(_("At the end, go back to the weights of the best epoch "
+                                       "(restore_best_weights)"))
         fit_form.addRow("", self.restore_best)
 
         seed_row = QHBoxLayout()
-        self.fixed_seed = QCheckBox("Fixed", fit_box, objectName="fixedSeed")
-        self.fixed_seed.setToolTip("A fixed seed makes runs repeatable")
+        self.fixed_seed = QCheckBox(_("Fixed"), fit_box, objectName="fixedSeed")
+        self.fixed_seed.setToolTip(_("A fixed seed makes runs repeatable"))
         self.seed = QSpinBox(fit_box, objectName="seed")
         self.seed.setRange(0, 2**31 - 1)
         seed_row.addWidget(self.fixed_seed)
         seed_row.addWidget(self.seed, 1)
-        fit_form.addRow("Seed", seed_row)
+        fit_form.addRow(_("Seed"), seed_row)
 
         outer.addWidget(data_box)
         outer.addWidget(opt_box)
@@ -233,13 +236,13 @@ class TrainingSettingsPanel(QScrollArea):
         self.dataset.clear()
         for name in dataset_names():
             self.dataset.addItem(name, name)
-            self.dataset.setItemData(self.dataset.count() - 1, describe(name), Qt.ToolTipRole)
+            self.dataset.setItemData(self.dataset.count() - 1, _(describe(name)), Qt.ToolTipRole)
         if current not in dataset_names():
             self.dataset.addItem(Path(current).name or current, current)
             self.dataset.setItemData(self.dataset.count() - 1, current, Qt.ToolTipRole)
         self.dataset.setCurrentIndex(self.dataset.findData(current))
         try:
-            self.dataset.setToolTip(describe(current))
+            self.dataset.setToolTip(_(describe(current)))
         except Exception:  # noqa: BLE001 - a path that no longer exists: say so in the info line
             self.dataset.setToolTip(current)
 
@@ -250,13 +253,18 @@ class TrainingSettingsPanel(QScrollArea):
         choices = distribute.device_choices() if tf_loader.is_loaded() else [("One device", 1)]
         self.devices.clear()
         for label, n in choices:
-            self.devices.addItem(label, n)
+            self.devices.addItem(_(label), n)
         index = self.devices.findData(self.state.devices)
         self.devices.setCurrentIndex(max(index, 0))
         self.state.devices = self.devices.currentData()
 
     def _on_devices_chosen(self, _index: int) -> None:
         self.state.devices = self.devices.currentData()
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the texts built from the state."""
+        self._fill_devices()
+        self._on_training_changed()
 
     def _on_training_changed(self) -> None:
         cfg = self.state.training
@@ -304,22 +312,23 @@ class TrainingSettingsPanel(QScrollArea):
         current = self._loaded_for == self.state.project.dataset
         if dataset is not None and current and self.state.data.error == "":
             if dataset.task == "classification":
-                kind = f"{dataset.num_classes} classes"
+                kind = _("{count} classes").format(count=dataset.num_classes)
             else:
-                kind = "regression"
+                kind = _("regression")
             shape = ", ".join(map(str, dataset.input_shape))
             self.dataset_info.setText(
-                f"{len(dataset.x_train):,} training / {len(dataset.x_test):,} test samples · "
-                f"({shape}) · {kind}")
+                _("{train} training / {test} test samples").format(
+                    train=f"{len(dataset.x_train):,}", test=f"{len(dataset.x_test):,}")
+                + f" · ({shape}) · {kind}")
             self.dataset_info.setStyleSheet("color: #555;")
         elif self.state.data.error and current:
-            self.dataset_info.setText(self.state.data.error)
+            self.dataset_info.setText(_(self.state.data.error))
             self.dataset_info.setStyleSheet("color: #b3261e;")
         elif not self.state.engine.loaded:
-            self.dataset_info.setText("Loaded when TensorFlow is ready…")
+            self.dataset_info.setText(_("Loaded when TensorFlow is ready…"))
             self.dataset_info.setStyleSheet("color: #555;")
         else:
-            self.dataset_info.setText("Loading…")
+            self.dataset_info.setText(_("Loading…"))
             self.dataset_info.setStyleSheet("color: #555;")
 
     def _on_dataset_loaded(self) -> None:
@@ -354,7 +363,7 @@ class TrainingSettingsPanel(QScrollArea):
 
     def _update_warnings(self) -> None:
         warnings = self.compatibility_warnings()
-        text = "\n".join(f"⚠ {_sentence(w)}" for w in warnings)
+        text = "\n".join(f"⚠ {_sentence(_(w))}" for w in warnings)
         self.warnings.setText(text)
         self.warnings.setVisible(bool(warnings))
         self._place_warnings()
@@ -418,14 +427,14 @@ class TrainingSettingsPanel(QScrollArea):
             self._update_dataset_info()
 
     def _on_open_npz(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", "",
-                                              "NumPy arrays (*.npz);;All files (*)")
+        path, _kind = QFileDialog.getOpenFileName(
+            self, _("Open a dataset"), "", _("NumPy arrays (*.npz);;All files (*)"))
         if path:
             self.state.set_dataset(path)
 
     def _on_open_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(
-            self, "Open a folder with one sub-folder of images per class")
+            self, _("Open a folder with one sub-folder of images per class"))
         if path:
             self.state.set_dataset(path)
 

@@ -30,7 +30,9 @@ from workbench.core.compatibility import OutputProblem, check_output
 from workbench.core.fixes import Fix
 from workbench.core.inspect import LayerInfo, format_shape
 from workbench.core.spec import LayerSpec
+from workbench.i18n import N_, _
 from workbench.ui.builder.cells import set_colours, set_flags, set_text
+from workbench.ui.builder.stack_text import graph_labels, totals_text
 from workbench.ui.builder.stack_tree import StackTree
 from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
@@ -43,29 +45,6 @@ WARNING_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b;
 ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 4px;"
 NOTE_STYLE = "color: #555; padding: 2px 4px;"
 UNDO_TEXT, REDO_TEXT = "↶", "↷"
-
-
-def format_bytes(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
-
-
-def graph_labels(spec) -> list[tuple[str, str]] | None:
-    """For a graph, each row's name and "  ← its inputs" (where they are not just the row
-    above); None for a plain stack, whose rows stay as they were."""
-    data = spec.to_dict()
-    if not graph_edit.is_graph(data):
-        return None
-    try:
-        names, inbound = graph_edit.layer_names(data), graph_edit.inbound_names(data)
-    except graph_edit.GraphEditError:
-        return None
-    before = [graph_edit.INPUT, *names]
-    return [(name, "" if sources == [before[i]] else f"  ← {', '.join(sources)}")
-            for i, (name, sources) in enumerate(zip(names, inbound))]
 
 
 class LayerStackView(QWidget):
@@ -81,7 +60,7 @@ class LayerStackView(QWidget):
         self.tree = StackTree(self)
         self.tree.setObjectName("layerStack")
         self.tree.setColumnCount(4)
-        self.tree.setHeaderLabels(["#", "Layer", "Output shape", "Params"])
+        self._set_header()
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
@@ -96,10 +75,12 @@ class LayerStackView(QWidget):
         header.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
 
         # Buttons and their keyboard shortcuts (active while the stack has focus).
-        self.up_action = self._action("Move up", "▲", "Alt+Up", self.move_up)
-        self.down_action = self._action("Move down", "▼", "Alt+Down", self.move_down)
-        self.duplicate_action = self._action("Duplicate", "Duplicate", "Ctrl+D", self.duplicate)
-        self.delete_action = self._action("Delete", "Delete", QKeySequence.Delete, self.delete)
+        self.up_action = self._action(N_("Move up"), "▲", "Alt+Up", self.move_up)
+        self.down_action = self._action(N_("Move down"), "▼", "Alt+Down", self.move_down)
+        self.duplicate_action = self._action(N_("Duplicate"), N_("Duplicate"), "Ctrl+D",
+                                             self.duplicate)
+        self.delete_action = self._action(N_("Delete"), N_("Delete"), QKeySequence.Delete,
+                                          self.delete)
         self.delete_action.setShortcuts([QKeySequence(QKeySequence.Delete),
                                          QKeySequence(Qt.Key_Backspace)])
         buttons = QHBoxLayout()
@@ -135,7 +116,7 @@ class LayerStackView(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.error_label.setStyleSheet(ERROR_STYLE)
-        self.fix_button = QPushButton("Insert Reshape to fix", self, objectName="fixButton")
+        self.fix_button = QPushButton(_("Insert Reshape to fix"), self, objectName="fixButton")
         self.fix_button.clicked.connect(self._on_fix_clicked)
         self.error_frame = self._frame(self.error_label, self.fix_button, vertical=True)
 
@@ -175,16 +156,37 @@ class LayerStackView(QWidget):
 
     # Construction helpers -----------------------------------------------------------------------
 
+    def _set_header(self) -> None:
+        self.tree.setHeaderLabels(["#", _("Layer"), _("Output shape"), _("Params")])
+
     def _action(self, name: str, text: str, key, slot) -> QAction:
-        action = QAction(text, self.tree)
+        """``name`` and ``text``: English (N_), translated here and in ``retranslate``."""
+        action = QAction(_(text), self.tree)
         action.setObjectName(name.title().replace(" ", ""))
+        action.setProperty("msgids", (name, text))
         shortcut = QKeySequence(key)
         action.setShortcut(shortcut)
         action.setShortcutContext(Qt.WidgetShortcut)
-        action.setToolTip(f"{name} ({shortcut.toString(QKeySequence.NativeText)})")
+        self._tip_action(action)
         action.triggered.connect(slot)
         self.tree.addAction(action)
         return action
+
+    @staticmethod
+    def _tip_action(action: QAction) -> None:
+        name, text = action.property("msgids")
+        action.setText(_(text))
+        keys = action.shortcut().toString(QKeySequence.NativeText)
+        action.setToolTip(f"{_(name)} ({keys})")
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the header, the buttons' tooltips and every row."""
+        self._set_header()
+        for action in (self.up_action, self.down_action, self.duplicate_action,
+                       self.delete_action):
+            self._tip_action(action)
+        self._on_undo_index_changed()
+        self.refresh()
 
     def _frame(self, label: QLabel, button: QPushButton, vertical: bool) -> QFrame:
         frame = QFrame(self)
@@ -290,8 +292,10 @@ class LayerStackView(QWidget):
             undo_text, redo_text = stack.undoText(), stack.redoText()
         except RuntimeError:  # the stack goes first when the window is torn down
             return
-        self.undo_button.setToolTip(f"Undo {undo_text} (Ctrl+Z)".replace("  ", " "))
-        self.redo_button.setToolTip(f"Redo {redo_text} (Ctrl+Shift+Z)".replace("  ", " "))
+        self.undo_button.setToolTip(
+            _("Undo {step} (Ctrl+Z)").format(step=undo_text).replace("  ", " "))
+        self.redo_button.setToolTip(
+            _("Redo {step} (Ctrl+Shift+Z)").format(step=redo_text).replace("  ", " "))
         self.undo_button.defaultAction().setIconText(UNDO_TEXT)
         self.redo_button.defaultAction().setIconText(REDO_TEXT)
 
@@ -346,11 +350,11 @@ class LayerStackView(QWidget):
         shape = format_shape(tuple(self.state.spec.input_shape))
         set_flags(item, Qt.ItemIsEnabled | Qt.ItemIsSelectable)
         set_text(item, COL_INDEX, "")
-        set_text(item, COL_LAYER, f"Input {shape}")
+        set_text(item, COL_LAYER, _("Input {shape}").format(shape=shape))
         set_text(item, COL_SHAPE, shape)
         set_text(item, COL_PARAMS, "")
-        item.setToolTip(COL_LAYER, "The shape of one sample (without the batch axis); "
-                                   "select to edit")
+        item.setToolTip(COL_LAYER, _("The shape of one sample (without the batch axis); "
+                                     "select to edit"))
         font = item.font(COL_LAYER)
         if not font.italic():
             font.setItalic(True)
@@ -370,7 +374,7 @@ class LayerStackView(QWidget):
             if failed_before:
                 shape_text, params_text = "—", "—"
         elif info.error:
-            shape_text, params_text = "✖ error", "—"
+            shape_text, params_text = _("✖ error"), "—"
         elif info.output_shape is None:
             shape_text, params_text = "—", "—"
         else:
@@ -379,7 +383,7 @@ class LayerStackView(QWidget):
         set_text(item, COL_PARAMS, params_text)
         from workbench.core.catalogue import layer_type
 
-        tip = f"{layer.class_name}: {layer_type(layer.class_name).help}"
+        tip = f"{layer.class_name}: {_(layer_type(layer.class_name).help)}"
         if error:
             self._mark_error(item, error)
             return True
@@ -399,36 +403,21 @@ class LayerStackView(QWidget):
             set_colours(item, col, QBrush(ERROR_BG), QBrush(ERROR_FG))
 
     def _update_totals(self) -> None:
-        report = self.state.inspection
-        if not self.state.spec.layers:
-            text = ("No layers yet: click a layer type under <b>Layers</b> to add it after the "
-                    "selected row, or pick File ▸ New from template.")
-        elif report is None:
-            text = "Shapes and parameter counts appear when TensorFlow has loaded…"
-        elif self._stale and report.input_shape != tuple(self.state.spec.input_shape):
-            text = "Checking with Keras…"
-        elif not report.ok:
-            known = sum(info.params or 0 for info in report.layers)
-            text = f"Parameters so far: {known:,} · the model cannot be built yet"
-        else:
-            batch = self.state.training.batch_size
-            memory = format_bytes(report.memory_bytes(batch))
-            text = f"<b>Total params: {report.total_params:,}</b> · memory ≈ {memory}"
-            self.totals.setToolTip(
-                f"Weights, optimizer state and the activations of one batch of {batch} (float32)")
-        if self.state.checking and report is not None:  # the newest edit's answer is slow
-            text += ' <span style="color: #888;">· checking…</span>'
+        text, tip = totals_text(self.state, self._stale)
         self.totals.setText(text)
+        self.totals.setToolTip(tip)
 
     def _update_error(self) -> None:
         report = self.state.inspection
         problem = self.output_problem() if report is not None and report.ok else None
         if problem is not None:
             last = len(self.state.spec.layers)
-            where = f"Layer {last} ({self.state.spec.layers[-1].class_name}): "
-            self._show_error(f"{where}{problem.message}", problem.fix, problem.fix_index,
-                             f"Insert {problem.fix.class_name} before layer "
-                             f"{(problem.fix_index or 0) + 1}" if problem.fix else "")
+            where = _("Layer {number} ({name}): ").format(
+                number=last, name=self.state.spec.layers[-1].class_name)
+            self._show_error(f"{where}{_(problem.message)}", problem.fix, problem.fix_index,
+                             _("Insert {name} before layer {number}").format(
+                                 name=problem.fix.class_name,
+                                 number=(problem.fix_index or 0) + 1) if problem.fix else "")
             return
         if report is None or report.ok or self._stale and report.error_index is None:
             self.error_frame.hide()
@@ -439,10 +428,11 @@ class LayerStackView(QWidget):
         fix = None
         if report.error_index is not None:
             info = report.layers[report.error_index]
-            where = f"Layer {report.error_index + 1} ({info.class_name}): "
+            where = _("Layer {number} ({name}): ").format(number=report.error_index + 1,
+                                                          name=info.class_name)
             fix = info.repair
-        self._show_error(f"{where}{report.error}", fix, report.error_index,
-                         fix.label if fix is not None else "")
+        self._show_error(f"{where}{_(report.error)}", fix, report.error_index,
+                         _(fix.label) if fix is not None else "")
         self.error_label.setToolTip(report.error_text())
 
     def _show_error(self, text: str, fix: LayerSpec | Fix | None, index: int | None,
@@ -451,12 +441,14 @@ class LayerStackView(QWidget):
         self.error_label.setToolTip(text)
         if isinstance(fix, Fix):
             self.fix_button.setText(button)
-            self.fix_button.setToolTip(fix.text if fix.layer is None or fix.source else
-                                       f"Insert {fix.layer.summary()} before layer "
-                                       f"{(index or 0) + 1}")
+            self.fix_button.setToolTip(
+                _(fix.text) if fix.layer is None or fix.source else
+                _("Insert {name} before layer {number}").format(name=fix.layer.summary(),
+                                                                number=(index or 0) + 1))
         elif fix is not None:
             self.fix_button.setText(button)
-            self.fix_button.setToolTip(f"Insert {fix.summary()} before layer {(index or 0) + 1}")
+            self.fix_button.setToolTip(_("Insert {name} before layer {number}").format(
+                name=fix.summary(), number=(index or 0) + 1))
         self.fix_button.setVisible(fix is not None)
         self.error_frame.show()
 
@@ -469,18 +461,17 @@ class LayerStackView(QWidget):
         data_shape = tuple(dataset.input_shape)
         if math.prod(data_shape) == math.prod(shape):
             self.input_hint.setText(
-                f"The dataset's samples are {format_shape(data_shape)}; they are reshaped to "
-                f"the input {format_shape(shape)} automatically."
-            )
+                _("The dataset's samples are {data}; they are reshaped to the input {shape} "
+                  "automatically.").format(data=format_shape(data_shape),
+                                           shape=format_shape(shape)))
             self.input_hint.setStyleSheet(NOTE_STYLE)
             self.input_hint_button.hide()
         else:
             self.input_hint.setText(
-                f"⚠ The dataset's samples are {format_shape(data_shape)} but the input is "
-                f"{format_shape(shape)}: training would fail."
-            )
+                _("⚠ The dataset's samples are {data} but the input is {shape}: training would "
+                  "fail.").format(data=format_shape(data_shape), shape=format_shape(shape)))
             self.input_hint.setStyleSheet(WARNING_STYLE)
-            self.input_hint_button.setText(f"Use {format_shape(data_shape)}")
+            self.input_hint_button.setText(_("Use {shape}").format(shape=format_shape(data_shape)))
             self.input_hint_button.show()
         self.input_frame.show()
 

@@ -15,6 +15,7 @@ from PyQt5.QtGui import QColor, QImage, QPixmap
 
 from workbench.actions import explore
 from workbench.core.datasets import DatasetError
+from workbench.i18n import _
 
 THUMB = 56  # pixels on screen per sample
 CACHE = 1500  # thumbnails kept (a few screens' worth)
@@ -87,7 +88,7 @@ class SampleModel(QAbstractListModel):
             return self.thumbnail(row)
         if role == Qt.ToolTipRole:
             i = int(self.rows[row])
-            text = f"{self.split} #{i}: {explore.label_text(self.dataset, self._y[i])}"
+            text = f"{_(self.split)} #{i}: {explore.label_text(self.dataset, self._y[i])}"
             return text + (f"\n{self.errors[row]}" if row in self.errors else "")
         if role == SampleRole:
             return self.split, int(self.rows[row])

@@ -26,11 +26,14 @@ from PyQt5.QtWidgets import (
 
 from workbench.actions import explore
 from workbench.core.datasets import DatasetError
+from workbench.i18n import N_, _
 from workbench.ui.dataset.model import SampleModel, qimage
 from workbench.ui.plot_export import add_save_menu
 from workbench.ui.tasks import TaskRunner
 
 COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
+# The splits (explore.SPLITS) as shown, marked for translation.
+SPLIT_NAMES = (N_("train"), N_("validation"), N_("test"))
 PREVIEW = 150  # pixels of the selected sample's picture
 AUGMENTED = 8  # augmented copies shown
 
@@ -49,10 +52,11 @@ class DatasetPanel(QWidget):
         self._preview_stale = False  # a preview asked for while the tab was hidden
         self._mosaic = None  # its picture, drawn to the details column's width
 
-        self.summary = QLabel("Loading the dataset…", self, objectName="datasetSummary")
+        self.summary = QLabel(_("Loading the dataset…"), self, objectName="datasetSummary")
         self.summary.setWordWrap(True)
         self.split_combo = QComboBox(self, objectName="datasetSplit")
-        self.split_combo.addItems(explore.SPLITS)
+        for split in explore.SPLITS:  # shown translated; the split's key is the item's data
+            self.split_combo.addItem(_(split), split)
         self.class_combo = QComboBox(self, objectName="datasetClass")
         self.class_combo.setMinimumContentsLength(8)
         self.class_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
@@ -73,7 +77,7 @@ class DatasetPanel(QWidget):
         self.sample_picture.setFixedSize(PREVIEW, PREVIEW)
         self.sample_picture.setAlignment(Qt.AlignCenter)
         self.sample_picture.setStyleSheet("background: #222")
-        self.sample_info = QLabel("Click a sample.", self, objectName="datasetSampleInfo")
+        self.sample_info = QLabel(_("Click a sample."), self, objectName="datasetSampleInfo")
         self.sample_info.setWordWrap(True)
         self.augment_label = QLabel(self, objectName="datasetAugmentInfo")
         self.augment_label.setWordWrap(True)
@@ -104,7 +108,7 @@ class DatasetPanel(QWidget):
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()
-        for text, widget in (("Split", self.split_combo), ("Class", self.class_combo)):
+        for text, widget in ((_("Split"), self.split_combo), (_("Class"), self.class_combo)):
             controls.addWidget(QLabel(text, self))
             controls.addWidget(widget)
         controls.addStretch(1)
@@ -156,35 +160,44 @@ class DatasetPanel(QWidget):
 
     # Following the project -----------------------------------------------------------------------
 
-    def refresh(self) -> None:
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the texts built from the dataset (the class picked stays)."""
+        if self.dataset is not None:
+            self.refresh(keep_class=True)
+
+    def refresh(self, keep_class: bool = False) -> None:
         """The project's dataset (just loaded) from the start: splits, classes, balance, grid."""
         dataset = self.state.data.dataset
         self.dataset = dataset
         if dataset is None:
             return
         shape = "×".join(str(d) for d in dataset.input_shape)
-        self.summary.setText(f"<b>{dataset.name}</b>: {dataset.description or dataset.task}"
-                             f" — inputs {shape}")
+        self.summary.setText(f"<b>{dataset.name}</b>: "
+                             f"{_(dataset.description) if dataset.description else _(dataset.task)}"
+                             + _(" — inputs {shape}").format(shape=shape))
         self.class_combo.blockSignals(True)
+        kept = self.class_combo.currentIndex()
         self.class_combo.clear()
-        self.class_combo.addItem("All classes")
+        self.class_combo.addItem(_("All classes"))
         if dataset.is_classification:
             self.class_combo.addItems(list(dataset.class_names))
         self.class_combo.setEnabled(dataset.is_classification)
+        if keep_class and 0 <= kept < self.class_combo.count():
+            self.class_combo.setCurrentIndex(kept)
         self.class_combo.blockSignals(False)
         self._on_training_changed()
 
     def _on_load_failed(self, message: str) -> None:
         """Nothing of the dataset that was there before: its samples and balance stayed under
         the failure's message, as if they were the one that failed."""
-        self.summary.setText(f"Dataset: {message}")
+        self.summary.setText(_("Dataset: {message}").format(message=message))
         self.dataset, self.parts, self.counts = None, None, {}
         self._preview_request += 1  # an augmentation preview on its way is for the old one
-        self.model.set_rows(None, self.split_combo.currentText(), np.zeros(0, np.int64))
+        self.model.set_rows(None, self.split_combo.currentData(), np.zeros(0, np.int64))
         self.count_label.setText("")
         self.class_combo.clear()
         self.sample_picture.clear()
-        self.sample_info.setText("No dataset loaded.")
+        self.sample_info.setText(_("No dataset loaded."))
         self.augment_label.setText("")
         self.augment_picture.clear()
         self.augmented = self._mosaic = None
@@ -205,20 +218,23 @@ class DatasetPanel(QWidget):
     def _fill_grid(self) -> None:
         if self.dataset is None or self.parts is None:
             return
-        split = self.split_combo.currentText()
+        split = self.split_combo.currentData()
         rows = self.parts[split]
         cls = self.class_combo.currentIndex() - 1
         if cls >= 0 and len(rows):
             y = explore.labels(explore.arrays_of(self.dataset, split)[1][rows])
             rows = rows[y == cls]
         self.model.set_rows(self.dataset, split, rows)
-        which = "" if cls < 0 else f" of class {self.class_combo.currentText()}"
-        self.count_label.setText(f"{len(rows):,} {split} samples{which}")
+        count = f"{len(rows):,}"
+        self.count_label.setText(
+            _("{count} {split} samples").format(count=count, split=_(split)) if cls < 0 else
+            _("{count} {split} samples of class {name}").format(
+                count=count, split=_(split), name=self.class_combo.currentText()))
         if len(rows):
             self.select(0)
         else:
             self.sample_picture.clear()
-            self.sample_info.setText("No samples here.")
+            self.sample_info.setText(_("No samples here."))
 
     def select(self, row: int) -> None:
         index = self.model.index(row)
@@ -237,8 +253,8 @@ class DatasetPanel(QWidget):
         pixmap = QPixmap.fromImage(qimage(picture).scaled(
             PREVIEW, PREVIEW, Qt.KeepAspectRatio, Qt.FastTransformation))
         self.sample_picture.setPixmap(pixmap)
-        self.sample_info.setText(f"<b>{self.model.split} sample #{i}</b> — label: "
-                                 f"{explore.label_text(self.dataset, y)}")
+        self.sample_info.setText(_("<b>{split} sample #{index}</b> — label: {label}").format(
+            split=_(self.model.split), index=i, label=explore.label_text(self.dataset, y)))
         self._preview_augmentation()
 
     # Augmentation preview ------------------------------------------------------------------------
@@ -261,9 +277,9 @@ class DatasetPanel(QWidget):
             self.augmented = None
             self._mosaic = None
             self.augment_picture.clear()
-            self.augment_label.setText("The model starts without augmentation layers (add "
-                                       "RandomRotation, RandomZoom… from the palette's "
-                                       "Augmentation group to see them here).")
+            self.augment_label.setText(_("The model starts without augmentation layers (add "
+                                         "RandomRotation, RandomZoom… from the palette's "
+                                         "Augmentation group to see them here)."))
             return
         try:
             _i, x, _y = self.model.sample(current.row())
@@ -272,7 +288,7 @@ class DatasetPanel(QWidget):
         self._preview_request += 1
         request, seed = self._preview_request, self._preview_request
         sample = np.array(x, dtype=np.float32)
-        self.augment_label.setText("Augmenting…")
+        self.augment_label.setText(_("Augmenting…"))
         self.tasks.start(lambda _state: explore.augment(spec, sample, AUGMENTED, seed),
                          name="augment-preview",
                          on_result=lambda images: self._on_augmented(request, images),
@@ -286,8 +302,9 @@ class DatasetPanel(QWidget):
 
         self._mosaic = qimage(tile_images(images, cols=4, pad=1, fill=0.0))
         self._show_mosaic()
-        self.augment_label.setText(f"{len(images)} random augmentations of this sample, as "
-                                   "training sees it (the model's augmentation layers).")
+        self.augment_label.setText(_("{count} random augmentations of this sample, as training "
+                                     "sees it (the model's augmentation layers).").format(
+                                         count=len(images)))
 
     def _show_mosaic(self) -> None:
         """The augmentations as wide as the details column (at most 4 × 60 px)."""
@@ -307,7 +324,7 @@ class DatasetPanel(QWidget):
             self.augmented = None
             self._mosaic = None
             self.augment_picture.clear()
-            self.augment_label.setText(f"Augmentation preview: {message}")
+            self.augment_label.setText(_("Augmentation preview: {message}").format(message=message))
 
     # Balance -------------------------------------------------------------------------------------
 
@@ -323,7 +340,7 @@ class DatasetPanel(QWidget):
         """The samples the grid lists: their split, index in it, and label."""
         if self.dataset is None or not len(self.model.rows):
             return None
-        split = self.split_combo.currentText()
+        split = self.split_combo.currentData()
         y = explore.arrays_of(self.dataset, split)[1]
         return (["split", "index", "label"], [[split, int(i), explore.label_text(
             self.dataset, y[int(i)])] for i in self.model.rows])
@@ -345,9 +362,9 @@ class DatasetPanel(QWidget):
             shape = (dict(x=at, height=counts, width=thick) if upright
                      else dict(x0=0, y=at, width=counts, height=thick))
             plot.addItem(pg.BarGraphItem(**shape, brush=COLOURS[split], pen=pg.mkPen(None)))
-            title.append(f"<span style='color:{COLOURS[split]}'>■ {split} "
+            title.append(f"<span style='color:{COLOURS[split]}'>■ {_(split)} "
                          f"{sum(counts):,}</span>")
-        self.balance_title.setText("<b>Samples per class</b>: " + " &nbsp; ".join(title))
+        self.balance_title.setText(_("<b>Samples per class</b>: ") + " &nbsp; ".join(title))
         ticks = [(i, name if len(name) <= 24 else name[:23] + "…") for i, name in enumerate(names)]
         ticks = ticks if k <= 30 else ticks[::max(1, k // 30)]
         largest = max((max(c, default=0) for c in self.counts.values()), default=0)
@@ -373,7 +390,7 @@ def main() -> int:
             state.project.dataset = name
         return DatasetPanel(state)
 
-    return run_panel(make, "Data", (1000, 700))
+    return run_panel(make, _("Data"), (1000, 700))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from PyQt5.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainterPath, QPainterPathStroker, QPen
 from PyQt5.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem
 
+from workbench.i18n import _
+
 NODE_MIN_W, NODE_MAX_W = 150.0, 280.0
 PAD = 7.0
 RADIUS = 6.0
@@ -58,7 +60,7 @@ class FixButton(QGraphicsSimpleTextItem):
     """The "Fix" link on a failing node; asks the view to apply the node's repair."""
 
     def __init__(self, node: NodeItem):
-        super().__init__("Fix", node)  # no emoji: the default fonts lack it (a box)
+        super().__init__(_("Fix"), node)  # no emoji: the default fonts lack it (a box)
         self.node = node
         font = QFont(node.font)
         font.setBold(True)
@@ -102,7 +104,8 @@ class NodeItem(QGraphicsItem):
             self.fix_button = FixButton(self)
             self.height += self.line_h
         if data.error:
-            self.setToolTip(data.error + (f"\nFix: {data.fix_text}" if data.fix_text else ""))
+            self.setToolTip(data.error + ("\n" + _("Fix: {fix}").format(fix=data.fix_text)
+                                          if data.fix_text else ""))
         else:
             self.setToolTip(f"{data.title} {data.name}".strip())
         if self.fix_button is not None:
@@ -191,7 +194,7 @@ class EndHandle(QGraphicsItem):
         self.edge, self.end = edge, end
         self.setZValue(3)
         self.setCursor(Qt.SizeAllCursor)
-        self.setToolTip("Drag onto another layer to reconnect")
+        self.setToolTip(_("Drag onto another layer to reconnect"))
         self.setAcceptedMouseButtons(Qt.LeftButton)
         self._line: QGraphicsPathItem | None = None
         self.hide()

@@ -32,17 +32,18 @@ from workbench.core.catalogue import by_category
 from workbench.core.fixes import merge_partner
 from workbench.core.graph_edit import GraphEditError
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
+from workbench.i18n import N_, _, ngettext
 from workbench.ui.document import make_undo_actions
 from workbench.ui.graph.items import EdgeItem, NodeItem
 from workbench.ui.graph.view import GraphView, fix_of, fix_text
 from workbench.ui.state import ProjectState
 
-MERGE_HOW = "⊕ Merge: Ctrl+click 2"  # the Merge button while fewer than two layers are selected
+MERGE_HOW = N_("⊕ Merge: Ctrl+click 2")  # the Merge button while fewer than two layers are selected
 NOTE_STYLE = "color: #555; padding: 2px 4px;"
 REFUSED_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 3px;"
 ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 3px;"
-HINT = ("Click a layer to select it, Ctrl+click to add one to the selection, double-click to "
-        "rename it · drag the background to pan, wheel to zoom · right-click for more")
+HINT = N_("Click a layer to select it, Ctrl+click to add one to the selection, double-click "
+          "to rename it · drag the background to pan, wheel to zoom · right-click for more")
 
 
 def merge_nodes(state: ProjectState, class_name: str, node: str | None = None) -> list[str]:
@@ -82,13 +83,13 @@ class GraphPanel(QWidget):
         for ltype in _merge_types():
             action = self.merge_menu.addAction(ltype.class_name)
             action.setObjectName(f"graphMerge_{ltype.class_name}")
-            action.setToolTip(ltype.help)
+            action.setToolTip(_(ltype.help))
             action.triggered.connect(lambda _=False, c=ltype.class_name: self.merge(c))
-        self.delete_action = QAction("✕ Delete", self, objectName="graphDeleteAction")
-        self.delete_action.setToolTip("Delete the selected layers or edges (Delete)")
+        self.delete_action = QAction(_("✕ Delete"), self, objectName="graphDeleteAction")
+        self.delete_action.setToolTip(_("Delete the selected layers or edges (Delete)"))
         self.delete_action.triggered.connect(self.delete_selected)
-        self.fit_action = QAction("Fit", self, objectName="graphFitAction")
-        self.fit_action.setToolTip("Show the whole graph")
+        self.fit_action = QAction(_("Fit"), self, objectName="graphFitAction")
+        self.fit_action.setToolTip(_("Show the whole graph"))
         self.fit_action.triggered.connect(self.view.fit)
 
         # A tool bar: in a narrow window what does not fit goes under its » button.
@@ -96,16 +97,17 @@ class GraphPanel(QWidget):
         tools.setIconSize(QSize(1, 1))
         self.buttons: dict[str, QToolButton] = {}
         for key, text, menu, tip in (
-            ("add", "+ Add after", self.add_menu,
-             "Insert a layer after the selected one (what took its output takes the new one)"),
-            ("branch", "↳ Branch", self.branch_menu,
-             "Start a new branch from the selected layer (connect it into a merge later)"),
+            ("add", N_("+ Add after"), self.add_menu,
+             N_("Insert a layer after the selected one (what took its output takes the new "
+                "one)")),
+            ("branch", N_("↳ Branch"), self.branch_menu,
+             N_("Start a new branch from the selected layer (connect it into a merge later)")),
             ("merge", MERGE_HOW, self.merge_menu,
-             "Join the selected layers (Ctrl+click two or more) with Add, Concatenate, …"),
+             N_("Join the selected layers (Ctrl+click two or more) with Add, Concatenate, …")),
         ):
             button = QToolButton(self, objectName=f"graph{key.title()}Button")
-            button.setText(text)
-            button.setToolTip(tip)
+            button.setText(_(text))
+            button.setToolTip(_(tip))
             button.setMenu(menu)
             button.setPopupMode(QToolButton.InstantPopup)
             button.setToolButtonStyle(Qt.ToolButtonTextOnly)
@@ -130,16 +132,16 @@ class GraphPanel(QWidget):
         # Keras's answer for the newest edit is slow in coming: the nodes show the last one.
         self.checking_label = QLabel("", self, objectName="graphChecking")
         self.checking_label.setStyleSheet("color: #888; padding: 0 6px;")
-        self.checking_label.setToolTip("Keras is checking the edited model; the shapes shown "
-                                       "are from before the edit")
+        self.checking_label.setToolTip(_("Keras is checking the edited model; the shapes "
+                                         "shown are from before the edit"))
         tools.addWidget(self.checking_label)
         state.checking_changed.connect(self._on_checking_changed)
 
-        self.message = QLabel(HINT, self, objectName="graphMessage")
+        self.message = QLabel(_(HINT), self, objectName="graphMessage")
         self.message.setWordWrap(True)
         self.message.setStyleSheet(NOTE_STYLE)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.fix_button = QPushButton("Fix", self, objectName="graphFixButton")
+        self.fix_button = QPushButton(_("Fix"), self, objectName="graphFixButton")
         self.fix_button.clicked.connect(lambda: self.apply_fix(self.view.current_name()))
         self.fix_button.hide()
         # A merge layer asked for where it cannot go (the palette): offered here in one click.
@@ -180,11 +182,11 @@ class GraphPanel(QWidget):
         for category, types in _plain_types().items():
             if not types:
                 continue
-            sub = menu.addMenu(category)
+            sub = menu.addMenu(_(category))
             for ltype in types:
                 action = sub.addAction(ltype.class_name)
                 action.setObjectName(f"{prefix}_{ltype.class_name}")
-                action.setToolTip(ltype.help)
+                action.setToolTip(_(ltype.help))
                 action.triggered.connect(lambda _=False, c=ltype.class_name: slot(c))
         return menu
 
@@ -200,13 +202,13 @@ class GraphPanel(QWidget):
     def _edit(self, text: str, edit, *args) -> bool:
         """Apply ``edit(spec_dict, *args)`` as one undoable step; say why when it cannot be."""
         if not self.state.editable:
-            self._say(f"Not changed: {self.state.not_editable_reason}")
+            self._say(_("Not changed: {reason}").format(reason=self.state.not_editable_reason))
             return False
         try:
             data, index = edit(self.state.spec.to_dict(), *args)
             spec = ModelSpec.from_dict(data)
         except (GraphEditError, SpecError) as exc:
-            self._say(f"Not changed: {exc}")
+            self._say(_("Not changed: {reason}").format(reason=_(str(exc))))
             return False
         self._refused = self._offer = ""
         self.state.set_model(spec, text, selection=index)
@@ -223,16 +225,16 @@ class GraphPanel(QWidget):
         if graph_edit.is_merge(class_name):  # it needs a second input: offer one
             self.offer_merge(class_name, merge_nodes(self.state, class_name, node))
             return False
-        return self._edit(f"Add {class_name}", graph_edit.add_after, node,
+        return self._edit(_("Add {name}").format(name=class_name), graph_edit.add_after, node,
                           self._new_layer(class_name))
 
     def branch(self, class_name: str) -> bool:
-        return self._edit(f"Branch {class_name}", graph_edit.branch, self.view.current_name(),
-                          self._new_layer(class_name))
+        return self._edit(_("Branch {name}").format(name=class_name), graph_edit.branch,
+                          self.view.current_name(), self._new_layer(class_name))
 
     def merge(self, class_name: str) -> bool:
         names = self.view.selected_names()
-        return self._edit(f"Merge with {class_name}", graph_edit.merge, names,
+        return self._edit(_("Merge with {name}").format(name=class_name), graph_edit.merge, names,
                           self._new_layer(class_name))
 
     def offer_merge(self, class_name: str, names: list[str]) -> None:
@@ -245,21 +247,23 @@ class GraphPanel(QWidget):
         self._update_message()
 
     def connect_into(self, source: str, target: str) -> bool:
-        return self._edit("Connect", graph_edit.connect, source, target)
+        return self._edit(_("Connect"), graph_edit.connect, source, target)
 
     def rename(self, old: str, new: str) -> bool:
-        return self._edit(f"Rename {old}", graph_edit.rename, old, new.strip())
+        return self._edit(_("Rename {name}").format(name=old), graph_edit.rename, old,
+                          new.strip())
 
     def ask_rename(self, old: str) -> bool:
         """Rename a layer (the layers that take it follow); its name is what the weights and
         activations views, sweeps (``LAYER.param``) and the exported script call it."""
-        new, ok = QInputDialog.getText(self, "Rename layer", f"New name for {old}:", text=old)
+        new, ok = QInputDialog.getText(self, _("Rename layer"),
+                                       _("New name for {name}:").format(name=old), text=old)
         return bool(ok and new.strip() and new.strip() != old and self.rename(old, new))
 
     def drop_edge(self, source: str, target: str, end: str, node: str) -> bool:
         if end == "source":
-            return self._edit("Reconnect", graph_edit.reconnect, target, source, node)
-        return self._edit("Reconnect", graph_edit.retarget, source, target, node)
+            return self._edit(_("Reconnect"), graph_edit.reconnect, target, source, node)
+        return self._edit(_("Reconnect"), graph_edit.retarget, source, target, node)
 
     def delete_selected(self) -> bool:
         edges = self.view.selected_edges()
@@ -275,8 +279,9 @@ class GraphPanel(QWidget):
                 spec, index = graph_edit.delete_node(spec, name)
             return spec, index
 
-        what = f"{len(edges)} edge(s)" if edges and not names else ", ".join(names) or "edges"
-        return self._edit(f"Delete {what}", delete)
+        what = ngettext("{count} edge", "{count} edges", len(edges)).format(count=len(edges)) \
+            if edges and not names else ", ".join(names) or _("edges")
+        return self._edit(_("Delete {what}").format(what=what), delete)
 
     def apply_fix(self, name: str) -> bool:
         """Apply the inspection's repair for node ``name`` (what the node's Fix button does)."""
@@ -298,16 +303,16 @@ class GraphPanel(QWidget):
         menu = QMenu(self)
         menu.setObjectName("graphContextMenu")
         if isinstance(item, NodeItem):
-            menu.addMenu(self.add_menu).setText("Add after")
-            menu.addMenu(self.branch_menu).setText("Branch from here")
+            menu.addMenu(self.add_menu).setText(_("Add after"))
+            menu.addMenu(self.branch_menu).setText(_("Branch from here"))
             merge = menu.addMenu(self.merge_menu)
-            merge.setText("Merge selected")
+            merge.setText(_("Merge selected"))
             merge.setEnabled(len(self.view.selected_names()) >= 2)
             targets = [n for n in self.view.nodes.values()
                        if n.data.index >= 0 and graph_edit.is_merge(n.data.title)
                        and n is not item]
             if targets:
-                into = menu.addMenu("Connect into")
+                into = menu.addMenu(_("Connect into"))
                 for target in targets:
                     action = into.addAction(f"{target.data.title} {target.data.name}")
                     action.setObjectName(f"graphConnect_{target.data.name}")
@@ -316,12 +321,12 @@ class GraphPanel(QWidget):
                         self.connect_into(s, t))
             if item.data.index >= 0:
                 menu.addSeparator()
-                rename = menu.addAction("Rename…")
+                rename = menu.addAction(_("Rename…"))
                 rename.setObjectName("graphRenameAction")
                 rename.triggered.connect(lambda _=False, n=item.data.name: self.ask_rename(n))
                 menu.addAction(self.delete_action)
         elif isinstance(item, EdgeItem):
-            delete = menu.addAction("Delete edge")
+            delete = menu.addAction(_("Delete edge"))
             delete.setObjectName("graphDeleteEdge")
             delete.triggered.connect(self.delete_selected)
         menu.addSeparator()
@@ -348,14 +353,16 @@ class GraphPanel(QWidget):
 
     def _offer_text(self) -> str:
         picked = self.view.selected_names()
-        shown = " and ".join(f"{n} {self.view.nodes[n].data.shape}" for n in picked)
-        self.offer_button.setText(f"⊕ Merge with {self._offer}")
+        shown = _(" and ").join(f"{n} {self.view.nodes[n].data.shape}" for n in picked)
+        self.offer_button.setText(_("⊕ Merge with {name}").format(name=self._offer))
         self.offer_button.setEnabled(self.state.editable and len(picked) >= 2)
         if len(picked) >= 2:
-            return (f"{self._offer} joins {shown} (a skip connection): click “⊕ Merge with "
-                    f"{self._offer}”, or Ctrl+click to change which layers it joins")
-        return (f"{self._offer} joins two or more layers: Ctrl+click the layer(s) to join "
-                f"with {shown or 'the selected one'}, then “⊕ Merge with {self._offer}”")
+            return _("{name} joins {shown} (a skip connection): click “⊕ Merge with {name}”, "
+                     "or Ctrl+click to change which layers it joins").format(name=self._offer,
+                                                                            shown=shown)
+        return _("{name} joins two or more layers: Ctrl+click the layer(s) to join with "
+                 "{shown}, then “⊕ Merge with {name}”").format(
+                     name=self._offer, shown=shown or _("the selected one"))
 
     def _update_message(self) -> None:
         item = self.view.nodes.get(self.view.current_name())
@@ -373,9 +380,9 @@ class GraphPanel(QWidget):
             self.message.setText(f"⚠ {item.data.title} {item.data.name}: {error}")
             self.message.setStyleSheet(ERROR_STYLE)
             self.fix_button.setVisible(bool(item.data.fix_text))
-            self.fix_button.setText(item.data.fix_text or "Fix")
+            self.fix_button.setText(item.data.fix_text or _("Fix"))
         else:
-            self.message.setText(HINT)
+            self.message.setText(_(HINT))
             self.message.setStyleSheet(NOTE_STYLE)
             self.fix_button.hide()
 
@@ -384,20 +391,28 @@ class GraphPanel(QWidget):
         merge = self.buttons["merge"]
         merge.setEnabled(self.state.editable and len(nodes) >= 2)
         # How to enable it, on it: users found Ctrl+click only by chance.
-        merge.setText(f"⊕ Merge {len(nodes)}" if len(nodes) >= 2 else MERGE_HOW)
+        merge.setText(_("⊕ Merge {count}").format(count=len(nodes)) if len(nodes) >= 2
+                      else _(MERGE_HOW))
         removable = [n for n in nodes if n != graph_edit.INPUT] or self.view.selected_edges()
         self.delete_action.setEnabled(self.state.editable and bool(removable))
 
     def _on_undo_index_changed(self, _index: int = 0) -> None:
         # QUndoStack rewrites the actions' texts ("Undo Add Dense"); keep the buttons short.
         try:
-            for name, text in (("graphUndoButton", "↶ Undo"), ("graphRedoButton", "↷ Redo")):
+            for name, text in (("graphUndoButton", _("↶ Undo")),
+                               ("graphRedoButton", _("↷ Redo"))):
                 self.buttons[name].defaultAction().setIconText(text)
         except RuntimeError:  # the stack goes first when the window is torn down
             pass
 
     def _on_checking_changed(self, checking: bool) -> None:
-        self.checking_label.setText("checking…" if checking else "")
+        self.checking_label.setText(_("checking…") if checking else "")
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the layer menus and the texts built from the state."""
+        self._update_message()
+        self._update_actions()
+        self._on_undo_index_changed()
 
     def _on_editable_changed(self, editable: bool) -> None:
         for key in ("add", "branch"):
@@ -410,7 +425,7 @@ def main() -> int:
     """Open the graph view alone, on the default template."""
     from workbench.ui.application import run_panel
 
-    return run_panel(GraphPanel, "Model graph", (700, 820))
+    return run_panel(GraphPanel, _("Model graph"), (700, 820))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from workbench.core import graph_edit
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.graph_layout import layered_layout
 from workbench.core.inspect import format_shape
+from workbench.i18n import _
 from workbench.ui.builder.palette import LAYER_MIME
 from workbench.ui.graph.items import EdgeItem, NodeData, NodeItem
 from workbench.ui.state import ProjectState
@@ -33,7 +34,7 @@ def node_data(state: ProjectState, stale: bool) -> list[NodeData]:
     """What each node shows: the input first, then the layers in row order."""
     spec = state.spec
     shape = format_shape(tuple(spec.input_shape))
-    nodes = [NodeData(graph_edit.INPUT, -1, "Input", "", shape, "")]
+    nodes = [NodeData(graph_edit.INPUT, -1, _("Input"), "", shape, "")]
     report = state.inspection
     names = spec_names(spec)
     for i, (layer, name) in enumerate(zip(spec.layers, names)):
@@ -51,7 +52,7 @@ def node_data(state: ProjectState, stale: bool) -> list[NodeData]:
             elif info.error is None:
                 data.shape, data.params = "—", "—"
             if info.error and not stale:
-                data.error, data.stale = info.error, False
+                data.error, data.stale = _(info.error), False
                 fix = fix_of(info)
                 data.fix_text = fix_text(fix) if fix is not None else ""
         nodes.append(data)
@@ -84,7 +85,7 @@ def fix_of(info):
 
 def fix_text(fix) -> str:
     """A fix's button label ("Insert Conv2D on 'skip'")."""
-    return str(getattr(fix, "label", None) or getattr(fix, "text", "Fix"))
+    return _(str(getattr(fix, "label", None) or getattr(fix, "text", None) or "Fix"))
 
 
 class GraphView(QGraphicsView):
@@ -340,6 +341,10 @@ class GraphView(QGraphicsView):
         self._redraw_when_shown()
 
     def _on_checking_changed(self, _checking: bool) -> None:
+        self._redraw_when_shown()
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the nodes' texts again."""
         self._redraw_when_shown()
 
     def _redraw_when_shown(self) -> None:

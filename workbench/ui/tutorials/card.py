@@ -29,15 +29,16 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import introspection, palette
 from workbench.core.tutorials import Tutorial
+from workbench.i18n import N_, _
 from workbench.ui.plot_export import add_save_menu, image_table
 
 DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +, as the Weights tab draws
-PICTURES = {  # key → button text
-    "curves": "Accuracy curves",
-    "confusion": "Confusion matrix",
-    "units": "First-layer units",
-    "output": "Output weights",
-    "fit": "Data and fitted line",
+PICTURES = {  # key → button text, and its tooltip
+    "curves": (N_("Accuracy curves"), N_("Show the accuracy curves")),
+    "confusion": (N_("Confusion matrix"), N_("Show the confusion matrix")),
+    "units": (N_("First-layer units"), N_("Show the first-layer units")),
+    "output": (N_("Output weights"), N_("Show the output weights")),
+    "fit": (N_("Data and fitted line"), N_("Show the data and fitted line")),
 }
 
 
@@ -76,7 +77,7 @@ class TutorialCard(QWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #555")
         self.table = QTableWidget(0, 3, self, objectName="tutorialTable")
-        self.table.setHorizontalHeaderLabels(["", "Tutorial", "Ours"])
+        self.table.setHorizontalHeaderLabels(["", _("Tutorial"), _("Ours")])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setWordWrap(True)
@@ -91,21 +92,21 @@ class TutorialCard(QWidget):
         rows.setSectionResizeMode(QHeaderView.ResizeToContents)
         for header in (rows, self.table.horizontalHeader()):  # after the rows follow a width
             header.sectionResized.connect(lambda *_: QTimer.singleShot(0, self._fit_table))
-        self.train_button = QPushButton("Train", self, objectName="tutorialTrain")
-        self.train_button.setToolTip("Train the tutorial's model with its settings")
+        self.train_button = QPushButton(_("Train"), self, objectName="tutorialTrain")
+        self.train_button.setToolTip(_("Train the tutorial's model with its settings"))
         self.train_button.clicked.connect(self.train_requested)
         self.figure = pg.GraphicsLayoutWidget(self)
         self.figure.setObjectName("tutorialFigure")
         self.figure.setBackground("w")
         add_save_menu(self.figure, "tutorial-figure", self._figure_numbers)
         self.figure.setMinimumHeight(440)  # two plots of ~200 px (the accuracy one was ~60)
-        self.accuracy_plot = self.figure.addPlot(row=0, col=0, title=(
+        self.accuracy_plot = self.figure.addPlot(row=0, col=0, title=_(
             "Accuracy every 10 epochs: <span style='color:#1f77b4'>train</span>, "
             "<span style='color:#d62728'>validation</span>"))
-        self.accuracy_plot.setLabel("bottom", "epoch")
+        self.accuracy_plot.setLabel("bottom", _("epoch"))
         self.accuracy_plot.setYRange(0, 1)
         self.accuracy_plot.showGrid(y=True, alpha=0.3)
-        self.units_plot = self.figure.addPlot(row=1, col=0, title="First-layer units")
+        self.units_plot = self.figure.addPlot(row=1, col=0, title=_("First-layer units"))
         self.units_plot.invertY(True)
         self.units_plot.setAspectLocked(True)
         self.units_plot.hideAxis("left")
@@ -132,9 +133,12 @@ class TutorialCard(QWidget):
 
     def show_tutorial(self, tutorial: Tutorial) -> None:
         self.tutorial = tutorial
-        self.title.setText(f"Tutorial {tutorial.key}: {html.escape(tutorial.title)}")
-        self.text.setText(f"<p><b>What it did.</b> {html.escape(tutorial.did)}</p>"
-                          f"<p><b>What it reported.</b> {html.escape(tutorial.reported)}</p>")
+        self.title.setText(_("Tutorial {key}: {title}").format(
+            key=tutorial.key, title=html.escape(_(tutorial.title))))
+        did, reported = _("What it did."), _("What it reported.")
+        self.text.setText(f"<p><b>{html.escape(did)}</b> {html.escape(_(tutorial.did))}</p>"
+                          f"<p><b>{html.escape(reported)}</b> "
+                          f"{html.escape(_(tutorial.reported))}</p>")
         for widget in self._extra:
             self._layout.removeWidget(widget)
             widget.deleteLater()
@@ -143,7 +147,8 @@ class TutorialCard(QWidget):
         if tutorial.steps:
             # One column, and short texts below: the card fits a dock beside the tabs.
             box, self.step_buttons = _buttons(self, [
-                (f"tutorialStep_{s.template}", s.title, f"Open this step's model ({s.template})")
+                (f"tutorialStep_{s.template}", _(s.title),
+                 _("Open this step's model ({template})").format(template=s.template))
                 for s in tutorial.steps], self.step_requested, cols=1)
             self._insert(at, box)
             at += 1
@@ -151,7 +156,8 @@ class TutorialCard(QWidget):
             self.step_buttons = []
         if tutorial.variants:
             box, self.variant_buttons = _buttons(self, [
-                (f"tutorialVariant_{i}", f"Train: {v.title}", f"Train again with {v.title}")
+                (f"tutorialVariant_{i}", _("Train: {variant}").format(variant=_(v.title)),
+                 _("Train again with {variant}").format(variant=_(v.title)))
                 for i, v in enumerate(tutorial.variants)], self.variant_requested, cols=1)
             self._insert(at, box)
             at += 1
@@ -159,17 +165,17 @@ class TutorialCard(QWidget):
             self.variant_buttons = []
         self.preset_button = None
         if tutorial.preset == "optimizers":
-            self.preset_button = QPushButton("Compare 4 optimizers (one sweep)", self,
+            self.preset_button = QPushButton(_("Compare 4 optimizers (one sweep)"), self,
                                              objectName="tutorialPreset_optimizers")
-            self.preset_button.setToolTip("The Experiments tab's Compare optimizers: SGD, "
-                                          "SGD + momentum, Adam and RMSprop trained one after "
-                                          "another, their curves overlaid there, their accuracy "
-                                          "here")
+            self.preset_button.setToolTip(_("The Experiments tab's Compare optimizers: SGD, "
+                                            "SGD + momentum, Adam and RMSprop trained one after "
+                                            "another, their curves overlaid there, their "
+                                            "accuracy here"))
             self.preset_button.clicked.connect(
                 lambda: self.preset_requested.emit(tutorial.preset))
             self._insert(at, self.preset_button)
             at += 1
-        items = [(f"tutorialShow_{key}", PICTURES[key], f"Show the {PICTURES[key].lower()}")
+        items = [(f"tutorialShow_{key}", _(PICTURES[key][0]), _(PICTURES[key][1]))
                  for key in tutorial.pictures]
         signal = _KeySignal(self.picture_requested, list(tutorial.pictures))
         box, buttons = _buttons(self, items, signal, cols=2)
@@ -196,7 +202,7 @@ class TutorialCard(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                item = QTableWidgetItem(value)
+                item = QTableWidgetItem(_(value) if c == 0 and value else value)
                 item.setToolTip(value)
                 self.table.setItem(r, c, item)
         self.table.resizeRowsToContents()
@@ -218,19 +224,19 @@ class TutorialCard(QWidget):
         if every and every[0]:
             epochs, train, val = every
             self.accuracy_plot.plot(epochs, train, pen=pg.mkPen("#1f77b4", width=2),
-                                    symbol="o", symbolSize=5, name="train")
+                                    symbol="o", symbolSize=5, name=_("train"))
             if val:
                 self.accuracy_plot.plot(epochs[:len(val)], val, symbol="s", symbolSize=5,
-                                        pen=pg.mkPen("#d62728", width=2), name="validation")
+                                        pen=pg.mkPen("#d62728", width=2), name=_("validation"))
         if units is None:
             self.units_image.clear()
-            self.units_plot.setTitle("First-layer units (after a run)")
+            self.units_plot.setTitle(_("First-layer units (after a run)"))
             return
         lo, hi = introspection.symmetric_limits(units[np.isfinite(units)])
         self.units_image.setImage(units, autoLevels=False, levels=(lo, hi))
         h, w = units.shape[:2]
         self.units_plot.setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0.01)
-        self.units_plot.setTitle("First-layer units' weights (red excites, blue inhibits)")
+        self.units_plot.setTitle(_("First-layer units' weights (red excites, blue inhibits)"))
 
     def _figure_numbers(self):
         """Accuracy every 10 epochs (epoch, train, validation), then the units' pixels."""

@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import tutorials
 from workbench.core.spec import TrainConfig
+from workbench.i18n import _
 from workbench.ui.tutorials.card import TutorialCard
 
 CARD_WIDTH = 420  # the card's width where the window has room
@@ -50,7 +51,7 @@ class TutorialsController(QObject):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setWidget(self.card)
-        self.dock = QDockWidget("Tutorial", window, objectName="tutorialDock")
+        self.dock = QDockWidget(_("Tutorial"), window, objectName="tutorialDock")
         self.dock.setWidget(scroll)
         self.dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
         window.addDockWidget(Qt.RightDockWidgetArea, self.dock)
@@ -59,13 +60,13 @@ class TutorialsController(QObject):
         self.dock.installEventFilter(self)  # its close button closes the card
         window.installEventFilter(self)  # a resize may move the card between dock and tab
 
-        self.menu = QMenu("&Tutorials", window.help_menu, objectName="tutorialsMenu")
+        self.menu = QMenu(_("&Tutorials"), window.help_menu, objectName="tutorialsMenu")
         window.help_menu.insertMenu(window.help_menu.actions()[0], self.menu)  # first in Help
         self.actions = {}
         for item in tutorials.TUTORIALS:
-            action = self.menu.addAction(f"&{item.key}  {item.title}")
+            action = self.menu.addAction(f"&{item.key}  {_(item.title)}")
             action.setObjectName(f"tutorialAction_{item.key}")
-            action.setStatusTip(item.did)
+            action.setStatusTip(_(item.did))
             action.triggered.connect(lambda _=False, key=item.key: self.open(key))
             self.actions[item.key] = action
 
@@ -92,7 +93,7 @@ class TutorialsController(QObject):
         project open (unsaved changes) or a run is training."""
         item = tutorials.tutorial(key)
         if self.state.busy:
-            QMessageBox.information(self.window, "Tutorials", "Stop the training first.")
+            QMessageBox.information(self.window, _("Tutorial"), _("Stop the training first."))
             return False
         if not self.window.confirm_discard():
             return False
@@ -186,7 +187,7 @@ class TutorialsController(QObject):
         if self.tutorial is None or self.template is None or preset != "optimizers":
             return
         if self.state.busy:
-            QMessageBox.information(self.window, "Tutorials", "Stop the training first.")
+            QMessageBox.information(self.window, _("Tutorial"), _("Stop the training first."))
             return
         experiments = self.window.experiments_panel
         self._card_sweep = True
@@ -237,17 +238,19 @@ class TutorialsController(QObject):
         if item is None:
             return
         if self.template is None:
-            self.card.show_status("The open project is not this tutorial's any more: open it "
-                                  "again from Help ▸ Tutorials to compare.")
+            self.card.show_status(_("The open project is not this tutorial's any more: open "
+                                    "it again from Help ▸ Tutorials to compare."))
         else:
-            self.card.show_status(f"Project: {self.state.project.name} (dataset "
-                                  f"{self.state.project.dataset}). Train it, then compare.")
+            self.card.show_status(_("Project: {name} (dataset {dataset}). Train it, then "
+                                    "compare.").format(name=self.state.project.name,
+                                                       dataset=self.state.project.dataset))
         run = self.results.get(self.template) if self.template else None
         weights = self.weights.get(self.template) if self.template else None
         if item.steps:
             rows = tutorials.fonts_rows(self.results)
             params = f"{sum(int(w.size) for w in weights):,}" if weights else ""
-            rows.append(("parameters (this step)", f"{item.params:,} (two hidden)", params))
+            rows.append((_("parameters (this step)"),
+                         _("{count} (two hidden)").format(count=f"{item.params:,}"), params))
         elif item.variants:
             rows = tutorials.runs_rows(self.state.project.runs if self.template else [])
             rows += tutorials.sweep_rows(list(self.trials.values()) if self.template else [])
@@ -258,6 +261,16 @@ class TutorialsController(QObject):
             every = tutorials.accuracy_every(run) if run else None
             units = tutorials.first_layer_units(weights)
             self.card.show_figure(every, units)
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the menu's titles, the card's texts and rows."""
+        for item in tutorials.TUTORIALS:
+            action = self.actions[item.key]
+            action.setText(f"&{item.key}  {_(item.title)}")
+            action.setStatusTip(_(item.did))
+        if self.tutorial is not None:
+            self.card.show_tutorial(self.tutorial)
+            self.refresh()
 
     def show_picture(self, key: str) -> None:
         w = self.window
