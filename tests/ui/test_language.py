@@ -25,7 +25,7 @@ def own_settings(tmp_path, monkeypatch):
 @pytest.fixture
 def window(qtbot, own_settings):
     i18n.set_language("en")
-    w = MainWindow(load_template("mnist-mlp"), load_tensorflow=False)
+    w = MainWindow(load_template("mnist-mlp"), load_dataset=False)
     w.resize(1024, 700)
     w.show()
     yield w
@@ -90,7 +90,7 @@ def test_no_chinese_font_keeps_english_and_names_the_package(qtbot, tmp_path, mo
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(language, "cjk_font_missing", lambda: True)
     i18n.set_language("en")
-    w = MainWindow(load_template("mnist-mlp"), load_tensorflow=False)
+    w = MainWindow(load_template("mnist-mlp"), load_dataset=False)
     w.language_actions["zh_CN"].trigger()
     assert i18n.language() == "en"
     assert w.tabs.tabText(0) == "Training"

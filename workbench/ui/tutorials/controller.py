@@ -132,9 +132,9 @@ class TutorialsController(QObject):
             return
         self.dock.hide()  # hidden, not closed: the card stays open
         if self.card_open and not self.card_in_tab():
-            index = tabs.addTab(self.scroll, "Tutorial")
+            index = tabs.addTab(self.scroll, _("Tutorial"))
             close = QToolButton(tabs, objectName="tutorialTabClose", text="×", autoRaise=True)
-            close.setToolTip("Close the tutorial's card (Help ▸ Tutorials opens it again)")
+            close.setToolTip(_("Close the tutorial's card (Help ▸ Tutorials opens it again)"))
             close.clicked.connect(self._close_card)
             tabs.tabBar().setTabButton(index, QTabBar.RightSide, close)
         if select and self.card_in_tab():
