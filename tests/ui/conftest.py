@@ -146,3 +146,11 @@ def draw_panel(qtbot, tmp_path, trained):
     view.show()
     qtbot.waitExposed(view)
     return view
+
+
+def plain_and_weights(model) -> tuple[dict, list]:
+    """A Keras model made in a test as the window takes an opened one (``set_trained_model``):
+    its plain config and weights, as the engine answers ``open_model``."""
+    from workbench.core.modelio import model_to_plain
+
+    return model_to_plain(model), model.get_weights()

@@ -11,6 +11,7 @@ from PyQt5.QtCore import QEvent, QObject, QPointF, Qt
 from PyQt5.QtGui import QMouseEvent, QRegion, QTabletEvent
 from PyQt5.QtWidgets import QAction, QApplication, QMainWindow, QWidget
 
+from tests.ui.conftest import plain_and_weights
 from workbench.ui.draw import samples
 from workbench.ui.draw.canvas import DrawCanvasView
 from workbench.ui.draw.panel import EMPTY_HINT, EMPTY_NO_MODEL_HINT, NO_MODEL_HINT, DrawPanel
@@ -442,13 +443,13 @@ def test_no_model_and_wrong_input_shape_give_hints(qtbot, panel):
     _, keras = load_tensorflow()
     odd = keras.Sequential([keras.Input((32, 32)), keras.layers.Flatten(),
                             keras.layers.Dense(10, activation="softmax")])
-    panel.state.trained.set_trained_model(odd)
+    panel.state.trained.set_trained_model(*plain_and_weights(odd))
     qtbot.waitUntil(lambda: "(28, 28), (784,) or (28, 28, 1)" in panel.prediction.hint,
                     timeout=5000)
     assert panel.prediction.probabilities is None
 
     flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])  # logits, no softmax
-    panel.state.trained.set_trained_model(flat)
+    panel.state.trained.set_trained_model(*plain_and_weights(flat))
     probs = wait_prediction(qtbot, panel)
     assert abs(probs.sum() - 1.0) < 1e-6 and (probs >= 0).all()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.ui.conftest import plain_and_weights
 from tests.ui.test_draw import draw, give_weights, seven, wait_prediction
 from workbench.core.templates import load_template
 from workbench.engine.client import EngineError
@@ -62,11 +63,11 @@ def test_an_opened_model_crosses_as_its_plain_config(qtbot, panel):
     draw(panel.canvas, seven())
     odd = keras.Sequential([keras.Input((32, 32)), keras.layers.Flatten(),
                             keras.layers.Dense(10, activation="softmax")])
-    panel.state.trained.set_trained_model(odd)
+    panel.state.trained.set_trained_model(*plain_and_weights(odd))
     qtbot.waitUntil(lambda: "(28, 28), (784,) or (28, 28, 1)" in panel.prediction.hint,
                     timeout=10000)
     flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])  # logits
-    panel.state.trained.set_trained_model(flat)
+    panel.state.trained.set_trained_model(*plain_and_weights(flat))
     probs = wait_prediction(qtbot, panel)
     assert abs(probs.sum() - 1.0) < 1e-6 and (probs >= 0).all()
 

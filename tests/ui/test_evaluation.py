@@ -7,6 +7,7 @@ import pytest
 from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtWidgets import QWidget
 
+from tests.ui.conftest import plain_and_weights
 from workbench.core.run_text import percent
 from workbench.core.templates import load_template
 from workbench.ui.evaluation.panel import EMPTY_TEXT
@@ -168,7 +169,7 @@ def test_functional_model_from_a_file(qtbot, tmp_path):
     model.fit(dataset.x_train, dataset.y_train, epochs=1, verbose=0)
     model.save(tmp_path / "two_branches.keras")
     loaded = load_model(tmp_path / "two_branches.keras")
-    w.state.trained.set_trained_model(loaded)
+    w.state.trained.set_trained_model(*plain_and_weights(loaded))
     result = wait_result(qtbot, panel)
     _, accuracy = loaded.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     assert result.accuracy == pytest.approx(accuracy, abs=1e-6)

@@ -41,7 +41,9 @@ def test_hostile_files_through_the_menus_show_one_message_and_lose_nothing(
         ("config.json", hostile.deflated(b"{", size), 8, size), ("metadata.json", b"{}", 0, 2)])
     for path, words in ((fifo, "is a named pipe"), (bomb, "config.json would inflate")):
         monkeypatch.setattr(ProjectActions, "ask_open_path", lambda self, *a, p=path: str(p))
+        count = len(messages)
         w.project_actions.open_action.trigger()  # File ▸ Open…: returns, nothing blocks
+        qtbot.waitUntil(lambda c=count: len(messages) > c, timeout=60_000)  # the engine's word
         assert words in messages[-1] and str(path) in messages[-1]
         assert (w.state.project.to_dict(), w.state.path, w.state.dirty) == before
     assert len(messages) == 2
@@ -78,7 +80,9 @@ def test_hostile_models_pictures_and_datasets_in_the_window(qtbot, tmp_path, mon
     for path, words in ((hostile.h5_bomb(tmp_path / "bomb.h5"), "a compression bomb"),
                         (escape, "'../../evil.txt' outside its own folder")):
         monkeypatch.setattr(ProjectActions, "ask_open_path", lambda self, *a, p=path: str(p))
+        count = len(messages)
         w.project_actions.open_action.trigger()
+        qtbot.waitUntil(lambda c=count: len(messages) > c, timeout=60_000)  # the engine's word
         reason = messages[-1].split("\n\n")[-1]  # under the dialog's first line
         assert reason.startswith(str(path)) and words in reason and "\n" not in reason, reason
         assert (w.state.project.to_dict(), w.state.path) == before

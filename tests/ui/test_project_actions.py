@@ -88,6 +88,24 @@ def colour_fraction(image: QImage) -> float:
     return float((spread > 40).mean())
 
 
+def open_and_wait(qtbot, w: MainWindow, path: Path) -> None:
+    """Open a model file: the engine imports it and the window takes it when it answers."""
+    with qtbot.waitSignal(w.project_actions.opened, timeout=60_000):
+        assert w.project_actions.open_path(path)
+
+
+def saved_and_written(qtbot, w: MainWindow, path: Path) -> None:
+    """After a Save: the trained weights beside it come from the engine, written when they do."""
+    qtbot.waitUntil(lambda: not w.project_actions._weights_writes, timeout=60_000)
+    assert weights_path(path).is_file()
+
+
+def engine_outputs(w: MainWindow, x) -> np.ndarray:
+    """The engine's views model (the trained model of ``w``) on each sample of ``x``."""
+    return np.stack([np.asarray(w.state.trained.predict_digit(sample, None)).reshape(-1)
+                     for sample in x])
+
+
 def assert_same_weights(a, b) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
@@ -124,7 +142,9 @@ def test_save_and_open_round_trip_with_runs_and_weights(qtbot, make_window, tmp_
     w.project_actions.save_action.trigger()
     assert not state.dirty
     assert w.windowTitle() == "digits.json — Workbench"
-    assert path.is_file() and weights_path(path).is_file()
+    saved_and_written(qtbot, w, path)
+    assert "Saved" in w.statusBar().currentMessage() and "digits.keras" in (
+        w.statusBar().currentMessage())
     saved_weights = [x.copy() for x in state.trained.weights]
 
     state.set_layer_param(len(state.spec.layers) - 2, "units", 32)
@@ -132,6 +152,7 @@ def test_save_and_open_round_trip_with_runs_and_weights(qtbot, make_window, tmp_
 
     other = make_window()
     assert other.project_actions.open_path(path)
+    qtbot.waitUntil(lambda: other.state.trained.weights is not None, timeout=60_000)
     again = other.state
     assert again.path == path.resolve() and not again.dirty
     assert again.spec == load_project(path).model
@@ -140,8 +161,8 @@ def test_save_and_open_round_trip_with_runs_and_weights(qtbot, make_window, tmp_
     assert again.spec != state.spec  # the edit after saving was not saved
     assert_same_weights(again.trained.weights, saved_weights)
     assert again.trained.trained_spec == again.spec.to_dict()
-    assert_same_weights(again.trained.run_on_model(lambda model: model.get_weights()),
-                        saved_weights)
+    x = other.state.data.dataset.x_test[:3]  # the engine's views model holds them too
+    np.testing.assert_allclose(engine_outputs(other, x), engine_outputs(w, x), rtol=1e-6)
     assert str(path.resolve()) in other.project_actions.recent_files()
 
 
@@ -218,7 +239,7 @@ def test_an_old_format_file_is_migrated_on_open(make_window, tmp_path):
 # --- Keras models -------------------------------------------------------------------------------
 
 
-def test_a_lambda_model_is_refused_through_the_menu(make_window, tmp_path, monkeypatch,
+def test_a_lambda_model_is_refused_through_the_menu(qtbot, make_window, tmp_path, monkeypatch,
                                                     _isolated):
     import keras
 
@@ -234,12 +255,14 @@ def test_a_lambda_model_is_refused_through_the_menu(make_window, tmp_path, monke
     monkeypatch.setattr(ProjectActions, "ask_open_path",
                         lambda self, *a: str(tmp_path / "evil.keras"))
     w.project_actions.open_action.trigger()
+    qtbot.waitUntil(lambda: bool(_isolated), timeout=60_000)  # the engine's answer
     assert not marker.exists()
-    assert _isolated and "refused" in _isolated[-1] and "Lambda" in _isolated[-1]
+    assert "refused" in _isolated[-1] and "Lambda" in _isolated[-1]
+    assert str(tmp_path / "evil.keras") in _isolated[-1]  # named as here, not the engine's copy
     assert w.state.project.to_dict() == before and w.state.trained.weights is None
 
 
-def test_a_sequential_keras_model_opens_as_an_editable_stack(make_window, tmp_path):
+def test_a_sequential_keras_model_opens_as_an_editable_stack(qtbot, make_window, tmp_path):
     import keras
 
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
@@ -249,7 +272,7 @@ def test_a_sequential_keras_model_opens_as_an_editable_stack(make_window, tmp_pa
                   metrics=["accuracy"])
     model.save(tmp_path / "mine.keras")
     w = make_window()
-    assert w.project_actions.open_path(tmp_path / "mine.keras")
+    open_and_wait(qtbot, w, tmp_path / "mine.keras")
     state = w.state
     assert [layer.class_name for layer in state.spec.layers] == ["Flatten", "Dense", "Dense"]
     assert state.spec.layers[1].config["units"] == 24
@@ -261,7 +284,8 @@ def test_a_sequential_keras_model_opens_as_an_editable_stack(make_window, tmp_pa
     assert state.spec.layers[1].config["units"] == 12
 
 
-def test_a_functional_model_of_table_layers_opens_as_an_editable_graph(make_window, tmp_path):
+def test_a_functional_model_of_table_layers_opens_as_an_editable_graph(qtbot, make_window,
+                                                                       tmp_path):
     import keras
 
     inputs = keras.Input((28, 28))
@@ -270,17 +294,15 @@ def test_a_functional_model_of_table_layers_opens_as_an_editable_graph(make_wind
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(joined))
     model.save(tmp_path / "branches.keras")
     w = make_window()
-    assert w.project_actions.open_path(tmp_path / "branches.keras")
+    open_and_wait(qtbot, w, tmp_path / "branches.keras")
     assert not w.state.read_only and w.project_actions.read_only_label.isHidden()
     assert [layer.class_name for layer in w.state.spec.layers][-2:] == ["Concatenate", "Dense"]
     assert not w.state.spec.is_sequential()
     x = w.state.data.dataset.x_test[:4]
-    np.testing.assert_allclose(
-        w.state.trained.run_on_model(lambda views_model: views_model.predict(x, verbose=0)),
-        model.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(engine_outputs(w, x), model.predict(x, verbose=0), rtol=1e-5)
 
 
-def test_a_functional_model_outside_the_editor_opens_read_only_for_evaluation(make_window,
+def test_a_functional_model_outside_the_editor_opens_read_only_for_evaluation(qtbot, make_window,
                                                                               tmp_path):
     import keras
 
@@ -292,14 +314,12 @@ def test_a_functional_model_outside_the_editor_opens_read_only_for_evaluation(ma
         keras.layers.Concatenate()([joined, shared(flat)])))
     model.save(tmp_path / "branches.keras")
     w = make_window()
-    assert w.project_actions.open_path(tmp_path / "branches.keras")
+    open_and_wait(qtbot, w, tmp_path / "branches.keras")
     label = w.project_actions.read_only_label
     assert label.text() == "read-only: functional model" and not label.isHidden()
     assert "read-only: functional model" in w.statusBar().currentMessage()
     x = w.state.data.dataset.x_test[:4]
-    np.testing.assert_allclose(
-        w.state.trained.run_on_model(lambda views_model: views_model.predict(x, verbose=0)),
-        model.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(engine_outputs(w, x), model.predict(x, verbose=0), rtol=1e-5)
     assert w.state.spec.layers == []
     w.project_actions.new_project()
     assert label.isHidden()
@@ -531,3 +551,32 @@ def test_an_empty_confusion_matrix_is_not_exported(make_window, monkeypatch, tmp
     assert w.project_actions.export_plot("confusionMatrix") is None
     assert not (tmp_path / "matrix.png").exists()
     assert "no confusion matrix to export yet" in _isolated[-1]
+
+
+# --- a panel's MODEL.keras argument --------------------------------------------------------------
+
+
+def test_a_panels_model_argument_is_read_here_and_loaded_by_the_engine(qtbot, make_window,
+                                                                       tmp_path):
+    import keras
+
+    from workbench.ui.application import adopt_model_file
+
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.save(tmp_path / "given.keras")
+    w = make_window()
+    failed: list[str] = []
+    adopt_model_file(w.state, tmp_path / "given.keras", failed.append)
+    qtbot.waitUntil(lambda: w.state.trained.is_external, timeout=60_000)
+    assert failed == [] and w.state.trained.external_plain["class_name"] == "Sequential"
+    x = w.state.data.dataset.x_test[:2]
+    np.testing.assert_allclose(engine_outputs(w, x), model.predict(x, verbose=0), rtol=1e-5)
+
+    (tmp_path / "text.keras").write_text("no model here")
+    adopt_model_file(w.state, tmp_path / "text.keras", failed.append)
+    qtbot.waitUntil(lambda: bool(failed), timeout=60_000)
+    assert failed == [f"{tmp_path / 'text.keras'}: not a valid .keras file (it is not a Keras "
+                      "zip archive)"]
+    adopt_model_file(w.state, tmp_path / "missing.keras", failed.append)
+    assert failed[-1] == f"{tmp_path / 'missing.keras'}: no such file"  # here, at once

@@ -57,6 +57,14 @@ def replacing(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
         raise
 
 
+def write_bytes(path: str | os.PathLike, data: bytes | memoryview, suffix: str = ".tmp") -> Path:
+    """Write ``data`` at ``path`` atomically (``replacing``)."""
+    path = Path(path)
+    with replacing(path, suffix=suffix) as tmp, open(tmp, "wb") as out:
+        out.write(data)
+    return path
+
+
 def sync_folder(folder: str | os.PathLike) -> None:
     """Make the renames in ``folder`` durable (fsync the folder itself), before anything that
     relies on them, such as removing the backup they replace."""

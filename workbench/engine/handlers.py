@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 import threading
 import time
 from typing import Any
@@ -21,11 +20,11 @@ from workbench.core.training import TrainingControl, TrainingListener
 from workbench.engine.plain import floats, inspection_to_dict, outcome_to_dict
 from workbench.engine.protocol import PROTOCOL, new_id
 from workbench.engine.server import INLINE, Call, Handler
+from workbench.engine.sources import EngineRequestError
+from workbench.engine.sources import build as _build
+from workbench.engine.sources import dataset as _dataset
+from workbench.engine.sources import keras_bytes as _keras_bytes
 from workbench.i18n import _
-
-
-class EngineRequestError(Exception):
-    """A request the engine cannot serve as asked (one readable line)."""
 
 
 class EngineState:
@@ -194,23 +193,6 @@ def _plain(value):
     return str(value)
 
 
-def _dataset(body: dict, seed: int | None):
-    from workbench.core.datasets import load_dataset
-
-    name = body.get("dataset")
-    if not isinstance(name, str):
-        raise EngineRequestError(_("the request names no dataset"))
-    if body.get("dataset_hash") is not None:  # a file the caller sent (engine.datacache)
-        from workbench.engine.datacache import cached_path
-
-        name = str(cached_path(body["dataset_hash"]))
-    dataset = load_dataset(name, seed=seed or 0, allow_download=bool(body.get("download", True)))
-    subset = body.get("subset")
-    if subset is not None:
-        dataset = dataset.subset(*[int(n) for n in subset])
-    return dataset
-
-
 def train(state: EngineState, call: Call) -> dict:
     """Train ``spec`` with ``config`` on ``dataset``; streams the listener's events (and the
     weights after each epoch unless ``weights`` is false); replies with the outcome."""
@@ -315,14 +297,6 @@ def put_data(state: EngineState, call: Call) -> dict:
     return datacache.put_data(call.body, call.identity)
 
 
-def _keras_bytes(model) -> np.ndarray:
-    from workbench.core.modelio import save_model
-
-    with tempfile.TemporaryDirectory(prefix="workbench-engine-") as folder:
-        path = save_model(model, os.path.join(folder, "trained.keras"))
-        return np.fromfile(path, dtype=np.uint8)
-
-
 def evaluate(state: EngineState, call: Call) -> dict:
     """The evaluation report of a model (``handle``, or ``spec``/``plain`` with ``weights``) on
     the test split of ``dataset``."""
@@ -353,22 +327,6 @@ def _source(state: EngineState, body: dict) -> tuple[tuple, list | None]:
     if "plain" in body:
         return ("plain", body["plain"]), body.get("weights")
     raise EngineRequestError(_("the request gives no model (handle, spec or plain)"))
-
-
-def _build(source: tuple, weights: list | None):
-    kind, data = source
-    if kind == "spec":
-        from workbench.core.build import build_model
-        from workbench.core.spec import ModelSpec
-
-        model = build_model(ModelSpec.from_dict(data), name="inference")
-    else:
-        from workbench.core.modelio import model_from_plain
-
-        model = model_from_plain(data)
-    if weights is not None:
-        model.set_weights([np.asarray(w) for w in weights])
-    return model
 
 
 def load_model(state: EngineState, call: Call) -> dict:
@@ -459,6 +417,9 @@ def handlers(state: EngineState) -> dict[str, Handler]:
     from workbench.engine import views
 
     table.update(views.REQUESTS)  # explain, activations, layers, feature space, class pictures
+    from workbench.engine import files
+
+    table.update(files.REQUESTS)  # open_model, open_weights, save_keras, export
     admits = {"train": bound(admit_train),
               **dict.fromkeys(("check_run", "has_data", "put_data"),
                               lambda call: admit_train(state, call, register=False))}

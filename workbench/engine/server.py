@@ -4,8 +4,9 @@ The I/O thread (``serve``) owns the socket: it checks and decodes every message,
 heartbeats, runs the quick handlers itself (``ping``, ``stop``) and queues the others on their
 lane, a worker thread of the engine's own: ``jobs`` (training, evaluation), ``views`` (the views'
 models: Draw's predictions and the other views' questions), ``inspect`` (the builder's per-edit
-inspection) and ``compute`` (numpy and scikit-learn work with no model: a t-SNE), so a prediction
-never waits for an epoch. Workers hand their replies and events back through an outbox the I/O
+inspection), ``compute`` (numpy and scikit-learn work with no model: a t-SNE) and ``files``
+(opening model files, saving, exports), so a prediction never waits for an epoch or an export.
+Workers hand their replies and events back through an outbox the I/O
 thread sends from (a zmq socket is used by one thread only). A refused message is logged and
 nothing runs; a handler that raises is one error reply, and the engine goes on.
 """
@@ -31,7 +32,7 @@ from workbench.i18n import _
 log = logging.getLogger("workbench.engine")
 
 INLINE = "io"  # the lane of handlers the I/O thread runs itself: quick, never TensorFlow
-LANES = ("jobs", "views", "inspect", "compute")
+LANES = ("jobs", "views", "inspect", "compute", "files")
 # Errors whose text is already one sentence for the user (the input does not fit): no traceback.
 USER_ERRORS = ("ActionError", "TrainingError", "SpecError", "DatasetError", "EngineRequestError",
                "FileRefused", "DataCacheError")

@@ -105,6 +105,33 @@ def make_application(argv: list[str] | None = None):
     return app
 
 
+def adopt_model_file(state, path: Path, failed: Callable[[str], None]) -> None:
+    """A panel's ``MODEL.keras`` argument: once the engine is ready, the file's bytes go to it
+    (``open_model``: loaded safely there) and the model it answers becomes the trained model;
+    ``failed(line)`` hears why not."""
+    from workbench.core.safe_io import FileRefused
+    from workbench.ui.project_actions.opening import file_body, read_model_file
+
+    def adopted(reply: dict | None, error: str) -> None:
+        if error:
+            failed(error)
+        else:
+            state.trained.set_trained_model(reply["plain"], list(reply["weights"]))
+
+    def adopt() -> None:
+        state.engine.ready.disconnect(adopt)  # once (an engine that restarts is ready again)
+        try:
+            data = read_model_file(path)
+        except FileRefused as exc:
+            failed(str(exc))
+            return
+        state.engine.ask("open_model", file_body(path, data), adopted)
+
+    state.engine.ready.connect(adopt)
+    if state.engine.loaded:
+        adopt()
+
+
 def run_panel(make_panel: Callable, title: str, size: tuple[int, int],
               show_error: Callable[[QWidget, str], None] | None = None,
               on_exit: Callable[[QWidget], None] | None = None,
@@ -148,21 +175,15 @@ def run_panel(make_panel: Callable, title: str, size: tuple[int, int],
     window.resize(*size)
     window.show()
     if len(sys.argv) > 1:
-        path = sys.argv[1]
 
-        def adopt() -> None:
-            from workbench.core.modelio import ModelFileError, load_model
+        def failed(text: str) -> None:
+            print(f"workbench: {text}", file=sys.stderr)
+            if show_error is not None:
+                show_error(panel, text)
+            else:
+                window.statusBar().showMessage(text)
 
-            try:
-                state.trained.set_trained_model(load_model(path, compile=False))
-            except ModelFileError as exc:
-                print(f"workbench: {exc}", file=sys.stderr)
-                if show_error is not None:
-                    show_error(panel, str(exc))
-                else:
-                    window.statusBar().showMessage(str(exc))
-
-        state.engine.ready.connect(adopt)
+        adopt_model_file(state, Path(sys.argv[1]), failed)
     state.data.load()
     code = app.exec_()
     if on_exit is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.ui.document import Document
@@ -181,15 +182,20 @@ class TrainedModel(QObject):
             return False
         return self.views_model.post(fn, *args, done=done)
 
-    def set_trained_model(self, model) -> None:
-        """Take a model loaded from a file (an opened .keras) as the trained model: its plain
-        config and a copy of its weights go to the views' model; ``model`` itself is not kept."""
-        from workbench.core.modelio import model_to_plain
-
-        self._trained_spec = {_EXTERNAL: model_to_plain(model)}
-        self.weights = [w.copy() for w in model.get_weights()]
+    def set_trained_model(self, plain: dict, weights: list) -> None:
+        """Take a model opened from a file (an opened .keras) as the trained model: its Keras
+        plain config and weights, as the engine read them (``open_model``)."""
+        self._trained_spec = {_EXTERNAL: plain}
+        self.weights = list(weights)
         self.weights_epoch = 0
         self.weights_run = None
         self._load_views_model()
         self.weights_history = [(0, self.weights)]
         self.weights_updated.emit(0)
+
+    def model_body(self) -> dict:
+        """The trained model as an engine request gives it: ``spec`` (ours) or ``plain`` (a
+        model opened from a file) and ``weights``."""
+        source = ({"plain": self._trained_spec[_EXTERNAL]} if self.is_external
+                  else {"spec": self._trained_spec})
+        return {**source, "weights": [np.asarray(w) for w in self.weights]}

@@ -341,6 +341,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
+        self.project_actions.finish_writes()  # the trained weights a Save is still writing
         self.training_panel.shutdown()
         shutdown_within(self)  # every other task of the window's panels: cancelled and joined
         self.state.engine.close()

@@ -62,6 +62,8 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
         self._run_started = time.time()
         self._run_seconds = 0.0
         self._pending_weights: Path | None = None
+        self._opening: object | None = None  # the Open whose answer the engine owes
+        self._weights_writes: dict[str, Path] = {}  # save_keras request id -> where it goes
         self._restore_box: QMessageBox | None = None
 
         self._create_actions()

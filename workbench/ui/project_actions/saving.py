@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from PyQt5 import sip
+from PyQt5.QtCore import QEventLoop
+from PyQt5.QtWidgets import QApplication
+
+from workbench.core.atomic import write_bytes
 from workbench.core.project import ProjectError, save_project, weights_path
+from workbench.core.safe_io import shown
 from workbench.ui.draw.samples import (
     SampleSetError,
     carry_samples,
@@ -39,7 +46,8 @@ class SaveMixin:
         return self.save_to(path)
 
     def save_to(self, path: str | Path) -> bool:
-        """The project JSON (atomically), then its trained weights beside it as ``.keras``."""
+        """The project JSON (atomically), then its trained weights beside it as ``.keras``, made
+        by the engine and written when it answers (``finish_writes`` waits for them)."""
         path = Path(path).resolve()
         state = self.state
         samples = self._carry_samples(path)
@@ -52,24 +60,53 @@ class SaveMixin:
             return False
         if samples is not None and state.path is None:
             samples[0].unlink(missing_ok=True)  # moved: they belong to this project now
-        problem = ""
-        if state.trained.has_model:
-            from workbench.core.modelio import save_model
-
-            try:  # on the views' model's own thread; the GUI waits, as for the project file
-                state.trained.run_on_model(save_model, weights_path(path))
-            except Exception as exc:  # noqa: BLE001 - Keras and the OS raise many kinds
-                problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         state.mark_saved(path)
         self._remember(path)
         self.recovery.clear()
         self.saved.emit(str(path))
-        if problem:
-            self.warn(f"The project was saved, but its trained weights were not: {problem}")
+        if state.trained.has_model:
+            self._save_weights(path)
         else:
-            extra = f" and {weights_path(path).name}" if state.trained.has_model else ""
-            self._status(f"Saved {path}{extra}")
+            self._status(f"Saved {path}")
         return True
+
+    def _save_weights(self, path: Path) -> None:
+        """The engine makes the trained model's ``.keras`` (``save_keras``); it is written
+        beside the project (atomically) when its bytes come."""
+        target = weights_path(path)
+        self._status(f"Saved {path}; writing its trained weights ({target.name})…", 0)
+
+        def done(reply: dict | None, error: str, request: list) -> None:
+            self._weights_writes.pop(request[0], None)
+            problem = error
+            if not error:
+                try:
+                    write_bytes(target, memoryview(reply["keras"]), ".keras")
+                except OSError as exc:
+                    problem = f"{shown(target)}: cannot be written ({exc.strerror or exc})"
+            if sip.isdeleted(self.window):
+                return  # written; the window that asked has gone
+            if problem:
+                self._status("")
+                self.warn(f"The project was saved, but its trained weights were not: {problem}")
+            else:
+                self._status(f"Saved {path} and {target.name}")
+
+        request: list = [None]
+        asked = self.state.engine.ask("save_keras", self.state.trained.model_body(),
+                                      lambda reply, error: done(reply, error, request))
+        if asked is not None:
+            request[0] = asked
+            self._weights_writes[asked] = target
+
+    def finish_writes(self, timeout_s: float = 120.0) -> bool:
+        """Wait (the window closing) for the trained weights still being saved: True when none
+        is left. The engine's answers come as events, which this processes meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        while self._weights_writes and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ExcludeUserInputEvents, 50)
+            time.sleep(0.005)
+        return not self._weights_writes
 
     def _carry_samples(self, path: Path) -> tuple[Path, Path, str] | None:
         """The Draw tab's sample set goes where the project goes (copied into the new folder).
