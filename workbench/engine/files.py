@@ -22,16 +22,13 @@ import numpy as np
 from workbench.engine.server import Call
 from workbench.engine.sources import EngineRequestError, build, given, keras_bytes
 from workbench.engine.sources import dataset as named_dataset
+from workbench.i18n import _
 
 FILES_LANE = "files"
 
 
 class _Cancelled(Exception):  # noqa: N818 - reads as what happened to the export
     pass
-
-
-def _request_error(text: str) -> EngineRequestError:
-    return EngineRequestError(text)
 
 
 def as_bytes(data: bytes | bytearray | memoryview) -> np.ndarray:
@@ -42,7 +39,7 @@ def as_bytes(data: bytes | bytearray | memoryview) -> np.ndarray:
 def _file_name(body: dict, key: str = "name") -> str:
     name = Path(str(body.get(key) or "")).name
     if not name or name in (".", ".."):
-        raise _request_error("the request names no file")
+        raise EngineRequestError(_("the request names no file"))
     return name
 
 
@@ -52,7 +49,7 @@ def _received(body: dict):
     written under its own name in a temporary folder; yields (path, how to name it in a line)."""
     data = body.get("file")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
-        raise _request_error("the request carries no file (a uint8 array)")
+        raise EngineRequestError(_("the request carries no file (a uint8 array)"))
     where = str(body.get("where") or body.get("name") or "the file")
     with tempfile.TemporaryDirectory(prefix="workbench-engine-") as folder:
         path = Path(folder) / _file_name(body)
@@ -71,7 +68,7 @@ def _load(path: Path, where: str, compile: bool):
     try:
         return load_model(path, compile=compile)
     except ModelFileError as exc:
-        raise _request_error(_named(str(exc), path, where)) from None
+        raise EngineRequestError(_named(str(exc), path, where)) from None
 
 
 def _input_shape(model) -> list[int]:
@@ -97,7 +94,7 @@ def open_model(state, call: Call) -> dict:
         try:
             imported = import_model_file(path)
         except ModelFileError as exc:
-            raise _request_error(_named(str(exc), path, where)) from None
+            raise EngineRequestError(_named(str(exc), path, where)) from None
     model = imported.model
     return {"editable": imported.editable, "kind": imported.kind, "reason": imported.reason,
             "spec": imported.spec.to_dict() if imported.spec is not None else None,
@@ -146,7 +143,7 @@ def _check_data(body: dict):
 
     data = body.get("samples")
     if not isinstance(data, dict) or not isinstance(data.get("x_test"), np.ndarray):
-        raise _request_error("the export request carries no samples to check on")
+        raise EngineRequestError(_("the export request carries no samples to check on"))
     x_test, y_test = data["x_test"], data.get("y_test")
     x_train, y_train = data.get("x_train"), data.get("y_train")
     if x_train is None:
@@ -162,7 +159,7 @@ def _project(body: dict):
     try:
         return Project.from_dict(body.get("project"))
     except ProjectError as exc:
-        raise _request_error(str(exc)) from None
+        raise EngineRequestError(str(exc)) from None
 
 
 def _tar(folder: Path) -> np.ndarray:
@@ -188,7 +185,8 @@ def export(state, call: Call) -> dict:
 
     kind = call.body.get("kind")
     if kind not in EXPORT_KINDS:
-        raise _request_error(f"unknown export kind {kind!r}: one of {', '.join(EXPORT_KINDS)}")
+        raise EngineRequestError(_("unknown export kind {kind!r}: one of {kinds}").format(
+            kind=kind, kinds=", ".join(EXPORT_KINDS)))
     job = TrainingControl()
     state.controls[call.id] = job
     try:
@@ -197,7 +195,7 @@ def export(state, call: Call) -> dict:
                 return _report(state, call, Path(folder))
             return _export(state, call, kind, Path(folder), job)
     except _Cancelled:
-        raise _request_error("the export was cancelled") from None
+        raise EngineRequestError(_("the export was cancelled")) from None
     finally:
         state.controls.pop(call.id, None)
 
