@@ -78,7 +78,13 @@ def overhead(rounds: int, epochs: int, samples: int
              ) -> tuple[list[float], ...]:
     """Seconds of each round: the run alone, the sweep's trial, the whole one-trial sweep, the
     training inside that trial; then CPU seconds of the run alone and of that training."""
-    from workbench.actions.sweep import SweepSettings, open_study, prepare_sweep, run_sweep
+    from workbench.actions.sweep import (
+        InProcessTrainer,
+        SweepSettings,
+        open_study,
+        prepare_sweep,
+        run_sweep,
+    )
     from workbench.actions.train import train
     from workbench.core.datasets import load_dataset
     from workbench.core.templates import load_template
@@ -106,7 +112,7 @@ def overhead(rounds: int, epochs: int, samples: int
         timer.take()
         start = time.perf_counter()
         sweep = prepare_sweep(project.model, project.training, dataset, "d", space, settings,
-                              folder / "p.json")
+                              folder / "p.json", trainer=InProcessTrainer())
         outcome = run_sweep(sweep, dataset)
         swept.append(time.perf_counter() - start)
         if outcome.trials[0].state != "complete":

@@ -146,3 +146,209 @@ def test_core_actions_and_engine_never_import_qt():
             if qt:
                 offenders[name] = qt
     assert not offenders, f"Qt imported where it must not be: {offenders}"
+
+
+# The window's process never imports TensorFlow, Keras, onnxruntime or LiteRT (#26) ------------
+
+HEAVY = ("tensorflow", "keras", "tf_keras", "onnxruntime", "ai_edge_litert", "tf2onnx",
+         "tflite_runtime", "onnx")
+LOADER = ("workbench.core.tf_loader", "load_tensorflow")
+
+
+def _bindings(tree: ast.AST, name: str, is_package: bool, known: dict) -> dict:
+    """Local name -> ("module", M) or ("def", M, NAME), from every import in the file."""
+    package = name if is_package else name.rpartition(".")[0]
+    bound: dict[str, tuple] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = ("module", alias.name)
+                else:  # "import a.b" binds a
+                    bound[alias.name.split(".")[0]] = ("module", alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            for alias in node.names:
+                full = f"{source}.{alias.name}"
+                bound[alias.asname or alias.name] = (("module", full) if full in known
+                                                     else ("def", source, alias.name))
+    return bound
+
+
+def _heavy_import(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name.split(".")[0] in HEAVY or alias.name == LOADER[0]:
+                return alias.name
+    elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+        if node.module.split(".")[0] in HEAVY:
+            return node.module
+    return None
+
+
+def _references(node: ast.AST, module: str, bound: dict, defs: set[str]) -> set[tuple]:
+    """The (module, name) pairs a piece of code names: its imported names, its module's own
+    top-level names, and ``alias.attr`` of an imported module."""
+    found: set[tuple] = set()
+    local = {a.arg for sub in ast.walk(node) if isinstance(sub, ast.arguments)
+             for a in [*sub.posonlyargs, *sub.args, *sub.kwonlyargs, sub.vararg, sub.kwarg] if a}
+    if not isinstance(node, ast.Module):  # a function's own names hide its module's
+        local |= {sub.id for sub in ast.walk(node)
+                  if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id not in local:
+            target = bound.get(sub.id)
+            if target is not None and target[0] == "def":
+                found.add(target[1:])
+            elif sub.id in defs:
+                found.add((module, sub.id))
+        elif isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and (
+                sub.value.id not in local):
+            target = bound.get(sub.value.id)
+            if target is not None and target[0] == "module":
+                found.add((target[1], sub.attr))
+        elif isinstance(sub, ast.ImportFrom):
+            found |= {target[1:] for alias in sub.names
+                      if (target := bound.get(alias.asname or alias.name)) and target[0] == "def"}
+        heavy = _heavy_import(sub)
+        if heavy:
+            found.add(("<heavy>", heavy))
+    return found
+
+
+def heavy_users() -> dict[str, set[str]]:
+    """For every module of ours, the names it uses that load TensorFlow, Keras, onnxruntime or
+    LiteRT when called (at any depth of calls within our modules: a function that calls
+    ``load_tensorflow`` or imports one of them, or calls such a function), and those libraries
+    it imports itself. Classes count as one name with all their methods."""
+    known = modules()
+    parsed = {}
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        bound = _bindings(tree, name, path.name == "__init__.py", known)
+        tops = {n.name: n for n in tree.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        for node in tree.body:  # a table of functions at the top (a registry) counts as one
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                    if isinstance(target, ast.Name):
+                        tops.setdefault(target.id, node.value)
+        parsed[name] = (tree, bound, {top: _references(node, name, bound, set(tops))
+                                      for top, node in tops.items()})
+    # A name a module imports is the name where it is defined (a package re-exporting it).
+    aliases = {(name, local): target[1:] for name, (_, bound, _) in parsed.items()
+               for local, target in bound.items() if target[0] == "def"}
+    loading = {LOADER}
+    changed = True
+    while changed:  # to a fixed point: callers of loading functions load too
+        changed = False
+        for alias, target in aliases.items():
+            if alias not in loading and target in loading:
+                loading.add(alias)
+                changed = True
+        for name, (_, _, refs) in parsed.items():
+            for top, names in refs.items():
+                if (name, top) not in loading and any(
+                        n in loading or n[0] == "<heavy>" for n in names):
+                    loading.add((name, top))
+                    changed = True
+    users = {}
+    for name, (tree, bound, _) in parsed.items():
+        used = _references(tree, name, bound, set())
+        bad = {f"{m}.{n}" if m != "<heavy>" else n for m, n in used
+               if (m, n) in loading or m == "<heavy>"}
+        if bad:
+            users[name] = bad
+    return users
+
+
+# Today's window modules that still reach Keras (or its runtimes) in their own process, and what
+# they reach: the engine helpers of #26 move each to an engine request. This list only shrinks.
+UI_HEAVY_ALLOWED: dict[str, set[str]] = {
+    "workbench.ui.application": {"workbench.core.modelio.load_model"},
+    "workbench.ui.builder.settings": {
+        "workbench.core.datasets.dataset_names",
+        "workbench.core.datasets.describe",
+        "workbench.core.distribute.device_choices",
+    },
+    "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
+    "workbench.ui.dataset.panel": {"workbench.actions.explore.augment"},
+    "workbench.ui.draw.deployed": {"workbench.core.deploy.open_runtime"},
+    "workbench.ui.draw.predictor": {"workbench.core.inference.Predictor"},
+    "workbench.ui.draw.why": {
+        "workbench.actions.explain.explain_digit",
+        "workbench.core.explain.available_methods",
+    },
+    "workbench.ui.evaluation.class_pictures": {"workbench.core.feature_space.class_pictures"},
+    "workbench.ui.evaluation.feature_space": {"workbench.core.feature_space.features"},
+    "workbench.ui.evaluation.why": {
+        "workbench.core.explain.explain",
+        "workbench.core.explain.unavailable_reason",
+    },
+    "workbench.ui.evaluation.worker": {
+        "workbench.core.build.build_model",
+        "workbench.core.evaluation.classify",
+        "workbench.core.modelio.model_from_plain",
+        "workbench.core.modelio.model_to_plain",
+    },
+    "workbench.ui.inference": {"workbench.core.modelio.model_to_plain"},
+    "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
+    "workbench.ui.project_actions.exports": {
+        "workbench.actions.export.export_deployed",
+        "workbench.actions.export.export_keras",
+        "workbench.actions.export.export_script",
+        "workbench.actions.report.write_report",
+        "workbench.core.modelio.model_from_plain",
+        "workbench.core.modelio.model_to_plain",
+    },
+    "workbench.ui.project_actions.opening": {
+        "workbench.core.importer.check_weights_fit",
+        "workbench.core.importer.import_model_file",
+        "workbench.core.modelio.load_model",
+        "workbench.core.project.load_project",
+    },
+    "workbench.ui.training.worker": {
+        "workbench.actions.train.train",
+        "workbench.core.distribute.mirrored",
+    },
+    "workbench.ui.views_model": {
+        "workbench.core.build.build_model",
+        "workbench.core.modelio.model_from_plain",
+    },
+    "workbench.ui.weights.activations": {"workbench.core.introspection.layer_activations"},
+}
+
+
+def test_the_window_reaches_no_tensorflow():
+    """Each window module on its own: the names it uses from outside workbench/ui (each window
+    module that uses another is checked itself)."""
+    users = {name: {b for b in bad if not b.startswith("workbench.ui.")}
+             for name, bad in heavy_users().items() if name.startswith("workbench.ui")}
+    users = {name: bad for name, bad in users.items() if bad}
+    new = {name: sorted(bad - UI_HEAVY_ALLOWED.get(name, set())) for name, bad in users.items()
+           if bad - UI_HEAVY_ALLOWED.get(name, set())}
+    assert not new, ("the window's process must not load TensorFlow, Keras, onnxruntime or "
+                     f"LiteRT (ask the engine): {new}")
+    gone = {name: sorted(allowed - users.get(name, set()))
+            for name, allowed in UI_HEAVY_ALLOWED.items() if allowed - users.get(name, set())}
+    assert not gone, f"no longer used: take them off UI_HEAVY_ALLOWED: {gone}"
+
+
+def test_the_heavy_check_follows_calls(tmp_path, monkeypatch):
+    source = ("from workbench.core.tf_loader import load_tensorflow\n"
+              "def a():\n    return load_tensorflow()\n"
+              "def b():\n    return a()\n"
+              "def c():\n    import onnxruntime\n"
+              "def pure():\n    return 1\n")
+    tree = ast.parse(source)
+    bound = _bindings(tree, "workbench.core.x", False, modules())
+    tops = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    refs = {n.name: _references(n, "workbench.core.x", bound, tops) for n in tree.body
+            if isinstance(n, ast.FunctionDef)}
+    assert LOADER in refs["a"] and ("workbench.core.x", "a") in refs["b"]
+    assert ("<heavy>", "onnxruntime") in refs["c"] and not refs["pure"]

@@ -68,6 +68,7 @@ def _shown(value) -> str:
 
 def cmd_sweep(args) -> int:
     from workbench.actions.sweep import (
+        InProcessTrainer,
         SweepSettings,
         check_storage_url,
         open_storage,
@@ -92,7 +93,7 @@ def cmd_sweep(args) -> int:
                              pruning=not args.no_pruning, direction=args.direction,
                              storage=args.storage, study=args.study, epochs=args.epochs)
     sweep = prepare_sweep(project.model, project.training, dataset, name, space, settings,
-                          args.project)
+                          args.project, trainer=InProcessTrainer())
     study = open_study(sweep)
     if not args.json:
         print(_("study {study} in {storage}: {direction} {objective}, {trials} trials").format(

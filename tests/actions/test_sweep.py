@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from workbench.actions.sweep import (
+    InProcessTrainer,
     SweepControl,
     SweepError,
     SweepSettings,
@@ -46,7 +47,8 @@ def storage(tmp_path):
 def prepare(tmp_path, dataset, space, cfg=None, **settings):
     settings.setdefault("storage", storage(tmp_path))
     return prepare_sweep(mlp(), cfg or config(), dataset, "mnist-embedded", space,
-                         SweepSettings(**settings), tmp_path / "p.json")
+                         SweepSettings(**settings), tmp_path / "p.json",
+                         trainer=InProcessTrainer())
 
 
 def test_a_sweep_runs_its_trials_through_the_train_action_and_stores_them(tmp_path, digits):
@@ -96,7 +98,8 @@ def test_failed_and_nan_trials_are_recorded_and_the_sweep_goes_on(tmp_path, digi
     cfg = TrainConfig(loss="mean_squared_error", metrics=[], epochs=1)
     nan = prepare_sweep(spec, cfg, line, "regression-line", {"batch_size": {"choices": [8, 16]}},
                         SweepSettings(storage=storage(tmp_path), sampler="grid", trials=2,
-                                      study="nan"), tmp_path / "r.json")
+                                      study="nan"), tmp_path / "r.json",
+                        trainer=InProcessTrainer())
     reports = run_sweep(nan, line).trials
     assert [t.state for t in reports] == ["failed", "failed"]
     assert "NaN" in reports[0].message
@@ -160,11 +163,13 @@ def test_no_validation_split_and_regression_objectives(tmp_path, digits):
     spec = ModelSpec((1,), [L("Dense", units=1)])
     cfg = TrainConfig(loss="mean_squared_error", metrics=[], epochs=1)
     sweep = prepare_sweep(spec, cfg, line, "regression-line", {"batch_size": {"choices": [8]}},
-                          SweepSettings(storage=storage(tmp_path)), tmp_path / "r.json")
+                          SweepSettings(storage=storage(tmp_path)), tmp_path / "r.json",
+                          trainer=InProcessTrainer())
     assert (sweep.objective, sweep.direction) == ("val_loss", "minimize")
     with pytest.raises(SweepError, match="no accuracy to maximize"):
         prepare_sweep(spec, cfg, line, "regression-line", {"batch_size": {"choices": [8]}},
-                      SweepSettings(direction="maximize"), tmp_path / "r.json")
+                      SweepSettings(direction="maximize"), tmp_path / "r.json",
+                      trainer=InProcessTrainer())
 
 
 def test_unreachable_storage_and_a_study_of_another_space_get_one_line(tmp_path, digits):
@@ -190,7 +195,8 @@ def test_the_default_study_follows_the_project_and_the_space(tmp_path, digits):
     assert prepare(tmp_path, digits, {"batch_size": {"choices": [60]}}).study != a
     wider = prepare_sweep(ModelSpec((28, 28), [L("Flatten"), L("Dense", units=10,
                                                                 activation="softmax")]),
-                          config(), digits, "d", space, SweepSettings(), tmp_path / "p.json")
+                          config(), digits, "d", space, SweepSettings(), tmp_path / "p.json",
+                          trainer=InProcessTrainer())
     assert wider.study != a and wider.storage == f"sqlite:///{tmp_path / 'p.sweeps.db'}"
 
 

@@ -183,7 +183,12 @@ def test_an_imported_model_keeps_its_optimizer_settings():
 
 
 def test_epochs_on_the_command_line_has_the_project_bound(tmp_path, capfd):
-    from workbench.actions.sweep import SweepError, SweepSettings, prepare_sweep
+    from workbench.actions.sweep import (
+        InProcessTrainer,
+        SweepError,
+        SweepSettings,
+        prepare_sweep,
+    )
     from workbench.cli import main
     from workbench.core.datasets import load_dataset
     from workbench.core.spec import TrainConfig
@@ -201,4 +206,4 @@ def test_epochs_on_the_command_line_has_the_project_bound(tmp_path, capfd):
     with pytest.raises(SweepError, match="--epochs must be at least 1 and at most 100,000"):
         prepare_sweep(loaded.model, TrainConfig(), load_dataset("random-classes"),
                       "random-classes", {"batch_size": {"choices": [8, 16]}},
-                      SweepSettings(epochs=10**9))
+                      SweepSettings(epochs=10**9), trainer=InProcessTrainer())

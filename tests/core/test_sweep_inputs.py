@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from workbench.actions.sweep import SweepError, SweepSettings, prepare_sweep
+from workbench.actions.sweep import InProcessTrainer, SweepError, SweepSettings, prepare_sweep
 from workbench.actions.sweep_storage import check_storage_url, shown_url
 from workbench.cli import main
 from workbench.core.datasets import load_dataset
@@ -52,7 +52,7 @@ def test_a_grid_is_counted_before_it_is_listed(project):
         prepare_sweep(loaded.model, loaded.training, load_dataset("random-classes"),
                       "random-classes", {"batch_size": {"choices": HUGE},
                                          "epochs": {"choices": HUGE}},
-                      SweepSettings(sampler="grid"), project)
+                      SweepSettings(sampler="grid"), project, trainer=InProcessTrainer())
 
 
 @pytest.mark.parametrize("url, shown", [

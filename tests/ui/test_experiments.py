@@ -1,8 +1,10 @@
 """The Experiments tab, driven through its widgets: pick what varies, run a sweep live, sort the
-table, apply the best trial (undoable), the tutorial C preset, closing mid-sweep."""
+table, apply the best trial (undoable), the tutorial C preset, closing mid-sweep. The study and
+Optuna live in the window; each trial trains in the engine (the session's in-process one)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -113,12 +115,20 @@ def test_pick_run_sort_and_apply_the_best_trial(qtbot, window):
     assert table.rowCount() == 3 and "already holds 3 trials" in panel.status.text()
 
 
-def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window):
+def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window, app_engine,
+                                                              monkeypatch):
     w, panel = window, window.experiments_panel
+    served = []  # what the engine was asked: the trials train there, not in the window
+    handlers = app_engine.server.handlers
+    for name in ("check_space", "train"):
+        handler = handlers[name]
+        monkeypatch.setitem(handlers, name, dataclasses.replace(
+            handler, fn=lambda call, fn=handler.fn: served.append(call.message.name) or fn(call)))
     panel.findChild(QSpinBox, "sweepEpochs").setValue(1)
     click(qtbot, w, "sweepPresetOptimizers")
     wait_done(qtbot, panel)
     assert panel.table.rowCount() == 4
+    assert served == ["check_space"] + ["train"] * 4
     shown = sorted(map(str, panel.table.column_values("optimizer")))
     assert shown == sorted(["SGD(momentum=0.9)", "adam", "rmsprop", "sgd"])
     assert panel.parallel.tick_texts[0] == ["sgd", "SGD(momentum=0.9)", "adam", "rmsprop"]

@@ -4,12 +4,14 @@ Experiments tab.
 ``prepare_sweep`` checks everything that can be checked before a trial runs (the space against the
 model and Keras, the objective, the sampler) and ``run_sweep`` runs an Optuna study in a real
 database (an SQLite file beside the project by default, or any Optuna storage URL). Each trial is
-one ordinary run of ``actions.train.train`` (the same path as the Train button); its per-epoch
-validation figure feeds Optuna's median pruner, which stops a poor trial at an epoch's end. A trial
-whose loss turns NaN, or that fails, is recorded failed and the sweep goes on. Several processes
-(on one machine or many) with the same storage and study share its trials: Optuna's storage hands
-each trial number out once, and each process stops when the study holds ``trials`` trials, so a
-stopped sweep resumes where it was by running it again.
+one ordinary run of ``actions.train.train`` (the same path as the Train button), made where the
+caller says (``trainer``: ``InProcessTrainer`` here for the CLI, the engine for the window, which
+never imports Keras; both keep the study, its storage and Optuna in the caller's process); its
+per-epoch validation figure feeds Optuna's median pruner, which stops a poor trial at an epoch's
+end. A trial whose loss turns NaN, or that fails, is recorded failed and the sweep goes on.
+Several processes (on one machine or many) with the same storage and study share its trials:
+Optuna's storage hands each trial number out once, and each process stops when the study holds
+``trials`` trials, so a stopped sweep resumes where it was by running it again.
 
 Optuna is imported inside the functions, never at module import (the app starts without it).
 """
@@ -33,7 +35,6 @@ from workbench.actions.sweep_storage import (  # noqa: F401 - open_storage, show
     quiet_optuna,
     shown_url,
 )
-from workbench.actions.train import train
 from workbench.core.spec import ModelSpec, SpecError, TrainConfig, checked_epochs
 from workbench.core.sweep_space import Space, SpaceError, check_space_builds, parse_space
 from workbench.core.training import TrainingControl, TrainingError, TrainingListener
@@ -75,6 +76,37 @@ class TrialReport:
 
 
 @dataclass
+class TrialRun:
+    """How one trial's run ended, as plain data (whichever process trained it)."""
+
+    status: str  # completed | stopped | early_stopped | nan | failed (core.training's)
+    message: str
+    history: dict[str, list[float]]
+    duration: float
+    test: dict[str, float] | None = None
+
+
+class InProcessTrainer:
+    """Where a sweep asks Keras: here, in this process (the CLI). The window passes its engine's
+    counterpart (ui/experiments/engine_trainer.py), with the same two methods."""
+
+    def check_builds(self, space: Space, spec: ModelSpec, config: TrainConfig) -> None:
+        """SpaceError when the model does not build at an edge of the space."""
+        check_space_builds(space, spec, config)
+
+    def train(self, spec: ModelSpec, config: TrainConfig, dataset, dataset_name: str,
+              listener: TrainingListener, control: TrainingControl, run_id: int) -> TrialRun:
+        """One trial's run (``actions.train.train``); SpecError/TrainingError when it cannot."""
+        from workbench.actions.train import train
+
+        outcome = train(spec, config, dataset, dataset_name, listener, control,
+                        run_id=run_id).outcome
+        result = outcome.result
+        return TrialRun(result.status, result.message, result.history, result.duration,
+                        outcome.test)
+
+
+@dataclass
 class Sweep:
     """A checked sweep, ready to run."""
 
@@ -87,6 +119,7 @@ class Sweep:
     storage: str
     study: str
     settings: SweepSettings
+    trainer: Any = None  # where its trials train (InProcessTrainer, or the window's engine)
 
     @property
     def storage_shown(self) -> str:
@@ -136,8 +169,10 @@ class SweepControl:
 
 def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: str,
                   space_data: Any, settings: SweepSettings | None = None,
-                  project_path: str | Path | None = None) -> Sweep:
-    """Check the sweep before any trial runs; SweepError (one sentence) for what cannot work."""
+                  project_path: str | Path | None = None, *, trainer) -> Sweep:
+    """Check the sweep before any trial runs; SweepError (one sentence) for what cannot work.
+    ``trainer``: where Keras checks the space and trains each trial (``InProcessTrainer()``, or
+    the window's engine)."""
     settings = settings or SweepSettings()
     if settings.trials < 1:
         raise SweepError(_("the number of trials must be at least 1"))
@@ -152,7 +187,7 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
             raise SweepError(f"--{exc}") from None
     try:
         space = parse_space(space_data, spec, config)
-        check_space_builds(space, spec, config)
+        trainer.check_builds(space, spec, config)
         if settings.sampler == "grid":
             space.grid()
     except SpaceError as exc:
@@ -173,7 +208,7 @@ def prepare_sweep(spec: ModelSpec, config: TrainConfig, dataset, dataset_name: s
     check_storage_url(storage)  # before anything opens it: a refused sweep makes no file
     study = settings.study or _study_name(project_path, space, objective, spec, config)
     return Sweep(spec, config, space, dataset_name, objective, direction, storage, study,
-                 settings)
+                 settings, trainer)
 
 
 def _study_name(project_path, space: Space, objective: str, spec: ModelSpec,
@@ -386,16 +421,15 @@ def run_sweep(sweep: Sweep, dataset, on_trial: Callable[[TrialReport], None] | N
         listener = _TrialListener(trial, sweep.objective, training, inner, sweep.settings.pruning,
                                   config.epochs)
         try:
-            run = train(spec, config, dataset, sweep.dataset_name, listener, training,
-                        run_id=trial.number + 1)
+            result = sweep.trainer.train(spec, config, dataset, sweep.dataset_name, listener,
+                                        training, trial.number + 1)
         except (SpecError, TrainingError) as exc:
             trial.set_user_attr("message", str(exc))
             raise _TrialFailed(str(exc)) from None
-        result = run.outcome.result
         trial.set_user_attr("duration", round(result.duration, 3))
         trial.set_user_attr("history", result.history)
-        if run.outcome.test:
-            trial.set_user_attr("test", run.outcome.test)
+        if result.test:
+            trial.set_user_attr("test", result.test)
         if listener.pruned_at is not None:
             pruned = _("pruned after epoch {epoch}").format(epoch=listener.pruned_at)
             trial.set_user_attr("message", pruned)

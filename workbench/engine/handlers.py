@@ -402,13 +402,16 @@ def device(state: EngineState, call: Call) -> dict:
 
 
 def handlers(state: EngineState) -> dict[str, Handler]:
+    from workbench.engine.sweeps import check_space
+
     def bound(fn):
         return lambda call: fn(state, call)
 
     table = {"ping": (ping, INLINE), "stop": (control, INLINE), "pause": (control, INLINE),
              "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
              "result": (result, INLINE),
-             "inspect": (inspect, "inspect"), "train": (train, "jobs"),
+             "inspect": (inspect, "inspect"), "check_space": (check_space, "inspect"),
+             "train": (train, "jobs"),
              "evaluate": (evaluate, "jobs"), "check_run": (check_run, "jobs"),
              "has_data": (has_data, "jobs"),
              "put_data": (put_data, "jobs"), "device": (device, "views"),

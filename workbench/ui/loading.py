@@ -28,6 +28,7 @@ class DatasetLoader(QObject):
         super().__init__(parent)
         self.document = document
         self.dataset = None
+        self.loaded_dataset = None  # what ``load`` gave, as loaded from the project's name
         self.error = ""
         self._request = 0
         self._started = False  # load() has been called: follow the document's dataset from now
@@ -69,10 +70,12 @@ class DatasetLoader(QObject):
         if request != self._request:
             return  # a newer request superseded this one
         if error:
-            self.dataset, self.error = None, error
+            self.dataset = self.loaded_dataset = None
+            self.error = error
             self.failed.emit(error)
             return
-        self.dataset, self.error = dataset, ""
+        self.dataset = self.loaded_dataset = dataset
+        self.error = ""
         if dataset.notice:
             self.notice.emit(dataset.notice)
         self.loaded.emit()

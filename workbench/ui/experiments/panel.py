@@ -8,8 +8,9 @@ the table's context menu). Beside it the trials table (``sweepTable``); below, t
 curves, live (the training tab's CurvesView, each finished trial overlaid faintly), then the
 parallel-coordinates plot and Optuna's parameter importances.
 
-The sweep runs as one task of the task runner (ui/experiments/worker.py); every finished trial is
-in the study's storage the moment it ends, so Stop or closing the window loses none. Runs alone:
+The sweep runs as one task of the task runner (ui/experiments/worker.py), each trial trained by
+the engine (engine_trainer.py); every finished trial is in the study's storage the moment it
+ends, so Stop or closing the window loses none. Runs alone:
 ``python -m workbench.ui.experiments.panel``.
 """
 
@@ -36,6 +37,7 @@ from PyQt5.QtWidgets import (
 from workbench.actions.sweep import SweepSettings
 from workbench.actions.train import display_metric
 from workbench.core.sweep_space import choice_text
+from workbench.ui.experiments.engine_trainer import EngineTrainer
 from workbench.ui.experiments.plots import Importances, ParallelCoordinates
 from workbench.ui.experiments.space_editor import SpaceEditor
 from workbench.ui.experiments.table import TrialsTable
@@ -227,8 +229,11 @@ class ExperimentsPanel(QWidget):
                                  storage=self.storage.text().strip() or None,
                                  study=self.study.text().strip() or None)
         metric = display_metric(getattr(dataset, "task", "classification"))
-        args = (self.state.spec.copy(), self.state.training.copy(), dataset,
-                self.state.project.dataset, space, settings, self.state.path, metric)
+        name = self.state.project.dataset
+        trainer = EngineTrainer(self.state.engine.engine, name, dataset,
+                                dataset is self.state.data.loaded_dataset)
+        args = (self.state.spec.copy(), self.state.training.copy(), dataset, name, space,
+                settings, self.state.path, metric, trainer)
         self.reports, self.best, self.outcome, self.sweep = {}, None, None, None
         self.metric = metric
         self.table.set_keys(list(space))

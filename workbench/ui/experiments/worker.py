@@ -1,5 +1,6 @@
 """The sweep as a task of the one task runner: ``start_sweep`` runs actions.sweep on a worker
-thread and hands the GUI plain values as partial results, in order:
+thread (the study and Optuna here, each trial trained by the engine: engine_trainer.py) and hands
+the GUI plain values as partial results, in order:
 
 - ``("study", sweep)`` once it is checked, ``("earlier", reports)`` the trials its study held,
 - ``("begin", number, params, info)`` when a trial's run starts (info: epochs, steps per epoch),
@@ -84,8 +85,9 @@ def importances(study) -> dict[str, float]:
 
 
 def sweep_task(state, control: SweepControl, spec, config, dataset, dataset_name, space,
-               settings, project_path, metric: str):
-    sweep = prepare_sweep(spec, config, dataset, dataset_name, space, settings, project_path)
+               settings, project_path, metric: str, trainer):
+    sweep = prepare_sweep(spec, config, dataset, dataset_name, space, settings, project_path,
+                          trainer=trainer)
     study = open_study(sweep)
     state.set_partial_result(("study", sweep))
     earlier = study_reports(study, sweep.space)

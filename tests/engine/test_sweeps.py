@@ -1,0 +1,62 @@
+"""The engine's part of a sweep: ``check_space`` (Keras's word on every edge of a search space),
+and a sweep of actions.sweep whose trials the engine trains (the window's EngineTrainer)."""
+
+import numpy as np
+
+from workbench.core.datasets import load_dataset
+from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+
+L = LayerSpec.create
+
+
+def cnn() -> ModelSpec:
+    return ModelSpec((28, 28, 1), [
+        L("Conv2D", filters=4, kernel_size=[3, 3]), L("Flatten"),
+        L("Dense", units=10, activation="softmax")])
+
+
+def test_check_space_names_the_edge_keras_refuses(engine):
+    body = {"spec": cnn().to_dict(), "config": TrainConfig().to_dict()}
+    refused = engine.request("check_space", {
+        **body, "space": {"1.kernel_size": {"choices": [3, [30, 30]]}}}, timeout=120)
+    assert refused["problem"].startswith("1.kernel_size: [30, 30] is refused: layer 1")
+    assert engine.request("check_space", {**body, "space": {"3.units": {"low": 4, "high": 64}}},
+                          timeout=120) == {"problem": ""}
+    unusable = engine.request("check_space", {**body, "space": {"9.units": {"low": 1,
+                                                                            "high": 2}}},
+                              timeout=60)["problem"]
+    assert "9.units" in unusable and "\n" not in unusable
+
+
+def test_a_sweep_trains_its_trials_in_the_engine_on_the_callers_arrays(engine, tmp_path):
+    from workbench.actions.sweep import SweepSettings, prepare_sweep, run_sweep
+    from workbench.ui.experiments.engine_trainer import EngineTrainer
+
+    digits = load_dataset("mnist-embedded").subset(120, 40)
+    spec = ModelSpec((28, 28), [L("Flatten"), L("Dense", units=8, activation="relu"),
+                                L("Dense", units=10, activation="softmax")])
+    config = TrainConfig(epochs=2, batch_size=20, validation_split=0.25, metrics=["accuracy"],
+                         seed=3)
+    trainer = EngineTrainer(engine, "mnist-embedded", digits, as_loaded=False)
+    sweep = prepare_sweep(spec, config, digits, "mnist-embedded",
+                          {"batch_size": {"choices": [10, 30]}},
+                          SweepSettings(trials=2, sampler="grid", pruning=False),
+                          tmp_path / "p.json", trainer=trainer)
+    begun = []
+
+    class Curves:
+        wants_weights = False
+
+        def __getattr__(self, name):
+            return lambda *args: None
+
+        def on_train_begin(self, info):
+            begun.append(info)
+
+    outcome = run_sweep(sweep, digits, listener_for=lambda number, params: Curves())
+    assert [t.state for t in outcome.trials] == ["complete", "complete"]
+    assert all(len(t.history["loss"]) == 2 and t.test for t in outcome.trials)
+    # The engine trained on the 120 samples sent (90 after the validation split), not the
+    # 500 digits its own "mnist-embedded" holds: 9 and 3 batches an epoch.
+    assert sorted(info["steps_per_epoch"] for info in begun) == [3, 9]
+    assert trainer._data["dataset_hash"] and np.isfinite(outcome.best.value)
