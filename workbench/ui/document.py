@@ -26,8 +26,9 @@ from PyQt5.QtWidgets import QAction, QUndoCommand, QUndoStack
 from workbench.core.inspect import ModelInspection
 from workbench.core.project import Project
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+from workbench.i18n import N_, _
 
-BUSY_REASON = "a run is training: stop it to change the model"
+BUSY_REASON = N_("a run is training: stop it to change the model")
 CHECKING_DELAY_MS = 250  # an answer slower than this shows "checking…" (faster ones: no flicker)
 
 
@@ -138,7 +139,8 @@ class Document(QObject):
 
     @property
     def not_editable_reason(self) -> str:
-        return self.read_only or (BUSY_REASON if self.busy else "")
+        """Why the model cannot be edited now, in the current language ("" when it can)."""
+        return _(self.read_only) if self.read_only else (_(BUSY_REASON) if self.busy else "")
 
     # Inspection ----------------------------------------------------------------------------------
 
@@ -209,7 +211,7 @@ class Document(QObject):
         """True (and ``edit_refused``) when edits are not allowed now."""
         if self.editable:
             return False
-        self.edit_refused.emit(f"Not changed: {self.not_editable_reason}")
+        self.edit_refused.emit(_("Not changed: {reason}").format(reason=self.not_editable_reason))
         return True
 
     def undo(self) -> None:
@@ -240,7 +242,7 @@ class Document(QObject):
         try:  # an edit that leaves no graph (a merge with one input, a dangling name) is refused
             ModelSpec.from_dict(after["model"])
         except ValueError as exc:
-            self.edit_refused.emit(f"Not changed: {exc}")
+            self.edit_refused.emit(_("Not changed: {reason}").format(reason=exc))
             return
         if after != before:
             self.undo_stack.push(_ModelEdit(self, before, after, text, merge_key, selection))
@@ -264,7 +266,7 @@ class Document(QObject):
             data, index = edit(self.spec.to_dict(), *args)
             spec = ModelSpec.from_dict(data)
         except (GraphEditError, ValueError) as exc:
-            self.edit_refused.emit(f"Not changed: {exc}")
+            self.edit_refused.emit(_("Not changed: {reason}").format(reason=exc))
             return False
         self.set_model(spec, text, selection=index)
         return True
@@ -280,16 +282,18 @@ class Document(QObject):
         from workbench.core.fixes import merge_hint
 
         if graph_edit.is_merge(layer.class_name):  # one more row would give it one input
-            self.edit_refused.emit(f"Not added: {merge_hint(layer.class_name)}")
+            self.edit_refused.emit(
+                _("Not added: {reason}").format(reason=merge_hint(layer.class_name)))
             return
         if self._is_graph():  # in a graph: after the row above (what took it takes the new one)
             names = graph_edit.layer_names(self.spec.to_dict())
             after = names[index - 1] if index > 0 else graph_edit.INPUT
             data = {k: v for k, v in layer.to_dict().items() if k not in ("name", "inbound")}
-            self._graph_edit(graph_edit.add_after, after, data, text=f"Add {layer.class_name}")
+            self._graph_edit(graph_edit.add_after, after, data,
+                             text=_("Add {name}").format(name=layer.class_name))
             return
         self._push_model(lambda s: s.layers.insert(index, layer),
-                         f"Add {layer.class_name}", selection=index)
+                         _("Add {name}").format(name=layer.class_name), selection=index)
 
     def remove_layer(self, index: int) -> None:
         if 0 <= index < len(self.spec.layers):
@@ -298,9 +302,10 @@ class Document(QObject):
                 from workbench.core import graph_edit
 
                 node = graph_edit.layer_names(self.spec.to_dict())[index]
-                self._graph_edit(graph_edit.delete_node, node, text=f"Delete {name}")
+                self._graph_edit(graph_edit.delete_node, node,
+                                 text=_("Delete {what}").format(what=name))
                 return
-            self._push_model(lambda s: s.layers.pop(index), f"Delete {name}",
+            self._push_model(lambda s: s.layers.pop(index), _("Delete {what}").format(what=name),
                              selection=max(0, min(index, len(self.spec.layers) - 2)))
 
     def duplicate_layer(self, index: int) -> None:
@@ -314,14 +319,15 @@ class Document(QObject):
         if not (0 <= source < n and 0 <= target < n) or source == target:
             return
         if self._is_graph():  # rows follow the edges (and the last one is the output)
-            self.edit_refused.emit("Not changed: in a graph the order follows the edges; "
-                                   "reconnect them in the Graph tab")
+            self.edit_refused.emit(_("Not changed: in a graph the order follows the edges; "
+                                     "reconnect them in the Graph tab"))
             return
 
         def move(s: ModelSpec):
             s.layers.insert(target, s.layers.pop(source))
 
-        self._push_model(move, f"Move {self.spec.layers[source].class_name}", selection=target)
+        self._push_model(move, _("Move {name}").format(name=self.spec.layers[source].class_name),
+                         selection=target)
 
     def set_layer_param(self, index: int, name: str, value: Any) -> None:
         """Set one parameter; consecutive edits of the same parameter undo as one step."""
@@ -339,25 +345,25 @@ class Document(QObject):
         def change(s: ModelSpec):
             s.layers[index] = layer
 
-        self._push_model(change, f"Change {layer.class_name}", selection=index)
+        self._push_model(change, _("Change {name}").format(name=layer.class_name), selection=index)
 
     def set_input_shape(self, shape: tuple[int, ...]) -> None:
         def change(s: ModelSpec):
             s.input_shape = tuple(shape)
 
-        self._push_model(change, "Input shape", merge_key="input_shape")
+        self._push_model(change, _("Input shape"), merge_key="input_shape")
 
-    def set_model(self, spec: ModelSpec, text: str = "Replace model",
+    def set_model(self, spec: ModelSpec, text: str = N_("Replace model"),
                   selection: int | None = None) -> None:
         """Replace the whole model (a graph edit, a fix) as one undoable step."""
         self._push_model(lambda s: (s.layers.clear(), s.layers.extend(spec.copy().layers),
-                                    setattr(s, "input_shape", tuple(spec.input_shape))), text,
+                                    setattr(s, "input_shape", tuple(spec.input_shape))), _(text),
                          selection=selection)
 
     def clear_model(self) -> None:
         """Remove every layer (the input stays). The project's name and description went with
         the model they described (a template's title), so they go too; undo brings all back."""
-        self._push_model(lambda s: s.layers.clear(), "Clear model", rename="")
+        self._push_model(lambda s: s.layers.clear(), _("Clear model"), rename="")
 
     def select(self, index: int) -> None:
         if index != self.selected:
@@ -371,7 +377,7 @@ class Document(QObject):
         before = (self.training.to_dict(), self.project.dataset)
         after = (config.to_dict(), dataset or self.project.dataset)
         if after != before and not self._refuse():
-            self.undo_stack.push(_TrainingEdit(self, before, after, "Training settings", key))
+            self.undo_stack.push(_TrainingEdit(self, before, after, _("Training settings"), key))
 
     def set_dataset(self, name: str) -> None:
         self.set_training(self.training, name, key="dataset")
@@ -443,8 +449,8 @@ def make_undo_actions(document: Document, parent: QObject,
     stack's own ``createUndoAction`` would undo a model a run is training). ``keys``: Edit ▸
     Undo/Redo's, each bound once in the window; the toolbars' buttons have none."""
     stack = document.undo_stack
-    undo = QAction("&Undo", parent, objectName="undoAction" if keys else "")
-    redo = QAction("&Redo", parent, objectName="redoAction" if keys else "")
+    undo = QAction(_("&Undo"), parent, objectName="undoAction" if keys else "")
+    redo = QAction(_("&Redo"), parent, objectName="redoAction" if keys else "")
     if keys:
         undo.setShortcuts(QKeySequence.Undo)
         redo.setShortcuts(redo_shortcuts())
@@ -455,13 +461,14 @@ def make_undo_actions(document: Document, parent: QObject,
         try:
             undo.setEnabled(document.editable and stack.canUndo())
             redo.setEnabled(document.editable and stack.canRedo())
-            undo.setText(f"&Undo {stack.undoText()}".strip())
-            redo.setText(f"&Redo {stack.redoText()}".strip())
+            undo.setText(_("&Undo {step}").format(step=stack.undoText()).strip())
+            redo.setText(_("&Redo {step}").format(step=stack.redoText()).strip())
         except RuntimeError:  # the stack or the actions go first when the window is torn down
             pass
 
     stack.indexChanged.connect(update)
     stack.cleanChanged.connect(update)
     document.editable_changed.connect(update)
+    undo.retranslate = update  # after Help ▸ Language (ui/retranslate.py)
     update()
     return undo, redo

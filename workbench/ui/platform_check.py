@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from workbench.i18n import _
+
 EXIT_CODE = 3  # the GUI cannot start on this system
 
 # Debian/Ubuntu packages of the libraries Qt 5's xcb plugin links (where the name is not simply
@@ -91,9 +93,9 @@ def uses_xcb(environ: Mapping[str, str], platform: str) -> bool:
 
 def message(missing: list[str]) -> str:
     packages = list(dict.fromkeys(debian_package(name) for name in missing))
-    return (f"workbench: the window cannot open: Qt's X11 plugin needs {', '.join(missing)}, "
-            f"missing on this system; install them with: "
-            f"sudo apt-get install {' '.join(packages)}")
+    return "workbench: " + _("the window cannot open: Qt's X11 plugin needs {libraries}, "
+                             "missing on this system; install them with: {command}").format(
+        libraries=", ".join(missing), command=f"sudo apt-get install {' '.join(packages)}")
 
 
 def problem(environ: Mapping[str, str] | None = None, platform: str | None = None,
@@ -112,6 +114,7 @@ def problem(environ: Mapping[str, str] | None = None, platform: str | None = Non
     if missing:
         return message(missing)
     if not environ.get("DISPLAY"):
-        return ("workbench: the window cannot open: there is no X display (DISPLAY is not set); "
-                "start the Workbench from a desktop session, or run `ssh -X`")
+        return "workbench: " + _("the window cannot open: there is no X display (DISPLAY is "
+                                 "not set); start the Workbench from a desktop session, or run "
+                                 "`ssh -X`")
     return ""

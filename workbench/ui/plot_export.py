@@ -18,11 +18,13 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QEvent, QObject, QSettings, QStandardPaths
 from PyQt5.QtWidgets import QAction, QFileDialog, QMenu, QMessageBox, QWidget
 
+from workbench.i18n import N_, _
+
 APP_NAME = "Workbench"
 FOLDER_KEY = "plotExportFolder"
-FORMATS = (("png", "Save as PNG…", "PNG image (*.png)"),
-           ("svg", "Save as SVG…", "SVG drawing (*.svg)"),
-           ("csv", "Save numbers as CSV…", "CSV table (*.csv)"))
+FORMATS = (("png", N_("Save as PNG…"), N_("PNG image (*.png)")),
+           ("svg", N_("Save as SVG…"), N_("SVG drawing (*.svg)")),
+           ("csv", N_("Save numbers as CSV…"), N_("CSV table (*.csv)")))
 
 # What a view's numbers are: a header and rows, or None while it shows nothing.
 Table = tuple[Sequence[str], Sequence[Sequence]]
@@ -40,7 +42,7 @@ def export_plot(widget: QWidget, path: str | Path) -> Path:
     path = Path(path)
     view = widget if isinstance(widget, pg.GraphicsView) else widget.findChild(pg.GraphicsView)
     if view is None:
-        raise ValueError("there is no plot to export")
+        raise ValueError(_("there is no plot to export"))
     # A PlotWidget exports its plot (axes, curves, legend); other views their whole scene
     # (the confusion matrix with its colour bar).
     target = view.getPlotItem() if isinstance(view, pg.PlotWidget) else view.scene()
@@ -54,7 +56,7 @@ def export_plot(widget: QWidget, path: str | Path) -> Path:
         exporter.parameters()["width"] = width  # crisp enough to print
         exporter.export(str(path))
     if not path.is_file() or path.stat().st_size == 0:
-        raise OSError(f"{path} could not be written")
+        raise OSError(_("{path} could not be written").format(path=path))
     return path
 
 
@@ -73,9 +75,9 @@ def export_widget(widget: QWidget, path: Path) -> Path:
         widget.render(painter)
         painter.end()
     elif not widget.grab().save(str(path), "PNG"):
-        raise OSError(f"{path} could not be written")
+        raise OSError(_("{path} could not be written").format(path=path))
     if not path.is_file() or path.stat().st_size == 0:
-        raise OSError(f"{path} could not be written")
+        raise OSError(_("{path} could not be written").format(path=path))
     return path
 
 
@@ -143,10 +145,10 @@ class SaveMenu(QObject):
         self.target = target or view  # what is drawn into the file
         self.settings = settings or QSettings(APP_NAME, APP_NAME)
         self.actions = {}
-        for fmt, text, _ in FORMATS:
+        for fmt, text, _kind in FORMATS:
             if fmt == "csv" and numbers is None:
                 continue
-            action = QAction(text, view)
+            action = QAction(_(text), view)
             action.setObjectName(f"{view.objectName() or 'plot'}Save{fmt.upper()}")
             action.triggered.connect(lambda _=False, f=fmt: self.save(f))
             self.actions[fmt] = action
@@ -191,8 +193,8 @@ class SaveMenu(QObject):
 
     def ask_path(self, fmt: str) -> Path | None:
         label = next(f for f in FORMATS if f[0] == fmt)
-        chosen, _ = QFileDialog.getSaveFileName(self.view, label[1].rstrip("…"),
-                                                str(self.default_path(fmt)), label[2])
+        chosen, _kind = QFileDialog.getSaveFileName(self.view, _(label[1]).rstrip("…"),
+                                                    str(self.default_path(fmt)), _(label[2]))
         if not chosen:
             return None
         path = Path(chosen)
@@ -205,8 +207,9 @@ class SaveMenu(QObject):
         try:
             written = self.write(fmt, Path(path))
         except (OSError, ValueError) as exc:
-            QMessageBox.warning(self.view, "Not saved", f"{Path(path).name} was not written: "
-                                f"{getattr(exc, 'strerror', None) or exc}")
+            QMessageBox.warning(self.view, _("Not saved"), _("{name} was not written: {reason}")
+                                .format(name=Path(path).name,
+                                        reason=getattr(exc, "strerror", None) or exc))
             return None
         self.settings.setValue(FOLDER_KEY, str(written.resolve().parent))
         return written
@@ -215,7 +218,7 @@ class SaveMenu(QObject):
         if fmt == "csv":
             table = self.numbers() if self.numbers is not None else None
             if table is None:
-                raise ValueError("the view shows no numbers yet")
+                raise ValueError(_("the view shows no numbers yet"))
             header, rows = table
             with open(path, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)

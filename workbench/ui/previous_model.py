@@ -7,6 +7,7 @@ from __future__ import annotations
 from PyQt5.QtWidgets import QLabel, QWidget
 
 from workbench.core.changes import model_changes, summary
+from workbench.i18n import _
 
 
 def previous_model_note(state) -> str:
@@ -19,11 +20,15 @@ def previous_model_note(state) -> str:
     if trained == current:
         return ""
     run = state.trained.weights_run
-    which = f"run {run}" if run is not None else "the model trained earlier"
     changes = summary(model_changes(trained, current))
-    edited = f" ({changes})" if changes else ""
-    return (f"Previous model: these are the results of {which}, from before your edits"
-            f"{edited}. Train to see the current model's.")
+    if run is None:
+        text = _("Previous model: these are the results of the model trained earlier, from "
+                 "before your edits{changes}. Train to see the current model's.")
+    else:
+        text = _("Previous model: these are the results of run {run}, from before your "
+                 "edits{changes}. Train to see the current model's.")
+    return text.format(run=run, changes=_(" ({changes})").format(changes=changes)
+                       if changes else "")
 
 
 class PreviousModelNotice(QLabel):
@@ -39,6 +44,9 @@ class PreviousModelNotice(QLabel):
         for signal in (state.model_changed, state.trained.weights_updated,
                        state.project_replaced):
             signal.connect(self.refresh)
+        self.refresh()
+
+    def retranslate(self) -> None:
         self.refresh()
 
     def refresh(self, *_args) -> None:

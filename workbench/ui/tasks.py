@@ -39,6 +39,7 @@ from PyQt5 import sip
 from PyQt5.QtCore import QObject, Qt, pyqtSignal, pyqtSlot
 
 from workbench.core.errors import reason_lines
+from workbench.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class Cancelled(Exception):  # noqa: N818 - reads as what happened to the task
 def readable_failure(name: str, exc: BaseException) -> str:
     """One line for the user: what failed and Keras's/TensorFlow's reason, cleaned."""
     if isinstance(exc, MemoryError):
-        return f"{name} ran out of memory."
-    return f"{name} failed: {reason_lines(exc)[0]}"
+        return _("{name} ran out of memory.").format(name=name)
+    return _("{name} failed: {reason}").format(name=name, reason=reason_lines(exc)[0])
 
 
 class TaskState:
