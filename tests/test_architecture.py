@@ -270,13 +270,11 @@ def heavy_users() -> dict[str, set[str]]:
 # Today's window modules that still reach Keras (or its runtimes) in their own process, and what
 # they reach: the engine helpers of #26 move each to an engine request. This list only shrinks.
 UI_HEAVY_ALLOWED: dict[str, set[str]] = {
-    "workbench.ui.application": {"workbench.core.modelio.load_model"},
     "workbench.ui.builder.settings": {
         "workbench.core.datasets.dataset_names",
         "workbench.core.datasets.describe",
         "workbench.core.distribute.device_choices",
     },
-    "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
     "workbench.ui.dataset.panel": {"workbench.actions.explore.augment"},
     "workbench.ui.draw.deployed": {"workbench.core.deploy.open_runtime"},
     "workbench.ui.draw.predictor": {"workbench.core.inference.Predictor"},
@@ -284,6 +282,7 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.actions.explain.explain_digit",
         "workbench.core.explain.available_methods",
     },
+    "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
     "workbench.ui.evaluation.class_pictures": {"workbench.core.feature_space.class_pictures"},
     "workbench.ui.evaluation.feature_space": {"workbench.core.feature_space.features"},
     "workbench.ui.evaluation.why": {
@@ -296,7 +295,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.core.modelio.model_from_plain",
         "workbench.core.modelio.model_to_plain",
     },
-    "workbench.ui.inference": {"workbench.core.modelio.model_to_plain"},
     "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
     "workbench.ui.project_actions.exports": {
         "workbench.actions.export.export_deployed",
@@ -306,12 +304,7 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.core.modelio.model_from_plain",
         "workbench.core.modelio.model_to_plain",
     },
-    "workbench.ui.project_actions.opening": {
-        "workbench.core.importer.check_weights_fit",
-        "workbench.core.importer.import_model_file",
-        "workbench.core.modelio.load_model",
-        "workbench.core.project.load_project",
-    },
+    "workbench.ui.project_actions.opening": {"workbench.core.project.load_project"},
     "workbench.ui.training.worker": {
         "workbench.actions.train.train",
         "workbench.core.distribute.mirrored",
