@@ -164,3 +164,15 @@ def test_export_script_and_report_and_bad_requests(engine, tmp_path):
     with pytest.raises(EngineError, match="no runs"):
         engine.request("export", {"kind": "report", "project": project.to_dict(),
                                   "name": "r.html", "dataset": "mnist-embedded"}, timeout=120)
+
+
+def test_a_stop_cancels_an_export_between_its_steps(engine):
+    import queue
+
+    heard: queue.SimpleQueue = queue.SimpleQueue()
+    call = engine.submit("export", {"kind": "onnx", **_trained(), "samples": _samples(),
+                                    "name": "out.onnx"}, on_event=heard.put)
+    heard.get(timeout=120)  # its first step began
+    assert engine.request("stop", {"request": call.id}, timeout=10) == {"found": True}
+    with pytest.raises(EngineError, match="the export was cancelled"):
+        call.result(timeout=300)

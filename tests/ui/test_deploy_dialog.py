@@ -101,3 +101,31 @@ def test_export_dialog_runs_the_export_and_shows_the_report(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: task.done, timeout=90_000)  # its end delivered, not only its thread
     assert task.status == "cancelled" and dialog.report is None and not dialog.error
     assert not [p.name for p in tmp_path.iterdir() if "cancelled" in p.name]
+
+
+def test_a_saved_model_comes_back_as_a_folder_written_here_never_over_one_not_ours(
+        qtbot, window, tmp_path):
+    train(qtbot, window)
+    actions = window.project_actions
+    actions.export_deploy_actions[("saved-model", None)].trigger()
+    dialog = actions._deploy_dialog
+    ours = tmp_path / "served"
+    type_path(qtbot, dialog, ours)
+    export(qtbot, dialog)
+    assert dialog.report is not None, dialog.error
+    assert dialog.report.path == str(ours) and "SavedModel" in dialog.report.runtime
+    assert (ours / "saved_model.pb").is_file() and (ours / "workbench-export.json").is_file()
+    assert open_runtime(ours).run(window.state.data.dataset.x_test[:2]).shape == (2, 10)
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    type_path(qtbot, dialog, theirs)
+    export(qtbot, dialog)  # refused before the engine is asked: nothing there changes
+    assert "did not write" in dialog.error and "nothing was changed" in dialog.error
+    assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
+
+    type_path(qtbot, dialog, ours)  # our own export is replaced
+    export(qtbot, dialog)
+    assert dialog.report is not None and (ours / "saved_model.pb").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".served")]

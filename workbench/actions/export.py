@@ -186,10 +186,8 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
     if quantize is not None and fmt != "tflite":
         raise ActionError(_("--quantize applies to TFLite exports only"))
     say = progress or (lambda fraction, text: None)
-    path = Path(path)
+    path = deployed_path(path, fmt)
     suffix = {"onnx": ".onnx", "tflite": ".tflite"}.get(fmt)
-    if suffix and path.suffix.lower() != suffix:
-        path = path.with_name(path.name + suffix) if path.suffix else path.with_suffix(suffix)
     say(0.02, _("running the model on the test samples"))
     x = check_samples(dataset, model, count)
     labels = check_labels(dataset, count)
@@ -224,6 +222,64 @@ def export_deployed(model, fmt: str, path: str | os.PathLike, dataset, quantize:
                               path=path, reason=_why_not(path, exc))) from None
     say(1.0, _("done"))
     return report
+
+
+def deployed_path(path: str | os.PathLike, fmt: str) -> Path:
+    """Where an export of ``fmt`` goes when ``path`` is asked: an ONNX or TFLite file gets its
+    suffix (``model`` -> ``model.onnx``); a SavedModel is the folder ``path``."""
+    path = Path(path)
+    suffix = {"onnx": ".onnx", "tflite": ".tflite"}.get(fmt)
+    if suffix and path.suffix.lower() != suffix:
+        path = path.with_name(path.name + suffix) if path.suffix else path.with_suffix(suffix)
+    return path
+
+
+def check_writable(path: Path, folder: bool = False) -> None:
+    """ActionError at once when nothing can be written at ``path`` (a file where a folder
+    should be; for a SavedModel ``folder``, one we did not write), before an export is made."""
+    from workbench.core.deploy import DeployError
+    from workbench.core.deploy.savedmodel import check_replaceable
+
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ActionError(_("{path}: cannot be written ({reason})").format(
+            path=path, reason=_("{path} is a file, not a folder").format(path=blocker)))
+    if folder:
+        try:
+            check_replaceable(path)
+        except DeployError as exc:
+            raise ActionError(str(exc)) from None
+
+
+def write_returned(path: str | os.PathLike, data, folder: bool = False) -> Path:
+    """Write an export made elsewhere (the engine's bytes) at ``path`` with our rules: a file
+    atomically, replacing what was there; a SavedModel (``folder``: a tar of it) swapped in
+    beside a folder we wrote before (``replacing_folder``: never one we did not write), its
+    members unpacked with tarfile's ``data`` filter. ActionError (one line) when it cannot."""
+    import io
+    import tarfile
+
+    from workbench.core.atomic import write_bytes
+    from workbench.core.deploy import DeployError
+    from workbench.core.deploy.savedmodel import replacing_folder
+
+    path = Path(path)
+    try:
+        if not folder:
+            return write_bytes(path, memoryview(data), path.suffix or ".tmp")
+        with replacing_folder(path) as tmp:
+            with tarfile.open(fileobj=io.BytesIO(memoryview(data)), mode="r:") as tar:
+                tar.extractall(tmp, filter="data")
+            _readable_by_others(tmp)
+        return path
+    except DeployError as exc:
+        raise ActionError(str(exc)) from None
+    except (tarfile.TarError, ValueError) as exc:
+        raise ActionError(_("{path}: the export came back damaged ({exc})").format(
+            path=path, exc=exc)) from None
+    except OSError as exc:
+        raise ActionError(_("{path}: cannot be written ({reason})").format(
+            path=path, reason=_why_not(path, exc))) from None
 
 
 def _why_not(path: Path, exc: OSError) -> str:

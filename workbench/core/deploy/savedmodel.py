@@ -63,6 +63,14 @@ def _not_ours(path: Path) -> str | None:
     return None
 
 
+def check_replaceable(path: Path) -> None:
+    """DeployError unless ``path`` is missing, an empty folder or an export of ours."""
+    why = _not_ours(path)
+    if why:
+        raise DeployError(_("{path}: {why}; nothing was changed: choose a new or empty "
+                            "folder").format(path=shown(path), why=why))
+
+
 @contextmanager
 def replacing_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a new temporary folder beside ``path``; when the block succeeds it becomes ``path``,
@@ -72,10 +80,7 @@ def replacing_folder(path: str | os.PathLike) -> Iterator[Path]:
     else there is refused before anything is written (we never delete what we did not write).
     """
     path = Path(path)
-    why = _not_ours(path)
-    if why:
-        raise DeployError(_("{path}: {why}; nothing was changed: choose a new or empty "
-                            "folder").format(path=shown(path), why=why))
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

@@ -1,12 +1,29 @@
 """File ▸ Export: the trained model (.keras, or ONNX / TFLite / SavedModel through the deployment
-dialog), a standalone script, plots, the run history."""
+dialog), a standalone script, the run's report, plots, the run history.
+
+The model's exports and the report are made by the engine (``export``: written and checked
+there, LiteRT in its own child process) and come back as bytes that are written here with the
+never-delete rules (``actions.export.write_returned``); plots and the history are written here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from PyQt5 import sip
+from PyQt5.QtCore import QObject, QTimer
 from PyQt5.QtWidgets import QApplication, QStackedWidget, QTabWidget, QWidget
 
+from workbench.actions.errors import ActionError
+from workbench.actions.export import (
+    CHECK_SAMPLES,
+    REPRESENTATIVE_SAMPLES,
+    ExportReport,
+    check_writable,
+    deployed_path,
+    write_returned,
+)
+from workbench.actions.report import ReportWritten
 from workbench.core.export import write_history_csv
 from workbench.core.project import weights_path
 from workbench.core.run_text import percent
@@ -17,61 +34,86 @@ PLOTS = (("lossPlot", "Loss curves"), ("accuracyPlot", "Accuracy curves"),
          ("confusionMatrix", "Confusion matrix"))
 
 
-def _export_keras(_state, plain: dict, weights: list, path: Path, dataset):
-    """The export task: its own model from plain data, saved, reloaded and compared."""
-    from workbench.actions.export import export_keras
-    from workbench.core.modelio import model_from_plain
+class EngineExport(QObject):
+    """One export made by the engine (``export``): written and checked there, its bytes written
+    here when they come (``actions.export.write_returned``). Reads as a task to the deployment
+    dialog: ``running``, ``done`` (its end delivered), ``status``, ``cancel()``."""
 
-    return export_keras(model_from_plain(plain, weights), path, dataset)
+    def __init__(self, link, body: dict, path: Path, on_result, on_error,
+                 on_progress=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.link, self.path = link, path
+        self.on_result, self.on_error, self.on_progress = on_result, on_error, on_progress
+        self.status = "running"
+        self.request = None
+        try:
+            check_writable(path, folder=body.get("kind") == "saved-model")
+        except ActionError as exc:  # said as the engine's answer would be: after this returns
+            QTimer.singleShot(0, lambda text=str(exc): self._done(None, text))
+            return
+        self.request = link.ask("export", body, self._done, self._event)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def done(self) -> bool:
+        return not self.running
+
+    def cancel(self) -> None:
+        """Stop it between steps in the engine; nothing is written here."""
+        if not self.running:
+            return
+        self.status = "cancelled"
+        if self.request is not None:
+            self.link.forget_ask(self.request)
+            self.link.ask("stop", {"request": self.request})
+
+    def _event(self, name: str, body) -> None:
+        if name == "progress" and self.running and self.on_progress is not None:
+            self.on_progress(body["fraction"], body["text"])
+
+    def _done(self, reply: dict | None, error: str) -> None:
+        if not self.running or sip.isdeleted(self):
+            return
+        if not error:
+            try:
+                written = write_returned(self.path, reply["file"], bool(reply.get("folder")))
+            except ActionError as exc:
+                error = str(exc)
+        self.status = "failed" if error else "done"
+        if error:
+            self.on_error(error)
+            return
+        if "report" in reply:
+            result = ExportReport(**{**reply["report"], "path": str(written)})
+        else:
+            result = ReportWritten(written, int(reply["run_id"]), len(reply["file"]),
+                                   list(reply.get("notes") or []))
+        self.on_result(result)
 
 
-def _export_script(_state, project, plain: dict | None, weights: list | None, path: Path,
-                   dataset):
-    """The script export task: the script written, its build_model() run beside our model
-    (the trained one when its architecture is the project's, else the seeded one)."""
-    from workbench.actions.export import export_script
-    from workbench.core.modelio import model_from_plain
-
-    model = model_from_plain(plain, weights) if plain is not None else None
-    return export_script(project, path, dataset, model)
-
-
-def _export_deployed(state, plain: dict, weights: list, fmt: str, quantize, path: Path, dataset):
-    """The deployment export task: its own model from plain data, converted, run in the export's
-    runtime and compared (actions.export.export_deployed). A cancel lands between steps."""
-    from workbench.actions.export import export_deployed
-    from workbench.core.modelio import model_from_plain
-
-    def progress(value: float, text: str) -> None:
-        state.check()  # raises Cancelled: the temporary file is removed on the way out
-        state.set_progress(value, text)
-
-    return export_deployed(model_from_plain(plain, weights), fmt, path, dataset, quantize,
-                           progress=progress)
-
-
-def _export_report(_state, project, plain: dict | None, weights: list | None, path: Path,
-                   dataset, template_key: str):
-    """The report task: the trained model rebuilt from plain data (its own copy), then the one
-    report use case, as `workbench report` runs it."""
-    from workbench.actions.report import write_report
-    from workbench.core.modelio import model_from_plain
-
-    model = model_from_plain(plain, weights) if plain is not None else None
-    return write_report(project, path, dataset, model, None, template_key)
+def check_samples_body(dataset, quantize: str | None = None) -> dict:
+    """The samples an export is checked on, as the engine's ``export`` takes them: the first
+    ``CHECK_SAMPLES`` test samples (``actions.export.check_samples``'s) and, for int8, the
+    training samples the calibration runs on (``representative_samples``'s)."""
+    x, y = ((dataset.x_test, dataset.y_test) if len(dataset.x_test)
+            else (dataset.x_train, dataset.y_train))
+    body = {"name": dataset.name, "task": dataset.task, "class_names": list(dataset.class_names),
+            "x_test": np.asarray(x[:CHECK_SAMPLES]), "y_test": np.asarray(y[:CHECK_SAMPLES])}
+    if quantize == "int8":
+        x, y = ((dataset.x_train, dataset.y_train) if len(dataset.x_train)
+                else (dataset.x_test, dataset.y_test))
+        picked = np.linspace(0, len(x) - 1, num=min(REPRESENTATIVE_SAMPLES, len(x))).astype(int)
+        body.update(x_train=np.asarray(x[picked]), y_train=np.asarray(y[picked]))
+    return body
 
 
 def _checked(report, dataset) -> str:
     same = "" if report.agreement is None else f", same class {percent(report.agreement)}"
     return (f"checked on {dataset.name}'s test samples: max |diff| {report.max_abs_diff:.2g}"
             f"{same}, {report.latency_ms:.3g} ms per sample")
-
-
-def _export_failure(exc: BaseException) -> str:
-    from workbench.actions.errors import ActionError
-    from workbench.core.errors import reason_lines
-
-    return str(exc) if isinstance(exc, ActionError) else reason_lines(exc)[0]
 
 
 class ExportMixin:
@@ -92,17 +134,23 @@ class ExportMixin:
         return path if path.suffix else path.with_suffix(suffix)
 
     def _model_and_dataset(self):
-        """(the trained model's plain config and weights, the dataset) for an export task, or
+        """(the trained model as the engine takes it, the dataset) for an export, or
         (None, None) having told the user why not (nothing trained, the dataset still loading)."""
-        model = self.state.trained.run_on_model(_plain_and_weights)
-        if model is None:
+        if not self.state.trained.has_model:
             self.inform("There is no trained model yet: train the model first.")
             return None, None
         dataset = self.state.data.dataset
         if dataset is None:
             self.inform("The dataset is still loading: export again in a moment.")
             return None, None
-        return model, dataset
+        return self.state.trained.model_body(), dataset
+
+    def _export(self, kind: str, path: Path, body: dict, on_result, on_error,
+                on_progress=None) -> EngineExport:
+        """Ask the engine for the export ``kind`` of ``body``; written at ``path`` when it comes."""
+        body = {**body, "kind": kind, "name": path.name, "where": str(path)}
+        return EngineExport(self.state.engine, body, path, on_result, on_error, on_progress,
+                            self)
 
     def export_model(self) -> Path | None:
         """Ask for a file, then save and check the trained model there in a background task
@@ -113,15 +161,13 @@ class ExportMixin:
         path = self._ask_export_path("Export trained model", ".keras", "Keras models (*.keras)")
         if path is None:
             return None
-        # The task builds its own copy: nothing Keras-mutable crosses threads.
-        plain, weights = model
-        self._export_runner().start(
-            _export_keras, plain, weights, path, dataset, name="export",
+        self._status(f"Exporting the trained model to {path.name}…", 0)
+        self._export(
+            "keras", path, {**model, "samples": check_samples_body(dataset)},
             on_result=lambda report: self._status(
                 f"Exported the trained model to {report.path} ({report.bytes:,} bytes): "
                 f"{_checked(report, dataset)}"),
-            on_error=lambda text: self.warn(f"The model was not exported: {text}"),
-            describe_error=_export_failure)
+            on_error=lambda text: self.warn(f"The model was not exported: {text}"))
         return path
 
     def export_deployment(self, fmt: str = "onnx", quantize: str | None = None):
@@ -157,25 +203,16 @@ class ExportMixin:
         if model is None:
             return None
         self._remember_folder(path)
-        plain, weights = model  # the task builds its own copy: nothing Keras-mutable crosses
-        return self._export_runner().start(
-            _export_deployed, plain, weights, fmt, quantize, path, dataset, name="export",
-            on_progress=on_progress, on_result=on_result, on_error=on_error,
-            describe_error=_export_failure)
+        path = deployed_path(path, fmt)
+        return self._export(fmt, path, {**model, "quantize": quantize,
+                                        "samples": check_samples_body(dataset, quantize)},
+                            on_result, on_error, on_progress)
 
     def _on_deployed(self, path: str, report) -> None:
         self._status(f"Exported {Path(path).name}: {_checked(report, self.state.data.dataset)}")
         bus = getattr(self.state, "bus", None)
         if bus is not None and hasattr(bus, "model_exported"):
             bus.model_exported.emit(path)
-
-    def _export_runner(self):
-        from workbench.ui.tasks import TaskRunner
-
-        runner = getattr(self, "_exports", None)
-        if runner is None:
-            runner = self._exports = TaskRunner(self.window)
-        return runner
 
     def export_script(self) -> Path | None:
         """Ask for a file, then write the standalone script and check, in a background task, that
@@ -194,18 +231,17 @@ class ExportMixin:
         path = self._ask_export_path("Export Python script", ".py", "Python scripts (*.py)")
         if path is None:
             return None
-        project = self.state.project.copy()
+        project = self.state.project
         trained = self.state.trained
-        plain = weights = None
+        body = {"project": project.to_dict(), "samples": check_samples_body(dataset)}
         if trained.has_model and trained.trained_spec == project.model.to_dict():
-            plain, weights = trained.run_on_model(_plain_and_weights)
-        self._export_runner().start(
-            _export_script, project, plain, weights, path, dataset, name="export",
+            body.update(trained.model_body())  # else the script's seeded model is checked
+        self._export(
+            "script", path, body,
             on_result=lambda report: self._status(
                 f"Exported {path.name}: run it with python {path.name}; "
                 f"{_checked(report, dataset)}"),
-            on_error=lambda text: self.warn(f"The script was not written: {text}"),
-            describe_error=_export_failure)
+            on_error=lambda text: self.warn(f"The script was not written: {text}"))
         return path
 
     def export_plot(self, object_name: str) -> Path | None:
@@ -267,12 +303,12 @@ class ExportMixin:
         path = self._ask_export_path("Export run report", ".html", "HTML report (*.html)")
         if path is None:
             return None
-        trained = self.state.trained.run_on_model(_plain_and_weights)
-        plain, weights = trained if trained is not None else (None, None)
-        key = self.state.path.stem if self.state.path is not None else ""
-        self._export_runner().start(
-            _export_report, self.state.project.copy(), plain, weights, path, dataset, key,
-            name="report",
+        trained = self.state.trained
+        body = {"project": self.state.project.to_dict(), "dataset": self.state.project.dataset,
+                "template_key": self.state.path.stem if self.state.path is not None else "",
+                **(trained.model_body() if trained.has_model else {})}
+        self._export(
+            "report", path, body,
             on_result=lambda written: self._status(
                 f"Wrote the report of run {written.run_id} to {written.path}"
                 + (f" ({'; '.join(written.notes)})" if written.notes else "")),
@@ -294,10 +330,3 @@ class ExportMixin:
             return None
         self._status(f"Exported {len(runs)} run(s) to {path}")
         return path
-
-
-def _plain_and_weights(model) -> tuple[dict, list]:
-    """On the views' model's thread: its architecture as plain data and a copy of its weights."""
-    from workbench.core.modelio import model_to_plain
-
-    return model_to_plain(model), [w.copy() for w in model.get_weights()]
