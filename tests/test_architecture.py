@@ -296,14 +296,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.core.modelio.model_to_plain",
     },
     "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
-    "workbench.ui.project_actions.exports": {
-        "workbench.actions.export.export_deployed",
-        "workbench.actions.export.export_keras",
-        "workbench.actions.export.export_script",
-        "workbench.actions.report.write_report",
-        "workbench.core.modelio.model_from_plain",
-        "workbench.core.modelio.model_to_plain",
-    },
     "workbench.ui.project_actions.opening": {"workbench.core.project.load_project"},
     "workbench.ui.training.worker": {
         "workbench.actions.train.train",
