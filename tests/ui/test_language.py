@@ -5,7 +5,7 @@ then, and no font for Chinese means English and one line saying which package gi
 from __future__ import annotations
 
 import pytest
-from PyQt5.QtWidgets import QGroupBox, QMessageBox, QPushButton
+from PyQt5.QtWidgets import QGroupBox, QMessageBox, QPushButton, QTextBrowser
 
 from workbench import i18n
 from workbench.core.templates import load_template
@@ -77,6 +77,19 @@ def test_help_language_switches_to_chinese_and_back_keeping_the_project(window):
     assert state.undo_stack.count() == undo_steps
 
 
+def test_open_help_follows_the_switch(window):
+    """The quick start and the shortcuts, open when the language changes, change with it."""
+    quick, keys = window.show_quick_start(), window.show_shortcuts()
+    window.language_actions["zh_CN"].trigger()
+    assert quick.windowTitle() == "快速入门 — Workbench"
+    assert "构建模型" in quick.findChild(QTextBrowser).toPlainText()
+    assert "键盘快捷键" in keys.findChild(QTextBrowser).toPlainText()
+    window.language_actions["en"].trigger()
+    assert quick.windowTitle() == "Quick start — Workbench"
+    quick.close()
+    keys.close()
+
+
 def test_qt_own_buttons_follow_the_language(window, qtbot):
     """Qt's standard buttons (Close, Cancel) come from PyQt5's qtbase_zh_CN.qm."""
     window.language_actions["zh_CN"].trigger()
@@ -135,3 +148,50 @@ def test_no_two_english_texts_share_a_chinese_one():
         if isinstance(msgid, str) and msgid:
             sources[text].append(msgid)
     assert {text: ids for text, ids in sources.items() if len(ids) > 1} == {}
+
+
+@pytest.fixture(scope="module")
+def chinese_window(qapp, request, tmp_path_factory):
+    """One window for the layout checks: the MLP trained briefly (every tab has something to
+    show), in Chinese, at 1024×700."""
+    from pytestqt.qtbot import QtBot
+
+    from tests.ui.test_evaluation import train_briefly
+
+    bot = QtBot(request)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("WORKBENCH_DATA_DIR", str(tmp_path_factory.mktemp("settings")))
+    patch.setattr(language, "cjk_font_missing", lambda: False)
+    i18n.set_language("en")
+    w = MainWindow(load_template("mnist-mlp"))
+    w.show()
+    bot.waitUntil(lambda: w.state.engine.loaded and w.state.data.dataset is not None,
+                  timeout=60_000)
+    train_briefly(w)
+    assert language.switch_language(w, "zh_CN")
+    w.resize(1024, 700)
+    bot.waitUntil(lambda: (w.width(), w.height()) == (1024, 700), timeout=5000)
+    yield w
+    language.switch_language(w, "en")
+    patch.undo()
+    _close(w)
+    bot.wait(10)
+
+
+@pytest.mark.parametrize("tab", ["training_panel", "graph_panel", "evaluation_panel",
+                                 "weights_panel", "draw_panel", "dataset_panel",
+                                 "experiments_panel"])
+def test_every_tab_fits_1024_by_700_in_chinese(qtbot, chinese_window, tab):
+    """As tests/ui/test_layout.py checks the English window: nothing laid over another, no
+    button's text cut, the window's minimum within 1024×700."""
+    from tests.ui.test_layout import _cut_buttons, _overlaps
+
+    w = chinese_window
+    w.resize(1024, 700)
+    w.tabs.setCurrentWidget(getattr(w, tab))
+    qtbot.wait(100)
+    assert w.tabs.tabText(0) == "训练"
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 700
+    assert _overlaps(w) == []
+    assert _cut_buttons(w) == []

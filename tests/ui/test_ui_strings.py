@@ -1,5 +1,6 @@
 """Nothing English slips past the translations (#29): a scan of workbench/ui's source for text
-handed straight to Qt (setText, setToolTip, QLabel("..."), addAction("...") …) without ``_()``,
+handed straight to Qt (setText, setToolTip, QLabel("..."), addAction("..."), a signal's
+emit("...") …) without ``_()``,
 ``ngettext`` or ``pgettext``; for ``_()`` run at import (a switched language would not reach
 it); and for functions that make ``_`` a local name (``path, _ = …``), which breaks ``_()``
 there."""
@@ -24,7 +25,7 @@ SETTERS = {
     "setVerticalHeaderLabels", "addTab", "insertTab", "addItem", "addItems", "insertItem",
     "addAction", "addMenu", "addRow", "addButton", "information", "warning", "critical",
     "question", "about", "getText", "getInt", "getDouble", "getItem", "getSaveFileName",
-    "getOpenFileName", "getOpenFileNames", "getExistingDirectory", "setLabel",
+    "getOpenFileName", "getOpenFileNames", "getExistingDirectory", "setLabel", "emit",
     "QAction", "QPushButton", "QLabel", "QCheckBox", "QGroupBox", "QRadioButton",
     "QToolButton", "QMenu", "QDockWidget", "QMessageBox", "QTableWidgetItem",
     "QTreeWidgetItem", "QListWidgetItem", "QCommandLinkButton", "TextItem", "LabelItem",

@@ -7,6 +7,7 @@ keys that really work (menus, the layer stack's keys, the draw canvas's).
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
@@ -103,12 +104,19 @@ def shortcuts_html(window: QWidget) -> str:
             f"<tr>{heads}</tr>{cells}</table>")
 
 
-def _dialog(parent: QWidget, name: str, title: str, text: str) -> QDialog:
+def _dialog(parent: QWidget, name: str, title: Callable[[], str],
+            text: Callable[[], str]) -> QDialog:
+    """``title`` and ``text`` are made again after Help ▸ Language (the dialog's retranslate)."""
     dialog = QDialog(parent, objectName=name)
-    dialog.setWindowTitle(title)
     browser = QTextBrowser(dialog, objectName=f"{name}Text")
     browser.setOpenExternalLinks(False)
-    browser.setHtml(text)
+
+    def fill() -> None:
+        dialog.setWindowTitle(title())
+        browser.setHtml(text())
+
+    fill()
+    dialog.retranslate = fill
     buttons = QDialogButtonBox(QDialogButtonBox.Close, dialog)
     buttons.rejected.connect(dialog.close)
     layout = QVBoxLayout(dialog)
@@ -123,15 +131,17 @@ def show_quick_start(window: QWidget, keys: dict[str, QAction]) -> QDialog:
     def first_key(action: QAction) -> str:  # the main one (Undo is also F14 on X11)
         return action.shortcut().toString(QKeySequence.NativeText) or _("no key")
 
-    text = quick_start_html().format(**{name: html.escape(first_key(action))
-                                        for name, action in keys.items()})
-    dialog = _dialog(window, "quickStartDialog", _("Quick start — Workbench"), text)
+    def text() -> str:
+        return quick_start_html().format(**{name: html.escape(first_key(action))
+                                            for name, action in keys.items()})
+
+    dialog = _dialog(window, "quickStartDialog", lambda: _("Quick start — Workbench"), text)
     dialog.show()
     return dialog
 
 
 def show_shortcuts(window: QWidget) -> QDialog:
-    dialog = _dialog(window, "shortcutsDialog", _("Keyboard shortcuts — Workbench"),
-                     shortcuts_html(window))
+    dialog = _dialog(window, "shortcutsDialog", lambda: _("Keyboard shortcuts — Workbench"),
+                     lambda: shortcuts_html(window))
     dialog.show()
     return dialog

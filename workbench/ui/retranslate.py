@@ -13,6 +13,7 @@ from __future__ import annotations
 import gettext
 from collections.abc import Callable
 
+from PyQt5 import sip
 from PyQt5.QtCore import QModelIndex, QObject, Qt
 from PyQt5.QtWidgets import (
     QAbstractButton,
@@ -202,11 +203,15 @@ def retranslate_all(old: str, new: str) -> None:
             _widget(widget, tr)
         for action in top.findChildren(QAction):
             _action(action, tr)
-    seen: set[int] = set()
+    # The hooks are gathered first: one may delete objects (setHtml drops a document's lists).
+    hooks, seen = [], set()
     tops = QApplication.topLevelWidgets()
     for obj in [app, *app.findChildren(QObject)] + [
             o for top in tops for o in [top, *top.findChildren(QObject)]]:
         hook = getattr(obj, "retranslate", None)
         if callable(hook) and id(obj) not in seen:
             seen.add(id(obj))
+            hooks.append((obj, hook))
+    for obj, hook in hooks:
+        if not sip.isdeleted(obj):
             hook()
