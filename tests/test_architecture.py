@@ -283,18 +283,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.core.explain.available_methods",
     },
     "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
-    "workbench.ui.evaluation.class_pictures": {"workbench.core.feature_space.class_pictures"},
-    "workbench.ui.evaluation.feature_space": {"workbench.core.feature_space.features"},
-    "workbench.ui.evaluation.why": {
-        "workbench.core.explain.explain",
-        "workbench.core.explain.unavailable_reason",
-    },
-    "workbench.ui.evaluation.worker": {
-        "workbench.core.build.build_model",
-        "workbench.core.evaluation.classify",
-        "workbench.core.modelio.model_from_plain",
-        "workbench.core.modelio.model_to_plain",
-    },
     "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
     "workbench.ui.project_actions.opening": {"workbench.core.project.load_project"},
     "workbench.ui.training.worker": {
@@ -305,7 +293,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.core.build.build_model",
         "workbench.core.modelio.model_from_plain",
     },
-    "workbench.ui.weights.activations": {"workbench.core.introspection.layer_activations"},
 }
 
 

@@ -187,27 +187,31 @@ def test_new_project_returns_to_the_empty_state(qtbot):
 
 
 def test_worker_computes_only_the_newest_waiting_request(qtbot):
-    from workbench.core.build import build_model
-    from workbench.core.spec import ModelSpec
-    from workbench.core.tf_loader import load_tensorflow
+    """Requests made while the engine evaluates one are merged: the newest waits, the others
+    are never sent; every answer comes on the GUI thread."""
+    from types import SimpleNamespace
 
-    load_tensorflow()
-    spec = load_template("mnist-mlp").model
-    weights = build_model(ModelSpec.from_dict(spec.to_dict())).get_weights()
-    x = np.random.default_rng(0).random((4000, 28, 28), dtype=np.float32)
-    y = np.arange(4000) % 10
-    worker = EvaluationWorker()
-    done = []
+    from workbench.core.datasets import load_dataset
+    from workbench.ui.engine_link import EngineLink
+
+    spec = load_template("mnist-mlp").model.to_dict()
+    data = load_dataset("mnist-embedded")
+    link = EngineLink()
+    worker = EvaluationWorker(SimpleNamespace(engine=link))
+    done, sent = [], []
     worker.finished.connect(lambda r: done.append(r.token))
+    original = link.ask
+    link.ask = lambda name, body, *a: sent.append(name) or original(name, body, *a)
     try:
         for token in range(1, 7):
-            worker.submit(EvaluationRequest(token, token, x, y, "classification", 10,
-                                            weights=weights, spec=spec.to_dict()))
+            worker.submit(EvaluationRequest(token, token, {"spec": spec}, data,
+                                            "mnist-embedded"))
+        assert worker.busy
         qtbot.waitUntil(lambda: not worker.busy and done and done[-1] == 6, timeout=60000)
     finally:
-        worker.close(wait=10)
-    assert done[-1] == 6
-    assert len(done) < 6  # requests that arrived while one ran were merged
+        worker.close()
+        link.deleteLater()
+    assert done == [1, 6] and sent == ["evaluate", "evaluate"]  # 2 to 5 were replaced
 
 
 def test_row_percentages_never_round_a_mistake_to_zero(qtbot):

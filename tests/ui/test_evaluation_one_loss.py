@@ -1,13 +1,17 @@
 """The Evaluation tab and ``workbench evaluate`` report one loss: the compiled loss the weights
-were trained with (regularisation penalties included), not the crossentropy of the probabilities."""
+were trained with (regularisation penalties included), not the crossentropy of the probabilities.
+The tab's evaluation is the engine's: a dataset file of the user's goes there once, by its hash."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from workbench.actions.evaluate import evaluate
 from workbench.core.build import build_model, compile_model
-from workbench.core.datasets.dataset import Dataset
+from workbench.core.datasets import load_dataset
 from workbench.core.spec import ModelSpec, TrainConfig
+from workbench.ui.engine_link import EngineLink
 from workbench.ui.evaluation.worker import EvaluationRequest, EvaluationWorker
 
 SPEC = {"input_shape": [6], "layers": [
@@ -19,30 +23,47 @@ SPEC = {"input_shape": [6], "layers": [
 
 
 @pytest.fixture
-def data():
+def data_file(tmp_path):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(40, 6)).astype("float32")
     y = rng.integers(0, 3, size=40)
-    return Dataset(name="tiny", x_train=x, y_train=y, x_test=x, y_test=y, task="classification",
-                   class_names=["a", "b", "c"])
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
+    return path
 
 
-def test_the_tab_reports_the_loss_the_cli_reports(qapp, data):
+def test_the_tab_reports_the_loss_the_cli_reports(qtbot, data_file, app_engine, monkeypatch):
+    from workbench.engine import datacache
+
+    data = load_dataset(data_file)
     spec = ModelSpec.from_dict(SPEC)
     config = TrainConfig(loss="sparse_categorical_crossentropy")
     model = build_model(spec)
     compile_model(model, config)  # as the train action compiles it, and the saved .keras holds
     cli = evaluate(model, data)
 
-    request = EvaluationRequest(token=1, epoch=0, x=data.x_test, y=data.y_test,
-                                task="classification", num_classes=3,
-                                weights=[w.copy() for w in model.get_weights()],
-                                spec=SPEC, loss=config.loss)
-    worker = EvaluationWorker()
+    sent = []
+    real_send = datacache.send
+    monkeypatch.setattr(datacache, "send",
+                        lambda *a, **k: sent.append(real_send(*a, **k)) or sent[-1])
+    link = EngineLink()
+    worker = EvaluationWorker(SimpleNamespace(engine=link))
+    results, failures = [], []
+    worker.finished.connect(results.append)
+    worker.failed.connect(lambda _token, message: failures.append(message))
+    weights = [w.copy() for w in model.get_weights()]
     try:
-        tab = worker.compute(request)
+        for token in (1, 2):
+            worker.submit(EvaluationRequest(token=token, epoch=0, model={"spec": SPEC,
+                                                                          "weights": weights},
+                                            dataset=data, dataset_name=str(data_file),
+                                            loss=config.loss))
+            qtbot.waitUntil(lambda n=token: len(results) + len(failures) == n, timeout=60000)
     finally:
         worker.close()
+        link.deleteLater()
+    assert not failures
+    tab = results[-1]
     assert tab.accuracy == pytest.approx(cli.accuracy)
     assert tab.loss_name == "sparse_categorical_crossentropy"  # the tab names it
     assert tab.loss == pytest.approx(cli.loss, rel=1e-5)
@@ -50,3 +71,5 @@ def test_the_tab_reports_the_loss_the_cli_reports(qapp, data):
     # only the crossentropy of the probabilities
     plain = -np.log(np.clip(tab.outputs[np.arange(40), data.y_test], 1e-7, 1)).mean()
     assert tab.loss - plain > 0.01
+    # The file went to the engine by its hash, once: the second evaluation named it only.
+    assert len(sent) == 1 and sent[0][1] == data_file.stat().st_size

@@ -1,5 +1,6 @@
 """The Evaluation tab's "why": a clicked mistake's heatmaps for its predicted and its true class,
-side by side, computed on the views' model's thread; a double-click still tries it in Draw."""
+side by side, computed by the engine on its views lane (the in-process engine of the tests runs
+it on a thread of this process, so it can be seen there); a double-click still tries it in Draw."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_a_clicked_mistake_shows_predicted_and_true_evidence(qtbot, window, monk
     assert why.index == index
     assert len(why.heatmaps) == 2 and all(h.shape == (28, 28) for h in why.heatmaps)
     assert not np.allclose(why.heatmaps[0], why.heatmaps[1])
-    assert set(threads) == {"views-model"} and len(threads) == 2
+    assert set(threads) == {"engine-views"} and len(threads) == 2
     assert why.captions[0].text().startswith(f"predicted {predicted} (")
     assert why.captions[1].text().startswith(f"true {true} (")
     assert not why.pictures[0].pixmap().isNull() and why.pictures[1].isVisibleTo(why)

@@ -1,4 +1,5 @@
-"""Weights tab: unit images, kernel heatmap, conv filters, the epoch slider, activations."""
+"""Weights tab: unit images, kernel heatmap, conv filters, the epoch slider, activations; the
+layers and the activations come from the engine, without the GUI waiting."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def ready_window(qtbot, template: str) -> MainWindow:
     return w
 
 
-def train_epochs(w: MainWindow, epochs: int) -> list[list[np.ndarray]]:
-    """Fit epoch by epoch, handing each epoch's weights to the state as the worker does."""
+def train_epochs(w: MainWindow, epochs: int, qtbot=None) -> list[list[np.ndarray]]:
+    """Fit epoch by epoch, handing each epoch's weights to the state as the worker does; with
+    ``qtbot``, wait for the engine's answer on the layers."""
     from workbench.core.build import build_model, compile_model, set_seed
     from workbench.core.training import prepare_data
 
@@ -38,6 +40,9 @@ def train_epochs(w: MainWindow, epochs: int) -> list[list[np.ndarray]]:
         weights = [a.copy() for a in model.get_weights()]
         history.append(weights)
         state.trained.set_weights(epoch, weights, state.spec.to_dict())
+    if qtbot is not None:
+        view = w.weights_panel.weights
+        qtbot.waitUntil(lambda: bool(view.layers), timeout=30000)
     return history
 
 
@@ -50,9 +55,10 @@ def test_empty_before_training(qtbot):
 
 def test_first_dense_layer_as_unit_images(qtbot):
     w = ready_window(qtbot, "mnist-mlp")
-    history = train_epochs(w, 1)
+    history = train_epochs(w, 1, qtbot)
     view = w.weights_panel.weights
     assert w.findChild(QWidget, "weightsView") is view.view
+    assert view.shown  # drawn as the layers came
     assert [layer.class_name for layer in view.layers] == ["Dense", "Dense"]
     view.layer_combo.setCurrentIndex(0)
     shown = view.shown
@@ -73,7 +79,7 @@ def test_first_dense_layer_as_unit_images(qtbot):
 
 def test_output_layer_heatmap_with_class_names(qtbot):
     w = ready_window(qtbot, "mnist-mlp")
-    history = train_epochs(w, 1)
+    history = train_epochs(w, 1, qtbot)
     view = w.weights_panel.weights
     view.select_layer(view.layers[-1].name)
     assert view.shown["kind"] == "heatmap"
@@ -87,7 +93,7 @@ def test_output_layer_heatmap_with_class_names(qtbot):
 
 def test_epoch_slider_scrubs_and_follows(qtbot):
     w = ready_window(qtbot, "mnist-mlp")
-    history = train_epochs(w, 2)
+    history = train_epochs(w, 2, qtbot)
     view = w.weights_panel.weights
     view.layer_combo.setCurrentIndex(0)
     slider = view.epoch_slider
@@ -110,7 +116,7 @@ def test_epoch_slider_scrubs_and_follows(qtbot):
 
 def test_conv_filters_grid_and_activations(qtbot):
     w = ready_window(qtbot, "mnist-cnn")
-    history = train_epochs(w, 1)
+    history = train_epochs(w, 1, qtbot)
     view = w.weights_panel.weights
     assert view.layers[0].class_name == "Conv2D"
     view.layer_combo.setCurrentIndex(0)
@@ -132,4 +138,15 @@ def test_conv_filters_grid_and_activations(qtbot):
     digit[4:24, 13:16] = 1.0
     w.state.bus.digit_drawn.emit(digit)
     panel.activations.source.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: "drawn" in panel.activations.info.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "showing the digit drawn" in panel.activations.info.text(),
+                    timeout=10000)
+    drawn = panel.activations.drawn[0][1]
+    np.testing.assert_array_equal(drawn, digit)  # the input row is the drawn digit
+    # The next epoch's weights: the activations of the same drawn digit again (its rows once
+    # took the digit's place, and the second pass read them as the input).
+    panel.activations.reset()
+    w.state.trained.set_weights(1, history[0], w.state.spec.to_dict())
+    qtbot.waitUntil(lambda: "showing the digit drawn" in panel.activations.info.text(),
+                    timeout=10000)
+    np.testing.assert_array_equal(panel.activations.drawn[0][1], digit)
+    assert panel.activations.row_kinds()[-1] == "probabilities"

@@ -36,6 +36,7 @@ class EngineState:
         self.sources: dict[str, tuple[tuple, list | None]] = {}  # handle -> (source, weights)
         self.models: dict[str, Any] = {}  # handle -> Keras model (views lane only)
         self.predictor = None
+        self.evaluation = None  # the evaluate lane's kept model and dataset (engine.evaluation)
         self.device: dict | None = None
         # The run in hand: {"id", "client", "title", "since"}; another client's train is refused.
         self.training: dict | None = None
@@ -299,17 +300,10 @@ def put_data(state: EngineState, call: Call) -> dict:
 
 def evaluate(state: EngineState, call: Call) -> dict:
     """The evaluation report of a model (``handle``, or ``spec``/``plain`` with ``weights``) on
-    the test split of ``dataset``."""
-    from workbench.actions.evaluate import evaluate as evaluate_action
+    the test split of ``dataset`` (engine/evaluation.py, on a lane of its own)."""
+    from workbench.engine.evaluation import evaluate as evaluate_model
 
-    source, weights = _source(state, call.body)
-    model = _build(source, weights)
-    report = evaluate_action(model, _dataset(call.body, 0))
-    return {**report.summary(), "probabilities": report.probabilities,
-            "labels": np.asarray(report.labels, dtype=np.int64),
-            "predicted": np.asarray(report.predicted, dtype=np.int64),
-            "wrong": np.asarray(report.wrong, dtype=np.int64),
-            "pairs": [list(map(int, p)) for p in report.pairs], "note": report.note}
+    return evaluate_model(state, call, _source(state, call.body))
 
 
 # --- the views' models (the views lane) -----------------------------------------------------
@@ -412,7 +406,7 @@ def handlers(state: EngineState) -> dict[str, Handler]:
              "result": (result, INLINE),
              "inspect": (inspect, "inspect"), "check_space": (check_space, "inspect"),
              "train": (train, "jobs"),
-             "evaluate": (evaluate, "jobs"), "check_run": (check_run, "jobs"),
+             "evaluate": (evaluate, "evaluate"), "check_run": (check_run, "jobs"),
              "has_data": (has_data, "jobs"),
              "put_data": (put_data, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),

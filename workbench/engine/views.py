@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from workbench.actions.errors import ActionError
+from workbench.i18n import _
 
 MAX_SAMPLES = 5000  # feature_space: more takes the views lane from Draw for too long
 MAX_TARGETS = 16
@@ -28,14 +29,14 @@ def _model(state, body: dict):
     handle = body.get("handle")
     model = state.models.get(handle) if isinstance(handle, str) else None
     if model is None:
-        raise ActionError(f"the engine holds no model {handle!r}")
+        raise ActionError(_("the engine holds no model {handle}").format(handle=repr(handle)))
     return model
 
 
 def _array(body: dict, key: str) -> np.ndarray:
     value = body.get(key)
     if not isinstance(value, np.ndarray):
-        raise ActionError(f"the request needs {key!r} as an array")
+        raise ActionError(_("the request needs {key} as an array").format(key=repr(key)))
     return np.asarray(value, np.float32)
 
 
@@ -56,16 +57,18 @@ def explain(state, call) -> dict:
     method = body.get("method", "gradients")
     offered = core.available_methods(model)
     if method not in offered:
-        raise ActionError(f"unknown method {method!r}; choose one of {', '.join(core.METHODS)}")
+        raise ActionError(_("unknown method {method}; choose one of {methods}").format(
+            method=repr(method), methods=", ".join(core.METHODS)))
     if offered[method] is not None:
         return {"offered": offered, "refused": offered[method]}
     targets = body.get("targets", [None])
     if (not isinstance(targets, list) or not 0 < len(targets) <= MAX_TARGETS
             or not all(t is None or type(t) is int and t >= 0 for t in targets)):
-        raise ActionError(f"targets is a list of 1 to {MAX_TARGETS} class numbers (or null)")
+        raise ActionError(_("targets is a list of 1 to {count} class numbers (or null)").format(
+            count=MAX_TARGETS))
     steps = body.get("steps", core.DEFAULT_STEPS)
     if type(steps) is not int:
-        raise ActionError("steps is a whole number")
+        raise ActionError(_("steps is a whole number"))
     heatmaps, explained, probabilities = [], [], None
     for target in targets:
         if "digit" in body:
@@ -92,7 +95,8 @@ def _one_input(model, sample: np.ndarray) -> np.ndarray:
     try:
         return adapt_inputs(sample[None], model_input_shape(model))
     except ValueError as exc:
-        raise ActionError(f"the input does not fit this model: {exc}") from None
+        raise ActionError(_("the input does not fit this model: {reason}").format(
+            reason=exc)) from None
 
 
 def activations(state, call) -> dict:
@@ -139,7 +143,8 @@ def feature_space(state, call) -> dict:
     model = _model(state, call.body)
     x = call.body.get("x")
     if not isinstance(x, np.ndarray) or not 0 < len(x) <= MAX_SAMPLES:
-        raise ActionError(f"feature_space needs 1 to {MAX_SAMPLES:,} samples as an array")
+        raise ActionError(_("feature_space needs 1 to {count} samples as an array").format(
+            count=f"{MAX_SAMPLES:,}"))
     projection = call.body.get("projection", "pca")
     reason = core.unavailable_projection(projection)
     if reason is not None:
@@ -161,7 +166,7 @@ def project(state, call) -> dict:
     ``xy`` (N×2 float32). No model: numpy and scikit-learn, on the compute lane."""
     feats = call.body.get("features")
     if not isinstance(feats, np.ndarray) or feats.ndim != 2:
-        raise ActionError("project needs the features as an N×D array")
+        raise ActionError(_("project needs the features as an N×D array"))
     seed = call.body.get("seed", 0)
     return {"xy": _projected(feats, call.body.get("projection", "pca"),
                              seed if type(seed) is int else 0)}
@@ -185,7 +190,7 @@ def class_pictures(state, call) -> dict:
     model = _model(state, call.body)
     steps = call.body.get("steps", 150)
     if type(steps) is not int or not 1 <= steps <= 2000:
-        raise ActionError("steps is a whole number from 1 to 2000")
+        raise ActionError(_("steps is a whole number from 1 to 2000"))
     try:
         return {"pictures": np.asarray(draw(model, steps=steps), np.float32)}
     except ValueError as exc:

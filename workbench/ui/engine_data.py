@@ -1,19 +1,36 @@
 """The window's dataset as an engine request names it: a built-in by its name; the project's own
 file or folder sent once by its content's hash (engine/datacache.py); arrays the window holds
 that no file has (a subset made in this session, labels changed in place) sent as an ``.npz`` of
-exactly those arrays. Blocking (hashing, sending): call it off the GUI thread. No TensorFlow.
+exactly those arrays. No TensorFlow.
+
+``dataset_body`` is blocking (hashing, sending): call it off the GUI thread (a sweep's own
+thread). ``EngineData.ensure`` is for the GUI thread: it names a built-in at once, and hashes and
+sends a file in a task of its own, then answers on the GUI thread; the hash of a file is kept
+while its size and modification time stay the same, and an engine known to hold it is not asked
+again. Its body names the dataset as the window loaded it: its name, its seed and the ``subset``
+calls that cut the window's copy (``Dataset.subsets``), so the engine makes the same copy.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from PyQt5.QtCore import QObject
 
 from workbench.core.datasets import dataset_names
 from workbench.core.datasets.splits import is_lazy
 from workbench.engine import datacache
+from workbench.ui.tasks import TaskRunner
+
+_hashes: dict[tuple, str] = {}  # (path, size, mtime_ns) -> SHA-256 of the file (or its tar)
+_present: set[tuple[int, str]] = set()  # (id of the engine, hash): the engine holds it
+_lock = threading.Lock()
 
 
 def dataset_body(engine, name: str, dataset, as_loaded: bool) -> dict:
@@ -36,3 +53,72 @@ def dataset_body(engine, name: str, dataset, as_loaded: bool) -> dict:
         np.savez(path, **arrays)
         digest, _ = datacache.send(engine.request, path)
     return {"dataset": name, "dataset_hash": digest}
+
+
+def named_body(dataset, name: str, seed: int | None = 0) -> dict[str, Any]:
+    """The request's words for the window's ``dataset`` (loaded as ``name`` with ``seed``)."""
+    body: dict[str, Any] = {"dataset": str(name), "seed": int(seed or 0)}
+    subsets = getattr(dataset, "subsets", ())
+    if subsets:
+        body["subset"] = [list(call) for call in subsets]
+    return body
+
+
+class EngineData(QObject):
+    """``ensure(link, dataset, name, seed, done)``: ``done(body, "")`` on the GUI thread with the
+    dataset's part of a request once the engine has it, or ``done(None, error_line)``."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = TaskRunner(self)
+
+    def ensure(self, link, dataset, name: str, seed: int | None,
+               done: Callable[[dict | None, str], None]) -> None:
+        body = named_body(dataset, name, seed)
+        if name in dataset_names():
+            done(body, "")
+            return
+        engine = link.engine
+        known = _known_hash(name)
+        with _lock:
+            present = known is not None and (id(engine), known) in _present
+        if present:
+            done({**body, "dataset_hash": known}, "")
+            return
+        if self.runner.closed:
+            return
+        self.runner.start(_send, link, name, name="engine-data-send",
+                          on_result=lambda digest: self._sent(engine, body, digest, done),
+                          on_error=lambda message: done(None, message), describe_error=str)
+
+    def _sent(self, engine, body: dict, digest: str, done) -> None:
+        with _lock:
+            _present.add((id(engine), digest))
+        done({**body, "dataset_hash": digest}, "")
+
+    def close(self) -> None:
+        self.runner.cancel_all()
+
+
+def _stat_key(path: str) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _known_hash(path: str) -> str | None:
+    key = _stat_key(path)
+    with _lock:
+        return None if key is None or Path(path).is_dir() else _hashes.get(key)
+
+
+def _send(_state, link, path: str) -> str:
+    """In the task: the file's hash; sent to the engine first if it lacks it."""
+    key = _stat_key(path)
+    digest, _sent = datacache.send(link.request, path)
+    if key is not None and not Path(path).is_dir():
+        with _lock:
+            _hashes[key] = digest
+    return digest

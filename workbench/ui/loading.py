@@ -29,6 +29,8 @@ class DatasetLoader(QObject):
         self.document = document
         self.dataset = None
         self.loaded_dataset = None  # what ``load`` gave, as loaded from the project's name
+        # The name (or path) and seed ``dataset`` was loaded with (an engine loads the same).
+        self.name, self.seed = "", 0
         self.error = ""
         self._request = 0
         self._started = False  # load() has been called: follow the document's dataset from now
@@ -49,7 +51,7 @@ class DatasetLoader(QObject):
         if self.tasks.closed:
             return
         self.tasks.start(lambda _state: load_dataset(name, seed=seed), name="dataset-load",
-                         on_result=lambda dataset: self._on_done(request, dataset, ""),
+                         on_result=lambda data: self._on_done(request, data, "", (name, seed)),
                          on_error=lambda message: self._on_done(request, None, message),
                          describe_error=str)
 
@@ -66,7 +68,7 @@ class DatasetLoader(QObject):
         if self._started and (changed or self.dataset is None):
             self.load()
 
-    def _on_done(self, request: int, dataset, error: str) -> None:
+    def _on_done(self, request: int, dataset, error: str, source: tuple = ("", 0)) -> None:
         if request != self._request:
             return  # a newer request superseded this one
         if error:
@@ -76,6 +78,7 @@ class DatasetLoader(QObject):
             return
         self.dataset = self.loaded_dataset = dataset
         self.error = ""
+        self.name, self.seed = source
         if dataset.notice:
             self.notice.emit(dataset.notice)
         self.loaded.emit()

@@ -35,6 +35,9 @@ class Dataset:
     class_names: list[str] = field(default_factory=list)
     description: str = ""
     notice: str = ""
+    # The ``subset`` calls that made this from the loaded dataset, in order ((n_train, n_test,
+    # seed) each): an engine that loads the dataset by its name makes the same copy from them.
+    subsets: tuple[tuple[int, int, int], ...] = ()
 
     @classmethod
     def from_splits(cls, name: str, splits, task: str, class_names=(), description: str = ""):
@@ -99,6 +102,7 @@ class Dataset:
             y_test=self.y_test[test],
             class_names=list(self.class_names),
             description=(f"{self.description} (subset: {len(train):,} train / {len(test):,} test)"),
+            subsets=(*self.subsets, (int(n_train), int(n_test), int(seed))),
         )
 
 

@@ -2,45 +2,28 @@
 point where the penultimate layer puts it, projected to 2-D, coloured by its true class, mistakes
 marked; a click on a point picks that image (the Evaluation tab shows its heatmaps).
 
-The activations come from the views' model's thread (with PCA there too: it is instant, so the
-picture follows each epoch of a run); t-SNE and UMAP take seconds to minutes and run as a task of
-this view, never on the GUI thread or the model's.
+The activations come from the engine's ``feature_space`` request about the views' model (with
+PCA there too: it is instant, so the picture follows each epoch of a run); t-SNE and UMAP take
+seconds to minutes and run in the engine's ``project`` request, on a lane of their own (Draw's
+answers do not wait for them). The GUI only asks and draws; answers no longer wanted are dropped.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.feature_space import PROJECTIONS, unavailable_projection
-from workbench.ui.tasks import TaskRunner
 
 LEGEND = "✕: a mistake · click a point to see its heatmaps"
 MAX_POINTS = 2000  # t-SNE of more takes minutes on a laptop's CPU
 
 
-def _features_on_model(model, x, method) -> dict:
-    """On the views' model's thread: the activations, and their PCA at once."""
-    from workbench.core import feature_space
-
-    feats, outputs = feature_space.features(model, x)
-    xy = feature_space.project(feats, "pca") if method == "pca" else None
-    return {"features": feats, "xy": xy}
-
-
-def _project_task(state, feats, method):
-    from workbench.core import feature_space
-
-    state.set_progress(0.0, f"{PROJECTIONS[method]} of {len(feats):,} points…")
-    return feature_space.project(feats, method)
-
-
 class FeatureSpaceView(QWidget):
     sample_clicked = pyqtSignal(int)  # the test image of a clicked point
     projected = pyqtSignal()  # points drawn (or the reason there are none shown)
-    _arrived = pyqtSignal(object)
 
     def __init__(self, trained, parent: QWidget | None = None):
         super().__init__(parent)
@@ -50,7 +33,6 @@ class FeatureSpaceView(QWidget):
         self.indices = np.zeros(0, np.int64)  # the test image of each point
         self._data: tuple | None = None  # (x, y_true, y_pred, names) of the shown result
         self._generation = 0
-        self.runner = TaskRunner(self)
 
         self.method_box = QComboBox(self, objectName="featureSpaceMethod")
         for key, name in PROJECTIONS.items():
@@ -88,7 +70,6 @@ class FeatureSpaceView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.legend)
 
-        self._arrived.connect(self._on_arrived, Qt.QueuedConnection)
         self.project_button.clicked.connect(self.project)
         self.method_box.currentIndexChanged.connect(lambda _i: self._on_method_changed())
 
@@ -114,34 +95,32 @@ class FeatureSpaceView(QWidget):
             return
         self._generation += 1
         request, method = self._generation, self.method
-        posted = self.trained.post_on_model(
-            _features_on_model, self._data[0], method,
-            done=lambda value, error: self._arrived.emit((request, method, value, error)))
-        self.status.setText("Reading the penultimate layer…" if posted else
+        asked = self.trained.ask(
+            "feature_space", {"x": np.asarray(self._data[0], np.float32), "projection": method},
+            lambda reply, error: self._on_features(request, method, reply, error))
+        self.status.setText("Reading the penultimate layer…" if asked else
                             "Train the model (or open a trained one) first.")
 
-    def _on_arrived(self, answer) -> None:
-        request, method, value, error = answer
+    def _on_features(self, request: int, method: str, reply: dict | None, error: str) -> None:
         if request != self._generation:
             return
-        if error is not None or value is None:
-            self.status.setText(f"No projection: {error}" if error else "No model.")
-            self.projected.emit()
+        if reply is None:
+            self._on_failed(request, error)
             return
-        if value["xy"] is not None:
-            self._show(value["xy"], method, value["features"].shape[1])
+        if "xy" in reply:
+            self._show(reply["xy"], method, reply["dims"])
             return
-        self.status.setText(f"{PROJECTIONS[method]} of {len(value['features']):,} points… "
+        self.status.setText(f"{PROJECTIONS[method]} of {len(reply['features']):,} points… "
                             "(in the background; t-SNE takes a minute or more)")
-        self.runner.start(
-            _project_task, value["features"], method, name="feature-space",
-            on_result=lambda xy: self._on_projected(request, method, xy,
-                                                    value["features"].shape[1]),
-            on_error=lambda message: self._on_failed(request, message))
+        self.trained.ask("project", {"features": reply["features"], "projection": method},
+                         lambda answer, why: self._on_projected(request, method, answer, why,
+                                                                reply["dims"]))
 
-    def _on_projected(self, request, method, xy, dims) -> None:
-        if request == self._generation:
-            self._show(xy, method, dims)
+    def _on_projected(self, request, method, reply, error, dims) -> None:
+        if reply is None:
+            self._on_failed(request, error)
+        elif request == self._generation:
+            self._show(reply["xy"], method, dims)
 
     def _on_failed(self, request, message: str) -> None:
         if request == self._generation:

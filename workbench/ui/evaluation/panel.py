@@ -1,7 +1,7 @@
 """The Evaluation tab: where the trained model is wrong, on the test split, live while it trains.
 
-Predictions are computed off the GUI thread by ``EvaluationWorker`` (its own model, a copy of the
-weights), newest epoch only; this panel only draws what comes back.
+Predictions are computed by the engine (``EvaluationWorker``: its ``evaluate`` request, with a copy
+of the weights), newest epoch only; this panel only draws what comes back.
 """
 
 from __future__ import annotations
@@ -75,10 +75,9 @@ class EvaluationPanel(QWidget):
         self._undrawn: tuple | None = None  # (result, its caption) not drawn yet (tab hidden)
         self._token = 0
         self._stale = state.trained.weights is not None
-        # Its task ends by itself when idle; closing the window cancels and joins it.
-        self.worker = EvaluationWorker(self)
-        self.worker.finished.connect(self._on_result_ready, Qt.QueuedConnection)
-        self.worker.failed.connect(self._on_result_failed, Qt.QueuedConnection)
+        self.worker = EvaluationWorker(state, self)
+        self.worker.finished.connect(self._on_result_ready)
+        self.worker.failed.connect(self._on_result_failed)
 
         self.summary = QLabel(self, objectName="evaluationSummary")
         self.summary.setTextFormat(Qt.RichText)
@@ -165,6 +164,7 @@ class EvaluationPanel(QWidget):
                                 timeout=self._request)
         state.data.loaded.connect(self._on_dataset_changed)
         state.project_replaced.connect(self._on_project_replaced)
+        state.engine.ready.connect(self._request)  # weights that came before the engine was
         self._show_empty(EMPTY_TEXT)
 
     # State events --------------------------------------------------------------------------------
@@ -228,8 +228,6 @@ class EvaluationPanel(QWidget):
             return
         if state.busy and not self.isVisible():
             return
-        external = state.trained.external_plain  # an opened .keras: its config, plain data
-        spec = state.trained.trained_spec or state.spec.to_dict()
         curve_x = None
         if dataset.task == "regression" and int(np.prod(dataset.input_shape)) == 1:
             xs = np.concatenate([np.ravel(dataset.x_train), np.ravel(dataset.x_test)])
@@ -242,12 +240,9 @@ class EvaluationPanel(QWidget):
         self._pending_dataset = dataset
         self._pending_run = state.trained.weights_run
         self.worker.submit(EvaluationRequest(
-            token=self._token, epoch=state.trained.weights_epoch, x=dataset.x_test,
-            y=dataset.y_test, task=dataset.task, num_classes=dataset.num_classes,
-            weights=list(state.trained.weights),
-            spec=None if external is not None else spec, external=external, curve_x=curve_x,
-            loss=self._trained_loss(),
-        ))
+            token=self._token, epoch=state.trained.weights_epoch, model=self._model_body(),
+            dataset=dataset, dataset_name=state.data.name or state.project.dataset,
+            seed=state.data.seed, curve_x=curve_x, loss=self._trained_loss()))
         self.progress.setText("computing…")
 
     def _on_result_failed(self, token: int, message: str) -> None:
@@ -288,6 +283,15 @@ class EvaluationPanel(QWidget):
             self._show_classification(result, epoch)
 
     # Showing -------------------------------------------------------------------------------------
+
+    def _model_body(self) -> dict:
+        """The trained model for the engine: an opened .keras's plain config, else the spec
+        that was trained (the project's before any run), with a copy of the latest weights."""
+        trained = self.state.trained
+        external = trained.external_plain
+        source = ({"plain": external} if external is not None
+                  else {"spec": trained.trained_spec or self.state.spec.to_dict()})
+        return {**source, "weights": [np.asarray(w) for w in trained.weights]}
 
     def _trained_loss(self) -> str | None:
         """The loss the shown weights were trained with: their run's, else the project's (an
@@ -479,7 +483,7 @@ def main() -> int:
 
     return run_panel(EvaluationPanel, "Evaluation", (1000, 700),
                      show_error=lambda panel, text: panel._show_empty(text),
-                     on_exit=lambda panel: panel.worker.close(wait=5.0))
+                     on_exit=lambda panel: panel.worker.close())
 
 
 if __name__ == "__main__":

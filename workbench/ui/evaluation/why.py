@@ -1,8 +1,9 @@
 """Why the model got a test image wrong: the evidence for the class it predicted and for the true
 class, side by side, for an image picked in the Evaluation tab's galleries.
 
-Both heatmaps are computed by ``core.explain`` on the views' model's thread (the trained weights
-the evaluation shows) and come back by a queued signal; the GUI thread runs no TensorFlow.
+Both heatmaps come from the engine's ``explain`` request about the views' model (the trained
+weights the evaluation shows), without waiting: the GUI process runs no TensorFlow, and an answer
+for an image or method no longer asked for is dropped.
 """
 
 from __future__ import annotations
@@ -28,18 +29,6 @@ _EMPTY_STYLE = "border: 1px dashed #b0b0b0;"
 EMPTY = "Click an image above: the evidence for its predicted and its true class."
 
 
-def _explain_pair(model, sample, method, classes) -> dict:
-    """On the views' model's thread: the heatmap for each class of ``classes``, or the reason
-    the model does not offer ``method``."""
-    from workbench.core import explain
-
-    reason = explain.unavailable_reason(model, method)
-    if reason is not None:
-        return {"refused": reason}
-    batch = np.asarray(sample, np.float32)[None]
-    return {"heatmaps": [explain.explain(model, batch, method, c).heatmap for c in classes]}
-
-
 def pair_picture(sample: np.ndarray, heat: np.ndarray) -> QPixmap:
     """The sample in grey with ``heat`` over it, ``SIDE`` pixels wide."""
     h, w = heat.shape
@@ -57,7 +46,6 @@ class EvaluationWhyView(QWidget):
 
     shown = pyqtSignal()  # the heatmaps (or the reason there are none) were shown
     draw_requested = pyqtSignal(int)  # a heatmap double-clicked: try this test image in Draw
-    _arrived = pyqtSignal(object)
 
     def __init__(self, trained, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,6 +55,7 @@ class EvaluationWhyView(QWidget):
         self.heatmaps: list[np.ndarray] = []
         self._sample: np.ndarray | None = None
         self._classes: list[int] = []
+        self._verdict = EMPTY
         self._generation = 0
 
         self.title = QLabel(EMPTY, self)
@@ -102,7 +91,6 @@ class EvaluationWhyView(QWidget):
         layout.addLayout(row)
         layout.addLayout(tools)
 
-        self._arrived.connect(self._on_arrived, Qt.QueuedConnection)
         self.method_box.currentIndexChanged.connect(lambda _i: self._request())
         self.clear()
 
@@ -120,13 +108,15 @@ class EvaluationWhyView(QWidget):
         self.pictures[1].setVisible(predicted != true)
         verdict = ("right" if predicted == true else
                    f"wrong: why it said {names[predicted]}, where it saw {names[true]}")
-        self.title.setText(f"<b>Test image #{index}</b>, {verdict} (red: evidence for, "
-                           "blue: against).")
+        self._verdict = (f"<b>Test image #{index}</b>, {verdict} (red: evidence for, "
+                         "blue: against).")
+        self.title.setText(self._verdict)
         self._request()
 
     def clear(self) -> None:
         self._generation += 1
         self.index, self._sample, self.heatmaps = None, None, []
+        self._verdict = EMPTY
         self.title.setText(EMPTY)
         for picture, caption in zip(self.pictures, self.captions):
             picture.clear()
@@ -143,24 +133,27 @@ class EvaluationWhyView(QWidget):
             return
         self._generation += 1
         request = self._generation
-        posted = self.trained.post_on_model(
-            _explain_pair, self._sample, self.method_box.currentData(), self._classes,
-            done=lambda value, error: self._arrived.emit((request, value, error)))
-        if not posted:
+        asked = self.trained.ask(
+            "explain", {"sample": self._sample, "method": self.method_box.currentData(),
+                        "targets": list(self._classes)},
+            lambda reply, error: self._on_arrived(request, reply, error))
+        if asked:
+            self.title.setText(f"{self._verdict} <i>Working…</i>")
+        else:
             self.title.setText("Train the model (or open a trained one) to see why.")
 
-    def _on_arrived(self, answer) -> None:
-        request, value, error = answer
+    def _on_arrived(self, request: int, reply: dict | None, error: str) -> None:
         if request != self._generation:
             return  # a newer image or method was asked for since
-        if error is not None or value is None or "refused" in value:
+        if reply is None or "refused" in reply:
             self.heatmaps = []
             for picture in self.pictures:
                 picture.clear()
-            reason = value["refused"] if value else error
-            self.title.setText(f"No heatmap: {reason}" if reason else EMPTY)
+            reason = reply["refused"] if reply else error
+            self.title.setText(f"No heatmap: {reason}")
         else:
-            self.heatmaps = value["heatmaps"]
+            self.title.setText(self._verdict)
+            self.heatmaps = list(reply["heatmaps"])
             for picture, heat in zip(self.pictures, self.heatmaps):
                 picture.setStyleSheet("background: #000;")
                 picture.setPixmap(pair_picture(self._sample, heat))

@@ -1,27 +1,24 @@
-"""Evaluate the trained weights on the test split in a task of the task runner, newest only.
+"""Evaluate the trained weights on the test split in the engine (its ``evaluate`` request), newest
+only.
 
-The GUI thread submits a request (the trained spec, a copy of the weights, the test arrays); the
-evaluation task builds its own Keras model, loads those weights, predicts the test split in
-batches and hands back a plain-numpy result (delivered on the GUI thread, then signalled). A
-request that arrives while one is being computed replaces any waiting one, so a run of fast epochs
-costs one evaluation per idle moment, not one per epoch.
+The GUI thread submits a request (the trained spec or an opened model's plain config, a copy of
+the weights, the loss they were trained with, and the window's dataset by name, or by its hash
+once the engine holds the file: ``ui.engine_data``); the engine answers with the one report
+``workbench evaluate`` prints (its loss the compiled loss), which comes back on the GUI thread
+and is signalled. A request made while one is being computed replaces any waiting one, so a run
+of fast epochs costs one evaluation per idle moment, not one per epoch. Never imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
-from workbench.core import evaluation
-from workbench.core.errors import reason_lines
-from workbench.ui.tasks import Task, TaskRunner
+from workbench.ui.engine_data import EngineData
 
-IDLE_EXIT_S = 1.0  # an idle evaluation thread ends after this long
 CURVE_POINTS = 200
 
 
@@ -29,15 +26,12 @@ CURVE_POINTS = 200
 class EvaluationRequest:
     token: int
     epoch: int
-    x: np.ndarray
-    y: np.ndarray
-    task: str  # classification | regression
-    num_classes: int
-    weights: list | None = None
-    spec: dict | None = None  # a workbench model spec, or None with ``external``
-    external: Any = None  # a model opened from a file: its plain config (or the Keras model)
+    model: dict[str, Any]  # ``spec`` (ours) or ``plain`` (an opened .keras), and ``weights``
+    dataset: Any  # the window's Dataset (its test split is what is evaluated)
+    dataset_name: str  # the name or path it was loaded as
+    seed: int = 0  # the seed it was loaded with
     curve_x: np.ndarray | None = None  # 1-D regression: the inputs of the fitted curve
-    loss: Any = None  # the Keras loss the weights were trained with (the loss the CLI reports)
+    loss: str | None = None  # the Keras loss the weights were trained with (the CLI's loss)
 
 
 @dataclass
@@ -61,199 +55,94 @@ class EvaluationResult:
     loss_name: str = ""  # the Keras loss ``loss`` is ("": the crossentropy of the probabilities)
 
 
-def summarise(request: EvaluationRequest, outputs: np.ndarray, seconds: float,
-              curve_y: np.ndarray | None = None,
-              report: evaluation.ClassifierReport | None = None) -> EvaluationResult:
-    """Turn raw model outputs on the test split into everything the panel shows: the one
-    report of core.evaluation, ``report`` when it was made by ``classify`` as
-    ``workbench evaluate`` makes it (same loss)."""
-    result = EvaluationResult(request.token, request.epoch, request.task, outputs,
-                              np.asarray(request.y), seconds, curve_y=curve_y)
-    if request.task == "regression":
-        if np.size(outputs) == np.size(request.y) and len(request.y):
-            regression = evaluation.regression_report(request.y, outputs)
-            result.mse, result.mae = regression["mse"], regression["mae"]
-        return result
-    if report is None:
-        report = evaluation.classification_report(outputs, request.y, request.num_classes)
-    result.outputs = report.probabilities.astype(np.float32)
-    result.y_true = report.labels
-    result.y_pred = report.predicted
-    result.confusion = report.confusion
-    result.accuracy = report.accuracy
-    result.loss = report.loss
-    result.per_class = report.per_class
-    result.pairs = report.pairs
-    result.wrong = report.wrong
-    return result
+def result_from_reply(request: EvaluationRequest, reply: dict) -> EvaluationResult:
+    """The engine's ``evaluate`` reply as what the panel draws."""
+    seconds = float(reply.get("seconds", 0.0))
+    if reply.get("task") == "regression":
+        curve = reply.get("curve_y")
+        return EvaluationResult(request.token, request.epoch, "regression",
+                                np.asarray(reply["outputs"]), np.asarray(request.dataset.y_test),
+                                seconds, mse=float(reply["mse"]), mae=float(reply["mae"]),
+                                curve_y=None if curve is None else np.asarray(curve))
+    return EvaluationResult(
+        request.token, request.epoch, "classification",
+        outputs=np.asarray(reply["probabilities"], np.float32),
+        y_true=np.asarray(reply["labels"]), seconds=seconds,
+        y_pred=np.asarray(reply["predicted"]),
+        confusion=np.asarray(reply["confusion_matrix"], np.int64),
+        loss=float(reply["loss"]), accuracy=float(reply["accuracy"]),
+        per_class=list(reply["per_class"]), pairs=[tuple(p) for p in reply["pairs"]],
+        wrong=np.asarray(reply["wrong"], np.int64), loss_name=str(reply.get("loss_name", "")))
 
 
-class _Relay(QObject):
-    """The worker's signals (emitted on the GUI thread, as the task runner delivers)."""
+class EvaluationWorker(QObject):
+    """Evaluations in the engine of ``state`` (``state.engine``: its link, whichever engine the
+    window works with now); ``submit`` from the GUI thread, results by signal (on the GUI
+    thread). Only the newest request not yet sent is kept."""
 
     finished = pyqtSignal(object)  # EvaluationResult
     failed = pyqtSignal(int, str)  # (token, readable message)
 
-
-class EvaluationWorker:
-    """Evaluations as one task of the task runner; ``submit`` from the GUI thread, results by
-    signal. Only the newest request that has not been started on is kept.
-
-    The model lives inside the task: built from the spec (or from the plain config of a model
-    opened from a file) on the task's thread, loaded with copies of the weights, and gone when the
-    task ends after ``IDLE_EXIT_S`` without requests; nothing outlives a closed window.
-    """
-
-    def __init__(self, parent: QObject | None = None):
-        self.relay = _Relay()
-        self.finished = self.relay.finished
-        self.failed = self.relay.failed
-        self.runner = TaskRunner(parent)
-        self._task: Task | None = None
+    def __init__(self, state, parent: QObject | None = None):
+        super().__init__(parent)
+        self.state = state
+        self._link = None  # the link the request in hand went through
+        self.data = EngineData(self)
+        self._in_flight: EvaluationRequest | None = None
+        self._waiting: EvaluationRequest | None = None
+        self._ask: str | None = None
         self._closed = False
-        self._submitted = 0  # sequence numbers: the newest submitted and the newest answered
-        self._answered = 0
 
     @property
     def busy(self) -> bool:
         """A request is waiting or being computed (its answer not yet delivered)."""
-        return self._answered < self._submitted
+        return self._in_flight is not None or self._waiting is not None
 
     def submit(self, request: EvaluationRequest) -> None:
-        if self._closed or self.runner.closed:
-            return
-        if request.external is not None and not isinstance(request.external, dict):
-            # Sent as plain data; the task builds its own copy (the original stays on this side).
-            request = replace(request, external=_plain_model(request.external),
-                              weights=request.weights if request.weights is not None
-                              else [w.copy() for w in request.external.get_weights()])
-        self._submitted += 1
-        self._send([("evaluate", (self._submitted, request))])
-
-    def _send(self, messages: list) -> None:
-        if self._task is None:
-            self._task = self.runner.start(_evaluate_requests, name="evaluation",
-                                           on_partial=self._on_answer,
-                                           on_finished=self._on_task_ended)
-        for key, message in messages:
-            self._task.send(message, key=key)
-
-    def _on_answer(self, answer: tuple) -> None:
-        seq, kind, payload = answer
-        self._answered = max(self._answered, seq)
         if self._closed:
             return
-        if kind == "done":
-            self.finished.emit(payload)
-        else:
-            self.failed.emit(*payload)
-
-    def _on_task_ended(self, task: Task) -> None:
-        if task is not self._task:
+        if self._in_flight is not None:
+            self._waiting = request  # sent when the one in hand is answered
             return
-        self._task = None
-        left = task.take_messages()  # sent while the idle task was ending
-        if task.status == "failed":
-            self._answered = self._submitted
-        if left and not self._closed:
-            self._send(left)
+        self._in_flight = request
+        self._link = self.state.engine
+        self.data.ensure(self._link, request.dataset, request.dataset_name, request.seed,
+                         lambda body, error: self._send(request, body, error))
 
-    def close(self, wait: float = 0.0) -> None:
+    def _send(self, request: EvaluationRequest, data: dict | None, error: str) -> None:
+        if self._closed or request is not self._in_flight:
+            return
+        if data is None:
+            self._answered(request, None, error)
+            return
+        body: dict[str, Any] = {**request.model, **data}
+        if request.loss is not None:
+            body["loss"] = request.loss
+        if request.curve_x is not None:
+            body["curve_x"] = np.asarray(request.curve_x, np.float32)
+        self._ask = self._link.ask("evaluate", body,
+                                  lambda reply, why: self._answered(request, reply, why))
+
+    def _answered(self, request: EvaluationRequest, reply: dict | None, error: str) -> None:
+        if self._closed or request is not self._in_flight:
+            return
+        self._in_flight, self._ask = None, None
+        if reply is None:
+            self.failed.emit(request.token, f"Cannot evaluate: {error}")
+        else:
+            try:
+                result = result_from_reply(request, reply)
+            except (KeyError, TypeError, ValueError) as exc:
+                self.failed.emit(request.token, f"Cannot evaluate: an answer out of shape ({exc})")
+            else:
+                self.finished.emit(result)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self.submit(waiting)
+
+    def close(self) -> None:
         self._closed = True
-        if wait > 0:
-            self.runner.shutdown(wait)
-        else:
-            self.runner.cancel_all()
-
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until every request is answered (for benchmarks), delivering on this thread."""
-        end = time.monotonic() + timeout
-        while self.busy and time.monotonic() < end:
-            task = self._task
-            if task is None:
-                break
-            task.join(0.005)
-            self.runner.deliver()
-        return not self.busy
-
-    def compute(self, request: EvaluationRequest) -> EvaluationResult:
-        """Evaluate one request here, on the calling thread, with a model of its own."""
-        return _compute(request, _ModelCache())
-
-
-class _ModelCache:
-    """The model of one evaluation task, touched only by that task's thread."""
-
-    def __init__(self) -> None:
-        self.model = None
-        self.key: Any = None
-
-    def model_for(self, request: EvaluationRequest):
-        from workbench.core.build import build_model
-        from workbench.core.spec import ModelSpec
-
-        if request.external is not None:
-            key = ("external", json.dumps(request.external, sort_keys=True, default=str))
-            if key != self.key:
-                self.model, self.key = _model_from_plain(request.external), key
-        else:
-            key = json.dumps([request.spec, request.loss], sort_keys=True, default=str)
-            if key != self.key:
-                self.model = build_model(ModelSpec.from_dict(request.spec), name="evaluation")
-                if request.loss is not None:  # scored by the loss it was trained with
-                    self.model.compile(loss=request.loss)
-                self.key = key
-        if request.weights is not None:
-            self.model.set_weights(request.weights)
-        return self.model
-
-
-def _evaluate_requests(state, idle_exit_s: float = IDLE_EXIT_S) -> None:
-    """The evaluation task: answer requests until idle for ``idle_exit_s`` seconds."""
-    cache = _ModelCache()
-    for seq, request in state.requests(idle_exit_s):
-        try:
-            result = _compute(request, cache)
-        except Exception as exc:  # noqa: BLE001 - reported to the user, the task goes on
-            cache.key = None  # a failed build or load leaves no half-usable model behind
-            state.set_partial_result((seq, "failed", (request.token, _readable(exc))))
-        else:
-            state.set_partial_result((seq, "done", result))
-
-
-def _compute(request: EvaluationRequest, cache: _ModelCache) -> EvaluationResult:
-    start = time.perf_counter()
-    model = cache.model_for(request)
-    shape = evaluation.model_input_shape(model)
-    x = evaluation.adapt_inputs(request.x, shape)  # a big folder's samples: read in chunks
-    if request.task == "classification":  # the report `workbench evaluate` prints, its loss too
-        report = evaluation.classify(model, x, request.y, num_classes=request.num_classes)
-        result = summarise(request, report.probabilities, time.perf_counter() - start,
-                           report=report)
-        compiled = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
-        result.loss_name = compiled if isinstance(compiled, str) else ""
-        return result
-    outputs = evaluation.predict_outputs(model, x)
-    curve_y = None
-    if request.curve_x is not None:
-        curve_y = evaluation.predict_outputs(model, evaluation.adapt_inputs(request.curve_x, shape))
-    return summarise(request, outputs, time.perf_counter() - start, curve_y)
-
-
-def _plain_model(model) -> dict:
-    from workbench.core.modelio import model_to_plain
-
-    return model_to_plain(model)
-
-
-def _model_from_plain(config: dict):
-    from workbench.core.modelio import model_from_plain
-
-    return model_from_plain(config)
-
-
-def _readable(exc: BaseException) -> str:
-    first = reason_lines(exc)[0]
-    if isinstance(exc, ValueError):
-        return f"Cannot evaluate: {first}"
-    return f"Evaluation failed: {first}"
+        if self._link is not None:
+            self._link.forget_ask(self._ask)
+        self._in_flight = self._waiting = None
+        self.data.close()

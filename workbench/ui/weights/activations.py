@@ -1,4 +1,7 @@
-"""What each layer outputs for one input: feature maps as image grids, dense units as bars."""
+"""What each layer outputs for one input: feature maps as image grids, dense units as bars.
+
+The outputs come from the engine (``activations`` about the views' model), asked without waiting;
+an answer for an input or weights no longer shown is dropped."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from workbench.core import evaluation, introspection, palette
+from workbench.core import introspection, palette
 from workbench.core.catalogue import passes_through
 from workbench.core.run_text import percent
 from workbench.ui.plot_export import add_save_menu, image_table
@@ -33,7 +36,8 @@ class ActivationsView(QWidget):
     def __init__(self, state, parent: QWidget | None = None):
         super().__init__(parent)
         self.state = state
-        self.drawn: np.ndarray | None = None
+        self.digit: np.ndarray | None = None  # the digit drawn on the canvas, preprocessed
+        self._generation = 0
         self.rows: list[tuple[str, str, tuple]] = []  # (layer name, kind, shape) as drawn
 
         self.source = QComboBox(self, objectName="activationsSource")
@@ -78,6 +82,7 @@ class ActivationsView(QWidget):
         self._schedule()
 
     def reset(self) -> None:
+        self._generation += 1  # an answer on its way is not for what is shown now
         self.view.clear()
         self.drawn = []
         self.rows = []
@@ -89,8 +94,8 @@ class ActivationsView(QWidget):
         self._schedule()
 
     def _on_digit_drawn(self, digit) -> None:
-        self.drawn = None if digit is None else np.asarray(digit, dtype=np.float32)
-        self.source.model().item(1).setEnabled(self.drawn is not None)
+        self.digit = None if digit is None else np.asarray(digit, dtype=np.float32)
+        self.source.model().item(1).setEnabled(self.digit is not None)
         if self.source.currentIndex() == 1:
             self._schedule()
 
@@ -111,8 +116,8 @@ class ActivationsView(QWidget):
 
     def current_input(self) -> tuple[np.ndarray | None, str]:
         dataset = self.state.data.dataset
-        if self.source.currentIndex() == 1 and self.drawn is not None:
-            return self.drawn, "the digit drawn on the canvas"
+        if self.source.currentIndex() == 1 and self.digit is not None:
+            return self.digit, "the digit drawn on the canvas"
         if dataset is None or len(dataset.x_test) == 0:
             return None, ""
         i = min(self.index.value(), len(dataset.x_test) - 1)
@@ -131,18 +136,25 @@ class ActivationsView(QWidget):
                               if not trained.has_model else
                               "No input: the dataset is still loading.")
             return
-        try:
-            found = trained.run_on_model(_activations, np.asarray(sample, np.float32))
-        except ValueError as exc:
-            self.reset()
-            self.info.setText(str(exc))
+        self._generation += 1
+        request = self._generation
+        sample = np.asarray(sample, np.float32)
+        asked = trained.ask("activations", {"sample": sample},
+                            lambda reply, error: self._on_arrived(request, sample, what, reply,
+                                                                  error))
+        if asked:
+            self.info.setText(f"working… ({what})")
+
+    def _on_arrived(self, request: int, sample: np.ndarray, what: str, reply: dict | None,
+                    error: str) -> None:
+        if request != self._generation:
             return
-        if found is None:
+        if reply is None:
             self.reset()
+            self.info.setText(error)
             return
-        outputs, classes = found
         self.info.setText(f"showing {what}")
-        self._draw(np.asarray(sample), outputs, classes)
+        self._draw(sample, list(zip(reply["names"], reply["outputs"])), reply["classes"])
 
     def _draw(self, sample: np.ndarray, outputs: list, classes: dict[str, str]) -> None:
         self.view.clear()
@@ -230,10 +242,3 @@ class ActivationsView(QWidget):
     def row_kinds(self) -> list[str]:
         return [kind for _name, kind, _shape in self.rows]
 
-
-def _activations(model, sample: np.ndarray) -> tuple[list, dict[str, str]]:
-    """On the views' model's thread: every layer's output for ``sample`` (numpy) and each layer's
-    class name by layer name."""
-    x = evaluation.adapt_inputs(sample[None], evaluation.model_input_shape(model))
-    outputs = [(name, np.array(a)) for name, a in introspection.layer_activations(model, x[0])]
-    return outputs, {layer.name: type(layer).__name__ for layer in model.layers}

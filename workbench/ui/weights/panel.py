@@ -1,8 +1,10 @@
 """The Weights tab: what each layer has learned, epoch by epoch, and what it does to one input.
 
 Weights come from ``state.trained.weights_history`` ((epoch, weights) pairs of the run, bounded);
-layer names and shapes from the GUI-side inference model. Drawing is numpy + pyqtgraph on the GUI
-thread: even a 784 → 256 Dense layer tiles into one image in a few milliseconds.
+which layers hold which of them, and the model's input shape, from the engine (its ``layers``
+request about the views' model, asked once per architecture, without waiting). Drawing is numpy +
+pyqtgraph on the GUI thread: even a 784 → 256 Dense layer tiles into one image in a few
+milliseconds.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import introspection, palette
 from workbench.core.run_text import weights_text
-from workbench.core.weight_layers import WeightedLayer, image_shape_for, weighted_layers
+from workbench.core.weight_layers import WeightedLayer, image_shape_for
 from workbench.ui.plot_export import add_save_menu, image_table
 from workbench.ui.previous_model import PreviousModelNotice
 from workbench.ui.weights.activations import ActivationsView
 
 DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +
 HIST_BINS = 40
+READING_TEXT = "Reading the model's layers…"
 EMPTY_TEXT = ("Train the model (or open a trained .keras) to see its weights: each epoch's "
               "weights stay here to scrub through.")
 
@@ -67,6 +70,8 @@ class WeightsView(QWidget):
         self.state = state
         self.layers: list[WeightedLayer] = []
         self._layers_key = None
+        self._layers_asked = None  # the architecture whose layers the engine is asked for
+        self._input_shape: tuple = ()
         self._follow_latest = True
         self.shown: dict = {}  # what is drawn now (tests and the status line read it)
 
@@ -154,7 +159,7 @@ class WeightsView(QWidget):
         self.draw()
 
     def reset(self) -> None:
-        self.layers, self._layers_key = [], None
+        self.layers, self._layers_key, self._layers_asked = [], None, None
         self._follow_latest = True
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
@@ -163,11 +168,25 @@ class WeightsView(QWidget):
         self._clear_plots()
 
     def _refresh_layers(self) -> None:
+        """Ask the engine for the layers of a new architecture (drawn when they come)."""
         key = self.state.trained.architecture_key
-        if key == self._layers_key and self.layers:
+        if key in (self._layers_key, self._layers_asked):
             return
-        found = self.state.trained.run_on_model(_layers_and_input_shape)
-        layers, input_shape = found if found is not None else ([], ())
+        self.layers, self._layers_key = [], None  # the old list does not fit the new weights
+        asked = self.state.trained.ask("layers", {},
+                                       lambda reply, error: self._on_layers(key, reply, error))
+        self._layers_asked = key if asked else None
+
+    def _on_layers(self, key, reply: dict | None, error: str) -> None:
+        if key != self._layers_asked or key != self.state.trained.architecture_key:
+            return  # another architecture came meanwhile
+        self._layers_asked = None
+        if reply is None:
+            self.caption.setText(f"No layers: {error}")
+            return
+        layers = [WeightedLayer(d["name"], d["class_name"], int(d["start"]),
+                                tuple(tuple(int(n) for n in shape) for shape in d["shapes"]),
+                                bool(d["first"]), int(d["units"])) for d in reply["layers"]]
         self._layers_key = key
         previous = self.layer_combo.currentText().split(" (")[0]
         self.layers = layers
@@ -178,7 +197,8 @@ class WeightsView(QWidget):
         names = [layer.name for layer in layers]
         self.layer_combo.setCurrentIndex(names.index(previous) if previous in names else 0)
         self.layer_combo.blockSignals(False)
-        self._input_shape = input_shape
+        self._input_shape = tuple(reply["input_shape"])
+        self.draw()
 
     def _on_layer_changed(self, _index: int) -> None:
         self.draw()
@@ -218,7 +238,7 @@ class WeightsView(QWidget):
         candidates = []
         if dataset is not None and dataset.is_image:
             candidates.append(dataset.input_shape)
-        candidates.append(getattr(self, "_input_shape", ()))
+        candidates.append(self._input_shape)
         return image_shape_for(layer.shapes[0][0], candidates)
 
     def draw(self) -> None:
@@ -348,8 +368,12 @@ class WeightsView(QWidget):
         self.bias_bars.setOpts(x=[], height=[])
         self.weight_hist.setData([], [])
         self.bias_hist.setData([], [])
-        self.caption.setText(EMPTY_TEXT if not self.state.trained.weights_history else
-                             "This model has no layers with weights.")
+        if not self.state.trained.weights_history:
+            self.caption.setText(EMPTY_TEXT)
+        elif self._layers_asked is not None:
+            self.caption.setText(READING_TEXT)
+        else:
+            self.caption.setText("This model has no layers with weights.")
         self.shown = {}
 
 
@@ -417,9 +441,3 @@ def main() -> int:
 if __name__ == "__main__":
     raise SystemExit(main())
 
-
-def _layers_and_input_shape(model) -> tuple[list, tuple]:
-    """On the views' model's thread: its weighted layers (plain data) and its input shape."""
-    shape = tuple(model.inputs[0].shape[1:]) if len(getattr(model, "inputs", []) or []) == 1 \
-        else ()
-    return weighted_layers(model), shape
