@@ -84,11 +84,11 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     from workbench.core import digits
     from workbench.core.build import build_model
+    from workbench.core.inference import Predictor
     from workbench.core.templates import load_template
     from workbench.core.tf_loader import load_tensorflow
     from workbench.ui.draw.canvas import DrawCanvasView
     from workbench.ui.draw.panel import DrawPanel
-    from workbench.ui.draw.predictor import Predictor
     from workbench.ui.state import ProjectState
 
     load_tensorflow()

@@ -276,12 +276,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
         "workbench.core.distribute.device_choices",
     },
     "workbench.ui.dataset.panel": {"workbench.actions.explore.augment"},
-    "workbench.ui.draw.deployed": {"workbench.core.deploy.open_runtime"},
-    "workbench.ui.draw.predictor": {"workbench.core.inference.Predictor"},
-    "workbench.ui.draw.why": {
-        "workbench.actions.explain.explain_digit",
-        "workbench.core.explain.available_methods",
-    },
     "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
     "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
     "workbench.ui.project_actions.opening": {"workbench.core.project.load_project"},

@@ -176,3 +176,32 @@ def test_a_stop_cancels_an_export_between_its_steps(engine):
     assert engine.request("stop", {"request": call.id}, timeout=10) == {"found": True}
     with pytest.raises(EngineError, match="the export was cancelled"):
         call.result(timeout=300)
+
+
+def test_a_deployed_model_is_opened_from_bytes_answers_digits_and_is_released(engine):
+    import os
+
+    reply = engine.request("export", {"kind": "onnx", **_trained(), "samples": _samples(),
+                                      "name": "d.onnx"}, timeout=300)
+    body = {"file": reply["file"], "name": "d.onnx", "where": "/x/d.onnx", "handle": "dep-1"}
+    opened = engine.request("open_deployed", body, timeout=120)
+    assert opened == {"runtime": "onnxruntime", "input_shape": [28, 28]}
+    folder = engine.engine_state.deployed["dep-1"][1]  # the engine's temporary copy
+    digit = np.random.default_rng(3).random((28, 28), dtype=np.float32)
+    answer = engine.request("predict_deployed", {"handle": "dep-1", "digit": digit}, timeout=30)
+    assert answer["output"].shape == (10,) and answer["latency_ms"] > 0
+    from workbench.engine.sources import build
+
+    model = build(("spec", tiny_spec()), _trained()["weights"])
+    np.testing.assert_allclose(answer["output"], model(digit[None]).numpy()[0], atol=1e-5)
+    assert engine.request("release_deployed", {"handle": "dep-1"}, timeout=30) == {
+        "released": True}
+    assert not os.path.exists(folder)
+    with pytest.raises(EngineError, match="holds no exported model 'dep-1'"):
+        engine.request("predict_deployed", {"handle": "dep-1", "digit": digit}, timeout=30)
+    with pytest.raises(EngineError, match=r"^/x/bad.onnx: "):  # named as the window names it
+        engine.request("open_deployed", {**body, "file": as_bytes(b"not onnx"),
+                                         "name": "bad.onnx", "where": "/x/bad.onnx"},
+                       timeout=120)
+    with pytest.raises(EngineError, match="expected .onnx or .tflite"):
+        engine.request("open_deployed", {**body, "name": "d.keras"}, timeout=30)

@@ -1,4 +1,4 @@
-"""The Draw tab's "Why" overlay: a heatmap after each stroke, computed on the views' model's thread,
+"""The Draw tab's "Why" overlay: a heatmap after each stroke, computed by the engine (views lane),
 for the top class or a clicked bar's, with the method picked (Grad-CAM refused without a Conv2D)."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def draw_seven(qtbot, canvas, release=True):
         send(canvas, QEvent.MouseButtonRelease, SEVEN[-1], Qt.LeftButton, Qt.NoButton)
 
 
-def test_a_stroke_gets_a_heatmap_of_the_top_class_from_the_models_thread(qtbot, panel, calls):
+def test_a_stroke_gets_a_heatmap_of_the_top_class_from_the_engine(qtbot, panel, calls):
     why = panel.why
     draw_seven(qtbot, panel.canvas, release=False)
     qtbot.waitUntil(lambda: panel.prediction.probabilities is not None, timeout=10000)
@@ -91,7 +91,7 @@ def test_a_stroke_gets_a_heatmap_of_the_top_class_from_the_models_thread(qtbot, 
     with qtbot.waitSignal(why.shown, timeout=10000):
         send(panel.canvas, QEvent.MouseButtonRelease, SEVEN[-1], Qt.LeftButton, Qt.NoButton)
     qtbot.wait(100)  # let a second request (if any) land
-    assert calls and set(calls) == {"views-model"}  # never the GUI thread
+    assert calls and set(calls) == {"engine-views"}  # the engine's views lane, never the GUI
     heat = why.overlay.heatmap
     assert heat is not None and heat.shape == (28, 28) and np.abs(heat).max() == 1.0
     top = panel.prediction.top_class

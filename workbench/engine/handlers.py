@@ -35,6 +35,7 @@ class EngineState:
         self.controls: dict[str, TrainingControl] = {}  # request id -> its running job's
         self.sources: dict[str, tuple[tuple, list | None]] = {}  # handle -> (source, weights)
         self.models: dict[str, Any] = {}  # handle -> Keras model (views lane only)
+        self.deployed: dict[str, tuple] = {}  # handle -> (export's runtime, its temporary folder)
         self.predictor = None
         self.evaluation = None  # the evaluate lane's kept model and dataset (engine.evaluation)
         self.device: dict | None = None
@@ -62,6 +63,9 @@ class EngineState:
     def cancel_all(self) -> None:
         for control in list(self.controls.values()):
             control.cancel()
+        from workbench.engine.deployed import release_all
+
+        release_all(self)  # the exports' temporary copies go with the engine
 
 
 def describe_device() -> dict:
@@ -414,9 +418,10 @@ def handlers(state: EngineState) -> dict[str, Handler]:
     from workbench.engine import views
 
     table.update(views.REQUESTS)  # explain, activations, layers, feature space, class pictures
-    from workbench.engine import files
+    from workbench.engine import deployed, files
 
     table.update(files.REQUESTS)  # open_model, open_weights, save_keras, export
+    table.update(deployed.REQUESTS)  # Draw's comparison with an exported model
     admits = {"train": bound(admit_train),
               **dict.fromkeys(("check_run", "has_data", "put_data"),
                               lambda call: admit_train(state, call, register=False))}

@@ -1,39 +1,31 @@
 """The Draw tab's second opinion: an exported model (ONNX or TFLite, e.g. int8) answering the same
 drawing beside Keras, live, so a learner sees what conversion and quantisation change.
 
-The export is loaded into its runtime (onnxruntime or the LiteRT interpreter) once, by a task of
-the task runner (importing the runtime takes a moment); each drawing then costs one call of a
-fraction of a millisecond on the GUI thread. No Keras here: the runtimes hold plain arrays.
+The export's bytes go to the engine (``open_deployed``), which loads it into its runtime
+(onnxruntime, or LiteRT after a child process has tried the file) under a handle of this view's;
+each drawing then asks it for one answer (``predict_deployed``, about a millisecond). The window
+itself loads no runtime.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
+from PyQt5 import sip
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from workbench.core import digits
+from workbench.core.safe_io import FileRefused, read_bytes
+from workbench.engine.client import EngineError
+from workbench.engine.files import as_bytes
+from workbench.engine.protocol import new_id
 from workbench.ui.draw.prediction import PredictionView
 
 KERAS_ONLY = "Keras only"
 OPEN_ITEM = "Open an exported model…"
 EXPORT_FILTER = "Exported models (*.onnx *.tflite)"
-
-
-def _load_runtime(_state, path: str):
-    """The task: the export in its runtime, called once so the first drawing is not the one that
-    waits for the runtime's lazy set-up."""
-    from workbench.core.deploy import open_runtime
-
-    runtime = open_runtime(path)
-    try:
-        runtime.run(np.zeros((1, *runtime.input_shape), np.float32))
-    except Exception:  # noqa: BLE001 - a shape it cannot take is reported at the first drawing
-        pass
-    return runtime
+ANSWER_TIMEOUT_S = 10.0  # an answer takes about a millisecond; a first one may wait for a load
 
 
 def read_export_output(output: np.ndarray) -> np.ndarray:
@@ -59,15 +51,20 @@ class DeployedAnswer(QWidget):
 
     ready = pyqtSignal()  # a runtime was loaded (or dropped): the drawing should be asked again
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, link=None):
+        """``link``: the window's EngineLink, which loads and runs the export."""
         super().__init__(parent)
         self.setObjectName("deployedAnswer")
-        self.runtime = None
+        self.link = link
+        self.runtime: str | None = None  # the runtime's name, once the engine has loaded it
         self.path: Path | None = None
         self.last_latency_ms: float | None = None
         self.folder: Path | None = None  # of the newest export offered (not the project's)
-        self._runner = None
+        self._handle: str | None = None  # the engine's name for the export loaded
         self._loading: str | None = None
+        self._stale = False  # the engine restarted: what it held is gone
+        if link is not None:
+            link.state_changed.connect(self._on_engine_state_changed)
 
         self.box = QComboBox(objectName="deployedModelBox")
         self.box.addItems([KERAS_ONLY, OPEN_ITEM])
@@ -138,30 +135,60 @@ class DeployedAnswer(QWidget):
         self._load(self.box.itemData(index))
 
     def _drop(self) -> None:
+        self._release()
         self.runtime, self.path, self._loading = None, None, None
         self.setVisible(False)
         self.ready.emit()
 
-    def _load(self, path: str) -> None:
-        from workbench.ui.tasks import TaskRunner
+    def _release(self) -> None:
+        if self._handle is not None and self.link is not None:
+            self.link.ask("release_deployed", {"handle": self._handle})
+        self._handle = None
 
-        if self._runner is None:
-            self._runner = TaskRunner(self)
+    def _load(self, path: str) -> None:
+        self._release()
+        self.runtime = None
         self._loading = path
         self.title.setText(f"{Path(path).name}: loading…")
         self.view.show_hint("Loading the exported model…")
         self.comparison.setText("")
         self.setVisible(True)
-        self._runner.start(_load_runtime, path, name="deployed-runtime",
-                           on_result=lambda runtime, p=path: self._on_loaded(p, runtime),
-                           on_error=lambda text, p=path: self._on_failed(p, text))
+        kind = {".onnx": "ONNX file", ".tflite": "TFLite file"}.get(Path(path).suffix.lower(),
+                                                                     "exported model")
+        try:
+            data = read_bytes(path, "model", kind)
+        except FileRefused as exc:
+            self._on_failed(path, str(exc))
+            return
+        if self.link is None:
+            self._on_failed(path, "There is no engine to run the exported model.")
+            return
+        handle = f"deployed-{new_id()}"
+        self.link.ask("open_deployed", {"file": as_bytes(data), "name": Path(path).name,
+                                        "where": str(path), "handle": handle},
+                      lambda reply, error, p=path, h=handle: self._on_opened(p, h, reply, error))
 
-    def _on_loaded(self, path: str, runtime) -> None:
-        if path != self._loading:
-            return  # another choice came meanwhile
-        self.runtime, self.path, self._loading = runtime, Path(path), None
-        self.title.setText(f"{describe(self.path)} in {runtime.runtime}")
+    def _on_opened(self, path: str, handle: str, reply: dict | None, error: str) -> None:
+        if sip.isdeleted(self) or path != self._loading:
+            if not error:  # another choice came meanwhile: this one is not kept
+                self.link.ask("release_deployed", {"handle": handle})
+            return
+        if error:
+            self._on_failed(path, error)
+            return
+        self._handle = handle
+        self.runtime, self.path, self._loading = reply["runtime"], Path(path), None
+        self.title.setText(f"{describe(self.path)} in {self.runtime}")
         self.ready.emit()
+
+    def _on_engine_state_changed(self, state: str, _detail: str) -> None:
+        if state in ("restarting", "failed"):
+            self._stale = True
+        elif state == "ready" and self._stale:
+            self._stale = False
+            if self._handle is not None and self.path is not None:
+                self._handle = None  # the new engine holds none: load it there again
+                self._load(str(self.path))
 
     def _on_failed(self, path: str, text: str) -> None:
         if path != self._loading:
@@ -178,13 +205,18 @@ class DeployedAnswer(QWidget):
     # The answer ----------------------------------------------------------------------------------
 
     def predict(self, digit28: np.ndarray) -> np.ndarray | None:
-        """The export's raw output for one preprocessed digit (None without a runtime)."""
-        if self.runtime is None:
+        """The export's raw output for one preprocessed digit, from the engine (None without
+        one loaded; ValueError with the engine's line when it cannot answer)."""
+        if self.runtime is None or self._handle is None:
             return None
-        start = time.perf_counter()
-        output = self.runtime.run(digits.fit_to_input(digit28, self.runtime.input_shape))
-        self.last_latency_ms = (time.perf_counter() - start) * 1000.0
-        return np.asarray(output).reshape(-1)
+        try:
+            reply = self.link.request("predict_deployed", {
+                "handle": self._handle, "digit": np.asarray(digit28, np.float32)},
+                timeout=ANSWER_TIMEOUT_S)
+        except (EngineError, TimeoutError) as exc:
+            raise ValueError(str(exc)) from None
+        self.last_latency_ms = float(reply["latency_ms"])
+        return np.asarray(reply["output"]).reshape(-1)
 
     def answer(self, digit28: np.ndarray | None, keras_probs: np.ndarray | None,
                class_names: list[str]) -> None:
@@ -210,4 +242,4 @@ class DeployedAnswer(QWidget):
         diff = float(np.max(np.abs(np.asarray(keras_probs) - probs)))
         verdict = "the same class as Keras" if same else "NOT Keras's class"
         self.comparison.setText(f"{verdict}; largest probability difference {diff:.4f}; "
-                                f"{self.last_latency_ms:.2f} ms in {self.runtime.runtime}")
+                                f"{self.last_latency_ms:.2f} ms in {self.runtime}")

@@ -34,7 +34,7 @@ from workbench.ui.draw.canvas import MAX_PEN, MIN_PEN, DrawCanvasView
 from workbench.ui.draw.deployed import DeployedAnswer
 from workbench.ui.draw.gallery import SampleGalleryView
 from workbench.ui.draw.prediction import InputPreviewView, PredictionView
-from workbench.ui.draw.predictor import Predictor, class_names_for
+from workbench.ui.draw.predictor import class_names_for
 from workbench.ui.draw.samples import samples_location
 from workbench.ui.draw.why import WhyView
 from workbench.ui.previous_model import previous_model_note
@@ -54,8 +54,6 @@ class DrawPanel(QWidget):
         self.state = state
         self.current_input: np.ndarray | None = None  # the last 28x28 input, None when blank
         self.last_latency_ms: float | None = None
-        self._predictor = Predictor()
-        state.trained.add_inference_warmer(self._predictor.warm)
         self._samples_override: Path | None = None
         self._last_update = 0.0
         self._timer = QTimer(self, singleShot=True)
@@ -64,7 +62,8 @@ class DrawPanel(QWidget):
         self.canvas = DrawCanvasView(self)
         self.preview = InputPreviewView(self, scale=4)
         self.prediction = PredictionView(self)
-        self.deployed = DeployedAnswer(self)  # an exported model's answer beside Keras's
+        # An exported model's answer beside Keras's, run by the engine.
+        self.deployed = DeployedAnswer(self, state.engine)
         self.gallery = SampleGalleryView(self)
         # The "Why" heatmap over the canvas, for the top class or a clicked bar's.
         self.why = WhyView(self.canvas, self.prediction, state.trained, self)
@@ -252,7 +251,7 @@ class DrawPanel(QWidget):
         try:
             # On the views' model's own thread (traced there once per model): ~1 ms; or in the
             # engine's process, when the window has one.
-            output = self.state.trained.predict_digit(digit, self._predictor)
+            output = self.state.trained.predict_digit(digit, None)  # the engine's
         except ValueError as exc:  # the model's input shape does not take a 28x28 image
             self._show_no_prediction(digit, str(exc))
             return

@@ -1,9 +1,7 @@
-"""The Draw tab's inference: the core ``Predictor`` (shared with ``workbench predict``) and the
-names its bars show. No Qt here."""
+"""The names the Draw tab's bars show (the engine predicts: ``core.inference.Predictor`` runs
+there). No Qt here."""
 
 from __future__ import annotations
-
-from workbench.core.inference import Predictor, model_input_shape  # noqa: F401 - the Draw API
 
 
 def class_names_for(dataset, count: int) -> list[str]:

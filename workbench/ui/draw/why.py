@@ -1,10 +1,11 @@
 """The Draw tab's "Why" overlay: where the evidence for a class lies, drawn over the canvas.
 
-After each stroke (never during one, so the model's thread stays free for the bars) the drawn
-input goes to the views' model's thread, where ``core.explain`` attributes the score of the top
-class, or of the class whose bar was clicked, with the method picked. The heatmap comes back by a
-queued signal and is drawn over the ink: the preprocessing crops, scales and centres the ink, so
-the 28×28 input's ink box is laid over the canvas's ink box. The GUI thread runs no TensorFlow.
+After each stroke (never during one, so the engine's views lane stays free for the bars) the drawn
+input goes to the engine (``explain`` about the trained model), where ``core.explain`` attributes
+the score of the top class, or of the class whose bar was clicked, with the method picked. The
+heatmap comes back as the request's answer and is drawn over the ink: the preprocessing crops,
+scales and centres the ink, so the 28×28 input's ink box is laid over the canvas's ink box. The
+window runs no TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from PyQt5 import sip
 from PyQt5.QtCore import QRectF, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QImage, QPainter
 from PyQt5.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -45,20 +47,6 @@ def frame_on_canvas(digit28: np.ndarray, ink: np.ndarray) -> QRectF:
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def _explain_on_model(model, digit, method, target) -> dict:
-    """On the views' model's thread: the heatmap of ``method`` for ``target`` (None: the top
-    class), or the reason the model does not offer ``method``."""
-    from workbench.actions.explain import explain_digit
-    from workbench.core.explain import available_methods
-
-    offered = available_methods(model)
-    if offered[method] is not None:
-        return {"offered": offered, "refused": offered[method]}
-    item = explain_digit(model, digit, method, target)
-    return {"offered": offered, "heatmap": item.explanation.heatmap,
-            "target": item.explanation.target, "predicted": item.predicted}
 
 
 class WhyOverlayView(QWidget):
@@ -101,7 +89,6 @@ class WhyView(QWidget):
     model for the heatmap after each stroke and lays it over the canvas."""
 
     shown = pyqtSignal()  # a heatmap (or the reason there is none) was shown
-    _arrived = pyqtSignal(object)  # (request, value, error) from the model's thread
 
     def __init__(self, canvas, prediction, trained, parent: QWidget | None = None):
         super().__init__(parent)
@@ -145,7 +132,6 @@ class WhyView(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.caption)
 
-        self._arrived.connect(self._on_arrived, Qt.QueuedConnection)
         self.toggle.toggled.connect(self._on_toggled)
         self.method_box.currentIndexChanged.connect(self._on_method_changed)
         prediction.class_clicked.connect(self._on_class_clicked)
@@ -183,14 +169,23 @@ class WhyView(QWidget):
         if self.target is not None and self.target >= count:
             self.target = None
         request = (self._generation, self._digit, time.perf_counter())
-        posted = self.trained.post_on_model(
-            _explain_on_model, self._digit, self.method, self.target,
-            done=lambda value, error: self._arrived.emit((request, value, error)))
-        self._busy = posted
+        self._busy = self.trained.ask(
+            "explain", {"digit": self._digit, "method": self.method, "targets": [self.target]},
+            lambda reply, error: self._on_arrived((request, reply, error)))
 
     def _on_arrived(self, answer) -> None:
-        (generation, digit, start), value, error = answer
+        (generation, digit, start), reply, error = answer
+        if sip.isdeleted(self):
+            return
         self._busy = False
+        value = None
+        if reply is not None:  # the engine's answer, read as one heatmap
+            value = {"offered": reply["offered"]}
+            if "refused" in reply:
+                value["refused"] = reply["refused"]
+            else:
+                value.update(heatmap=reply["heatmaps"][0], target=reply["targets"][0],
+                             predicted=reply["predicted"])
         if generation == self._generation and self.toggle.isChecked():
             self._show(digit, value, error, start)
         if self._pending:
@@ -198,9 +193,9 @@ class WhyView(QWidget):
             self._request()
 
     def _show(self, digit, value, error, start) -> None:
-        if error is not None or value is None:
+        if error or value is None:
             self.overlay.show_heatmap(None)
-            self.caption.setText("" if error is None else f"No heatmap: {error}")
+            self.caption.setText(f"No heatmap: {error}" if error else "")
         elif "refused" in value:
             self.overlay.show_heatmap(None)
             self.caption.setText(value["refused"])
