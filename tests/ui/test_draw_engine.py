@@ -90,7 +90,7 @@ def test_the_window_shows_the_engine_and_leaves_it_to_its_owner(qtbot):
     window = MainWindow(load_dataset=False, engine=engine)
     qtbot.addWidget(window)
     label = window.statusBar().findChild(type(window._engine_label), "engineStatus")
-    assert label is not None and label.text() == "Engine: ready"
+    assert label is not None and label.text() == "Engine: local · ready"
     assert window.state.trained.engine_views is not None
     window.close()  # the engine is the app's (shared by its windows): closed when the app quits
     assert not engine.server.stopping

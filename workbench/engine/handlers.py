@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from workbench.core.training import TrainingControl, TrainingListener
+from workbench.engine import watch
 from workbench.engine.plain import floats, inspection_to_dict, outcome_to_dict
 from workbench.engine.protocol import PROTOCOL, new_id
-from workbench.engine.server import INLINE, Call, Handler
+from workbench.engine.server import INLINE, Call, Handler, one_line
 from workbench.engine.sources import EngineRequestError
 from workbench.engine.sources import build as _build
 from workbench.engine.sources import dataset as _dataset
@@ -41,9 +42,9 @@ class EngineState:
         self.device: dict | None = None
         # The run in hand: {"id", "client", "title", "since"}; another client's train is refused.
         self.training: dict | None = None
-        # The replies of the last runs, by request id: a caller whose link dropped as the reply
-        # was sent asks for it again (``result``).
-        self.results: dict[str, dict] = {}
+        # The replies (and epochs' logs) of the last runs, by request id: a caller whose link
+        # dropped as the reply was sent asks for it again (``result``).
+        self.results: dict[str, tuple[dict, list]] = {}
         self._device_ready = threading.Event()
         self._lock = threading.Lock()
 
@@ -108,7 +109,7 @@ def ping(state: EngineState, call: Call) -> dict:
     from workbench.core import tf_loader
 
     return {"protocol": PROTOCOL, "pid": os.getpid(), "tensorflow": tf_loader.is_loaded(),
-            "device": state.device}
+            "device": state.device, "training": watch.training(state)}
 
 
 def control(state: EngineState, call: Call) -> dict:
@@ -155,9 +156,10 @@ def inspect(state: EngineState, call: Call) -> dict:
 
 
 class _Streaming(TrainingListener):
-    """A TrainingListener that streams every event to the caller as it happens."""
+    """A TrainingListener that streams every event to the caller (and its watchers: a
+    ``watch.RunFeed``) as it happens."""
 
-    def __init__(self, call: Call, weights: bool):
+    def __init__(self, call: Call | watch.RunFeed, weights: bool):
         self.call, self.wants_weights = call, weights
 
     def on_warning(self, text):
@@ -206,17 +208,16 @@ def train(state: EngineState, call: Call) -> dict:
 
     body = call.body
     with state._lock:  # this run is the one in hand (a queued run of the same client, too)
-        state.training = _running(call)
+        if state.training is None or state.training["id"] != call.id:
+            state.training = _running(call)
+        feed = state.training["feed"]
+    job = TrainingControl()
+    state.controls[call.id] = job
+    reply, error = None, ""
     try:
         config = TrainConfig.from_dict(body.get("config") or {})
         dataset = _dataset(body, config.seed)
-    except BaseException:
-        _ended(state, call)
-        raise
-    job = TrainingControl()
-    state.controls[call.id] = job
-    try:
-        listener = _Streaming(call, bool(body.get("weights", True)))
+        listener = _Streaming(feed, bool(body.get("weights", True)))
         run = train_action(body.get("spec"), config, dataset,
                            str(body.get("dataset_name") or body["dataset"]), listener, job,
                            run_id=int(body.get("run_id", 1)),
@@ -224,16 +225,20 @@ def train(state: EngineState, call: Call) -> dict:
                            continues=body.get("continues"),
                            initial_epoch=int(body.get("initial_epoch", 0)),
                            tensorboard_dir=body.get("tensorboard"))
+        reply = outcome_to_dict(run.outcome)
+        if body.get("keras_file"):  # a caller on another machine: the trained model as its file
+            reply["keras"] = _keras_bytes(run.model)
+        with state._lock:  # for a caller whose link drops as the reply is sent (``result``)
+            state.results[call.id] = reply, list(feed.epochs)
+            for old in list(state.results)[:-KEPT_RESULTS]:
+                del state.results[old]
+    except BaseException as exc:
+        error = one_line(exc)
+        raise
     finally:
         state.controls.pop(call.id, None)
         _ended(state, call)
-    reply = outcome_to_dict(run.outcome)
-    if body.get("keras_file"):  # a caller on another machine: the trained model as its file
-        reply["keras"] = _keras_bytes(run.model)
-        with state._lock:
-            state.results[call.id] = reply
-            for old in list(state.results)[:-KEPT_RESULTS]:
-                del state.results[old]
+        feed.end(reply, error)
     return reply
 
 
@@ -241,19 +246,23 @@ KEPT_RESULTS = 2
 
 
 def result(state: EngineState, call: Call) -> dict:
-    """Where the run of request ``body["request"]`` is: ``running``, and its ``reply`` once it
-    ended (kept for the last runs of callers on another machine), else null."""
+    """Where the run of request ``body["request"]`` is: ``running``, its ``reply`` once it ended
+    (kept for the last runs), else null, and ``epochs``: each epoch ended so far, ``{"epoch",
+    "logs"}``."""
     request = call.body.get("request")
     with state._lock:
         running = state.training is not None and state.training["id"] == request
-        return {"running": running or request in state.controls,
-                "reply": state.results.get(request)}
+        reply, epochs = state.results.get(request, (None, []))
+        if running:
+            epochs = list(state.training["feed"].epochs)
+    return {"running": running or request in state.controls, "reply": reply, "epochs": epochs}
 
 
 def _running(call: Call) -> dict:
-    title = call.body.get("title") or f"run {call.body.get('run_id', 1)}"
-    return {"id": call.id, "client": call.identity, "title": str(title)[:80],
-            "since": time.strftime("%H:%M")}
+    title = str(call.body.get("title") or f"run {call.body.get('run_id', 1)}")[:80]
+    since = time.strftime("%H:%M")
+    return {"id": call.id, "client": call.identity, "title": title, "since": since,
+            "feed": watch.RunFeed(call, title, since)}
 
 
 def _ended(state: EngineState, call: Call) -> None:
@@ -407,7 +416,8 @@ def handlers(state: EngineState) -> dict[str, Handler]:
 
     table = {"ping": (ping, INLINE), "stop": (control, INLINE), "pause": (control, INLINE),
              "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
-             "result": (result, INLINE),
+             "result": (result, INLINE), "watch": (watch.watch, INLINE),
+             "unwatch": (watch.unwatch, INLINE),
              "inspect": (inspect, "inspect"), "check_space": (check_space, "inspect"),
              "train": (train, "jobs"),
              "evaluate": (evaluate, "evaluate"), "check_run": (check_run, "jobs"),

@@ -23,7 +23,7 @@ class InProcessEngine:
     state = "ready"
 
     def __init__(self, warm: bool = False):
-        key = new_key()
+        self.key = key = new_key()  # a second client of the same engine (a test's) signs with it
         self.context = zmq.Context.instance()
         self.engine_state = EngineState()
         self.server = Server(key, handlers(self.engine_state), f"inproc://engine-{new_id()}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import socket
 import stat
 from dataclasses import dataclass
@@ -229,7 +230,42 @@ def read_connection_file(path: str | os.PathLike) -> Connection:
     if not path.exists():
         raise RemoteError(_("{path}: no such connection file (`workbench engine` writes "
                             "it and prints its name)").format(path=shown(path)))
-    data = _read_ours(path)
+    return _connection(_read_ours(path), path)
+
+
+# The line `workbench engine` prints, in any language: its address, then its file's path.
+LINE = re.compile(r"tcp://\S+.*?(?P<path>(?:/|~|[A-Za-z]:\\).*)$")
+
+
+def parse_connection(text: str) -> tuple[Connection, str]:
+    """What the window's Engine ▸ Connect is given, read: a connection file's path, the line
+    ``workbench engine`` prints (its file, where it is on this machine), or the file's contents
+    pasted. ``(connection, what it came from)``; RemoteError in one line otherwise."""
+    text = text.strip()
+    if not text:
+        raise RemoteError(_("give the engine's connection file, or the line `workbench engine` "
+                            "printed"))
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or data.get("format") != CONNECTION_FORMAT:
+            raise RemoteError(_("the text pasted is not a Workbench engine's connection file"))
+        pasted = _("the connection pasted")
+        return _connection(data, pasted), pasted
+    line = LINE.search(text)
+    if line is not None:
+        path = Path(line["path"].strip())
+        if not path.exists():
+            raise RemoteError(_("{path}, which the line names, is not on this machine: copy it "
+                                "here (scp), or paste its contents").format(path=shown(path)))
+    else:
+        path = Path(text).expanduser()
+    return read_connection_file(path), str(path)
+
+
+def _connection(data: dict, path) -> Connection:
     try:
         host, port, key = data["host"], data["port"], bytes.fromhex(data["key"])
         if not isinstance(host, str) or type(port) is not int or not 0 < port <= 65535:

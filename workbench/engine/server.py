@@ -34,9 +34,10 @@ log = logging.getLogger("workbench.engine")
 
 INLINE = "io"  # the lane of handlers the I/O thread runs itself: quick, never TensorFlow
 LANES = ("jobs", "views", "inspect", "compute", "files", "evaluate")
+DEFERRED = object()  # a handler's answer meaning: it replies later itself (``Call.reply``)
 # Errors whose text is already one sentence for the user (the input does not fit): no traceback.
 USER_ERRORS = ("ActionError", "TrainingError", "SpecError", "DatasetError", "EngineRequestError",
-               "FileRefused", "DataCacheError")
+               "FileRefused", "DataCacheError", "WatchRefused")
 
 
 @dataclass
@@ -73,6 +74,11 @@ class Call:
 
     def emit(self, name: str, body: dict[str, Any] | None = None) -> None:
         self.server.send(self.identity, Message("event", self.id, name, body or {}))
+
+    def reply(self, body: dict[str, Any] | None = None, error: str = "") -> None:
+        """The reply of a handler that returned ``DEFERRED`` (it answers later: ``watch``)."""
+        self.server.send(self.identity, Message("reply", self.id, self.message.name,
+                                                body or {}, ok=not error, error=error))
 
 
 class Server:
@@ -231,6 +237,8 @@ class Server:
         """Run one handler and send its reply: its body, or its failure in one line."""
         try:
             body = handler.fn(call)
+            if body is DEFERRED:
+                return
             reply = Message("reply", call.id, call.message.name, body or {})
         except Exception as exc:  # noqa: BLE001 - one job's failure is one error reply
             if type(exc).__name__ in USER_ERRORS:

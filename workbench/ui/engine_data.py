@@ -5,7 +5,8 @@ exactly those arrays. No TensorFlow.
 
 ``dataset_body`` is blocking (hashing, sending): call it off the GUI thread (a sweep's own
 thread). ``EngineData.ensure`` is for the GUI thread: it names a built-in at once, and hashes and
-sends a file in a task of its own, then answers on the GUI thread; the hash of a file is kept
+sends a file in a task of its own (a progress bar in the window's status bar while chunks go,
+ui/engine_upload.py), then answers on the GUI thread; the hash of a file is kept
 while its size and modification time stay the same, and an engine known to hold it is not asked
 again. Its body names the dataset as the window loaded it: its name, its seed and the ``subset``
 calls that cut the window's copy (``Dataset.subsets``), so the engine makes the same copy.
@@ -26,6 +27,7 @@ from PyQt5.QtCore import QObject
 from workbench.core.datasets import dataset_names
 from workbench.core.datasets.splits import is_lazy
 from workbench.engine import datacache
+from workbench.ui.engine_upload import UploadBar
 from workbench.ui.tasks import TaskRunner
 
 _hashes: dict[tuple, str] = {}  # (path, size, mtime_ns) -> SHA-256 of the file (or its tar)
@@ -33,14 +35,16 @@ _present: set[tuple[int, str]] = set()  # (id of the engine, hash): the engine h
 _lock = threading.Lock()
 
 
-def dataset_body(engine, name: str, dataset, as_loaded: bool) -> dict:
+def dataset_body(engine, name: str, dataset, as_loaded: bool,
+                 progress: Callable[[int, int], None] | None = None) -> dict:
     """``{"dataset": name[, "dataset_hash"]}`` for a ``train`` request of ``engine`` (a client:
     ``request`` is used to send what it lacks). ``as_loaded``: ``dataset`` is the project's
-    dataset just as ``name`` loads (else its arrays are sent). DataCacheError, EngineError."""
+    dataset just as ``name`` loads (else its arrays are sent). ``progress(sent, total)`` after
+    each chunk sent (``engine_upload.UploadBar.report``). DataCacheError, EngineError."""
     if as_loaded and name in dataset_names():
         return {"dataset": name}
     if as_loaded and Path(name).exists():
-        digest, _ = datacache.send(engine.request, name)
+        digest, _ = datacache.send(engine.request, name, progress)
         return {"dataset": name, "dataset_hash": digest}
     if any(is_lazy(x) for x in (dataset.x_train, dataset.x_test)):
         raise datacache.DataCacheError(f"{name} changed since it was opened: open it again")
@@ -51,7 +55,7 @@ def dataset_body(engine, name: str, dataset, as_loaded: bool) -> dict:
         if dataset.class_names:
             arrays["class_names"] = np.asarray(dataset.class_names, dtype=str)
         np.savez(path, **arrays)
-        digest, _ = datacache.send(engine.request, path)
+        digest, _ = datacache.send(engine.request, path, progress)
     return {"dataset": name, "dataset_hash": digest}
 
 
@@ -87,9 +91,11 @@ class EngineData(QObject):
             return
         if self.runner.closed:
             return
-        self.runner.start(_send, link, name, name="engine-data-send",
+        bar = UploadBar(self, Path(name).name)
+        self.runner.start(_send, link, name, bar.report, name="engine-data-send",
                           on_result=lambda digest: self._sent(engine, body, digest, done),
-                          on_error=lambda message: done(None, message), describe_error=str)
+                          on_error=lambda message: done(None, message), describe_error=str,
+                          on_finished=lambda task: bar.finish(task.status == "finished"))
 
     def _sent(self, engine, body: dict, digest: str, done) -> None:
         with _lock:
@@ -114,10 +120,15 @@ def _known_hash(path: str) -> str | None:
         return None if key is None or Path(path).is_dir() else _hashes.get(key)
 
 
-def _send(_state, link, path: str) -> str:
+def _send(state, link, path: str, progress: Callable[[int, int], None]) -> str:
     """In the task: the file's hash; sent to the engine first if it lacks it."""
     key = _stat_key(path)
-    digest, _sent = datacache.send(link.request, path)
+
+    def chunk_sent(sent: int, total: int) -> None:
+        state.check()  # cancelled (the window closed): stop between chunks
+        progress(sent, total)
+
+    digest, _sent = datacache.send(link.request, path, chunk_sent)
     if key is not None and not Path(path).is_dir():
         with _lock:
             _hashes[key] = digest

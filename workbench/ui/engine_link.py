@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from PyQt5 import sip
@@ -22,6 +24,7 @@ from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from workbench.engine.client import Call, EngineError
 from workbench.engine.protocol import Message
+from workbench.i18n import N_, _
 
 
 class EngineHost:
@@ -41,9 +44,20 @@ class EngineHost:
             self.engine.start()
         else:
             self.engine = engine
-            self.state = getattr(engine, "state", "ready")
             if hasattr(engine, "on_state") and engine.on_state is None:
                 engine.on_state = self._on_state
+            self.state = getattr(engine, "state", "ready")
+            self.detail = getattr(engine, "detail", "")
+
+    @property
+    def where(self) -> str:
+        """``local`` (spawned, or in this process) or ``remote`` (Engine ▸ Connect)."""
+        return getattr(self.engine, "where", "local")
+
+    @property
+    def device(self) -> dict | None:
+        """``{"kind", "name", "count"}`` once the engine has said, else None."""
+        return getattr(self.engine, "device", None)
 
     def listen(self, listener: Callable[[str, str], None]) -> None:
         with self._lock:
@@ -97,8 +111,34 @@ def close_shared() -> None:
         host.close()
 
 
+# Requests followed across a dropped link (a remote engine's): the engine is asked where they
+# are (``result``) once the link is back, and after QUIET_S without a word of them (a link that
+# dropped and came back within LOST_S loses what was sent meanwhile, unnoticed).
+FOLLOWED = ("train",)
+QUIET_S = 10.0
+GONE = N_("the engine no longer knows this run (it was restarted, or the run failed while the "
+          "link was down)")
+
+
+@dataclass
+class _Ask:
+    name: str
+    done: Callable | None
+    on_event: Callable | None
+    epochs: set = field(default_factory=set)  # a followed run's epochs heard
+    heard: float = field(default_factory=time.monotonic)
+
+
 class EngineLink(QObject):
-    """``submit`` a request; its events and reply come back as signals on the GUI thread."""
+    """``submit`` a request; its events and reply come back as signals on the GUI thread.
+
+    ``use_host`` moves the link to another engine (Engine ▸ Connect, Use the local engine): to
+    whoever listens it looks like the engine restarting (``state_changed("restarting", why)``,
+    then the new engine's state, ``ready`` once it serves), so the views send their model again,
+    the model is inspected again and the device list refilled, with no new wiring. A remote
+    engine's run is followed across a dropped link (``FOLLOWED``): when the link is back, the
+    epochs it missed reach the run's ``on_event`` as ``epoch_end`` events (``missed: true``),
+    and its reply, if it ended meanwhile, its ``done``."""
 
     event_received = pyqtSignal(str, str, object)  # request id, event name, body
     reply_received = pyqtSignal(str, str, object, str)  # request id, name, body, error ("": ok)
@@ -116,7 +156,9 @@ class EngineLink(QObject):
             self.host = shared_host() if engine is None else EngineHost(engine)
         self.state, self.detail = self.host.state, self.host.detail
         self.state_changed.connect(self._on_state_changed)
-        self._asks: dict[str, tuple[Callable | None, Callable | None]] = {}
+        self._asks: dict[str, _Ask] = {}
+        self._quiet = QTimer(self, interval=2000)
+        self._quiet.timeout.connect(self._check_quiet)
         self.event_received.connect(self._route_event)
         self.reply_received.connect(self._route_reply)
         ref = weakref.ref(self)
@@ -131,6 +173,21 @@ class EngineLink(QObject):
         self.destroyed.connect(lambda *_: self.host.forget(listener))
         if self.state == "ready":
             QTimer.singleShot(0, self._announce_ready)  # for whoever connects after this
+
+    def use_host(self, host: EngineHost, why: str = "") -> None:
+        """Work with ``host``'s engine from now on (requests in flight to the one before still
+        get their answers, or its closing line)."""
+        if host is self.host:
+            return
+        self.host.forget(self._listener)
+        self.host = host
+        host.listen(self._listener)
+        self.state_changed.emit("restarting", why or _("switching engines"))
+        self.state_changed.emit(host.state, host.detail)
+
+    @property
+    def where(self) -> str:
+        return self.host.where
 
     @property
     def engine(self):
@@ -161,7 +218,9 @@ class EngineLink(QObject):
                 QTimer.singleShot(0, lambda: done(None, why))
             return None
         if done is not None or on_event is not None:
-            self._asks[request] = (done, on_event)
+            self._asks[request] = _Ask(name, done, on_event)
+            if name in FOLLOWED and not self._quiet.isActive():
+                self._quiet.start()
         return request
 
     def forget_ask(self, request: str | None) -> None:
@@ -195,21 +254,62 @@ class EngineLink(QObject):
     # The GUI thread ------------------------------------------------------------------------------
 
     def _route_event(self, request: str, name: str, body) -> None:
-        callbacks = self._asks.get(request)
-        if callbacks is not None and callbacks[1] is not None:
-            callbacks[1](name, body)
+        ask = self._asks.get(request)
+        if ask is None:
+            return
+        ask.heard = time.monotonic()
+        if name == "epoch_end" and ask.name in FOLLOWED:
+            if body.get("epoch") in ask.epochs:
+                return  # given already, as missed
+            ask.epochs.add(body.get("epoch"))
+        if ask.on_event is not None:
+            ask.on_event(name, body)
 
     def _route_reply(self, request: str, _name: str, body, error: str) -> None:
-        callbacks = self._asks.pop(request, None)
-        if callbacks is not None and callbacks[0] is not None:
-            callbacks[0](None if error else body, error)
+        ask = self._asks.pop(request, None)
+        if ask is not None and ask.done is not None:
+            ask.done(None if error else body, error)
+
+    # A run followed across a dropped link ------------------------------------------------------
+
+    def reattach(self) -> int:
+        """Ask the engine where each followed run is (Engine ▸ Reattach; and by itself when a
+        lost link is back): the epochs missed and, if it ended, its reply. Returns how many."""
+        followed = [request for request, ask in self._asks.items() if ask.name in FOLLOWED]
+        for request in followed:
+            self._asks[request].heard = time.monotonic()
+            self.ask("result", {"request": request},
+                     lambda body, error, r=request: self._on_result(r, body, error))
+        return len(followed)
+
+    def _on_result(self, request: str, body: dict | None, error: str) -> None:
+        ask = self._asks.get(request)
+        if ask is None or error:
+            return  # answered meanwhile; or the link is down again (asked again once back)
+        for epoch in body.get("epochs") or []:
+            self._route_event(request, "epoch_end", {**epoch, "missed": True})
+        if body.get("reply") is not None:
+            self._route_reply(request, "train", body["reply"], "")
+        elif not body.get("running"):
+            self._route_reply(request, "train", None, _(GONE))
+
+    def _check_quiet(self) -> None:
+        followed = [ask for ask in self._asks.values() if ask.name in FOLLOWED]
+        if not followed:
+            self._quiet.stop()
+        elif (self.where == "remote" and self.state == "ready"
+              and any(time.monotonic() - ask.heard > QUIET_S for ask in followed)):
+            self.reattach()
 
     def _announce_ready(self) -> None:
         if self.state == "ready":
             self.ready.emit()
 
     def _on_state_changed(self, state: str, detail: str) -> None:
+        back = self.state == "lost" and state == "ready"
         self.state, self.detail = state, detail
+        if back:
+            self.reattach()
         if state == "ready":
             self.ready.emit()
         elif state == "failed":

@@ -3,8 +3,8 @@
 Left: the model builder and training settings. Right: tabs for training curves, the model's
 graph, evaluation, weights and drawing. TensorFlow lives in the engine, a process of its own
 (ui/engine_link.py), started as the window is made so its import overlaps the first paint; what
-needs it is enabled when ``state.engine.ready`` fires. The status bar shows the engine's state and
-its device.
+needs it is enabled when ``state.engine.ready`` fires. The status bar shows where the engine runs
+and its device; the Engine menu (ui/engine_menu.py) moves the window to a remote engine and back.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core.project import Project
 from workbench.core.templates import DEFAULT_TEMPLATE, load_template
-from workbench.i18n import N_, _
+from workbench.i18n import _
 from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
 from workbench.ui.tasks import shutdown_within
@@ -78,8 +78,10 @@ class MainWindow(QMainWindow):
         self._create_menus()
         self._engine_label = QLabel(_("Engine: starting…"), self, objectName="engineStatus")
         self.statusBar().addPermanentWidget(self._engine_label)
-        self._show_engine_state(self.state.engine.state, self.state.engine.detail)
-        self.state.engine.state_changed.connect(self._show_engine_state)
+        from workbench.ui.engine_menu import EngineMenu
+
+        # Engine ▸ Connect / Use the local engine / Reattach / Watch; it keeps the label.
+        self.engine_menu = EngineMenu(self, self._engine_label)
         self.state.engine.failed.connect(self._on_engine_failed)
         self.state.data.failed.connect(self._on_dataset_failed)
         for message in (self.state.bus.status_message, self.state.edit_refused):
@@ -106,16 +108,6 @@ class MainWindow(QMainWindow):
     def engine_link(self):
         """The link to the engine the window works with (``state.engine``)."""
         return self.state.engine
-
-    def _show_engine_state(self, state: str, detail: str) -> None:
-        shown = {"starting": N_("starting…"), "restarting": N_("restarting…"),
-                 "failed": N_("stopped")}
-        what = (detail or _("ready")) if state == "ready" else \
-            _(shown[state]) if state in shown else state
-        self._engine_label.setText(_("Engine: {state}").format(state=what))
-        self._engine_label.setToolTip(detail)
-        if state in ("restarting", "failed") and detail:
-            self.statusBar().showMessage(detail, 15000)
 
     # Panels: each lives in its own module under workbench/ui/ ------------------------------------
 
@@ -345,6 +337,7 @@ class MainWindow(QMainWindow):
         self.training_panel.shutdown()
         shutdown_within(self)  # every other task of the window's panels: cancelled and joined
         self.state.engine.close()
+        self.engine_menu.close()  # a remote engine: disconnected (its runs go on there)
         event.accept()
 
 

@@ -22,6 +22,11 @@ class StatusBarView(QStatusBar):
         self._permanent.append(widget)
         super().addPermanentWidget(widget, stretch)
 
+    def removeWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt API
+        if widget in self._permanent:
+            self._permanent.remove(widget)
+        super().removeWidget(widget)
+
     def message_width(self) -> int:
         """The pixels a message may take: up to the first permanent widget."""
         right = self.width() - _MARGIN
