@@ -273,7 +273,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
     "workbench.ui.builder.settings": {
         "workbench.core.datasets.dataset_names",
         "workbench.core.datasets.describe",
-        "workbench.core.distribute.device_choices",
     },
     "workbench.ui.dataset.panel": {"workbench.actions.explore.augment"},
     "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},

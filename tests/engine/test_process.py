@@ -66,6 +66,11 @@ def test_spawn_ping_a_tiny_run_and_the_device(engine, states):
     assert states[0] == ("starting", "")
     assert engine.detail.startswith(("CPU (", "GPU ("))  # e.g. "GPU (NVIDIA H100 80GB HBM3)"
     assert engine.device["kind"] in ("CPU", "GPU")
+    # What the window's Devices offers: with no GPU, TensorFlow started with its CPU split in two.
+    choices = engine.device["choices"]
+    assert choices[0] == ["One device", 1]
+    if engine.device["kind"] == "CPU":
+        assert choices[-1] == ["Mirrored over 2 logical CPU devices", 2]
 
 
 def test_a_killed_engine_is_one_line_and_restarted(engine, states):

@@ -25,11 +25,34 @@ def test_device_choices_follow_what_tensorflow_sees():
     assert device_choices(seen(2, 1))[-1] == ("Mirrored over 2 GPUs", 2)
 
 
-def test_a_run_mirrored_over_the_devices_chosen(qtbot, window):
+def offered(chooser) -> list[tuple[str, int]]:
+    return [(chooser.itemText(i), chooser.itemData(i)) for i in range(chooser.count())]
+
+
+def test_the_choices_are_the_engines(qtbot, app_engine, monkeypatch):
+    """The window never asks TensorFlow itself: a GPU engine's answer is what it offers."""
+    import dataclasses
+
+    from workbench.ui.main_window import MainWindow
+
+    handlers = app_engine.server.handlers
+    four = {"kind": "GPU", "name": "Test GPU", "count": 4,
+            "choices": device_choices(seen(4, 1))}
+    monkeypatch.setitem(handlers, "device", dataclasses.replace(
+        handlers["device"], fn=lambda call: {"device": four}))
+    w = MainWindow(load_dataset=False)
+    qtbot.addWidget(w)
+    chooser = w.findChild(QComboBox, "devicesChooser")
+    qtbot.waitUntil(lambda: chooser.count() == 4, timeout=10_000)
+    assert offered(chooser)[-1] == ("Mirrored over 4 GPUs", 4)
+
+
+def test_a_run_mirrored_over_the_devices_chosen(qtbot, window, app_engine):
     w, state = window, window.state
     chooser = w.findChild(QComboBox, "devicesChooser")
+    qtbot.waitUntil(lambda: chooser.count() > 1, timeout=10_000)  # the engine's answer
     offered = [(chooser.itemText(i), chooser.itemData(i)) for i in range(chooser.count())]
-    assert offered == device_choices()
+    assert offered == [tuple(c) for c in app_engine.request("device")["device"]["choices"]]
     # TensorFlow started with the CPU split as the window splits it (tests/conftest.py), here as
     # in the whole suite: a run is really mirrored over 2 devices.
     assert offered[-1] == (f"Mirrored over {WINDOW_CPU_DEVICES} logical CPU devices",

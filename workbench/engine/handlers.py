@@ -70,18 +70,25 @@ class EngineState:
 
 
 def describe_device() -> dict:
-    """``{"kind": "GPU"|"CPU", "name", "count"}``: where this engine's TensorFlow computes."""
+    """``{"kind": "GPU"|"CPU", "name", "count", "choices"}``: where this engine's TensorFlow
+    computes, and what a run can be mirrored over (``core.distribute.device_choices``: [label,
+    devices] pairs). Where there is no GPU, TensorFlow starts with its CPU split in two logical
+    devices (they cannot be made later), so that a run can be mirrored over two."""
+    from workbench.core.distribute import device_choices, split_cpu
     from workbench.core.tf_loader import load_tensorflow
 
-    tf, _keras = load_tensorflow()
+    tf, _keras = load_tensorflow(setup=split_cpu)
+    choices = [[label, n] for label, n in device_choices(tf)]
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         try:
             name = tf.config.experimental.get_device_details(gpus[0]).get("device_name")
         except Exception:  # noqa: BLE001 - a name is a nicety
             name = None
-        return {"kind": "GPU", "name": name or gpus[0].name, "count": len(gpus)}
-    return {"kind": "CPU", "name": _cpu_name(), "count": os.cpu_count() or 1}
+        return {"kind": "GPU", "name": name or gpus[0].name, "count": len(gpus),
+                "choices": choices}
+    return {"kind": "CPU", "name": _cpu_name(), "count": os.cpu_count() or 1,
+            "choices": choices}
 
 
 def _cpu_name() -> str:

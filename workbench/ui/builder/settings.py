@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from PyQt5 import sip
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -247,10 +248,20 @@ class TrainingSettingsPanel(QScrollArea):
             self.dataset.setToolTip(current)
 
     def _fill_devices(self) -> None:
-        """The devices TensorFlow sees (only 'One device' until it has loaded)."""
-        from workbench.core import distribute, tf_loader
+        """What a run can be mirrored over, as the engine's TensorFlow sees it (its ``device``
+        reply): only 'One device' until the engine answers."""
+        if self.devices.count() == 0:
+            self._show_devices([("One device", 1)])
+        if self.state.engine.loaded:
+            self.state.engine.ask("device", {}, self._on_device)
 
-        choices = distribute.device_choices() if tf_loader.is_loaded() else [("One device", 1)]
+    def _on_device(self, body: dict | None, _error: str) -> None:
+        if sip.isdeleted(self) or body is None:
+            return  # (no engine: 'One device' stays)
+        choices = [(str(label), int(n)) for label, n in body["device"].get("choices") or []]
+        self._show_devices(choices or [("One device", 1)])
+
+    def _show_devices(self, choices: list[tuple[str, int]]) -> None:
         self.devices.clear()
         for label, n in choices:
             self.devices.addItem(_(label), n)
