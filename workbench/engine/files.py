@@ -235,7 +235,9 @@ def _report(state, call: Call, folder: Path) -> dict:
 
     body = call.body
     target = folder / _file_name(body)
-    written = write_report(_project(body), target, named_dataset(body, 0),
+    seed = body.get("seed", 0)
+    written = write_report(_project(body), target,
+                           named_dataset(body, seed if type(seed) is int else 0),
                            _model(body, required=False), None,
                            str(body.get("template_key") or ""))
     return {"file": as_bytes(Path(written.path).read_bytes()), "name": target.name,

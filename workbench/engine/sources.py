@@ -44,7 +44,8 @@ def build(source: tuple, weights: list | None):
 
 def dataset(body: dict, seed: int | None):
     """The dataset a body names (``dataset``, or a file sent before: ``dataset_hash``), cut to
-    ``subset`` when given."""
+    ``subset`` when given (one ``Dataset.subset`` call's arguments, or a list of them: the calls
+    that cut the caller's copy, ``ui.engine_data.named_body``)."""
     from workbench.core.datasets import load_dataset
 
     name = body.get("dataset")
@@ -56,8 +57,12 @@ def dataset(body: dict, seed: int | None):
         name = str(cached_path(body["dataset_hash"]))
     data = load_dataset(name, seed=seed or 0, allow_download=bool(body.get("download", True)))
     subset = body.get("subset")
-    if subset is not None:
-        data = data.subset(*[int(n) for n in subset])
+    if subset:  # one subset call's arguments, or the list of the caller's calls in order
+        if not isinstance(subset, list) or not all(isinstance(n, (int, list)) for n in subset):
+            raise EngineRequestError(_("subset is a list of subset calls (n_train, n_test, "
+                                       "seed)"))
+        for args in subset if isinstance(subset[0], list) else [subset]:
+            data = data.subset(*[int(n) for n in args])
     return data
 
 

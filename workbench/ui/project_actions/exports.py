@@ -27,6 +27,7 @@ from workbench.actions.report import ReportWritten
 from workbench.core.export import write_history_csv
 from workbench.core.project import weights_path
 from workbench.core.run_text import percent
+from workbench.ui.engine_data import EngineData
 from workbench.ui.plot_export import export_plot
 
 # The plots File ▸ Export can write, by their Qt object names (DESIGN.md contracts).
@@ -75,8 +76,8 @@ class EngineExport(QObject):
             self.on_progress(body["fraction"], body["text"])
 
     def _done(self, reply: dict | None, error: str) -> None:
-        if not self.running or sip.isdeleted(self):
-            return
+        if not self.running or sip.isdeleted(self) or QApplication.instance() is None:
+            return  # cancelled, or its window (the app) has gone
         if not error:
             try:
                 written = write_returned(self.path, reply["file"], bool(reply.get("folder")))
@@ -304,15 +305,28 @@ class ExportMixin:
         if path is None:
             return None
         trained = self.state.trained
-        body = {"project": self.state.project.to_dict(), "dataset": self.state.project.dataset,
+        body = {"project": self.state.project.to_dict(),
                 "template_key": self.state.path.stem if self.state.path is not None else "",
                 **(trained.model_body() if trained.has_model else {})}
-        self._export(
-            "report", path, body,
-            on_result=lambda written: self._status(
-                f"Wrote the report of run {written.run_id} to {written.path}"
-                + (f" ({'; '.join(written.notes)})" if written.notes else "")),
-            on_error=lambda text: self.warn(f"The report was not written: {text}"))
+        self._status(f"Writing {path.name}…", 0)
+
+        def write(named: dict | None, error: str) -> None:
+            if error:
+                self.warn(f"The report was not written: {error}")
+                return
+            self._export(
+                "report", path, {**body, **named},
+                on_result=lambda written: self._status(
+                    f"Wrote the report of run {written.run_id} to {written.path}"
+                    + (f" ({'; '.join(written.notes)})" if written.notes else "")),
+                on_error=lambda text: self.warn(f"The report was not written: {text}"))
+
+        # The window's dataset, as the engine can load it (a file sent once by its hash).
+        if getattr(self, "_report_data", None) is None:
+            self._report_data = EngineData(self)
+        data = self.state.data
+        name = data.name or self.state.project.dataset
+        self._report_data.ensure(self.state.engine, dataset, name, data.seed, write)
         return path
 
     def export_history(self) -> Path | None:
