@@ -83,9 +83,10 @@ class ConnectDialog(QDialog):
         self.menu = menu
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(_(
-            "On the GPU machine: <tt>workbench engine --listen 127.0.0.1:5555</tt>; here: "
-            "<tt>ssh -L 5555:127.0.0.1:5555 THAT-MACHINE</tt>.<br>Give its connection file "
-            "(copied here), the line it printed, or the file's contents:"), self, wordWrap=True))
+            "On the GPU machine: <tt>workbench&nbsp;engine&nbsp;--listen&nbsp;127.0.0.1:5555</tt>; "
+            "here: <tt>ssh&nbsp;-N&nbsp;-L&nbsp;5555:127.0.0.1:5555&nbsp;THAT-MACHINE</tt>.<br>"
+            "Give its connection file (copied here), the line it printed, or the file's "
+            "contents:"), self, wordWrap=True))
         self.text = QPlainTextEdit(self, objectName="engineConnectionText")
         self.text.setPlaceholderText("~/engine-5555.json")  # not translated: a path
         self.text.setFixedHeight(90)

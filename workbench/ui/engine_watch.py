@@ -27,7 +27,8 @@ class WatchDialog(QDialog):
         self.heading = QLabel(_("Asking the engine for its run…"), self,
                               objectName="watchHeading", wordWrap=True)
         layout.addWidget(self.heading)
-        self.plot = pg.PlotWidget(self, objectName="watchPlot")
+        self.plot = pg.PlotWidget(self, objectName="watchPlot", background="w")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", _("epoch"))
         self.plot.addLegend()
         self.curves = {name: self.plot.plot([], [], name=name, symbol="o", symbolSize=5,
@@ -60,8 +61,11 @@ class WatchDialog(QDialog):
                 self._add_epoch(each["epoch"], each["logs"])
         elif name == "epoch_end":
             self._add_epoch(body["epoch"], body["logs"])
-        elif name == "batch_end":
+        elif name in ("batch_end", "batches"):  # each batch, or a window's coalesced ones
             loss = (body.get("logs") or {}).get("loss")
+            points = body.get("points")
+            if points is not None and len(points):
+                loss = float(points[-1][1])  # (x, loss, metric) rows
             where = (_("Epoch {epoch} of {epochs} · batch {batch}") if self.total else
                      _("Epoch {epoch} · batch {batch}")).format(
                 epoch=body["epoch"] + 1, epochs=self.total, batch=body["batch"] + 1)
