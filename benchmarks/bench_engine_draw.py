@@ -1,6 +1,6 @@
 """Draw over the engine: stroke → probabilities on the Draw tab, with the model in a spawned
-engine process, beside today's views' model in the window's own process; idle and while the
-CNN trains.
+engine process (loopback TCP), beside the same engine in the window's own process (the
+in-process transport); idle and while the CNN trains.
 
 A '2' is drawn on the Draw tab's real 280x280 canvas (bench_draw's strokes); after every stroke
 segment the tab updates as the debounce timer would (``DrawPanel.update_prediction``: preprocess,
@@ -8,7 +8,8 @@ the model's answer, the 28×28 preview and the bars) and its own latency is read
   engine      the window holds an ``EngineLink`` to ``python -m workbench.engine`` (spawned,
               loopback TCP, signed JSON + a 28×28 float32 buffer); the MNIST CNN lives there;
               this process never imports TensorFlow (checked);
-  in-process  today's path: the views' model on a thread of this process.
+  in-process  the same engine in this process (``InProcessEngine``: its server on a thread,
+              inproc:// transport, the same signing and checks), as the UI tests run it.
 Under training, the same process trains the CNN meanwhile (the engine: a ``train`` request on its
 jobs lane; in-process: ``actions.train`` on a thread, as the window's worker does).
 
@@ -72,13 +73,15 @@ def draw_timed(app, panel, rounds: int, until=None) -> list[float]:
     return times
 
 
-def make_panel(project, link=None):
+def make_panel(project, engine):
+    """The Draw tab of a project state whose engine is ``engine`` (the app's, for this case: no
+    other engine is spawned meanwhile)."""
     from workbench.ui.draw.panel import DrawPanel
+    from workbench.ui.engine_link import set_shared_engine
     from workbench.ui.state import ProjectState
 
+    set_shared_engine(engine)
     state = ProjectState(project)
-    if link is not None:
-        state.trained.attach_engine(link)
     panel = DrawPanel(state)
     panel.set_samples_path(Path(os.devnull).parent / "workbench-bench-unused.npz")
     panel.show()
@@ -94,7 +97,6 @@ def train_body(spec: dict, samples: int, epochs: int) -> dict:
 
 def bench_engine(app, project, args, results) -> list:
     from workbench.engine.lifecycle import EngineProcess
-    from workbench.ui.engine_link import EngineLink
 
     spec = project.model.to_dict()
     start = time.perf_counter()
@@ -104,7 +106,7 @@ def bench_engine(app, project, args, results) -> list:
         weights = engine.request("train", train_body(spec, 600, 1), timeout=600)["weights"]
         print(f"engine: a 1-epoch CNN trained (TensorFlow imported meanwhile) after "
               f"{time.perf_counter() - start:.2f} s; device {engine.request('device')['device']}")
-        panel = make_panel(project, EngineLink(engine))
+        panel = make_panel(project, engine)
         panel.state.trained.set_weights(0, weights, spec)
         results["engine, idle"] = draw_timed(app, panel, args.rounds)
         epochs = threading.Event()
@@ -129,11 +131,15 @@ def bench_in_process(app, project, weights, args, results) -> None:
     from workbench.core.spec import TrainConfig
     from workbench.core.tf_loader import load_tensorflow
     from workbench.core.training import TrainingControl
+    from workbench.engine.inprocess import InProcessEngine
 
     spec = project.model.to_dict()
     load_tensorflow()
-    panel = make_panel(project)
+    engine = InProcessEngine()  # the same server and handlers on a thread, over inproc://
+    panel = make_panel(project, engine)
     panel.state.trained.set_weights(0, weights, spec)
+    if not wait_first_answer(app, panel):
+        print("in-process: no answer from the engine's views model")
     results["in-process, idle"] = draw_timed(app, panel, args.rounds)
     body = train_body(spec, args.train_samples, 1000)
     dataset = load_dataset("mnist-embedded", allow_download=False).subset(*body["subset"])
@@ -149,7 +155,22 @@ def bench_in_process(app, project, weights, args, results) -> None:
     result = runs[0].outcome.result
     print(f"in-process: the run meanwhile trained {result.epochs_completed} epochs and "
           f"{result.partial_batches} batches ({result.status})")
-    panel.state.trained.views_model.shutdown(10)
+    panel.state.trained.clear()
+    engine.close()
+
+
+def wait_first_answer(app, panel, timeout_s: float = 60.0) -> bool:
+    """The engine has built and traced the model (its first answer), so round 0 is not that."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        app.processEvents()
+        try:
+            if panel.state.trained.predict_digit(np.zeros((28, 28), np.float32), None) \
+                    is not None:
+                return True
+        except ValueError:
+            time.sleep(0.05)
+    return False
 
 
 def main() -> int:
