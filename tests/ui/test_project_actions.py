@@ -580,3 +580,22 @@ def test_a_panels_model_argument_is_read_here_and_loaded_by_the_engine(qtbot, ma
                       "zip archive)"]
     adopt_model_file(w.state, tmp_path / "missing.keras", failed.append)
     assert failed[-1] == f"{tmp_path / 'missing.keras'}: no such file"  # here, at once
+
+
+def test_closing_right_after_save_waits_for_the_trained_weights(qtbot, make_window, tmp_path):
+    """The engine makes the .keras after Save returns; a window closed at once still writes it."""
+    from workbench.core.build import build_model
+
+    w = make_window()
+    state = w.state
+    state.trained.set_weights(0, build_model(state.spec).get_weights(), state.spec.to_dict())
+    path = tmp_path / "quick.json"
+    assert w.project_actions.save_to(path)
+    assert w.project_actions._weights_writes  # asked, not yet written
+    w.show()
+    w.close()  # no events processed between the Save and the close
+    assert weights_path(path).is_file() and not w.project_actions._weights_writes
+    from workbench.core.modelio import load_model
+
+    assert_same_weights(load_model(weights_path(path), compile=False).get_weights(),
+                        state.trained.weights)
