@@ -168,6 +168,28 @@ def test_a_window_that_trains_does_not_switch(qtbot, make_window, listening):
     assert refused(qtbot, window, listening.file) == ("Stop the training first: a run cannot "
                                                       "move to another engine")
     window.state.set_busy(False)
+    connect(qtbot, window, listening.file)
+    window.state.set_busy(True)
+    assert not window.engine_menu.use_local() and window.state.engine.where == "remote"
+    assert window.statusBar().currentMessage().startswith("Stop the training first")
+    window.state.set_busy(False)
+
+
+def test_the_views_model_follows_the_window_to_the_remote_engine(qtbot, make_window,
+                                                                 listening):
+    """What the window keeps in its engine (the trained model Draw asks) is sent again to the
+    engine it moves to: the panels see a restart, no wiring of their own."""
+    window = make_window()
+    views = window.state.trained.engine_views
+    spec = {"input_shape": [784], "layers": [
+        {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]}
+    weights = [np.full((784, 10), 0.01, np.float32), np.arange(10, dtype=np.float32)]
+    views.load("tiny", ("spec", spec), weights)
+    assert views.handle not in listening.state.sources
+    connect(qtbot, window, listening.file)
+    qtbot.waitUntil(lambda: views.handle in listening.state.sources, timeout=30_000)
+    output = views.predict(np.zeros((28, 28), np.float32))
+    assert int(np.argmax(output)) == 9  # the weights sent: the largest bias wins
 
 
 class Forward:
@@ -175,7 +197,7 @@ class Forward:
     refuses new ones until ``restore()`` (zmq reconnects by itself then)."""
 
     def __init__(self, port: int):
-        self.target, self.up = port, threading.Event()
+        self.target, self.up, self.pattern = port, threading.Event(), None
         self.up.set()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -197,16 +219,19 @@ class Forward:
                 threading.Thread(target=self._pipe, args=(a, b), name="engine-test-pipe",
                                  daemon=True).start()
 
-    @staticmethod
-    def _pipe(source, sink):
+    def _pipe(self, source, sink):
         try:
             while data := source.recv(65536):
+                if self.pattern is not None and self.pattern in data and source.getpeername()[
+                        1] == self.target:
+                    self.pattern = None
+                    self.drop()
+                    return
                 sink.sendall(data)
         except OSError:
             pass
 
-    def cut(self):
-        self.up.clear()
+    def drop(self):
         sockets, self.sockets = self.sockets, []
         for each in sockets:
             try:
@@ -214,6 +239,15 @@ class Forward:
                 each.close()
             except OSError:
                 pass
+
+    def lose_once(self, pattern: bytes):
+        """The first message from the engine holding ``pattern`` is lost with the connection;
+        zmq reconnects at once (too soon for the link to count as lost)."""
+        self.pattern = pattern
+
+    def cut(self):
+        self.up.clear()
+        self.drop()
 
     def restore(self):
         self.up.set()
@@ -267,6 +301,33 @@ def test_a_dropped_link_is_said_and_the_run_reattached_with_the_epochs_missed(
     assert sorted(numbers) == list(range(reply["epochs_completed"])) == sorted(set(numbers))
     missed = [e for e in epochs if e.get("missed")]
     assert len(missed) >= 3 and all(e["logs"]["loss"] > 0 for e in missed)
+
+
+def test_an_epoch_lost_on_a_link_that_drops_unnoticed_comes_with_the_reply(
+        qtbot, make_window, listening, tmp_path, monkeypatch):
+    from workbench.ui import engine_link
+
+    monkeypatch.setattr(engine_link, "QUIET_S", 2.0)  # were the reply lost too
+    forward = Forward(listening.port)
+    window = make_window()
+    try:
+        connect(qtbot, window, variant(listening, tmp_path, port=forward.port))
+        link = window.state.engine
+        qtbot.waitUntil(lambda: link.loaded, timeout=30_000)
+        forward.lose_once(b'"name":"epoch_end"')
+        epochs, ended = [], []
+        body = {**tiny_run(4), "subset": [2048, 64]}
+        body["config"]["batch_size"] = 16
+        link.ask("train", body, lambda reply, error: ended.append((reply, error)),
+                 lambda name, event: name == "epoch_end" and epochs.append(event))
+        qtbot.waitUntil(lambda: bool(ended), timeout=120_000)
+    finally:
+        forward.close()
+    assert forward.pattern is None  # an epoch's end was lost on the way
+    reply, error = ended[0]
+    assert error == "" and reply["status"] == "completed" and link.state == "ready"
+    assert sorted(e["epoch"] for e in epochs) == [0, 1, 2, 3]
+    assert [e["epoch"] for e in epochs if e.get("missed")] != []
 
 
 def test_reattach_through_the_menu_and_the_link_back(qtbot, make_window, listening, tmp_path):

@@ -127,6 +127,7 @@ class _Ask:
     on_event: Callable | None
     epochs: set = field(default_factory=set)  # a followed run's epochs heard
     heard: float = field(default_factory=time.monotonic)
+    checked: bool = False  # its reply came with epochs unheard: the engine was asked for them
 
 
 class EngineLink(QObject):
@@ -267,8 +268,25 @@ class EngineLink(QObject):
 
     def _route_reply(self, request: str, _name: str, body, error: str) -> None:
         ask = self._asks.pop(request, None)
-        if ask is not None and ask.done is not None:
+        if ask is None:
+            return
+        if (ask.name in FOLLOWED and not error and not ask.checked
+                and len(ask.epochs) < int(body.get("epochs_completed") or 0)):
+            # An epoch's end was lost on a link that dropped and came back unnoticed: its
+            # logs first (the engine keeps them with the reply), then the reply.
+            ask.checked = True
+            self._asks[request] = ask
+            self.ask("result", {"request": request},
+                     lambda answer, why: self._on_last_result(request, body, answer, why))
+            return
+        if ask.done is not None:
             ask.done(None if error else body, error)
+
+    def _on_last_result(self, request: str, reply: dict, body: dict | None, error: str) -> None:
+        if not error:  # else the reply alone: its record holds every epoch anyway
+            for epoch in body.get("epochs") or []:
+                self._route_event(request, "epoch_end", {**epoch, "missed": True})
+        self._route_reply(request, "train", reply, "")
 
     # A run followed across a dropped link ------------------------------------------------------
 
@@ -286,6 +304,7 @@ class EngineLink(QObject):
         ask = self._asks.get(request)
         if ask is None or error:
             return  # answered meanwhile; or the link is down again (asked again once back)
+        ask.checked = True
         for epoch in body.get("epochs") or []:
             self._route_event(request, "epoch_end", {**epoch, "missed": True})
         if body.get("reply") is not None:
