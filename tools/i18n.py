@@ -37,7 +37,8 @@ DOMAINS = ("core", "ui")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 COMMENT_TAGS = ("TRANSLATORS:",)
 PO_WIDTH = 100
-PERCENT = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
+# No space flag: "95.4 % over" is no placeholder, though Babel flags it python-format.
+PERCENT = re.compile(r"%(?:\(\w+\))?[-#0+]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
 
 
 def sources(domain: str) -> list[Path]:
@@ -132,10 +133,13 @@ class Problems:
         return [(name, found) for name, found in vars(self).items() if found]
 
 
+def _plain(value):
+    """A message's id or string, hashable (read_mo gives a plural's forms as a list)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def _key(message) -> tuple:
-    # A plural's forms: a tuple from a .po, a list from a .mo.
-    msgid = tuple(message.id) if isinstance(message.id, list) else message.id
-    return (msgid, message.context)
+    return (_plain(message.id), message.context)
 
 
 def _shown(key) -> str:
@@ -196,8 +200,8 @@ def check_catalog(domain, language, catalog, template, with_mo=True) -> Problems
 
 
 def mo_contents(catalog) -> dict:
-    return {_key(m): tuple(m.string) if isinstance(m.string, list) else m.string
-            for m in catalog if m.id and translated(m) and not m.fuzzy}
+    return {_key(m): _plain(m.string) for m in catalog
+            if m.id and translated(m) and not m.fuzzy}
 
 
 def mo_mismatches(po: Path, catalog: Catalog) -> list:

@@ -88,8 +88,8 @@ def cmd_tensorboard(args) -> int:
     try:
         from tensorboard import program
     except ImportError:
-        raise CliError(_("TensorBoard is not installed: {PACKAGE_HINT}").format(
-                           PACKAGE_HINT=PACKAGE_HINT)) from None
+        raise CliError(_("TensorBoard is not installed: {hint}").format(
+                           hint=_(PACKAGE_HINT))) from None
     board = program.TensorBoard()
     board.configure(argv=[None, "--logdir", str(folder), "--host", args.host,
                           "--port", str(args.port)])

@@ -178,7 +178,8 @@ def save_trained(args, out: Path, project, record: dict, write_model, backup) ->
         backup.publish([(staged_model, model_path), (staged_project, project_path)])
     except (OSError, ProjectError) as exc:
         why = str(exc) if isinstance(exc, ProjectError) else (
-            f"{exc.filename or out}: cannot be written ({exc.strerror or exc})")
+            _("{filename}: cannot be written ({reason})").format(
+                filename=exc.filename or out, reason=exc.strerror or exc))
         raise ActionError(_("{why}; the trained run is kept: once that is mended, --resume "
                             "{folder}").format(why=why, folder=backup.folder)) from None
     return {"model": str(model_path), "project": str(project_path)}
@@ -289,8 +290,8 @@ def cmd_train(args) -> int:
     board = cli_report.tensorboard_options(args, worker)  # train's tensorboard_dir, ...
     dataset = _load_dataset(project.dataset, project.training.seed)
     _preflight(preflight(project.model, report, project.training, dataset))  # Train's checks
-    starting = (f"Backing up after every epoch to {backup.folder} "  # once the run starts
-                f"(if the run is killed: --resume {backup.folder})")
+    starting = (_("Backing up after every epoch to {folder} (if the run is killed: "
+                  "--resume {folder})").format(folder=backup.folder))
     clear_backup(args, backup)
     try:
         run = train(project.model, project.training, dataset, project.dataset,

@@ -15,6 +15,7 @@ import numpy as np
 from workbench.core.catalogue import layer_type
 from workbench.core.datasets.splits import validation_indices
 from workbench.core.spec import ModelSpec
+from workbench.i18n import _
 
 SPLITS = ("train", "validation", "test")
 # Layers that may stand before the augmentation layers and are applied with them (a Reshape
@@ -140,7 +141,7 @@ def augment(spec: ModelSpec, sample, n: int = 8, seed: int = 0) -> np.ndarray:
 
     prefix = augmentation_spec(spec)
     if prefix is None:
-        raise ValueError("the model has no augmentation layers at its start")
+        raise ValueError(_("the model has no augmentation layers at its start"))
     model = build_seeded_model(prefix, seed, name="augmentation_preview")
     batch = np.repeat(np.asarray(sample, dtype=np.float32)[None], n, axis=0)
     out = np.asarray(model(batch, training=True))

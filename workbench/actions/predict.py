@@ -32,7 +32,7 @@ def read_output(output) -> tuple[np.ndarray, str]:
     """``(probabilities, note)`` of one digit from the model's raw output for it."""
     v = np.asarray(output, dtype=np.float64).reshape(-1)
     if v.size == 0 or not np.isfinite(v).all():
-        raise ValueError("The model's output is not a number (NaN or infinite).")
+        raise ValueError(_("The model's output is not a number (NaN or infinite)."))
     probs, note = read_probabilities(v[None, :])
     return probs[0], note
 

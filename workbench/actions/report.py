@@ -119,8 +119,8 @@ def render_report(project, dataset, model=None, run_id: int | None = None,
                        "weights are left out of run {run}'s report").format(last=last, run=run.id))
         model = None
     elif model is None:
-        notes.append("no trained weights (train, or save the project after training): the "
-                     "test-split figures and the weights are left out")
+        notes.append(_("no trained weights (train, or save the project after training): the "
+                       "test-split figures and the weights are left out"))
     from workbench.core.spec import ModelSpec
 
     spec = project.model
@@ -130,7 +130,7 @@ def render_report(project, dataset, model=None, run_id: int | None = None,
         except Exception:  # noqa: BLE001 - an old or hand-edited record: the project's model
             spec = project.model
     context = {
-        "title": project.name or "Workbench project", "run": run,
+        "title": project.name or _("Workbench project"), "run": run,
         "created": time.strftime("%Y-%m-%d %H:%M"),
         "model": model_section(spec),
         "data": dataset_section(dataset, run.training),

@@ -60,9 +60,10 @@ def check_storage_url(url: str) -> None:
     """SweepError for a storage URL that cannot hold a sweep, before anything opens it."""
     parsed = _parsed(url)
     if parsed is None:
-        extra = " (an '@' in the password is written %40)" if url.count("@") > 1 else ""
-        raise SweepError(f"the sweep storage {shown_url(url)} is not a storage URL "
-                         "(dialect://user:password@host[:port]/database, or sqlite:///FILE)"
+        extra = _(" (an '@' in the password is written %40)") if url.count("@") > 1 else ""
+        raise SweepError(_("the sweep storage {url} is not a storage URL "
+                           "(dialect://user:password@host[:port]/database, or "
+                           "sqlite:///FILE)").format(url=shown_url(url))
                          + extra)
     if parsed.get_backend_name() != "sqlite":
         return

@@ -106,7 +106,7 @@ class Backup:
             raise BackupError(_("{folder}: cannot be used as a backup folder ({reason})").format(
                                   folder=shown(self.folder), reason=exc.strerror or exc)) from None
         if stat.S_ISLNK(mode):
-            return "a link (links are not followed where the Workbench writes)"
+            return _("a link (links are not followed where the Workbench writes)")
         return None if stat.S_ISDIR(mode) else "a file"
 
     def check_new(self) -> None:
@@ -141,11 +141,11 @@ class Backup:
             raise BackupError(_("nothing to resume in {folder}: no such folder").format(
                                   folder=shown(self.folder)))
         if self._empty():
-            done = "it is empty"
+            done = _("it is empty")
             if self.folder.name.endswith(".backup"):
                 try:  # a backup's name: what a run killed as it removed its backup leaves
                     self.folder.rmdir()
-                    done = "it was empty (its run was saved), and is removed"
+                    done = _("it was empty (its run was saved), and is removed")
                 except OSError:
                     pass
             raise BackupError(_("nothing to resume in {folder}: {done}").format(
@@ -342,7 +342,8 @@ def _unfit(exc: BaseException, folder: Path) -> str:
         detail = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
         detail = re.sub(r"<[^>]*>", "", detail)[:200]
     if isinstance(exc, OSError):
-        return (f"the backup in {shown(folder)} cannot be read ({shown(detail)}); it is kept as "
-                "it is")
-    return (f"the backup's weights do not fit this model: {shown(detail)} (was {shown(folder)} "
-            "made by another model?); the backup is kept as it is")
+        return (_("the backup in {folder} cannot be read ({detail}); it is kept as it is").format(
+                    folder=shown(folder), detail=shown(detail)))
+    return (_("the backup's weights do not fit this model: {detail} (was {folder} made "
+              "by another model?); the backup is kept as it is").format(
+                detail=shown(detail), folder=shown(folder)))

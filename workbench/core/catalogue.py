@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.i18n import N_, _
+
 ACTIVATIONS = (
     "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "swish", "softplus",
     "softsign", "leaky_relu", "relu6", "hard_sigmoid", "mish", "exponential",
@@ -50,45 +52,46 @@ class Param:
         """Return why ``value`` is not acceptable, or None when it is."""
         if value is None:
             if self.required:
-                return "is required (Keras has no default for it)"
-            return None if (self.optional or self.kind == "regularizer") else "must be set"
+                return _("is required (Keras has no default for it)")
+            return None if (self.optional or self.kind == "regularizer") else _("must be set")
         kind = self.kind
         if kind == "bool":
-            return None if isinstance(value, bool) else "must be true or false"
+            return None if isinstance(value, bool) else _("must be true or false")
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                return "must be a whole number"
+                return _("must be a whole number")
             if abs(value) > INT32_MAX:  # TensorFlow sizes are int32
-                return f"must be at most {INT32_MAX:,}"
+                return _("must be at most {limit:,}").format(limit=INT32_MAX)
             return self._check_range(value)
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return "must be a number"
+                return _("must be a number")
             if value != value or value in (float("inf"), float("-inf")):
-                return "must be a finite number"
+                return _("must be a finite number")
             return self._check_range(value)
         if kind in ("choice", "initializer"):
             if value not in self.choices:
-                return f"must be one of {', '.join(map(str, self.choices))}"
+                return _("must be one of {choices}").format(
+                    choices=", ".join(map(str, self.choices)))
             return None
         if kind in ("ints", "shape"):
             if isinstance(value, int) and not isinstance(value, bool) and kind == "ints":
                 value = (value,) * self.length
             if not isinstance(value, (list, tuple)) or not value:
-                return "must be a list of whole numbers"
+                return _("must be a list of whole numbers")
             if self.length and len(value) != self.length:
-                return f"must have {self.length} values"
+                return _("must have {count} values").format(count=self.length)
             for v in value:
                 if isinstance(v, bool) or not isinstance(v, int):
-                    return "must be a list of whole numbers"
+                    return _("must be a list of whole numbers")
                 if kind == "ints" and v < 1:
-                    return "values must be at least 1"
+                    return _("values must be at least 1")
                 if v > INT32_MAX:  # TensorFlow's kernels take int32 sizes and strides
-                    return f"values must be at most {INT32_MAX:,}"
+                    return _("values must be at most {limit:,}").format(limit=INT32_MAX)
                 if kind == "shape" and v < 1 and v != -1:
-                    return "sizes must be positive (or -1 for 'the rest')"
+                    return _("sizes must be positive (or -1 for 'the rest')")
             if kind == "shape" and list(value).count(-1) > 1:
-                return "may use -1 only once"
+                return _("may use -1 only once")
             return None
         if kind == "regularizer":
             return check_regularizer(value)
@@ -96,12 +99,12 @@ class Param:
 
     def _check_range(self, value: float) -> str | None:
         if self.minimum is not None and value < self.minimum:
-            return f"must be at least {self.minimum:g}"
+            return _("must be at least {minimum:g}").format(minimum=self.minimum)
         if self.maximum is not None:
             if self.exclusive_max and value >= self.maximum:
-                return f"must be less than {self.maximum:g}"
+                return _("must be less than {maximum:g}").format(maximum=self.maximum)
             if value > self.maximum:
-                return f"must be at most {self.maximum:g}"
+                return _("must be at most {maximum:g}").format(maximum=self.maximum)
         return None
 
 
@@ -109,18 +112,18 @@ def check_regularizer(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dict) or value.get("class_name") not in REGULARIZERS:
-        return 'must be none or {"class_name": "L1"|"L2"|"L1L2", "config": {...}}'
+        return _('must be none or {"class_name": "L1"|"L2"|"L1L2", "config": {...}}')
     config = value.get("config") or {}
     if not isinstance(config, dict):
-        return 'needs a "config" object such as {"l2": 0.01}'
+        return _('needs a "config" object such as {"l2": 0.01}')
     for key, factor in config.items():
         if key not in ("l1", "l2"):
-            return f"has an unknown setting {key!r}"
+            return _("has an unknown setting {key!r}").format(key=key)
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
                 0 <= factor <= MAX_REGULARIZER):
             # Larger factors swamp the loss until it overflows to NaN, which reads as a learning
             # rate problem; say it here instead.
-            return f"factors must be numbers from 0 to {MAX_REGULARIZER:g}"
+            return _("factors must be numbers from 0 to {limit:g}").format(limit=MAX_REGULARIZER)
     return None
 
 
@@ -176,7 +179,8 @@ def _copy(value: Any) -> Any:
 # Reusable parameter definitions -----------------------------------------------------------------
 
 
-def _activation(default: str = "linear", help: str = "Function applied to the output") -> Param:
+def _activation(default: str = "linear",
+                help: str = N_("Function applied to the output")) -> Param:
     return Param("activation", "choice", default, help, choices=ACTIVATIONS)
 
 
@@ -188,50 +192,50 @@ def _reg(name: str, help: str) -> Param:
     return Param(name, "regularizer", None, help)
 
 
-_USE_BIAS = Param("use_bias", "bool", True, "Add a learned bias to each output")
-_KERNEL_INIT = _initializer("kernel_initializer", "glorot_uniform", "How the weights start")
-_BIAS_INIT = _initializer("bias_initializer", "zeros", "How the biases start")
-_KERNEL_REG = _reg("kernel_regularizer", "Penalty on the weights (L1/L2) against overfitting")
-_BIAS_REG = _reg("bias_regularizer", "Penalty on the biases")
-_UNITS = Param("units", "int", None, "Number of neurons (outputs)", minimum=1, maximum=100_000,
+_USE_BIAS = Param("use_bias", "bool", True, N_("Add a learned bias to each output"))
+_KERNEL_INIT = _initializer("kernel_initializer", "glorot_uniform", N_("How the weights start"))
+_BIAS_INIT = _initializer("bias_initializer", "zeros", N_("How the biases start"))
+_KERNEL_REG = _reg("kernel_regularizer", N_("Penalty on the weights (L1/L2) against overfitting"))
+_BIAS_REG = _reg("bias_regularizer", N_("Penalty on the biases"))
+_UNITS = Param("units", "int", None, N_("Number of neurons (outputs)"), minimum=1, maximum=100_000,
                required=True)
 _RATE = Param(
-    "rate", "float", None, "Fraction of inputs set to zero during training",
+    "rate", "float", None, N_("Fraction of inputs set to zero during training"),
     minimum=0.0, maximum=1.0, exclusive_max=True, required=True,
 )
 _PADDING = Param(
     "padding", "choice", "valid",
-    "'valid': no padding, output shrinks; 'same': pad so the output keeps the input size",
+    N_("'valid': no padding, output shrinks; 'same': pad so the output keeps the input size"),
     choices=PADDINGS,
 )
-_FILL = Param("fill_mode", "choice", "reflect", "How points outside the image are filled",
+_FILL = Param("fill_mode", "choice", "reflect", N_("How points outside the image are filled"),
               choices=FILL_MODES)
-_INTERP = Param("interpolation", "choice", "bilinear", "How new pixels are computed",
+_INTERP = Param("interpolation", "choice", "bilinear", N_("How new pixels are computed"),
                 choices=INTERPOLATIONS)
 
 
 def _pool(class_name: str, help: str, pool_size_required: bool) -> LayerType:
     # Keras: MaxPooling2D(pool_size=(2, 2)) but AveragePooling2D(pool_size) has no default.
     pool_size = Param("pool_size", "ints", None if pool_size_required else [2, 2],
-                      "Window size (height, width)", length=2, required=pool_size_required)
-    return LayerType(class_name, "Pooling", help, (
+                      N_("Window size (height, width)"), length=2, required=pool_size_required)
+    return LayerType(class_name, N_("Pooling"), help, (
         pool_size,
-        Param("strides", "ints", None, "Step between windows; empty = the pool size",
+        Param("strides", "ints", None, N_("Step between windows; empty = the pool size"),
               length=2, optional=True),
         _PADDING,
     ), suggested={"pool_size": [2, 2]}, input_rank=3)
 
 
 def _recurrent(class_name: str, help: str) -> LayerType:
-    return LayerType(class_name, "Recurrent", help, (
-        Param("units", "int", None, "Size of the hidden state", minimum=1, maximum=10_000,
+    return LayerType(class_name, N_("Recurrent"), help, (
+        Param("units", "int", None, N_("Size of the hidden state"), minimum=1, maximum=10_000,
               required=True),
-        _activation("tanh", "Activation of the state update"),
+        _activation("tanh", N_("Activation of the state update")),
         Param("return_sequences", "bool", False,
-              "Output the state at every time step (needed to stack recurrent layers)"),
-        Param("dropout", "float", 0.0, "Dropout on the inputs", minimum=0.0, maximum=1.0,
+              N_("Output the state at every time step (needed to stack recurrent layers)")),
+        Param("dropout", "float", 0.0, N_("Dropout on the inputs"), minimum=0.0, maximum=1.0,
               exclusive_max=True),
-        Param("recurrent_dropout", "float", 0.0, "Dropout on the recurrent state",
+        Param("recurrent_dropout", "float", 0.0, N_("Dropout on the recurrent state"),
               minimum=0.0, maximum=1.0, exclusive_max=True),
         _USE_BIAS,
         _KERNEL_INIT,
@@ -241,127 +245,137 @@ def _recurrent(class_name: str, help: str) -> LayerType:
 
 def _augmentation(class_name: str, help: str, params: tuple[Param, ...],
                   suggested: dict[str, Any]) -> LayerType:
-    return LayerType(class_name, "Augmentation", help, (*params, _FILL, _INTERP),
+    return LayerType(class_name, N_("Augmentation"), help, (*params, _FILL, _INTERP),
                      suggested=suggested, input_rank=3, training_only=True, passes_through=True)
 
 
 def _merge(class_name: str, help: str) -> LayerType:
-    return LayerType(class_name, "Merge", help, merges=True)
+    return LayerType(class_name, N_("Merge"), help, merges=True)
 
 
 _LAYERS: tuple[LayerType, ...] = (
     # Core
-    LayerType("Dense", "Core", "Fully connected layer: every input feeds every neuron", (
+    LayerType("Dense", N_("Core"), N_("Fully connected layer: every input feeds every neuron"), (
         _UNITS, _activation(), _USE_BIAS, _KERNEL_INIT, _BIAS_INIT, _KERNEL_REG, _BIAS_REG,
     ), suggested={"units": 64}),
-    LayerType("Activation", "Core", "Applies an activation function on its own", (
-        Param("activation", "choice", None, "Function applied to the output",
+    LayerType("Activation", N_("Core"), N_("Applies an activation function on its own"), (
+        Param("activation", "choice", None, N_("Function applied to the output"),
               choices=ACTIVATIONS, required=True),
     ), suggested={"activation": "relu"}),
-    LayerType("Flatten", "Reshaping", "Flattens an image or sequence into one long vector",
+    LayerType("Flatten", N_("Reshaping"), N_("Flattens an image or sequence into one long vector"),
               passes_through=True),
-    LayerType("Reshape", "Reshaping", "Gives the same values a new shape (e.g. 784 → 28×28×1)", (
+    LayerType("Reshape", N_("Reshaping"),
+              N_("Gives the same values a new shape (e.g. 784 → 28×28×1)"), (
         Param("target_shape", "shape", None,
-              "New shape without the batch axis; the total size must stay the same",
+              N_("New shape without the batch axis; the total size must stay the same"),
               required=True),
     ), suggested={"target_shape": [28, 28, 1]}, passes_through=True),
-    LayerType("Dropout", "Regularization",
-              "Randomly drops inputs while training, against overfitting", (_RATE,),
+    LayerType("Dropout", N_("Regularization"),
+              N_("Randomly drops inputs while training, against overfitting"), (_RATE,),
               suggested={"rate": 0.2}, training_only=True, passes_through=True),
-    LayerType("GaussianNoise", "Regularization", "Adds random noise while training", (
-        Param("stddev", "float", None, "Standard deviation of the noise", minimum=0.0,
+    LayerType("GaussianNoise", N_("Regularization"), N_("Adds random noise while training"), (
+        Param("stddev", "float", None, N_("Standard deviation of the noise"), minimum=0.0,
               required=True),
     ), suggested={"stddev": 0.1}, training_only=True, passes_through=True),
-    LayerType("SpatialDropout2D", "Regularization",
-              "Drops whole feature maps of an image while training", (_RATE,),
+    LayerType("SpatialDropout2D", N_("Regularization"),
+              N_("Drops whole feature maps of an image while training"), (_RATE,),
               suggested={"rate": 0.2}, input_rank=3, training_only=True, passes_through=True),
     # Convolution
-    LayerType("Conv2D", "Convolution",
-              "2-D convolution: learns small filters that slide over an image", (
-        Param("filters", "int", None, "Number of filters (output channels)", minimum=1,
+    LayerType("Conv2D", N_("Convolution"),
+              N_("2-D convolution: learns small filters that slide over an image"), (
+        Param("filters", "int", None, N_("Number of filters (output channels)"), minimum=1,
               maximum=4096, required=True),
-        Param("kernel_size", "ints", None, "Filter size (height, width)", length=2,
+        Param("kernel_size", "ints", None, N_("Filter size (height, width)"), length=2,
               required=True),
-        Param("strides", "ints", [1, 1], "Step of the filter (height, width)", length=2),
+        Param("strides", "ints", [1, 1], N_("Step of the filter (height, width)"), length=2),
         _PADDING, _activation(), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
     ), suggested={"filters": 32, "kernel_size": [3, 3], "activation": "relu"}, input_rank=3),
-    LayerType("Conv1D", "Convolution", "1-D convolution over a sequence", (
-        Param("filters", "int", None, "Number of filters", minimum=1, maximum=4096,
+    LayerType("Conv1D", N_("Convolution"), N_("1-D convolution over a sequence"), (
+        Param("filters", "int", None, N_("Number of filters"), minimum=1, maximum=4096,
               required=True),
-        Param("kernel_size", "ints", None, "Filter length", length=1, required=True),
-        Param("strides", "ints", [1], "Step of the filter", length=1),
+        Param("kernel_size", "ints", None, N_("Filter length"), length=1, required=True),
+        Param("strides", "ints", [1], N_("Step of the filter"), length=1),
         _PADDING, _activation(), _USE_BIAS, _KERNEL_INIT, _KERNEL_REG,
     ), suggested={"filters": 32, "kernel_size": [3], "activation": "relu"}, input_rank=2),
-    LayerType("UpSampling2D", "Convolution", "Repeats rows and columns to enlarge an image", (
-        Param("size", "ints", [2, 2], "Factor (height, width)", length=2),
+    LayerType("UpSampling2D", N_("Convolution"),
+              N_("Repeats rows and columns to enlarge an image"), (
+        Param("size", "ints", [2, 2], N_("Factor (height, width)"), length=2),
     ), input_rank=3),
-    LayerType("ZeroPadding2D", "Convolution", "Adds rows and columns of zeros around an image", (
-        Param("padding", "ints", [1, 1], "Rows and columns added on each side", length=2),
+    LayerType("ZeroPadding2D", N_("Convolution"),
+              N_("Adds rows and columns of zeros around an image"), (
+        Param("padding", "ints", [1, 1], N_("Rows and columns added on each side"), length=2),
     ), input_rank=3),
     # Pooling
-    _pool("MaxPooling2D", "Keeps the largest value in each window (downsamples an image)",
+    _pool("MaxPooling2D", N_("Keeps the largest value in each window (downsamples an image)"),
           pool_size_required=False),
-    _pool("AveragePooling2D", "Averages each window (downsamples an image)",
+    _pool("AveragePooling2D", N_("Averages each window (downsamples an image)"),
           pool_size_required=True),
-    LayerType("MaxPooling1D", "Pooling", "Keeps the largest value in each window of a sequence", (
-        Param("pool_size", "int", 2, "Window length", minimum=1),
+    LayerType("MaxPooling1D", N_("Pooling"),
+              N_("Keeps the largest value in each window of a sequence"), (
+        Param("pool_size", "int", 2, N_("Window length"), minimum=1),
         _PADDING,
     ), input_rank=2),
-    LayerType("GlobalAveragePooling2D", "Pooling",
-              "Averages each feature map to one number (image → vector)", input_rank=3),
-    LayerType("GlobalMaxPooling2D", "Pooling",
-              "Keeps the largest value of each feature map (image → vector)", input_rank=3),
-    LayerType("GlobalAveragePooling1D", "Pooling", "Averages over time (sequence → vector)",
+    LayerType("GlobalAveragePooling2D", N_("Pooling"),
+              N_("Averages each feature map to one number (image → vector)"), input_rank=3),
+    LayerType("GlobalMaxPooling2D", N_("Pooling"),
+              N_("Keeps the largest value of each feature map (image → vector)"), input_rank=3),
+    LayerType("GlobalAveragePooling1D", N_("Pooling"), N_("Averages over time (sequence → vector)"),
               input_rank=2),
     # Normalization
-    LayerType("BatchNormalization", "Normalization",
-              "Normalises activations over the batch; speeds up and stabilises training", (
-        Param("momentum", "float", 0.99, "Momentum of the moving average", minimum=0.0,
+    LayerType("BatchNormalization", N_("Normalization"),
+              N_("Normalises activations over the batch; speeds up and stabilises training"), (
+        Param("momentum", "float", 0.99, N_("Momentum of the moving average"), minimum=0.0,
               maximum=1.0),
-        Param("epsilon", "float", 0.001, "Small number added to the variance", minimum=0.0),
+        Param("epsilon", "float", 0.001, N_("Small number added to the variance"), minimum=0.0),
     )),
-    LayerType("LayerNormalization", "Normalization", "Normalises each sample over its features", (
-        Param("epsilon", "float", 0.001, "Small number added to the variance", minimum=0.0),
+    LayerType("LayerNormalization", N_("Normalization"),
+              N_("Normalises each sample over its features"), (
+        Param("epsilon", "float", 0.001, N_("Small number added to the variance"), minimum=0.0),
     )),
     # Recurrent
-    _recurrent("LSTM", "Long short-term memory over a sequence (timesteps, features)"),
-    _recurrent("GRU", "Gated recurrent unit over a sequence (timesteps, features)"),
-    _recurrent("SimpleRNN", "Plain recurrent layer over a sequence (timesteps, features)"),
+    _recurrent("LSTM", N_("Long short-term memory over a sequence (timesteps, features)")),
+    _recurrent("GRU", N_("Gated recurrent unit over a sequence (timesteps, features)")),
+    _recurrent("SimpleRNN", N_("Plain recurrent layer over a sequence (timesteps, features)")),
     # Merge (two or more inputs, named in the layer's "inbound"; Keras checks their shapes)
-    _merge("Add", "Adds its inputs element by element (a skip connection)"),
-    LayerType("Concatenate", "Merge", "Joins its inputs along one axis (parallel branches)", (
-        Param("axis", "int", -1, "The axis to join along (-1: the last, the channels)",
+    _merge("Add", N_("Adds its inputs element by element (a skip connection)")),
+    LayerType("Concatenate", N_("Merge"),
+              N_("Joins its inputs along one axis (parallel branches)"), (
+        Param("axis", "int", -1, N_("The axis to join along (-1: the last, the channels)"),
               minimum=-8, maximum=8),
     ), merges=True),
-    _merge("Multiply", "Multiplies its inputs element by element (a gate)"),
-    _merge("Average", "Averages its inputs element by element"),
-    _merge("Subtract", "Subtracts its second input from its first (exactly two inputs)"),
-    _merge("Maximum", "Keeps the largest of its inputs element by element"),
-    _merge("Minimum", "Keeps the smallest of its inputs element by element"),
+    _merge("Multiply", N_("Multiplies its inputs element by element (a gate)")),
+    _merge("Average", N_("Averages its inputs element by element")),
+    _merge("Subtract", N_("Subtracts its second input from its first (exactly two inputs)")),
+    _merge("Maximum", N_("Keeps the largest of its inputs element by element")),
+    _merge("Minimum", N_("Keeps the smallest of its inputs element by element")),
     # Augmentation (active only while training)
-    _augmentation("RandomRotation", "Rotates training images at random (only while training)", (
-        Param("factor", "float", None, "Largest rotation as a fraction of a full turn",
+    _augmentation("RandomRotation", N_("Rotates training images at random (only while training)"), (
+        Param("factor", "float", None, N_("Largest rotation as a fraction of a full turn"),
               minimum=0.0, maximum=1.0, required=True),
     ), {"factor": 0.05}),
     _augmentation("RandomZoom",
-                  "Zooms training images in or out at random (only while training)", (
-        Param("height_factor", "float", None, "Largest zoom as a fraction of the height",
+                  N_("Zooms training images in or out at random (only while training)"), (
+        Param("height_factor", "float", None, N_("Largest zoom as a fraction of the height"),
               minimum=-1.0, maximum=1.0, required=True),
-        Param("width_factor", "float", None, "Largest zoom of the width; empty = same as height",
+        Param("width_factor", "float", None,
+              N_("Largest zoom of the width; empty = same as height"),
               minimum=-1.0, maximum=1.0, optional=True),
     ), {"height_factor": 0.1}),
-    _augmentation("RandomTranslation", "Shifts training images at random (only while training)", (
-        Param("height_factor", "float", None, "Largest vertical shift as a fraction of the height",
+    _augmentation("RandomTranslation",
+                  N_("Shifts training images at random (only while training)"), (
+        Param("height_factor", "float", None,
+              N_("Largest vertical shift as a fraction of the height"),
               minimum=0.0, maximum=1.0, required=True),
         Param("width_factor", "float", None,
-              "Largest horizontal shift as a fraction of the width",
+              N_("Largest horizontal shift as a fraction of the width"),
               minimum=0.0, maximum=1.0, required=True),
     ), {"height_factor": 0.1, "width_factor": 0.1}),
 )
 
 CATALOGUE: dict[str, LayerType] = {t.class_name: t for t in _LAYERS}
 CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(t.category for t in _LAYERS))
-RANK_NAMES = {2: "a sequence (timesteps, features)", 3: "an image (height, width, channels)"}
+RANK_NAMES = {2: N_("a sequence (timesteps, features)"),
+              3: N_("an image (height, width, channels)")}  # translated where shown
 
 
 def layer_type(class_name: str) -> LayerType:

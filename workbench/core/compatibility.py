@@ -15,6 +15,7 @@ from workbench.core.fixes import Fix, insert_fix
 from workbench.core.graph import INPUT
 from workbench.core.inspect import ModelInspection, format_shape
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
+from workbench.i18n import _
 
 CLASSIFICATION_LOSSES = {
     "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "hinge",
@@ -50,27 +51,32 @@ def output_problem(output_shape, loss: str, task: str, num_classes: int,
         k = num_classes
         if loss in _PER_CLASS_LOSSES:
             if len(out) != 1:
-                return (f"the model's output is {shown}, but each label is one of {k} classes: "
-                        f"the last layer must give one score per class, shape ({k},).")
+                return (_("the model's output is {shown}, but each label is one of {k} "
+                          "classes: the last layer must give one score per class, shape "
+                          "({k},).").format(shown=shown, k=k))
             units = out[0]
             too_few = units < k if loss == "sparse_categorical_crossentropy" else units != k
             if too_few:
-                return (f"the last layer has {units} outputs but the dataset has {k} classes; "
-                        f"make the last Dense layer {k} units.")
+                return (_("the last layer has {units} outputs but the dataset has {k} "
+                          "classes; make the last Dense layer {k} units.").format(
+                            units=units, k=k))
         elif loss == "binary_crossentropy":
             if out != (1,):
-                return (f"binary_crossentropy needs one output (the probability of class 1), but "
-                        f"the model's output is {shown}: end with Dense 1 sigmoid, or use "
-                        "sparse_categorical_crossentropy.")
+                return (_("binary_crossentropy needs one output (the probability of "
+                          "class 1), but the model's output is {shown}: end with Dense 1 "
+                          "sigmoid, or use sparse_categorical_crossentropy.").format(
+                            shown=shown))
         elif loss in _REGRESSION_LOSSES and out not in ((1,), (k,)):
-            return (f"the model's output is {shown}; {loss} on {k} classes needs ({k},) (one "
-                    "score per class) or (1,).")
+            return (_("the model's output is {shown}; {loss} on {k} classes needs "
+                      "({k},) (one score per class) or (1,).").format(
+                        shown=shown, loss=loss, k=k))
     elif task == "regression":
         want = tuple(label_shape) if tuple(label_shape) else (1,)
         if out != want:
-            what = "one number" if want == (1,) else f"{want[0]} numbers"
-            return (f"the model's output is {shown}, but each target is {what}: the last layer "
-                    f"must give {format_shape(want)}.")
+            what = _("one number") if want == (1,) else f"{want[0]} numbers"
+            return (_("the model's output is {shown}, but each target is {what}: the "
+                      "last layer must give {want}.").format(
+                        shown=shown, what=what, want=format_shape(want)))
     return None
 
 
@@ -110,12 +116,14 @@ def check_output(spec: ModelSpec, report: ModelInspection | None, config: TrainC
         return OutputProblem(message)
     index, gets = found
     what = {2: "a sequence", 3: "an image"}.get(len(gets), f"{len(gets)}-axis values")
-    pooling = " (or GlobalAveragePooling2D)" if len(gets) == 3 else ""
-    message += (f" Insert Flatten{pooling} before layer {index + 1}, the first Dense, which "
-                f"gets {what} {format_shape(gets)}.")
+    pooling = _(" (or GlobalAveragePooling2D)") if len(gets) == 3 else ""
+    message += (_(" Insert Flatten{pooling} before layer {index}, the first Dense, "
+                  "which gets {what} {gets}.").format(
+                    pooling=pooling, index=index + 1, what=what, gets=format_shape(gets)))
     flatten = LayerSpec.create("Flatten")
     return OutputProblem(message, flatten, index,
-                         insert_fix(index, flatten, f"Insert Flatten before layer {index + 1}"))
+                         insert_fix(index, flatten, _("Insert Flatten before layer "
+                                                      "{index}").format(index=index + 1)))
 
 
 def check_compatibility(output_shape, config: TrainConfig, task: str, num_classes: int,
@@ -126,31 +134,35 @@ def check_compatibility(output_shape, config: TrainConfig, task: str, num_classe
     if task == "classification":
         if config.loss in ("mean_squared_error", "mean_absolute_error", "huber"):
             warnings.append(
-                f"{config.loss} on class labels trains poorly; use "
-                "sparse_categorical_crossentropy with a softmax output."
+                _("{loss} on class labels trains poorly; use "
+                  "sparse_categorical_crossentropy with a softmax output.").format(
+                    loss=config.loss)
             )
         if config.loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
             if units is not None and units != num_classes:
                 warnings.append(
-                    f"the last layer has {units} outputs but the dataset has {num_classes} "
-                    f"classes; make the last Dense layer {num_classes} units."
+                    _("the last layer has {units} outputs but the dataset has "
+                      "{num_classes} classes; make the last Dense layer {num_classes} "
+                      "units.").format(units=units, num_classes=num_classes)
                 )
             if last_activation not in (None, "softmax"):
                 warnings.append(
-                    f"the last layer's activation is {last_activation!r}; cross-entropy expects "
-                    "probabilities: use softmax on the last Dense layer."
+                    _("the last layer's activation is {last_activation!r}; "
+                      "cross-entropy expects probabilities: use softmax on the last "
+                      "Dense layer.").format(last_activation=last_activation)
                 )
         if config.loss == "binary_crossentropy" and num_classes > 2:
             warnings.append(
-                f"binary_crossentropy is for 2 classes; this dataset has {num_classes}: use "
-                "sparse_categorical_crossentropy."
+                _("binary_crossentropy is for 2 classes; this dataset has "
+                  "{num_classes}: use sparse_categorical_crossentropy.").format(
+                    num_classes=num_classes)
             )
     elif task == "regression":
         if config.loss in CLASSIFICATION_LOSSES:
             warnings.append(
-                f"{config.loss} is for class labels; this dataset is a regression task: "
-                "use mean_squared_error."
+                _("{loss} is for class labels; this dataset is a regression task: use "
+                  "mean_squared_error.").format(loss=config.loss)
             )
         if "accuracy" in config.metrics:
-            warnings.append("accuracy means nothing for regression; use the mae metric.")
+            warnings.append(_("accuracy means nothing for regression; use the mae metric."))
     return warnings

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageOps
 
+from workbench.i18n import _
+
 SIZE = 28
 # MNIST digits were scaled so the longer bounding-box side is 20 px, then placed by centre of mass.
 BOX = 20
@@ -92,12 +94,14 @@ def fit_to_input(digit28: np.ndarray, input_shape: tuple) -> np.ndarray:
         shape = shape[1:]
     if shape not in INPUT_SHAPES:
         raise ValueError(
-            f"This model expects input of shape {shape}; drawn digits are 28×28 images, "
-            "so it needs (28, 28), (784,) or (28, 28, 1)."
+            _("This model expects input of shape {shape}; drawn digits are 28×28 "
+              "images, so it needs (28, 28), (784,) or (28, 28, 1).").format(
+                shape=shape)
         )
     digit = np.asarray(digit28, dtype=np.float32)
     if digit.size != SIZE * SIZE:
-        raise ValueError(f"Expected a 28×28 digit, got an array of shape {digit.shape}.")
+        raise ValueError(_("Expected a 28×28 digit, got an array of shape {shape}.").format(
+                             shape=digit.shape))
     return digit.reshape((1, *shape))
 
 
@@ -114,7 +118,8 @@ def _to_grey(a: np.ndarray) -> np.ndarray | None:
         return _as_uint8(a)
     if a.ndim != 3 or a.shape[2] not in (3, 4):
         raise ValueError(
-            f"Expected a greyscale (H, W) or colour (H, W, 3|4) image, got shape {a.shape}."
+            _("Expected a greyscale (H, W) or colour (H, W, 3|4) image, got shape "
+              "{shape}.").format(shape=a.shape)
         )
     a = np.ascontiguousarray(_as_uint8(a))
     if a.shape[2] == 3 or int(a[:, :, 3].min()) == 255:

@@ -78,11 +78,12 @@ def device_choices(tf=None) -> list[tuple[str, int]]:
         tf, _keras = load_tensorflow()
     gpus = len(tf.config.list_logical_devices("GPU"))
     cpus = len(tf.config.list_logical_devices("CPU"))
-    choices = [("One device", 1)]
+    choices = [(_("One device"), 1)]
     if gpus > 1:
-        choices += [(f"Mirrored over {n} GPUs", n) for n in range(2, gpus + 1)]
+        choices += [(_("Mirrored over {n} GPUs").format(n=n), n) for n in range(2, gpus + 1)]
     elif not gpus:
-        choices += [(f"Mirrored over {n} logical CPU devices", n) for n in range(2, cpus + 1)]
+        choices += [(_("Mirrored over {n} logical CPU devices").format(n=n), n)
+                    for n in range(2, cpus + 1)]
     return choices
 
 
@@ -294,20 +295,20 @@ def _watch(read: int, parent: int, workers, index: int, wait_s: float) -> None: 
                 deadline = time.monotonic() + wait_s
                 continue
             if byte != b"f":
-                os.write(2, f"workbench: interrupted while worker {index} waited for the other "
-                            "workers to join\n".encode())
+                os.write(2, _("workbench: interrupted while worker {index} waited for "
+                              "the other workers to join\n").format(index=index).encode())
             return
         if _pending(parent, signal.SIGTERM):
-            os.write(2, f"workbench: terminated (SIGTERM) while worker {index} waited for the "
-                        "other workers to join\n".encode())
+            os.write(2, _("workbench: terminated (SIGTERM) while worker {index} waited "
+                          "for the other workers to join\n").format(index=index).encode())
             os.kill(parent, signal.SIGKILL)
             return
         if deadline is not None and time.monotonic() >= deadline:
             missing = [address(w) for w, up in zip(workers, answering(workers, index)) if not up]
-            who = ", ".join(missing) or "some of " + ", ".join(map(address, workers))
-            os.write(2, (f"workbench: worker(s) {who} did not join within {wait_s:g} s; "
-                         "start the same command with their --worker-index on each "
-                         "machine\n").encode())
+            who = ", ".join(missing) or _("some of ") + ", ".join(map(address, workers))
+            os.write(2, (_("workbench: worker(s) {who} did not join within {wait_s:g} "
+                           "s; start the same command with their --worker-index on each "
+                           "machine\n").format(who=who, wait_s=wait_s)).encode())
             os.kill(parent, signal.SIGKILL)
             return
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.core.datasets.splits import is_lazy
+from workbench.i18n import _
 
 PREDICT_BATCH = 2048  # samples per predict_on_batch call
 # Keras clips probabilities by the same epsilon before taking logs in its crossentropy losses.
@@ -23,15 +24,17 @@ _EPSILON = 1e-7
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
     """(num_classes, num_classes) int64 counts; rows are the true class, columns the prediction."""
-    t = _as_index(y_true, "true labels")
+    t = _as_index(y_true, _("true labels"))
     p = _as_index(y_pred, "predictions")
     if t.shape != p.shape:
-        raise ValueError(f"{t.size} true labels but {p.size} predictions.")
-    for name, v in (("true label", t), ("prediction", p)):
+        raise ValueError(_("{labels} true labels but {predictions} predictions.").format(
+                             labels=t.size, predictions=p.size))
+    for name, v in ((_("true label"), t), (_("prediction"), p)):
         if v.size and (v.min() < 0 or v.max() >= num_classes):
             raise ValueError(
-                f"A {name} of {int(v.max() if v.max() >= num_classes else v.min())} is outside "
-                f"the {num_classes} classes 0..{num_classes - 1}."
+                _("A {name} of {value} is outside the {count} classes 0..{last}.").format(
+                    name=name, value=int(v.max() if v.max() >= num_classes else v.min()),
+                    count=num_classes, last=num_classes - 1)
             )
     # One bincount over pair codes is a single pass, far faster than np.add.at for 10k samples.
     codes = t * num_classes + p
@@ -107,9 +110,10 @@ def regression_report(y_true, y_pred) -> dict:
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
     if t.size != p.size:
-        raise ValueError(f"{t.size} targets but {p.size} predictions.")
+        raise ValueError(_("{targets} targets but {predictions} predictions.").format(
+                             targets=t.size, predictions=p.size))
     if t.size == 0:
-        raise ValueError("No samples to evaluate.")
+        raise ValueError(_("No samples to evaluate."))
     # (N,), (N, 1) and (N, k) targets all become (N, k).
     p = p.reshape(t.shape)
     t2 = t.reshape(t.shape[0], -1) if t.ndim > 1 else t.reshape(-1, 1)
@@ -139,7 +143,8 @@ def class_labels(y) -> np.ndarray:
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(
-            f"Labels of shape {y.shape} are neither class numbers (N,) nor one-hot rows (N, C)."
+            _("Labels of shape {shape} are neither class numbers (N,) nor one-hot rows "
+              "(N, C).").format(shape=y.shape)
         )
     return _as_index(y, "labels")
 
@@ -166,8 +171,9 @@ def adapt_inputs(x, input_shape) -> np.ndarray:
     if None not in shape and math.prod(sample) == math.prod(shape):
         return x.reshaped(shape) if lazy else x.reshape((x.shape[0], *shape))
     raise ValueError(
-        f"The model expects samples of shape {_fmt(shape)} but the data has samples of shape "
-        f"{_fmt(sample)} ({math.prod(sample)} values each), which cannot be reshaped to fit."
+        _("The model expects samples of shape {expected} but the data has samples of shape "
+          "{got} ({values} values each), which cannot be reshaped to fit.").format(
+            expected=_fmt(shape), got=_fmt(sample), values=math.prod(sample))
     )
 
 
@@ -181,7 +187,8 @@ def model_input_shape(model) -> tuple | None:
         return None
     if len(inputs) > 1:
         raise ValueError(
-            f"This model takes {len(inputs)} inputs; evaluation works on single-input models."
+            _("This model takes {n_inputs} inputs; evaluation works on single-input "
+              "models.").format(n_inputs=len(inputs))
         )
     return tuple(inputs[0].shape[1:])
 
@@ -191,7 +198,7 @@ def predict_outputs(model, x, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     less overhead than ``model.predict``), inference mode, no progress bar."""
     x = adapt_inputs(x, model_input_shape(model))
     if len(x) == 0:
-        raise ValueError("No samples to predict.")
+        raise ValueError(_("No samples to predict."))
     parts = []
     for start in range(0, len(x), batch_size):
         out = model.predict_on_batch(x[start : start + batch_size])
@@ -200,7 +207,8 @@ def predict_outputs(model, x, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         if isinstance(out, (list, tuple)):
             if len(out) != 1:
                 raise ValueError(
-                    f"This model has {len(out)} outputs; evaluation works on single-output models."
+                    _("This model has {n_out} outputs; evaluation works on "
+                      "single-output models.").format(n_out=len(out))
                 )
             out = out[0]
         parts.append(np.asarray(out))
@@ -225,15 +233,15 @@ def read_probabilities(outputs) -> tuple[np.ndarray, str]:
         out = out[:, None]
     if out.ndim != 2:
         raise ValueError(
-            f"The model's output has shape {_fmt(out.shape[1:])} per sample; a classifier gives "
-            "one row of class scores per sample."
+            _("The model's output has shape {shape} per sample; a classifier gives one "
+              "row of class scores per sample.").format(shape=_fmt(out.shape[1:]))
         )
     if out.shape[1] == 1:
         p = out[:, 0]
         note = ""
         if p.size and (p.min() < 0.0 or p.max() > 1.0):
             p = 1.0 / (1.0 + np.exp(-p))
-            note = "output read as a logit (sigmoid applied)"
+            note = _("output read as a logit (sigmoid applied)")
         return np.column_stack([1.0 - p, p]), note
     is_prob = out.size == 0 or (
         out.min() >= -1e-6 and np.allclose(out.sum(axis=1), 1.0, rtol=0.0, atol=1e-3))
@@ -241,8 +249,8 @@ def read_probabilities(outputs) -> tuple[np.ndarray, str]:
         return np.clip(out, 0.0, 1.0), ""
     shifted = out - out.max(axis=1, keepdims=True)
     e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True), ("the last layer has no softmax: probabilities "
-                                              "are the softmax of its outputs")
+    return e / e.sum(axis=1, keepdims=True), (_("the last layer has no softmax: probabilities "
+                                                "are the softmax of its outputs"))
 
 
 def predict_probabilities(model, x, batch_size: int = PREDICT_BATCH) -> np.ndarray:
@@ -286,7 +294,8 @@ def classification_report(outputs, y, num_classes: int = 0, pairs: int = 8) -> C
     labels = class_labels(y)
     outputs = np.asarray(outputs)
     if len(labels) != len(outputs):
-        raise ValueError(f"{len(outputs)} samples but {len(labels)} labels.")
+        raise ValueError(_("{samples} samples but {labels} labels.").format(
+                             samples=len(outputs), labels=len(labels)))
     probs, note = read_probabilities(outputs.reshape(len(outputs), -1))
     n = max(int(num_classes), probs.shape[1], int(labels.max(initial=-1)) + 1)
     if probs.shape[1] < n:
@@ -328,13 +337,14 @@ def classify(model, x, y, loss=None, batch_size: int = PREDICT_BATCH,
     x = adapt_inputs(x, model_input_shape(model))
     labels = class_labels(y)
     if len(labels) != len(x):
-        raise ValueError(f"{len(x)} samples but {len(labels)} labels.")
+        raise ValueError(_("{samples} samples but {labels} labels.").format(
+                             samples=len(x), labels=len(labels)))
     outputs = predict_outputs(model, x, batch_size)
     classes = max(outputs.reshape(len(outputs), -1).shape[1], 2)  # one sigmoid unit: 2 classes
     if labels.size and labels.max() >= classes:
         raise ValueError(
-            f"The labels go up to class {int(labels.max())} but the model predicts only "
-            f"{classes} classes."
+            _("The labels go up to class {last} but the model predicts only {classes} "
+              "classes.").format(last=int(labels.max()), classes=classes)
         )
     report = classification_report(outputs, labels, num_classes)
     report.loss = _loss_value(model, x, y, labels, outputs, report, loss, batch_size)
@@ -352,7 +362,8 @@ def _loss_value(model, x, y, labels, outputs, report, loss, batch_size) -> float
             value = fn(np.asarray(target, np.float32), outputs.astype(np.float32))
         except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad pairing
             raise ValueError(
-                f"Cannot compute the loss {_loss_name(loss)!r} for these labels and outputs: {exc}"
+                _("Cannot compute the loss {loss_name!r} for these labels and outputs: "
+                  "{exc}").format(loss_name=_loss_name(loss), exc=exc)
             ) from None
         return float(np.mean(np.asarray(value)))
     compiled_loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
@@ -410,7 +421,8 @@ def _as_index(values, what: str) -> np.ndarray:
         return v.astype(np.int64)
     if v.dtype.kind == "f" and np.all(np.isfinite(v)) and np.all(v == np.round(v)):
         return v.astype(np.int64)
-    raise ValueError(f"The {what} must be whole class numbers (0, 1, 2, ...).")
+    raise ValueError(_("The {what} must be whole class numbers (0, 1, 2, ...).").format(
+                         what=what))
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

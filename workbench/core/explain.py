@@ -41,7 +41,7 @@ SMOOTHGRAD_SAMPLES = 16
 SMOOTHGRAD_NOISE = 0.15
 # Integrated Gradients' path points are sent through the model in chunks of this many.
 _CHUNK = 64
-NO_CONV = ("Grad-CAM needs a Conv2D layer (it weighs the last one's feature maps by their "
+NO_CONV = N_("Grad-CAM needs a Conv2D layer (it weighs the last one's feature maps by their "
            "gradients); this model has none. Gradients, Integrated Gradients and occlusion work "
            "for any model.")
 
@@ -78,9 +78,10 @@ def last_conv2d(model):
 def unavailable_reason(model, method: str) -> str | None:
     """Why ``model`` cannot be explained by ``method`` (None: it can)."""
     if method not in METHODS:
-        return f"unknown method {method!r}; choose one of {', '.join(METHODS)}"
+        return _("unknown method {method!r}; choose one of {methods}").format(
+                   method=method, methods=', '.join(METHODS))
     if method == "gradcam" and last_conv2d(model) is None:
-        return NO_CONV
+        return _(NO_CONV)
     return None
 
 
@@ -131,7 +132,7 @@ class Explainer:
             self.input_shape = tuple(int(d) for d in model_input_shape(model))
         except (TypeError, ValueError) as exc:
             raise ExplainError(str(exc) if isinstance(exc, ValueError) else
-                               "the model's input shape is not fixed") from None
+                               _("the model's input shape is not fixed")) from None
         self.logits = _softmax_layer(model) is not None
         self._traced: dict[str, object] = {}
 

@@ -13,6 +13,8 @@ import threading
 
 import numpy as np
 
+from workbench.i18n import _
+
 PROJECTIONS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 _BATCH = 256
 
@@ -84,11 +86,12 @@ def _trace_penultimate(model):
 def unavailable_projection(method: str) -> str | None:
     """Why ``method`` cannot project here (None: it can)."""
     if method not in PROJECTIONS:
-        return f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}"
+        return _("unknown projection {method!r}; choose one of {projections}").format(
+                   method=method, projections=', '.join(PROJECTIONS))
     if method == "tsne" and importlib.util.find_spec("sklearn") is None:
-        return "t-SNE needs scikit-learn (pip install scikit-learn)"
+        return _("t-SNE needs scikit-learn (pip install scikit-learn)")
     if method == "umap" and importlib.util.find_spec("umap") is None:
-        return "UMAP needs umap-learn, which is not installed (pip install umap-learn)"
+        return _("UMAP needs umap-learn, which is not installed (pip install umap-learn)")
     return None
 
 
@@ -100,7 +103,7 @@ def project(feats: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray
     f = np.asarray(feats, np.float64)
     n = len(f)
     if n < 3:
-        raise ValueError(f"{n} samples are too few to project")
+        raise ValueError(_("{n} samples are too few to project").format(n=n))
     if method == "pca":
         return pca(f)
     if method == "tsne":

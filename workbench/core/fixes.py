@@ -18,6 +18,7 @@ from typing import Any
 from workbench.core.catalogue import merges
 from workbench.core.graph import INPUT, Node, fresh_name
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
+from workbench.i18n import _
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ class Fix:
         """A short button label: "Insert Reshape to fix", "Insert Conv2D on 'skip'"."""
         if self.layer is None:
             what = ", ".join(f"{k} {v!r}" for k, v in self.changes.items())
-            return f"Set {what} on layer {(self.target or 0) + 1}"
+            return _("Set {what} on layer {target}").format(
+                       what=what, target=(self.target or 0) + 1)
         if self.source is None:
-            return f"Insert {self.layer.class_name} to fix"
+            return _("Insert {class_name} to fix").format(
+                       class_name=self.layer.class_name)
         return f"Insert {self.layer.class_name} on {self.source!r}"
 
     def apply(self, spec: ModelSpec) -> ModelSpec:
@@ -72,7 +75,8 @@ class Fix:
 def insert_fix(index: int, layer: LayerSpec, text: str | None = None,
                source: str | None = None) -> Fix:
     where = f" on {source!r}" if source is not None else ""
-    return Fix(text or f"Insert {layer.class_name}{where} to fix", index, layer, source)
+    return Fix(text or _("Insert {class_name}{where} to fix").format(
+                           class_name=layer.class_name, where=where), index, layer, source)
 
 
 def reshape_fix(index: int, layer: LayerSpec, incoming) -> Fix | None:
@@ -85,7 +89,8 @@ def reshape_fix(index: int, layer: LayerSpec, incoming) -> Fix | None:
     if len(target) <= len(incoming) or any(d != 1 for d in tail):
         return None
     new = incoming + tail
-    return Fix(f"Reshape to {_shape_text(new)}: the input it reshapes is {_shape_text(incoming)}",
+    return Fix(_("Reshape to {new}: the input it reshapes is {incoming}").format(
+                   new=_shape_text(new), incoming=_shape_text(incoming)),
                index, target=index, changes={"target_shape": list(new)})
 
 
@@ -101,10 +106,11 @@ def explain_merge(node: Node, shapes: dict[str, tuple], nodes: dict[str, Node],
     got = " and ".join(f"{_shape_text(shapes[s])} from {s!r}" for s in node.inbound)
     if node.class_name == "Concatenate":
         axis = node.config.get("axis", -1)
-        text = (f"Concatenate needs inputs whose shapes match except along axis {axis}; "
-                f"it gets {got}.")
+        text = (_("Concatenate needs inputs whose shapes match except along axis "
+                  "{axis}; it gets {got}.").format(axis=axis, got=got))
     else:
-        text = f"{node.class_name} needs inputs of the same shape; it gets {got}."
+        text = _("{class_name} needs inputs of the same shape; it gets {got}.").format(
+                   class_name=node.class_name, got=got)
     fix = _merge_fix(node, shapes, nodes, spec)
     if fix is not None:
         text += f" {fix.text}."
@@ -120,8 +126,9 @@ def _merge_fix(node: Node, shapes: dict[str, tuple], nodes: dict[str, Node],
             return None
         source = next(s for s in inbound if ranks[s] > 1)  # one at a time, the first
         return insert_fix(node.index, LayerSpec.create("Flatten"),
-                          f"Insert Flatten on {source!r} (its {_shape_text(shapes[source])} "
-                          "becomes a vector) before the Concatenate", source)
+                          _("Insert Flatten on {source!r} (its {shape_text} becomes a "
+                            "vector) before the Concatenate").format(
+                              source=source, shape_text=_shape_text(shapes[source])), source)
     if any(r != 3 for r in ranks.values()):
         return None
     sizes = {s: tuple(shapes[s][:2]) for s in inbound}
@@ -130,14 +137,15 @@ def _merge_fix(node: Node, shapes: dict[str, tuple], nodes: dict[str, Node],
         culprit = _valid_conv_upstream(small, node, nodes, spec)
         if culprit is not None:
             other = nodes[culprit]
-            return Fix(f"Set padding 'same' on {other.name!r} (layer {other.index + 1}) so "
-                       "that it keeps the image size", node.index, target=other.index,
+            return Fix(_("Set padding 'same' on {name!r} (layer {index}) so that it "
+                         "keeps the image size").format(
+                           name=other.name, index=other.index + 1), node.index, target=other.index,
                        changes={"padding": "same"})
         if node.class_name == "Concatenate":
             source = next(s for s in inbound if sizes[s] != sizes[small])
             return insert_fix(node.index, LayerSpec.create("Flatten"),
-                              f"Insert Flatten on {source!r} before the Concatenate "
-                              "(and on the other image inputs)", source)
+                              _("Insert Flatten on {source!r} before the Concatenate "
+                                "(and on the other image inputs)").format(source=source), source)
         big = max(inbound, key=lambda s: math.prod(d or 1 for d in sizes[s]))
         stride = _stride(sizes[big], sizes[small])
         if stride is None:
@@ -146,16 +154,19 @@ def _merge_fix(node: Node, shapes: dict[str, tuple], nodes: dict[str, Node],
         conv = LayerSpec.create("Conv2D", filters=filters, kernel_size=[1, 1],
                                 strides=[stride, stride], activation="linear")
         return insert_fix(node.index, conv,
-                          f"Insert a 1×1 Conv2D with {filters} filters and strides {stride} "
-                          f"on {big!r} (a projection shortcut) to match {small!r}", big)
+                          _("Insert a 1×1 Conv2D with {filters} filters and strides "
+                            "{stride} on {big!r} (a projection shortcut) to match "
+                            "{small!r}").format(
+                              filters=filters, stride=stride, big=big, small=small), big)
     channels = {s: shapes[s][2] for s in inbound}
     if node.class_name == "Concatenate" or len(set(channels.values())) < 2:
         return None
     target = max(channels.values())
     source = next(s for s in inbound if channels[s] != target)
     conv = LayerSpec.create("Conv2D", filters=target, kernel_size=[1, 1], activation="linear")
-    return insert_fix(node.index, conv, f"Insert a 1×1 Conv2D with {target} filters on "
-                      f"{source!r} to match the channels", source)
+    return insert_fix(node.index, conv, _("Insert a 1×1 Conv2D with {target} filters on "
+                                          "{source!r} to match the channels").format(
+                                            target=target, source=source), source)
 
 
 def _stride(big: tuple, small: tuple) -> int | None:
@@ -201,9 +212,9 @@ def _ancestors(names: list[str], nodes: dict[str, Node]) -> set[str]:
 
 def merge_hint(class_name: str) -> str:
     """Why a merge layer is not added to a stack as one more row, and where to add it."""
-    return (f"{class_name} joins two or more layers, which a plain stack cannot show: in the "
-            f"Graph tab, select them (click one, Ctrl+click the others) and choose "
-            f"⊕ Merge ▸ {class_name}")
+    return (_("{class_name} joins two or more layers, which a plain stack cannot show: "
+              "in the Graph tab, select them (click one, Ctrl+click the others) and "
+              "choose ⊕ Merge ▸ {class_name}").format(class_name=class_name))
 
 
 def merge_partner(spec: ModelSpec, shapes: dict[str, tuple | None], node: str,

@@ -29,12 +29,12 @@ from typing import Any
 
 from workbench.core.catalogue import EXACT_INPUTS, merges
 from workbench.core.errors import SpecError
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
 INPUT = "input"  # the model input's name in "inbound" lists
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-NAME_RULE = ("a letter followed by up to 63 letters, digits, '_' or '-' "
-             f"(and not {INPUT!r}, the model's input)")
+NAME_RULE = N_("a letter followed by up to 63 letters, digits, '_' or '-' (and not 'input', "
+                "the model's input)")  # translated where shown
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def check_name(name: Any, where: str, index: int | None = None) -> str:
     """``name`` if it is a usable layer name, else SpecError saying the rule."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or name == INPUT:
         raise SpecError(_("{where}: the name {name!r} is not usable: use {name_rule}").format(
-                            where=where, name=name, name_rule=NAME_RULE), index)
+                            where=where, name=name, name_rule=_(NAME_RULE)), index)
     return name
 
 

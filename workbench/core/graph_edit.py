@@ -431,7 +431,7 @@ def rename(spec: dict[str, Any], old: str, new: str) -> tuple[dict, int]:
     node = graph.node(old)
     if not isinstance(new, str) or new == INPUT or not NAME_PATTERN.fullmatch(new):
         raise GraphEditError(_("{new!r} cannot be a layer name: use {name_rule}").format(
-                                 new=new, name_rule=NAME_RULE))
+                                 new=new, name_rule=_(NAME_RULE)))
     if new != old and new in graph.nodes:
         raise GraphEditError(_("the name {new!r} is already used").format(new=new))
     del graph.nodes[old]

@@ -305,7 +305,7 @@ def import_model_file(path: str | os.PathLike) -> ImportedModel:
     try:
         model = load_model(Path(path), compile=True)
     except ModelFileError as exc:
-        if "refused" in str(exc) or "no such file" in str(exc):
+        if exc.refused:  # the file itself, not a compile setting Keras cannot restore
             raise
         # A compile setting Keras cannot restore (a custom loss) need not stop the model itself.
         try:

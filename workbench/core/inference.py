@@ -12,6 +12,7 @@ import threading
 import numpy as np
 
 from workbench.core.digits import fit_to_input
+from workbench.i18n import _
 
 
 def model_input_shape(model) -> tuple:
@@ -19,7 +20,8 @@ def model_input_shape(model) -> tuple:
     shape = model.input_shape
     if isinstance(shape, list):
         if len(shape) != 1:
-            raise ValueError(f"This model takes {len(shape)} inputs; a drawing is one image.")
+            raise ValueError(_("This model takes {n_shape} inputs; a drawing is one "
+                               "image.").format(n_shape=len(shape)))
         shape = shape[0]
     return tuple(shape[1:])
 

@@ -24,6 +24,7 @@ from workbench.core.graph import INPUT, auto_name, unused
 from workbench.core.layers import LAYER_CONSTRUCTION, make_layer
 from workbench.core.spec import LayerSpec, ModelSpec, SpecError
 from workbench.core.tf_loader import load_tensorflow
+from workbench.i18n import _
 
 
 @dataclass
@@ -119,20 +120,24 @@ def explain(layer: LayerSpec, input_shape: tuple,
                 fix = LayerSpec.create("Reshape", target_shape=[side, side, 1])
         elif needs == 2 and rank == 3:
             fix = LayerSpec.create("Reshape", target_shape=[input_shape[0], -1])
-        return (f"{name} needs {RANK_NAMES[needs]}; it gets {got}. "
-                "Add a Reshape before it.", fix)
+        return (_("{name} needs {needs}; it gets {got}. Add a Reshape before it.").format(
+                    name=name, needs=_(RANK_NAMES[needs]), got=got), fix)
     if "would be zero or negative" in text or "negative dimension" in text.lower():
-        what = "kernel" if "kernel" in layer.config or "kernel_size" in layer.config else "window"
-        return (f"{name}'s {what} is larger than its input {got}: the output would be empty. "
-                "Use a smaller size, padding 'same', or fewer pooling layers before it.", None)
+        what = (_("kernel") if "kernel" in layer.config or "kernel_size" in layer.config
+                else _("window"))
+        return (_("{name}'s {what} is larger than its input {got}: the output would be "
+                  "empty. Use a smaller size, padding 'same', or fewer pooling layers "
+                  "before it.").format(name=name, what=what, got=got), None)
     if name == "Reshape" and "total size" in text:
         target = layer.config.get("target_shape", [])
         want = math.prod(d for d in target if d != -1)
-        return (f"Reshape cannot turn {got} ({size} values) into {format_shape(target)} "
-                f"({want} values); the number of values must stay the same.", None)
+        return (_("Reshape cannot turn {got} ({size} values) into {target} ({want} "
+                  "values); the number of values must stay the same.").format(
+                    got=got, size=size, target=format_shape(target), want=want), None)
     match = re.search(r"expected (?:min_)?ndim=(\d+), found ndim=(\d+)", text)
     if match:
-        return (f"{name} expects inputs with {int(match.group(1)) - 1} axes; it gets {got}.", None)
+        return (_("{name} expects inputs with {axes} axes; it gets {got}.").format(
+                    name=name, axes=int(match.group(1)) - 1, got=got), None)
     return reason_lines(exc)[0], None
 
 
@@ -210,7 +215,8 @@ def _inspect(spec: ModelSpec, keras, check: Callable[[], None] | None) -> ModelI
     try:
         tensors = {INPUT: keras.Input(shape=tuple(spec.input_shape))}
     except Exception as exc:  # noqa: BLE001 - an unusable input shape is a user error
-        report.error = f"the input shape {format_shape(spec.input_shape)} is not usable: {exc}"
+        report.error = _("the input shape {input_shape} is not usable: {exc}").format(
+                           input_shape=format_shape(spec.input_shape), exc=exc)
         return report
     shapes = {INPUT: tuple(spec.input_shape)}
     by_name = {n.name: n for n in nodes}
@@ -257,8 +263,8 @@ def _inspect(spec: ModelSpec, keras, check: Callable[[], None] | None) -> ModelI
     if report.error is None:
         for node in unused(nodes):
             info = report.layers[node.index]
-            info.error = ("its output is not used: the model's output is the last layer; "
-                          "connect it into a later layer or a merge, or delete it")
+            info.error = (_("its output is not used: the model's output is the last layer; "
+                            "connect it into a later layer or a merge, or delete it"))
             if report.error is None:
                 report.error_index, report.error = node.index, info.error
     return report

@@ -12,6 +12,7 @@ import weakref
 import numpy as np
 
 from workbench.core.evaluation import adapt_inputs, model_input_shape
+from workbench.i18n import _
 
 # Per model, the Keras model that returns every layer's output at once; rebuilding it costs far
 # more than a forward pass, and the draw canvas asks for activations on every stroke.
@@ -26,22 +27,25 @@ def dense_unit_images(kernel, image_shape) -> np.ndarray:
     """
     k = np.asarray(kernel)
     if k.ndim != 2:
-        raise ValueError(f"Expected a Dense kernel of shape (inputs, units), got {k.shape}.")
+        raise ValueError(_("Expected a Dense kernel of shape (inputs, units), got "
+                           "{shape}.").format(shape=k.shape))
     shape = tuple(int(d) for d in image_shape)
     if len(shape) == 1:
         side = math.isqrt(shape[0])
         if side * side != shape[0]:
             raise ValueError(
-                f"The layer's {shape[0]} inputs are not a square image, so its units cannot be "
-                "shown as pictures."
+                _("The layer's {inputs} inputs are not a square image, so its units "
+                  "cannot be shown as pictures.").format(inputs=shape[0])
             )
         shape = (side, side)
     if len(shape) not in (2, 3):
-        raise ValueError(f"Cannot show units as images of shape {shape}; expected (H, W[, C]).")
+        raise ValueError(_("Cannot show units as images of shape {shape}; expected (H, "
+                           "W[, C]).").format(shape=shape))
     if k.shape[0] != math.prod(shape):
         raise ValueError(
-            f"The layer has {k.shape[0]} inputs per unit, which cannot be shown as "
-            f"{'×'.join(map(str, shape))} images ({math.prod(shape)} pixels)."
+            _("The layer has {inputs} inputs per unit, which cannot be shown as {size} "
+              "images ({pixels} pixels).").format(
+                inputs=k.shape[0], size="×".join(map(str, shape)), pixels=math.prod(shape))
         )
     units = k.T.reshape((k.shape[1], *shape))
     if units.ndim == 4:
@@ -57,13 +61,15 @@ def conv_filters(kernel, mode: str = "mean") -> np.ndarray:
     """
     k = np.asarray(kernel)
     if k.ndim != 4:
-        raise ValueError(f"Expected a Conv2D kernel of shape (kh, kw, in, out), got {k.shape}.")
+        raise ValueError(_("Expected a Conv2D kernel of shape (kh, kw, in, out), got "
+                           "{shape}.").format(shape=k.shape))
     if mode == "mean":
         per_filter = k.mean(axis=2)
     elif mode == "first":
         per_filter = k[:, :, 0, :]
     else:
-        raise ValueError(f'Unknown mode {mode!r}; use "mean" or "first".')
+        raise ValueError(_("Unknown mode {mode!r}; use \"mean\" or \"first\".").format(
+                             mode=mode))
     return np.ascontiguousarray(np.moveaxis(per_filter, -1, 0))
 
 
@@ -75,7 +81,8 @@ def tile_images(images, cols: int | None = None, pad: int = 1, fill=np.nan) -> n
     """
     imgs = np.asarray(images)
     if imgs.ndim < 3:
-        raise ValueError(f"Expected a stack of images (N, H, W), got shape {imgs.shape}.")
+        raise ValueError(_("Expected a stack of images (N, H, W), got shape {shape}.").format(
+                             shape=imgs.shape))
     n, h, w = imgs.shape[:3]
     rest = imgs.shape[3:]
     dtype = imgs.dtype if imgs.dtype.kind == "f" else np.float32
@@ -129,8 +136,9 @@ def layer_activations(model, x_one, layer_names=None) -> list[tuple[str, np.ndar
         missing = [name for name in wanted if name not in known]
         if missing:
             raise ValueError(
-                f"No layer named {', '.join(map(repr, missing))}; "
-                f"the model has {', '.join(sorted(known))}."
+                _("No layer named {missing}; the model has {known}.").format(
+                    missing=', '.join(map(repr, missing)),
+                    known=', '.join(sorted(known)))
             )
         layers = [layer for layer in layers if layer.name in set(wanted)]
     if not layers:
@@ -177,7 +185,8 @@ def activation_grid(feature_maps, cols: int | None = None, pad: int = 1, normali
         grid = np.full(rows * c, np.nan, dtype=np.float32)
         grid[:n] = a
         return grid.reshape(rows, c)
-    raise ValueError(f"Cannot draw activations of shape {a.shape}.")
+    raise ValueError(_("Cannot draw activations of shape {shape}.").format(
+                         shape=a.shape))
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -198,7 +207,8 @@ def _one_sample_batch(model, x_one) -> np.ndarray:
     has_batch = x.ndim == len(shape) + 1 and x.shape[0] == 1
     batch = x if has_batch else x[None]
     if len(batch) != 1:
-        raise ValueError(f"Expected one input sample, got {len(batch)}.")
+        raise ValueError(_("Expected one input sample, got {n_batch}.").format(
+                             n_batch=len(batch)))
     return adapt_inputs(batch, shape)
 
 

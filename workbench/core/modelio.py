@@ -33,7 +33,12 @@ warnings.filterwarnings("ignore", message="Skipping variable loading for optimiz
 
 
 class ModelFileError(Exception):
-    """One readable sentence on why a model file cannot be used."""
+    """One readable sentence on why a model file cannot be used. ``refused``: the file itself
+    is refused (missing, not a regular file, unsafe), whatever it is loaded for."""
+
+    def __init__(self, message: str, refused: bool = False):
+        super().__init__(message)
+        self.refused = refused
 
 
 # What a .keras archive's members may declare before Keras inflates them.
@@ -63,10 +68,9 @@ def check_keras_archive(path: Path) -> None:
     for info in members:
         if info.filename in ("config.json", "metadata.json") and info.file_size > _CONFIG_LIMIT:
             raise ModelFileError(
-                _("{path}: refused: its {filename} would inflate to {file_size:.1f} GiB "
+                _("{path}: refused: its {member} would inflate to {size:.1f} GiB "
                   "(a model's description is megabytes at most)").format(
-                    path=shown(path), filename=info.filename,
-                    file_size=info.file_size / GiB))
+                    path=shown(path), member=info.filename, size=info.file_size / GiB))
     assets = sum(i.file_size for i in members if i.filename.startswith("assets/"))
     free_disk = shutil.disk_usage(tempfile.gettempdir()).free
     if assets > min(_ASSETS_LIMIT, free_disk // 2):
@@ -87,42 +91,43 @@ def _load_failure(path: Path, exc: BaseException) -> ModelFileError:
         return ModelFileError(
             _("{where}: refused: the model loads an external SavedModel (a TFSMLayer), "
               "which can run code from outside the file. Only open it with Keras "
-              "directly if you trust it.").format(where=where))
+              "directly if you trust it.").format(where=where), refused=True)
     if "safe_mode" in text or "Lambda" in text or "lambda" in text:
         return ModelFileError(
             _("{where}: refused: loading this model would run Python code stored in the "
               "file (a Lambda layer). Only open it with Keras directly if you trust its "
-              "source.").format(where=where))
+              "source.").format(where=where), refused=True)
     if "Could not locate" in text or "Unknown layer" in text or "custom" in text.lower():
         return ModelFileError(_("{where}: uses custom layers or functions that are not "
                                 "part of Keras; it cannot be opened safely").format(
                                   where=where))
     unsafe = re.search(r"Not allowed: ([^;\n]+)", text)
     if unsafe:  # Keras's own guard on the weights file inside a .keras (bombs, links out)
-        return ModelFileError(_("{where}: refused: its weights file is unsafe ({rstrip})").format(
-                                  where=where,
-                                  rstrip=shown(unsafe[1].strip().rstrip('.'))))
+        return ModelFileError(_("{where}: refused: its weights file is unsafe ({reason})").format(
+                                  where=where, reason=shown(unsafe[1].strip().rstrip("."))),
+                              refused=True)
     if "could not be loaded" in text and "Example error message" in text:
         after = text.split("Example error message", 1)[1].split("\n")
         reason = next((ln.strip() for ln in after[1:] if ln.strip()), "")
-        return ModelFileError(f"{where}: the weights stored in the file do not fit its layers"
+        return ModelFileError(_("{where}: the weights stored in the file do not fit its "
+                                "layers").format(where=where)
                               + (f" ({shown(reason)})" if reason else ""))
     legacy = re.search(r"Shape mismatch in layer #\d+ \(named (.+?)\).*?expects shape "
                        r"(\(.*?\))\. Received saved weight with shape (\(.*?\))", text, re.S)
     if legacy:  # a legacy .h5's words for the same thing
         return ModelFileError(_("{where}: the weights stored in the file do not fit its "
-                                "layers (layer {legacy} expects {legacy2}, the file "
-                                "holds {legacy3})").format(
-                                  where=where, legacy=shown(legacy[1]),
-                                  legacy2=legacy[2], legacy3=legacy[3]))
+                                "layers (layer {layer} expects {expects}, the file "
+                                "holds {holds})").format(
+                                  where=where, layer=shown(legacy[1]),
+                                  expects=legacy[2], holds=legacy[3]))
     if isinstance(exc, json.JSONDecodeError):
         return ModelFileError(_("{where}: its model description is not valid JSON ({exc})").format(
                                   where=where, exc=exc))
     if isinstance(exc, (MemoryError, RecursionError)):
         return ModelFileError(_("{where}: refused: the model is too large or too deeply "
-                                "nested to load").format(where=where))
-    return ModelFileError(_("{where}: could not be loaded ({reason_lines})").format(
-                              where=where, reason_lines=shown(reason_lines(exc)[0])))
+                                "nested to load").format(where=where), refused=True)
+    return ModelFileError(_("{where}: could not be loaded ({reason})").format(
+                              where=where, reason=shown(reason_lines(exc)[0])))
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
@@ -134,7 +139,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     try:
         check_regular(path, "model", what)
     except FileRefused as exc:
-        raise ModelFileError(str(exc)) from None
+        raise ModelFileError(str(exc), refused=True) from None
     if suffix not in (".keras", ".h5", ".hdf5"):
         raise ModelFileError(_("{path}: expected a .keras (or legacy .h5) model file").format(
                                  path=shown(path)))
@@ -142,12 +147,16 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         if not zipfile.is_zipfile(path):
             raise ModelFileError(_("{path}: not a valid .keras file (it is not a Keras "
                                    "zip archive)").format(path=shown(path)))
-        check_keras_archive(path)
+        try:
+            check_keras_archive(path)
+        except ModelFileError as exc:  # the archive itself, before Keras reads it
+            exc.refused = True
+            raise
     else:
         try:
             check_hdf5(path, "model", what)
         except FileRefused as exc:
-            raise ModelFileError(str(exc)) from None
+            raise ModelFileError(str(exc), refused=True) from None
     from workbench.core.layers import LAYER_CONSTRUCTION
 
     _tf, keras = load_tensorflow()

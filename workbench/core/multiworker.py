@@ -40,6 +40,7 @@ from workbench.core.training import (
     early_stop_message,
     early_stopping,
 )
+from workbench.i18n import _
 
 
 def worker_addresses(strategy) -> list[str]:
@@ -159,11 +160,12 @@ def _check_same_run(tf, strategy, model, data: TrainingData, config: TrainConfig
             zlib.crc32(x.tobytes()), model.count_params(), config.batch_size, config.epochs]
     rows = _gather(tf, strategy, [float(v) for v in mine])
     if not (rows == rows[0]).all():
-        names = ["training samples", "validation samples", "samples", "parameters",
-                 "batch size", "epochs"]
+        names = [_("training samples"), _("validation samples"), _("samples"), _("parameters"),
+                 _("batch size"), _("epochs")]
         what = next(n for i, n in enumerate(names) if len(set(rows[:, i])) > 1)
-        raise RuntimeError(f"the workers differ in their {what}; start every worker with the "
-                           "same project, dataset and --epochs")
+        raise RuntimeError(_("the workers differ in their {what}; start every worker "
+                             "with the same project, dataset and --epochs").format(
+                               what=what))
 
 
 class _Checkpoints:
@@ -190,15 +192,17 @@ class _Checkpoints:
         low, high = min(everyone), max(everyone)
         if high - low > 1 or low == 0 < high:
             raise RuntimeError(
-                f"the workers' backups are at different epochs ({low} and {high}); resume every "
-                "worker with its own --resume folder, or start them all again without it")
+                _("the workers' backups are at different epochs ({low} and {high}); "
+                  "resume every worker with its own --resume folder, or start them all "
+                  "again without it").format(low=low, high=high))
         if mine == low:
             return low
         # Killed between two workers' saves: this one is an epoch ahead; its previous one fits.
         older = [p for p in self.manager.checkpoints if p.endswith(f"-{low}")]
         if not older:
-            raise RuntimeError(f"this worker's backup no longer holds epoch {low}; start every "
-                               "worker again without --resume")
+            raise RuntimeError(_("this worker's backup no longer holds epoch {low}; "
+                                 "start every worker again without --resume").format(
+                                   low=low))
         self.checkpoint.restore(older[0])
         return low
 
@@ -218,10 +222,10 @@ def _describe(exc: BaseException, workers: list[str]) -> str:
             or "unhealthy" in text or "Deadline" in text):
         who = ", ".join(f"worker {t} ({workers[t]})" for t in tasks if t < len(workers))
         lost = "heartbeats" if "heartbeat" in text else "connection"
-        return (f"Training failed: lost the {lost} of {who or 'another worker'}; the run cannot "
-                "go on without every worker. Start each worker again with --resume and its "
-                "backup folder")
-    return f"Training failed: {reason_lines(exc)[-1]}"
+        return (_("Training failed: lost the {lost} of {who}; the run cannot go on "
+                  "without every worker. Start each worker again with --resume and its "
+                  "backup folder").format(lost=lost, who=who or _("another worker")))
+    return _("Training failed: {detail}").format(detail=reason_lines(exc)[-1])
 
 
 def run_distributed_training(model, data: TrainingData, config: TrainConfig, strategy,
@@ -311,12 +315,15 @@ def run_distributed_training(model, data: TrainingData, config: TrainConfig, str
         epoch, batch = state["nan_at"]
         where = f"epoch {epoch}, batch {batch}" if batch else f"epoch {epoch}"
         result.status, result.nan_at = "nan", state["nan_at"]
-        result.message = (f"The loss became NaN/infinite at {where}; training stopped and the "
-                          f"weights from the last good epoch were kept. {_nan_advice(model)}")
+        result.message = (_("The loss became NaN/infinite at {where}; training stopped "
+                            "and the weights from the last good epoch were kept. "
+                            "{nan_advice}").format(
+                              where=where, nan_advice=_nan_advice(model)))
         model.set_weights(state["good"])
     elif state.get("stopped") and result.status == "completed":
         result.status = "stopped"
-        result.message = f"Stopped by a worker after {state['epochs']} epoch(s)."
+        result.message = _("Stopped by a worker after {epochs} epoch(s).").format(
+                             epochs=state['epochs'])
     result.shard_samples = state["shard"]
     listener.on_train_end(result)
     return result

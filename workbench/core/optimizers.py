@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from workbench.i18n import _
+
 # The arguments of keras.optimizers.Optimizer that every optimizer takes.
 _COMMON = {
     "weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
@@ -58,35 +60,37 @@ def config_problem(class_name: str, config: dict[str, Any]) -> str | None:
     unknown = [key for key in config if key not in accepted]
     if unknown:
         names = ", ".join(repr(key) for key in unknown)
-        return (f"{class_name} takes no argument {names} (it takes: "
-                f"{', '.join(accepted)})")
+        return (_("{class_name} takes no argument {names} (it takes: {accepted})").format(
+                    class_name=class_name, names=names, accepted=', '.join(accepted)))
     for key, value in config.items():
         problem = _value_problem(key, value, accepted[key])
         if problem:
             return f"{class_name}'s {key} {problem}, got {value!r}"
     clips = [key for key in _CLIPS if config.get(key) is not None]
     if len(clips) > 1:
-        return f"{class_name} takes only one of {', '.join(_CLIPS)} (got {', '.join(clips)})"
+        return _("{class_name} takes only one of {clips} (got {given})").format(
+                   class_name=class_name, clips=', '.join(_CLIPS), given=', '.join(clips))
     return None
 
 
 def _value_problem(key: str, value: Any, default: Any) -> str | None:
     if value is None:
-        return None if default is None else "must be set"
+        return None if default is None else _("must be set")
     kind, *bounds = _RULES[key]
     if kind == "bool":
-        return None if isinstance(value, bool) else "must be true or false"
+        return None if isinstance(value, bool) else _("must be true or false")
     if kind == "name":
-        return None if isinstance(value, str) else "must be a name"
+        return None if isinstance(value, str) else _("must be a name")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "must be a number"
+        return _("must be a number")
     if kind == "count":
         whole = isinstance(value, int) and value >= 1
-        return None if whole else "must be a whole number, 1 or more"
+        return None if whole else _("must be a whole number, 1 or more")
     low, high, low_allowed = bounds
     if not math.isfinite(value):
-        return "must be a finite number"
+        return _("must be a finite number")
     if value < low or value > high or (value == low and not low_allowed):
-        above = "at least" if low_allowed else "more than"
-        return f"must be {above} {low:g} and at most {high:g}"
+        text = (_("must be at least {low:g} and at most {high:g}") if low_allowed
+                else _("must be more than {low:g} and at most {high:g}"))
+        return text.format(low=low, high=high)
     return None

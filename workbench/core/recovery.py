@@ -28,7 +28,7 @@ from workbench.core.appdata import DATA_DIR_ENV, data_dir, legacy_dirs  # noqa: 
 from workbench.core.atomic import replacing
 from workbench.core.project import Project, ProjectError, write_atomic
 from workbench.core.safe_io import FileRefused, open_regular, read_text
-from workbench.i18n import N_
+from workbench.i18n import N_, _
 
 try:  # POSIX; elsewhere sessions of other processes are taken as ended
     import fcntl
@@ -235,7 +235,8 @@ class Recovery:
         text = f"“{self.name}”, autosaved {when}"
         last = self.checkpoint(LAST)
         if last is not None:
-            text += f", with the weights of epoch {last.epoch + 1}"
+            text += _(", with the weights of epoch {epoch}").format(
+                        epoch=last.epoch + 1)
         return text
 
     def project(self) -> Project:

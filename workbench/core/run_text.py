@@ -10,6 +10,16 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from workbench.i18n import _, ngettext
+
+# The counted nouns, each with its plural forms in the catalog (count()).
+_COUNTED = {
+    "epoch": lambda n: ngettext("{count} epoch", "{count} epochs", n),
+    "sample": lambda n: ngettext("{count} sample", "{count} samples", n),
+    "run": lambda n: ngettext("{count} run", "{count} runs", n),
+    "trial": lambda n: ngettext("{count} trial", "{count} trials", n),
+}
+
 
 def percent(value: float, digits: int = 1) -> str:
     """``0.9555`` → ``"95.6%"``: rounded half up from the value's shortest decimal form, so a
@@ -21,13 +31,16 @@ def percent(value: float, digits: int = 1) -> str:
 
 
 def count(n: int, noun: str) -> str:
-    """``"1 epoch"``, ``"2 epochs"``."""
+    """``"1 epoch"``, ``"2 epochs"`` (in the language in use for the nouns of _COUNTED)."""
+    forms = _COUNTED.get(noun)
+    if forms is not None:
+        return forms(n).format(count=n)
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def run_name(run: int | None) -> str:
     """``"run 4"``; weights that came with a file, not from a run: ``"the opened model"``."""
-    return f"run {run}" if run is not None else "the opened model"
+    return _("run {number}").format(number=run) if run is not None else _("the opened model")
 
 
 def epoch_range(initial: int, epochs: int) -> str:
@@ -70,12 +83,14 @@ def weights_text(epoch: int, partial: bool = False, last: int | None = None) -> 
     """Which weights: ``"initial weights (before training)"``, ``"after epoch 3"`` (``last``:
     ``"after epoch 3 of 5"``), ``"when stopped in epoch 4"``; ``epoch`` from 0."""
     if epoch < 0:
-        return "initial weights (before training)"
+        return _("initial weights (before training)")
     if partial:
-        return f"when stopped in epoch {epoch + 1}"
-    return f"after epoch {epoch + 1}" + (f" of {last}" if last else "")
+        return _("when stopped in epoch {epoch}").format(epoch=epoch + 1)
+    if last:
+        return _("after epoch {epoch} of {last}").format(epoch=epoch + 1, last=last)
+    return _("after epoch {epoch}").format(epoch=epoch + 1)
 
 
 def trained_text(run: int | None, epoch: int, partial: bool = False) -> str:
     """``"run 4, after epoch 3"``: the weights a view shows, and where they come from."""
-    return f"{run_name(run)}, {weights_text(epoch, partial)}"
+    return _("{run}, {weights}").format(run=run_name(run), weights=weights_text(epoch, partial))

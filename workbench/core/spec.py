@@ -437,7 +437,7 @@ def _number(value: Any, what: str, lo: float, hi: float, integer: bool = False,
                             what=what, value=value))
     if value != value or value < lo or value > hi or (exclusive_min and value == lo):
         shown = (lambda v: f"{int(v):,}") if integer else (lambda v: f"{v:g}")  # not 1e+06
-        low = f"more than {shown(lo)}" if exclusive_min else f"at least {shown(lo)}"
+        low = (_("more than {lo}") if exclusive_min else _("at least {lo}")).format(lo=shown(lo))
         raise SpecError(_("{what} must be {low} and at most {hi}, got {value!r}").format(
                             what=what, low=low, hi=shown(hi), value=value))
     return float(value) if not integer else int(value)

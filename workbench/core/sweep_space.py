@@ -274,24 +274,26 @@ def _dimension(key: str, body: Any, spec: ModelSpec) -> Dimension:
 def _training_check(key: str, kind: str, lo, hi):
     def check(value):
         if kind == "bool":
-            return None if isinstance(value, bool) else "must be true or false"
+            return None if isinstance(value, bool) else _("must be true or false")
         if kind == "choice":
             if key == "optimizer":
                 if isinstance(value, dict) or (isinstance(value, str)
                                                and value.lower() in OPTIMIZERS):
                     return None
-                return f"must be one of {', '.join(OPTIMIZERS.values())}"
+                return _("must be one of {values}").format(
+                           values=', '.join(OPTIMIZERS.values()))
             return None if value in LOSSES or value in ("mse", "mae") else (
-                f"must be one of {', '.join(LOSSES)}")
+                _("must be one of {losses}").format(losses=', '.join(LOSSES)))
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return "must be a number"
+            return _("must be a number")
         if kind == "int" and int(value) != value:
-            return "must be a whole number"
+            return _("must be a whole number")
         if value < lo or value > hi or (key == "learning_rate" and value <= 0):
             low, high = (f"{int(lo):,}", f"{int(hi):,}") if kind == "int" else (f"{lo:g}",
                                                                                  f"{hi:g}")
-            return f"must be {'more than' if key == 'learning_rate' else 'at least'} {low} " \
-                   f"and at most {high}"
+            text = (_("must be more than {low} and at most {high}") if key == "learning_rate"
+                    else _("must be at least {low} and at most {high}"))
+            return text.format(low=low, high=high)
         return None
 
     return check

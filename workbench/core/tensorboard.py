@@ -21,8 +21,9 @@ import numpy as np
 
 from workbench.core.tf_loader import load_tensorflow
 from workbench.core.training import TrainingListener
+from workbench.i18n import N_, _
 
-PACKAGE_HINT = "pip install tensorboard (the Workbench's own install brings it)"
+PACKAGE_HINT = N_("pip install tensorboard (the Workbench's own install brings it)")
 
 
 class TensorBoardMissing(Exception):
@@ -40,8 +41,8 @@ def require() -> None:
     except (ImportError, ValueError, AttributeError):  # a package left half-installed
         found = False
     if not found:
-        raise TensorBoardMissing("TensorBoard files need the tensorboard package: "
-                                 + PACKAGE_HINT)
+        raise TensorBoardMissing(_("TensorBoard files need the tensorboard package: ")
+                                 + _(PACKAGE_HINT))
 
 
 def event_folder(project_path) -> Path:

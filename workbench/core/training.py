@@ -281,9 +281,9 @@ def _nan_advice(model) -> str:
                 config = regularizer.get_config()
                 factors += [float(config.get(k) or 0) for k in ("l1", "l2")]
     if factors and max(factors) >= _LARGE_REGULARIZER:
-        return (f"Try smaller regularizer factors (the largest is {max(factors):g}), "
-                "then a lower learning rate.")
-    return "Try a lower learning rate."
+        return (_("Try smaller regularizer factors (the largest is {largest:g}), then a "
+                  "lower learning rate.").format(largest=max(factors)))
+    return _("Try a lower learning rate.")
 
 
 def run_training(model, data: TrainingData, config: TrainConfig,
@@ -357,9 +357,11 @@ def run_training(model, data: TrainingData, config: TrainConfig,
             callbacks=callbacks, verbose=0,
         )
         if failure is not None and failure.message:  # a damaged image stopped the stream
-            result = TrainingResult("failed", message=f"Training stopped: {failure.message}")
+            result = TrainingResult("failed", message=_("Training stopped: {message}").format(
+                                                          message=failure.message))
     except Exception as exc:  # noqa: BLE001 - any failure inside Keras is reported, not raised
-        message = (f"Training stopped: {failure.message}" if failure and failure.message
+        message = (_("Training stopped: {message}").format(message=failure.message)
+                   if failure and failure.message
                    else str(exc) if isinstance(exc, BackupError) else _describe_failure(exc))
         result = TrainingResult("failed", message=message)
     if restore is not None and restore.restored_epochs > state["epochs_completed"]:
@@ -376,18 +378,23 @@ def run_training(model, data: TrainingData, config: TrainConfig,
         result.status = "nan"
         result.nan_at = state["nan_at"]
         result.message = (
-            f"The loss became NaN/infinite at {where}; training stopped and the weights from "
-            f"the last good epoch were kept. {_nan_advice(model)}"
+            _("The loss became NaN/infinite at {where}; training stopped and the "
+              "weights from the last good epoch were kept. {nan_advice}").format(
+                where=where, nan_advice=_nan_advice(model))
         )
         if state["good_weights"] is not None:
             model.set_weights(state["good_weights"])
     elif result.status == "completed":
         if control.stop_requested:
             result.status = "stopped"
-            result.message = f"Stopped by the user after {state['epochs_completed']} epoch(s)"
+            result.message = _("Stopped by the user after {epochs_completed} epoch(s)").format(
+                                 epochs_completed=state['epochs_completed'])
             if result.partial_batches:
-                result.message += (f" and {result.partial_batches} of {steps} batches of epoch "
-                                   f"{state['epochs_completed'] + 1}")
+                result.message += (_(" and {partial_batches} of {steps} batches of "
+                                     "epoch {epochs_completed}").format(
+                                       partial_batches=result.partial_batches,
+                                       steps=steps,
+                                       epochs_completed=state['epochs_completed'] + 1))
             result.message += "."
         elif early is not None and early.stopped_epoch > 0:
             result.status, result.message = "early_stopped", early_stop_message(early)
@@ -411,7 +418,8 @@ def early_stopping(keras, settings: dict | None, has_val: bool):
 
 
 def early_stop_message(early) -> str:
-    return f"Early stopping at epoch {early.stopped_epoch + 1}: {early.monitor} stopped improving."
+    return _("Early stopping at epoch {stopped_epoch}: {monitor} stopped improving.").format(
+               stopped_epoch=early.stopped_epoch + 1, monitor=early.monitor)
 
 
 def _describe_failure(exc: BaseException) -> str:
@@ -419,14 +427,15 @@ def _describe_failure(exc: BaseException) -> str:
     label = re.search(r"Received a label value of (-?\d+) which is outside the valid range of "
                       r"\[0, (\d+)\)", text)
     if label:
-        return (f"Training failed: a label is {label.group(1)} but the last layer has only "
-                f"{label.group(2)} outputs. Make the last Dense layer as wide as the number of "
-                "classes.")
+        return (_("Training failed: a label is {label} but the last layer has only "
+                  "{outputs} outputs. Make the last Dense layer as wide as the number of "
+                  "classes.").format(label=label.group(1), outputs=label.group(2)))
     # TensorFlow puts its stack of Python frames first; the reason is the last plain line.
     detail = reason_lines(exc)[-1]
     if isinstance(exc, MemoryError) or "OOM" in text or "out of memory" in text.lower():
-        return "Training ran out of memory; use a smaller batch size or a smaller model."
+        return _("Training ran out of memory; use a smaller batch size or a smaller model.")
     if "shape" in detail.lower():
-        return (f"Training failed: the labels do not fit the model's output ({detail}). "
-                "Check the last layer's units and the loss.")
-    return f"Training failed: {detail}"
+        return (_("Training failed: the labels do not fit the model's output "
+                  "({detail}). Check the last layer's units and the loss.").format(
+                    detail=detail))
+    return _("Training failed: {detail}").format(detail=detail)

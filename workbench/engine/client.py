@@ -50,7 +50,8 @@ class Call:
     def result(self, timeout: float | None = None) -> dict[str, Any]:
         """The reply's body (EngineError: the request failed; TimeoutError: no reply yet)."""
         if not self._done.wait(timeout):
-            raise TimeoutError(f"the engine did not answer {self.name!r} in {timeout:g} s")
+            raise TimeoutError(_("the engine did not answer {name!r} in {timeout:g} s").format(
+                                   name=self.name, timeout=timeout))
         if not self.reply.ok:
             raise EngineError(self.reply.error)
         return self.reply.body
@@ -140,7 +141,8 @@ class EngineClient:
             try:
                 item = call._stream.get(timeout=timeout)
             except queue.Empty:
-                raise TimeoutError(f"the engine sent nothing for {name!r} in {timeout:g} s") \
+                raise TimeoutError(_("the engine sent nothing for {name!r} in "
+                                     "{timeout:g} s").format(name=name, timeout=timeout)) \
                     from None
             if item.kind == "reply" and not item.ok:
                 raise EngineError(item.error)
@@ -160,13 +162,13 @@ class EngineClient:
         """Seconds since the engine was last heard (a heartbeat answers every second)."""
         return time.monotonic() - self.last_heard
 
-    def close(self, reason: str = "the connection to the engine was closed") -> None:
+    def close(self, reason: str | None = None) -> None:
         with self._lock:
             self._closing.set()
         self._wake()
         if self._thread is not threading.current_thread():
             self._thread.join(5.0)
-        self.fail_pending(reason)
+        self.fail_pending(reason or _("the connection to the engine was closed"))
 
     def _wake(self) -> None:
         try:

@@ -89,10 +89,10 @@ class EngineProcess:
         with self._connected:
             while self.client is None:
                 if self.state in ("failed", "stopped") and self._watcher_done():
-                    raise EngineError(self.detail or "the engine is not running")
+                    raise EngineError(self.detail or _("the engine is not running"))
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    raise TimeoutError("the engine did not start in time")
+                    raise TimeoutError(_("the engine did not start in time"))
                 self._connected.wait(0.2 if left is None else min(left, 0.2))
             return self.client
 
@@ -139,7 +139,7 @@ class EngineProcess:
             self.process.kill()
             self.process.wait()
         for each in {client, self.client} - {None}:
-            each.close("the engine was closed")
+            each.close(_("the engine was closed"))
         if self._own_log and self.state != "failed":  # a failed engine's log stays, to be read
             self.log_path.unlink(missing_ok=True)
         self._set_state("stopped", "")
@@ -212,7 +212,8 @@ class EngineProcess:
         except (OSError, ValueError, KeyError, TimeoutError) as exc:
             process.kill()
             process.wait()
-            raise EngineError(self.ended_line(process.returncode, f"no handshake: {exc}")) \
+            raise EngineError(self.ended_line(process.returncode, _("no handshake: {exc}").format(
+                                                                      exc=exc))) \
                 from None
         finally:
             process.stdout.close()
@@ -223,7 +224,8 @@ class EngineProcess:
             client.close()
             process.kill()
             process.wait()
-            raise EngineError(self.ended_line(process.returncode, f"no answer: {exc}")) \
+            raise EngineError(self.ended_line(process.returncode, _("no answer: {exc}").format(
+                                                                      exc=exc))) \
                 from None
         with self._connected:
             self.client = client
@@ -297,12 +299,12 @@ def _read_line(stream, timeout: float) -> str:
     while not data.endswith(b"\n"):
         left = deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError(f"nothing in {timeout:g} s")
+            raise TimeoutError(_("nothing in {timeout:g} s").format(timeout=timeout))
         ready, _w, _x = select.select([stream], [], [], left)
         if ready:
             chunk = os.read(stream.fileno(), 4096)
             if not chunk:
-                raise OSError("it closed its output")
+                raise OSError(_("it closed its output"))
             data += chunk
     return data.decode("utf-8", "replace")
 

@@ -153,9 +153,9 @@ def _read_ours(path: Path, writing: bool = False) -> dict | None:
         except (OSError, UnicodeDecodeError, ValueError):
             data = None
     if not isinstance(data, dict) or data.get("format") != CONNECTION_FORMAT:
-        raise RemoteError(f"{shown(path)}: exists and is not a Workbench engine's connection "
-                          "file" + ("; it was left as it is (give another --connection-file)"
-                                    if writing else ""))
+        left = _("; it was left as it is (give another --connection-file)") if writing else ""
+        raise RemoteError(_("{path}: exists and is not a Workbench engine's connection "
+                            "file").format(path=shown(path)) + left)
     return data
 
 
@@ -280,7 +280,7 @@ def _connection(data: dict, path) -> Connection:
                       pid if type(pid) is int else None, str(data.get("workbench", "")))
 
 
-def connect(connection: Connection, file: str | os.PathLike = "the connection file",
+def connect(connection: Connection, file: str | os.PathLike | None = None,
             ping_timeout: float | None = None) -> tuple[EngineClient, dict]:
     """A client of the engine ``connection`` names and its answer to a signed ping; RemoteError
     in one line when the port is refused or unreachable, the engine speaks another protocol, or
@@ -306,7 +306,7 @@ def connect(connection: Connection, file: str | os.PathLike = "the connection fi
         client.close()
         raise RemoteError(_("the engine at {where} did not answer a signed ping: wrong "
                             "key in {file}, or not a Workbench engine").format(
-                              where=where, file=shown(file))) from None
+                              where=where, file=shown(file or _("the connection file")))) from None
     except EngineError as exc:  # signed, but refused: another version of the protocol
         client.close()
         raise RemoteError(_("the engine at {where} refused this Workbench: {exc}").format(

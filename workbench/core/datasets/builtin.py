@@ -12,18 +12,20 @@ import workbench
 from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.core.datasets.splits import stratified_split
 from workbench.core.feed import aligned_empty
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
 RESOURCES = Path(workbench.__file__).resolve().parent.parent / "resources"
 EMBEDDED_MNIST = RESOURCES / "datasets" / "mnist-10k.npz"
 DIGIT_NAMES = [str(d) for d in range(10)]
 
 EMBEDDED_TEST_SIZE = 2_000
-EMBEDDED_DESCRIPTION = "10,000 real MNIST digits shipped with the app (8,000 train / 2,000 test)"
-REGRESSION_LINE_DESCRIPTION = (
+# The descriptions are translated where they are used (registry.describe, the datasets).
+EMBEDDED_DESCRIPTION = N_("10,000 real MNIST digits shipped with the app (8,000 train / 2,000 "
+                          "test)")
+REGRESSION_LINE_DESCRIPTION = N_(
     "A noisy straight line, y = x + noise: 100 train / 20 test points (regression)"
 )
-RANDOM_CLASSES_DESCRIPTION = (
+RANDOM_CLASSES_DESCRIPTION = N_(
     "100 random numbers per sample with random labels 0-9 (1,000 train / 200 test): "
     "a model can only memorise"
 )
@@ -80,9 +82,9 @@ def shipped_dataset(name: str, arrays, n_test: int, seed: int, class_names,
 
 def load_mnist_embedded(seed: int = 0) -> Dataset:
     """The 10,000 digits, split 8,000 / 2,000 per class in proportion, shuffled by ``seed``."""
-    arrays = shipped_arrays(EMBEDDED_MNIST, "embedded MNIST", "tools/make_mnist_embedded.py")
+    arrays = shipped_arrays(EMBEDDED_MNIST, _("embedded MNIST"), "tools/make_mnist_embedded.py")
     return shipped_dataset("mnist-embedded", arrays, EMBEDDED_TEST_SIZE, seed, DIGIT_NAMES,
-                           EMBEDDED_DESCRIPTION)
+                           _(EMBEDDED_DESCRIPTION))
 
 
 def regression_line_arrays(seed: int = 0):
@@ -100,7 +102,7 @@ def regression_line_arrays(seed: int = 0):
 def load_regression_line(seed: int = 0) -> Dataset:
     """The classic first Keras example: fit y = x from 100 noisy points."""
     return Dataset.from_splits("regression-line", regression_line_arrays(seed), "regression",
-                               description=REGRESSION_LINE_DESCRIPTION)
+                               description=_(REGRESSION_LINE_DESCRIPTION))
 
 
 def random_classes_arrays(seed: int = 0):
@@ -117,4 +119,4 @@ def random_classes_arrays(seed: int = 0):
 def load_random_classes(seed: int = 0) -> Dataset:
     """Noise with random labels: training accuracy can rise, test accuracy stays near 10%."""
     return Dataset.from_splits("random-classes", random_classes_arrays(seed), "classification",
-                               DIGIT_NAMES, RANDOM_CLASSES_DESCRIPTION)
+                               DIGIT_NAMES, _(RANDOM_CLASSES_DESCRIPTION))

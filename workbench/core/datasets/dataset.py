@@ -48,7 +48,8 @@ class Dataset:
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+            raise ValueError(_("task must be one of {tasks}, not {task!r}").format(
+                                 tasks=TASKS, task=self.task))
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if len(x) != len(y):
@@ -78,7 +79,8 @@ class Dataset:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``n`` example inputs and their labels, spread over the classes where possible."""
         if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+            raise ValueError(_("split must be 'train' or 'test', not {split!r}").format(
+                                 split=split))
         x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
         index = stratified_pick(y, n, seed, stratify=self.is_classification)
         return x[index], y[index]
@@ -110,7 +112,8 @@ def one_hot(y, num_classes: int) -> np.ndarray:
     """Integer labels ``(N,)`` as float32 one-hot rows ``(N, num_classes)``."""
     labels = np.asarray(y).reshape(-1)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in 0..{num_classes - 1} for {num_classes} classes")
+        raise ValueError(_("labels must lie in 0..{last} for {count} classes").format(
+                             last=num_classes - 1, count=num_classes))
     encoded = np.zeros((labels.size, num_classes), dtype=np.float32)
     encoded[np.arange(labels.size), labels.astype(np.intp)] = 1.0
     return encoded

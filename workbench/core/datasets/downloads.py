@@ -24,7 +24,7 @@ import numpy as np
 
 from workbench.core.datasets.builtin import DIGIT_NAMES, scale_images
 from workbench.core.datasets.dataset import Dataset, DatasetError
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_HOST = "storage.googleapis.com"
@@ -35,11 +35,12 @@ FASHION_CLASS_NAMES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]  # fmt: skip
-MNIST_DESCRIPTION = "70,000 MNIST handwritten digits from Keras (60,000 train / 10,000 test)"
-FASHION_DESCRIPTION = (
+MNIST_DESCRIPTION = N_("70,000 MNIST handwritten digits from Keras (60,000 train / 10,000 "
+                       "test)")
+FASHION_DESCRIPTION = N_(
     "70,000 Fashion-MNIST clothing images in 10 classes (60,000 train / 10,000 test)"
 )
-EMBEDDED_HINT = "Use 'mnist-embedded' (10,000 real digits shipped with the app)"
+EMBEDDED_HINT = N_("Use 'mnist-embedded' (10,000 real digits shipped with the app)")
 
 # idx type codes (http://yann.lecun.com/exdb/mnist/): big-endian numbers after the header.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -159,7 +160,8 @@ def _download(title: str, fetch, advice: str, allow_download: bool):
     if not allow_download:
         raise DatasetError(_("{title} is not on this computer and downloading is off. "
                              "{advice}").format(title=title, advice=advice))
-    failure = f"Could not download {title} (no internet connection?). {advice}"
+    failure = _("Could not download {title} (no internet connection?). {advice}").format(
+                  title=title, advice=advice)
     if not _server_reachable():
         raise DatasetError(failure)
     from workbench.core.tf_loader import load_tensorflow
@@ -192,7 +194,8 @@ def _mnist_arrays(allow_download: bool):
                         path=path, exc=exc)
                 ) from None
     cache = _shown(keras_cache_dirs()[0])
-    advice = f"{EMBEDDED_HINT}, or put mnist.npz in {cache}"
+    advice = _("{embedded_hint}, or put mnist.npz in {cache}").format(
+                 embedded_hint=_(EMBEDDED_HINT), cache=cache)
     return _download(
         "MNIST", lambda keras: keras.datasets.mnist.load_data(), advice + ".", allow_download
     )
@@ -206,8 +209,8 @@ def _fashion_arrays(allow_download: bool) -> tuple[tuple, str]:
             return arrays, str(folder)
     cache = _shown(keras_cache_dirs()[0] / "fashion-mnist")
     advice = (
-        "Install it with 'apt-get install dataset-fashion-mnist', or put its four "
-        f"*-ubyte.gz files in {cache}."
+        _("Install it with 'apt-get install dataset-fashion-mnist', or put its four "
+          "*-ubyte.gz files in {cache}.").format(cache=cache)
     )
     arrays = _download(
         "Fashion-MNIST",
@@ -215,7 +218,7 @@ def _fashion_arrays(allow_download: bool) -> tuple[tuple, str]:
         advice,
         allow_download,
     )
-    return arrays, "Keras download"
+    return arrays, _("Keras download")
 
 
 def _image_dataset(name, arrays, class_names, description) -> Dataset:
@@ -226,12 +229,14 @@ def _image_dataset(name, arrays, class_names, description) -> Dataset:
 def load_mnist(seed: int = 0, allow_download: bool = True) -> Dataset:
     """Keras's MNIST split as published; ``seed`` is unused (nothing random)."""
     del seed
-    return _image_dataset("mnist", _mnist_arrays(allow_download), DIGIT_NAMES, MNIST_DESCRIPTION)
+    return _image_dataset("mnist", _mnist_arrays(allow_download), DIGIT_NAMES,
+                          _(MNIST_DESCRIPTION))
 
 
 def load_fashion_mnist(seed: int = 0, allow_download: bool = True) -> Dataset:
     """Fashion-MNIST as published; ``seed`` is unused (nothing random)."""
     del seed
     arrays, source = _fashion_arrays(allow_download)
-    description = f"{FASHION_DESCRIPTION}, from {source}"
+    description = _("{description}, from {source}").format(
+        description=_(FASHION_DESCRIPTION), source=source)
     return _image_dataset("fashion-mnist", arrays, FASHION_CLASS_NAMES, description)

@@ -102,7 +102,7 @@ def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int,
     else:
         x_train, x_test = scaled(x_train), scaled(x_test)
         y_train, y_test = labels[: len(y_train)], labels[len(y_train) :]
-        split = "its own test split"
+        split = _("its own test split")
     kind = f"{len(class_names)} classes" if task == "classification" else "regression"
     return Dataset(
         name=str(path),
@@ -140,9 +140,10 @@ def _check_held_out(path: Path, test, labels: np.ndarray, task: str) -> None:
     _classes, counts = np.unique(labels, return_counts=True)
     kind = ""
     if task == "classification":
-        kind = f" in {len(counts)} classes" + (", one of each," if counts.max() == 1 else "")
-    more = ("add images (two or more in each class folder)" if path.is_dir() else
-            "add samples (two or more of a class) or give x_test/y_test")
+        kind = _(" in {count} classes").format(count=len(counts)) + (
+            _(", one of each,") if counts.max() == 1 else "")
+    more = (_("add images (two or more in each class folder)") if path.is_dir() else
+            _("add samples (two or more of a class) or give x_test/y_test"))
     raise DatasetError(_("{name}: {n_labels} samples{kind} are too few to hold out a "
                          "test split; {more}.").format(
                            name=shown(path.name), n_labels=len(labels), kind=kind,

@@ -75,13 +75,15 @@ def load_image_folder(folder: Path, seed: int = 0, lazy: bool | None = None) -> 
     (width, height), grayscale, sizes = common_shape(images)
     notices = []
     if sizes > 1:
-        notices.append(
-            f"Images have {sizes} different sizes; all were resized to {width}x{height}, "
-            "the most common size" + (f" of {len(picked)} looked at." if lazy else ".")
-        )
+        looked_at = (_(" of {count} looked at.").format(count=len(picked)) if lazy else ".")
+        notices.append(_("Images have {sizes} different sizes; all were resized to "
+                         "{width}x{height}, the most common size").format(
+                           sizes=sizes, width=width, height=height) + looked_at)
     if odd:
-        shown_odd = ", ".join(odd[:3]) + (f" and {len(odd) - 3} more" if len(odd) > 3 else "")
-        notices.append(f"Decoded by their content, not their name: {shown_odd}.")
+        more = _(" and {count} more").format(count=len(odd) - 3) if len(odd) > 3 else ""
+        shown_odd = ", ".join(odd[:3]) + more
+        notices.append(_("Decoded by their content, not their name: {files}.").format(
+                           files=shown_odd))
     train, test = stratified_split(y, held_out_size(len(y)), seed)
     _check_held_out(folder, test, y, "classification")
     if lazy:
@@ -107,9 +109,11 @@ def load_image_folder(folder: Path, seed: int = 0, lazy: bool | None = None) -> 
         task="classification",
         class_names=list(files),
         description=(
-            f"{shown(folder.name)}: {len(y):,} {colour} {width}x{height} images in "
-            f"{len(files)} classes ({len(train):,} train / {len(test):,} test"
-            + (", read as used)" if lazy else ")")
+            _("{name}: {n_y:,} {colour} {width}x{height} images in {n_files} classes "
+              "({n_train:,} train / {n_test:,} test").format(
+                name=shown(folder.name), n_y=len(y), colour=colour, width=width,
+                height=height, n_files=len(files), n_train=len(train), n_test=len(test))
+            + (_(", read as used)") if lazy else ")")
         ),
         notice=" ".join(notices),
     )
@@ -217,14 +221,15 @@ def image_pixels(image) -> np.ndarray:
         low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
         if image.mode == "F":
             if not (np.isfinite(low) and np.isfinite(high)):
-                raise ValueError("the float image holds NaN or infinite values")
+                raise ValueError(_("the float image holds NaN or infinite values"))
             top = 1.0 if high <= 1.0 else 255.0
-            what = "a float image is read as 0..1 or 0..255"
+            what = _("a float image is read as 0..1 or 0..255")
         else:
             top = 65535.0
-            what = "a 16-bit image is read as 0..65535"
+            what = _("a 16-bit image is read as 0..65535")
         if low < 0 or high > top:
-            raise ValueError(f"its values run from {low:g} to {high:g}; {what}")
+            raise ValueError(_("its values run from {low:g} to {high:g}; {what}").format(
+                                 low=low, high=high, what=what))
         return np.rint(values.astype(np.float32) * np.float32(255.0 / top)).astype(np.uint8)
     if image.mode in _GRAY_MODES:
         return np.asarray(image.convert("L"))

@@ -21,6 +21,7 @@ import numpy as np
 
 from workbench.core.datasets.builtin import RESOURCES, shipped_arrays, shipped_dataset
 from workbench.core.datasets.dataset import Dataset
+from workbench.i18n import N_, _
 
 SIZE = 36
 CHARS = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -54,7 +55,7 @@ FONTS = (
          "DejaVuSerifCondensed-Bold.ttf"),
 )
 CLASS_NAMES = [font.name for font in FONTS]
-DESCRIPTION = (
+DESCRIPTION = N_(
     "36×36 letters and digits in 5 free fonts, one class per font (tutorial H): "
     "3,968 train / 992 test"
 )
@@ -91,7 +92,8 @@ def render(font_dir: Path = DEJAVU) -> dict[str, np.ndarray]:
         for weight in (font.regular, font.bold):
             path = font_dir / weight
             if not path.is_file():
-                raise FileNotFoundError(f"{path} (Debian package {font.package})")
+                raise FileNotFoundError(_("{path} (Debian package {package})").format(
+                                            path=path, package=font.package))
             for char in CHARS:
                 seen: set[bytes] = set()
                 while len(seen) < VARIANTS:  # each variant a different picture
@@ -135,6 +137,6 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 def load_fonts(path: Path, seed: int = 0) -> Dataset:
     """The glyphs split 80/20 per font, shuffled by ``seed``; pixels as float32 in [0, 1]."""
-    x, y = shipped_arrays(path, "fonts dataset", "tools/make_fonts_dataset.py")
+    x, y = shipped_arrays(path, _("fonts dataset"), "tools/make_fonts_dataset.py")
     return shipped_dataset("fonts", (x, y), round(len(y) * TEST_FRACTION), seed, CLASS_NAMES,
-                           DESCRIPTION)
+                           _(DESCRIPTION))

@@ -84,7 +84,8 @@ class Samples:
         """The same rows with each sample in another layout of the same values (784 ↔ 28×28)."""
         shape = tuple(int(d) for d in sample_shape)
         if math.prod(shape) != math.prod(self.sample_shape):
-            raise ValueError(f"cannot reshape samples of {self.sample_shape} to {shape}")
+            raise ValueError(_("cannot reshape samples of {sample_shape} to {shape}").format(
+                                 sample_shape=self.sample_shape, shape=shape))
         return Samples(self.source, self.rows, shape)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:

@@ -65,17 +65,18 @@ def _kind(path: Path) -> str | None:
 def describe(name: str | os.PathLike) -> str:
     """One line for the UI, without loading anything."""
     if isinstance(name, str) and name in _REGISTRY:
-        return _REGISTRY[name].description
+        return _(_REGISTRY[name].description)
     path = _as_path(name)
     kind = _kind(path)
     if kind == "dir":
-        return f"Images in the class sub-folders of {shown(path.name)}/"
+        return _("Images in the class sub-folders of {name}/").format(
+                   name=shown(path.name))
     if kind == "file":  # a FIFO or a device is refused in the same words as when it is loaded
         try:
             check_regular(path, "npz", N_(".npz archive"))
         except FileRefused as exc:
             raise DatasetError(f"{exc}.") from None
-        return f"Arrays from {shown(path.name)}"
+        return _("Arrays from {name}").format(name=shown(path.name))
     raise _unknown(str(name))
 
 

@@ -17,9 +17,10 @@ from workbench.core.deploy import DeployError
 from workbench.core.deploy.prepare import convert, inference_model
 from workbench.core.deploy.quiet import captured
 from workbench.core.tf_loader import load_tensorflow
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
-WAY_OUT = "export it as TFLite or SavedModel instead, or build the model without that layer"
+WAY_OUT = N_("export it as TFLite or SavedModel instead, "
+             "or build the model without that layer")  # translated where shown
 
 
 def _signature(model, batch: int | None):
@@ -34,7 +35,7 @@ def write_onnx(model, path: str | os.PathLike) -> None:
     load_tensorflow()
     source = inference_model(model)
     try:
-        convert(source, path, "onnx", "ONNX", WAY_OUT,
+        convert(source, path, "onnx", "ONNX", _(WAY_OUT),
                 lambda text: "Unsupported ops" in text or "is not supported" in text,
                 input_signature=_signature(source, None))
     except ImportError as exc:

@@ -22,7 +22,7 @@ from pathlib import Path
 from workbench.core.catalogue import CATALOGUE
 from workbench.core.deploy import DeployError
 from workbench.core.tf_loader import load_tensorflow
-from workbench.i18n import _
+from workbench.i18n import _, ngettext
 
 RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 
@@ -113,11 +113,12 @@ def refusal(converter: str, text: str, model, way_out: str) -> DeployError:
     ops = sorted(set(re.findall(r"Tensorflow op \[[^\]]*: (\w+)\] is not supported", text))
                  | set(re.findall(r"'tf\.(\w+)' op is neither", text)))
     layer = refused_layer(text, model)
-    what = f"layer {layer}" if layer else "this model"
-    detail = f" (no {converter} equivalent for the TensorFlow op{'s' if len(ops) > 1 else ''} " \
-             f"{', '.join(ops)})" if ops else ""
+    what = _("layer {name}").format(name=layer) if layer else _("this model")
+    detail = " " + ngettext("(no {converter} equivalent for the TensorFlow op {ops})",
+                            "(no {converter} equivalent for the TensorFlow ops {ops})",
+                            len(ops)).format(converter=converter, ops=", ".join(ops)) if ops else ""
     if not ops and not layer:
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "it failed")
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), _("it failed"))
         detail = f": {first[:200]}"
     return DeployError(_("the {converter} converter cannot convert {what}{detail}: "
                          "{way_out}").format(

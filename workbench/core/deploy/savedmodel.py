@@ -41,11 +41,11 @@ def _not_ours(path: Path) -> str | None:
     """Why the Workbench may not replace what is at ``path`` (None: nothing, an empty folder, or
     an export of ours that nobody added to)."""
     if path.is_symlink():
-        return "is a link (links are not followed where the Workbench writes)"
+        return _("is a link (links are not followed where the Workbench writes)")
     if not path.exists():
         return None
     if not path.is_dir():
-        return "is a file, not a SavedModel folder"
+        return _("is a file, not a SavedModel folder")
     present = _entries(path)
     if not present:
         return None
@@ -55,11 +55,12 @@ def _not_ours(path: Path) -> str | None:
     except (FileRefused, ValueError, TypeError, KeyError, AttributeError):
         listed = None
     if listed is None:
-        return f"is a folder the Workbench did not write (it has no {MANIFEST})"
+        return _("is a folder the Workbench did not write (it has no {manifest})").format(
+                   manifest=MANIFEST)
     extra = sorted(present - listed - {MANIFEST})
     if extra:
-        return (f"holds files the Workbench did not write ({', '.join(map(shown, extra[:3]))}"
-                f"{', ...' if len(extra) > 3 else ''})")
+        return (_("holds files the Workbench did not write ({files})").format(
+                    files=", ".join(map(shown, extra[:3])) + (", ..." if len(extra) > 3 else "")))
     return None
 
 
@@ -115,7 +116,7 @@ def write_saved_model(model, path: str | os.PathLike) -> None:
             failed = exc
     if failed is not None:
         text = "\n".join([str(failed), *lines])
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "it failed")
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), _("it failed"))
         raise DeployError(_("the SavedModel could not be written: {first}").format(
                               first=first[:200]))
 

@@ -20,9 +20,10 @@ from workbench.core.deploy import QUANTIZE, DeployError
 from workbench.core.deploy.prepare import convert, inference_model, unrolled
 from workbench.core.deploy.quiet import captured
 from workbench.core.tf_loader import load_tensorflow
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
-WAY_OUT = "export it as ONNX or SavedModel instead, or build the model without that layer"
+WAY_OUT = N_("export it as ONNX or SavedModel instead, "
+             "or build the model without that layer")  # translated where shown
 
 
 def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
@@ -51,7 +52,7 @@ def write_tflite(model, path: str | os.PathLike, quantize: str | None = None,
         kwargs["representative_dataset"] = lambda: ([s[None]] for s in samples)
     shape = tuple(source.inputs[0].shape[1:])
     signature = [tf.TensorSpec((1, *shape), tf.float32, name="input")]
-    convert(source, path, "litert", "TFLite", WAY_OUT, input_signature=signature, **kwargs)
+    convert(source, path, "litert", "TFLite", _(WAY_OUT), input_signature=signature, **kwargs)
 
 
 def write_tflite_safely(model, path: str | os.PathLike, quantize: str | None = None,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.i18n import _
+
 CHUNK = 256  # samples per call of the exported model while checking
 LATENCY_CALLS = 20
 
@@ -54,8 +56,9 @@ def check(expected: np.ndarray, run: Callable[[np.ndarray], np.ndarray], x: np.n
             progress(min(1.0, (start + CHUNK) / max(1, len(x))))
     got = np.concatenate(parts) if parts else np.zeros_like(expected, dtype=np.float64)
     if got.size != expected.size:
-        raise ValueError(f"the export gives {got.size // max(1, len(x))} outputs per sample, "
-                         f"the model {expected.size // max(1, len(x))}")
+        raise ValueError(_("the export gives {got} outputs per sample, the model "
+                           "{expected}").format(got=got.size // max(1, len(x)),
+                                                expected=expected.size // max(1, len(x))))
     got = got.reshape(expected.shape)
     diff = float(np.max(np.abs(expected.astype(np.float64) - got))) if expected.size else 0.0
     agreement = accuracy = keras_accuracy = None
