@@ -18,6 +18,11 @@ import socket
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The tests read the English texts: a developer's Chinese locale must not translate them (#29; the
+# tests of the translations choose their language themselves).
+for _name in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp/runtime-workbench-tests")
 os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)

@@ -10,7 +10,8 @@
   translation changed, and ``.mo`` files that do not match their ``.po``; exit 1 if any.
 
 Domains (see workbench/i18n.py): ``ui`` is workbench/ui/, ``core`` every other file of
-workbench/ (core, actions, engine, the CLI). Without a DOMAIN, all of them. Needs Babel (the
+workbench/ (core, actions, engine, the CLI) and the templates' names and descriptions
+(resources/templates/*.json; shown through ``_()``). Without a DOMAIN, all of them. Needs Babel (the
 test extra); the app itself does not.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 import string
 import sys
@@ -32,6 +34,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "workbench"
 LOCALE_DIR = ROOT / "resources" / "i18n"
+TEMPLATES = ROOT / "resources" / "templates"
+TEMPLATE_TEXTS = ("name", "description")  # the fields of a template a person reads
 LANGUAGES = ("zh_CN",)
 DOMAINS = ("core", "ui")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
@@ -64,6 +68,13 @@ def extract(domain: str) -> Catalog:
                 strip_comment_tags=True):
             template.add(message, None, [(where, lineno)], auto_comments=comments,
                          context=context)
+    if domain == "core":
+        for path in sorted(TEMPLATES.glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            for key in TEMPLATE_TEXTS:
+                if data.get(key):
+                    template.add(data[key], None, [(path.relative_to(ROOT).as_posix(), 0)],
+                                 auto_comments=[f"template {key}"])
     return template
 
 

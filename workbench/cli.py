@@ -21,6 +21,7 @@ from workbench.cli_common import (  # noqa: F401 - the tests and cli_*.py read t
     _one_line,
     _warn,
     localise_argparse,
+    padded,
 )
 from workbench.cli_train import _terminal_listener, cmd_train  # noqa: F401
 from workbench.i18n import _
@@ -62,9 +63,10 @@ def cmd_summary(args) -> int:
     else:
         print(_("{name}: input {shape}").format(name=name,
                                                   shape=format_shape(report.input_shape)))
-        layer, shape, params = _("layer"), _("output shape"), _("params")
-        print(f"{'#':>3}  {layer:<32} {shape:<18} {params:>10}"
-              + ("  " + _("takes") if graph else ""))
+        # (no _() inside an f-string: Babel would not find it)
+        heading = [padded(_("layer"), 32), padded(_("output shape"), 18),
+                   padded(_("params"), 10, ">")]
+        print(f"{'#':>3}  " + " ".join(heading) + ("  " + _("takes") if graph else ""))
         for info in report.layers:
             shape = format_shape(info.output_shape) if info.output_shape else "-"
             params = f"{info.params:,}" if info.params is not None else "-"
@@ -218,8 +220,8 @@ def cmd_dataset(args) -> int:
         name=info["name"], task=_(info["task"]), shape=tuple(info["input_shape"])))
     if info["classes"]:
         width = max(5, *(len(str(c)) for c in info["classes"]))
-        heading, train, test = _("class"), _("train"), _("test")
-        print(f"{heading:>{width}}  {train:>7}  {test:>7}")
+        print("  ".join([padded(_("class"), width, ">"), padded(_("train"), 7, ">"),
+                         padded(_("test"), 7, ">")]))
         for name, train, test in zip(info["classes"], info["train_counts"], info["test_counts"]):
             print(f"{name:>{width}}  {train:>7,}  {test:>7,}")
     print(_("{train} training and {test} test samples").format(

@@ -83,6 +83,12 @@ def columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def padded(text: str, width: int, align: str = "<") -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (a table heading in Chinese)."""
+    room = " " * max(0, width - columns(text))
+    return text + room if align == "<" else room + text
+
+
 def wrap_columns(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` terminal columns, broken at spaces or between two
     CJK characters (Chinese has no spaces); a closing punctuation mark never starts a line."""
