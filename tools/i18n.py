@@ -10,8 +10,9 @@
   translation changed, and ``.mo`` files that do not match their ``.po``; exit 1 if any.
 
 Domains (see workbench/i18n.py): ``ui`` is workbench/ui/, ``core`` every other file of
-workbench/ (core, actions, engine, the CLI) and the templates' names and descriptions
-(resources/templates/*.json; shown through ``_()``). Without a DOMAIN, all of them. Needs Babel (the
+workbench/ (core, actions, engine, the CLI), the run report's Jinja2 template
+(resources/report) and the templates' names and descriptions (resources/templates/*.json;
+shown through ``_()``). Without a DOMAIN, all of them. Needs Babel (the
 test extra); the app itself does not.
 """
 
@@ -36,6 +37,7 @@ PACKAGE = ROOT / "workbench"
 LOCALE_DIR = ROOT / "resources" / "i18n"
 TEMPLATES = ROOT / "resources" / "templates"
 TEMPLATE_TEXTS = ("name", "description")  # the fields of a template a person reads
+REPORT_TEMPLATES = ROOT / "resources" / "report"  # Jinja2, through its i18n extension
 LANGUAGES = ("zh_CN",)
 DOMAINS = ("core", "ui")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
@@ -69,6 +71,13 @@ def extract(domain: str) -> Catalog:
             template.add(message, None, [(where, lineno)], auto_comments=comments,
                          context=context)
     if domain == "core":
+        for path in sorted(REPORT_TEMPLATES.glob("*.j2")):
+            where = path.relative_to(ROOT).as_posix()
+            for lineno, message, comments, context in extract_from_file(
+                    "jinja2.ext:babel_extract", path, keywords=KEYWORDS,
+                    comment_tags=COMMENT_TAGS, options={"extensions": "jinja2.ext.i18n"}):
+                template.add(message, None, [(where, lineno)], auto_comments=comments,
+                             context=context)
         for path in sorted(TEMPLATES.glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
             for key in TEMPLATE_TEXTS:

@@ -130,6 +130,21 @@ def test_an_earlier_run_leaves_out_what_needs_its_weights(trained, digits):
     assert "The project's first run." in html
 
 
+def test_the_report_in_chinese(trained, digits):
+    """#29: the report speaks the language in use; its figures and Keras's names stay."""
+    from workbench import i18n
+
+    _path, project, model = trained
+    i18n.set_language("zh_CN")
+    html = render_report(project, digits, model)[0]
+    assert '<html lang="zh-CN">' in html and "混淆矩阵" in html and "由 Workbench 于" in html
+    assert "Confusion matrix" not in html and "Written by the Workbench" not in html
+    assert "Dense" in html and "learning rate 0.001 → 0.01" in html
+    i18n.set_language("en")
+    html = render_report(project, digits, model)[0]
+    assert '<html lang="en">' in html and "Confusion matrix" in html
+
+
 def test_graph_models_are_drawn(digits):
     project = load_template("inception-block")
     project.runs = [{"id": 1, "training": project.training.to_dict(), "history": {

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from workbench import i18n
 from workbench.actions import explore
 from workbench.actions.errors import ActionError
 from workbench.core import changes, figures, introspection, palette, tutorials
 from workbench.core.runs import RunRecord
 from workbench.core.safe_io import shown
-from workbench.i18n import _
+from workbench.i18n import N_, _
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "report"
 SAMPLES_PER_CLASS = 6
@@ -106,6 +107,10 @@ def pick_run(runs: list[dict], run_id: int | None) -> tuple[RunRecord, RunRecord
     return records[index], records[index - 1] if index else None
 
 
+# How a run's status reads in the report's header (translated there).
+STATUS_WORDS = (N_("completed"), N_("stopped"), N_("early stopped"), N_("failed"), N_("nan"))
+
+
 def render_report(project, dataset, model=None, run_id: int | None = None,
                   template_key: str = "") -> tuple[str, int, list[str]]:
     """The report's HTML, the run's id and notes on what was left out."""
@@ -144,7 +149,11 @@ def render_report(project, dataset, model=None, run_id: int | None = None,
     }
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True,
+                             extensions=["jinja2.ext.i18n"])
+    # The template's words in the language in use (tools/i18n.py extracts them into core.po).
+    env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)
+    context["lang"] = "zh-CN" if i18n.language() == "zh_CN" else "en"
     return env.get_template("report.html.j2").render(**context), run.id, notes
 
 
@@ -233,7 +242,8 @@ def settings_section(run: RunRecord, previous: RunRecord | None, spec) -> dict:
         "model_changes": changes.model_changes(
             before_model if isinstance(before_model, dict) else None, spec.to_dict()),
         "status": run.status, "message": run.message, "epochs": run.epochs,
-        "duration": f"{run.duration:.1f} s" if run.duration is not None else "–",
+        "duration": (_("{seconds} s").format(seconds=f"{run.duration:.1f}")
+                     if run.duration is not None else "–"),
         "started": run.started, "dataset": run.dataset,
         "continues": run.extra.get("continues"),
     }
@@ -244,13 +254,13 @@ def curves_section(history: dict[str, list[float]]) -> list[dict]:
     them (its colours; validation with markers)."""
     charts = []
     metric = next((m for m in ("accuracy", "mae", "mse") if m in history), None)
-    for key, title in (("loss", "Loss"), (metric, (metric or "").upper() if metric != "accuracy"
-                                          else "Accuracy")):
+    for key, title in (("loss", _("Loss")), (metric, (metric or "").upper()
+                                              if metric != "accuracy" else _("Accuracy"))):
         if key is None:
             continue
         drawn = figures.chart(title, [
-            ("train", history.get(key, []), palette.TRAIN_COLOR, False),
-            ("validation", history.get(f"val_{key}", []), palette.VAL_COLOR, True)])
+            (_("train"), history.get(key, []), palette.TRAIN_COLOR, False),
+            (_("validation"), history.get(f"val_{key}", []), palette.VAL_COLOR, True)])
         if drawn is not None:
             charts.append(drawn)
     return charts
@@ -305,9 +315,9 @@ def first_layer_picture(layer, kernel: np.ndarray, unit_shape) -> tuple[np.ndarr
     """The first weighted layer's picture as the Weights tab draws it: each Dense unit's
     incoming weights as an image, or each convolution filter, tiled a bit wider than tall."""
     if unit_shape is not None:
-        pictures, what = introspection.dense_unit_images(kernel, unit_shape), "units"
+        pictures, what = introspection.dense_unit_images(kernel, unit_shape), _("units")
     elif layer.class_name.startswith("Conv") and kernel.ndim == 4:
-        pictures, what = introspection.conv_filters(kernel), "filters"
+        pictures, what = introspection.conv_filters(kernel), _("filters")
     else:
         return None
     cols = max(1, math.ceil(math.sqrt(len(pictures) * 1.6)))
@@ -356,5 +366,7 @@ def tutorial_section(project, run: RunRecord, model, template_key: str) -> dict 
     rows = item.rows(data, weights)
     if item.steps:
         rows += tutorials.fonts_rows({key: data})
-    return {"key": item.key, "title": item.title, "did": item.did, "reported": item.reported,
+    # Translated here: the template's _() would %-format them ("≈ 40 %").
+    return {"key": item.key, "title": _(item.title), "did": _(item.did),
+            "reported": _(item.reported),
             "rows": rows}

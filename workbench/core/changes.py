@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from workbench.i18n import _
+
 
 def _value(value: Any) -> str:
     if isinstance(value, float):
@@ -55,8 +57,8 @@ def model_changes(before: dict | None, after: dict | None) -> list[str]:
         return []
     changes = []
     if list(before.get("input_shape", [])) != list(after.get("input_shape", [])):
-        changes.append(f"input {_value(before.get('input_shape'))} → "
-                       f"{_value(after.get('input_shape'))}")
+        changes.append(_("input {before} → {after}").format(
+            before=_value(before.get("input_shape")), after=_value(after.get("input_shape"))))
     old, new = before.get("layers", []) or [], after.get("layers", []) or []
     matcher = difflib.SequenceMatcher(a=[_layer_label(x) for x in old],
                                       b=[_layer_label(x) for x in new], autojunk=False)
@@ -85,4 +87,5 @@ def summary(changes: list[str], limit: int = 3) -> str:
     if not changes:
         return ""
     text = ", ".join(changes[:limit])
-    return text + (f" and {len(changes) - limit} more" if len(changes) > limit else "")
+    more = len(changes) - limit
+    return text + (_(" and {count} more").format(count=more) if more > 0 else "")

@@ -50,7 +50,7 @@ def _received(body: dict):
     data = body.get("file")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
         raise EngineRequestError(_("the request carries no file (a uint8 array)"))
-    where = str(body.get("where") or body.get("name") or "the file")
+    where = str(body.get("where") or body.get("name") or _("the file"))
     with tempfile.TemporaryDirectory(prefix="workbench-engine-") as folder:
         path = Path(folder) / _file_name(body)
         with open(path, "wb") as out:

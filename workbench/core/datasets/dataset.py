@@ -103,7 +103,8 @@ class Dataset:
             x_test=take(self.x_test, test),
             y_test=self.y_test[test],
             class_names=list(self.class_names),
-            description=(f"{self.description} (subset: {len(train):,} train / {len(test):,} test)"),
+            description=_("{description} (subset: {train:,} train / {test:,} test)").format(
+                description=self.description, train=len(train), test=len(test)),
             subsets=(*self.subsets, (int(n_train), int(n_test), int(seed))),
         )
 

@@ -98,12 +98,13 @@ def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int,
         _check_held_out(path, test, labels, task)
         x_train, x_test = scaled(x_train, train), scaled(x_train, test)
         y_train, y_test = labels[train], labels[test]
-        split = "80/20 split"
+        split = _("80/20 split")
     else:
         x_train, x_test = scaled(x_train), scaled(x_test)
         y_train, y_test = labels[: len(y_train)], labels[len(y_train) :]
         split = _("its own test split")
-    kind = f"{len(class_names)} classes" if task == "classification" else "regression"
+    kind = (_("{count} classes").format(count=len(class_names)) if task == "classification"
+            else _("regression"))
     return Dataset(
         name=str(path),
         x_train=x_train,
@@ -113,7 +114,8 @@ def _npz_dataset(path: Path, arrays: dict[str, np.ndarray], seed: int,
         task=task,
         class_names=class_names,
         description=(
-            f"{path.name}: {len(x_train):,} train / {len(x_test):,} test, {kind} ({split})"
+            _("{name}: {train:,} train / {test:,} test, {kind} ({split})").format(
+                name=path.name, train=len(x_train), test=len(x_test), kind=kind, split=split)
         ),
     )
 
