@@ -433,3 +433,35 @@ def test_the_window_on_a_real_listening_engine_process(qtbot, make_window, tmp_p
     finally:
         process.terminate()
         process.wait(30)
+
+
+class _Named:
+    """An engine as the label sees it: where it runs, its device and state (no requests)."""
+
+    def __init__(self, where, device, state="ready"):
+        self.where, self.device, self.state, self.detail, self.on_state = (
+            where, device, state, "", None)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(("where", "device", "state", "text"), [
+    ("remote", {"kind": "GPU", "name": "NVIDIA H100", "count": 1}, "ready",
+     "Engine: remote · NVIDIA H100"),
+    ("remote", {"kind": "GPU", "name": "NVIDIA H100", "count": 4}, "ready",
+     "Engine: remote · 4 × NVIDIA H100"),
+    ("local", {"kind": "CPU", "name": "AMD EPYC 7B13", "count": 8}, "ready",
+     "Engine: local · CPU (AMD EPYC 7B13)"),
+    ("remote", None, "starting", "Engine: remote · starting…"),
+    ("remote", {"kind": "GPU", "name": "NVIDIA H100", "count": 1}, "lost",
+     "Engine: remote · link lost"),
+    ("local", None, "restarting", "Engine: restarting…"),
+])
+def test_the_status_text_says_where_and_on_what(qtbot, where, device, state, text):
+    from workbench.ui.engine_link import EngineHost, EngineLink
+    from workbench.ui.engine_menu import status_text
+
+    link = EngineLink(EngineHost(_Named(where, device, state)))
+    assert status_text(link) == text
+    link.close()

@@ -40,7 +40,8 @@ class EngineState:
         self.predictor = None
         self.evaluation = None  # the evaluate lane's kept model and dataset (engine.evaluation)
         self.device: dict | None = None
-        # The run in hand: {"id", "client", "title", "since"}; another client's train is refused.
+        # The run in hand: {"id", "client", "title", "since", "feed" (watch.RunFeed: its events to
+        # its caller and watchers, its epochs so far)}; another client's train is refused.
         self.training: dict | None = None
         # The replies (and epochs' logs) of the last runs, by request id: a caller whose link
         # dropped as the reply was sent asks for it again (``result``).

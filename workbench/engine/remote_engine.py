@@ -22,7 +22,6 @@ from workbench.i18n import _
 
 LOST_S = 5.0  # heartbeats come every second: this long without one, the link is down
 HEARD_S = 2.0  # heard within this, a lost link is back
-DEVICE_TIMEOUT_S = 600.0  # the engine answers ``device`` once its TensorFlow is imported
 
 
 def device_text(device: dict | None) -> str:

@@ -304,10 +304,10 @@ class EngineLink(QObject):
         ask = self._asks.get(request)
         if ask is None or error:
             return  # answered meanwhile; or the link is down again (asked again once back)
-        ask.checked = True
         for epoch in body.get("epochs") or []:
             self._route_event(request, "epoch_end", {**epoch, "missed": True})
         if body.get("reply") is not None:
+            ask.checked = True  # its epochs came just now
             self._route_reply(request, "train", body["reply"], "")
         elif not body.get("running"):
             self._route_reply(request, "train", None, _(GONE))
