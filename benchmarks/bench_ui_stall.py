@@ -50,7 +50,7 @@ def make_window(panel_only: bool, template: str = "mnist-cnn"):
 
     window, state, panel = panel_window(project)
     window.resize(1100, 700)
-    state.tensorflow.start()
+    state.data.load()  # the engine (spawned for the app) trains; the window loads the data
     return window, state, panel
 
 

@@ -278,10 +278,6 @@ UI_HEAVY_ALLOWED: dict[str, set[str]] = {
     "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
     "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
     "workbench.ui.project_actions.opening": {"workbench.core.project.load_project"},
-    "workbench.ui.training.worker": {
-        "workbench.actions.train.train",
-        "workbench.core.distribute.mirrored",
-    },
     "workbench.ui.views_model": {
         "workbench.core.build.build_model",
         "workbench.core.modelio.model_from_plain",

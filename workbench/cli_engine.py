@@ -55,6 +55,7 @@ def cmd_engine(args) -> int:
     from workbench.engine.handlers import EngineState, handlers
 
     state, key = EngineState(), new_key()
+    state.remote = True  # its files (TensorBoard's) would be on its own machine
     try:
         server = remote.bind(key, host, port, handlers(state))
         port = int(server.address.rsplit(":", 1)[1])

@@ -1,9 +1,8 @@
-"""Live training through the window: train, curves, pause/resume, stop, NaN, failure, close.
-(``window``: the main window ready to train, tests/ui/conftest.py.)"""
+"""Live training through the window, on the engine (the tests' in-process one): train, curves,
+pause/resume, stop, NaN, failure, close. (``window``: the main window ready to train,
+tests/ui/conftest.py.)"""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,7 +13,6 @@ from PyQt5.QtWidgets import QApplication, QLabel, QPushButton, QToolButton
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.training import closing
 from workbench.ui.training.curves import GrowingArray, RunHistory
-from workbench.ui.training.worker import TimedControl, TrainingWorker, _RunListener
 
 TRAIN_TIMEOUT_MS = 90_000
 
@@ -60,7 +58,7 @@ def test_train_one_epoch_through_the_window(qtbot, window):
     outcome = finished.args[0]
     assert outcome.result.status == "completed", outcome.result.message
     assert busy == [True, False]
-    assert panel.task is None and train.isEnabled()
+    assert panel.engine_run is None and train.isEnabled()
 
     loss_plot = w.findChild(pg.PlotWidget, "lossPlot")
     accuracy_plot = w.findChild(pg.PlotWidget, "accuracyPlot")
@@ -120,13 +118,15 @@ def test_pause_then_resume(qtbot, window):
     wait_for_points(qtbot, panel)
     qtbot.mouseClick(pause, Qt.LeftButton)
     assert pause.text() == "Resume" and panel.paused
-    # The batch under way ends, is reported, and then the training loop is held.
-    qtbot.waitUntil(lambda: panel.worker.control.waiting, timeout=TRAIN_TIMEOUT_MS)
-    QApplication.processEvents()  # what it reported before it was held arrives
+    # The batch under way ends, is reported, and then the engine's training loop is held:
+    # it says so after the points it sent before.
+    run = panel.engine_run
+    qtbot.waitUntil(lambda: run.held, timeout=TRAIN_TIMEOUT_MS)
     count = panel.curves.point_count()
+    qtbot.wait(300)
     QApplication.processEvents()
-    assert panel.worker.control.waiting and panel.curves.point_count() == count
-    assert panel.task is not None and panel.task.running
+    assert run.held and panel.curves.point_count() == count
+    assert panel.engine_run is run and run.running
     assert panel.progress.format().startswith("Paused")
 
     qtbot.mouseClick(pause, Qt.LeftButton)
@@ -142,11 +142,11 @@ def test_stop_mid_epoch_ends_the_thread_quickly_and_keeps_weights(qtbot, window)
     configure(state, epochs=30, batch_size=4)  # 68 batches an epoch
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel, 5)
-    task = panel.task
+    run = panel.engine_run
     assert panel.curves.history.batches.column(0)[-1] < 1.0  # still in the first epoch
     with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
-    assert not task.running
+    assert not run.running and panel.engine_run is None
     outcome = finished.args[0]
     assert outcome.result.status == "stopped"
     # Stopped where it was: in the first epoch, not after running it to its end.
@@ -184,7 +184,7 @@ def test_stop_while_paused(qtbot, window):
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel)
     qtbot.mouseClick(button(w, "pauseButton"), Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.worker.control.waiting, timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.engine_run.held, timeout=TRAIN_TIMEOUT_MS)
     # A bound for a hang, not a speed figure: 3 s failed beside other work (load ~12 on 2 cores).
     with qtbot.waitSignal(panel.training_finished, timeout=30_000) as finished:
         qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
@@ -211,10 +211,9 @@ def test_nan_loss_is_reported_and_the_app_survives(qtbot, window):
     assert state.project.runs[-1]["status"] == "nan"
 
 
-def test_failure_in_the_worker_is_one_readable_message(qtbot, window, monkeypatch):
-    w, panel, state = window, window.training_panel, window.state
-    # A model whose output does not fit the labels no longer gets this far (Train waits, #18.3):
-    # the failure comes from inside Keras, as TensorFlow's multi-line errors do.
+def break_fit(monkeypatch) -> None:
+    """Keras's fit fails in the engine (in this process, on its jobs lane) as TensorFlow's
+    multi-line errors do."""
     import keras
 
     def broken_fit(*_args, **_kwargs):
@@ -222,6 +221,13 @@ def test_failure_in_the_worker_is_one_readable_message(qtbot, window, monkeypatc
                          "call last):\n  File ...\nSomething broke inside TensorFlow")
 
     monkeypatch.setattr(keras.Model, "fit", broken_fit)
+
+
+def test_failure_in_the_engine_is_one_readable_message(qtbot, window, monkeypatch):
+    w, panel, state = window, window.training_panel, window.state
+    # A model whose output does not fit the labels no longer gets this far (Train waits, #18.3):
+    # the failure comes from inside Keras.
+    break_fit(monkeypatch)
     configure(state, epochs=1, batch_size=32)
     qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
     with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
@@ -251,16 +257,14 @@ def test_train_waits_for_a_layer(qtbot, window):
     qtbot.waitUntil(train.isEnabled, timeout=5000)
 
 
-def test_a_failed_run_is_not_overlaid_and_its_banner_goes_with_the_fix(qtbot, window):
+def test_a_failed_run_is_not_overlaid_and_its_banner_goes_with_the_fix(
+        qtbot, window, monkeypatch):
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=1, batch_size=64)
     log_check = panel.log_check
     before = (button(w, "trainButton").mapTo(w, button(w, "trainButton").rect().topLeft()),
               log_check.mapTo(w, log_check.rect().topLeft()), panel.curves.geometry())
-    # Labels that no output unit stands for pass every check before the run; Keras's loss
-    # refuses them at the first batch.
-    good = state.data.dataset
-    state.data.dataset = replace(good, y_train=np.full_like(good.y_train, 99))
+    break_fit(monkeypatch)  # a run that passes every check before it and fails in Keras
     assert train_once(qtbot, w).result.status == "failed"
     assert panel.banner.isVisible()
     # The banner lies over the plots: nothing moves when it appears.
@@ -270,7 +274,7 @@ def test_a_failed_run_is_not_overlaid_and_its_banner_goes_with_the_fix(qtbot, wi
     banner = panel.banner.geometry()
     assert banner.top() >= log_check.geometry().bottom() and banner.width() > 200
     # The fix takes the message away.
-    state.data.dataset = good
+    monkeypatch.undo()
     configure(state, batch_size=32)
     assert not panel.banner.isVisible()
     qtbot.waitUntil(lambda: button(w, "trainButton").isEnabled(), timeout=5000)
@@ -361,7 +365,9 @@ def test_the_weights_slider_starts_at_the_initial_weights(qtbot, window):
     assert [epoch for epoch, _ in state.trained.weights_history] == [-1, 0]
     w.tabs.setCurrentWidget(w.weights_panel)
     view = w.weights_panel.weights
-    qtbot.waitUntil(lambda: view.epoch_label.text() == "after epoch 1 of 1", timeout=10_000)
+    # (the layers come from the engine: the picture follows the label)
+    qtbot.waitUntil(lambda: view.epoch_label.text() == "after epoch 1 of 1"
+                    and "kernel" in view.shown, timeout=10_000)
     trained = view.shown["kernel"].copy()
     view.epoch_slider.setFocus()
     qtbot.keyClick(view.epoch_slider, Qt.Key_Home)
@@ -381,18 +387,17 @@ def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeyp
 
     qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     wait_for_points(qtbot, panel)
-    task = panel.task
+    run = panel.engine_run
     monkeypatch.setattr(closing, "ask_keep_run", answer("cancel"))
     w.close()
     assert len(asked) == 1
-    assert w.isVisible() and task.running  # Cancel keeps the window and the run
+    assert w.isVisible() and run.running  # Cancel keeps the window and the run
 
     monkeypatch.setattr(closing, "ask_keep_run", answer("keep"))
     monkeypatch.setattr(type(w), "confirm_discard", lambda self: True)  # the run is unsaved
     w.close()
     assert not w.isVisible()
-    assert not task.running  # stopped and joined before the window went away
-    assert not any(t.running for t in panel.tasks.tasks) and panel.tasks.closed
+    assert not run.running and panel.engine_run is None  # its end received before it went
     # Nothing trained is lost: the run is in the project, with the weights it reached.
     assert state.project.runs and state.project.runs[-1]["status"] == "stopped"
     assert state.trained.weights is not None
@@ -400,7 +405,7 @@ def test_close_during_training_asks_then_joins_the_thread(qtbot, window, monkeyp
 
 def test_a_run_that_dies_gives_one_readable_message_and_the_app_stays_up(
         qtbot, window, monkeypatch):
-    import workbench.ui.training.worker as worker_module
+    import workbench.actions.train as train_module  # what the engine's run calls
 
     w, panel, state = window, window.training_panel, window.state
     configure(state, epochs=1, batch_size=32)
@@ -408,14 +413,14 @@ def test_a_run_that_dies_gives_one_readable_message_and_the_app_stays_up(
     def dying_train(*args, **kwargs):
         raise RuntimeError("CUDA_ERROR_OUT_OF_MEMORY: out of memory\n  at line 1 of kernel.cc")
 
-    monkeypatch.setattr(worker_module, "train", dying_train)
+    monkeypatch.setattr(train_module, "train", dying_train)
     with qtbot.waitSignal(panel.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
     outcome = finished.args[0]
     assert outcome.result.status == "failed"
     assert outcome.result.message == "Training failed: CUDA_ERROR_OUT_OF_MEMORY: out of memory"
     assert panel.banner_label.text() == outcome.result.message
-    assert panel.task is None and button(w, "trainButton").isEnabled()  # ready for the next run
+    assert panel.engine_run is None and button(w, "trainButton").isEnabled()  # ready again
 
 
 def test_earlier_runs_are_listed_and_drawn_under_the_current_one(qtbot, window):
@@ -507,70 +512,37 @@ def test_smoothed_curve_follows_the_raw_one():
     assert np.isnan(history.batches.column(4)).all()
 
 
-def test_batch_values_are_taken_out_of_keras_running_means():
-    posted = []
-    listener = _RunListener(lambda kind, payload: posted.append((kind, payload)), TimedControl(),
-                            "accuracy")
-    listener.on_train_begin({"steps_per_epoch": 3, "samples": 5, "batch_size": 2, "epochs": 1})
-    listener.on_epoch_begin(0)
-    # batch losses 3, 1 and 2 (the last batch holds one sample): Keras reports running means
-    for batch, mean in enumerate((3.0, 2.0, 2.0)):
-        listener.on_batch_end(0, batch, {"loss": mean, "accuracy": 0.5})
-    listener.on_train_end(None)
-    points = np.concatenate([chunk["points"] for kind, chunk in posted if kind == "batches"])
-    assert np.allclose(points[:, 0], [1 / 3, 2 / 3, 1.0])
-    assert np.allclose(points[:, 1], [3.0, 1.0, 2.0])
-    assert np.allclose(points[:, 2], 0.5)
-
-
-def test_worker_reports_a_spec_it_cannot_build():
-    worker = TrainingWorker({"input_shape": [28, 28], "layers": []}, TrainConfig().to_dict(),
-                            None, "mnist-embedded")
-    outcomes = [worker.run()]  # on this thread: a failure before training is an outcome too
-    assert len(outcomes) == 1 and outcomes[0].result.status == "failed"
-    assert "no layers" in outcomes[0].result.message
-    assert outcomes[0].record.status == "failed"
-
-
-def test_the_worker_builds_the_views_model_without_changing_the_seeded_run(
+def test_the_run_is_built_in_the_engine_and_seeded_as_the_command_lines(
         qtbot, window, monkeypatch):
-    """The views' model is built (and its one-image call traced) by its own task when Train is
-    clicked, never on the GUI thread, and only that task touches it; the seeded run is the same
-    as a run that built no such model."""
+    """The run's model is built by the engine (on its jobs lane), never in the window; the
+    seeded run is the same twice, and the same as the core path the command line takes."""
     import threading
 
     import workbench.core.build as build
 
     w, state = window, window.state
     configure(state, epochs=1, batch_size=32, seed=7)
-    real_build = build.build_model
+    real_build = build.build_seeded_model
     builds = []
 
-    def recording_build(spec, name="workbench_model"):
-        if not threading.current_thread().name.startswith("engine-"):  # (the engine's own)
-            builds.append((name, threading.current_thread() is threading.main_thread()))
-        return real_build(spec, name=name)
+    def recording_build(*args, **kwargs):
+        builds.append(threading.current_thread().name)
+        return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(build, "build_model", recording_build)
+    monkeypatch.setattr(build, "build_seeded_model", recording_build)
     losses = []
     for _ in range(2):
         outcome = train_once(qtbot, w)
         assert outcome.result.status == "completed", outcome.result.message
         losses.append(outcome.record.history["loss"][0])
-        first, name, thread = state.trained.run_on_model(lambda model: (
-            model.get_weights()[0], model.name, threading.current_thread().name))
-        assert name == "inference" and thread == "views-model"
-        np.testing.assert_array_equal(first, state.trained.weights[0])
-    # Run 1 built the views' model off the GUI thread; run 2 (same architecture) reused it.
-    assert [b for b in builds if b[0] == "inference"] == [("inference", False)]
+    assert builds == ["engine-jobs", "engine-jobs"]
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
 
-    # The same numbers as the core path the command line takes.
-    from workbench.core.build import build_seeded_model, compile_model
+    from workbench.core.build import compile_model
     from workbench.core.training import prepare_data, run_training
 
     config = TrainConfig.from_dict(state.training.to_dict())
-    plain = build_seeded_model(state.spec, config.seed)
+    plain = real_build(state.spec, config.seed)
     compile_model(plain, config)
     data = prepare_data(state.data.dataset, state.spec.input_shape, config, plain.output_shape[1:])
     assert run_training(plain, data, config).history["loss"][0] == pytest.approx(

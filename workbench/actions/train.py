@@ -25,7 +25,7 @@ from workbench.core.errors import reason_lines
 from workbench.core.multiworker import run_distributed_training
 from workbench.core.runs import RunRecord
 from workbench.core.safe_io import available_memory, shown
-from workbench.core.spec import ModelSpec, TrainConfig
+from workbench.core.spec import ModelSpec, SpecError, TrainConfig
 from workbench.core.training import (
     TrainingControl,
     TrainingError,
@@ -238,16 +238,57 @@ def train(spec, config, dataset, dataset_name: str,
     if board is not None:
         board.write_test(test, result.epochs_completed)
         board.close()
-    record = RunRecord.create(config, dataset_name, result, test, started, run_id)
-    record.extra["model"] = spec.to_dict()  # what the runs table compares runs by
-    if initial_weights is not None:
-        record.extra.update(continues=continues, initial_epoch=int(initial_epoch))
-    if result.partial_batches:  # the weights are from inside the epoch after the full ones
-        record.extra["partial_batches"] = int(result.partial_batches)
+    record = run_record(spec, config, dataset_name, result, test, started, run_id,
+                        continues if initial_weights is not None else None,
+                        initial_epoch if initial_weights is not None else None)
     if strategy is not None:
         record.extra["replicas"] = int(strategy.num_replicas_in_sync)
     weights = [w.copy() for w in model.get_weights()]
     return TrainedRun(model, RunOutcome(result, record, test, metric, weights, warnings))
+
+
+def run_record(spec, config, dataset_name: str, result: TrainingResult, test, started,
+               run_id: int, continues: int | None = None,
+               initial_epoch: int | None = None) -> RunRecord:
+    """The project's record of a run of ``spec``: ``initial_epoch`` not None for a run that
+    went on from earlier weights (``continues``: the run they came from, if known)."""
+    record = RunRecord.create(_config(config), dataset_name, result, test, started, run_id)
+    record.extra["model"] = _spec(spec).to_dict()  # what the runs table compares runs by
+    if initial_epoch is not None:
+        record.extra.update(continues=continues, initial_epoch=int(initial_epoch))
+    if result.partial_batches:  # the weights are from inside the epoch after the full ones
+        record.extra["partial_batches"] = int(result.partial_batches)
+    return record
+
+
+def cut_short_outcome(spec, config, dataset_name: str, run_id: int, started: float | None,
+                      epoch_logs: list[dict[str, float]], seconds: float, message: str,
+                      metric: str = "accuracy", continues: int | None = None,
+                      initial_epoch: int | None = None) -> RunOutcome:
+    """A run whose trainer went away mid-run (the engine died): a stopped run of the epochs
+    that had ended (``epoch_logs``, in order), so Continue can go on from their weights; with
+    none, a failed one."""
+    history: dict[str, list[float]] = {}
+    for logs in epoch_logs:
+        for key, value in logs.items():
+            history.setdefault(key, []).append(float(value))
+    status = "stopped" if epoch_logs else "failed"
+    result = TrainingResult(status, message=message, epochs_completed=len(epoch_logs),
+                            history=history, duration=float(seconds))
+    record = run_record(spec, config, dataset_name, result, None, started, run_id, continues,
+                        initial_epoch)
+    return RunOutcome(result, record, None, metric)
+
+
+def failure_message(exc: BaseException) -> str:
+    """What the window says of a run that could not start or broke off with ``exc``."""
+    if isinstance(exc, MemoryError):
+        return "Training ran out of memory; use a smaller batch size or a smaller model."
+    from workbench.core.datasets import DatasetError
+
+    if isinstance(exc, (SpecError, TrainingError, ActionError, DatasetError)):
+        return f"Training could not start: {exc}"
+    return f"Training failed: {reason_lines(exc)[0]}"
 
 
 def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig, output_shape,

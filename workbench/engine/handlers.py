@@ -11,20 +11,17 @@ from __future__ import annotations
 import os
 import platform
 import threading
-import time
 from typing import Any
 
 import numpy as np
 
-from workbench.core.training import TrainingControl, TrainingListener
-from workbench.engine import watch
-from workbench.engine.plain import floats, inspection_to_dict, outcome_to_dict
+from workbench.core.training import TrainingControl
+from workbench.engine import runs, watch
+from workbench.engine.plain import inspection_to_dict
 from workbench.engine.protocol import PROTOCOL, new_id
-from workbench.engine.server import INLINE, Call, Handler, one_line
+from workbench.engine.server import INLINE, Call, Handler
 from workbench.engine.sources import EngineRequestError
 from workbench.engine.sources import build as _build
-from workbench.engine.sources import dataset as _dataset
-from workbench.engine.sources import keras_bytes as _keras_bytes
 from workbench.i18n import _
 
 
@@ -40,6 +37,7 @@ class EngineState:
         self.predictor = None
         self.evaluation = None  # the evaluate lane's kept model and dataset (engine.evaluation)
         self.device: dict | None = None
+        self.remote = False  # served to other machines (workbench engine --listen)
         # The run in hand: {"id", "client", "title", "since", "feed" (watch.RunFeed: its events to
         # its caller and watchers, its epochs so far)}; another client's train is refused.
         self.training: dict | None = None
@@ -120,15 +118,6 @@ def ping(state: EngineState, call: Call) -> dict:
             "device": state.device, "training": watch.training(state)}
 
 
-def control(state: EngineState, call: Call) -> dict:
-    """``stop``/``pause``/``resume`` the job of request ``body["request"]``."""
-    job = state.controls.get(call.body.get("request"))
-    if job is None:
-        return {"found": False}
-    getattr(job, call.message.name)()
-    return {"found": True}
-
-
 def shutdown(state: EngineState, call: Call) -> dict:
     state.cancel_all()
     call.server.stop()
@@ -160,151 +149,7 @@ def inspect(state: EngineState, call: Call) -> dict:
     return {"generation": generation, "inspection": inspection_to_dict(report)}
 
 
-# --- training and evaluation (the jobs lane) ---------------------------------------------------
-
-
-class _Streaming(TrainingListener):
-    """A TrainingListener that streams every event to the caller (and its watchers: a
-    ``watch.RunFeed``) as it happens."""
-
-    def __init__(self, call: Call | watch.RunFeed, weights: bool):
-        self.call, self.wants_weights = call, weights
-
-    def on_warning(self, text):
-        self.call.emit("warning", {"text": text})
-
-    def on_train_begin(self, info):
-        self.call.emit("train_begin", {"info": _plain(info)})
-
-    def on_epoch_begin(self, epoch):
-        self.call.emit("epoch_begin", {"epoch": epoch})
-
-    def on_batch_end(self, epoch, batch, logs):
-        self.call.emit("batch_end", {"epoch": epoch, "batch": batch, "logs": floats(logs)})
-
-    def on_epoch_end(self, epoch, logs):
-        self.call.emit("epoch_end", {"epoch": epoch, "logs": floats(logs)})
-
-    def on_partial_epoch_end(self, epoch, batches, logs):
-        self.call.emit("partial_epoch_end", {"epoch": epoch, "batches": batches,
-                                             "logs": floats(logs)})
-
-    def on_weights(self, epoch, weights):
-        self.call.emit("weights", {"epoch": epoch, "weights": [np.asarray(w) for w in weights]})
-
-    def on_train_end(self, result):
-        pass  # the reply carries the result
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def train(state: EngineState, call: Call) -> dict:
-    """Train ``spec`` with ``config`` on ``dataset``; streams the listener's events (and the
-    weights after each epoch unless ``weights`` is false); replies with the outcome."""
-    from workbench.actions.train import train as train_action
-    from workbench.core.spec import TrainConfig
-
-    body = call.body
-    with state._lock:  # this run is the one in hand (a queued run of the same client, too)
-        if state.training is None or state.training["id"] != call.id:
-            state.training = _running(call)
-        feed = state.training["feed"]
-    job = TrainingControl()
-    state.controls[call.id] = job
-    reply, error = None, ""
-    try:
-        config = TrainConfig.from_dict(body.get("config") or {})
-        dataset = _dataset(body, config.seed)
-        listener = _Streaming(feed, bool(body.get("weights", True)))
-        run = train_action(body.get("spec"), config, dataset,
-                           str(body.get("dataset_name") or body["dataset"]), listener, job,
-                           run_id=int(body.get("run_id", 1)),
-                           initial_weights=body.get("initial_weights"),
-                           continues=body.get("continues"),
-                           initial_epoch=int(body.get("initial_epoch", 0)),
-                           tensorboard_dir=body.get("tensorboard"))
-        reply = outcome_to_dict(run.outcome)
-        if body.get("keras_file"):  # a caller on another machine: the trained model as its file
-            reply["keras"] = _keras_bytes(run.model)
-        with state._lock:  # for a caller whose link drops as the reply is sent (``result``)
-            state.results[call.id] = reply, list(feed.epochs)
-            for old in list(state.results)[:-KEPT_RESULTS]:
-                del state.results[old]
-    except BaseException as exc:
-        error = one_line(exc)
-        raise
-    finally:
-        state.controls.pop(call.id, None)
-        _ended(state, call)
-        feed.end(reply, error)
-    return reply
-
-
-KEPT_RESULTS = 2
-
-
-def result(state: EngineState, call: Call) -> dict:
-    """Where the run of request ``body["request"]`` is: ``running``, its ``reply`` once it ended
-    (kept for the last runs), else null, and ``epochs``: each epoch ended so far, ``{"epoch",
-    "logs"}``."""
-    request = call.body.get("request")
-    with state._lock:
-        running = state.training is not None and state.training["id"] == request
-        reply, epochs = state.results.get(request, (None, []))
-        if running:
-            epochs = list(state.training["feed"].epochs)
-    return {"running": running or request in state.controls, "reply": reply, "epochs": epochs}
-
-
-def _running(call: Call) -> dict:
-    title = str(call.body.get("title") or f"run {call.body.get('run_id', 1)}")[:80]
-    since = time.strftime("%H:%M")
-    return {"id": call.id, "client": call.identity, "title": title, "since": since,
-            "feed": watch.RunFeed(call, title, since)}
-
-
-def _ended(state: EngineState, call: Call) -> None:
-    with state._lock:
-        if state.training is not None and state.training["id"] == call.id:
-            state.training = None
-
-
-def admit_train(state: EngineState, call: Call, register: bool = True) -> None:
-    """On the I/O thread, as a train request (or a dataset for one) arrives: refused at once
-    while another client's run is in hand (it would wait behind it unseen); the same client's
-    queue as before."""
-    with state._lock:
-        running = state.training
-        if running is None:
-            if register:
-                state.training = _running(call)
-        elif running["client"] != call.identity:
-            raise EngineRequestError(_("busy: training {title} for another window since "
-                                       "{since}").format(
-                                         title=running['title'], since=running['since']))
-
-
-def check_run(state: EngineState, call: Call) -> dict:
-    """Train's checks before a run (``actions.train.preflight``) made here, on the engine's own
-    memory and copy of the data: ``problem`` ("" when the run can start)."""
-    from workbench.actions.train import preflight
-    from workbench.core.inspect import inspect_model
-    from workbench.core.spec import ModelSpec, TrainConfig
-
-    spec = ModelSpec.from_dict(call.body.get("spec"))
-    config = TrainConfig.from_dict(call.body.get("config") or {})
-    return {"problem": preflight(spec, inspect_model(spec), config,
-                                 _dataset(call.body, config.seed))}
+# --- data and evaluation (training: engine/runs.py) -------------------------------------------
 
 
 def has_data(state: EngineState, call: Call) -> dict:
@@ -422,14 +267,10 @@ def handlers(state: EngineState) -> dict[str, Handler]:
     def bound(fn):
         return lambda call: fn(state, call)
 
-    table = {"ping": (ping, INLINE), "stop": (control, INLINE), "pause": (control, INLINE),
-             "resume": (control, INLINE), "shutdown": (shutdown, INLINE),
-             "result": (result, INLINE), "watch": (watch.watch, INLINE),
-             "unwatch": (watch.unwatch, INLINE),
+    table = {"ping": (ping, INLINE), "shutdown": (shutdown, INLINE),
+             "watch": (watch.watch, INLINE), "unwatch": (watch.unwatch, INLINE),
              "inspect": (inspect, "inspect"), "check_space": (check_space, "inspect"),
-             "train": (train, "jobs"),
-             "evaluate": (evaluate, "evaluate"), "check_run": (check_run, "jobs"),
-             "has_data": (has_data, "jobs"),
+             "evaluate": (evaluate, "evaluate"), "has_data": (has_data, "jobs"),
              "put_data": (put_data, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
              "predict": (predict, "views"), "release": (release, "views")}
@@ -440,7 +281,6 @@ def handlers(state: EngineState) -> dict[str, Handler]:
 
     table.update(files.REQUESTS)  # open_model, open_weights, save_keras, export
     table.update(deployed.REQUESTS)  # Draw's comparison with an exported model
-    admits = {"train": bound(admit_train),
-              **dict.fromkeys(("check_run", "has_data", "put_data"),
-                              lambda call: admit_train(state, call, register=False))}
+    table.update(runs.REQUESTS)  # train, check_run, result, stop, pause, resume, cancel
+    admits = runs.admits(state)
     return {name: Handler(bound(fn), lane, admits.get(name)) for name, (fn, lane) in table.items()}

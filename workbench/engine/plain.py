@@ -80,3 +80,24 @@ def outcome_to_dict(outcome) -> dict[str, Any]:
         "test": outcome.test, "metric": outcome.metric, "warnings": list(outcome.warnings),
         "weights": list(outcome.weights or []),
     }
+
+
+def outcome_from_dict(data: dict[str, Any]):
+    """The ``actions.train.RunOutcome`` of a reply ``outcome_to_dict`` made (the window's side)."""
+    from workbench.actions.train import RunOutcome
+    from workbench.core.runs import RunRecord
+    from workbench.core.training import TrainingResult
+
+    nan_at = data.get("nan_at")
+    result = TrainingResult(
+        str(data.get("status") or "failed"), message=str(data.get("message") or ""),
+        epochs_completed=int(data.get("epochs_completed") or 0),
+        history={str(k): [float(v) for v in vs] for k, vs in (data.get("history") or {}).items()},
+        duration=float(data.get("duration") or 0.0),
+        nan_at=tuple(nan_at) if nan_at else None,
+        partial_batches=int(data.get("partial_batches") or 0))
+    record = data.get("record")
+    return RunOutcome(result, RunRecord.from_dict(record) if record is not None else None,
+                      data.get("test"), str(data.get("metric") or "accuracy"),
+                      list(data.get("weights") or []) or None, list(data.get("warnings") or []))
+

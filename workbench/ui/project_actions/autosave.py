@@ -7,7 +7,7 @@ from typing import Any
 
 from workbench.core.project import ProjectError
 from workbench.core.recovery import LAST, Recovery, RecoverySession, find_recoveries
-from workbench.core.runs import RunRecord, timestamp
+from workbench.core.runs import RunRecord, next_run_id, timestamp
 
 
 def end_session(session: RecoverySession, *_args) -> None:
@@ -60,9 +60,8 @@ class AutosaveMixin:
         for epoch in sorted(self._run_logs):
             for key, value in self._run_logs[epoch].items():
                 history.setdefault(key, []).append(float(value))
-        runs = self.state.project.runs
         return RunRecord(
-            id=max((int(r.get("id", 0)) for r in runs), default=0) + 1,
+            id=next_run_id(self.state.project.runs),  # the id the run will have (core/runs.py)
             started=timestamp(self._run_started),
             dataset=self.state.project.dataset,
             training=self._run_training or self.state.training.to_dict(),

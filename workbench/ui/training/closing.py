@@ -40,8 +40,5 @@ def end_run_for_close(panel) -> bool:
     if answer == "cancel" or not panel.is_training:
         return not panel.is_training  # (it may have ended while the question was open)
     panel.discard_run = answer == "discard"
-    task = panel.task
-    panel.stop_training()
-    task.join()  # within a batch
-    panel.tasks.deliver()  # its end, now: the run is in the project before the save question
+    panel.finish_run()  # within a batch: the run is in the project before the save question
     return True

@@ -1,14 +1,14 @@
 """The training panel: Train / Pause / Stop with progress, the live curves and the runs table.
 
-Train runs a ``TrainingWorker`` (a copy of the spec, config and dataset) as a task of the panel's
-task runner; the task alone touches the model it builds. Everything the GUI learns comes back as
-partial results on the GUI thread. Closing the window asks first, then cancels and joins the task.
+Train sends the run to the engine (``EngineRun``: the spec, settings and dataset as plain data);
+the engine's process alone builds and trains the model, and everything the GUI learns comes back
+as its events on the GUI thread. Closing the window asks first, then stops the run and waits for
+its end. An engine that dies mid-run leaves the run's epochs in the project (Continue goes on).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import replace
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
@@ -17,7 +17,6 @@ from PyQt5.QtWidgets import QSplitter, QVBoxLayout, QWidget
 from workbench.actions.train import RunOutcome, display_metric
 from workbench.core.runs import RunRecord, next_run_id
 from workbench.ui.state import ProjectState
-from workbench.ui.tasks import Task, TaskRunner
 from workbench.ui.training.closing import end_run_for_close
 from workbench.ui.training.comparison import EarlierRuns
 from workbench.ui.training.continuation import continuation, describe
@@ -32,16 +31,12 @@ from workbench.ui.training.controls import (
     train_blocker,
 )
 from workbench.ui.training.curves import CurvesView
-from workbench.ui.training.runs import (
-    STATUS_TEXT,
-    RunsTableView,
-    outcome_summary,
-    run_summary,
-)
-from workbench.ui.training.worker import TrainingWorker
+from workbench.ui.training.engine_run import EngineRun
+from workbench.ui.training.runs import STATUS_TEXT, RunsTableView, outcome_summary, run_summary
 
-PREPARE_DELAY_MS = 400  # after a run's first batch, see _on_batches_arrived
-SETTLE_MS = 80  # the worker builds this long after Train, see start_training
+PREPARE_DELAY_MS = 400  # after a run's end, see _finish
+SETTLE_MS = 80  # the previous run is drawn faintly a frame after Train, see _begin_curves
+CLOSE_WAIT_S = 60.0  # closing: how long the engine may take to end the run within a batch
 
 
 class TrainingPanel(QWidget):
@@ -55,12 +50,9 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self.state = state
-        self.tasks = TaskRunner(self)
-        self.task: Task | None = None  # the run's task while one runs
         # Work put off out of a run's busiest frames (owned: gone with the panel).
-        self._views_timer = QTimer(self, singleShot=True, timeout=self._prepare_views)
         self._earlier_timer = QTimer(self, singleShot=True, timeout=self._prepare_earlier)
-        self.worker: TrainingWorker | None = None
+        self.engine_run: EngineRun | None = None  # the run in progress
         self.last_outcome: RunOutcome | None = None
         self._spec_dict: dict | None = None
         self._run_id: int | None = None
@@ -147,7 +139,7 @@ class TrainingPanel(QWidget):
 
     @property
     def is_training(self) -> bool:
-        return self.task is not None
+        return self.engine_run is not None
 
     def train_blocker(self) -> str:
         """Why Train cannot start now ("" when it can)."""
@@ -232,7 +224,7 @@ class TrainingPanel(QWidget):
         return self.start_training(continue_from=True)
 
     def start_training(self, continue_from: bool = False) -> bool:
-        """Start a run as a task (a fresh model, or ``continue_from`` the trained weights);
+        """Start a run on the engine (a fresh model, or ``continue_from`` the trained weights);
         False (and nothing happens) when Train (or Continue) is blocked. While Keras checks the
         newest edit, the run starts when it has (if the model passes), and this says True."""
         if self._checking_only(self.train_blocker()):
@@ -248,39 +240,33 @@ class TrainingPanel(QWidget):
         if start is not None:  # the run's own copy of the weights it goes on from
             start.weights = [w.copy() for w in start.weights]
         state = self.state
-        runs = state.project.runs
-        run_id = next_run_id(runs)
-        self._spec_dict = state.spec.to_dict()
-        config = state.training.to_dict()
-        dataset = state.data.dataset
-        spec = self._spec_dict
-        worker = TrainingWorker(spec, config, dataset, state.project.dataset, run_id, start,
-                                devices=state.devices, tensorboard=state.tensorboard_folder())
-        self.worker, self._run_id = worker, run_id
+        run_id = next_run_id(state.project.runs)
+        spec = self._spec_dict = state.spec.to_dict()
+        title = f"{state.path.stem if state.path else 'Untitled'} (run {run_id})"
+        run = EngineRun(state.engine, spec, state.training.to_dict(), state.data.dataset,
+                        state.data.name or state.project.dataset, run_id, start,
+                        devices=state.devices, tensorboard=state.tensorboard_folder(),
+                        title=title, seed=state.data.seed, parent=self)
+        self.engine_run, self._run_id = run, run_id
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
 
         self.banner.hide()
-        self._views_timer.stop()
         self._earlier_timer.stop()
-        self._curves_pending = (worker.metric, self.earlier.live_id, initial_epoch)
+        self._curves_pending = (run.metric, self.earlier.live_id, initial_epoch)
         self._steps_per_epoch = 100
-        self._run_epochs = int(state.training.epochs) or None  # the worker's "started" confirms
+        self._run_epochs = int(state.training.epochs) or None  # the run's "started" confirms
         self.earlier.live_id = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("Building the model…")
         self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")
-        self._started_at = time.perf_counter()
         self.epochs_done = 0
         state.set_busy(True)
-        self.task = worker.start(self.tasks, self._on_run_event, self._on_run_finished)
-        # The run's curves start now, while its worker waits (SETTLE_MS): at its first batch,
-        # the step just traced, the same work waited for the GIL (the run's longest stall).
-        self._begin_curves()
+        run.start(self._on_run_event, self._on_run_finished)
+        self._begin_curves()  # while the engine builds the model
         self._update_enabled()
         self.training_started.emit(run_id)
-        QTimer.singleShot(SETTLE_MS, worker.control.gui_settled.set)
         return True
 
     def _begin_curves(self) -> None:
@@ -302,16 +288,16 @@ class TrainingPanel(QWidget):
             self.earlier.show_previous(self._previous_run, True)
 
     def toggle_pause(self) -> None:
-        if self.worker is None or self._stopping:
+        if self.engine_run is None or self._stopping:
             return
         self._paused = not self._paused
         if self._paused:
-            self.worker.pause()
+            self.engine_run.pause()
             self.pause_button.setText("Resume")
             self.pause_button.setToolTip("Go on training")
             self.progress.setFormat(f"Paused · {self.progress.format()}")
         else:
-            self.worker.resume()
+            self.engine_run.resume()
             self.pause_button.setText("Pause")
             self.pause_button.setToolTip("Pause training after the current batch")
             text = self.progress.format()
@@ -322,10 +308,10 @@ class TrainingPanel(QWidget):
         return self._paused
 
     def stop_training(self) -> None:
-        if self.worker is None:
+        if self.engine_run is None:
             return
         self._stopping = True
-        self.worker.stop()
+        self.engine_run.stop()
         self.pause_button.setText("Pause")
         self._update_enabled()
 
@@ -340,6 +326,8 @@ class TrainingPanel(QWidget):
             self._on_epoch_ended(*payload)
         elif kind == "weights":
             self._on_weights_arrived(*payload)
+        elif kind == "sending" and not self._closing:  # the dataset, to the engine first
+            self.progress.setFormat(payload)
 
     def _on_run_started(self, info: dict) -> None:
         if self._closing:
@@ -358,12 +346,6 @@ class TrainingPanel(QWidget):
     def _on_batches_arrived(self, chunk: dict) -> None:
         if self._closing:
             return
-        if not self.curves.point_count():
-            # The run's first batch: its model is built and its step traced (GIL-heavy Python),
-            # now TensorFlow's kernels run with the GIL released. Build (and trace) the views'
-            # model for this spec ahead, on its own thread, ready when the first epoch ends;
-            # not at once: its Python would make this run's first curves wait for the GIL.
-            self._views_timer.start(PREPARE_DELAY_MS)
         self.curves.add_batches(chunk["points"])
         epoch, batch, steps = chunk["epoch"], chunk["batch"], chunk["steps"]
         done = epoch * steps + batch + 1
@@ -381,10 +363,6 @@ class TrainingPanel(QWidget):
     def _prepare_earlier(self) -> None:
         if not self.is_training and self.earlier.live_id is not None:  # no run started since
             self.earlier.prepare(self.earlier.live_id)
-
-    def _prepare_views(self) -> None:
-        if self.is_training:
-            self.state.trained.prepare(self._spec_dict)
 
     def _on_epoch_ended(self, epoch: int, logs: dict, elapsed: float) -> None:
         self.epoch_ended.emit(self._initial_epoch + epoch, logs, elapsed)  # even when closing
@@ -406,7 +384,9 @@ class TrainingPanel(QWidget):
                                        run=self._run_id, partial=partial)
 
     def _on_run_finished(self, outcome: RunOutcome) -> None:
-        self.task = self.worker = None
+        run, self.engine_run = self.engine_run, None
+        if run is not None:
+            run.deleteLater()
         self._paused = self._stopping = False
         self.pause_button.setText("Pause")
         if self.discard_run:  # closing, the user chose to discard it
@@ -414,7 +394,7 @@ class TrainingPanel(QWidget):
             outcome = replace(outcome, record=None)
         self.last_outcome = outcome
         if not self._closing:
-            self._finish(outcome)
+            self._finish(outcome, bool(run is not None and run.cut_short))
         elif outcome.record is not None:  # closing: keep the run in the project all the same
             self.state.add_run(outcome.record.to_dict())
         self.state.set_busy(False)
@@ -422,7 +402,7 @@ class TrainingPanel(QWidget):
             self._update_enabled()
         self.training_finished.emit(outcome)
 
-    def _finish(self, outcome: RunOutcome) -> None:
+    def _finish(self, outcome: RunOutcome, cut_short: bool = False) -> None:
         result = outcome.result
         self.curves.finish_run()
         if outcome.record is not None:
@@ -439,7 +419,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(summary)
         self.progress.setToolTip(summary)
         self.speed_label.setText("")
-        if result.status in ("nan", "failed"):
+        if result.status in ("nan", "failed") or cut_short:  # (cut short: the engine died)
             self.show_banner(result.message or status_text)
             self.state.bus.status_message.emit(result.message or status_text)
         else:
@@ -458,12 +438,25 @@ class TrainingPanel(QWidget):
         closing.py); False: Cancel, the run goes on."""
         return end_run_for_close(self)
 
+    def finish_run(self, cancel: bool = False) -> bool:
+        """Stop the run in progress and wait for its end (the engine ends it within a batch;
+        ``cancel``: and skips its test scores); its outcome is delivered before this returns.
+        Should the engine not answer in time, the run ends with the epochs it had reported."""
+        run = self.engine_run
+        if run is None:
+            return True
+        self._stopping = True
+        run.cancel() if cancel else run.stop()
+        if not run.wait(CLOSE_WAIT_S):
+            run.give_up("the engine did not end the run in time")
+        return True
+
     def shutdown(self) -> None:
-        """Cancel the run and join its task (blocks until the current batch has ended); the run
-        still ends in the project's runs, with the weights it reached."""
+        """Cancel the run and wait for its end (within a batch); the run still ends in the
+        project's runs, with the weights it reached."""
         self._closing = True
         self.curves.finish_run()
-        self.tasks.shutdown()
+        self.finish_run(cancel=True)
         self.state.set_busy(False)
 
 
