@@ -30,15 +30,18 @@ def test_the_window_writes_event_files_beside_the_project(qtbot, tmp_path, monke
     assert w.project_actions.save_to(path)
     assert not w.tensorboard_action.isChecked()
 
-    # Without the package the option stays off and says what to install.
+    # Without the package where the runs train (the engine: here the session's in-process one)
+    # the option goes off again when the engine answers, and says what to install.
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     w.tensorboard_action.setChecked(True)
-    assert not w.tensorboard_action.isChecked() and not w.state.project.tensorboard
+    qtbot.waitUntil(lambda: not w.tensorboard_action.isChecked(), timeout=10_000)
+    assert not w.state.project.tensorboard
     assert "pip install" in w.statusBar().currentMessage()
     monkeypatch.delitem(sys.modules, "tensorboard")
 
     w.tensorboard_action.setChecked(True)
-    assert w.state.project.tensorboard and w.state.dirty
+    qtbot.waitUntil(lambda: w.state.project.tensorboard, timeout=10_000)
+    assert w.tensorboard_action.isChecked() and w.state.dirty
     try:
         train(qtbot, w)
     finally:
@@ -53,3 +56,23 @@ def test_the_window_writes_event_files_beside_the_project(qtbot, tmp_path, monke
     w.state.replace_project(load_project(path), path)
     assert w.tensorboard_action.isChecked()
 
+
+
+def test_the_engine_says_whether_its_runs_can_write_tensorboard_files(qtbot, app_engine,
+                                                                      monkeypatch):
+    """The runs train in the engine (maybe on another machine): its word decides, not this
+    process's packages."""
+    import dataclasses
+
+    monkeypatch.setattr(ProjectActions, "ask_unsaved", lambda self: "discard")
+    handlers = app_engine.server.handlers
+    monkeypatch.setitem(handlers, "device", dataclasses.replace(
+        handlers["device"], fn=lambda call: {"device": {"kind": "CPU", "name": "x", "count": 1,
+                                                        "choices": [["One device", 1]]},
+                                             "tensorboard": "no tensorboard over there"}))
+    w = MainWindow(load_dataset=False)
+    qtbot.addWidget(w)
+    w.tensorboard_action.setChecked(True)
+    qtbot.waitUntil(lambda: not w.tensorboard_action.isChecked(), timeout=10_000)
+    assert not w.state.project.tensorboard
+    assert w.statusBar().currentMessage() == "no tensorboard over there"

@@ -258,7 +258,16 @@ def release(state: EngineState, call: Call) -> dict:
 
 
 def device(state: EngineState, call: Call) -> dict:
-    return {"device": state.wait_device()}
+    """Where and with what this engine trains: the device (see ``describe_device``), and
+    ``tensorboard``: why its runs cannot write TensorBoard files ("" when they can)."""
+    from workbench.core.tensorboard import TensorBoardMissing, require
+
+    try:
+        require()
+        tensorboard = ""
+    except TensorBoardMissing as exc:
+        tensorboard = str(exc)
+    return {"device": state.wait_device(), "tensorboard": tensorboard}
 
 
 def handlers(state: EngineState) -> dict[str, Handler]:

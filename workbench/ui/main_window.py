@@ -9,6 +9,7 @@ and its device; the Engine menu (ui/engine_menu.py) moves the window to a remote
 
 from __future__ import annotations
 
+from PyQt5 import sip
 from PyQt5.QtCore import QEvent, Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
@@ -237,18 +238,26 @@ class MainWindow(QMainWindow):
         self._on_busy_changed(self.state.busy)
 
     def _on_tensorboard_toggled(self, on: bool) -> None:
-        """The project's option: on only where the tensorboard package is there to write."""
-        from workbench.core.tensorboard import TensorBoardMissing, require
-
+        """The project's option: on only where the engine (which trains and writes them) has
+        the tensorboard package; it is asked, and the option set when it answers."""
         if on == self.state.project.tensorboard:
             return
         if on:
-            try:
-                require()
-            except TensorBoardMissing as exc:
-                self.tensorboard_action.setChecked(False)
-                self.statusBar().showMessage(str(exc), 15000)
-                return
+            self.state.engine.ask("device", {}, self._on_tensorboard_answer)
+            return
+        self._set_tensorboard(False)
+
+    def _on_tensorboard_answer(self, body: dict | None, error: str) -> None:
+        if sip.isdeleted(self) or not self.tensorboard_action.isChecked():
+            return  # turned off again meanwhile
+        problem = error or body.get("tensorboard", "")
+        if problem:
+            self.tensorboard_action.setChecked(False)
+            self.statusBar().showMessage(problem, 15000)
+            return
+        self._set_tensorboard(True)
+
+    def _set_tensorboard(self, on: bool) -> None:
         self.state.project.tensorboard = on
         self.state.mark_unsaved()
         if on:
