@@ -36,8 +36,5 @@ def test_the_whole_session_runs_through_the_engine(session):
                                 "export keras", "export onnx"]
 
 
-@pytest.mark.xfail(strict=True, reason="the window still imports TensorFlow: the evaluation, "
-                   "weights, Draw and export paths move into the engine (#26, engine-train, "
-                   "engine-views, engine-files)")
 def test_the_window_never_imported_tensorflow_keras_or_their_runtimes(session):
     assert session["heavy"] == [], session["first_import"]  # where each was first imported
