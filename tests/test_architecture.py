@@ -270,14 +270,7 @@ def heavy_users() -> dict[str, set[str]]:
 # Today's window modules that still reach Keras (or its runtimes) in their own process, and what
 # they reach: the engine helpers of #26 move each to an engine request. This list only shrinks.
 UI_HEAVY_ALLOWED: dict[str, set[str]] = {
-    "workbench.ui.builder.settings": {
-        "workbench.core.datasets.dataset_names",
-        "workbench.core.datasets.describe",
-    },
     "workbench.ui.dataset.panel": {"workbench.actions.explore.augment"},
-    "workbench.ui.engine_data": {"workbench.core.datasets.dataset_names"},
-    "workbench.ui.loading": {"workbench.core.datasets.load_dataset"},
-    "workbench.ui.project_actions.opening": {"workbench.core.project.load_project"},
     "workbench.ui.views_model": {
         "workbench.core.build.build_model",
         "workbench.core.modelio.model_from_plain",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import socket
 import struct
 import subprocess
@@ -373,40 +374,66 @@ def test_offline_mnist_gives_helpful_message(empty_keras_cache, monkeypatch):
     assert "mnist-embedded" in message and "mnist.npz" in message
 
 
-def test_failed_keras_download_becomes_dataset_error(empty_keras_cache, monkeypatch):
-    from workbench.core.tf_loader import load_tensorflow
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A local HTTP server standing in for Keras's download place: ``server / NAME`` is served."""
+    import functools
+    import http.server
+    import threading
 
-    _, keras = load_tensorflow()
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(downloads, "DOWNLOAD_BASE", f"http://127.0.0.1:{httpd.server_port}/")
+    yield root
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
 
-    def unreachable(*args, **kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com: None -- offline")
 
-    monkeypatch.setattr(downloads, "_server_reachable", lambda: True)
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", unreachable)
-    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", unreachable)
+def test_a_failed_download_becomes_dataset_error(empty_keras_cache, server):
+    # The server answers (the probe passes) but has no such files: 404s.
     with pytest.raises(DatasetError, match="no internet connection.*mnist-embedded"):
         load_dataset("mnist")
     with pytest.raises(DatasetError, match="dataset-fashion-mnist"):
         load_dataset("fashion-mnist")
     assert socket.getdefaulttimeout() is None
+    assert not [p for p in empty_keras_cache.rglob("*") if p.is_file()]  # nothing half-written
 
 
-def test_mnist_download_goes_through_keras(empty_keras_cache, monkeypatch, capsys):
-    from workbench.core.tf_loader import load_tensorflow
-
-    _, keras = load_tensorflow()
-
-    def download():
-        print("Downloading data from https://storage.googleapis.com/...")
-        return (_images(10), np.arange(10) % 10), (_images(4), np.arange(4))
-
-    monkeypatch.setattr(downloads, "_server_reachable", lambda: True)
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", download)
+def test_mnist_downloads_keras_file_without_keras(empty_keras_cache, server, monkeypatch, capsys):
+    np.savez(server / "mnist.npz", x_train=_images(10), y_train=np.arange(10) % 10,
+             x_test=_images(4), y_test=np.arange(4))
+    # A file that is not the published one is refused and not kept.
+    with pytest.raises(DatasetError, match="mnist.npz does not match its published SHA-256"):
+        load_dataset("mnist")
+    assert not [p for p in empty_keras_cache.rglob("*") if p.is_file()]
+    monkeypatch.setattr(downloads, "MNIST_SHA256",
+                        hashlib.sha256((server / "mnist.npz").read_bytes()).hexdigest())
     data = load_dataset("mnist")
-    # Keras's progress goes to stderr: stdout carries the CLI's JSON lines.
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == ""  # stdout carries the CLI's JSON lines
     assert data.x_train.shape == (10, 8, 8) and data.x_train.dtype == np.float32
     assert data.class_names == [str(d) for d in range(10)]
+    assert (empty_keras_cache / "mnist.npz").is_file()  # where Keras keeps it: found offline
+    assert load_dataset("mnist", allow_download=False).x_test.shape == (4, 8, 8)
+
+
+def test_fashion_mnist_downloads_its_four_files(empty_keras_cache, server):
+    x = np.random.default_rng(1).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    y = np.arange(20) % 10
+    _write_idx(server / "train-images-idx3-ubyte", x)
+    _write_idx(server / "train-labels-idx1-ubyte", y)
+    _write_idx(server / "t10k-images-idx3-ubyte", x[:10])
+    _write_idx(server / "t10k-labels-idx1-ubyte", y[:10])
+    data = load_dataset("fashion-mnist")
+    assert data.x_train.shape == (20, 28, 28) and data.x_test.shape == (10, 28, 28)
+    folder = empty_keras_cache / "fashion-mnist"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(downloads.FASHION_FILES)
+    assert str(folder) in data.description
 
 
 def test_mnist_from_keras_cache_needs_no_network(empty_keras_cache, monkeypatch):

@@ -1,20 +1,24 @@
-"""MNIST and Fashion-MNIST: from a local copy when there is one, else through Keras's download.
+"""MNIST and Fashion-MNIST: from a local copy when there is one, else downloaded.
 
 Local copies are read with numpy alone (no TensorFlow import, no network): Keras's own cache in
-``~/.keras/datasets`` and, for Fashion-MNIST, the Debian package ``dataset-fashion-mnist``.
-Keras is only asked to download, and only after a quick check that its server answers, because
-its ``urlretrieve`` has no timeout and can hang for minutes when offline.
+``~/.keras/datasets`` and, for Fashion-MNIST, the Debian package ``dataset-fashion-mnist``. A
+download fetches the files ``keras.datasets`` fetches, from the same place, with the same check
+(MNIST's published SHA-256), into that same cache, but with urllib alone: the window's process
+loads datasets and never imports TensorFlow or Keras (#26). It starts only after a quick check
+that the server answers, every read has a timeout, and a file is kept only whole and checked.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import os
 import socket
 import struct
-import sys
+import tempfile
 import threading
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -27,7 +31,12 @@ from workbench.core.datasets.dataset import Dataset, DatasetError
 from workbench.i18n import N_, _
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-DOWNLOAD_HOST = "storage.googleapis.com"
+# Where keras.datasets downloads them from, and MNIST's SHA-256 as Keras checks it.
+DOWNLOAD_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+FASHION_FILES = ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
+MAX_DOWNLOAD_BYTES = 100 << 20  # each file: MNIST's is 11 MB, Fashion-MNIST's 26 MB at most
 PROBE_TIMEOUT_S = 3.0
 DOWNLOAD_TIMEOUT_S = 30.0
 
@@ -121,7 +130,7 @@ def read_idx_folder(folder: Path):
 # --- downloads ----------------------------------------------------------------------------------
 
 
-def _server_reachable(host: str = DOWNLOAD_HOST, timeout: float = PROBE_TIMEOUT_S) -> bool:
+def _server_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     """Whether a TCP connection to the download server opens within ``timeout`` seconds.
 
     Runs in a daemon thread because name resolution ignores socket timeouts. With a proxy
@@ -130,10 +139,12 @@ def _server_reachable(host: str = DOWNLOAD_HOST, timeout: float = PROBE_TIMEOUT_
     if urllib.request.getproxies():
         return True
     answered: list[bool] = []
+    url = urllib.parse.urlsplit(DOWNLOAD_BASE)
+    port = url.port or (443 if url.scheme == "https" else 80)
 
     def probe() -> None:
         try:
-            socket.create_connection((host, 443), timeout=timeout).close()
+            socket.create_connection((url.hostname, port), timeout=timeout).close()
             answered.append(True)
         except OSError:
             answered.append(False)
@@ -144,19 +155,44 @@ def _server_reachable(host: str = DOWNLOAD_HOST, timeout: float = PROBE_TIMEOUT_
     return bool(answered and answered[0])
 
 
-@contextlib.contextmanager
-def _socket_timeout(seconds: float):
-    """Bound every socket read during a download, since urlretrieve has no timeout of its own."""
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
+class _NotTheFile(Exception):  # noqa: N818 - reads as what the server sent
+    """The server answered with something other than the published file."""
+
+
+def cache_folder() -> Path:
+    """Where a download goes: Keras's cache, or its /tmp fallback where that cannot be made."""
+    for folder in keras_cache_dirs():
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return folder
+    return keras_cache_dirs()[-1]
+
+
+def _fetch(name: str, target: Path, sha256: str | None = None) -> None:
+    """``DOWNLOAD_BASE + name`` saved as ``target``: whole and checked, or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
-        yield
+        digest, size = hashlib.sha256(), 0
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(
+                DOWNLOAD_BASE + name, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            while block := response.read(1 << 20):
+                size += len(block)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise _NotTheFile(f"{name} is larger than {MAX_DOWNLOAD_BYTES >> 20} MB")
+                digest.update(block)
+                out.write(block)
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise _NotTheFile(f"{name} does not match its published SHA-256")
+        os.replace(part, target)
     finally:
-        socket.setdefaulttimeout(previous)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
 
 
 def _download(title: str, fetch, advice: str, allow_download: bool):
-    """Run ``fetch(keras)``; any failure becomes one DatasetError carrying ``advice``."""
+    """Run ``fetch()``; any failure becomes one DatasetError carrying ``advice``."""
     if not allow_download:
         raise DatasetError(_("{title} is not on this computer and downloading is off. "
                              "{advice}").format(title=title, advice=advice))
@@ -164,14 +200,12 @@ def _download(title: str, fetch, advice: str, allow_download: bool):
                   title=title, advice=advice)
     if not _server_reachable():
         raise DatasetError(failure)
-    from workbench.core.tf_loader import load_tensorflow
-
-    _tf, keras = load_tensorflow()
     try:
-        # Keras prints its progress bar on stdout, which belongs to the CLI's --json output.
-        with _socket_timeout(DOWNLOAD_TIMEOUT_S), contextlib.redirect_stdout(sys.stderr):
-            return fetch(keras)
-    except Exception as exc:  # Keras raises bare Exception for URL failures.
+        return fetch()
+    except _NotTheFile as exc:
+        raise DatasetError(_("Could not download {title}: {reason}. {advice}").format(
+            title=title, reason=exc, advice=advice)) from None
+    except (OSError, ValueError) as exc:  # urllib's URLError and timeouts are OSErrors
         raise DatasetError(failure) from exc
 
 
@@ -196,9 +230,10 @@ def _mnist_arrays(allow_download: bool):
     cache = _shown(keras_cache_dirs()[0])
     advice = _("{embedded_hint}, or put mnist.npz in {cache}").format(
                  embedded_hint=_(EMBEDDED_HINT), cache=cache)
-    return _download(
-        "MNIST", lambda keras: keras.datasets.mnist.load_data(), advice + ".", allow_download
-    )
+    target = cache_folder() / "mnist.npz"
+    _download("MNIST", lambda: _fetch("mnist.npz", target, MNIST_SHA256), advice + ".",
+              allow_download)
+    return _mnist_arrays(allow_download=False)
 
 
 def _fashion_arrays(allow_download: bool) -> tuple[tuple, str]:
@@ -212,13 +247,18 @@ def _fashion_arrays(allow_download: bool) -> tuple[tuple, str]:
         _("Install it with 'apt-get install dataset-fashion-mnist', or put its four "
           "*-ubyte.gz files in {cache}.").format(cache=cache)
     )
-    arrays = _download(
-        "Fashion-MNIST",
-        lambda keras: keras.datasets.fashion_mnist.load_data(),
-        advice,
-        allow_download,
-    )
-    return arrays, _("Keras download")
+    folder = cache_folder() / "fashion-mnist"
+
+    def fetch() -> None:
+        for name in FASHION_FILES:
+            if not (folder / name).is_file():  # one fetched before a failure is kept
+                _fetch(name, folder / name)
+
+    _download("Fashion-MNIST", fetch, advice, allow_download)
+    arrays = read_idx_folder(folder)
+    if arrays is None:  # (the files are all there: read_idx_folder read them or raised)
+        raise DatasetError(_("Could not read Fashion-MNIST in {folder}.").format(folder=folder))
+    return arrays, str(folder)
 
 
 def _image_dataset(name, arrays, class_names, description) -> Dataset:
