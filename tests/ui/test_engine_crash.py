@@ -56,6 +56,7 @@ def test_a_killed_engine_mid_run_keeps_the_run_and_a_new_engine_goes_on_from_it(
         os.kill(first_pid, signal.SIGKILL)
         # The window hears it within 2 s: 'restarting', with the one line saying why.
         qtbot.waitUntil(lambda: any(s == "restarting" for s, _ in states), timeout=2000)
+    assert not panel.train_button.isEnabled() or link.loaded  # off until the new one serves
     line = next(detail for s, detail in states if s == "restarting")
     assert "The engine stopped (killed by SIGKILL)" in line and "restarting (1 of 3)" in line
 

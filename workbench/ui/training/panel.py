@@ -93,9 +93,9 @@ class TrainingPanel(QWidget):
         layout.addWidget(options)  # the error banner lies over the plots, not in this layout
         layout.addWidget(splitter, 1)
 
-        for signal in (state.inspection_changed, state.data.failed, state.engine.ready,
+        for signal in (state.inspection_changed, state.data.failed, state.engine.state_changed,
                        state.training_changed, state.model_changed):
-            signal.connect(self._update_enabled)
+            signal.connect(self._update_enabled)  # (the engine's state: off while it restarts)
         state.sweeping_changed.connect(self._update_enabled)  # no run beside a sweep's trials
         # A failure's message is about the settings it ran with: an edit (the fix) takes it away.
         for signal in (state.training_changed, state.model_changed):
