@@ -65,3 +65,30 @@ def test_quitting_mid_run_with_discard_leaves_the_run_out(qtbot, window, monkeyp
     assert not w.isVisible() and not run.running
     assert state.project.runs == []
     assert panel.last_outcome is not None and panel.last_outcome.record is None
+
+
+def test_a_stop_before_the_engine_takes_the_run_up_still_stops_it(qtbot, window, app_engine):
+    """Stop clicked while the run waits behind another job on the engine's jobs lane: the stop
+    request finds no run then; it is sent again once the run begins, and the run stops at once."""
+    import queue
+
+    from tests.engine.conftest import tiny_train
+
+    w, panel, state = window, window.training_panel, window.state
+    configure(state, epochs=30, batch_size=8)
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    body = tiny_train(config={**tiny_train()["config"], "epochs": 500}, weights=False)
+    first = app_engine.submit("train", body, on_event=events.put)  # holds the jobs lane
+    while events.get(timeout=120).name != "train_begin":
+        pass
+    qtbot.mouseClick(button(w, "trainButton"), Qt.LeftButton)
+    run = panel.engine_run
+    qtbot.waitUntil(lambda: run.request is not None, timeout=30_000)
+    qtbot.mouseClick(button(w, "stopButton"), Qt.LeftButton)
+    qtbot.wait(200)  # the stop's answer: no such run yet
+    assert run.running
+    with qtbot.waitSignal(panel.training_finished, timeout=120_000) as finished:
+        app_engine.request("stop", {"request": first.id}, timeout=10)
+    outcome = finished.args[0]
+    assert outcome.result.status == "stopped" and outcome.result.epochs_completed == 0
+    assert first.result(60)["status"] == "stopped"
