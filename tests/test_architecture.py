@@ -270,7 +270,6 @@ def heavy_users() -> dict[str, set[str]]:
 # Today's window modules that still reach Keras (or its runtimes) in their own process, and what
 # they reach: the engine helpers of #26 move each to an engine request. This list only shrinks.
 UI_HEAVY_ALLOWED: dict[str, set[str]] = {
-    "workbench.ui.dataset.panel": {"workbench.actions.explore.augment"},
     "workbench.ui.views_model": {
         "workbench.core.build.build_model",
         "workbench.core.modelio.model_from_plain",

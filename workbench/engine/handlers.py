@@ -271,14 +271,12 @@ def device(state: EngineState, call: Call) -> dict:
 
 
 def handlers(state: EngineState) -> dict[str, Handler]:
-    from workbench.engine.sweeps import check_space
-
     def bound(fn):
         return lambda call: fn(state, call)
 
     table = {"ping": (ping, INLINE), "shutdown": (shutdown, INLINE),
              "watch": (watch.watch, INLINE), "unwatch": (watch.unwatch, INLINE),
-             "inspect": (inspect, "inspect"), "check_space": (check_space, "inspect"),
+             "inspect": (inspect, "inspect"),
              "evaluate": (evaluate, "evaluate"), "has_data": (has_data, "jobs"),
              "put_data": (put_data, "jobs"), "device": (device, "views"),
              "load_model": (load_model, "views"), "set_weights": (set_weights, "views"),
@@ -290,6 +288,9 @@ def handlers(state: EngineState) -> dict[str, Handler]:
 
     table.update(files.REQUESTS)  # open_model, open_weights, save_keras, export
     table.update(deployed.REQUESTS)  # Draw's comparison with an exported model
+    from workbench.engine import spec_requests
+
+    table.update(spec_requests.REQUESTS)  # a sweep's space checked, the augmentation preview
     table.update(runs.REQUESTS)  # train, check_run, result, stop, pause, resume, cancel
     admits = runs.admits(state)
     return {name: Handler(bound(fn), lane, admits.get(name)) for name, (fn, lane) in table.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt5 import sip
 from PyQt5.QtCore import QEvent, QItemSelectionModel, Qt
 from PyQt5.QtGui import QPixmap
 from PyQt5.QtWidgets import (
@@ -29,7 +30,6 @@ from workbench.core.datasets import DatasetError
 from workbench.i18n import N_, _
 from workbench.ui.dataset.model import SampleModel, qimage
 from workbench.ui.plot_export import add_save_menu
-from workbench.ui.tasks import TaskRunner
 
 COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 # The splits (explore.SPLITS) as shown, marked for translation.
@@ -46,7 +46,6 @@ class DatasetPanel(QWidget):
         self.dataset = None
         self.parts: explore.Splits | None = None
         self.counts: dict[str, list[int]] = {}
-        self.tasks = TaskRunner(self)
         self._preview_request = 0
         self.augmented: np.ndarray | None = None  # the last augmentation preview (tests read it)
         self._preview_stale = False  # a preview asked for while the tab was hidden
@@ -103,6 +102,7 @@ class DatasetPanel(QWidget):
         state.data.failed.connect(self._on_load_failed)
         state.training_changed.connect(self._on_training_changed)
         state.model_changed.connect(self._preview_augmentation)
+        state.engine.ready.connect(self._preview_augmentation)  # (asked before it could answer)
         if state.data.dataset is not None:
             self.refresh()
 
@@ -269,8 +269,7 @@ class DatasetPanel(QWidget):
         # the GIL from the GUI thread at every model or settings change, Train's click included.
         self._preview_stale = not self.isVisible()
         current = self.grid.currentIndex()
-        if self._preview_stale or self.dataset is None or not current.isValid() or \
-                self.tasks.closed:
+        if self._preview_stale or self.dataset is None or not current.isValid():
             return
         spec = self.state.spec
         if explore.augmentation_spec(spec) is None:
@@ -287,16 +286,20 @@ class DatasetPanel(QWidget):
             return  # the sample's line says why
         self._preview_request += 1
         request, seed = self._preview_request, self._preview_request
-        sample = np.array(x, dtype=np.float32)
         self.augment_label.setText(_("Augmenting…"))
-        self.tasks.start(lambda _state: explore.augment(spec, sample, AUGMENTED, seed),
-                         name="augment-preview",
-                         on_result=lambda images: self._on_augmented(request, images),
-                         on_error=lambda message: self._on_augment_failed(request, message))
+        # The engine runs the layers (this process never imports Keras); a newer ask wins.
+        self.state.engine.ask(
+            "augment", {"spec": spec.to_dict(), "sample": np.array(x, dtype=np.float32),
+                        "n": AUGMENTED, "seed": seed},
+            lambda body, error: self._on_augmented(request, body, error))
 
-    def _on_augmented(self, request: int, images: np.ndarray) -> None:
-        if request != self._preview_request:
+    def _on_augmented(self, request: int, body: dict | None, error: str) -> None:
+        if sip.isdeleted(self) or request != self._preview_request:
             return
+        if body is None:
+            self._on_augment_failed(request, error)
+            return
+        images = np.asarray(body["images"])
         self.augmented = images
         from workbench.core.introspection import tile_images
 

@@ -1,7 +1,9 @@
-"""The engine's part of a sweep: ``check_space`` (Keras's word on every edge of a search space),
-and a sweep of actions.sweep whose trials the engine trains (the window's EngineTrainer)."""
+"""The engine's requests about the window's model spec: ``check_space`` (Keras's word on every
+edge of a sweep's search space), a sweep of actions.sweep whose trials the engine trains (the
+window's EngineTrainer), and ``augment`` (the Data tab's preview)."""
 
 import numpy as np
+import pytest
 
 from workbench.core.datasets import load_dataset
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
@@ -60,3 +62,19 @@ def test_a_sweep_trains_its_trials_in_the_engine_on_the_callers_arrays(engine, t
     # 500 digits its own "mnist-embedded" holds: 9 and 3 batches an epoch.
     assert sorted(info["steps_per_epoch"] for info in begun) == [3, 9]
     assert trainer._data["dataset_hash"] and np.isfinite(outcome.best.value)
+
+
+def test_augment_runs_the_models_leading_augmentation_layers(engine):
+    from workbench.engine.client import EngineError
+
+    spec = ModelSpec((28, 28), [L("Reshape", target_shape=[28, 28, 1]),
+                                L("RandomRotation", factor=0.2), L("Flatten"),
+                                L("Dense", units=10, activation="softmax")])
+    sample = load_dataset("mnist-embedded").x_train[0].astype(np.float32)
+    images = engine.request("augment", {"spec": spec.to_dict(), "sample": sample, "n": 4,
+                                        "seed": 1}, timeout=120)["images"]
+    assert images.shape == (4, 28, 28) and images.dtype == np.float32
+    assert len({image.tobytes() for image in images}) > 1  # random: the copies differ
+    plain = ModelSpec((28, 28), [L("Flatten"), L("Dense", units=10, activation="softmax")])
+    with pytest.raises(EngineError, match="^the model has no augmentation layers at its start$"):
+        engine.request("augment", {"spec": plain.to_dict(), "sample": sample}, timeout=60)
