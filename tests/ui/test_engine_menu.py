@@ -330,6 +330,45 @@ def test_an_epoch_lost_on_a_link_that_drops_unnoticed_comes_with_the_reply(
     assert [e["epoch"] for e in epochs if e.get("missed")] != []
 
 
+def test_the_training_tab_trains_on_the_remote_engine(qtbot, window, listening):
+    """Train in the window connected to a remote engine: the run is the engine's, its curves
+    stream into the Training tab, and its record and weights come back into the project."""
+    from tests.ui.test_training import configure, train_once
+
+    state = window.state
+    connect(qtbot, window, listening.file)
+    qtbot.waitUntil(lambda: state.engine.loaded and label(window).startswith(
+        "Engine: remote · CPU"), timeout=30_000)
+    configure(state, epochs=2, batch_size=64)
+    runs_there = set(listening.state.results)
+    outcome = train_once(qtbot, window)
+    assert outcome.result.status == "completed" and outcome.result.epochs_completed == 2
+    ran = set(listening.state.results) - runs_there
+    assert len(ran) == 1  # the remote engine trained it
+    reply, epochs = listening.state.results[ran.pop()]
+    assert [e["epoch"] for e in epochs] == [0, 1]
+    assert reply["history"]["loss"] == pytest.approx(outcome.result.history["loss"])
+    assert state.project.runs[-1]["status"] == "completed"
+    assert state.trained.weights is not None
+    assert window.training_panel.curves.point_count() > 0
+
+
+def test_a_missed_epoch_given_after_later_ones_takes_its_place_on_the_curves():
+    from workbench.ui.training.history import RunHistory
+
+    history = RunHistory()
+    for epoch in (0, 1, 4, 5, 2, 3):  # 2 and 3 given on reattaching, after 4 and 5 came live
+        history.add_epoch(epoch, {"loss": 10.0 - epoch}, "accuracy")
+    assert list(history.epochs.column(0)) == [1, 2, 3, 4, 5, 6]
+    assert list(history.epochs.column(1)) == [10, 9, 8, 7, 6, 5]
+    for _ in range(300):  # past the first capacity, inserting still keeps the order
+        history.add_epoch(len(history.epochs), {"loss": 0.0}, "accuracy")
+    history.add_epoch(400, {"loss": 0.0}, "accuracy")
+    history.add_epoch(310, {"loss": 0.0}, "accuracy")
+    xs = history.epochs.column(0)
+    assert list(xs) == sorted(xs) and len(xs) == 308
+
+
 def test_reattach_through_the_menu_and_the_link_back(qtbot, make_window, listening, tmp_path):
     window = make_window()
     menu = window.engine_menu

@@ -36,6 +36,12 @@ class GrowingArray:
         self._data[self._size:need] = rows
         self._size = need
 
+    def insert(self, index: int, row) -> None:
+        """One row at ``index``, the rows from there moved down by one."""
+        self.append(row)  # grows if needed
+        self._data[index + 1:self._size] = self._data[index:self._size - 1].copy()
+        self._data[index] = row
+
     def column(self, index: int) -> np.ndarray:
         """A read-only view of one column (no copy); stays valid after later appends."""
         view = self._data[: self._size, index]
@@ -118,5 +124,10 @@ class RunHistory:
 
     def add_epoch(self, epoch: int, logs: dict, metric: str) -> None:
         nan = math.nan
-        self.epochs.append([self.offset + epoch + 1, logs.get("loss", nan), logs.get(metric, nan),
-                            logs.get("val_loss", nan), logs.get(f"val_{metric}", nan)])
+        row = [self.offset + epoch + 1, logs.get("loss", nan), logs.get(metric, nan),
+               logs.get("val_loss", nan), logs.get(f"val_{metric}", nan)]
+        xs = self.epochs.column(0)
+        if len(xs) and row[0] < xs[-1]:  # missed on a dropped link, given after later epochs
+            self.epochs.insert(int(np.searchsorted(xs, row[0])), row)
+        else:
+            self.epochs.append(row)
