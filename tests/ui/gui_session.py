@@ -1,7 +1,8 @@
 """A whole GUI session in a fresh interpreter, for tests/ui/test_no_tensorflow_in_window.py:
 ``python tests/ui/gui_session.py FOLDER`` opens a project (a tiny .npz of digits), edits its
-model, trains one epoch, evaluates, draws a digit and gets its probabilities, and exports the
-model as .keras and ONNX, all through the window with the real, spawned engine. It prints one
+model, trains one epoch, evaluates, draws a digit and gets its probabilities, exports the
+model as .keras and ONNX, and sweeps one trial, all through the window with the real, spawned
+engine. It prints one
 JSON line: the steps done, the first failure, and which of TensorFlow, Keras, onnxruntime,
 LiteRT, tf2onnx, TFLite are in the window's ``sys.modules``.
 """
@@ -135,6 +136,15 @@ def main(folder: Path) -> dict:
         assert dialog.report is not None, dialog.error
         assert (folder / "digits.onnx").is_file()
         steps.append("export onnx")
+        sweep = w.experiments_panel  # a sweep of one trial: the study here, the trial there
+        w.tabs.setCurrentWidget(sweep)
+        sweep.space_editor.set_space({"batch_size": {"choices": [16]}})
+        sweep.trials.setValue(1)
+        sweep.epochs.setValue(1)
+        sweep.run_sweep()
+        wait(lambda: not sweep.running, "the sweep")
+        assert [r.state for r in sweep.reports.values()] == ["complete"], sweep.status.text()
+        steps.append("sweep")
     except Exception as exc:  # noqa: BLE001 - reported to the test, with where
         result["failed"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()[-3000:]

@@ -1,6 +1,7 @@
 """The window's process never imports TensorFlow, Keras, onnxruntime or LiteRT (#26): a whole GUI
-session (open, edit, train, evaluate, draw, export .keras and ONNX) in a fresh interpreter, with
-the real spawned engine doing all of it, leaves none of them in the window's ``sys.modules``.
+session (open, edit, train, evaluate, draw, export .keras and ONNX, sweep) in a fresh
+interpreter, with the real spawned engine doing all of it, leaves none of them in the window's
+``sys.modules``.
 (The static half is tests/test_architecture.py's ``test_the_window_reaches_no_tensorflow``.)"""
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def session(tmp_path_factory):
 def test_the_whole_session_runs_through_the_engine(session):
     assert not session["failed"], (session["failed"], session.get("traceback"))
     assert session["steps"] == ["engine", "open", "edit", "train", "evaluate", "draw",
-                                "export keras", "export onnx"]
+                                "export keras", "export onnx", "sweep"]
 
 
 def test_the_window_never_imported_tensorflow_keras_or_their_runtimes(session):
