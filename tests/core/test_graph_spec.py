@@ -226,3 +226,21 @@ def test_shapes_kept_from_an_earlier_inspection_are_keras_own():
     assert report.ok and report.layers[3].output_shape == (12, 12, 4)
     assert report.layers[5].params == 4 * 3 + 3
     assert inspect_model(ModelSpec.from_dict(residual(skip_filters=16))).error_index == 3
+
+
+@pytest.mark.parametrize("input_shape, target, fixed", [
+    ([32, 32], [28, 28, 1], [32, 32, 1]),  # a grey folder's pictures: the channel axis kept
+    ([32, 32, 3], [28, 28, 1], [32, 32, 3]),  # colour ones: their own shape
+    ([32, 32], [784], [1024]),  # a flat target: all the values
+])
+def test_a_reshape_that_no_longer_holds_its_input_offers_a_target_that_does(input_shape, target,
+                                                                            fixed):
+    spec = ModelSpec.from_dict({"input_shape": input_shape, "layers": [
+        {"class_name": "Reshape", "config": {"target_shape": target}},
+        {"class_name": "Flatten", "config": {}},
+        {"class_name": "Dense", "config": {"units": 2}},
+    ]})
+    info = inspect_model(spec).layers[0]
+    assert info.error and info.repair is not None
+    assert info.repair.changes == {"target_shape": fixed}
+    assert inspect_model(info.repair.apply(spec)).ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence, QRawFont
 from PyQt5.QtWidgets import QAction, QFileDialog
@@ -176,34 +177,64 @@ def test_tutorial_h_card_chart_follows_its_run(qtbot):
 
 # Point 12 ----------------------------------------------------------------------------------------
 
-def _folder_of_32_pixel_images(root):
+def _folder_of_32_pixel_images(root, shape=(32, 32)):
     from PIL import Image
 
     rng = np.random.default_rng(0)
     for label in ("a", "b"):
         (root / label).mkdir(parents=True)
         for i in range(12):
-            picture = (rng.random((32, 32)) * 255).astype(np.uint8)
+            picture = (rng.random(shape) * 255).astype(np.uint8)
             Image.fromarray(picture).save(root / label / f"{i}.png")
     return root
 
 
-def test_using_a_folders_shape_offers_the_reshape_fix(qtbot, tmp_path):
+@pytest.mark.parametrize("shape", [(32, 32), (32, 32, 3)])  # no fix for colour pictures before
+def test_using_a_folders_shape_offers_the_reshape_fix(qtbot, tmp_path, shape):
     w = ready_window(qtbot, "mnist-cnn")
-    folder = _folder_of_32_pixel_images(tmp_path / "pictures")
-    w.state.set_dataset(str(folder))
-    qtbot.waitUntil(lambda: w.state.data.dataset is not None
-                    and tuple(w.state.data.dataset.input_shape)[:2] == (32, 32), timeout=60_000)
-    stack = w.builder_panel.stack
-    qtbot.waitUntil(lambda: stack.input_hint_button.isVisible(), timeout=10_000)
-    qtbot.mouseClick(stack.input_hint_button, Qt.LeftButton)  # "Use (32, 32)"
-    qtbot.waitUntil(lambda: w.state.inspection is not None and w.state.inspection_current
-                    and not w.state.inspection.ok, timeout=15_000)
-    qtbot.waitUntil(lambda: stack.fix_button.isVisible(), timeout=5000)  # none offered before
-    qtbot.mouseClick(stack.fix_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: w.state.inspection is not None and w.state.inspection_current
-                    and w.state.inspection.ok, timeout=15_000)
-    reshape = next(layer for layer in w.state.spec.layers if layer.class_name == "Reshape")
-    assert tuple(reshape.config["target_shape"])[:2] == (32, 32)
-    w.state.undo_stack.setClean()
+    try:
+        folder = _folder_of_32_pixel_images(tmp_path / "pictures", shape)
+        w.state.set_dataset(str(folder))
+        qtbot.waitUntil(lambda: w.state.data.dataset is not None
+                        and tuple(w.state.data.dataset.input_shape)[:2] == (32, 32), timeout=60_000)
+        stack = w.builder_panel.stack
+        qtbot.waitUntil(lambda: stack.input_hint_button.isVisible(), timeout=10_000)
+        qtbot.mouseClick(stack.input_hint_button, Qt.LeftButton)  # "Use (32, 32)"
+        qtbot.waitUntil(lambda: w.state.inspection is not None and w.state.inspection_current
+                        and not w.state.inspection.ok, timeout=15_000)
+        qtbot.waitUntil(lambda: stack.fix_button.isVisible(), timeout=5000)  # none offered before
+        qtbot.mouseClick(stack.fix_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: w.state.inspection is not None and w.state.inspection_current
+                        and w.state.inspection.ok, timeout=15_000)
+        reshape = next(layer for layer in w.state.spec.layers if layer.class_name == "Reshape")
+        assert tuple(reshape.config["target_shape"]) == (32, 32, shape[2] if len(shape) > 2 else 1)
+    finally:  # a failure too closes the window without its save prompt
+        w.state.undo_stack.setClean()
 
+
+
+def test_the_augmentation_preview_says_why_in_a_users_words(qtbot, tmp_path):
+    w = ready_window(qtbot, "mnist-cnn")
+    try:
+        panel = w.dataset_panel
+        w.tabs.setCurrentWidget(panel)
+        qtbot.waitUntil(lambda: panel.augmented is not None, timeout=60_000)
+        w.state.set_dataset(str(_folder_of_32_pixel_images(tmp_path / "pictures")))
+        qtbot.waitUntil(lambda: w.state.data.dataset is not None
+                        and tuple(w.state.data.dataset.input_shape) == (32, 32), timeout=60_000)
+        stack = w.builder_panel.stack
+        qtbot.waitUntil(lambda: stack.input_hint_button.isVisible(), timeout=10_000)
+        qtbot.mouseClick(stack.input_hint_button, Qt.LeftButton)  # "Use (32, 32)"
+        label = panel.augment_label
+        # "Augmentation preview: augment-preview failed: layer 1 (Reshape): ..." before.
+        qtbot.waitUntil(lambda: "Reshape to (32, 32, 1)" in label.text(), timeout=30_000)
+        assert label.text().startswith("No preview: layer 1 (Reshape)")
+        assert "augment-preview" not in label.text() and panel.augmented is None
+        # An augmentation on samples that are not pictures: Keras's words named its batch of 8,
+        # "Expected image tensor to have rank 3 ... Received: data.shape=(8, 32, 32)".
+        w.state.remove_layer(0)  # the Reshape
+        qtbot.waitUntil(lambda: "RandomRotation" in label.text(), timeout=30_000)
+        assert "(32, 32)" in label.text() and "Reshape to (32, 32, 1)" in label.text()
+        assert "data.shape" not in label.text() and panel.augmented is None
+    finally:
+        w.state.undo_stack.setClean()

@@ -134,6 +134,52 @@ def augmentation_spec(spec: ModelSpec) -> ModelSpec | None:
     return ModelSpec(tuple(spec.input_shape), prefix) if found else None
 
 
+def augmentation_problem(spec: ModelSpec) -> str | None:
+    """Why the model's augmentation layers cannot make a preview, in a user's words (None when
+    they can): a Reshape before them that no longer holds the samples (with its fix), or an
+    image augmentation that gets samples without (height, width, channels). Keras's own words
+    for these ("Expected image tensor to have rank 3 ... data.shape=(8, 784)") name its batch."""
+    from workbench.core.fixes import reshape_fix
+
+    prefix = augmentation_spec(spec)
+    if prefix is None:
+        return None
+    shape = tuple(spec.input_shape)
+    for i, layer in enumerate(prefix.layers):
+        where = _("layer {number} ({class_name})").format(number=i + 1,
+                                                          class_name=layer.class_name)
+        if layer.class_name == "Reshape":
+            target = tuple(layer.config.get("target_shape") or ())
+            if -1 not in target and math.prod(target) != math.prod(shape):
+                fix = reshape_fix(i, layer, shape)
+                said = _("No preview: {where} cannot turn the samples' {shape} into {target}.")
+                said = said.format(where=where, shape=_dims(shape), target=_dims(target))
+                return said + " " + (
+                    _("The Model tab offers its fix: Reshape to {shape}.").format(
+                        shape=_dims(fix.changes["target_shape"])) if fix else
+                    _("Change its target on the Model tab."))
+            shape = target
+        elif layer_type(layer.class_name).input_rank not in (None, len(shape)):
+            picture = _as_picture(shape)
+            said = _("No preview: {where} works on pictures (height, width, channels), and the "
+                     "samples reach it as {shape}").format(where=where, shape=_dims(shape))
+            return said + (_("; a Reshape to {shape} before it makes them pictures.").format(
+                shape=_dims(picture)) if picture else ".")
+    return None
+
+
+def _dims(shape) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(map(str, shape))})"
+
+
+def _as_picture(shape) -> tuple | None:
+    """The picture a sample of ``shape`` is: (h, w) → (h, w, 1); a square vector → (s, s, 1)."""
+    if len(shape) == 2:
+        return (*shape, 1)
+    side = math.isqrt(shape[0]) if len(shape) == 1 else 0
+    return (side, side, 1) if side and side * side == shape[0] else None
+
+
 def augment(spec: ModelSpec, sample, n: int = 8, seed: int = 0) -> np.ndarray:
     """``n`` random augmentations of one sample, as training makes them (``training=True``):
     an array of ``n`` pictures. Builds Keras layers: call it on a worker thread."""

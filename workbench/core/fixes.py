@@ -80,17 +80,25 @@ def insert_fix(index: int, layer: LayerSpec, text: str | None = None,
 
 
 def reshape_fix(index: int, layer: LayerSpec, incoming) -> Fix | None:
-    """A Reshape whose target no longer holds its input (the input became (32, 32); the target
-    is still (28, 28, 1)): the input's shape with the target's trailing 1s, where that holds it."""
+    """A Reshape whose target no longer holds its input (the input became (32, 32) or
+    (32, 32, 3); the target is still (28, 28, 1)): the input's shape with the target's trailing
+    1s, the input's own shape where the target has its rank, all its values where it is flat."""
     if layer.class_name != "Reshape" or incoming is None or None in tuple(incoming):
         return None
     target, incoming = tuple(layer.config.get("target_shape") or ()), tuple(incoming)
     tail = target[len(incoming):]
-    if len(target) <= len(incoming) or any(d != 1 for d in tail):
+    if len(target) > len(incoming) and all(d == 1 for d in tail):
+        new, why = incoming + tail, _("Reshape to {new}: the input it reshapes is {incoming}")
+    elif len(target) == len(incoming):
+        new, why = incoming, _("Reshape to {new}: its input {incoming} already has that rank")
+    elif len(target) == 1:
+        new, why = (math.prod(incoming),), _("Reshape to {new}: all the values of its input "
+                                             "{incoming}")
+    else:
         return None
-    new = incoming + tail
-    return Fix(_("Reshape to {new}: the input it reshapes is {incoming}").format(
-                   new=_shape_text(new), incoming=_shape_text(incoming)),
+    if new == target:
+        return None
+    return Fix(why.format(new=_shape_text(new), incoming=_shape_text(incoming)),
                index, target=index, changes={"target_shape": list(new)})
 
 

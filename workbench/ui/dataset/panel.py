@@ -280,6 +280,11 @@ class DatasetPanel(QWidget):
                                          "RandomRotation, RandomZoom… from the palette's "
                                          "Augmentation group to see them here)."))
             return
+        problem = explore.augmentation_problem(spec)
+        if problem is not None:  # said in a user's words, not Keras's ("augment-preview failed")
+            self._preview_request += 1
+            self._on_augment_failed(self._preview_request, problem)
+            return
         try:
             _i, x, _y = self.model.sample(current.row())
         except DatasetError:
@@ -297,7 +302,7 @@ class DatasetPanel(QWidget):
         if sip.isdeleted(self) or request != self._preview_request:
             return
         if body is None:
-            self._on_augment_failed(request, error)
+            self._on_augment_failed(request, _("No preview: {reason}").format(reason=error))
             return
         images = np.asarray(body["images"])
         self.augmented = images
@@ -327,7 +332,7 @@ class DatasetPanel(QWidget):
             self.augmented = None
             self._mosaic = None
             self.augment_picture.clear()
-            self.augment_label.setText(_("Augmentation preview: {message}").format(message=message))
+            self.augment_label.setText(message)
 
     # Balance -------------------------------------------------------------------------------------
 
