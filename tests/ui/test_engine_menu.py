@@ -414,6 +414,8 @@ def test_a_second_window_sees_the_engine_busy_and_watches_the_run(qtbot, make_wi
     assert ended[0]["message"].startswith(f"Stopped by the user after "
                                           f"{ended[0]['epochs_completed']} epoch(s)")
     assert sorted(dialog.epochs) == list(range(ended[0]["epochs_completed"]))
+    assert second.engine_menu.use_local()  # its watch goes with the remote engine
+    assert not dialog.isVisible() and second.engine_menu.watching is None
 
 
 def test_a_dataset_file_goes_to_a_remote_engine_once_with_a_progress_bar(

@@ -236,8 +236,7 @@ class EngineMenu(QObject):
         old, self.remote = self.remote, EngineHost(engine)
         self.link.use_host(self.remote, _("connecting to the engine at {where}").format(
             where=where))
-        if old is not None:
-            old.close()
+        self._disconnect(old)  # another remote engine before: no longer this window's
         line = _("Connected to the engine at {where}").format(where=where)
         if engine.training:
             line = _("{connected}; busy: training {title} for another window since {since} "
@@ -289,13 +288,19 @@ class EngineMenu(QObject):
 
     def close_remote(self) -> None:
         remote, self.remote = self.remote, None
-        if remote is not None:
-            remote.close()
+        self._disconnect(remote)
+
+    def _disconnect(self, remote: EngineHost | None) -> None:
+        """Disconnect from ``remote`` (its runs go on there); a run watched there, no longer."""
+        if remote is None:
+            return
+        if self.watching is not None:
+            self.watching.close()
+            self.watching = None
+        remote.close()
 
     def close(self) -> None:
         """The window closes: its remote engine is disconnected (its runs go on there)."""
         self._closed = True
-        if self.watching is not None:
-            self.watching.close()
         self._tasks.shutdown(15.0)
         self.close_remote()
