@@ -4,7 +4,8 @@ A digit is drawn on the real 280x280 canvas with simulated mouse strokes; the ca
 after every stroke segment (what the live prediction sees while the user draws). For each capture
 we time ``preprocess_digit`` + one inference, with the three ways of calling Keras side by side:
 ``model.predict``, a direct ``model(x)`` call and the cached ``tf.function`` the Draw tab uses.
-Then the whole Draw-tab update (preprocess, inference, preview, bars) is timed end to end.
+Then the whole Draw-tab update (preprocess, the app's engine's answer, preview, bars) is timed
+end to end (``bench_engine_draw.py`` has it beside an in-process engine, and under training).
 
     python benchmarks/bench_draw.py [--rounds 5]
 
@@ -116,13 +117,23 @@ def main() -> int:
         rounds = 1 if "predict" in name else args.rounds
         results[name] = report(name, timed(fn, frames, rounds))
 
-    # End to end through the Draw tab: preprocessing, inference, the 28x28 preview and the bars.
+    # End to end through the Draw tab: preprocessing, the engine's answer (the app's engine,
+    # spawned: the model mirrored there), the 28x28 preview and the bars.
     state = ProjectState(project)
     panel = DrawPanel(state)
     panel.set_samples_path(Path(os.devnull).parent / "workbench-bench-unused.npz")
     panel.show()
+    while not state.engine.loaded:
+        app.processEvents()
+        time.sleep(0.01)
     state.trained.set_weights(0, model.get_weights(), project.model.to_dict())
-    app.processEvents()
+    capture_segments(panel.canvas, app)
+    while True:  # the engine holds the model once a drawing gets its probabilities
+        panel.update_prediction()
+        if panel.prediction.probabilities is not None:
+            break
+        app.processEvents()
+        time.sleep(0.01)
 
     times = []
     for _ in range(args.rounds + 1):  # the first round warms up
@@ -136,7 +147,8 @@ def main() -> int:
             for p in points[1:]:
                 send(QEvent.MouseMove, p, Qt.NoButton, Qt.LeftButton)
                 panel.update_prediction()  # what the debounce timer runs after this segment
-                times.append(panel.last_latency_ms)
+                if panel.prediction.probabilities is not None:
+                    times.append(panel.last_latency_ms)
             send(QEvent.MouseButtonRelease, points[-1], Qt.LeftButton, Qt.NoButton)
         app.processEvents()
     times = times[len(times) // (args.rounds + 1):]
