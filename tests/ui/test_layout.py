@@ -119,3 +119,12 @@ def test_every_tab_fits_a_1024_by_700_window(qtbot, small_window, tab):
     if tab == "draw_panel":
         canvas, preview = _global(panel.canvas), _global(panel.preview)
         assert not canvas.intersects(preview)
+
+
+def test_the_first_window_fits_a_small_screen():
+    """On a 1024×700 screen the window opens within it (it opened at 1400×860, running off the
+    screen's right and bottom edges, the run table and Train's progress cut off)."""
+    from workbench.ui.main_window import fitted
+
+    assert fitted((1400, 860), (1024, 676)) == (1024, 676)
+    assert fitted((1400, 860), (1920, 1050)) == (1400, 860)

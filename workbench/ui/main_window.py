@@ -33,6 +33,22 @@ APP_NAME = "Workbench"
 BUILDER_SHARE = 0.36  # of the window's width, until the splitter is dragged
 
 
+def initial_size(wanted: tuple[int, int] = (1400, 860)) -> tuple[int, int]:
+    """The window's first size: ``wanted``, within the screen's free area (a 1024×700 screen
+    gets a window that fits it, not one that runs off its edges)."""
+    from PyQt5.QtWidgets import QApplication
+
+    screen = QApplication.primaryScreen()
+    if screen is None or QApplication.platformName() == "offscreen":  # no screen to fit
+        return wanted
+    room = screen.availableGeometry()
+    return fitted(wanted, (room.width(), room.height()))
+
+
+def fitted(wanted: tuple[int, int], room: tuple[int, int]) -> tuple[int, int]:
+    return min(wanted[0], room[0]), min(wanted[1], room[1])
+
+
 class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None, parent: QWidget | None = None,
                  engine=None, load_dataset: bool = True):
@@ -42,7 +58,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.state = ProjectState(project or load_template(DEFAULT_TEMPLATE), self, engine)
-        self.resize(1400, 860)
+        self.resize(*initial_size())
 
         self.tabs = QTabWidget(self, objectName="mainTabs")
         self.tabs.setDocumentMode(True)
