@@ -59,9 +59,10 @@ class ProjectState(Document):
         self.attach_engine(engine if isinstance(engine, EngineLink) else EngineLink(engine, self))
 
     def attach_engine(self, link: EngineLink) -> None:
-        """Work with the engine behind ``link`` from now on (at start, and when the user
-        connects to another engine): inspections, the views' model, runs. Once it is ready the
-        model is inspected (views connect later, so they hear of it after the state)."""
+        """Work with the engine behind ``link`` from now on (at start; tests): inspections, the
+        views' model, runs. Once it is ready the model is inspected (views connect later, so they
+        hear of it after the state). Engine ▸ Connect keeps the link and moves it to another
+        engine instead (``EngineLink.use_host``): the panels stay connected to its signals."""
         if self.engine is not None:
             self.engine.ready.disconnect(self.refresh_inspection)
             if self.engine.parent() is self:
