@@ -130,3 +130,7 @@ def test_train_is_blocked_for_a_model_too_big_for_the_free_memory(qtbot, window,
     qtbot.waitUntil(lambda: not train.isEnabled(), timeout=10_000)
     assert "too big to train here" in train.toolTip() and "GB free" in train.toolTip()
     assert not w.training_panel.start_training()
+    # On a remote engine the memory is the engine machine's, not this one's: not checked here.
+    monkeypatch.setattr(type(state.engine), "where", property(lambda self: "remote"))
+    state.set_layer_param(len(state.spec.layers) - 2, "units", 131)
+    qtbot.waitUntil(train.isEnabled, timeout=10_000)

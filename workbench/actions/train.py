@@ -75,17 +75,20 @@ def check_model_memory(total_params: int) -> None:
                               total_params=total_params, needed=needed / 1e9, free=free / 1e9))
 
 
-def preflight(spec: ModelSpec, report, config: TrainConfig, dataset) -> str:
+def preflight(spec: ModelSpec, report, config: TrainConfig, dataset,
+              memory: bool = True) -> str:
     """Why a run of ``spec`` (inspected as ``report``) on ``dataset`` cannot start, in one line
     ("" when it can): the checks Train makes before a run in the window and ``workbench train``
-    makes before it loads TensorFlow's model: a valid model, one that fits in the free memory,
-    an output that fits the labels, samples that fit the input."""
+    makes before it loads TensorFlow's model: a valid model, one that fits in the free memory
+    (``memory``: this machine's, where the run trains; not where a remote engine trains it), an
+    output that fits the labels, samples that fit the input."""
     if not spec.layers:
         return _("The model has no layers yet: add one from the Layers list.")
     if report.error is not None:
         return _("The model is invalid: {reason}").format(reason=report.error_text())
     try:  # a model too big for the memory free must not start to build
-        check_model_memory(report.total_params)
+        if memory:
+            check_model_memory(report.total_params)
     except ActionError as exc:
         return _("The model is too big to train here: {reason}").format(reason=exc)
     if dataset is None:
@@ -283,12 +286,12 @@ def cut_short_outcome(spec, config, dataset_name: str, run_id: int, started: flo
 def failure_message(exc: BaseException) -> str:
     """What the window says of a run that could not start or broke off with ``exc``."""
     if isinstance(exc, MemoryError):
-        return "Training ran out of memory; use a smaller batch size or a smaller model."
+        return _("Training ran out of memory; use a smaller batch size or a smaller model.")
     from workbench.core.datasets import DatasetError
 
     if isinstance(exc, (SpecError, TrainingError, ActionError, DatasetError)):
-        return f"Training could not start: {exc}"
-    return f"Training failed: {reason_lines(exc)[0]}"
+        return _("Training could not start: {reason}").format(reason=exc)
+    return _("Training failed: {reason}").format(reason=reason_lines(exc)[0])
 
 
 def score_test_split(model, dataset, spec: ModelSpec, config: TrainConfig, output_shape,

@@ -55,7 +55,10 @@ def train_blocker(state, dataset_for: str | None) -> str:
         return CHECKING  # a run must not start on the answer for an older edit
     from workbench.actions.train import preflight
 
-    return preflight(state.spec, state.inspection, state.training, state.data.dataset)
+    # The free memory checked is this machine's: a remote engine's run says in one line if it
+    # lacks memory there.
+    return preflight(state.spec, state.inspection, state.training, state.data.dataset,
+                     memory=state.engine.where != "remote")
 
 
 def ready_text(state) -> str:

@@ -31,6 +31,7 @@ from workbench.actions.train import (
     failed_outcome,
 )
 from workbench.engine.plain import outcome_from_dict
+from workbench.i18n import _, ngettext
 from workbench.ui.engine_data import EngineData
 
 EMIT_INTERVAL_S = 1 / 30  # the engine sends batch points at most this often
@@ -51,8 +52,8 @@ class EngineRun(QObject):
         self.metric = display_metric(getattr(dataset, "task", "classification"))
         self.body = {"spec": spec, "config": config, "dataset": dataset_name,
                      "dataset_name": dataset_name, "run_id": run_id, "devices": int(devices),
-                     "title": title or f"run {run_id}", "batch_interval": EMIT_INTERVAL_S,
-                     "outcome_on_error": True}
+                     "title": title or _("run {id}").format(id=run_id),
+                     "batch_interval": EMIT_INTERVAL_S, "outcome_on_error": True}
         if start is not None:
             self.body.update(initial_weights=[np.asarray(w) for w in start.weights],
                              continues=start.run, initial_epoch=int(start.initial_epoch))
@@ -80,15 +81,15 @@ class EngineRun(QObject):
         run; ``on_event``/``on_finished`` as the module says."""
         self._on_event, self._on_finished = on_event, on_finished
         if os.path.exists(self.dataset_name):  # a file or folder of the user's, not a built-in
-            self._event("sending", "Sending the dataset to the engine…")
+            self._event("sending", _("Sending the dataset to the engine…"))
         self._data.ensure(self.link, self.dataset, self.dataset_name, self.seed, self._on_named)
 
     def _on_named(self, fields: dict | None, error: str) -> None:
         if self._ended or self._stop:
             return  # stopped meanwhile: ended already
         if fields is None:
-            self._finish_failed(f"Training could not start: sending the dataset to the engine "
-                                f"failed: {error}")
+            self._finish_failed(_("Training could not start: sending the dataset to the "
+                                  "engine failed: {reason}").format(reason=error))
             return
         self.body.update(fields)
         self._submit()
@@ -130,7 +131,8 @@ class EngineRun(QObject):
                 self.cut_short = error
                 self._finish(self._kept(error))
             else:
-                self._finish_failed(f"Training could not start: {error}")
+                self._finish_failed(_("Training could not start: {reason}").format(
+                    reason=error))
             return
         outcome = outcome_from_dict(reply)
         result = outcome.result
@@ -148,15 +150,16 @@ class EngineRun(QObject):
         logs come just before its weights: one whose weights were lost is left out)."""
         start = self.start_from
         kept = self._epoch_logs[:self._with_weights]
-        message = (f"{why.rstrip('.')}; the run's {len(kept)} finished epoch(s) are kept"
-                   if kept else why)
+        message = ngettext("{why}; the run's {n} finished epoch is kept",
+                           "{why}; the run's {n} finished epochs are kept", len(kept)).format(
+            why=why.rstrip("."), n=len(kept)) if kept else why
         return cut_short_outcome(self.spec, self.config, self.dataset_name, self.run_id,
                                  self._started, kept, self._seconds, message,
                                  self.metric, start.run if start else None,
                                  start.initial_epoch if start else None)
 
     def _stopped_before_start(self) -> RunOutcome:
-        outcome = self._kept("Stopped before the first batch.")
+        outcome = self._kept(_("Stopped before the first batch."))
         result = replace(outcome.result, status="stopped")
         record = replace(outcome.record, status="stopped")
         return replace(outcome, result=result, record=record)

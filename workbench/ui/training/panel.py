@@ -16,6 +16,7 @@ from PyQt5.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from workbench.actions.train import RunOutcome, display_metric
 from workbench.core.runs import RunRecord, next_run_id
+from workbench.i18n import _
 from workbench.ui.state import ProjectState
 from workbench.ui.training.closing import end_run_for_close
 from workbench.ui.training.comparison import EarlierRuns
@@ -242,7 +243,8 @@ class TrainingPanel(QWidget):
         state = self.state
         run_id = next_run_id(state.project.runs)
         spec = self._spec_dict = state.spec.to_dict()
-        title = f"{state.path.stem if state.path else 'Untitled'} (run {run_id})"
+        title = _("{project} (run {id})").format(
+            project=state.path.stem if state.path else _("Untitled"), id=run_id)
         run = EngineRun(state.engine, spec, state.training.to_dict(), state.data.dataset,
                         state.data.name or state.project.dataset, run_id, start,
                         devices=state.devices, tensorboard=state.tensorboard_folder(),
@@ -448,7 +450,7 @@ class TrainingPanel(QWidget):
         self._stopping = True
         run.cancel() if cancel else run.stop()
         if not run.wait(CLOSE_WAIT_S):
-            run.give_up("the engine did not end the run in time")
+            run.give_up(_("the engine did not end the run in time"))
         return True
 
     def shutdown(self) -> None:
