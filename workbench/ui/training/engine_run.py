@@ -4,8 +4,8 @@ training panel's events. The window never imports Keras for it.
 The run is sent as plain data (the spec, the settings, the dataset as ``ui/engine_data`` names
 it: its name, the seed it was loaded with and the subset calls that cut the window's copy, and
 for a file or folder of the user's its content hash, sent once by a task, never on the GUI
-thread), with the weights it goes on from (Continue), the devices it is
-mirrored over and a TensorBoard folder. Its events come to ``on_event(kind, payload)`` on the GUI
+thread), with the weights it goes on from (Continue), the devices it is mirrored over and a
+TensorBoard folder. Its events come to ``on_event(kind, payload)`` on the GUI
 thread: ``started`` (run info), ``batches`` (a chunk of batch points and progress figures, at
 most ~30 a second), ``epoch`` (epoch, logs, active seconds), ``weights`` (epoch, arrays); its
 ``RunOutcome`` to ``on_finished`` exactly once. Stop, Pause and Resume are requests of their own.
