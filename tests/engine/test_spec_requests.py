@@ -30,7 +30,7 @@ def test_check_space_names_the_edge_keras_refuses(engine):
     assert "9.units" in unusable and "\n" not in unusable
 
 
-def test_a_sweep_trains_its_trials_in_the_engine_on_the_callers_arrays(engine, tmp_path):
+def test_a_sweep_trains_its_trials_in_the_engine_on_the_callers_data(engine, tmp_path):
     from workbench.actions.sweep import SweepSettings, prepare_sweep, run_sweep
     from workbench.ui.experiments.engine_trainer import EngineTrainer
 
@@ -39,7 +39,7 @@ def test_a_sweep_trains_its_trials_in_the_engine_on_the_callers_arrays(engine, t
                                 L("Dense", units=10, activation="softmax")])
     config = TrainConfig(epochs=2, batch_size=20, validation_split=0.25, metrics=["accuracy"],
                          seed=3)
-    trainer = EngineTrainer(engine, "mnist-embedded", digits, as_loaded=False)
+    trainer = EngineTrainer(engine, "mnist-embedded", digits, seed=0)
     sweep = prepare_sweep(spec, config, digits, "mnist-embedded",
                           {"batch_size": {"choices": [10, 30]}},
                           SweepSettings(trials=2, sampler="grid", pruning=False),
@@ -58,10 +58,10 @@ def test_a_sweep_trains_its_trials_in_the_engine_on_the_callers_arrays(engine, t
     outcome = run_sweep(sweep, digits, listener_for=lambda number, params: Curves())
     assert [t.state for t in outcome.trials] == ["complete", "complete"]
     assert all(len(t.history["loss"]) == 2 and t.test for t in outcome.trials)
-    # The engine trained on the 120 samples sent (90 after the validation split), not the
-    # 500 digits its own "mnist-embedded" holds: 9 and 3 batches an epoch.
+    # The engine trained on the caller's 120 samples (its subset call made again there; 90
+    # after the validation split), not all the digits "mnist-embedded" holds: 9 and 3 batches.
     assert sorted(info["steps_per_epoch"] for info in begun) == [3, 9]
-    assert trainer._data["dataset_hash"] and np.isfinite(outcome.best.value)
+    assert trainer._data["subset"] == [[120, 40, 0]] and np.isfinite(outcome.best.value)
 
 
 def test_augment_runs_the_models_leading_augmentation_layers(engine):

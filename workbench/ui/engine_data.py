@@ -1,31 +1,25 @@
 """The window's dataset as an engine request names it: a built-in by its name; the project's own
-file or folder sent once by its content's hash (engine/datacache.py); arrays the window holds
-that no file has (a subset made in this session, labels changed in place) sent as an ``.npz`` of
-exactly those arrays. No TensorFlow.
+file or folder sent once by its content's hash (engine/datacache.py). No TensorFlow.
 
-``dataset_body`` is blocking (hashing, sending): call it off the GUI thread (a sweep's own
-thread). ``EngineData.ensure`` is for the GUI thread: it names a built-in at once, and hashes and
+``EngineData.ensure`` is for the GUI thread: it names a built-in at once, and hashes and
 sends a file in a task of its own (a progress bar in the window's status bar while chunks go,
-ui/engine_upload.py), then answers on the GUI thread; the hash of a file is kept
-while its size and modification time stay the same, and an engine known to hold it is not asked
-again. Its body names the dataset as the window loaded it: its name, its seed and the ``subset``
-calls that cut the window's copy (``Dataset.subsets``), so the engine makes the same copy.
-"""
+ui/engine_upload.py), then answers on the GUI thread; ``sent_body`` does the same, blocking, on
+a worker thread (a sweep's). The hash of a file is kept while its size and modification time
+stay the same, and an engine known to hold it is not asked again. The body names the dataset
+as the window loaded it: its name, its seed and the ``subset`` calls that cut the window's copy
+(``Dataset.subsets``), so the engine makes the same copy."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PyQt5.QtCore import QObject
 
 from workbench.core.datasets import dataset_names
-from workbench.core.datasets.splits import is_lazy
 from workbench.engine import datacache
 from workbench.ui.engine_upload import UploadBar
 from workbench.ui.tasks import TaskRunner
@@ -35,28 +29,25 @@ _present: set[tuple[int, str]] = set()  # (id of the engine, hash): the engine h
 _lock = threading.Lock()
 
 
-def dataset_body(engine, name: str, dataset, as_loaded: bool,
-                 progress: Callable[[int, int], None] | None = None) -> dict:
-    """``{"dataset": name[, "dataset_hash"]}`` for a ``train`` request of ``engine`` (a client:
-    ``request`` is used to send what it lacks). ``as_loaded``: ``dataset`` is the project's
-    dataset just as ``name`` loads (else its arrays are sent). ``progress(sent, total)`` after
-    each chunk sent (``engine_upload.UploadBar.report``). DataCacheError, EngineError."""
-    if as_loaded and name in dataset_names():
-        return {"dataset": name}
-    if as_loaded and Path(name).exists():
-        digest, _ = datacache.send(engine.request, name, progress)
-        return {"dataset": name, "dataset_hash": digest}
-    if any(is_lazy(x) for x in (dataset.x_train, dataset.x_test)):
-        raise datacache.DataCacheError(f"{name} changed since it was opened: open it again")
-    with tempfile.TemporaryDirectory(prefix="workbench-data-") as folder:
-        path = Path(folder) / "dataset.npz"
-        arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train,
-                  "x_test": dataset.x_test, "y_test": dataset.y_test}
-        if dataset.class_names:
-            arrays["class_names"] = np.asarray(dataset.class_names, dtype=str)
-        np.savez(path, **arrays)
-        digest, _ = datacache.send(engine.request, path, progress)
-    return {"dataset": name, "dataset_hash": digest}
+def sent_body(engine, dataset, name: str, seed: int | None) -> dict:
+    """Blocking (a worker thread: a sweep's): ``named_body``, and for a file of the user's its
+    hash, sent to ``engine`` first if it may lack it (``request`` from any thread; the same
+    caches as ``EngineData.ensure``). DataCacheError, EngineError."""
+    body = named_body(dataset, name, seed)
+    if name in dataset_names():
+        return body
+    known = _known_hash(name)
+    with _lock:
+        present = known is not None and (id(engine), known) in _present
+    if present:
+        return {**body, "dataset_hash": known}
+    key = _stat_key(name)
+    digest, _sent = datacache.send(engine.request, name)
+    with _lock:
+        if key is not None and not Path(name).is_dir():
+            _hashes[key] = digest
+        _present.add((id(engine), digest))
+    return {**body, "dataset_hash": digest}
 
 
 def named_body(dataset, name: str, seed: int | None = 0) -> dict[str, Any]:

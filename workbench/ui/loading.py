@@ -28,7 +28,6 @@ class DatasetLoader(QObject):
         super().__init__(parent)
         self.document = document
         self.dataset = None
-        self.loaded_dataset = None  # what ``load`` gave, as loaded from the project's name
         # The name (or path) and seed ``dataset`` was loaded with (an engine loads the same).
         self.name, self.seed = "", 0
         self.error = ""
@@ -72,12 +71,10 @@ class DatasetLoader(QObject):
         if request != self._request:
             return  # a newer request superseded this one
         if error:
-            self.dataset = self.loaded_dataset = None
-            self.error = error
+            self.dataset, self.error = None, error
             self.failed.emit(error)
             return
-        self.dataset = self.loaded_dataset = dataset
-        self.error = ""
+        self.dataset, self.error = dataset, ""
         self.name, self.seed = source
         if dataset.notice:
             self.notice.emit(dataset.notice)

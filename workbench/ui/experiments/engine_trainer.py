@@ -16,7 +16,7 @@ from workbench.actions.sweep import TrialRun
 from workbench.core.sweep_space import SpaceError
 from workbench.core.training import TrainingResult
 from workbench.engine.client import EngineError
-from workbench.ui.engine_data import dataset_body
+from workbench.ui.engine_data import sent_body
 
 POLL_S = 0.1
 # How long the engine may take to say whether a space builds (Keras builds each edge).
@@ -25,11 +25,12 @@ CHECK_TIMEOUT_S = 300.0
 
 class EngineTrainer:
     """``engine``: the app's engine (``submit``/``request`` from any thread); the dataset as the
-    window holds it: ``name``, and ``as_loaded`` (the project's file as it loads)."""
+    window holds it: loaded as ``dataset_name`` with ``seed`` (and cut by its ``subset`` calls),
+    named to the engine as the Training tab names it (ui/engine_data.py)."""
 
-    def __init__(self, engine, dataset_name: str, dataset, as_loaded: bool):
+    def __init__(self, engine, dataset_name: str, dataset, seed: int | None):
         self.engine = engine
-        self.dataset_name, self.dataset, self.as_loaded = dataset_name, dataset, as_loaded
+        self.dataset_name, self.dataset, self.seed = dataset_name, dataset, seed
         self._data: dict | None = None  # the dataset's part of each train request, once sent
 
     def check_builds(self, space, spec, config) -> None:
@@ -42,8 +43,7 @@ class EngineTrainer:
     def train(self, spec, config, dataset, dataset_name, listener, control,
               run_id: int) -> TrialRun:
         if self._data is None:  # sent once for the whole sweep
-            self._data = dataset_body(self.engine, self.dataset_name, self.dataset,
-                                      self.as_loaded)
+            self._data = sent_body(self.engine, self.dataset, self.dataset_name, self.seed)
         inbox: queue.SimpleQueue = queue.SimpleQueue()
         call = self.engine.submit("train", {
             "spec": spec.to_dict(), "config": config.to_dict(), **self._data,

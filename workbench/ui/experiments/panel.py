@@ -229,9 +229,9 @@ class ExperimentsPanel(QWidget):
                                  storage=self.storage.text().strip() or None,
                                  study=self.study.text().strip() or None)
         metric = display_metric(getattr(dataset, "task", "classification"))
-        name = self.state.project.dataset
-        trainer = EngineTrainer(self.state.engine.engine, name, dataset,
-                                dataset is self.state.data.loaded_dataset)
+        name = self.state.project.dataset  # (the run's name for the data)
+        trainer = EngineTrainer(self.state.engine.engine, self.state.data.name or name, dataset,
+                                self.state.data.seed)  # as the window loaded it
         args = (self.state.spec.copy(), self.state.training.copy(), dataset, name, space,
                 settings, self.state.path, metric, trainer)
         self.reports, self.best, self.outcome, self.sweep = {}, None, None, None
