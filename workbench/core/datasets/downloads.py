@@ -18,8 +18,6 @@ import socket
 import struct
 import tempfile
 import threading
-import urllib.parse
-import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
@@ -136,6 +134,9 @@ def _server_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
     Runs in a daemon thread because name resolution ignores socket timeouts. With a proxy
     configured we cannot tell from here, so we let the download try.
     """
+    import urllib.parse
+    import urllib.request  # (here: http.client and its kin cost the window's start ~15 ms)
+
     if urllib.request.getproxies():
         return True
     answered: list[bool] = []
@@ -171,6 +172,8 @@ def cache_folder() -> Path:
 
 def _fetch(name: str, target: Path, sha256: str | None = None) -> None:
     """``DOWNLOAD_BASE + name`` saved as ``target``: whole and checked, or not at all."""
+    import urllib.request
+
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, part = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
