@@ -98,6 +98,36 @@ def test_status_texts_end_in_an_ellipsis_not_a_cut(qtbot, small_window):
         assert widget.fontMetrics().horizontalAdvance(shown) <= room
 
 
+def test_the_trials_table_shows_every_column_without_scrolling_sideways(qtbot, small_window):
+    from workbench.actions.sweep import TrialReport
+
+    w = small_window
+    panel = w.experiments_panel
+    w.tabs.setCurrentWidget(panel)
+    table = panel.table
+    keys = ["learning_rate", "optimizer", "layer9_dense.units"]
+    table.set_keys(keys)
+    for number, (lr, opt, units) in enumerate([(0.000177746, "adam", 64), (0.00163784, "sgd", 32),
+                                               (0.00510718, "adam", 128)]):
+        table.show_trial(TrialReport(number, {keys[0]: lr, keys[1]: opt, keys[2]: units},
+                                     0.78375 + number / 100, "complete", 2.3456 + number))
+    qtbot.wait(100)
+    # Beside the controls it had ~290 px: "seconds" and every setting scrolled out of sight.
+    assert table.horizontalScrollBar().maximum() == 0
+    viewport = table.viewport().width()
+    for column in range(table.columnCount()):
+        left = table.columnViewportPosition(column)
+        assert left + table.columnWidth(column) <= viewport, column
+        for row in range(table.rowCount()):  # each value whole, not "0.00…"
+            text = table.shown_text(row, column)
+            room = table.columnWidth(column) - 8
+            assert table.fontMetrics().horizontalAdvance(text) <= room, (column, text)
+    assert table.rowViewportPosition(2) + table.rowHeight(2) <= table.viewport().height()
+    w.resize(1600, 1000)  # room again: the table goes back beside the controls
+    qtbot.waitUntil(lambda: table.parent() is panel.controls.parent(), timeout=3000)
+    assert table.horizontalScrollBar().maximum() == 0
+
+
 # Point 8 -----------------------------------------------------------------------------------------
 
 def _card_fits(w) -> int:

@@ -16,7 +16,7 @@ ends, so Stop or closing the window loses none. Runs alone:
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,6 +48,8 @@ from workbench.ui.training.curves import COMPARE_COLORS, CurvesView
 # Tutorial C: the four optimizers side by side on the current model, each with its own defaults.
 OPTIMIZER_PRESET = {"optimizer": {"choices": [
     "sgd", {"class_name": "SGD", "config": {"momentum": 0.9}}, "adam", "rmsprop"]}}
+NARROW_TAB = 800  # narrower, the trials table takes a row of its own (see _place_table)
+CONTROLS_WIDTH = 380  # the controls' most beside the table
 
 
 def params_text(params: dict) -> str:
@@ -146,7 +148,7 @@ class ExperimentsPanel(QWidget):
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(260)
-        scroll.setMaximumWidth(380)
+        scroll.setMaximumWidth(CONTROLS_WIDTH)
 
         self.curves = CurvesView(self)
         for view, name in ((self.curves.loss_view, "sweepLossPlot"),
@@ -167,6 +169,7 @@ class ExperimentsPanel(QWidget):
         rows.addWidget(self.curves)
         rows.addWidget(plots)
         rows.setSizes([380, 260, 220])
+        self._top, self._rows, self.controls = top, rows, scroll
         layout = QVBoxLayout(self)
         layout.addWidget(rows)
 
@@ -185,6 +188,33 @@ class ExperimentsPanel(QWidget):
         state.editable_changed.connect(self._update_buttons)  # busy: a run trains
         self._on_project_replaced()
         self._update_buttons()
+
+    # Layout -------------------------------------------------------------------------------------
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._place_table()
+
+    def _place_table(self) -> None:
+        """Beside the controls where the tab is wide; in a narrow one (a 1024 px window) a row
+        of its own, the tab's whole width: beside them it had ~290 px, "seconds" and every
+        setting's column out of sight, sideways."""
+        narrow = self.width() < NARROW_TAB
+        if narrow and self.table.parent() is self._top:
+            self._rows.insertWidget(1, self.table)
+            self.controls.setMaximumWidth(16777215)  # the tab's width, as the table below
+            QTimer.singleShot(0, self._share_rows)  # once the splitter has its height
+        elif not narrow and self.table.parent() is self._rows:
+            self._top.addWidget(self.table)
+            self._top.setStretchFactor(1, 1)
+            self.controls.setMaximumWidth(CONTROLS_WIDTH)
+
+    def _share_rows(self) -> None:
+        if self.table.parent() is self._rows:  # controls, trials, live curves, summary plots
+            height = sum(self._rows.sizes())
+            table, plots = int(height * 0.25), int(height * 0.17)
+            curves = max(self.curves.minimumSizeHint().height(), int(height * 0.3))
+            self._rows.setSizes([height - table - plots - curves, table, curves, plots])
 
     # Project --------------------------------------------------------------------------------
 

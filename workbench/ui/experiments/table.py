@@ -8,7 +8,13 @@ import json
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QBrush, QColor, QFont
-from PyQt5.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 from workbench.core.sweep_space import choice_text
 
@@ -20,12 +26,32 @@ def _cell(value) -> QTableWidgetItem:
     item = QTableWidgetItem()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         item.setData(Qt.DisplayRole, float(value) if isinstance(value, float) else value)
+        if isinstance(value, float):
+            item.setToolTip(f"{value:.10g}")  # shown shorter (_Compact)
     else:  # a choice as a person reads it: SGD(momentum=0.9), not its JSON
         item.setData(Qt.DisplayRole, "" if value is None else choice_text(value))
         if not isinstance(value, str) and value is not None:
             item.setToolTip(json.dumps(value))
     item.setFlags(item.flags() & ~Qt.ItemIsEditable)
     return item
+
+
+def shown(value, column: int) -> str:
+    """A number as the table shows it: 4 significant digits for the value and the seconds, 3 for
+    a setting (as the status line writes them: 0.000178, not 0.000177746); the exact number
+    stays the item's data (sorting, its tooltip, Apply best)."""
+    if isinstance(value, float):
+        return f"{value:.{4 if column < len(FIXED) else 3}g}"
+    return "" if value is None else str(value)
+
+
+class _Compact(QStyledItemDelegate):
+    """Draws and sizes each number as ``shown`` writes it: the columns fit a 1024 px window."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 - Qt API
+        super().initStyleOption(option, index)
+        if isinstance(index.data(), float):
+            option.text = shown(index.data(), index.column())
 
 
 class TrialsTable(QTableWidget):
@@ -37,9 +63,11 @@ class TrialsTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self.verticalHeader().hide()
-        self.horizontalHeader().setStretchLastSection(True)
+        self.setItemDelegate(_Compact(self))
+        self.horizontalHeader().setMinimumSectionSize(30)
         self.keys: list[str] = []
         self.best: int | None = None
+        self._size_columns()
 
     def set_keys(self, keys: list[str]) -> None:
         self.keys = list(keys)
@@ -47,6 +75,23 @@ class TrialsTable(QTableWidget):
         self.setColumnCount(len(FIXED) + len(keys))
         self.setHorizontalHeaderLabels([*FIXED, *keys])
         self.best = None
+        self._size_columns()
+
+    def _size_columns(self) -> None:
+        """Trial, state, value and seconds as wide as their texts, the settings share the rest
+        (at 100 px each, "seconds" and the settings scrolled out of a 1024 px window)."""
+        header = self.horizontalHeader()
+        for column in range(self.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeToContents
+                                        if column < len(FIXED) else QHeaderView.Stretch)
+            item = self.horizontalHeaderItem(column)
+            if item is not None:
+                item.setToolTip(item.text())
+        header.setStretchLastSection(not self.keys)  # with no settings: "seconds" fills
+
+    def shown_text(self, row: int, column: int) -> str:
+        """The cell's text as drawn (tests read it)."""
+        return shown(self.item(row, column).data(Qt.DisplayRole), column)
 
     def row_of(self, number: int) -> int | None:
         for row in range(self.rowCount()):
