@@ -265,3 +265,20 @@ def test_the_export_dialog_fits_its_report_and_drops_it_with_the_format(qtbot, t
     assert label.geometry().bottom() <= dialog.close_button.parentWidget().geometry().top()
     dialog.format_box.setCurrentIndex(0)  # ONNX: the int8 report is not about it
     assert dialog.report is None and label.text() == "" and dialog.status_label.text() == ""
+
+
+def test_the_properties_column_shows_a_layers_whole_form(qtbot, small_window):
+    """At 1024 px the properties column is ~160 px: Dense's form was 226 px wide (its names
+    "kernel_regularizer", a regularizer's kind and factor side by side), cut at the edge."""
+    w = small_window
+    view = w.findChild(QWidget, "layerProperties")
+    kinds = {}
+    for index, layer in enumerate(w.state.spec.layers):
+        kinds.setdefault(layer.class_name, index)
+    assert {"Dense", "Flatten"} <= set(kinds)
+    for index in (-1, *kinds.values()):
+        w.state.select(index)
+        qtbot.wait(30)
+        host = view.widget()
+        assert host.minimumSizeHint().width() <= view.viewport().width(), index
+        assert view.horizontalScrollBar().maximum() == 0

@@ -192,7 +192,7 @@ class IntsEditor(ParamEditor, _OptionalMixin):
                 self.row.addWidget(QLabel("×", self))
             spin = QSpinBox(self)
             spin.setRange(1, 4096)
-            spin.setMinimumWidth(50)
+            spin.setMinimumWidth(44)
             spin.valueChanged.connect(self._emit)
             self.row.addWidget(spin)
             self.spins.append(spin)
@@ -299,6 +299,10 @@ class RegularizerEditor(ParamEditor):
         self.factor.setEnabled(False)
         self.factor.setToolTip(_("Penalty factor (Keras's l1/l2 argument)"))
         self.factor.setPrefix("× ")
+        # Narrower than their texts' widths when the column is (at 1024 px it is ~160 px): the
+        # pair was 206 px wide and the whole form was cut at the column's right edge.
+        self.kind.setMinimumWidth(56)
+        self.factor.setMinimumWidth(72)
         self.row.addWidget(self.kind)
         self.row.addWidget(self.factor)
         self.row.addStretch(1)

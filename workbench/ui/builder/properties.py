@@ -119,7 +119,10 @@ class LayerPropertiesView(QScrollArea):
         self._update_values()
 
     def _add_row(self, form: QFormLayout, label: str, editor: QWidget, help_text: str) -> None:
-        name = QLabel(label, self._form_host)
+        # Keras's names break after an underscore in a narrow column (at 1024 px ~160 px):
+        # "kernel_regularizer" unbroken made the form wider than the column, cut at its edge.
+        name = QLabel(label.replace("_", "_\u200b"), self._form_host)
+        name.setWordWrap(True)
         name.setToolTip(help_text)
         form.addRow(name, editor)
         if isinstance(editor, ParamEditor):
@@ -137,6 +140,7 @@ class LayerPropertiesView(QScrollArea):
         self.title.setText(f"<b>{class_name}</b> — {_(ltype.help)}")
         if not ltype.params:
             note = QLabel(_("This layer has no settings."), self._form_host)
+            note.setWordWrap(True)
             note.setStyleSheet(HELP_STYLE)
             grid.addRow(note)
         for param in ltype.params:
