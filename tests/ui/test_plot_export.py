@@ -139,7 +139,7 @@ def test_weights_and_activations_and_data_tab(qtbot, tmp_path):
 
     w = ready_window(qtbot, "mnist-cnn")
     w.state.project.runs.append({"id": 3, "training": {}, "history": {}})
-    history = train_epochs(w, 1)
+    history = train_epochs(w, 1, qtbot)  # the layers come from the engine
     w.tabs.setCurrentWidget(w.weights_panel)
     view = w.weights_panel.weights
     view.layer_combo.setCurrentIndex(0)

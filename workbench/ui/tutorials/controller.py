@@ -282,6 +282,4 @@ class TutorialsController(QObject):
             w.tabs.setCurrentWidget(w.weights_panel)
             view = w.weights_panel.weights
             w.weights_panel.tabs.setCurrentWidget(view)
-            if view.layers:
-                view.layer_combo.setCurrentIndex(0 if key == "units" else len(view.layers) - 1)
-                view.mode_combo.setCurrentIndex(0 if key == "units" else 1)
+            view.choose(0 if key == "units" else -1, 0 if key == "units" else 1)

@@ -72,6 +72,7 @@ class WeightsView(QWidget):
         self._layers_key = None
         self._layers_asked = None  # the architecture whose layers the engine is asked for
         self._input_shape: tuple = ()
+        self._chosen: tuple[int, int] | None = None  # (layer index, mode) to show once known
         self._follow_latest = True
         self.shown: dict = {}  # what is drawn now (tests and the status line read it)
 
@@ -198,7 +199,26 @@ class WeightsView(QWidget):
         self.layer_combo.setCurrentIndex(names.index(previous) if previous in names else 0)
         self.layer_combo.blockSignals(False)
         self._input_shape = tuple(reply["input_shape"])
+        self._apply_choice()
         self.draw()
+
+    def choose(self, index: int, mode: int) -> None:
+        """Show layer ``index`` (-1: the last) in ``mode`` (0: unit images, 1: kernel heatmap):
+        now, or as soon as the engine has said which layers there are."""
+        self._chosen = (index, mode)
+        if self.layers:
+            self._apply_choice()
+            self.draw()
+
+    def _apply_choice(self) -> None:
+        if self._chosen is None or not self.layers:
+            return
+        (index, mode), self._chosen = self._chosen, None
+        for combo, value in ((self.layer_combo, index % len(self.layers)),
+                             (self.mode_combo, mode)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(value)
+            combo.blockSignals(False)
 
     def _on_layer_changed(self, _index: int) -> None:
         self.draw()
