@@ -58,7 +58,10 @@ class EngineTrainer:
                 message = None
             if control.stop_requested and not stopped:
                 stopped = True
-                self.engine.submit("stop", {"request": call.id})
+                try:
+                    self.engine.submit("stop", {"request": call.id})
+                except EngineError:
+                    pass  # the engine is gone: the run's reply says so
             if message is None:
                 continue
             if message.kind == "reply":
