@@ -165,7 +165,7 @@ def wait_first_answer(app, panel, timeout_s: float = 60.0) -> bool:
     while time.monotonic() < end:
         app.processEvents()
         try:
-            if panel.state.trained.predict_digit(np.zeros((28, 28), np.float32), None) \
+            if panel.state.trained.predict_digit(np.zeros((28, 28), np.float32)) \
                     is not None:
                 return True
         except ValueError:

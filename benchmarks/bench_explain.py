@@ -166,9 +166,6 @@ def window_latency(model, project, strokes: int, steps: int) -> bool:
         print(f"{method:<26} {median:>7.1f}ms median {p99:>7.1f}ms p99  < {target:.0f} ms "
               + ("met" if median < target else "MISSED"))
     panel.close()
-    views = getattr(state.trained, "views_model", None)  # (the window's own, while it has one)
-    if views is not None:
-        views.shutdown(5.0)
     return failed
 
 

@@ -269,12 +269,7 @@ def heavy_users() -> dict[str, set[str]]:
 
 # Today's window modules that still reach Keras (or its runtimes) in their own process, and what
 # they reach: the engine helpers of #26 move each to an engine request. This list only shrinks.
-UI_HEAVY_ALLOWED: dict[str, set[str]] = {
-    "workbench.ui.views_model": {
-        "workbench.core.build.build_model",
-        "workbench.core.modelio.model_from_plain",
-    },
-}
+UI_HEAVY_ALLOWED: dict[str, set[str]] = {}
 
 
 def test_the_window_reaches_no_tensorflow():

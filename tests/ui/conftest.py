@@ -3,9 +3,9 @@ the windows and panels several UI test files share (``window``: the main window 
 ``trained`` and ``draw_panel``: the Draw tab with the default model trained one epoch).
 
 The daemon threads that import TensorFlow and load datasets in the background (named
-``tensorflow-import`` and ``dataset-load``) and the views' model and the document's inspection
-tasks (``views-model``, ``model-inspection``, which end after idling, or when their window closes)
-may outlive a test; nothing else may.
+``tensorflow-import`` and ``dataset-load``), the document's inspection task
+(``model-inspection``, which ends after idling, or when its window closes) and the shared
+in-process engine's threads (``engine-*``) may outlive a test; nothing else may.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from PyQt5.QtWidgets import QApplication
 
 from workbench.core.templates import load_template
 
-ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "views-model", "model-inspection",
-                        "engine-")
+ALLOWED_THREAD_NAMES = ("tensorflow-import", "dataset-load", "model-inspection", "engine-")
 GRACE_S = 2.0  # a thread that is already ending gets this long to finish
 
 

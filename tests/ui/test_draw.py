@@ -60,6 +60,15 @@ def draw(canvas, strokes):
         stroke(canvas, s)
 
 
+def keras_outputs(panel, x) -> np.ndarray:
+    """What a Keras model made here, of the trained spec holding the trained weights, outputs for
+    the batch ``x``: the engine's answers are checked against it."""
+    from workbench.engine.sources import build, given
+
+    source, weights = given(panel.state.trained.model_body())
+    return np.asarray(build(source, weights)(x, training=False))
+
+
 def wait_prediction(qtbot, panel):
     qtbot.waitUntil(lambda: panel.prediction.probabilities is not None, timeout=10000)
     return panel.prediction.probabilities
@@ -191,8 +200,7 @@ def test_strokes_produce_a_prediction(qtbot, panel, trained):
     assert drawn and drawn[-1].shape == (28, 28) and drawn[-1].dtype == np.float32
     assert np.array_equal(drawn[-1], panel.current_input)
     # The bars show what the model says for exactly that input.
-    direct = panel.state.trained.run_on_model(
-        lambda model, x: np.asarray(model(x, training=False)), panel.current_input[None])
+    direct = keras_outputs(panel, panel.current_input[None])
     assert np.allclose(probs, direct[0], atol=1e-5)
     assert panel.last_latency_ms > 0
     assert panel.timing_label.text() == f"Preprocess + inference: {panel.last_latency_ms:.1f} ms"
@@ -416,8 +424,7 @@ def test_test_image_requested_shows_and_predicts_the_sample(qtbot, panel, traine
     panel.state.bus.test_image_requested.emit(sample)
     probs = wait_prediction(qtbot, panel)
     assert np.array_equal(panel.current_input, sample)  # the model gets the sample unchanged
-    direct = panel.state.trained.run_on_model(
-        lambda model, x: np.asarray(model(x, training=False)), sample[None])[0]
+    direct = keras_outputs(panel, sample[None])[0]
     assert np.allclose(probs, direct, atol=1e-5)
     assert not panel.canvas.is_blank()
     assert panel.polarity_box.currentIndex() == 1  # MNIST is light on dark

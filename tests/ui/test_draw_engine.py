@@ -1,5 +1,5 @@
-"""Draw's probabilities through the engine (the in-process transport): the same bars as the
-views' model of the window's own process, following each epoch's weights, and an engine that
+"""Draw's probabilities through the engine (the in-process transport): the same bars as a Keras
+model of the test's own, following each epoch's weights, and an engine that
 lost the model (as after a restart) costs one stroke's answer, not the tab."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.ui.conftest import plain_and_weights
-from tests.ui.test_draw import draw, give_weights, seven, wait_prediction
+from tests.ui.test_draw import draw, give_weights, keras_outputs, seven, wait_prediction
 from workbench.core.templates import load_template
 from workbench.engine.client import EngineError
 from workbench.engine.inprocess import InProcessEngine
@@ -45,9 +45,8 @@ def test_the_bars_come_from_the_engine_and_follow_new_weights(qtbot, panel, trai
     draw(panel.canvas, seven())
     probs = wait_prediction(qtbot, panel)
     assert asked and probs.shape == (10,)
-    # The same numbers as the window's own views' model gives for exactly that input.
-    here = panel.state.trained.run_on_model(
-        lambda model, x: np.asarray(model(x, training=False)), panel.current_input[None])
+    # The same numbers as a Keras model of the test's own gives for exactly that input.
+    here = keras_outputs(panel, panel.current_input[None])
     np.testing.assert_allclose(probs, here[0], atol=1e-5)
     spec, weights, _ = trained
     shifted = [w.copy() for w in weights]

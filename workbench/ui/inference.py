@@ -1,11 +1,12 @@
-"""The trained weights of the open project and the views' model that holds them.
+"""The trained weights of the open project, and the views' model in the engine that holds them.
 
-After each epoch the training task sends a copy of its weights (``set_weights``); the draw,
-weights and export views ask the views' model (``run_on_model``), built from the spec that was
-trained (not the one being edited) and owned by a task of its own (``ViewsModel``): the GUI thread
-never builds or holds a Keras model. ``weights_history`` keeps a bounded record of the
-run: at most ``MAX_SNAPSHOTS`` (epoch, weights) pairs, the first and the latest epoch always, the
-others evenly spread, so memory stays flat however long a run trains.
+After each epoch the run sends a copy of its weights (``set_weights``); they are mirrored into the
+engine's views model (``engine_views.EngineViews``: the spec that was trained, not the one being
+edited, or an opened model's plain config, under a handle), which the Draw, Evaluation and Weights
+views ask about (``ask``, ``predict_digit``): the window's process never builds or holds a Keras
+model. ``weights_history`` keeps a bounded record of the run: at most ``MAX_SNAPSHOTS`` (epoch,
+weights) pairs, the first and the latest epoch always, the others evenly spread, so memory stays
+flat however long a run trains.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
 from workbench.ui.document import Document
-from workbench.ui.views_model import ViewsModel
 
 MAX_SNAPSHOTS = 21
 _EXTERNAL = "external model"
@@ -52,7 +52,6 @@ class TrainedModel(QObject):
         self.weights_history: list[tuple[int, list]] = []
         self._trained_spec: dict | None = None  # the spec those weights belong to
         self._initial: tuple[int | None, list | None, int] = (None, None, -1)  # see below
-        self.views_model = ViewsModel(self)
         self.engine_views = None  # the engine's views model (EngineViews): Draw asks it
         document.project_replaced.connect(self.clear)
 
@@ -72,7 +71,6 @@ class TrainedModel(QObject):
         self.weights_run = self.partial_epoch = None
         self._trained_spec = None
         self._initial = (None, None, -1)
-        self.views_model.clear()
         if self.engine_views is not None:
             self.engine_views.clear()
 
@@ -102,7 +100,6 @@ class TrainedModel(QObject):
     def _load_views_model(self) -> None:
         spec = self._trained_spec
         source = ("plain", spec[_EXTERNAL]) if _EXTERNAL in spec else ("spec", spec)
-        self.views_model.load(str(spec), source, self.weights)
         if self.engine_views is not None:
             self.engine_views.load(str(spec), source, self.weights)
 
@@ -124,19 +121,7 @@ class TrainedModel(QObject):
         """Changes exactly when the architecture of the trained model changes."""
         return str(self._trained_spec)
 
-    # The views' model ----------------------------------------------------------------------------
-
-    def add_inference_warmer(self, warm: Callable) -> None:
-        """``warm(model)`` runs on the views' model after each build, on its task's thread
-        (the draw panel traces its one-image call there, so the first drawing is fast)."""
-        self.views_model.add_warmer(warm)
-
-    def prepare(self, spec: dict) -> None:
-        """A run of ``spec`` starts: build its views' model now, in the background, so it is
-        ready (built and traced) when the first epoch's weights arrive."""
-        if str(spec) == str(self._trained_spec):
-            return
-        self.views_model.prepare(str(spec), ("spec", spec))
+    # The views' model (in the engine) ----------------------------------------------------------
 
     @property
     def external_plain(self) -> dict | None:
@@ -152,12 +137,12 @@ class TrainedModel(QObject):
         """Draw can ask the engine for a digit's answer: there are trained weights."""
         return self.weights is not None and self.engine_views is not None
 
-    def predict_digit(self, digit28, predictor) -> Any:
-        """The model's raw output for one preprocessed digit: from the engine when the window
-        has one, else ``predictor.predict`` on the views' model here (ValueError: it cannot)."""
-        if self.engine_views is not None:
-            return self.engine_views.predict(digit28)
-        return self.run_on_model(predictor.predict, digit28)
+    def predict_digit(self, digit28) -> Any:
+        """The model's raw output for one preprocessed digit, from the engine (None: no trained
+        model; ValueError with the engine's line when it cannot answer)."""
+        if self.engine_views is None:
+            return None
+        return self.engine_views.predict(digit28)
 
     def ask(self, name: str, body: dict, done: Callable[[dict | None, str], None],
             on_event: Callable | None = None) -> bool:
@@ -167,20 +152,6 @@ class TrainedModel(QObject):
         if self.weights is None or self.engine_views is None:
             return False
         return self.engine_views.ask(name, body, done, on_event)
-
-    def run_on_model(self, fn: Callable, *args) -> Any:
-        """``fn(model, *args)`` on the views' model (its thread), holding the latest weights;
-        None when there are no trained weights. Return plain values or numpy arrays only."""
-        if not self.has_model:
-            return None
-        return self.views_model.call(fn, *args)
-
-    def post_on_model(self, fn: Callable, *args, done: Callable) -> bool:
-        """``run_on_model`` without waiting: ``done(value, error)`` runs on the model's thread
-        when ``fn`` has answered (emit a queued signal there). False when there is no model."""
-        if not self.has_model:
-            return False
-        return self.views_model.post(fn, *args, done=done)
 
     def set_trained_model(self, plain: dict, weights: list) -> None:
         """Take a model opened from a file (an opened .keras) as the trained model: its Keras

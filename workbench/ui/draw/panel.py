@@ -250,7 +250,7 @@ class DrawPanel(QWidget):
             return
         try:
             # The engine's views model (traced there once per model): ~1.5 ms with the wire.
-            output = self.state.trained.predict_digit(digit, None)
+            output = self.state.trained.predict_digit(digit)
         except ValueError as exc:  # the model's input shape does not take a 28x28 image
             self._show_no_prediction(digit, str(exc))
             return
