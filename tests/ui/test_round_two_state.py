@@ -409,3 +409,32 @@ def test_a_run_stopped_inside_an_epoch_says_so_in_evaluation_too(qtbot, make_win
     weights, evaluation = shown_labels(qtbot, w)
     assert weights == "when stopped in epoch 2"
     assert "run 1, when stopped in epoch 2" in evaluation
+
+
+def test_the_closing_question_counts_the_epochs_that_end_while_it_is_open(qtbot, tmp_path,
+                                                                           monkeypatch):
+    w, path = saved_window(qtbot, tmp_path, monkeypatch)
+    monkeypatch.setattr(ProjectActions, "ask_unsaved", lambda self: "save")
+    panel, seen = w.training_panel, []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None or box.objectName() != "closeRunPrompt":
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(box.text())
+        if len(seen) == 1:  # as it opened; then once two more epochs have ended
+            first = panel.epochs_done
+            qtbot.waitUntil(lambda: panel.epochs_done >= first + 2, timeout=TRAIN_TIMEOUT_MS)
+            qtbot.wait(50)
+            seen.append(box.text())
+            seen.append(str(panel.epochs_done))
+            qtbot.mouseClick(box.findChild(QPushButton, "keepRunButton"), Qt.LeftButton)
+
+    QTimer.singleShot(0, answer)
+    w.close()
+    first, later, done = seen[0], seen[1], int(seen[2])
+    assert later != first  # "Keep the 4 epochs" while it kept 7 before
+    assert f"Keep the {done} epochs done" in later
+    assert load_project(path).runs[-1]["epochs"] >= done
+    assert_no_recovery_left(qtbot, w)

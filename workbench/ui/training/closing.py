@@ -7,19 +7,25 @@ it out. Either way nothing is written after the questions, so a clean quit leave
 
 from __future__ import annotations
 
-from PyQt5.QtWidgets import QMessageBox, QWidget
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QMessageBox
 
 from workbench.core.run_text import count
 
 APP_NAME = "Workbench"
 
 
-def ask_keep_run(parent: QWidget, epochs: int) -> str:
-    """"keep", "discard" or "cancel": what becomes of the run in progress on closing."""
+def _question(epochs: int) -> str:
     done = f"the {count(epochs, 'epoch')} done" if epochs else "it"
-    box = QMessageBox(QMessageBox.Question, APP_NAME,
-                      f"A run is training. Keep {done} with the project (as Stop would), "
-                      "or discard the run?", QMessageBox.NoButton, parent)
+    return f"A run is training. Keep {done} with the project (as Stop would), or discard the run?"
+
+
+def ask_keep_run(panel, epochs: int) -> str:
+    """"keep", "discard" or "cancel": what becomes of ``panel``'s run in progress on closing.
+    The question counts the epochs done as they end (the run goes on while it is open: it said
+    "Keep the 4 epochs" and kept 7)."""
+    box = QMessageBox(QMessageBox.Question, APP_NAME, _question(epochs),
+                      QMessageBox.NoButton, panel)
     box.setObjectName("closeRunPrompt")
     keep = box.addButton("Keep and quit", QMessageBox.AcceptRole)
     keep.setObjectName("keepRunButton")
@@ -27,7 +33,15 @@ def ask_keep_run(parent: QWidget, epochs: int) -> str:
     discard.setObjectName("discardRunButton")
     box.addButton(QMessageBox.Cancel)
     box.setDefaultButton(keep)
-    box.exec_()
+
+    def recount(*_args) -> None:  # after the panel has counted the epoch that just ended
+        QTimer.singleShot(0, lambda: box.setText(_question(panel.epochs_done)))
+
+    panel.epoch_ended.connect(recount)
+    try:
+        box.exec_()
+    finally:
+        panel.epoch_ended.disconnect(recount)
     return {keep: "keep", discard: "discard"}.get(box.clickedButton(), "cancel")
 
 
