@@ -240,7 +240,8 @@ class EvaluationPanel(QWidget):
         self._pending_dataset = dataset
         self._pending_run = state.trained.weights_run
         self.worker.submit(EvaluationRequest(
-            token=self._token, epoch=state.trained.weights_epoch, model=self._model_body(),
+            token=self._token, epoch=state.trained.weights_epoch,
+            model=state.trained.model_body(),
             dataset=dataset, dataset_name=state.data.name or state.project.dataset,
             seed=state.data.seed, curve_x=curve_x, loss=self._trained_loss()))
         self.progress.setText("computing…")
@@ -283,15 +284,6 @@ class EvaluationPanel(QWidget):
             self._show_classification(result, epoch)
 
     # Showing -------------------------------------------------------------------------------------
-
-    def _model_body(self) -> dict:
-        """The trained model for the engine: an opened .keras's plain config, else the spec
-        that was trained (the project's before any run), with a copy of the latest weights."""
-        trained = self.state.trained
-        external = trained.external_plain
-        source = ({"plain": external} if external is not None
-                  else {"spec": trained.trained_spec or self.state.spec.to_dict()})
-        return {**source, "weights": [np.asarray(w) for w in trained.weights]}
 
     def _trained_loss(self) -> str | None:
         """The loss the shown weights were trained with: their run's, else the project's (an
