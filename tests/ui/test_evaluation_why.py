@@ -76,3 +76,30 @@ def test_a_clicked_mistake_shows_predicted_and_true_evidence(qtbot, window, monk
     with qtbot.waitSignal(window.state.bus.test_image_requested, timeout=2000) as sent:
         qtbot.mouseDClick(why, Qt.LeftButton, pos=why.pictures[0].geometry().center())
     np.testing.assert_array_equal(sent.args[0], window.state.data.dataset.x_test[index])
+
+
+def test_an_answer_for_an_image_no_longer_shown_is_dropped(qtbot, window):
+    """Two images clicked in a row: the title says it is working meanwhile, and only the second
+    image's heatmaps are shown (the first one's answer comes, and is dropped)."""
+    from workbench.core.build import build_model
+    from workbench.core.spec import ModelSpec
+
+    panel = window.evaluation_panel
+    why = panel.why
+    first, second = panel.wrong_gallery.shown_indices()[:2]
+    shown = []
+    why.shown.connect(lambda: shown.append(why.index))
+    panel._on_sample_clicked(first)
+    assert "Working…" in why.title.text()
+    panel._on_sample_clicked(second)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    qtbot.wait(300)  # the first image's answer, had it been shown, would be here by now
+    assert shown == [second] and why.index == second
+    assert "Working…" not in why.title.text()
+    trained = window.state.trained
+    model = build_model(ModelSpec.from_dict(trained.trained_spec))
+    model.set_weights(trained.weights)
+    sample = window.state.data.dataset.x_test[second][None]
+    expected = core_explain.explain(model, sample, why.method_box.currentData(),
+                                    int(panel.result.y_pred[second]))
+    np.testing.assert_allclose(why.heatmaps[0], expected.heatmap, atol=1e-4)
