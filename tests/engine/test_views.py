@@ -98,14 +98,15 @@ def test_activations_and_layers_are_what_the_model_says_here(engine, cnn):
 def test_feature_space_pca_at_once_and_tsne_through_project(engine, cnn):
     from workbench.core import feature_space
 
-    handle, trained = cnn
+    _handle, trained = cnn
+    model = {"spec": trained.spec, "weights": trained.weights}  # a model of the lane's own
     x = np.asarray(trained.data.x_test[:60], np.float32)
     feats, _ = feature_space.features(trained.model, x)
-    pca = engine.request("feature_space", {"handle": handle, "x": x, "projection": "pca"},
+    pca = engine.request("feature_space", {**model, "x": x, "projection": "pca"},
                          timeout=120)
     assert pca["dims"] == feats.shape[1] and "features" not in pca
     np.testing.assert_allclose(pca["xy"], feature_space.pca(feats), atol=1e-3)
-    slow = engine.request("feature_space", {"handle": handle, "x": x, "projection": "tsne"},
+    slow = engine.request("feature_space", {**model, "x": x, "projection": "tsne"},
                           timeout=120)
     assert "xy" not in slow and slow["features"].shape == feats.shape
     xy = engine.request("project", {"features": slow["features"], "projection": "tsne"},
@@ -114,16 +115,30 @@ def test_feature_space_pca_at_once_and_tsne_through_project(engine, cnn):
     with pytest.raises(EngineError, match="too few"):
         engine.request("project", {"features": slow["features"][:2], "projection": "pca"})
     with pytest.raises(EngineError, match="unknown projection"):
-        engine.request("feature_space", {"handle": handle, "x": x, "projection": "mds"})
+        engine.request("feature_space", {**model, "x": x, "projection": "mds"})
 
 
-def test_class_pictures_per_class(engine, cnn):
-    from workbench.core.feature_space import class_pictures
+def test_class_pictures_per_class_on_a_lane_that_leaves_draw_free(engine, cnn, monkeypatch):
+    import threading
 
-    handle, trained = cnn
-    pictures = engine.request("class_pictures", {"handle": handle, "steps": 4},
-                              timeout=120)["pictures"]
+    from workbench.core import feature_space
+
+    _handle, trained = cnn
+    model = {"spec": trained.spec, "weights": trained.weights}
+    lanes = []
+    original = feature_space.class_pictures
+    monkeypatch.setattr(feature_space, "class_pictures", lambda *a, **k: lanes.append(
+        threading.current_thread().name) or original(*a, **k))
+    pictures = engine.request("class_pictures", {**model, "steps": 4}, timeout=120)["pictures"]
     assert pictures.shape == (10, 28, 28) and 0.0 <= pictures.min() <= pictures.max() <= 1.0
-    np.testing.assert_allclose(pictures, class_pictures(trained.model, steps=4), atol=1e-4)
+    assert lanes == ["engine-compute"]  # not the views lane, where Draw's answers wait
+    np.testing.assert_allclose(pictures, original(trained.model, steps=4), atol=1e-4)
+    # The next epoch's weights: the same model of the lane's own, holding them.
+    zeros = [np.zeros_like(w) for w in trained.weights]
+    flat = engine.request("class_pictures", {**model, "weights": zeros, "steps": 4},
+                          timeout=120)["pictures"]
+    assert not np.allclose(flat, pictures)
     with pytest.raises(EngineError, match="steps is a whole number"):
-        engine.request("class_pictures", {"handle": handle, "steps": 0})
+        engine.request("class_pictures", {**model, "steps": 0})
+    with pytest.raises(EngineError, match="weights do not fit"):
+        engine.request("class_pictures", {**model, "weights": zeros[:2]})

@@ -36,6 +36,7 @@ class EngineState:
         self.deployed: dict[str, tuple] = {}  # handle -> (export's runtime, its temporary folder)
         self.predictor = None
         self.evaluation = None  # the evaluate lane's kept model and dataset (engine.evaluation)
+        self.compute_model = None  # (architecture, model) of the compute lane (engine.views)
         self.device: dict | None = None
         self.remote = False  # served to other machines (workbench engine --listen)
         # The run in hand: {"id", "client", "title", "since", "feed" (watch.RunFeed: its events to

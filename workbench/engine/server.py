@@ -3,13 +3,13 @@
 The I/O thread (``serve``) owns the socket: it checks and decodes every message, answers
 heartbeats, runs the quick handlers itself (``ping``, ``stop``) and queues the others on their
 lane, a worker thread of the engine's own: ``jobs`` (training), ``views`` (the views' models:
-Draw's predictions and the other views' questions), ``inspect`` (the builder's per-edit
-inspection), ``evaluate`` (the Evaluation tab's report after each epoch), ``compute`` (numpy and
-scikit-learn work with no model: a t-SNE) and ``files`` (opening model files, saving, exports), so
-a prediction never waits for an epoch or an export. Workers hand their replies and events back
-through an outbox the I/O thread sends from (a zmq socket is used by one thread only). A refused
-message is logged and nothing runs; a handler that raises is one error reply, and the engine goes
-on.
+Draw's predictions and the other views' quick questions), ``inspect`` (the builder's per-edit
+inspection), ``evaluate`` (the Evaluation tab's report after each epoch), ``compute`` (the views'
+slow work: the feature space, class pictures, a t-SNE) and ``files`` (opening model files, saving,
+exports), so a prediction never waits for an epoch, an export or a t-SNE. Workers hand their
+replies and events back through an outbox the I/O thread sends from (a zmq socket is used by one
+thread only). A refused message is logged and nothing runs; a handler that raises is one error
+reply, and the engine goes on.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""The views' requests about a model the engine holds under a handle (``load_model``): why it
-answers what it does (``explain``), what each layer makes of an input (``activations``), which
-layers hold weights (``layers``), where the penultimate layer puts the test images
-(``feature_space``, then ``project`` for the slow projections) and what each class looks for
-(``class_pictures``).
+"""The views' requests about the trained model: why it answers what it does (``explain``), what
+each layer makes of an input (``activations``), which layers hold weights (``layers``), where the
+penultimate layer puts the test images (``feature_space``, then ``project`` for the slow
+projections) and what each class looks for (``class_pictures``).
 
-Each runs on the ``views`` lane, the thread that built the handle's model, and answers in numpy
-arrays and plain values; ``project`` is numpy and scikit-learn only and runs on the ``compute``
-lane, so a minute of t-SNE never holds up Draw's answers. A request the model cannot serve is one
-readable line (``ActionError``); a method the model does not offer is a ``refused`` reply, since
-the caller still wants to know which methods it does offer.
+The quick ones (explain, activations, layers) ask about the model the engine holds under a handle
+(``load_model``) and run on the ``views`` lane, the thread that built it. The slow ones (the
+feature space of thousands of samples, seconds of class pictures, minutes of t-SNE) run on the
+``compute`` lane, so Draw's answers on the views lane never wait behind them: the request gives
+the model (``spec`` or ``plain`` with ``weights``, as the caller holds it now) and the lane builds
+a model of its own, once per architecture. All answer in numpy arrays and plain values. A request
+the model cannot serve is one readable line (``ActionError``); a method the model does not offer
+is a ``refused`` reply, since the caller still wants to know which methods it does offer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,27 @@ def _model(state, body: dict):
     model = state.models.get(handle) if isinstance(handle, str) else None
     if model is None:
         raise ActionError(_("the engine holds no model {handle}").format(handle=repr(handle)))
+    return model
+
+
+def _own_model(state, body: dict):
+    """On the compute lane: a model of the body's own (``spec`` or ``plain``, with ``weights``),
+    built once per architecture and kept (touched by this lane only), holding those weights."""
+    import json
+
+    from workbench.engine.sources import build, given
+
+    source, weights = given(body)
+    key = json.dumps(source, sort_keys=True, default=str)
+    if state.compute_model is None or state.compute_model[0] != key:
+        state.compute_model = None  # a failed build leaves nothing half-made
+        state.compute_model = (key, build(source, None))
+    model = state.compute_model[1]
+    if weights is not None:
+        try:
+            model.set_weights([np.asarray(w) for w in weights])
+        except ValueError:
+            raise ActionError(_("the weights do not fit the model")) from None
     return model
 
 
@@ -135,12 +158,13 @@ def layers(state, call) -> dict:
 
 
 def feature_space(state, call) -> dict:
-    """What the model's last layer receives for each sample of ``x`` (at most ``MAX_SAMPLES``):
+    """What the model's (``spec``/``plain`` + ``weights``) last layer receives for each sample
+    of ``x`` (at most ``MAX_SAMPLES``):
     ``dims`` (values per sample) and, with ``projection`` "pca" (the default; instant), ``xy``
     (N×2); with another projection, ``features`` (N×dims float32) for a ``project`` request."""
     from workbench.core import feature_space as core
 
-    model = _model(state, call.body)
+    model = _own_model(state, call.body)
     x = call.body.get("x")
     if not isinstance(x, np.ndarray) or not 0 < len(x) <= MAX_SAMPLES:
         raise ActionError(_("feature_space needs 1 to {count} samples as an array").format(
@@ -182,12 +206,12 @@ def _projected(feats: np.ndarray, method: str, seed: int) -> np.ndarray:
 
 
 def class_pictures(state, call) -> dict:
-    """Per class, the input the model scores highest for it (``core.feature_space.
-    class_pictures``, ``steps`` of gradient ascent, default 150): ``pictures`` (C, *input
-    shape) float32 in [0, 1]."""
+    """Per class, the input the model (``spec``/``plain`` + ``weights``) scores highest for it
+    (``core.feature_space.class_pictures``, ``steps`` of gradient ascent, default 150):
+    ``pictures`` (C, *input shape) float32 in [0, 1]."""
     from workbench.core.feature_space import class_pictures as draw
 
-    model = _model(state, call.body)
+    model = _own_model(state, call.body)
     steps = call.body.get("steps", 150)
     if type(steps) is not int or not 1 <= steps <= 2000:
         raise ActionError(_("steps is a whole number from 1 to 2000"))
@@ -199,5 +223,5 @@ def class_pictures(state, call) -> dict:
 
 # name -> (function of (state, call), lane)
 REQUESTS = {"explain": (explain, "views"), "activations": (activations, "views"),
-            "layers": (layers, "views"), "feature_space": (feature_space, "views"),
-            "class_pictures": (class_pictures, "views"), "project": (project, "compute")}
+            "layers": (layers, "views"), "feature_space": (feature_space, "compute"),
+            "class_pictures": (class_pictures, "compute"), "project": (project, "compute")}

@@ -1,7 +1,8 @@
 """What each class looks for: per class, the input the trained model scores highest for it
 (activation maximisation with a smoothness regulariser), drawn as pictures; tutorial H's weight
-pictures for any depth. Computed by the engine (``class_pictures`` about the views' model), on
-request (a few seconds); the GUI only asks and draws."""
+pictures for any depth. Computed by the engine (``class_pictures`` of the trained model, on its
+compute lane: Draw's answers do not wait), on request (a few seconds); the GUI only asks and
+draws."""
 
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ class ClassPicturesView(QWidget):
     def draw(self) -> None:
         self._generation += 1
         request = self._generation
-        asked = self.trained.ask("class_pictures", {},
-                                 lambda reply, error: self._on_arrived(request, reply, error))
+        asked = self.trained.has_model and self.trained.ask(
+            "class_pictures", self.trained.model_body(),
+            lambda reply, error: self._on_arrived(request, reply, error))
         self.button.setEnabled(not asked)
         self.status.setText("Drawing what each class looks for…" if asked else
                             "Train the model (or open a trained one) first.")

@@ -2,10 +2,11 @@
 point where the penultimate layer puts it, projected to 2-D, coloured by its true class, mistakes
 marked; a click on a point picks that image (the Evaluation tab shows its heatmaps).
 
-The activations come from the engine's ``feature_space`` request about the views' model (with
+The activations come from the engine's ``feature_space`` request about the trained model (with
 PCA there too: it is instant, so the picture follows each epoch of a run); t-SNE and UMAP take
-seconds to minutes and run in the engine's ``project`` request, on a lane of their own (Draw's
-answers do not wait for them). The GUI only asks and draws; answers no longer wanted are dropped.
+seconds to minutes and run in the engine's ``project`` request; both on the engine's compute
+lane, so Draw's answers do not wait for them. The GUI only asks and draws; answers no longer
+wanted are dropped.
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ class FeatureSpaceView(QWidget):
             return
         self._generation += 1
         request, method = self._generation, self.method
-        asked = self.trained.ask(
-            "feature_space", {"x": np.asarray(self._data[0], np.float32), "projection": method},
+        asked = self.trained.has_model and self.trained.ask(
+            "feature_space", {**self.trained.model_body(),
+                              "x": np.asarray(self._data[0], np.float32), "projection": method},
             lambda reply, error: self._on_features(request, method, reply, error))
         self.status.setText("Reading the penultimate layer…" if asked else
                             "Train the model (or open a trained one) first.")
