@@ -171,8 +171,11 @@ def test_functional_model_from_a_file(qtbot, tmp_path):
     loaded = load_model(tmp_path / "two_branches.keras")
     w.state.trained.set_trained_model(*plain_and_weights(loaded))
     result = wait_result(qtbot, panel)
-    _, accuracy = loaded.evaluate(dataset.x_test, dataset.y_test, verbose=0)
+    loss, accuracy = loaded.evaluate(dataset.x_test, dataset.y_test, verbose=0)
     assert result.accuracy == pytest.approx(accuracy, abs=1e-6)
+    # One loss: the file's own compiled loss, as `workbench evaluate` reports it.
+    assert result.loss_name == "sparse_categorical_crossentropy"
+    assert result.loss == pytest.approx(loss, rel=1e-4)
     assert panel.matrix.counts.sum() == len(dataset.y_test)
     assert "after epoch" not in panel.summary.text()
 
