@@ -1,24 +1,20 @@
 """The layer stack: the model top to bottom with Keras's output shapes, parameter counts and errors.
 
 Rows are drawn from ``ProjectState`` (the spec and its inspection) on every change; the view keeps
-no layer settings of its own. Row 0 is the input; row ``i + 1`` is layer ``i``.
+no layer settings of its own. Row 0 is the input; row ``i + 1`` is layer ``i``. How a row looks is
+ui/builder/stack_rows.py; the totals, warnings and error with its fix under the rows are
+ui/builder/stack_notices.py.
 """
 
 from __future__ import annotations
 
-import math
-
 from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtGui import QBrush, QColor, QKeySequence
+from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QAction,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
     QToolButton,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -27,23 +23,24 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import graph_edit
 from workbench.core.compatibility import OutputProblem, check_output
-from workbench.core.fixes import Fix
-from workbench.core.inspect import LayerInfo, format_shape
+from workbench.core.inspect import LayerInfo
 from workbench.core.spec import LayerSpec
 from workbench.i18n import N_, _
-from workbench.ui.builder.cells import set_colours, set_flags, set_text
+from workbench.ui.builder.stack_notices import StackNoticesView
+from workbench.ui.builder.stack_rows import (
+    COL_INDEX,
+    COL_LAYER,
+    COL_PARAMS,
+    COL_SHAPE,
+    fill_input_row,
+    fill_layer_row,
+    mark_error,
+)
 from workbench.ui.builder.stack_text import graph_labels, totals_text
 from workbench.ui.builder.stack_tree import StackTree
 from workbench.ui.document import make_undo_actions
 from workbench.ui.state import ProjectState
 
-COL_INDEX, COL_LAYER, COL_SHAPE, COL_PARAMS = range(4)
-ERROR_BG = QColor("#fde4e4")
-ERROR_FG = QColor("#b3261e")
-STALE_FG = QColor("#9a9a9a")
-WARNING_STYLE = "color: #8a4b00; background: #fff3e0; border: 1px solid #f0c27b; padding: 4px;"
-ERROR_STYLE = "color: #b3261e; background: #fde4e4; border: 1px solid #f2b8b5; padding: 4px;"
-NOTE_STYLE = "color: #555; padding: 2px 4px;"
 UNDO_TEXT, REDO_TEXT = "↶", "↷"
 
 
@@ -106,39 +103,21 @@ class LayerStackView(QWidget):
         # QUndoStack rewrites the action texts ("Undo Add Dense"); keep the buttons short.
         state.undo_stack.indexChanged.connect(self._on_undo_index_changed)
 
-        self.input_hint = QLabel(self, objectName="inputShapeHint")
-        self.input_hint.setWordWrap(True)
-        self.input_hint_button = QPushButton(self, objectName="useDatasetShapeButton")
+        self.notices = StackNoticesView(self)
+        notices = self.notices
+        self.warnings, self.totals = notices.warnings, notices.totals
+        self.input_hint, self.input_hint_button = notices.input_hint, notices.input_hint_button
+        self.input_frame, self.error_frame = notices.input_frame, notices.error_frame
+        self.error_label, self.fix_button = notices.error_label, notices.fix_button
         self.input_hint_button.clicked.connect(self._on_use_dataset_shape)
-        self.input_frame = self._frame(self.input_hint, self.input_hint_button, vertical=False)
-
-        self.error_label = QLabel(self, objectName="layerErrorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.fix_button = QPushButton(_("Insert Reshape to fix"), self, objectName="fixButton")
         self.fix_button.clicked.connect(self._on_fix_clicked)
-        self.error_frame = self._frame(self.error_label, self.fix_button, vertical=True)
-
-        self.totals = QLabel(self, objectName="modelTotals")
-        self.totals.setStyleSheet("padding: 2px 4px;")
-        self.totals.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
-        # The builder's copy of the training settings' warnings (the loss or the output does not
-        # fit the labels): right under the list, so that only the list's bottom edge moves.
-        self.warnings = QLabel(self, objectName="modelWarnings")
-        self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet(WARNING_STYLE)
-        self.warnings.hide()
-        layout.addWidget(self.warnings)
-        layout.addWidget(self.totals)
-        layout.addWidget(self.input_frame)
-        layout.addWidget(self.error_frame)
+        layout.addWidget(notices)
 
         self.tree.currentItemChanged.connect(self._on_current_item_changed)
         self.tree.dropped.connect(self._on_dropped)
@@ -187,17 +166,6 @@ class LayerStackView(QWidget):
             self._tip_action(action)
         self._on_undo_index_changed()
         self.refresh()
-
-    def _frame(self, label: QLabel, button: QPushButton, vertical: bool) -> QFrame:
-        frame = QFrame(self)
-        row = QVBoxLayout(frame) if vertical else QHBoxLayout(frame)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
-        label.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        row.addWidget(label, 1)
-        row.addWidget(button, 0, Qt.AlignLeft if vertical else Qt.AlignTop)
-        frame.hide()
-        return frame
 
     # Commands ------------------------------------------------------------------------------------
 
@@ -323,7 +291,7 @@ class LayerStackView(QWidget):
                 tree.takeTopLevelItem(tree.topLevelItemCount() - 1)
             while tree.topLevelItemCount() < wanted:
                 QTreeWidgetItem(tree)
-            self._fill_input_row(tree.topLevelItem(0))
+            fill_input_row(tree.topLevelItem(0), tuple(spec.input_shape))
             failed = False
             wiring = graph_labels(spec)
             for i, layer in enumerate(spec.layers):
@@ -331,149 +299,26 @@ class LayerStackView(QWidget):
                 info, current = self._info(i, layer)
                 label = layer.summary() if wiring is None else \
                     f"{wiring[i][0]}: {layer.summary()}{wiring[i][1]}"
-                failed = self._fill_layer_row(item, i, layer, label, info, current, failed)
+                failed = fill_layer_row(item, i, layer, label, info, current, failed,
+                                        self.state.checking)
             problem = self.output_problem()
             if problem is not None:  # it stands at the last layer, whose output it is about
-                self._mark_error(tree.topLevelItem(wanted - 1), problem.message)
+                mark_error(tree.topLevelItem(wanted - 1), problem.message)
             row = self.state.selected + 1
             if 0 <= row < wanted and tree.currentItem() is not tree.topLevelItem(row):
                 tree.setCurrentItem(tree.topLevelItem(row))
         finally:
             tree.blockSignals(False)
             tree.setUpdatesEnabled(True)
-        self._update_totals()
-        self._update_error()
-        self._update_input_hint()
-        self._update_actions()
-
-    def _fill_input_row(self, item: QTreeWidgetItem) -> None:
-        shape = format_shape(tuple(self.state.spec.input_shape))
-        set_flags(item, Qt.ItemIsEnabled | Qt.ItemIsSelectable)
-        set_text(item, COL_INDEX, "")
-        set_text(item, COL_LAYER, _("Input {shape}").format(shape=shape))
-        set_text(item, COL_SHAPE, shape)
-        set_text(item, COL_PARAMS, "")
-        item.setToolTip(COL_LAYER, _("The shape of one sample (without the batch axis); "
-                                     "select to edit"))
-        font = item.font(COL_LAYER)
-        if not font.italic():
-            font.setItalic(True)
-            item.setFont(COL_LAYER, font)
-        for col in range(4):
-            set_colours(item, col, QBrush(), QBrush())
-
-    def _fill_layer_row(self, item: QTreeWidgetItem, index: int, layer: LayerSpec, label: str,
-                        info: LayerInfo | None, current: bool, failed_before: bool) -> bool:
-        set_flags(item, Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
-        set_text(item, COL_INDEX, str(index + 1))
-        set_text(item, COL_LAYER, label)
-        item.setTextAlignment(COL_PARAMS, Qt.AlignRight | Qt.AlignVCenter)
-        error = info.error if (info is not None and current) else None
-        if info is None:
-            shape_text, params_text = "…", "…"
-            if failed_before:
-                shape_text, params_text = "—", "—"
-        elif info.error:
-            shape_text, params_text = _("✖ error"), "—"
-        elif info.output_shape is None:
-            shape_text, params_text = "—", "—"
-        else:
-            shape_text, params_text = format_shape(info.output_shape), f"{info.params:,}"
-        set_text(item, COL_SHAPE, shape_text)
-        set_text(item, COL_PARAMS, params_text)
-        from workbench.core.catalogue import layer_type
-
-        tip = f"{layer.class_name}: {_(layer_type(layer.class_name).help)}"
-        if error:
-            self._mark_error(item, error)
-            return True
-        # An older answer greys only once the new one is slow ("checking…"): no flicker.
-        stale = (not current and self.state.checking) or \
-            (info is not None and info.output_shape is None)
-        for col in range(4):
-            item.setToolTip(col, tip)
-            set_colours(item, col, QBrush(),
-                         QBrush(STALE_FG) if stale and col >= COL_SHAPE else QBrush())
-        return failed_before
-
-    @staticmethod
-    def _mark_error(item: QTreeWidgetItem, text: str) -> None:
-        for col in range(4):
-            item.setToolTip(col, text)
-            set_colours(item, col, QBrush(ERROR_BG), QBrush(ERROR_FG))
-
-    def _update_totals(self) -> None:
-        text, tip = totals_text(self.state, self._stale)
-        self.totals.setText(text)
-        self.totals.setToolTip(tip)
-
-    def _update_error(self) -> None:
+        self.notices.show_totals(*totals_text(self.state, self._stale))
         report = self.state.inspection
-        problem = self.output_problem() if report is not None and report.ok else None
-        if problem is not None:
-            last = len(self.state.spec.layers)
-            where = _("Layer {number} ({name}): ").format(
-                number=last, name=self.state.spec.layers[-1].class_name)
-            self._show_error(f"{where}{_(problem.message)}", problem.fix, problem.fix_index,
-                             _("Insert {name} before layer {number}").format(
-                                 name=problem.fix.class_name,
-                                 number=(problem.fix_index or 0) + 1) if problem.fix else "")
-            return
-        if report is None or report.ok or self._stale and report.error_index is None:
-            self.error_frame.hide()
-            return
-        if self._stale:
-            return  # keep the last message until Keras has checked the new model
-        where = ""
-        fix = None
-        if report.error_index is not None:
-            info = report.layers[report.error_index]
-            where = _("Layer {number} ({name}): ").format(number=report.error_index + 1,
-                                                          name=info.class_name)
-            fix = info.repair
-        self._show_error(f"{where}{_(report.error)}", fix, report.error_index,
-                         _(fix.label) if fix is not None else "")
-        self.error_label.setToolTip(report.error_text())
-
-    def _show_error(self, text: str, fix: LayerSpec | Fix | None, index: int | None,
-                    button: str) -> None:
-        self.error_label.setText(f"⚠ {text}")
-        self.error_label.setToolTip(text)
-        if isinstance(fix, Fix):
-            self.fix_button.setText(button)
-            self.fix_button.setToolTip(
-                _(fix.text) if fix.layer is None or fix.source else
-                _("Insert {name} before layer {number}").format(name=fix.layer.summary(),
-                                                                number=(index or 0) + 1))
-        elif fix is not None:
-            self.fix_button.setText(button)
-            self.fix_button.setToolTip(_("Insert {name} before layer {number}").format(
-                name=fix.summary(), number=(index or 0) + 1))
-        self.fix_button.setVisible(fix is not None)
-        self.error_frame.show()
-
-    def _update_input_hint(self) -> None:
+        self.notices.show_model_error(
+            report, self.output_problem() if report is not None and report.ok else None,
+            self.state.spec.layers, self._stale)
         dataset = self.state.data.dataset
-        shape = tuple(self.state.spec.input_shape)
-        if dataset is None or tuple(dataset.input_shape) == shape:
-            self.input_frame.hide()
-            return
-        data_shape = tuple(dataset.input_shape)
-        if math.prod(data_shape) == math.prod(shape):
-            self.input_hint.setText(
-                _("The dataset's samples are {data}; they are reshaped to the input {shape} "
-                  "automatically.").format(data=format_shape(data_shape),
-                                           shape=format_shape(shape)))
-            self.input_hint.setStyleSheet(NOTE_STYLE)
-            self.input_hint_button.hide()
-        else:
-            self.input_hint.setText(
-                _("⚠ The dataset's samples are {data} but the input is {shape}: training would "
-                  "fail.").format(data=format_shape(data_shape), shape=format_shape(shape)))
-            self.input_hint.setStyleSheet(WARNING_STYLE)
-            self.input_hint_button.setText(_("Use {shape}").format(shape=format_shape(data_shape)))
-            self.input_hint_button.show()
-        self.input_frame.show()
+        self.notices.show_input_hint(None if dataset is None else tuple(dataset.input_shape),
+                                     tuple(self.state.spec.input_shape))
+        self._update_actions()
 
     def _update_actions(self) -> None:
         i = self.state.selected
