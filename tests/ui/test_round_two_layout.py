@@ -92,7 +92,9 @@ def test_status_texts_end_in_an_ellipsis_not_a_cut(qtbot, small_window):
     hint = w.training_panel.hint_label
     hint.setText("Ready: 101,770 parameters · mnist-embedded " * 3)
     qtbot.wait(50)
-    for widget, room in ((bar, bar.width() - 8), (hint, hint.contentsRect().width())):
+    curve_hint = w.training_panel.findChild(QWidget, "curveOptionsHint")  # cut mid-word before
+    for widget, room in ((bar, bar.width() - 8), (hint, hint.contentsRect().width()),
+                         (curve_hint, curve_hint.contentsRect().width())):
         shown = widget.shown_text()
         assert shown.endswith("…")
         assert widget.fontMetrics().horizontalAdvance(shown) <= room

@@ -179,7 +179,8 @@ class CurveOptionsView(QWidget):
         autoscale.clicked.connect(curves.autoscale)
         text = ("Tick earlier runs in the table to draw them faintly for comparison. "
                 "Drag to pan, wheel to zoom.")
-        hint = QLabel(text, self)
+        # Ends in "…" where the window is narrow ("... faintly for comparis" at 1024 px).
+        self.hint = hint = ElidedLabel(text, self, objectName="curveOptionsHint")
         hint.setToolTip(text + "\nA sweep's trials come here from the Experiments tab (select a "
                                "trial, then Show on the Training tab).")
         hint.setStyleSheet("color: #666;")
