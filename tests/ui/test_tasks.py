@@ -9,7 +9,8 @@ import threading
 import pytest
 from PyQt5.QtCore import QObject
 
-from workbench.ui.tasks import Cancelled, TaskRunner, readable_failure
+from workbench.ui.task_thread import Cancelled, readable_failure
+from workbench.ui.tasks import TaskRunner
 
 
 @pytest.fixture

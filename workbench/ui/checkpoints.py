@@ -16,7 +16,8 @@ from collections.abc import Callable
 from PyQt5.QtCore import QObject
 
 from workbench.core.recovery import CheckpointWriter
-from workbench.ui.tasks import Cancelled, Task, TaskRunner
+from workbench.ui.task_thread import Cancelled, Task
+from workbench.ui.tasks import TaskRunner
 
 IDLE_EXIT_S = 1.0
 AUTOSAVE = "autosave"  # the key of an autosave write (checkpoints are keyed by their name)
