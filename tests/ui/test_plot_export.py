@@ -55,7 +55,7 @@ def test_file_names_say_project_run_and_view():
 
 
 def test_curves(qtbot, tmp_path):
-    from workbench.ui.training.curves import MetricPlotView
+    from workbench.ui.training.metric_plot import MetricPlotView
 
     view = MetricPlotView("lossPlot", "Loss")
     qtbot.addWidget(view)

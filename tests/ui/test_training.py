@@ -12,7 +12,7 @@ from PyQt5.QtWidgets import QApplication, QLabel, QPushButton, QToolButton
 
 from workbench.core.spec import LayerSpec, ModelSpec, TrainConfig
 from workbench.ui.training import closing
-from workbench.ui.training.curves import GrowingArray, RunHistory
+from workbench.ui.training.history import GrowingArray, RunHistory
 
 TRAIN_TIMEOUT_MS = 90_000
 
