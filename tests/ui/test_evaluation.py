@@ -252,3 +252,19 @@ def test_a_result_arriving_behind_another_tab_is_drawn_when_shown(qtbot):
     assert percent(result.accuracy) in panel.summary.text()
     shown = panel.wrong_gallery.shown_indices()
     assert shown and all(result.y_pred[i] != result.y_true[i] for i in shown)
+
+
+def test_an_evaluation_that_failed_is_asked_again_when_the_engine_is_ready(qtbot):
+    """An engine that stopped under a request fails it with one line; once an engine is ready
+    again the tab asks again, and shows the report."""
+    w = ready_window(qtbot, "mnist-mlp")
+    panel = show_evaluation(w)
+    w.state.data.name = "no-such-dataset"  # this request fails in the engine
+    train_briefly(w)
+    qtbot.waitUntil(lambda: "no-such-dataset" in panel.empty.text(), timeout=30000)
+    assert panel.result is None and panel.pages.currentWidget() is panel.empty
+    w.state.data.name = "mnist-embedded"
+    w.state.engine.ready.emit()  # as after a restart
+    result = wait_result(qtbot, panel)
+    assert panel.pages.currentIndex() == 1 and len(result.y_true) == len(
+        w.state.data.dataset.y_test)

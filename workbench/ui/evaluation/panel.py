@@ -249,6 +249,9 @@ class EvaluationPanel(QWidget):
     def _on_result_failed(self, token: int, message: str) -> None:
         if token != self._token:
             return
+        # Asked again when the engine is (back) ready, or the tab is shown: the engine may have
+        # stopped under this request, and a restarted one answers it.
+        self._stale = True
         self.progress.setText("")
         if self.result is None:
             self._show_empty(message)
