@@ -44,9 +44,10 @@ from workbench.ui.previous_model import PreviousModelNotice
 GALLERY_LIMIT = 200  # thumbnails per cell; the title says how many there are in all
 MOST_WRONG = 60
 EMPTY_TEXT = "Train the model (or open a trained .keras) to see where it is wrong."
-# Behind another tab, the last epoch's evaluation starts this long after a run ends: started at
-# once, its Keras work (a fresh model's predict step traced) took the GIL from the run's end
-# on the GUI thread (the record, the runs table, the repaint: the run's longest stall).
+# Behind another tab, the last epoch's evaluation is asked for this long after a run ends: the
+# run's end on the GUI thread (the record, the runs table, the repaint) goes first, and the
+# engine's cores are the run's until then (in the window's own process, as the tests' engine
+# is, a fresh model's predict step traced took the GIL from that end: the run's longest stall).
 CATCH_UP_DELAY_MS = 1000
 
 
