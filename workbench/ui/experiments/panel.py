@@ -212,7 +212,7 @@ class ExperimentsPanel(QWidget):
     def _share_rows(self) -> None:
         if self.table.parent() is self._rows:  # controls, trials, live curves, summary plots
             height = sum(self._rows.sizes())
-            table, plots = int(height * 0.25), int(height * 0.17)
+            table, plots = int(height * 0.3), int(height * 0.15)
             curves = max(self.curves.minimumSizeHint().height(), int(height * 0.3))
             self._rows.setSizes([height - table - plots - curves, table, curves, plots])
 

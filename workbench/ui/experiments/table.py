@@ -63,6 +63,8 @@ class TrialsTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self.verticalHeader().hide()
+        # Rows a line of text tall (31 px before): the preset's four trials fit a 1024×700 window.
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.setItemDelegate(_Compact(self))
         self.horizontalHeader().setMinimumSectionSize(30)
         self.keys: list[str] = []
