@@ -12,6 +12,8 @@ from PyQt5.QtCore import QEvent, QPointF, QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
+from workbench.i18n import _
+
 CANVAS_SIZE = 280
 DEFAULT_PEN = 18
 MIN_PEN, MAX_PEN = 4, 48
@@ -42,10 +44,8 @@ class DrawCanvasView(QWidget):
         self.setMouseTracking(True)  # for the pen-size cursor ring
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         self.setCursor(Qt.CrossCursor)
-        self.setToolTip(
-            "Draw with the left mouse button (right button erases).\n"
-            "Ctrl+Z undoes the last stroke, Esc clears."
-        )
+        self.setToolTip(_("Draw with the left mouse button (right button erases).\n"
+                          "Ctrl+Z undoes the last stroke, Esc clears."))
         self._ink = QImage(size, size, QImage.Format_Grayscale8)
         self._ink.fill(0)
         self._pen_width = float(DEFAULT_PEN)
@@ -334,7 +334,7 @@ class DrawCanvasView(QWidget):
             font = painter.font()
             font.setPointSizeF(font.pointSizeF() * 1.3)
             painter.setFont(font)
-            painter.drawText(self.rect(), Qt.AlignCenter, "Draw a digit here")
+            painter.drawText(self.rect(), Qt.AlignCenter, _("Draw a digit here"))
         if self._hover is not None and not self._points:
             # A ring the size of the pen, so the user sees how thick the stroke will be.
             ring = QColor(220, 60, 60) if self._eraser else QColor(60, 120, 220)
@@ -366,7 +366,8 @@ def _grey_uint8(image: np.ndarray) -> np.ndarray:
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape[:2]:
-        raise ValueError(f"Expected a greyscale or colour image, got an array of shape {a.shape}.")
+        raise ValueError(_("Expected a greyscale or colour image, got an array of shape "
+                           "{shape}.").format(shape=a.shape))
     if a.dtype == np.bool_:
         a = a.astype(np.float32)
     f = a.astype(np.float32)
@@ -387,7 +388,8 @@ def _grey_uint8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(f + 0.5, 0, 255).astype(np.uint8))
 
 
-if __name__ == "__main__":
+def _demo() -> None:
+    """``python -m workbench.ui.draw.canvas``: the canvas alone, with its input's ink mass."""
     from PyQt5.QtWidgets import QLabel, QVBoxLayout
 
     from workbench.core.digits import preprocess_digit
@@ -395,17 +397,22 @@ if __name__ == "__main__":
 
     app = make_application()
     window = QWidget()
-    window.setWindowTitle("Draw canvas")
+    window.setWindowTitle(_("Draw canvas"))
     layout = QVBoxLayout(window)
     canvas = DrawCanvasView(window)
-    info = QLabel("Draw a digit", window)
+    info = QLabel(_("Draw a digit"), window)
     layout.addWidget(canvas)
     layout.addWidget(info)
 
     def _show() -> None:
         digit = preprocess_digit(canvas.image_array())
-        info.setText("Draw a digit" if digit is None else f"ink mass {digit.sum():.1f} (28x28)")
+        info.setText(_("Draw a digit") if digit is None
+                     else f"ink mass {digit.sum():.1f} (28x28)")  # not translated: a demo
 
     canvas.drawing_changed.connect(_show)
     window.show()
     app.exec_()
+
+
+if __name__ == "__main__":
+    _demo()

@@ -20,11 +20,13 @@ from workbench.core.safe_io import FileRefused, read_bytes
 from workbench.engine.client import EngineError
 from workbench.engine.files import as_bytes
 from workbench.engine.protocol import new_id
+from workbench.i18n import N_, _
 from workbench.ui.draw.prediction import PredictionView
 
-KERAS_ONLY = "Keras only"
-OPEN_ITEM = "Open an exported model…"
-EXPORT_FILTER = "Exported models (*.onnx *.tflite)"
+# The box's first and last items (their data; shown translated).
+KERAS_ONLY = N_("Keras only")
+OPEN_ITEM = N_("Open an exported model…")
+EXPORT_FILTER = N_("Exported models (*.onnx *.tflite)")
 ANSWER_TIMEOUT_S = 10.0  # an answer takes about a millisecond; a first one may wait for a load
 
 
@@ -42,7 +44,7 @@ def read_export_output(output: np.ndarray) -> np.ndarray:
 
 def describe(path: Path) -> str:
     """``digits-int8.tflite (TFLite)``: how the choice reads in the box."""
-    kind = {".onnx": "ONNX", ".tflite": "TFLite"}.get(path.suffix.lower(), "export")
+    kind = {".onnx": "ONNX", ".tflite": "TFLite"}.get(path.suffix.lower(), _("export"))
     return f"{path.name} ({kind})"
 
 
@@ -67,9 +69,10 @@ class DeployedAnswer(QWidget):
             link.state_changed.connect(self._on_engine_state_changed)
 
         self.box = QComboBox(objectName="deployedModelBox")
-        self.box.addItems([KERAS_ONLY, OPEN_ITEM])
-        self.box.setToolTip("Also run the drawing through an exported model (ONNX or TFLite, "
-                            "e.g. int8), in its own runtime, beside Keras's answer")
+        for item in (KERAS_ONLY, OPEN_ITEM):
+            self.box.addItem(_(item), item)
+        self.box.setToolTip(_("Also run the drawing through an exported model (ONNX or TFLite, "
+                              "e.g. int8), in its own runtime, beside Keras's answer"))
         self.box.activated.connect(self._on_activated)
         self.title = QLabel("", self, objectName="deployedTitle")
         self.title.setStyleSheet("font-weight: bold;")
@@ -91,7 +94,7 @@ class DeployedAnswer(QWidget):
         self.chooser = QWidget(parent)
         row = QHBoxLayout(self.chooser)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Compare with", self.chooser))
+        row.addWidget(QLabel(_("Compare with"), self.chooser))
         row.addWidget(self.box, 1)
 
     # The choice ----------------------------------------------------------------------------------
@@ -120,16 +123,16 @@ class DeployedAnswer(QWidget):
             self._drop()
 
     def _on_activated(self, index: int) -> None:
-        text = self.box.itemText(index)
-        if text == OPEN_ITEM:
-            path, _ = QFileDialog.getOpenFileName(self, "Compare with an exported model",
-                                                  str(self.folder or ""), EXPORT_FILTER)
+        choice = self.box.itemData(index)
+        if choice == OPEN_ITEM:
+            path, _kind = QFileDialog.getOpenFileName(self, _("Compare with an exported model"),
+                                                      str(self.folder or ""), _(EXPORT_FILTER))
             if path:
                 self.add_model(path)
             else:
                 self.box.setCurrentIndex(self.box.findData(str(self.path)) if self.path else 0)
             return
-        if text == KERAS_ONLY:
+        if choice == KERAS_ONLY:
             self._drop()
             return
         self._load(self.box.itemData(index))
@@ -149,19 +152,19 @@ class DeployedAnswer(QWidget):
         self._release()
         self.runtime = None
         self._loading = path
-        self.title.setText(f"{Path(path).name}: loading…")
-        self.view.show_hint("Loading the exported model…")
+        self.title.setText(_("{name}: loading…").format(name=Path(path).name))
+        self.view.show_hint(_("Loading the exported model…"))
         self.comparison.setText("")
         self.setVisible(True)
-        kind = {".onnx": "ONNX file", ".tflite": "TFLite file"}.get(Path(path).suffix.lower(),
-                                                                     "exported model")
+        kind = {".onnx": _("ONNX file"), ".tflite": _("TFLite file")}.get(
+            Path(path).suffix.lower(), _("exported model"))
         try:
             data = read_bytes(path, "model", kind)
         except FileRefused as exc:
             self._on_failed(path, str(exc))
             return
         if self.link is None:
-            self._on_failed(path, "There is no engine to run the exported model.")
+            self._on_failed(path, _("There is no engine to run the exported model."))
             return
         handle = f"deployed-{new_id()}"
         self.link.ask("open_deployed", {"file": as_bytes(data), "name": Path(path).name,
@@ -178,7 +181,8 @@ class DeployedAnswer(QWidget):
             return
         self._handle = handle
         self.runtime, self.path, self._loading = reply["runtime"], Path(path), None
-        self.title.setText(f"{describe(self.path)} in {self.runtime}")
+        self.title.setText(_("{model} in {runtime}").format(model=describe(self.path),
+                                                           runtime=self.runtime))
         self.ready.emit()
 
     def _on_engine_state_changed(self, state: str, _detail: str) -> None:
@@ -224,22 +228,25 @@ class DeployedAnswer(QWidget):
         if self.runtime is None or self.loading:
             return
         if digit28 is None:
-            self.view.show_hint("Draw a digit")
+            self.view.show_hint(_("Draw a digit"))
             self.comparison.setText("")
             return
         try:
             probs = read_export_output(self.predict(digit28))
         except (ValueError, RuntimeError) as exc:
-            self.view.show_hint(f"The exported model could not run on this drawing: {exc}")
+            self.view.show_hint(
+                _("The exported model could not run on this drawing: {reason}").format(reason=exc))
             self.comparison.setText("")
             return
         self.view.show_probabilities(probs, class_names if len(class_names) == len(probs)
                                      else [str(i) for i in range(len(probs))])
         if keras_probs is None or len(keras_probs) != len(probs):
-            self.comparison.setText(f"{self.last_latency_ms:.2f} ms")
+            self.comparison.setText(f"{self.last_latency_ms:.2f} ms")  # not translated: a unit
             return
         same = int(np.argmax(probs)) == int(np.argmax(keras_probs))
         diff = float(np.max(np.abs(np.asarray(keras_probs) - probs)))
-        verdict = "the same class as Keras" if same else "NOT Keras's class"
-        self.comparison.setText(f"{verdict}; largest probability difference {diff:.4f}; "
-                                f"{self.last_latency_ms:.2f} ms in {self.runtime}")
+        verdict = _("the same class as Keras") if same else _("NOT Keras's class")
+        self.comparison.setText(
+            _("{verdict}; largest probability difference {diff}; {ms} ms in {runtime}").format(
+                verdict=verdict, diff=f"{diff:.4f}", ms=f"{self.last_latency_ms:.2f}",
+                runtime=self.runtime))

@@ -20,11 +20,12 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from workbench.i18n import N_, _, ngettext
 from workbench.ui.draw import samples
 from workbench.ui.draw.samples import SampleSetError
 
 _THUMB = 48
-ADD_TIP = "Save the 28×28 input with this label in your own sample set"
+ADD_TIP = N_("Save the 28×28 input with this label in your own sample set")
 
 
 class SampleGalleryView(QWidget):
@@ -43,18 +44,18 @@ class SampleGalleryView(QWidget):
         self.class_names: list[str] = []
 
         self.label_box = QComboBox(self, objectName="sampleLabel")
-        self.label_box.setToolTip("The class this drawing shows (follows the network's answer "
-                                  "until you choose one)")
+        self.label_box.setToolTip(_("The class this drawing shows (follows the network's "
+                                    "answer until you choose one)"))
         # The label follows the prediction of the drawing until the user picks one; a new
         # drawing (blank canvas) follows the prediction again.
         self._label_chosen = False
         self._suggesting = False
         # No answer and no choice for this drawing: no label (a leftover one saved a 7 as 4).
-        self.label_box.setPlaceholderText("choose")
+        self.label_box.setPlaceholderText(_("choose"))
         self.label_box.currentIndexChanged.connect(self._on_label_changed)
-        self.add_button = QPushButton("Add drawing", self, objectName="addSampleButton")
+        self.add_button = QPushButton(_("Add drawing"), self, objectName="addSampleButton")
         self.add_button.clicked.connect(self.add_current)
-        self.use_button = QPushButton("Use for training", self, objectName="useSamplesButton")
+        self.use_button = QPushButton(_("Use for training"), self, objectName="useSamplesButton")
         self.use_button.clicked.connect(self._on_use_clicked)
         self.list = QListWidget(self, objectName="sampleList")
         self.list.setViewMode(QListView.IconMode)
@@ -74,7 +75,7 @@ class SampleGalleryView(QWidget):
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Add to dataset as", self))
+        row.addWidget(QLabel(_("Add to dataset as"), self))
         row.addWidget(self.label_box)
         row.addWidget(self.add_button)
         row.addStretch(1)
@@ -133,7 +134,8 @@ class SampleGalleryView(QWidget):
     def _update_add(self) -> None:
         labelled = self.label_box.currentIndex() >= 0
         self.add_button.setEnabled(self._digit is not None and self._path is not None and labelled)
-        self.add_button.setToolTip(ADD_TIP if labelled else "Choose this drawing's label first")
+        self.add_button.setToolTip(_(ADD_TIP) if labelled
+                                   else _("Choose this drawing's label first"))
 
     def suggest_label(self, index: int) -> None:
         """The network's answer for the current drawing: the label to add it as, unless the user
@@ -156,7 +158,7 @@ class SampleGalleryView(QWidget):
             return False
         label = self.label_box.currentIndex()
         if label < 0:
-            self.failed.emit("Choose the label of this drawing first.")
+            self.failed.emit(_("Choose the label of this drawing first."))
             return False
         try:
             self.count = samples.append_sample(self._path, self._digit, label, self.class_names)
@@ -173,7 +175,7 @@ class SampleGalleryView(QWidget):
         self.list.clear()
         self.count = 0
         if self._path is None:
-            self._show_info("No place to save samples.")
+            self._show_info(_("No place to save samples."))
             return
         try:
             x, y, names = samples.load_samples(self._path)
@@ -186,7 +188,8 @@ class SampleGalleryView(QWidget):
             text = names[label] if 0 <= label < len(names) else str(label)
             item = QListWidgetItem(QIcon(_thumbnail(image)), text)
             item.setData(Qt.UserRole, i)
-            item.setToolTip(f"Sample {i + 1}: {text} (right-click to delete)")
+            item.setToolTip(_("Sample {number}: {label} (right-click to delete)").format(
+                number=i + 1, label=text))
             self.list.addItem(item)
         self.count = len(x)
         self._show_info()
@@ -200,20 +203,23 @@ class SampleGalleryView(QWidget):
             return
         where = _display_path(self._path)
         if self.count == 0:
-            text = f"No samples yet. They will be saved in {where}"
+            text = _("No samples yet. They will be saved in {where}").format(where=where)
         else:
-            noun = "sample" if self.count == 1 else "samples"
-            text = f"{self.count} {noun} in {where}"
+            text = ngettext("{count} sample in {where}", "{count} samples in {where}",
+                            self.count).format(count=self.count, where=where)
             if self.count < samples.RECOMMENDED:
-                text += (f" — too few to train on alone (at least {samples.RECOMMENDED} "
-                         "recommended; 20% are held out for testing)")
+                text += _(" — too few to train on alone (at least {count} recommended; 20% are "
+                          "held out for testing)").format(count=samples.RECOMMENDED)
         self.info.setText(text)
         self.use_button.setEnabled(self.count >= 2)
         self.use_button.setToolTip(
-            "Make this sample set the project's dataset" if self.count >= 2
-            else "Add at least two samples first"
-        )
+            _("Make this sample set the project's dataset") if self.count >= 2
+            else _("Add at least two samples first"))
         self._update_add()
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the lines built from the sample set."""
+        self.reload()
 
     def _on_use_clicked(self) -> None:
         if self._path is not None and self.count >= 2:
@@ -224,7 +230,7 @@ class SampleGalleryView(QWidget):
         if item is None or self._path is None:
             return
         menu = QMenu(self)
-        remove = menu.addAction("Delete sample")
+        remove = menu.addAction(_("Delete sample"))
         if menu.exec_(self.list.viewport().mapToGlobal(pos)) is remove:
             self.delete_sample(int(item.data(Qt.UserRole)))
 

@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.actions.predict import read_output
 from workbench.core import digits
+from workbench.i18n import N_, _
 from workbench.ui.draw.canvas import MAX_PEN, MIN_PEN, DrawCanvasView
 from workbench.ui.draw.deployed import DeployedAnswer
 from workbench.ui.draw.gallery import SampleGalleryView
@@ -41,10 +42,12 @@ from workbench.ui.previous_model import previous_model_note
 
 SIDE_BY_SIDE_WIDTH = 820  # narrower, an export's answer goes under Keras's, not beside it
 UPDATE_INTERVAL_MS = 16  # at most ~60 predictions per second while drawing
-NO_MODEL_HINT = "Train the model first — or open a trained .keras"
-EMPTY_HINT = "Draw a digit"
-EMPTY_NO_MODEL_HINT = f"{EMPTY_HINT}. {NO_MODEL_HINT} to see its answer."
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+# Translated where shown (the tests compare the English).
+NO_MODEL_HINT = N_("Train the model first — or open a trained .keras")
+EMPTY_HINT = N_("Draw a digit")
+EMPTY_NO_MODEL_HINT = N_("Draw a digit. Train the model first — or open a trained .keras to see "
+                         "its answer.")
+IMAGE_FILTER = N_("Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
 
 
 class DrawPanel(QWidget):
@@ -100,38 +103,38 @@ class DrawPanel(QWidget):
         self.width_slider.setRange(MIN_PEN, MAX_PEN)
         self.width_slider.setValue(int(self.canvas.pen_width))
         self.width_slider.setFixedWidth(110)
-        self.width_slider.setToolTip("Pen width")
+        self.width_slider.setToolTip(_("Pen width"))
         self.width_slider.valueChanged.connect(self._on_pen_width_changed)
-        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px", self)
+        self.width_label = QLabel(f"{int(self.canvas.pen_width)} px", self)  # not translated
         self.width_label.setMinimumWidth(36)
         self.eraser_button = QToolButton(self, objectName="eraserButton")
-        self.eraser_button.setText("Eraser")
+        self.eraser_button.setText(_("Eraser"))
         self.eraser_button.setCheckable(True)
-        self.eraser_button.setToolTip("Erase with the left button (the right button always erases)")
+        self.eraser_button.setToolTip(
+            _("Erase with the left button (the right button always erases)"))
         self.eraser_button.toggled.connect(self.canvas.set_eraser)
-        self.undo_button = QPushButton("Undo stroke", self, objectName="undoStrokeButton")
-        self.undo_button.setToolTip("Take back the last stroke (Ctrl+Z on the canvas)")
+        self.undo_button = QPushButton(_("Undo stroke"), self, objectName="undoStrokeButton")
+        self.undo_button.setToolTip(_("Take back the last stroke (Ctrl+Z on the canvas)"))
         self.undo_button.setEnabled(False)
         self.undo_button.clicked.connect(self.canvas.undo)
-        self.clear_button = QPushButton("Clear", self, objectName="clearCanvasButton")
-        self.clear_button.setToolTip("Clear the canvas (Esc on the canvas)")
+        self.clear_button = QPushButton(_("Clear"), self, objectName="clearCanvasButton")
+        self.clear_button.setToolTip(_("Clear the canvas (Esc on the canvas)"))
         self.clear_button.clicked.connect(self.canvas.clear)
         self.polarity_box = QComboBox(self, objectName="polarityBox")
-        self.polarity_box.addItems(["Dark on light", "Light on dark"])
+        self.polarity_box.addItems([_("Dark on light"), _("Light on dark")])
         self.polarity_box.setToolTip(
-            "Dark ink on light paper, or light ink on dark paper. Both work: the preprocessing "
-            "finds the ink either way, as in the 28×28 input beside."
-        )
+            _("Dark ink on light paper, or light ink on dark paper. Both work: the preprocessing "
+              "finds the ink either way, as in the 28×28 input beside."))
         self.polarity_box.currentIndexChanged.connect(
             lambda i: self.canvas.set_dark_on_light(i == 0)
         )
-        self.open_button = QPushButton("Open image…", self, objectName="openImageButton")
-        self.open_button.setToolTip("Test a picture of a digit (PNG, JPG, …)")
+        self.open_button = QPushButton(_("Open image…"), self, objectName="openImageButton")
+        self.open_button.setToolTip(_("Test a picture of a digit (PNG, JPG, …)"))
         self.open_button.clicked.connect(self._on_open_clicked)
 
     def _build_layout(self) -> None:
         tools1 = QHBoxLayout()
-        tools1.addWidget(QLabel("Pen", self))
+        tools1.addWidget(QLabel(_("Pen"), self))
         tools1.addWidget(self.width_slider)
         tools1.addWidget(self.width_label)
         tools1.addWidget(self.eraser_button)
@@ -156,12 +159,12 @@ class DrawPanel(QWidget):
 
         # The input beside its caption above the answer: in a third column it pushed the tab
         # wider than a 1024-pixel window leaves it, and the preview slid over the canvas.
-        title = QLabel("What the network sees", self)
+        title = QLabel(_("What the network sees"), self)
         title.setStyleSheet("font-weight: bold;")
         title.setWordWrap(True)
         self.timing_label = QLabel("", self, objectName="drawLatency")
         self.timing_label.setStyleSheet("color: #777;")
-        self.timing_label.setToolTip("Preprocessing + inference time of the last update")
+        self.timing_label.setToolTip(_("Preprocessing + inference time of the last update"))
         self.timing_label.setWordWrap(True)
         seen_row = QHBoxLayout()
         seen_row.addWidget(self.preview, 0, Qt.AlignTop)
@@ -170,7 +173,7 @@ class DrawPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(title)
         right.addLayout(seen_row)
-        answer = QLabel("What it answers", self)
+        answer = QLabel(_("What it answers"), self)
         answer.setStyleSheet("font-weight: bold;")
         # The choice of export under the title, not beside it, and the two answers one above the
         # other in a narrow tab: side by side they made the tab scroll sideways at 1024 px.
@@ -188,7 +191,7 @@ class DrawPanel(QWidget):
         top.addSpacing(8)
         top.addLayout(right, 1)
 
-        box = QGroupBox("Your own samples", self)
+        box = QGroupBox(_("Your own samples"), self)
         box_layout = QVBoxLayout(box)
         box_layout.addWidget(self.gallery)
 
@@ -241,12 +244,12 @@ class DrawPanel(QWidget):
         has_model = self.state.trained.can_predict
         if digit is None:
             trained = has_model or not self.state.engine.loaded
-            self._show_no_prediction(None, EMPTY_HINT if trained else EMPTY_NO_MODEL_HINT)
+            self._show_no_prediction(None, _(EMPTY_HINT) if trained else _(EMPTY_NO_MODEL_HINT))
             return
         if not has_model:
             loading = not self.state.engine.loaded
             self._show_no_prediction(
-                digit, "Starting the engine (TensorFlow)…" if loading else NO_MODEL_HINT)
+                digit, _("Starting the engine (TensorFlow)…") if loading else _(NO_MODEL_HINT))
             return
         try:
             # The engine's views model (traced there once per model): ~1.5 ms with the wire.
@@ -255,12 +258,15 @@ class DrawPanel(QWidget):
             self._show_no_prediction(digit, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - any model failure is shown, never raised
-            self._show_no_prediction(digit, f"The model could not run on this input: {exc}")
+            self._show_no_prediction(
+                digit, _("The model could not run on this input: {reason}").format(reason=exc))
             return
         dataset = self.state.data.dataset
         if dataset is not None and getattr(dataset, "task", "") == "regression":
             values = ", ".join(f"{v:.4g}" for v in np.ravel(output)[:4])
-            self._show_no_prediction(digit, f"This model predicts numbers, not classes: {values}")
+            self._show_no_prediction(
+                digit,
+                _("This model predicts numbers, not classes: {values}").format(values=values))
             return
         try:
             probs, note = read_output(output)
@@ -276,7 +282,8 @@ class DrawPanel(QWidget):
                                            previous=bool(previous))
         self.gallery.suggest_label(int(np.argmax(probs)))
         self.last_latency_ms = (time.perf_counter() - start) * 1000.0
-        self.timing_label.setText(f"Preprocess + inference: {self.last_latency_ms:.1f} ms")
+        self.timing_label.setText(_("Preprocess + inference: {ms} ms").format(
+            ms=f"{self.last_latency_ms:.1f}"))
         self.deployed.answer(digit, probs, self.prediction.class_names)  # its own time
         self.state.bus.digit_drawn.emit(digit.copy())
 
@@ -320,8 +327,8 @@ class DrawPanel(QWidget):
 
     def _on_open_clicked(self) -> None:
         start = str(self.state.path.parent) if self.state.path is not None else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image of a digit", start,
-                                              IMAGE_FILTER)
+        path, _kind = QFileDialog.getOpenFileName(self, _("Open an image of a digit"), start,
+                                                  _(IMAGE_FILTER))
         if path:
             self.open_image(path)
 
@@ -342,18 +349,19 @@ class DrawPanel(QWidget):
 
     def _on_use_samples(self, path: str) -> None:
         if self.state.busy:
-            self.state.bus.status_message.emit("Stop the training first, then switch the dataset.")
+            self.state.bus.status_message.emit(
+                _("Stop the training first, then switch the dataset."))
             return
         self.state.set_dataset(path)
         self.state.bus.status_message.emit(
-            f"Dataset set to your {self.gallery.count} samples ({Path(path).name}); "
-            "train to use them."
-        )
+            _("Dataset set to your {count} samples ({name}); train to use them.").format(
+                count=self.gallery.count, name=Path(path).name))
 
     def _on_sample_added(self, count: int) -> None:
         if self.state.path is None and self._samples_override is None:
             self.state.mark_unsaved()  # the samples are this project's: closing asks to save
-        self.state.bus.status_message.emit(f"Sample saved ({count} in your sample set).")
+        self.state.bus.status_message.emit(
+            _("Sample saved ({count} in your sample set).").format(count=count))
 
     def _on_dirty_changed(self, _dirty: bool) -> None:
         self._update_samples_path()  # a Save As moves the project, and its sample set with it
@@ -394,9 +402,13 @@ class DrawPanel(QWidget):
         self._update_samples_path()
         self._schedule()
 
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the answer's hints again."""
+        self._schedule()
+
     def _on_pen_width_changed(self, width: int) -> None:
         self.canvas.set_pen_width(width)
-        self.width_label.setText(f"{width} px")
+        self.width_label.setText(f"{width} px")  # not translated: a unit
 
     def _on_polarity_changed(self, dark_on_light: bool) -> None:
         self.polarity_box.blockSignals(True)
@@ -408,7 +420,7 @@ def main() -> int:
     """``python -m workbench.ui.draw.panel [MODEL.keras]``: the Draw tab alone."""
     from workbench.ui.application import run_panel
 
-    return run_panel(DrawPanel, "Draw", (1100, 700))
+    return run_panel(DrawPanel, _("Draw"), (1100, 700))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from PyQt5.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from workbench.core.run_text import percent
+from workbench.i18n import _
 from workbench.ui.plot_export import add_save_menu
 
 _BAR = QColor(150, 170, 200)
@@ -30,9 +31,8 @@ class InputPreviewView(QLabel):
         self.setAlignment(Qt.AlignCenter)
         self.setStyleSheet("QLabel { border: 1px solid #b0b0b0; background: #000; color: #888; }")
         self.setToolTip(
-            "The 28×28 input the network receives: the ink cropped, scaled to 20 px, centred by "
-            "its centre of mass and shown light on dark, as in MNIST."
-        )
+            _("The 28×28 input the network receives: the ink cropped, scaled to 20 px, centred "
+              "by its centre of mass and shown light on dark, as in MNIST."))
         self.digit: np.ndarray | None = None
         self.show_input(None)
 
@@ -40,7 +40,7 @@ class InputPreviewView(QLabel):
         self.digit = None if digit28 is None else np.asarray(digit28, np.float32).reshape(28, 28)
         if self.digit is None:
             self.setPixmap(QPixmap())
-            self.setText("28 × 28 input")
+            self.setText(_("28 × 28 input"))
             return
         grey = (np.clip(self.digit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
         image = QImage(grey.tobytes(), 28, 28, 28, QImage.Format_Grayscale8).copy()
@@ -133,7 +133,7 @@ class PredictionView(QWidget):
         layout.addWidget(self._note)
         layout.addWidget(self._plot, 1)
         self.set_class_names([str(i) for i in range(10)])
-        self.show_hint("Draw a digit")
+        self.show_hint(_("Draw a digit"))
 
     # API -----------------------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ class PredictionView(QWidget):
         top = int(np.argmax(probs))
         self._top.setText(self.class_names[top])
         self._top.setStyleSheet("color: #9a9a9a;" if previous else "color: #1d4f91;")
-        self._top_prob.setText(percent(probs[top]) + (" (previous model)" if previous else ""))
+        self._top_prob.setText(percent(probs[top]) + (_(" (previous model)") if previous else ""))
         self._top_prob.show()
         self._hint.setText("")
         self._hint.hide()

@@ -14,6 +14,7 @@ import numpy as np
 
 from workbench.core.appdata import data_dir, legacy_dirs
 from workbench.core.atomic import replacing
+from workbench.i18n import _
 
 SAMPLES_FILE = "my-digits.npz"  # an unsaved project's (the window's first)
 SAMPLES_SUFFIX = "-digits.npz"  # a saved project's, after its file's name
@@ -58,16 +59,19 @@ def load_samples(path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     try:  # the dataset reader's checks: a regular file, no bombs, no pickles
         arrays = read_npz(path)
     except DatasetError as exc:
-        raise SampleSetError(f"{path.name} cannot be read as a sample set ({exc}).") from None
+        raise SampleSetError(_("{name} cannot be read as a sample set ({reason}).").format(
+            name=path.name, reason=exc)) from None
     x, y = arrays.get("x"), arrays.get("y")
     if x is None or y is None:
-        raise SampleSetError(f"{path.name} is not a sample set (it has no 'x' and 'y' arrays).")
+        raise SampleSetError(_("{name} is not a sample set (it has no 'x' and 'y' arrays).")
+                             .format(name=path.name))
     bad_type = x.dtype != np.uint8 or y.dtype.kind not in "iu"
     if bad_type or x.ndim != 3 or x.shape[1:] != (28, 28) or y.shape != (len(x),):
         raise SampleSetError(
-            f"{path.name} holds {x.dtype} images of shape {x.shape[1:]} and {y.dtype} labels of "
-            f"shape {y.shape}; a sample set holds (N, 28, 28) uint8 images and (N,) int labels."
-        )
+            _("{name} holds {x_type} images of shape {x_shape} and {y_type} labels of shape "
+              "{y_shape}; a sample set holds (N, 28, 28) uint8 images and (N,) int labels.")
+            .format(name=path.name, x_type=x.dtype, x_shape=x.shape[1:], y_type=y.dtype,
+                    y_shape=y.shape))
     names = arrays.get("class_names")
     class_names = [str(n) for n in names.tolist()] if names is not None else []
     return x, y.astype(np.int64, copy=False), class_names
@@ -90,12 +94,12 @@ def append_sample(path, digit28: np.ndarray, label: int, class_names: list[str])
     if names and class_names and names != class_names:
         if len(class_names) < len(names) or class_names[: len(names)] != names:
             raise SampleSetError(
-                f"{path.name} holds samples of the classes {', '.join(names)}; "
-                "the current dataset names its classes differently."
-            )
+                _("{name} holds samples of the classes {classes}; the current dataset names "
+                  "its classes differently.").format(name=path.name, classes=", ".join(names)))
     names = class_names or names
     if not 0 <= int(label) < max(len(names), 1):
-        raise SampleSetError(f"Label {label} is not one of the {len(names)} classes.")
+        raise SampleSetError(_("Label {label} is not one of the {count} classes.").format(
+            label=label, count=len(names)))
     x = np.concatenate([x, to_uint8(digit28)[None]])
     y = np.concatenate([y, np.array([int(label)], np.int64)])
     _write(path, x, y, names)
@@ -107,7 +111,8 @@ def remove_sample(path, index: int) -> int:
     path = Path(path)
     x, y, names = load_samples(path)
     if not 0 <= index < len(x):
-        raise SampleSetError(f"There is no sample {index + 1} in {path.name}.")
+        raise SampleSetError(_("There is no sample {number} in {name}.").format(
+            number=index + 1, name=path.name))
     x, y = np.delete(x, index, axis=0), np.delete(y, index)
     _write(path, x, y, names)
     return len(x)
@@ -131,8 +136,9 @@ def carry_samples(source, target) -> int:
     if len(old_x):
         if old_names and names and old_names != names:
             raise SampleSetError(
-                f"{target} already holds samples of the classes {', '.join(old_names)}; "
-                f"yours (classes {', '.join(names)}) stay in {source}.")
+                _("{target} already holds samples of the classes {old}; yours (classes {new}) "
+                  "stay in {source}.").format(target=target, old=", ".join(old_names),
+                                             new=", ".join(names), source=source))
         x, y = np.concatenate([old_x, x]), np.concatenate([old_y, y])
         names = old_names or names
     _write(target, x, y, names)
@@ -144,4 +150,5 @@ def _write(path: Path, x: np.ndarray, y: np.ndarray, class_names: list[str]) -> 
         with replacing(path, suffix=".npz") as tmp, open(tmp, "wb") as stream:
             np.savez_compressed(stream, x=x, y=y, class_names=np.array(class_names, dtype=str))
     except OSError as exc:
-        raise SampleSetError(f"Cannot write {path.name}: {exc.strerror or exc}.") from None
+        raise SampleSetError(_("Cannot write {name}: {reason}.").format(
+            name=path.name, reason=exc.strerror or exc)) from None

@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayo
 
 from workbench.actions.explain import heatmap_rgba
 from workbench.core.explain import METHODS, SIGNED
+from workbench.i18n import _
 
 # Signed evidence (red for the class, blue against it) reads better than the gradients'
 # sensitivity map, and at ~20 ms for the MNIST CNN it still follows the pen.
@@ -105,18 +106,18 @@ class WhyView(QWidget):
         self._after_stroke = QTimer(self, singleShot=True, interval=60)
         self._after_stroke.timeout.connect(self._request)
 
-        self.toggle = QCheckBox("Why?", self, objectName="whyToggle")
+        self.toggle = QCheckBox(_("Why?"), self, objectName="whyToggle")
         self.toggle.setChecked(True)
-        self.toggle.setToolTip("Show where the evidence for the answer lies, over your drawing")
+        self.toggle.setToolTip(_("Show where the evidence for the answer lies, over your drawing"))
         self.method_box = QComboBox(self, objectName="whyMethod")
         for key, name in METHODS.items():
-            self.method_box.addItem(name, key)
+            self.method_box.addItem(_(name), key)
         self.method_box.setCurrentIndex(self.method_box.findData(DEFAULT_METHOD))
         # Not as wide as its widest item: the row is only as wide as the canvas (the list that
         # opens shows the whole names).
         self.method_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.method_box.setMinimumContentsLength(10)
-        self.method_box.setToolTip("How the evidence is found (click a bar for another class)")
+        self.method_box.setToolTip(_("How the evidence is found (click a bar for another class)"))
         self.caption = QLabel("", self, objectName="whyCaption")
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("color: #555;")
@@ -195,10 +196,10 @@ class WhyView(QWidget):
     def _show(self, digit, value, error, start) -> None:
         if error or value is None:
             self.overlay.show_heatmap(None)
-            self.caption.setText(f"No heatmap: {error}" if error else "")
+            self.caption.setText(_("No heatmap: {reason}").format(reason=error) if error else "")
         elif "refused" in value:
             self.overlay.show_heatmap(None)
-            self.caption.setText(value["refused"])
+            self.caption.setText(_(value["refused"]))
         else:
             frame = frame_on_canvas(digit, self.canvas.ink_array())
             self.overlay.show_heatmap(value["heatmap"], frame)
@@ -211,15 +212,16 @@ class WhyView(QWidget):
     def _describe(self, target: int, predicted: int) -> str:
         names = self.prediction.class_names
         name = names[target] if target < len(names) else str(target)
-        chosen = "" if target == predicted else " (clicked; click the top bar to go back)"
+        chosen = "" if target == predicted else _(" (clicked; click the top bar to go back)")
         if self.method in SIGNED:
-            colours = f"red: evidence for {name}, blue: against it"
+            colours = _("red: evidence for {name}, blue: against it")
         elif self.method == "gradcam":
-            colours = f"red: the regions the last Conv2D saw {name} in"
+            colours = _("red: the regions the last Conv2D saw {name} in")
         else:
-            colours = f"red: the pixels {name}'s score is most sensitive to"
-        return (f"Why {name}?{chosen} {colours}. "
-                f"{METHODS[self.method]}, {self.last_latency_ms:.0f} ms")
+            colours = _("red: the pixels {name}'s score is most sensitive to")
+        return _("Why {name}?{chosen} {colours}. {method}, {ms} ms").format(
+            name=name, chosen=chosen, colours=colours.format(name=name),
+            method=_(METHODS[self.method]), ms=f"{self.last_latency_ms:.0f}")
 
     def _mark_offered(self, offered: dict) -> None:
         model = self.method_box.model()
