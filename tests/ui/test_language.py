@@ -34,6 +34,7 @@ def window(qtbot, own_settings):
 
 
 def _close(w) -> None:
+    w.training_panel.shutdown()
     w.state.undo_stack.setClean()  # the test's edits: nothing to ask about
     w.close()
     w.deleteLater()
