@@ -188,6 +188,9 @@ def test_every_tab_fits_1024_by_700_in_chinese(qtbot, chinese_window, tab):
     from tests.ui.test_layout import _cut_buttons, _overlaps
 
     w = chinese_window
+    # conftest sets the language back to the environment's after each test: Chinese again
+    # (texts redrawn meanwhile came back in English).
+    assert language.switch_language(w, "zh_CN")
     w.resize(1024, 700)
     w.tabs.setCurrentWidget(getattr(w, tab))
     qtbot.wait(100)

@@ -342,8 +342,7 @@ class MainWindow(QMainWindow):
 
     def retranslate(self) -> None:
         """After Help ▸ Language: the texts built here from the state."""
-        self._update_title()
-        self._show_engine_state(self.state.engine.state, self.state.engine.detail)
+        self._update_title()  # the engine's label: EngineMenu.retranslate
 
     def _on_engine_failed(self, message: str) -> None:
         QMessageBox.critical(self, APP_NAME, message)
