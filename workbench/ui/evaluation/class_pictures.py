@@ -9,10 +9,11 @@ from __future__ import annotations
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from workbench.i18n import N_, _
 from workbench.ui.evaluation.gallery import SampleGalleryView
 
-INTRO = ("Per class, the input the model scores highest for it: gradient ascent from faint "
-         "noise, kept smooth. What it draws is what it looks for.")
+INTRO = N_("Per class, the input the model scores highest for it: gradient ascent from faint "
+           "noise, kept smooth. What it draws is what it looks for.")
 
 
 class ClassPicturesView(QWidget):
@@ -25,8 +26,8 @@ class ClassPicturesView(QWidget):
         self.pictures = None
         self.names: list[str] = []
         self._generation = 0
-        self.button = QPushButton("Draw them", self, objectName="classPicturesButton")
-        self.status = QLabel(INTRO, self)
+        self.button = QPushButton(_("Draw them"), self, objectName="classPicturesButton")
+        self.status = QLabel(_(INTRO), self)
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #555;")
         self.gallery = SampleGalleryView("", self)
@@ -49,19 +50,19 @@ class ClassPicturesView(QWidget):
             "class_pictures", self.trained.model_body(),
             lambda reply, error: self._on_arrived(request, reply, error))
         self.button.setEnabled(not asked)
-        self.status.setText("Drawing what each class looks for…" if asked else
-                            "Train the model (or open a trained one) first.")
+        self.status.setText(_("Drawing what each class looks for…") if asked else
+                            _("Train the model (or open a trained one) first."))
 
     def _on_arrived(self, request: int, reply: dict | None, error: str) -> None:
         if request != self._generation:
             return
         self.button.setEnabled(True)
         if reply is None:
-            self.status.setText(f"No pictures: {error}")
+            self.status.setText(_("No pictures: {reason}").format(reason=error))
         else:
             value = reply["pictures"]
             self.pictures = value
             names = self.names + [str(i) for i in range(len(self.names), len(value))]
-            self.status.setText(INTRO)
+            self.status.setText(_(INTRO))
             self.gallery.set_samples(value, list(range(len(value))), names[:len(value)])
         self.drawn.emit()

@@ -17,8 +17,9 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.feature_space import PROJECTIONS, unavailable_projection
+from workbench.i18n import N_, _
 
-LEGEND = "✕: a mistake · click a point to see its heatmaps"
+LEGEND = N_("✕: a mistake · click a point to see its heatmaps")
 MAX_POINTS = 2000  # t-SNE of more takes minutes on a laptop's CPU
 
 
@@ -37,15 +38,15 @@ class FeatureSpaceView(QWidget):
 
         self.method_box = QComboBox(self, objectName="featureSpaceMethod")
         for key, name in PROJECTIONS.items():
-            self.method_box.addItem(name, key)
+            self.method_box.addItem(_(name), key)
             reason = unavailable_projection(key)
             if reason is not None:
                 item = self.method_box.model().item(self.method_box.count() - 1)
                 item.setEnabled(False)
-                item.setToolTip(reason)
-        self.method_box.setToolTip("PCA at once (and after each epoch); t-SNE and UMAP on "
-                                   "Project, in the background")
-        self.project_button = QPushButton("Project", self, objectName="featureSpaceButton")
+                item.setToolTip(_(reason))
+        self.method_box.setToolTip(_("PCA at once (and after each epoch); t-SNE and UMAP on "
+                                     "Project, in the background"))
+        self.project_button = QPushButton(_("Project"), self, objectName="featureSpaceButton")
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #555;")
@@ -58,7 +59,7 @@ class FeatureSpaceView(QWidget):
         self.scatter = pg.ScatterPlotItem(size=6, hoverable=True, tip=None)
         self.plot.addItem(self.scatter)
         self.scatter.sigClicked.connect(self._on_points_clicked)
-        self.legend = QLabel(LEGEND, self)
+        self.legend = QLabel(_(LEGEND), self)
         self.legend.setStyleSheet("color: #555;")
         self.legend.setWordWrap(True)
         row = QHBoxLayout()
@@ -88,11 +89,12 @@ class FeatureSpaceView(QWidget):
         elif self.xy is not None and len(self.xy) == count:
             self._draw()  # the same points, the new mistakes marked
         else:
-            self.status.setText(f"{PROJECTIONS[self.method]}: press Project.")
+            self.status.setText(_("{method}: press Project.").format(
+                method=_(PROJECTIONS[self.method])))
 
     def project(self) -> None:
         if self._data is None:
-            self.status.setText("Evaluate a trained model first.")
+            self.status.setText(_("Evaluate a trained model first."))
             return
         self._generation += 1
         request, method = self._generation, self.method
@@ -100,8 +102,8 @@ class FeatureSpaceView(QWidget):
             "feature_space", {**self.trained.model_body(),
                               "x": np.asarray(self._data[0], np.float32), "projection": method},
             lambda reply, error: self._on_features(request, method, reply, error))
-        self.status.setText("Reading the penultimate layer…" if asked else
-                            "Train the model (or open a trained one) first.")
+        self.status.setText(_("Reading the penultimate layer…") if asked else
+                            _("Train the model (or open a trained one) first."))
 
     def _on_features(self, request: int, method: str, reply: dict | None, error: str) -> None:
         if request != self._generation:
@@ -112,8 +114,9 @@ class FeatureSpaceView(QWidget):
         if "xy" in reply:
             self._show(reply["xy"], method, reply["dims"])
             return
-        self.status.setText(f"{PROJECTIONS[method]} of {len(reply['features']):,} points… "
-                            "(in the background; t-SNE takes a minute or more)")
+        self.status.setText(_("{method} of {count} points… (in the background; t-SNE takes a "
+                              "minute or more)").format(method=_(PROJECTIONS[method]),
+                                                        count=f"{len(reply['features']):,}"))
         self.trained.ask("project", {"features": reply["features"], "projection": method},
                          lambda answer, why: self._on_projected(request, method, answer, why,
                                                                 reply["dims"]))
@@ -126,28 +129,30 @@ class FeatureSpaceView(QWidget):
 
     def _on_failed(self, request, message: str) -> None:
         if request == self._generation:
-            self.status.setText(f"No projection: {message}")
+            self.status.setText(_("No projection: {reason}").format(reason=message))
             self.projected.emit()
 
     def _show(self, xy, method, dims: int) -> None:
         self.xy = np.asarray(xy, np.float32)
         self.indices = np.arange(len(self.xy))
         wrong = int((self._data[1] != self._data[2]).sum())
-        self.status.setText(f"{PROJECTIONS[method]} of the penultimate layer ({dims} values per "
-                            f"image), {len(self.xy):,} test images, {wrong:,} mistakes")
+        self.status.setText(_("{method} of the penultimate layer ({dims} values per image), "
+                              "{count} test images, {wrong} mistakes").format(
+            method=_(PROJECTIONS[method]), dims=dims, count=f"{len(self.xy):,}",
+            wrong=f"{wrong:,}"))
         self._draw()
         self.plot.autoRange()
         self.projected.emit()
 
     def _draw(self) -> None:
-        _, y_true, y_pred, names = self._data
+        _x, y_true, y_pred, names = self._data
         n = max(len(names), int(y_true.max(initial=0)) + 1)
         colours = [pg.intColor(i, hues=max(n, 1), maxValue=220) for i in range(n)]
         brushes = [pg.mkBrush(colour) for colour in colours]
         shown = names + [str(i) for i in range(len(names), n)]
-        self.legend.setText("True class: " + " ".join(
+        self.legend.setText(_("True class: ") + " ".join(
             f'<span style="color: {c.name()}; font-weight: bold;">{_escape(name)}</span>'
-            for c, name in zip(colours, shown)) + f" · {LEGEND}")
+            for c, name in zip(colours, shown)) + f" · {_(LEGEND)}")
         wrong = y_true != y_pred
         edge = pg.mkPen(0, 0, 0, 220, width=1.5)
         self.scatter.setData(
@@ -164,7 +169,8 @@ class FeatureSpaceView(QWidget):
         if self.method == "pca" and self._data is not None:
             self.project()
         else:
-            self.status.setText(f"{PROJECTIONS[self.method]}: press Project.")
+            self.status.setText(_("{method}: press Project.").format(
+                method=_(PROJECTIONS[self.method])))
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)

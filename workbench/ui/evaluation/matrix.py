@@ -10,6 +10,7 @@ from PyQt5.QtWidgets import QGraphicsRectItem, QWidget
 
 from workbench.core import palette
 from workbench.core.evaluation import row_percent_label
+from workbench.i18n import _
 from workbench.ui.plot_export import add_save_menu
 
 MAX_CELL_TEXT = 20  # above this many classes the numbers no longer fit in the cells
@@ -59,8 +60,8 @@ class ConfusionMatrixView(pg.GraphicsLayoutWidget):
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.showAxes(True, showValues=(True, True, False, False), size=20)
-        self.plot.setLabel("left", "true class")
-        self.plot.setLabel("top", "predicted class")
+        self.plot.setLabel("left", _("true class"))
+        self.plot.setLabel("top", _("predicted class"))
         self.plot.getAxis("left").setWidth(52)  # room for the label beside the class names
         self.plot.getAxis("top").setHeight(44)
         for side in ("left", "top", "right", "bottom"):

@@ -27,6 +27,7 @@ from PyQt5.QtWidgets import (
 
 from workbench.core import evaluation
 from workbench.core.run_text import percent, trained_text
+from workbench.i18n import N_, _, ngettext
 from workbench.ui.evaluation.class_pictures import ClassPicturesView
 from workbench.ui.evaluation.feature_space import FeatureSpaceView
 from workbench.ui.evaluation.gallery import SampleGalleryView, top_probabilities
@@ -43,7 +44,7 @@ from workbench.ui.previous_model import PreviousModelNotice
 
 GALLERY_LIMIT = 200  # thumbnails per cell; the title says how many there are in all
 MOST_WRONG = 60
-EMPTY_TEXT = "Train the model (or open a trained .keras) to see where it is wrong."
+EMPTY_TEXT = N_("Train the model (or open a trained .keras) to see where it is wrong.")
 # Behind another tab, the last epoch's evaluation is asked for this long after a run ends: the
 # run's end on the GUI thread (the record, the runs table, the repaint) goes first, and the
 # engine's cores are the run's until then (in the window's own process, as the tests' engine
@@ -86,16 +87,16 @@ class EvaluationPanel(QWidget):
         self.progress = QLabel(self)
         self.progress.setStyleSheet("color: #666")
         self.progress.setWordWrap(True)
-        self.normalise = QCheckBox("Row %", self, objectName="confusionNormalise")
-        self.normalise.setToolTip("Show each true class's row as percentages (recall on the "
-                                  "diagonal) instead of image counts")
+        self.normalise = QCheckBox(_("Row %"), self, objectName="confusionNormalise")
+        self.normalise.setToolTip(_("Show each true class's row as percentages (recall on the "
+                                    "diagonal) instead of image counts"))
         self.normalise.toggled.connect(self._on_normalise_changed)
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
         header.addWidget(self.progress)
         header.addWidget(self.normalise)
 
-        self.empty = QLabel(EMPTY_TEXT, self, objectName="evaluationEmpty")
+        self.empty = QLabel(_(EMPTY_TEXT), self, objectName="evaluationEmpty")
         self.empty.setAlignment(Qt.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: #777; font-size: 15px; padding: 30px")
@@ -103,7 +104,7 @@ class EvaluationPanel(QWidget):
         self.matrix = ConfusionMatrixView(self)
         self.matrix.setMinimumSize(260, 240)  # ten classes' numbers stay apart at 1024×700
         self.matrix.cell_clicked.connect(self._on_cell_clicked)
-        self.cell_gallery = SampleGalleryView("Click a cell of the matrix to see its images.")
+        self.cell_gallery = SampleGalleryView(_("Click a cell of the matrix to see its images."))
         self.cell_gallery.sample_clicked.connect(self._on_sample_clicked)
         self.cell_gallery.sample_activated.connect(self._send_to_draw)
         self.wrong_gallery = SampleGalleryView("")
@@ -116,7 +117,8 @@ class EvaluationPanel(QWidget):
         self.feature_space.sample_clicked.connect(self._on_sample_clicked)
         self.class_pictures = ClassPicturesView(state.trained, self)
         self.table = QTableWidget(0, 5, self, objectName="perClassTable")
-        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "support"])
+        self.table.setHorizontalHeaderLabels(
+            [_("class"), _("precision"), _("recall"), "F1", _("support")])  # not translated: F1
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -127,16 +129,16 @@ class EvaluationPanel(QWidget):
         metrics_layout = QVBoxLayout(metrics)
         metrics_layout.setContentsMargins(0, 0, 0, 0)
         metrics_layout.addWidget(self.table, 3)
-        pairs_label = QLabel("Most confused pairs (true → predicted), click one:")
+        pairs_label = QLabel(_("Most confused pairs (true → predicted), click one:"))
         pairs_label.setWordWrap(True)
         metrics_layout.addWidget(pairs_label)
         metrics_layout.addWidget(self.pairs, 1)
         self.details = QTabWidget(self)
-        self.details.addTab(self.cell_gallery, "Cell")
-        self.details.addTab(self.wrong_gallery, "Most wrong")
-        self.details.addTab(metrics, "Per class")
-        self.details.addTab(self.feature_space, "Feature space")
-        self.details.addTab(self.class_pictures, "Classes")
+        self.details.addTab(self.cell_gallery, _("Cell"))
+        self.details.addTab(self.wrong_gallery, _("Most wrong"))
+        self.details.addTab(metrics, _("Per class"))
+        self.details.addTab(self.feature_space, _("Feature space"))
+        self.details.addTab(self.class_pictures, _("Classes"))
         classification = QSplitter(Qt.Horizontal, self)
         classification.addWidget(self.matrix)
         right = QWidget(self)
@@ -219,13 +221,13 @@ class EvaluationPanel(QWidget):
             return
         state = self.state
         if state.trained.weights is None:
-            self._show_empty(EMPTY_TEXT)
+            self._show_empty(_(EMPTY_TEXT))
             return
         if not state.engine.loaded:
             return
         dataset = state.data.dataset
         if dataset is None:
-            self._show_empty(state.data.error or "Loading the dataset…")
+            self._show_empty(state.data.error or _("Loading the dataset…"))
             return
         if state.busy and not self.isVisible():
             return
@@ -245,7 +247,7 @@ class EvaluationPanel(QWidget):
             model=state.trained.model_body(),
             dataset=dataset, dataset_name=state.data.name or state.project.dataset,
             seed=state.data.seed, curve_x=curve_x, loss=self._trained_loss()))
-        self.progress.setText("computing…")
+        self.progress.setText(_("computing…"))
 
     def _on_result_failed(self, token: int, message: str) -> None:
         if token != self._token:
@@ -264,7 +266,8 @@ class EvaluationPanel(QWidget):
             return  # an older request, or one from a replaced project
         self.result = result
         self._dataset = self._pending_dataset
-        self.progress.setText(f"{len(result.y_true):,} test samples in {result.seconds:.2f} s")
+        self.progress.setText(_("{count} test samples in {seconds} s").format(
+            count=f"{len(result.y_true):,}", seconds=f"{result.seconds:.2f}"))
         run = self._pending_run
         trained = self.state.trained
         epoch = "" if trained.is_external else " · " + trained_text(
@@ -313,9 +316,8 @@ class EvaluationPanel(QWidget):
     def _show_regression(self, result: EvaluationResult, epoch: str) -> None:
         dataset = self._dataset
         self.normalise.setVisible(False)
-        self.summary.setText(
-            f"<b>Test MSE {result.mse:.4g}</b> · MAE {result.mae:.4g}{epoch}"
-        )
+        self.summary.setText(_("<b>Test MSE {mse}</b> · MAE {mae}").format(
+            mse=f"{result.mse:.4g}", mae=f"{result.mae:.4g}") + epoch)
         curve_x = None
         if result.curve_y is not None:
             lo = float(min(np.min(dataset.x_train), np.min(dataset.x_test)))
@@ -328,10 +330,9 @@ class EvaluationPanel(QWidget):
 
     def _show_classification(self, result: EvaluationResult, epoch: str) -> None:
         self.normalise.setVisible(True)
-        self.summary.setText(
-            f"<b>Test accuracy {percent(result.accuracy)}</b> · loss {result.loss:.4f} "
-            f"({(result.loss_name or 'cross-entropy').replace('_', ' ')}){epoch}"
-        )
+        self.summary.setText(_("<b>Test accuracy {accuracy}</b> · loss {loss} ({name})").format(
+            accuracy=percent(result.accuracy), loss=f"{result.loss:.4f}",
+            name=(result.loss_name or "cross-entropy").replace("_", " ")) + epoch)
         names = self._class_names(result.confusion.shape[0])
         self.matrix.set_matrix(result.confusion, names)
         self.matrix.set_normalised(self.normalise.isChecked())
@@ -385,12 +386,13 @@ class EvaluationPanel(QWidget):
         for true, pred, count in result.pairs:
             if count <= 0:
                 continue
-            item = QListWidgetItem(f"{names[true]} → {names[pred]}: {count} image"
-                                   f"{'s' if count != 1 else ''}")
+            item = QListWidgetItem(ngettext("{true} → {pred}: {count} image",
+                                            "{true} → {pred}: {count} images", count).format(
+                true=names[true], pred=names[pred], count=count))
             item.setData(Qt.UserRole, (int(true), int(pred)))
             self.pairs.addItem(item)
         if self.pairs.count() == 0:
-            self.pairs.addItem("none: every test image is classified correctly")
+            self.pairs.addItem(_("none: every test image is classified correctly"))
 
     def _fill_most_wrong(self, result: EvaluationResult, names: list[str]) -> None:
         wrong = result.wrong[:MOST_WRONG]
@@ -399,20 +401,22 @@ class EvaluationPanel(QWidget):
             probs = result.outputs[i]
             pred = int(result.y_pred[i])
             sure = percent(probs[pred], 0)
-            captions.append(f"{names[result.y_true[i]]} → {names[pred]}\n{sure} sure")
+            captions.append(_("{true} → {pred}\n{sure} sure").format(
+                true=names[result.y_true[i]], pred=names[pred], sure=sure))
             tips.append(self._tooltip(int(i), names))
         total = len(result.wrong)
         self.wrong_gallery.set_samples(
             self._dataset.x_test[wrong], wrong, captions, tips,
-            title=(f"The {len(wrong)} most confident mistakes of {total:,} "
-                   "(true → predicted). Click one to see why (below); double-click to try it "
-                   "in Draw."
-                   if total else "No mistakes on the test split."),
+            title=(_("The {count} most confident mistakes of {total} (true → predicted). Click "
+                     "one to see why (below); double-click to try it in Draw.").format(
+                         count=len(wrong), total=f"{total:,}")
+                   if total else _("No mistakes on the test split.")),
         )
 
     def _tooltip(self, index: int, names: list[str]) -> str:
         top = top_probabilities(self.result.outputs[index], names, 3)
-        lines = [f"test image #{index}: true {names[self.result.y_true[index]]}"]
+        lines = [_("test image #{index}: true {name}").format(
+            index=index, name=names[self.result.y_true[index]])]
         lines += [f"{name}: {percent(p)}" for name, p in top]
         return "\n".join(lines)
 
@@ -434,14 +438,18 @@ class EvaluationPanel(QWidget):
             second = (f"\n{rest[0][0]}: {percent(rest[0][1], 0)}"
                       if rest and rest[0][1] >= 0.01 else "")
             captions.append(f"{top}: {percent(p, 0)}{second}")
-        what = "correct" if true == pred else "wrong"
-        more = f" (showing {len(shown)})" if len(indices) > len(shown) else ""
+        what = _("correct") if true == pred else _("wrong")
+        more = _(" (showing {count})").format(count=len(shown)) \
+            if len(indices) > len(shown) else ""
         self.cell_gallery.set_samples(
             self._dataset.x_test[shown], shown, captions,
             [self._tooltip(int(i), names) for i in shown],
-            title=(f"<b>true {names[true]} → predicted {names[pred]}</b>: {len(indices):,} "
-                   f"image{'s' if len(indices) != 1 else ''}, {what}{more}. "
-                   "Click one to see why (below); double-click to try it in Draw."),
+            title=ngettext("<b>true {true} → predicted {pred}</b>: {count} image, {what}{more}. "
+                           "Click one to see why (below); double-click to try it in Draw.",
+                           "<b>true {true} → predicted {pred}</b>: {count} images, {what}{more}. "
+                           "Click one to see why (below); double-click to try it in Draw.",
+                           len(indices)).format(true=names[true], pred=names[pred],
+                                                count=f"{len(indices):,}", what=what, more=more),
         )
         self.details.setCurrentWidget(self.cell_gallery)
 
@@ -465,7 +473,13 @@ class EvaluationPanel(QWidget):
             return
         image = np.array(self._dataset.x_test[index], dtype=np.float32)
         self.state.bus.test_image_requested.emit(image)
-        self.state.bus.status_message.emit(f"Test image #{index} sent to the Draw tab.")
+        self.state.bus.status_message.emit(
+            _("Test image #{index} sent to the Draw tab.").format(index=index))
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the result's texts drawn again."""
+        if self.result is not None:
+            self._on_result_ready(self.result)
 
     def close(self) -> bool:
         self.worker.close()
@@ -477,7 +491,7 @@ def main() -> int:
     or pass a .keras file to evaluate that model."""
     from workbench.ui.application import run_panel
 
-    return run_panel(EvaluationPanel, "Evaluation", (1000, 700),
+    return run_panel(EvaluationPanel, _("Evaluation"), (1000, 700),
                      show_error=lambda panel, text: panel._show_empty(text),
                      on_exit=lambda panel: panel.worker.close())
 

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtWidgets import QHBoxLayout, QWidget
 
+from workbench.i18n import _
 from workbench.ui.plot_export import add_save_menu, plot_table
 
 TRAIN_BRUSH = pg.mkBrush(120, 120, 120, 140)
@@ -32,23 +33,24 @@ class RegressionView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.scatter_plot = _white_plot("Test split: predicted vs true", "true", "predicted")
+        self.scatter_plot = _white_plot(_("Test split: predicted vs true"), _("true"),
+                                        _("predicted"))
         self.identity = self.scatter_plot.plot([], [], pen=pg.mkPen("#888", width=1.5,
                                                                     style=pg.QtCore.Qt.DashLine),
-                                               name="perfect: predicted = true")
+                                               name=_("perfect: predicted = true"))
         self.points = self.scatter_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
                                              symbolBrush=TEST_BRUSH, symbolPen=None,
-                                             name="test points")
-        self.fit_plot = _white_plot("Data and the fitted curve", "x", "y")
+                                             name=_("test points"))
+        self.fit_plot = _white_plot(_("Data and the fitted curve"), "x", "y")
         add_save_menu(self.scatter_plot, "predicted-vs-true", lambda: plot_table(self.scatter_plot))
         add_save_menu(self.fit_plot, "fitted-curve", lambda: plot_table(self.fit_plot))
         self.train_data = self.fit_plot.plot([], [], pen=None, symbol="o", symbolSize=5,
                                              symbolBrush=TRAIN_BRUSH, symbolPen=None,
-                                             name="training data")
+                                             name=_("training data"))
         self.test_data = self.fit_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
                                             symbolBrush=TEST_BRUSH, symbolPen=None,
-                                            name="test data")
-        self.curve = self.fit_plot.plot([], [], pen=FIT_PEN, name="model")
+                                            name=_("test data"))
+        self.curve = self.fit_plot.plot([], [], pen=FIT_PEN, name=_("model"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scatter_plot, 1)

@@ -23,10 +23,11 @@ from PyQt5.QtWidgets import (
 from workbench.actions.explain import composite
 from workbench.core.explain import METHODS
 from workbench.core.run_text import percent
+from workbench.i18n import N_, _
 
 SIDE = 84  # pixels per heatmap: 3× a 28×28 digit (the tab's right pane is small at 1024×700)
 _EMPTY_STYLE = "border: 1px dashed #b0b0b0;"
-EMPTY = "Click an image above: the evidence for its predicted and its true class."
+EMPTY = N_("Click an image above: the evidence for its predicted and its true class.")
 
 
 def pair_picture(sample: np.ndarray, heat: np.ndarray) -> QPixmap:
@@ -55,17 +56,17 @@ class EvaluationWhyView(QWidget):
         self.heatmaps: list[np.ndarray] = []
         self._sample: np.ndarray | None = None
         self._classes: list[int] = []
-        self._verdict = EMPTY
+        self._verdict = _(EMPTY)
         self._generation = 0
 
-        self.title = QLabel(EMPTY, self)
+        self.title = QLabel(_(EMPTY), self)
         self.title.setWordWrap(True)
         # Two lines kept for it: a wrapped label's height is not in its minimum size, and the
         # tab is squeezed at 1024×700.
         self.title.setMinimumHeight(2 * self.title.fontMetrics().lineSpacing() + 4)
         self.method_box = QComboBox(self, objectName="evaluationWhyMethod")
         for key, name in METHODS.items():
-            self.method_box.addItem(name, key)
+            self.method_box.addItem(_(name), key)
         # No stroke to follow here: the sharper, signed method (red for, blue against) first.
         self.method_box.setCurrentIndex(self.method_box.findData("integrated-gradients"))
         self.method_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
@@ -75,7 +76,7 @@ class EvaluationWhyView(QWidget):
         grid = QGridLayout()
         for col, (picture, caption) in enumerate(zip(self.pictures, self.captions)):
             picture.setFixedSize(SIDE, SIDE)
-            picture.setToolTip("Double-click to try this image in the Draw tab")
+            picture.setToolTip(_("Double-click to try this image in the Draw tab"))
             caption.setAlignment(Qt.AlignHCenter)
             grid.addWidget(picture, 0, col, Qt.AlignHCenter)
             grid.addWidget(caption, 1, col)
@@ -100,24 +101,26 @@ class EvaluationWhyView(QWidget):
         self.index, self._sample = index, np.asarray(sample, np.float32)
         self._classes = [predicted] if predicted == true else [predicted, true]
         p = probabilities
-        labels = [f"predicted {names[predicted]} ({percent(p[predicted], 0)})",
-                  f"true {names[true]} ({percent(p[true], 0)})"]
+        labels = [_("predicted {name} ({p})").format(name=names[predicted],
+                                                     p=percent(p[predicted], 0)),
+                  _("true {name} ({p})").format(name=names[true], p=percent(p[true], 0))]
         for caption, text in zip(self.captions, labels):
             caption.setText(text)
         self.captions[1].setVisible(predicted != true)
         self.pictures[1].setVisible(predicted != true)
-        verdict = ("right" if predicted == true else
-                   f"wrong: why it said {names[predicted]}, where it saw {names[true]}")
-        self._verdict = (f"<b>Test image #{index}</b>, {verdict} (red: evidence for, "
-                         "blue: against).")
+        verdict = (_("right") if predicted == true else
+                   _("wrong: why it said {said}, where it saw {saw}").format(
+                       said=names[predicted], saw=names[true]))
+        self._verdict = _("<b>Test image #{index}</b>, {verdict} (red: evidence for, blue: "
+                          "against).").format(index=index, verdict=verdict)
         self.title.setText(self._verdict)
         self._request()
 
     def clear(self) -> None:
         self._generation += 1
         self.index, self._sample, self.heatmaps = None, None, []
-        self._verdict = EMPTY
-        self.title.setText(EMPTY)
+        self._verdict = _(EMPTY)
+        self.title.setText(_(EMPTY))
         for picture, caption in zip(self.pictures, self.captions):
             picture.clear()
             picture.setStyleSheet(_EMPTY_STYLE)
@@ -138,9 +141,10 @@ class EvaluationWhyView(QWidget):
                         "targets": list(self._classes)},
             lambda reply, error: self._on_arrived(request, reply, error))
         if asked:
-            self.title.setText(f"{self._verdict} <i>Working…</i>")
+            working = _("Working…")
+            self.title.setText(f"{self._verdict} <i>{working}</i>")
         else:
-            self.title.setText("Train the model (or open a trained one) to see why.")
+            self.title.setText(_("Train the model (or open a trained one) to see why."))
 
     def _on_arrived(self, request: int, reply: dict | None, error: str) -> None:
         if request != self._generation:
@@ -150,7 +154,7 @@ class EvaluationWhyView(QWidget):
             for picture in self.pictures:
                 picture.clear()
             reason = reply["refused"] if reply else error
-            self.title.setText(f"No heatmap: {reason}")
+            self.title.setText(_("No heatmap: {reason}").format(reason=reason))
         else:
             self.title.setText(self._verdict)
             self.heatmaps = list(reply["heatmaps"])

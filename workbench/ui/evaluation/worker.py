@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PyQt5.QtCore import QObject, pyqtSignal
 
+from workbench.i18n import _
 from workbench.ui.engine_data import EngineData
 
 CURVE_POINTS = 200
@@ -128,12 +129,13 @@ class EvaluationWorker(QObject):
             return
         self._in_flight, self._ask = None, None
         if reply is None:
-            self.failed.emit(request.token, f"Cannot evaluate: {error}")
+            self.failed.emit(request.token, _("Cannot evaluate: {reason}").format(reason=error))
         else:
             try:
                 result = result_from_reply(request, reply)
             except (KeyError, TypeError, ValueError) as exc:
-                self.failed.emit(request.token, f"Cannot evaluate: an answer out of shape ({exc})")
+                self.failed.emit(request.token, _("Cannot evaluate: an answer out of shape "
+                                                 "({reason})").format(reason=exc))
             else:
                 self.finished.emit(result)
         waiting, self._waiting = self._waiting, None

@@ -24,6 +24,7 @@ from PyQt5.QtWidgets import (
 from workbench.core import introspection, palette
 from workbench.core.catalogue import passes_through
 from workbench.core.run_text import percent
+from workbench.i18n import _
 from workbench.ui.plot_export import add_save_menu, image_table
 
 ROW_HEIGHT = 190
@@ -41,7 +42,7 @@ class ActivationsView(QWidget):
         self.rows: list[tuple[str, str, tuple]] = []  # (layer name, kind, shape) as drawn
 
         self.source = QComboBox(self, objectName="activationsSource")
-        self.source.addItems(["test image", "digit drawn on the canvas"])
+        self.source.addItems([_("test image"), _("digit drawn on the canvas")])
         self.source.model().item(1).setEnabled(False)
         self.source.currentIndexChanged.connect(self._on_input_changed)
         self.index = QSpinBox(self, objectName="activationsIndex")
@@ -50,7 +51,7 @@ class ActivationsView(QWidget):
         self.index.valueChanged.connect(self._on_input_changed)
         self.info = QLabel(self)
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Input"))
+        controls.addWidget(QLabel(_("Input")))
         controls.addWidget(self.source)
         controls.addWidget(QLabel("#"))
         controls.addWidget(self.index)
@@ -117,14 +118,15 @@ class ActivationsView(QWidget):
     def current_input(self) -> tuple[np.ndarray | None, str]:
         dataset = self.state.data.dataset
         if self.source.currentIndex() == 1 and self.digit is not None:
-            return self.digit, "the digit drawn on the canvas"
+            return self.digit, _("the digit drawn on the canvas")
         if dataset is None or len(dataset.x_test) == 0:
             return None, ""
         i = min(self.index.value(), len(dataset.x_test) - 1)
         label = ""
         if dataset.is_classification:
-            label = f" (true class {dataset.class_names[int(dataset.y_test[i])]})"
-        return dataset.x_test[i], f"test image #{i}{label}"
+            label = _(" (true class {name})").format(
+                name=dataset.class_names[int(dataset.y_test[i])])
+        return dataset.x_test[i], _("test image #{index}{label}").format(index=i, label=label)
 
     def update_activations(self) -> None:
         self._stale = False
@@ -132,9 +134,9 @@ class ActivationsView(QWidget):
         sample, what = self.current_input()
         if not trained.has_model or sample is None:
             self.reset()
-            self.info.setText("Train the model to see what each layer does with an input."
+            self.info.setText(_("Train the model to see what each layer does with an input.")
                               if not trained.has_model else
-                              "No input: the dataset is still loading.")
+                              _("No input: the dataset is still loading."))
             return
         self._generation += 1
         request = self._generation
@@ -143,7 +145,7 @@ class ActivationsView(QWidget):
                             lambda reply, error: self._on_arrived(request, sample, what, reply,
                                                                   error))
         if asked:
-            self.info.setText(f"working… ({what})")
+            self.info.setText(_("working… ({what})").format(what=what))
 
     def _on_arrived(self, request: int, sample: np.ndarray, what: str, reply: dict | None,
                     error: str) -> None:
@@ -153,7 +155,7 @@ class ActivationsView(QWidget):
             self.reset()
             self.info.setText(error)
             return
-        self.info.setText(f"showing {what}")
+        self.info.setText(_("showing {what}").format(what=what))
         self._draw(sample, list(zip(reply["names"], reply["outputs"])), reply["classes"])
 
     def _draw(self, sample: np.ndarray, outputs: list, classes: dict[str, str]) -> None:
@@ -164,11 +166,12 @@ class ActivationsView(QWidget):
         # layer's values for one input: they get no row of their own.
         shown = [(name, np.asarray(a)) for name, a in outputs
                  if not passes_through(classes.get(name, ""))]
-        self._add_image_row("input", sample, grey=True)
+        self._add_image_row(_("input"), sample, grey=True)
         for i, (name, act) in enumerate(shown):
             kind = classes.get(name, "")
             last = i == len(shown) - 1
-            title = f"{name} · {kind} · output {tuple(act.shape)}"
+            title = _("{name} · {kind} · output {shape}").format(name=name, kind=kind,
+                                                                 shape=tuple(act.shape))
             if act.ndim == 3:  # (H, W, C) feature maps
                 # About four times wider than tall: fills a row of the scroll area.
                 cols = max(1, math.ceil(math.sqrt(act.shape[-1] * 4 * act.shape[0]
@@ -234,8 +237,9 @@ class ActivationsView(QWidget):
             plot.getAxis("bottom").setTicks([[(i, c) for i, c in enumerate(dataset.class_names)],
                                              []])
             best = int(np.argmax(values))
-            plot.setTitle(f"{title} — answer: {dataset.class_names[best]} "
-                          f"({percent(values[best], 0)})", color="#222")
+            plot.setTitle(_("{title} — answer: {name} ({p})").format(
+                title=title, name=dataset.class_names[best], p=percent(values[best], 0)),
+                color="#222")
         plot.setXRange(-0.6, n - 0.4, padding=0)
         self.view.nextRow()
 

@@ -29,15 +29,16 @@ from PyQt5.QtWidgets import (
 from workbench.core import introspection, palette
 from workbench.core.run_text import weights_text
 from workbench.core.weight_layers import WeightedLayer, image_shape_for
+from workbench.i18n import N_, _
 from workbench.ui.plot_export import add_save_menu, image_table
 from workbench.ui.previous_model import PreviousModelNotice
 from workbench.ui.weights.activations import ActivationsView
 
 DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +
 HIST_BINS = 40
-READING_TEXT = "Reading the model's layers…"
-EMPTY_TEXT = ("Train the model (or open a trained .keras) to see its weights: each epoch's "
-              "weights stay here to scrub through.")
+READING_TEXT = N_("Reading the model's layers…")
+EMPTY_TEXT = N_("Train the model (or open a trained .keras) to see its weights: each epoch's "
+                "weights stay here to scrub through.")
 
 
 def style_plot(plot: pg.PlotItem) -> None:
@@ -80,9 +81,9 @@ class WeightsView(QWidget):
         self.layer_combo.setMinimumContentsLength(20)
         self.layer_combo.currentIndexChanged.connect(self._on_layer_changed)
         self.mode_combo = QComboBox(self, objectName="weightsMode")
-        self.mode_combo.addItems(["unit images", "kernel heatmap"])
-        self.mode_combo.setToolTip("Dense layers on image input: each unit's incoming weights as "
-                                   "a picture, or the whole kernel as one heatmap")
+        self.mode_combo.addItems([_("unit images"), _("kernel heatmap")])
+        self.mode_combo.setToolTip(_("Dense layers on image input: each unit's incoming weights "
+                                     "as a picture, or the whole kernel as one heatmap"))
         self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
         self.epoch_slider = QSlider(Qt.Horizontal, self, objectName="weightsEpoch")
         self.epoch_slider.setRange(0, 0)
@@ -93,11 +94,11 @@ class WeightsView(QWidget):
         # Two rows: in one, the choosers made the tab 830 px wide (more than a 1024 px window
         # leaves it beside the builder).
         layer_row = QHBoxLayout()
-        layer_row.addWidget(QLabel("Layer"))
+        layer_row.addWidget(QLabel(_("Layer")))
         layer_row.addWidget(self.layer_combo, 1)
         layer_row.addWidget(self.mode_combo)
         epoch_row = QHBoxLayout()
-        epoch_row.addWidget(QLabel("Epoch"))
+        epoch_row.addWidget(QLabel(_("Epoch")))
         epoch_row.addWidget(self.epoch_slider, 1)
         epoch_row.addWidget(self.epoch_label)
         controls = QVBoxLayout()
@@ -121,14 +122,15 @@ class WeightsView(QWidget):
         self.bias_plot = lower.addPlot(row=0, col=0)
         self.weight_hist_plot = lower.addPlot(row=0, col=1)
         self.bias_hist_plot = lower.addPlot(row=0, col=2)
-        for plot, title in ((self.bias_plot, "bias"), (self.weight_hist_plot, "weights histogram"),
-                            (self.bias_hist_plot, "bias histogram")):
+        for plot, title in ((self.bias_plot, _("bias")),
+                            (self.weight_hist_plot, _("weights histogram")),
+                            (self.bias_hist_plot, _("bias histogram"))):
             style_plot(plot)
             plot.setMouseEnabled(False, False)
             plot.setTitle(title, color="#222")
         self.bias_bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.bias_plot.addItem(self.bias_bars)
-        self.bias_plot.setLabel("bottom", "unit")
+        self.bias_plot.setLabel("bottom", _("unit"))
         self.weight_hist = self.weight_hist_plot.plot([], [], stepMode="center", fillLevel=0,
                                                       pen=pg.mkPen("#3182bd"),
                                                       brush=(49, 130, 189, 110))
@@ -145,6 +147,10 @@ class WeightsView(QWidget):
         layout.addWidget(self.view, 1)
 
     # Updates from the state ----------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the captions and axes drawn again."""
+        self.refresh()
 
     def refresh(self) -> None:
         """New weights (a new epoch or a new model): update the layer list, slider and picture."""
@@ -183,7 +189,7 @@ class WeightsView(QWidget):
             return  # another architecture came meanwhile
         self._layers_asked = None
         if reply is None:
-            self.caption.setText(f"No layers: {error}")
+            self.caption.setText(_("No layers: {reason}").format(reason=error))
             return
         layers = [WeightedLayer(d["name"], d["class_name"], int(d["start"]),
                                 tuple(tuple(int(n) for n in shape) for shape in d["shapes"]),
@@ -272,7 +278,7 @@ class WeightsView(QWidget):
             partial = self.state.trained.partial_epoch
             full = last if partial == last else last + 1
             text = weights_text(epoch, partial == epoch, full)
-            self.epoch_label.setText("loaded model" if external else text)
+            self.epoch_label.setText(_("loaded model") if external else text)
         else:
             self.epoch_label.setText("")
         self.epoch_slider.setEnabled(n_epochs > 1)
@@ -325,9 +331,10 @@ class WeightsView(QWidget):
         n = len(units)
         cols = max(1, math.ceil(math.sqrt(n * 1.6)))  # a bit wider than tall: fits the tab
         picture = introspection.tile_images(units, cols=cols, pad=1, fill=np.nan)
-        caption = (f"<b>{n} units</b>, each unit's {kernel.shape[0]} incoming weights drawn as a "
-                   f"{'×'.join(map(str, shape[:2]))} picture (red: this pixel's ink excites the "
-                   "unit, blue: inhibits it, white: ignored).")
+        caption = _("<b>{n} units</b>, each unit's {inputs} incoming weights drawn as a {shape} "
+                    "picture (red: this pixel's ink excites the unit, blue: inhibits it, white: "
+                    "ignored).").format(n=n, inputs=kernel.shape[0],
+                                        shape="×".join(map(str, shape[:2])))
         return picture, caption, ("", "", [[], []], [[], []])
 
     def _conv_filters(self, layer: WeightedLayer, kernel: np.ndarray):
@@ -336,10 +343,10 @@ class WeightsView(QWidget):
         cols = max(1, math.ceil(math.sqrt(n * 1.6)))
         picture = introspection.tile_images(filters, cols=cols, pad=1, fill=np.nan)
         channels = kernel.shape[-2]
-        how = ("on the input image" if channels == 1 or layer.first
-               else f"averaged over the {channels} input channels")
+        how = (_("on the input image") if channels == 1 or layer.first
+               else _("averaged over the {count} input channels").format(count=channels))
         size = "×".join(str(d) for d in kernel.shape[:-2])
-        caption = f"<b>{n} filters</b> of {size}, {how}."
+        caption = _("<b>{n} filters</b> of {size}, {how}.").format(n=n, size=size, how=how)
         return picture, caption, ("", "", [[], []], [[], []])
 
     def _heatmap(self, layer: WeightedLayer, kernel: np.ndarray):
@@ -350,14 +357,14 @@ class WeightsView(QWidget):
         left_ticks = None
         if names:
             left_ticks = [[(i, name) for i, name in enumerate(names)], []]
-            left = "class"
-            caption = (f"<b>Kernel {ins} × {outs}</b>: which input unit votes for which class "
-                       "(red: for, blue: against).")
+            left = _("class")
+            caption = _("<b>Kernel {ins} × {outs}</b>: which input unit votes for which class "
+                        "(red: for, blue: against).").format(ins=ins, outs=outs)
         else:
-            left = f"unit of {layer.name}"
-            caption = (f"<b>Kernel {' × '.join(map(str, kernel.shape))}</b> as a heatmap: "
-                       "row = unit of this layer, column = input it weighs.")
-        return picture, caption, (left, "input unit", left_ticks, None)
+            left = _("unit of {layer}").format(layer=layer.name)
+            caption = _("<b>Kernel {shape}</b> as a heatmap: row = unit of this layer, column = "
+                        "input it weighs.").format(shape=" × ".join(map(str, kernel.shape)))
+        return picture, caption, (left, _("input unit"), left_ticks, None)
 
     def _class_names_for(self, outs: int, layer: WeightedLayer) -> list[str]:
         dataset = self.state.data.dataset
@@ -389,11 +396,11 @@ class WeightsView(QWidget):
         self.weight_hist.setData([], [])
         self.bias_hist.setData([], [])
         if not self.state.trained.weights_history:
-            self.caption.setText(EMPTY_TEXT)
+            self.caption.setText(_(EMPTY_TEXT))
         elif self._layers_asked is not None:
-            self.caption.setText(READING_TEXT)
+            self.caption.setText(_(READING_TEXT))
         else:
-            self.caption.setText("This model has no layers with weights.")
+            self.caption.setText(_("This model has no layers with weights."))
         self.shown = {}
 
 
@@ -405,13 +412,13 @@ class WeightsPanel(QWidget):
         self.state = state
         self.weights = WeightsView(state, self)
         self.activations = ActivationsView(state, self)
-        self.empty = QLabel(EMPTY_TEXT, self)
+        self.empty = QLabel(_(EMPTY_TEXT), self)
         self.empty.setAlignment(Qt.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: #777; font-size: 15px; padding: 30px")
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.weights, "Weights")
-        self.tabs.addTab(self.activations, "Activations")
+        self.tabs.addTab(self.weights, _("Weights"))
+        self.tabs.addTab(self.activations, _("Activations"))
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.empty)
         self.pages.addWidget(self.tabs)
@@ -454,7 +461,7 @@ def main() -> int:
     """Open the Weights tab alone; pass a .keras file to look inside that model."""
     from workbench.ui.application import run_panel
 
-    return run_panel(WeightsPanel, "Weights", (1000, 720),
+    return run_panel(WeightsPanel, _("Weights"), (1000, 720),
                      show_error=lambda panel, text: panel.empty.setText(text))
 
 
