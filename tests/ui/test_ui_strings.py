@@ -168,7 +168,8 @@ def translation_scope_problems(path: Path) -> list[str]:
 DONE = ["builder", "graph", "dataset", "tutorials", "help.py", "main_window.py",
         "application.py", "language.py", "retranslate.py", "status_bar.py", "document.py",
         "plot_export.py", "previous_model.py", "tasks.py", "platform_check.py",
-        "checkpoints.py", "overlays.py", "draw", "evaluation", "weights"]
+        "checkpoints.py", "overlays.py", "draw", "evaluation", "weights",
+        "experiments"]
 
 
 def _files(names) -> list[Path]:

@@ -37,6 +37,7 @@ from PyQt5.QtWidgets import (
 from workbench.actions.sweep import SweepSettings
 from workbench.actions.train import display_metric
 from workbench.core.sweep_space import choice_text
+from workbench.i18n import N_, _, ngettext
 from workbench.ui.experiments.engine_trainer import EngineTrainer
 from workbench.ui.experiments.plots import Importances, ParallelCoordinates
 from workbench.ui.experiments.space_editor import SpaceEditor
@@ -50,6 +51,8 @@ OPTIMIZER_PRESET = {"optimizer": {"choices": [
     "sgd", {"class_name": "SGD", "config": {"momentum": 0.9}}, "adam", "rmsprop"]}}
 NARROW_TAB = 800  # narrower, the trials table takes a row of its own (see _place_table)
 CONTROLS_WIDTH = 380  # the controls' most beside the table
+# Optuna's directions, shown translated in the status line.
+DIRECTIONS = (N_("maximize"), N_("minimize"))
 
 
 def params_text(params: dict) -> str:
@@ -79,41 +82,45 @@ class ExperimentsPanel(QWidget):
                                value=10)
         self.epochs = QSpinBox(self, objectName="sweepEpochs", minimum=1, maximum=10_000)
         self.sampler = QComboBox(self, objectName="sweepSampler")
-        for text, key in (("TPE (Optuna's default)", "tpe"), ("random", "random"),
-                          ("grid", "grid")):
+        for text, key in ((_("TPE (Optuna's default)"), "tpe"), (_("random"), "random"),
+                          (_("grid"), "grid")):
             self.sampler.addItem(text, key)
-        self.pruning = QCheckBox("prune poor trials (median)", self,
+        self.pruning = QCheckBox(_("prune poor trials (median)"), self,
                                  objectName="sweepPruning", checked=True)
-        self.pruning.setToolTip("Optuna's median pruner: a trial worse than the median of the "
-                                "finished ones at the same epoch stops at that epoch's end")
+        self.pruning.setToolTip(_("Optuna's median pruner: a trial worse than the median of "
+                                  "the finished ones at the same epoch stops at that epoch's "
+                                  "end"))
         # Another storage and study: join a sweep that `workbench sweep` processes run elsewhere.
         self.storage = QLineEdit(self, objectName="sweepStorage",
-                                 placeholderText="SQLite beside the project")
-        self.storage.setToolTip("Any Optuna storage URL (sqlite:///…, postgresql://…, "
-                                "mysql+pymysql://…); every process with the same storage and "
-                                "study shares its trials")
+                                 placeholderText=_("SQLite beside the project"))
+        self.storage.setToolTip(_("Any Optuna storage URL (sqlite:///…, postgresql://…, "
+                                  "mysql+pymysql://…); every process with the same storage and "
+                                  "study shares its trials"))
         self.study = QLineEdit(self, objectName="sweepStudy",
-                               placeholderText="named after the project and what varies")
-        self.study.setToolTip("The study's name: the same name in the same storage continues "
-                              "(or joins) that study")
-        self.run_button = QPushButton("Run sweep", self, objectName="sweepRun")
-        self.stop_button = QPushButton("Stop", self, objectName="sweepStop", enabled=False)
-        self.preset_button = QPushButton("Compare optimizers", self,
+                               placeholderText=_("named after the project and what varies"))
+        self.study.setToolTip(_("The study's name: the same name in the same storage continues "
+                                "(or joins) that study"))
+        self.run_button = QPushButton(_("Run sweep"), self, objectName="sweepRun")
+        self.stop_button = QPushButton(_("Stop"), self, objectName="sweepStop", enabled=False)
+        self.preset_button = QPushButton(_("Compare optimizers"), self,
                                          objectName="sweepPresetOptimizers")
-        self.preset_button.setToolTip("Tutorial C: SGD, SGD with momentum 0.9, Adam and RMSprop "
-                                      "on the current model (a grid of four), overlaid")
-        self.apply_button = QPushButton("Apply best settings", self,
+        self.preset_button.setToolTip(_("Tutorial C: SGD, SGD with momentum 0.9, Adam and "
+                                        "RMSprop on the current model (a grid of four), "
+                                        "overlaid"))
+        self.apply_button = QPushButton(_("Apply best settings"), self,
                                         objectName="sweepApplyBest", enabled=False)
-        self.apply_button.setToolTip("Put the best trial's model and training settings into the "
-                                     "project (one step: Edit ▸ Undo takes it back)")
+        self.apply_button.setToolTip(_("Put the best trial's model and training settings into "
+                                       "the project (one step: Edit ▸ Undo takes it back)"))
         # Pressed while the selected trial is drawn there; its text stays put (a longer one
         # widened the window at 1024×700).
-        self.overlay_button = QPushButton("Show on the Training tab", self,
+        self.overlay_button = QPushButton(_("Show on the Training tab"), self,
                                           objectName="sweepOverlay", enabled=False,
                                           checkable=True)
-        self.overlay_button.setToolTip("Draw the selected trial's curves on the Training tab, "
-                                       "beside the project's runs (click again to take them off)")
-        self.status = QLabel("Pick what varies, then Run sweep.", self, objectName="sweepStatus")
+        self.overlay_button.setToolTip(_("Draw the selected trial's curves on the Training tab, "
+                                         "beside the project's runs (click again to take them "
+                                         "off)"))
+        self.status = QLabel(_("Pick what varies, then Run sweep."), self,
+                             objectName="sweepStatus")
         self.status.setWordWrap(True)
 
         left = QWidget(self)
@@ -131,14 +138,14 @@ class ExperimentsPanel(QWidget):
         column.addWidget(self.overlay_button)
         column.addWidget(self.status)
         form = QFormLayout()
-        form.addRow("Trials", self.trials)
-        form.addRow("Epochs per trial", self.epochs)
-        form.addRow("Sampler", self.sampler)
+        form.addRow(_("Trials"), self.trials)
+        form.addRow(_("Epochs per trial"), self.epochs)
+        form.addRow(_("Sampler"), self.sampler)
         form.addRow("", self.pruning)
-        form.addRow("Storage", self.storage)
-        form.addRow("Study", self.study)
+        form.addRow(_("Storage"), self.storage)
+        form.addRow(_("Study"), self.study)
         column.addLayout(form)
-        box = QGroupBox("What varies", left)
+        box = QGroupBox(_("What varies"), left)
         QVBoxLayout(box).addWidget(self.space_editor)
         column.addWidget(box)
         column.addStretch(1)
@@ -244,15 +251,15 @@ class ExperimentsPanel(QWidget):
         if self.running:
             return
         if self.state.busy:
-            self.status.setText("Stop the training first: a sweep runs its own trials.")
+            self.status.setText(_("Stop the training first: a sweep runs its own trials."))
             return
         dataset = self.state.data.dataset
         if not self.state.engine.loaded or dataset is None:
-            self.status.setText("Wait for TensorFlow and the dataset to load, then run.")
+            self.status.setText(_("Wait for TensorFlow and the dataset to load, then run."))
             return
         space = self.space_editor.space()
         if not space:
-            self.status.setText("Nothing varies yet: pick a setting and press Add.")
+            self.status.setText(_("Nothing varies yet: pick a setting and press Add."))
             return
         settings = SweepSettings(trials=self.trials.value(), sampler=self.sampler.currentData(),
                                  pruning=self.pruning.isChecked(), epochs=self.epochs.value(),
@@ -271,7 +278,7 @@ class ExperimentsPanel(QWidget):
             self.curves.hide_earlier_run(run_id)
         self.parallel.show_trials(space, [], None, "value")
         self.importances.show_importances({})
-        self.status.setText("Checking the search space…")
+        self.status.setText(_("Checking the search space…"))
         self.sweep_started.emit()
         self.task, self.control = start_sweep(self.tasks, args, self._on_partial,
                                               self._on_result, self._on_error,
@@ -281,7 +288,7 @@ class ExperimentsPanel(QWidget):
     def stop(self) -> None:
         if self.task is not None and not self.task.done:
             self.task.cancel()
-            self.status.setText("Stopping: the running trial ends within a batch…")
+            self.status.setText(_("Stopping: the running trial ends within a batch…"))
 
     def shutdown(self) -> None:
         self.tasks.shutdown()
@@ -304,16 +311,18 @@ class ExperimentsPanel(QWidget):
         kind = message[0]
         if kind == "study":
             self.sweep = message[1]
-            self.status.setText(f"Study {self.sweep.study} ({self.sweep.direction} "
-                                f"{self.sweep.objective}) in {self.sweep.storage_shown}")
+            self.status.setText(_("Study {study} ({direction} {objective}) in {storage}").format(
+                study=self.sweep.study, direction=_(self.sweep.direction),
+                objective=self.sweep.objective, storage=self.sweep.storage_shown))
         elif kind == "earlier":
             for report in message[1]:
                 self._show_trial(report, overlay=False)
         elif kind == "begin":
-            _, number, params, info = message
+            _kind, number, params, info = message
             self.curves.start_run(self.metric, info.get("steps_per_epoch", 100),
                                   epochs=info.get("epochs"))
-            self.status.setText(f"Trial {number}: {params_text(params)}")
+            self.status.setText(_("Trial {number}: {params}").format(number=number,
+                                                                     params=params_text(params)))
         elif kind == "batches":
             self.curves.add_batches(message[2])
         elif kind == "epoch":
@@ -352,22 +361,27 @@ class ExperimentsPanel(QWidget):
             self.best = outcome.best
             self.table.set_best(outcome.best.number)
         if not outcome.trials and outcome.total:
-            self.status.setText(f"The study already holds {outcome.total} trials: raise Trials "
-                                "to run more, or change what varies for a new study.")
+            self.status.setText(_("The study already holds {count} trials: raise Trials to run "
+                                  "more, or change what varies for a new study.").format(
+                                      count=outcome.total))
         elif outcome.best is not None:
-            self.status.setText(f"Best: trial {outcome.best.number}, {self.sweep.objective} "
-                                f"{outcome.best.value:.4f} with {params_text(outcome.best.params)} "
-                                f"({outcome.total} trials in the study)")
+            self.status.setText(_("Best: trial {number}, {objective} {value} with {params} "
+                                  "({count} trials in the study)").format(
+                number=outcome.best.number, objective=self.sweep.objective,
+                value=f"{outcome.best.value:.4f}", params=params_text(outcome.best.params),
+                count=outcome.total))
         else:
-            self.status.setText("No trial finished.")
+            self.status.setText(_("No trial finished."))
 
     def _on_error(self, message: str) -> None:
         self.status.setText(message)
 
     def _on_finished(self, task) -> None:
         if task.status == "cancelled":
-            self.status.setText(f"Stopped; {len(self.reports)} finished trial(s) are in the "
-                                "study, a new Run goes on from there.")
+            self.status.setText(ngettext(
+                "Stopped; {count} finished trial is in the study, a new Run goes on from there.",
+                "Stopped; {count} finished trials are in the study, a new Run goes on from "
+                "there.", len(self.reports)).format(count=len(self.reports)))
         self._set_running(False)
 
     def selected_trial(self):
@@ -388,7 +402,7 @@ class ExperimentsPanel(QWidget):
     @staticmethod
     def _trial_record(report) -> dict:
         # One legend line a trial ("trial 3", on its validation curve): the plots here hold many.
-        return {"key": report.number, "label": f"trial {report.number}",
+        return {"key": report.number, "label": _("trial {number}").format(number=report.number),
                 "history": report.history, "legend": "one"}
 
     def _overlay_key(self, report) -> str:
@@ -403,10 +417,12 @@ class ExperimentsPanel(QWidget):
         if key in overlays:
             overlays.remove(key)
             return
-        overlays.add(key, {"label": f"trial {report.number}", "history": report.history,
+        overlays.add(key, {"label": _("trial {number}").format(number=report.number),
+                           "history": report.history,
                            "color": 1 + report.number % (len(COMPARE_COLORS) - 1)})  # not grey
         self.state.bus.status_message.emit(
-            f"Trial {report.number} is drawn on the Training tab's curves.")
+            _("Trial {number} is drawn on the Training tab's curves.").format(
+                number=report.number))
 
     def _update_overlay_button(self) -> None:
         report = self.selected_trial()
@@ -414,20 +430,22 @@ class ExperimentsPanel(QWidget):
         self.overlay_button.setEnabled(can)
         self.overlay_button.setChecked(can and self._overlay_key(report) in self.state.overlays)
         self.overlay_button.setToolTip(
-            f"Trial {report.number}'s curves are drawn on the Training tab; click to take them "
-            "off" if self.overlay_button.isChecked() else
-            f"Draw trial {report.number}'s curves on the Training tab, beside the project's runs"
-            if can else "Select a finished trial to draw its curves on the Training tab")
+            _("Trial {number}'s curves are drawn on the Training tab; click to take them off")
+            .format(number=report.number) if self.overlay_button.isChecked() else
+            _("Draw trial {number}'s curves on the Training tab, beside the project's runs")
+            .format(number=report.number)
+            if can else _("Select a finished trial to draw its curves on the Training tab"))
 
     def trial_menu(self, report) -> QMenu:
         """The table's context menu for a trial."""
         menu = QMenu(self)
         shown = self._overlay_key(report) in self.state.overlays
-        action = menu.addAction(f"Take trial {report.number} off the Training tab" if shown
-                                else f"Show trial {report.number} on the Training tab")
+        action = menu.addAction(
+            (_("Take trial {number} off the Training tab") if shown
+             else _("Show trial {number} on the Training tab")).format(number=report.number))
         action.setEnabled(bool(report.history))
         action.triggered.connect(lambda: self.toggle_overlay(report))
-        clear = menu.addAction("Take every trial off the Training tab")
+        clear = menu.addAction(_("Take every trial off the Training tab"))
         clear.setEnabled(bool(self.state.overlays.records()))
         clear.triggered.connect(self.state.overlays.clear)
         return menu
@@ -446,19 +464,20 @@ class ExperimentsPanel(QWidget):
         if self.best is None or self.sweep is None:
             return
         if not self.state.editable:
-            self.status.setText(f"Not applied: {self.state.not_editable_reason}.")
+            self.status.setText(_("Not applied: {reason}.").format(
+                reason=self.state.not_editable_reason))
             return
         spec, config = self.sweep.space.apply(self.sweep.spec, self.sweep.config,
                                               self.best.params)
         config.epochs = self.state.training.epochs if "epochs" not in self.best.params else (
             config.epochs)
         stack = self.state.undo_stack
-        stack.beginMacro(f"Apply sweep trial {self.best.number}")
-        self.state.set_model(spec, text="Apply sweep settings")
+        stack.beginMacro(_("Apply sweep trial {number}").format(number=self.best.number))
+        self.state.set_model(spec, text=N_("Apply sweep settings"))
         self.state.set_training(config)
         stack.endMacro()
-        self.status.setText(f"Applied trial {self.best.number}'s settings (Edit ▸ Undo takes "
-                            "them back).")
+        self.status.setText(_("Applied trial {number}'s settings (Edit ▸ Undo takes them "
+                              "back).").format(number=self.best.number))
 
 
 def _close(panel: ExperimentsPanel) -> bool:
@@ -470,7 +489,7 @@ def main() -> int:
     """Open the Experiments tab alone: ``python -m workbench.ui.experiments.panel``."""
     from workbench.ui.application import run_panel
 
-    return run_panel(ExperimentsPanel, "Experiments", (1100, 760), on_close=_close)
+    return run_panel(ExperimentsPanel, _("Experiments"), (1100, 760), on_close=_close)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QFont, QFontMetrics
 
 from workbench.core.sweep_space import choice_text
+from workbench.i18n import _
 from workbench.ui.plot_export import add_save_menu
 
 BEST_COLOR = (214, 39, 40)
@@ -106,7 +107,7 @@ class ParallelCoordinates(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.getPlotItem().hideAxis("left")
-        self.setTitle("Parallel coordinates", color="k", size="9pt")
+        self.setTitle(_("Parallel coordinates"), color="k", size="9pt")
         self.lines: dict[int, pg.PlotDataItem] = {}
         self.tick_texts: list[list[str]] = []  # per axis, bottom to top
         self.best_number: int | None = None
@@ -192,7 +193,7 @@ class Importances(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
-        self.setTitle("Importance (Optuna)", color="k", size="9pt")  # fits at 1024×700
+        self.setTitle(_("Importance (Optuna)"), color="k", size="9pt")  # fits at 1024×700
         self.values: dict[str, float] = {}
         add_save_menu(self, "sweep-importances", lambda: (["setting", "importance"], sorted(
             self.values.items(), key=lambda kv: -kv[1])) if self.values else None)

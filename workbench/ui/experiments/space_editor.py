@@ -27,27 +27,28 @@ from PyQt5.QtWidgets import (
 from workbench.core.catalogue import Param, layer_type
 from workbench.core.spec import LOSSES, OPTIMIZERS, ModelSpec
 from workbench.core.sweep_space import DROPOUT_KEY, DROPOUT_LAYERS
+from workbench.i18n import N_, _
 from workbench.ui.builder.editors import make_editor
 
 # The training settings a sweep may vary, as the catalogue's Param (so the editors fit them).
 TRAINING_PARAMS = (
-    Param("learning_rate", "float", 0.001, "Step size of the optimizer", minimum=0.00001,
+    Param("learning_rate", "float", 0.001, N_("Step size of the optimizer"), minimum=0.00001,
           maximum=10.0),
-    Param("batch_size", "int", 32, "Samples per step", minimum=1, maximum=100_000),
-    Param("optimizer", "choice", "adam", "The optimizer", choices=tuple(OPTIMIZERS)),
-    Param("momentum", "float", 0.0, "SGD/RMSprop momentum", minimum=0.0, maximum=1.0),
-    Param("epochs", "int", 5, "Epochs per trial", minimum=1, maximum=10_000),
-    Param("loss", "choice", "sparse_categorical_crossentropy", "The loss", choices=LOSSES),
+    Param("batch_size", "int", 32, N_("Samples per step"), minimum=1, maximum=100_000),
+    Param("optimizer", "choice", "adam", N_("The optimizer"), choices=tuple(OPTIMIZERS)),
+    Param("momentum", "float", 0.0, N_("SGD/RMSprop momentum"), minimum=0.0, maximum=1.0),
+    Param("epochs", "int", 5, N_("Epochs per trial"), minimum=1, maximum=10_000),
+    Param("loss", "choice", "sparse_categorical_crossentropy", N_("The loss"), choices=LOSSES),
 )
-_DROPOUT = Param(DROPOUT_KEY, "float", 0.2, "The rate of every Dropout layer", minimum=0.0,
-                 maximum=1.0, exclusive_max=True)
+_DROPOUT = Param(DROPOUT_KEY, "float", 0.2, N_("The rate of every Dropout layer"),
+                 minimum=0.0, maximum=1.0, exclusive_max=True)
 
 
 def sweepable(spec: ModelSpec) -> list[tuple[str, str, Param]]:
     """(key, label, param) of everything a sweep of this model may vary."""
     items = [(p.name, p.name.replace("_", " "), p) for p in TRAINING_PARAMS]
     if any(layer.class_name in DROPOUT_LAYERS for layer in spec.layers):
-        items.append((DROPOUT_KEY, "dropout (every Dropout layer)", _DROPOUT))
+        items.append((DROPOUT_KEY, _("dropout (every Dropout layer)"), _DROPOUT))
     for row, layer in enumerate(spec.layers, start=1):
         for param in layer_type(layer.class_name).params:
             if param.kind in ("int", "float", "choice", "ints") and not param.optional:
@@ -74,21 +75,21 @@ class SpaceEditor(QWidget):
         self.key_box = QComboBox(self, objectName="sweepKey")
         self.key_box.setMaxVisibleItems(20)
         self.low = self.high = None
-        self.log_box = QCheckBox("log scale", self, objectName="sweepLog")
+        self.log_box = QCheckBox(_("log scale"), self, objectName="sweepLog")
         self.choices = QListWidget(self, objectName="sweepChoices")
         self.choices.setMaximumHeight(110)
-        self.add_button = QPushButton("Add", self, objectName="sweepAdd")
-        self.remove_button = QPushButton("Remove", self, objectName="sweepRemove")
+        self.add_button = QPushButton(_("Add"), self, objectName="sweepAdd")
+        self.remove_button = QPushButton(_("Remove"), self, objectName="sweepRemove")
         self.list = QTreeWidget(self, objectName="sweepSpace")
-        self.list.setHeaderLabels(["varies", "over"])
+        self.list.setHeaderLabels([_("varies"), _("over")])
         self.list.setRootIsDecorated(False)
         self.list.setMaximumHeight(100)
         self.range_row = QHBoxLayout()
         self.form = form = QFormLayout()
-        form.addRow("Vary", self.key_box)
-        form.addRow("From / to", self.range_row)
+        form.addRow(_("Vary"), self.key_box)
+        form.addRow(_("From / to"), self.range_row)
         form.addRow("", self.log_box)
-        form.addRow("Choices", self.choices)
+        form.addRow(_("Choices"), self.choices)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)

@@ -17,8 +17,11 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core.sweep_space import choice_text
+from workbench.i18n import N_, _
 
-FIXED = ["trial", "state", "value", "seconds"]
+FIXED = [N_("trial"), N_("state"), N_("value"), N_("seconds")]  # shown translated
+# A trial's states, as Optuna names them (shown translated).
+STATES = (N_("running"), N_("complete"), N_("pruned"), N_("fail"))
 BEST_BACKGROUND = QColor(255, 236, 179)
 
 
@@ -58,7 +61,7 @@ class TrialsTable(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, len(FIXED), parent)
         self.setObjectName("sweepTable")
-        self.setHorizontalHeaderLabels(FIXED)
+        self.setHorizontalHeaderLabels([_(name) for name in FIXED])
         self.setSortingEnabled(True)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -75,7 +78,7 @@ class TrialsTable(QTableWidget):
         self.keys = list(keys)
         self.setRowCount(0)
         self.setColumnCount(len(FIXED) + len(keys))
-        self.setHorizontalHeaderLabels([*FIXED, *keys])
+        self.setHorizontalHeaderLabels([*(_(name) for name in FIXED), *keys])
         self.best = None
         self._size_columns()
 
@@ -109,7 +112,7 @@ class TrialsTable(QTableWidget):
             row = self.rowCount()
             self.insertRow(row)
         duration = None if report.duration is None else round(report.duration, 2)
-        values = [report.number, report.state, report.value, duration,
+        values = [report.number, _(report.state), report.value, duration,
                   *[report.params.get(k) for k in self.keys]]
         for column, value in enumerate(values):
             item = _cell(value)
