@@ -188,6 +188,35 @@ def test_closing_the_window_mid_sweep_stops_and_keeps_finished_trials(qtbot, win
     assert len(trials) - len(kept) <= 1  # at most the one the close broke off
 
 
+def test_stop_ends_the_engines_trial_and_a_new_run_goes_on_from_the_study(qtbot, window):
+    import optuna
+
+    w, panel = window, window.experiments_panel
+    pick(panel, "batch_size")
+    panel.space_editor.low.spin.setValue(16)
+    panel.space_editor.high.spin.setValue(64)
+    click(qtbot, w, "sweepAdd")
+    panel.findChild(QSpinBox, "sweepTrials").setValue(50)
+    panel.findChild(QSpinBox, "sweepEpochs").setValue(3)
+    click(qtbot, w, "sweepRun")
+    qtbot.waitUntil(lambda: panel.table.rowCount() >= 1 and panel.status.text().startswith(
+        "Trial 1:") and panel.curves.point_count() > 0, timeout=SWEEP_TIMEOUT_MS)
+    click(qtbot, w, "sweepStop")  # trial 1 training in the engine
+    wait_done(qtbot, panel)  # the engine's run stopped within a batch: the task ended
+    assert "Stopped;" in panel.status.text() and w.findChild(QPushButton, "sweepRun").isEnabled()
+    study = optuna.load_study(study_name=panel.sweep.study, storage=panel.sweep.storage)
+    assert all(t.state.is_finished() for t in study.get_trials())  # none left running
+    kept = [t for t in study.get_trials() if not t.user_attrs.get("stopped")]
+    assert len(study.get_trials()) - len(kept) == 1  # the trial the stop broke off: not counted
+    panel.findChild(QSpinBox, "sweepTrials").setValue(len(kept) + 1)
+    click(qtbot, w, "sweepRun")  # the same study: one more trial, then done
+    wait_done(qtbot, panel)
+    trials = study.get_trials()
+    counted = [t for t in trials if not t.user_attrs.get("stopped")]
+    assert len(counted) == len(kept) + 1 and counted[-1].state.name == "COMPLETE"
+    assert panel.table.rowCount() == len(trials)
+
+
 def test_the_window_starts_without_importing_optuna():
     code = ("from PyQt5.QtWidgets import QApplication; app = QApplication([]); "
             "from workbench.ui.main_window import MainWindow; w = MainWindow(load_dataset="

@@ -377,11 +377,16 @@ class ExperimentsPanel(QWidget):
         self.status.setText(message)
 
     def _on_finished(self, task) -> None:
-        if task.status == "cancelled":
+        # Stop ends the sweep with its outcome (the trial it broke off not counted): say so
+        # before the best so far, as when the window's closing cancelled it.
+        stopped = self.control is not None and self.control.stop_requested
+        if task.status == "cancelled" or (stopped and task.status == "finished"):
+            finished = sum(1 for r in self.reports.values() if r.state in ("complete", "pruned"))
+            best = f" {self.status.text()}" if self.outcome and self.outcome.best else ""
             self.status.setText(ngettext(
                 "Stopped; {count} finished trial is in the study, a new Run goes on from there.",
                 "Stopped; {count} finished trials are in the study, a new Run goes on from "
-                "there.", len(self.reports)).format(count=len(self.reports)))
+                "there.", finished).format(count=finished) + best)
         self._set_running(False)
 
     def selected_trial(self):
