@@ -377,9 +377,7 @@ class ExperimentsPanel(QWidget):
         self.status.setText(message)
 
     def _on_finished(self, task) -> None:
-        # Stop ends the sweep with its outcome (the trial it broke off not counted): say so
-        # before the best so far, as when the window's closing cancelled it.
-        stopped = self.control is not None and self.control.stop_requested
+        stopped = self.control is not None and self.control.stop_requested  # Stop: an outcome
         if task.status == "cancelled" or (stopped and task.status == "finished"):
             finished = sum(1 for r in self.reports.values() if r.state in ("complete", "pruned"))
             best = f" {self.status.text()}" if self.outcome and self.outcome.best else ""
