@@ -169,7 +169,7 @@ DONE = ["builder", "graph", "dataset", "tutorials", "help.py", "main_window.py",
         "application.py", "language.py", "retranslate.py", "status_bar.py", "document.py",
         "plot_export.py", "previous_model.py", "tasks.py", "platform_check.py",
         "checkpoints.py", "overlays.py", "draw", "evaluation", "weights",
-        "experiments"]
+        "experiments", "training"]
 
 
 def _files(names) -> list[Path]:

@@ -11,13 +11,16 @@ from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QMessageBox
 
 from workbench.core.run_text import count
+from workbench.i18n import _
 
 APP_NAME = "Workbench"
 
 
 def _question(epochs: int) -> str:
-    done = f"the {count(epochs, 'epoch')} done" if epochs else "it"
-    return f"A run is training. Keep {done} with the project (as Stop would), or discard the run?"
+    if epochs:
+        return _("A run is training. Keep the {epochs} done with the project (as Stop would), or "
+                 "discard the run?").format(epochs=count(epochs, "epoch"))
+    return _("A run is training. Keep it with the project (as Stop would), or discard the run?")
 
 
 def ask_keep_run(panel, epochs: int) -> str:
@@ -27,9 +30,9 @@ def ask_keep_run(panel, epochs: int) -> str:
     box = QMessageBox(QMessageBox.Question, APP_NAME, _question(epochs),
                       QMessageBox.NoButton, panel)
     box.setObjectName("closeRunPrompt")
-    keep = box.addButton("Keep and quit", QMessageBox.AcceptRole)
+    keep = box.addButton(_("Keep and quit"), QMessageBox.AcceptRole)
     keep.setObjectName("keepRunButton")
-    discard = box.addButton("Discard and quit", QMessageBox.DestructiveRole)
+    discard = box.addButton(_("Discard and quit"), QMessageBox.DestructiveRole)
     discard.setObjectName("discardRunButton")
     box.addButton(QMessageBox.Cancel)
     box.setDefaultButton(keep)

@@ -14,6 +14,7 @@ import numpy as np
 
 from workbench.core.run_text import run_name, weights_text
 from workbench.core.runs import RunRecord
+from workbench.i18n import _
 from workbench.ui.training.runs import find_run
 
 
@@ -28,10 +29,10 @@ def continuation(state) -> tuple[Continuation | None, str]:
     """What Continue would start from, or ``(None, why not)``."""
     trained = state.trained
     if trained.weights is None or trained.trained_spec is None:
-        return None, "Train a run first: Continue goes on from a run's weights."
+        return None, _("Train a run first: Continue goes on from a run's weights.")
     if trained.trained_spec != state.spec.to_dict():
-        return None, ("The layers changed since those weights were trained: they belong to "
-                      "another network. Train from scratch.")
+        return None, _("The layers changed since those weights were trained: they belong to "
+                       "another network. Train from scratch.")
     run = trained.weights_run
     record = find_run(state.project.runs, run) if run is not None else None
     initial = 0
@@ -43,6 +44,6 @@ def continuation(state) -> tuple[Continuation | None, str]:
 
 def describe(start: Continuation) -> str:
     """The Continue button's tooltip."""
-    return (f"Train on from the weights of {run_name(start.run)} "
-            f"({weights_text(start.initial_epoch - 1)}), "
-            "with the current settings; the optimizer starts afresh")
+    return _("Train on from the weights of {run} ({weights}), with the current settings; the "
+             "optimizer starts afresh").format(run=run_name(start.run),
+                                               weights=weights_text(start.initial_epoch - 1))

@@ -22,6 +22,7 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core.run_text import count, percent
+from workbench.i18n import N_, _
 
 
 def format_seconds(seconds: float) -> str:
@@ -36,7 +37,7 @@ def format_lr(value: float) -> str:
     return f"{value:g}" if 1e-3 <= abs(value) < 1e3 else f"{value:.1e}"
 
 
-CHECKING = "Checking the model…"
+CHECKING = N_("Checking the model…")  # train_blocker returns it translated
 _TEXT_MARGIN = 6  # each side of a progress bar's text
 
 
@@ -44,15 +45,15 @@ def train_blocker(state, dataset_for: str | None) -> str:
     """Why Train cannot start now, while no run trains ("" when it can). ``dataset_for``: the
     dataset name ``state.data.dataset`` was loaded for (None: not known yet)."""
     if state.sweeping:
-        return "A sweep is running (Experiments tab): stop it to train here."
+        return _("A sweep is running (Experiments tab): stop it to train here.")
     if not state.engine.loaded:
-        return "Starting the engine (TensorFlow)…"
+        return _("Starting the engine (TensorFlow)…")
     if state.data.error:
-        return f"The dataset could not be loaded: {state.data.error}"
+        return _("The dataset could not be loaded: {reason}").format(reason=state.data.error)
     if state.data.dataset is None or dataset_for not in (None, state.project.dataset):
-        return "Loading the dataset…"
+        return _("Loading the dataset…")
     if state.spec.layers and (state.inspection is None or not state.inspection_current):
-        return CHECKING  # a run must not start on the answer for an older edit
+        return _(CHECKING)  # a run must not start on the answer for an older edit
     from workbench.actions.train import preflight
 
     # The free memory checked is this machine's: a remote engine's run says in one line if it
@@ -66,10 +67,11 @@ def ready_text(state) -> str:
     config = state.training
     params = state.inspection.total_params if state.inspection else 0
     samples = len(state.data.dataset.x_train)
-    return (f"Ready: {params:,} parameters · {state.project.dataset} "
-            f"({samples:,} samples, {percent(config.validation_split, 0)} for validation) · "
-            f"{count(config.epochs, 'epoch')} of batch {config.batch_size}, "
-            f"{config.optimizer} lr {config.learning_rate:g}")
+    return _("Ready: {params} parameters · {dataset} ({samples} samples, {validation} for "
+             "validation) · {epochs} of batch {batch}, {optimizer} lr {lr}").format(
+        params=f"{params:,}", dataset=state.project.dataset, samples=f"{samples:,}",
+        validation=percent(config.validation_split, 0), epochs=count(config.epochs, "epoch"),
+        batch=config.batch_size, optimizer=config.optimizer, lr=f"{config.learning_rate:g}")
 
 
 class ElidedProgressBar(QProgressBar):
@@ -111,14 +113,14 @@ class TrainingControlsView(QFrame):
         super().__init__(parent)
         self.setObjectName("trainingControls")
         self.setFrameShape(QFrame.StyledPanel)
-        self.train_button = QPushButton("▶  Train", self, objectName="trainButton")
-        self.continue_button = QPushButton("Continue", self, objectName="continueButton")
+        self.train_button = QPushButton(_("▶  Train"), self, objectName="trainButton")
+        self.continue_button = QPushButton(_("Continue"), self, objectName="continueButton")
         self.continue_button.setEnabled(False)
-        self.pause_button = QPushButton("Pause", self, objectName="pauseButton")
-        self.stop_button = QPushButton("■  Stop", self, objectName="stopButton")
+        self.pause_button = QPushButton(_("Pause"), self, objectName="pauseButton")
+        self.stop_button = QPushButton(_("■  Stop"), self, objectName="stopButton")
         self.train_button.setStyleSheet("QPushButton:enabled { font-weight: bold; }")
-        self.pause_button.setToolTip("Pause training after the current batch")
-        self.stop_button.setToolTip("Stop after the current batch and keep the weights reached")
+        self.pause_button.setToolTip(_("Pause training after the current batch"))
+        self.stop_button.setToolTip(_("Stop after the current batch and keep the weights reached"))
         for button in (self.train_button, self.pause_button, self.stop_button):
             button.setMinimumWidth(76)
         self.pause_button.setEnabled(False)
@@ -128,7 +130,7 @@ class TrainingControlsView(QFrame):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
-        self.progress.setFormat("Not started")
+        self.progress.setFormat(_("Not started"))
         self.progress.setAlignment(Qt.AlignCenter)
         self.progress.setMinimumWidth(150)
         # Its text (the run's summary) must not widen the window: it is cut, the tooltip has it.
@@ -137,7 +139,7 @@ class TrainingControlsView(QFrame):
         self.speed_label.setStyleSheet("color: #333;")
 
         self.lr_label = QLabel("", self, objectName="learningRateLabel")
-        self.lr_label.setToolTip("Current learning rate (from the optimizer, after each epoch)")
+        self.lr_label.setToolTip(_("Current learning rate (from the optimizer, after each epoch)"))
         self.hint_label = ElidedLabel("", self, objectName="trainingHint")
         self.hint_label.setStyleSheet("color: #555;")
         self.hint_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
@@ -171,18 +173,18 @@ class CurveOptionsView(QWidget):
 
     def __init__(self, curves, parent: QWidget | None = None):
         super().__init__(parent)
-        self.log_check = QCheckBox("Log scale (loss)", self, objectName="logScaleCheck")
-        self.log_check.setToolTip("Show the loss on a logarithmic axis")
+        self.log_check = QCheckBox(_("Log scale (loss)"), self, objectName="logScaleCheck")
+        self.log_check.setToolTip(_("Show the loss on a logarithmic axis"))
         self.log_check.toggled.connect(curves.set_log_loss)
-        autoscale = QPushButton("Autoscale", self, objectName="autoscaleButton")
-        autoscale.setToolTip("Fit both plots to their data again after zooming")
+        autoscale = QPushButton(_("Autoscale"), self, objectName="autoscaleButton")
+        autoscale.setToolTip(_("Fit both plots to their data again after zooming"))
         autoscale.clicked.connect(curves.autoscale)
-        text = ("Tick earlier runs in the table to draw them faintly for comparison. "
-                "Drag to pan, wheel to zoom.")
+        text = _("Tick earlier runs in the table to draw them faintly for comparison. Drag to "
+                 "pan, wheel to zoom.")
         # Ends in "…" where the window is narrow ("... faintly for comparis" at 1024 px).
         self.hint = hint = ElidedLabel(text, self, objectName="curveOptionsHint")
-        hint.setToolTip(text + "\nA sweep's trials come here from the Experiments tab (select a "
-                               "trial, then Show on the Training tab).")
+        hint.setToolTip(text + "\n" + _("A sweep's trials come here from the Experiments tab "
+                                         "(select a trial, then Show on the Training tab)."))
         hint.setStyleSheet("color: #666;")
         hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a narrow window cuts it
         layout = QHBoxLayout(self)
@@ -208,7 +210,7 @@ class ErrorBannerView(QFrame):
         close = QToolButton(self)
         close.setText("✕")
         close.setAutoRaise(True)
-        close.setToolTip("Hide this message")
+        close.setToolTip(_("Hide this message"))
         close.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)

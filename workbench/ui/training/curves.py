@@ -13,6 +13,7 @@ import numpy as np
 from PyQt5.QtCore import QTimer, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QWidget
 
+from workbench.i18n import N_, _
 from workbench.ui.training.history import RunHistory
 from workbench.ui.training.metric_plot import MetricPlotView
 
@@ -27,6 +28,7 @@ MAX_REDRAW_INTERVAL_S = 0.5
 # Faint colours for earlier runs shown under the current one.
 COMPARE_COLORS = [(120, 120, 120), (44, 160, 44), (148, 103, 189), (214, 39, 40),
                   (140, 86, 75), (227, 119, 194), (23, 190, 207)]
+METRIC_TITLES = {"accuracy": N_("Accuracy"), "mae": N_("Mean absolute error")}
 
 
 class CurvesView(QWidget):
@@ -42,8 +44,8 @@ class CurvesView(QWidget):
         self._prepared: tuple | None = None
         self._x_end: float | None = None  # see start_run
         self._fitted_x_end: float | None = None  # the x range _fit_x last set
-        self.loss_view = MetricPlotView("lossPlot", "Loss", self)
-        self.metric_view = MetricPlotView("accuracyPlot", "Accuracy", self,
+        self.loss_view = MetricPlotView("lossPlot", _("Loss"), self)
+        self.metric_view = MetricPlotView("accuracyPlot", _("Accuracy"), self,
                                           legend_offset=(-10, -10))
         self.loss_plot = self.loss_view.plot
         self.accuracy_plot = self.metric_view.plot
@@ -64,11 +66,16 @@ class CurvesView(QWidget):
 
     # The current run ---------------------------------------------------------------------------
 
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the plots' titles."""
+        self.loss_view.set_title(_("Loss"))
+        self.metric_view.set_title(_(METRIC_TITLES["mae" if self.metric == "mae" else "accuracy"]))
+
     def set_metric(self, metric: str) -> None:
         if metric == self.metric:
             return  # a new title re-lays out both plots: an extra repaint at every run start
         self.metric = metric
-        self.metric_view.set_title("Mean absolute error" if metric == "mae" else "Accuracy")
+        self.metric_view.set_title(_(METRIC_TITLES["mae" if metric == "mae" else "accuracy"]))
         # Accuracy rises towards the top right, an error falls: keep the legend out of the way.
         self.metric_view.legend.setOffset((-10, 10) if metric == "mae" else (-10, -10))
 

@@ -64,7 +64,7 @@ class RunLifecycle:
                         title=title, seed=state.data.seed, parent=self)
         self.engine_run, self._run_id = run, run_id
         self._paused = self._stopping = False
-        self.pause_button.setText("Pause")
+        self.pause_button.setText(_("Pause"))
 
         self.banner.hide()
         self._earlier_timer.stop()
@@ -74,8 +74,8 @@ class RunLifecycle:
         self.earlier.live_id = None
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("Building the model…")
-        self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")
+        self.progress.setFormat(_("Building the model…"))
+        self.lr_label.setText(f"lr {format_lr(state.training.learning_rate)}")  # not translated
         self.epochs_done = 0
         state.set_busy(True)
         run.start(self._on_run_event, self._on_run_finished)
@@ -108,15 +108,15 @@ class RunLifecycle:
         self._paused = not self._paused
         if self._paused:
             self.engine_run.pause()
-            self.pause_button.setText("Resume")
-            self.pause_button.setToolTip("Go on training")
-            self.progress.setFormat(f"Paused · {self.progress.format()}")
+            self.pause_button.setText(_("Resume"))
+            self.pause_button.setToolTip(_("Go on training"))
+            self.progress.setFormat(_("Paused · ") + self.progress.format())
         else:
             self.engine_run.resume()
-            self.pause_button.setText("Pause")
-            self.pause_button.setToolTip("Pause training after the current batch")
+            self.pause_button.setText(_("Pause"))
+            self.pause_button.setToolTip(_("Pause training after the current batch"))
             text = self.progress.format()
-            self.progress.setFormat(text.removeprefix("Paused · "))
+            self.progress.setFormat(text.removeprefix(_("Paused · ")))
 
     @property
     def paused(self) -> bool:
@@ -127,7 +127,7 @@ class RunLifecycle:
             return
         self._stopping = True
         self.engine_run.stop()
-        self.pause_button.setText("Pause")
+        self.pause_button.setText(_("Pause"))
         self._update_enabled()
 
     # What the run reports (delivered on the GUI thread) ------------------------------------------
@@ -151,9 +151,10 @@ class RunLifecycle:
         self._progress_total = max(1, steps * int(info.get("epochs", 1)))
         self.progress.setRange(0, self._progress_total)
         self.progress.setValue(0)
-        self.progress.setFormat(f"epoch 1/{info.get('epochs')} · starting "
-                                f"({info.get('samples', 0):,} samples, "
-                                f"{info.get('validation_samples', 0):,} for validation)…")
+        self.progress.setFormat(
+            _("epoch 1/{epochs} · starting ({samples} samples, {validation} for validation)…")
+            .format(epochs=info.get("epochs"), samples=f"{info.get('samples', 0):,}",
+                    validation=f"{info.get('validation_samples', 0):,}"))
         self._steps_per_epoch = steps
         self._run_epochs = int(info.get("epochs", 0)) or None
         self.curves.run_started(steps, self._run_epochs)
@@ -166,12 +167,14 @@ class RunLifecycle:
         done = epoch * steps + batch + 1
         elapsed = chunk["elapsed"]
         eta = elapsed / done * (self._progress_total - done) if done else math.nan
-        text = f"epoch {epoch + 1}/{chunk['epochs']} · batch {batch + 1}/{steps}"
+        text = _("epoch {epoch}/{epochs} · batch {batch}/{steps}").format(
+            epoch=epoch + 1, epochs=chunk["epochs"], batch=batch + 1, steps=steps)
         self.speed_label.setText(
-            f"{chunk['samples_per_s']:,.0f} samples/s · {format_seconds(elapsed)} elapsed · "
-            f"ETA {format_seconds(eta) if math.isfinite(eta) else '—'}")
+            _("{speed} samples/s · {elapsed} elapsed · ETA {eta}").format(
+                speed=f"{chunk['samples_per_s']:,.0f}", elapsed=format_seconds(elapsed),
+                eta=format_seconds(eta) if math.isfinite(eta) else "—"))
         if self._paused:
-            text = f"Paused · {text}"
+            text = _("Paused · ") + text
         self.progress.setValue(min(done, self._progress_total))
         self.progress.setFormat(text)
 
@@ -186,7 +189,7 @@ class RunLifecycle:
             return
         self.curves.add_epoch(epoch, logs)
         if "learning_rate" in logs:
-            self.lr_label.setText(f"lr {format_lr(logs['learning_rate'])}")
+            self.lr_label.setText(f"lr {format_lr(logs['learning_rate'])}")  # not translated
 
     def _on_weights_arrived(self, epoch: int, weights: list) -> None:
         # Even while closing: the weights reached are kept (checkpoint, autosave). Weights past
@@ -203,7 +206,7 @@ class RunLifecycle:
         if run is not None:
             run.deleteLater()
         self._paused = self._stopping = False
-        self.pause_button.setText("Pause")
+        self.pause_button.setText(_("Pause"))
         if self.discard_run:  # closing, the user chose to discard it
             self.discard_run = False
             outcome = replace(outcome, record=None)
@@ -225,7 +228,7 @@ class RunLifecycle:
             self.state.add_run(outcome.record.to_dict())
             # Its faint curves for the next run: a moment later, out of the run end's frame.
             self._earlier_timer.start(PREPARE_DELAY_MS // 4)
-        status_text = STATUS_TEXT.get(result.status, result.status)
+        status_text = _(STATUS_TEXT.get(result.status, result.status))
         summary = outcome_summary(result.status, result.epochs_completed, outcome.test,
                                   result.duration, (result.partial_batches, self._steps_per_epoch),
                                   self._initial_epoch)
@@ -239,7 +242,8 @@ class RunLifecycle:
             self.state.bus.status_message.emit(result.message or status_text)
         else:
             message = summary if result.status == "stopped" else (result.message or summary)
-            self.state.bus.status_message.emit(f"Run {self.earlier.live_id}: {message}")
+            self.state.bus.status_message.emit(
+                _("Run {id}: {message}").format(id=self.earlier.live_id, message=message))
 
     # Closing -------------------------------------------------------------------------------------
 

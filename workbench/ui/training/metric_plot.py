@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from workbench.core import palette
+from workbench.i18n import _
 from workbench.ui.plot_export import add_save_menu, plot_table
 
 # The run report draws its curves in the same colours. RAW_COLOR is the train colour faded, but
@@ -61,7 +62,7 @@ class MetricPlotView(QWidget):
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
         item.showGrid(x=True, y=True, alpha=0.25)
-        item.setLabel("bottom", "epoch")
+        item.setLabel("bottom", _("epoch"))
         item.setMenuEnabled(True)
         item.getAxis("left").enableAutoSIPrefix(False)
         # Small and tight: at 1024×700 the 9-pt legend covered a third of the plot. It can be
@@ -71,10 +72,11 @@ class MetricPlotView(QWidget):
                                      verSpacing=-6, horSpacing=2)
         self.set_title(title)
         faint = pg.mkPen(RAW_COLOR, width=1)
-        self.raw_curve = item.plot(pen=faint, name="train (per batch)")
-        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOR, width=2), name="train (smoothed)")
+        self.raw_curve = item.plot(pen=faint, name=_("train (per batch)"))
+        self.smooth_curve = item.plot(pen=pg.mkPen(TRAIN_COLOR, width=2),
+                                      name=_("train (smoothed)"))
         self.val_curve = item.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
-                                   symbolBrush=VAL_COLOR, symbolPen="w", name="validation")
+                                   symbolBrush=VAL_COLOR, symbolPen="w", name=_("validation"))
         for curve in (self.raw_curve, self.smooth_curve, self.val_curve):
             curve.setZValue(10)
         self._comparisons: dict[int, list[pg.PlotDataItem]] = {}
@@ -147,7 +149,8 @@ class MetricPlotView(QWidget):
             kwargs = {"symbol": "o", "symbolSize": 4, "symbolBrush": (*color, 110),
                       "symbolPen": None} if is_val else {}
             # Name both lines: "run 3" alone did not say which was train, which validation.
-            name = f"{label} validation" if is_val else f"{label} train (dashed)"
+            name = (_("{label} validation") if is_val else _("{label} train (dashed)")).format(
+                label=label)
             if one_entry:
                 name = label if i == len(curves) - 1 else None
             curve = item.plot(x, y, pen=pen, name=name if shown else None, **kwargs)
@@ -204,10 +207,11 @@ class MetricPlotView(QWidget):
         view = self.plot.getPlotItem().vb.viewRange()[0]
         tolerance = max((view[1] - view[0]) / 50, 1e-9)
         y = 10 ** y_view if self.log_y else y_view
-        parts = [f"epoch {x:.2f}", f"y {_fmt(y)}"]
-        for name, curve, tol in (("train", self.smooth_curve, tolerance),
-                                 ("batch", self.raw_curve, tolerance),
-                                 ("val", self.val_curve, max(tolerance, 0.5))):
+        epoch = _("epoch")
+        parts = [f"{epoch} {x:.2f}", f"y {_fmt(y)}"]
+        for name, curve, tol in ((_("train"), self.smooth_curve, tolerance),
+                                 (_("batch"), self.raw_curve, tolerance),
+                                 (_("val"), self.val_curve, max(tolerance, 0.5))):
             value = self._curve_value(curve, x, tol)
             if value is not None:
                 parts.append(f"{name} {_fmt(value)}")

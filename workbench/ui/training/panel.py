@@ -10,6 +10,7 @@ from PyQt5.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from workbench.actions.train import RunOutcome, display_metric
 from workbench.core.runs import RunRecord
+from workbench.i18n import _
 from workbench.ui.state import ProjectState
 from workbench.ui.training.comparison import EarlierRuns
 from workbench.ui.training.continuation import continuation, describe
@@ -132,11 +133,11 @@ class TrainingPanel(RunLifecycle, QWidget):
     def train_blocker(self) -> str:
         """Why Train cannot start now ("" when it can)."""
         if self.is_training:
-            return "Training is running."
+            return _("Training is running.")
         return train_blocker(self.state, self._dataset_for)
 
     def _checking_only(self, reason: str) -> bool:
-        return reason == CHECKING and self.state.inspection is not None \
+        return reason == _(CHECKING) and self.state.inspection is not None \
             and self.state.inspection_pending
 
     def _on_inspection_changed(self) -> None:
@@ -152,25 +153,30 @@ class TrainingPanel(RunLifecycle, QWidget):
         # While Keras checks an edit of a model it has checked before, Train stays clickable
         # (no flicker on every edit): a click then waits for the answer (start_training).
         self.train_button.setEnabled(not reason or self._checking_only(reason))
-        self.train_button.setToolTip(reason or "Train a fresh model from the current settings")
+        self.train_button.setToolTip(reason or _("Train a fresh model from the current settings"))
         start, why_not = (None, reason) if reason else continuation(self.state)
         self.continue_button.setEnabled(start is not None)
         self.continue_button.setToolTip(describe(start) if start else why_not)
         self.pause_button.setEnabled(running and not self._stopping)
         self.stop_button.setEnabled(running and not self._stopping)
         if running:
-            text = ("Stopping after the current batch…" if self._stopping else
-                    "Training — stop it to change the model or its settings.")
+            text = (_("Stopping after the current batch…") if self._stopping else
+                    _("Training — stop it to change the model or its settings."))
         elif reason:
             text = reason
         else:
             text = ready_text(self.state)
         self.hint_label.setText(text)
         self.hint_label.setToolTip(text)
-        if not running and not self.lr_label.text().startswith("lr"):
+        if not running and not self.lr_label.text().startswith("lr"):  # not translated
             self.lr_label.setText("")
 
     # State signals -------------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        """After Help ▸ Language: the hints and buttons built from the state, the runs table."""
+        self.earlier.refresh(self.is_training)
+        self._update_enabled()
 
     def _on_dataset_loaded(self) -> None:
         self._dataset_for = self.state.project.dataset
@@ -190,7 +196,7 @@ class TrainingPanel(RunLifecycle, QWidget):
         self.curves.finish_run()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setFormat("Not started")
+        self.progress.setFormat(_("Not started"))
         self.speed_label.setText("")
         self.lr_label.setText("")
         self.banner.hide()
@@ -236,7 +242,7 @@ def main() -> int:
     """Open the training panel alone, on the default template."""
     from workbench.ui.application import run_panel
 
-    return run_panel(lambda state: controls_and_panel(state)[0], "Training", (1000, 720),
+    return run_panel(lambda state: controls_and_panel(state)[0], _("Training"), (1000, 720),
                      on_close=_close)
 
 

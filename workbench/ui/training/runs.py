@@ -10,10 +10,11 @@ from PyQt5.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTable
 from workbench.core.changes import model_changes, summary, training_changes
 from workbench.core.run_text import count, epoch_range, epochs_cell, percent, record_epochs
 from workbench.core.runs import RunRecord
+from workbench.i18n import N_, _
 from workbench.ui.training.controls import format_seconds
 
-COLUMNS = ("Show", "Run", "Status", "Epochs", "Best val", "Final val loss", "Test", "Time",
-           "Changed since the run before")
+COLUMNS = (N_("Show"), N_("Run"), N_("Status"), N_("Epochs"), N_("Best val"),
+           N_("Final val loss"), N_("Test"), N_("Time"), N_("Changed since the run before"))
 
 
 def _duration(seconds: float | None) -> str:
@@ -38,9 +39,9 @@ def best_validation(record: RunRecord) -> str:
     history = record.history
     accuracy = _finite(history.get("val_accuracy"))
     if accuracy:
-        return f"{percent(max(accuracy))} acc"
+        return _("{accuracy} acc").format(accuracy=percent(max(accuracy)))
     losses = _finite(history.get("val_loss"))
-    return f"{min(losses):.4g} loss" if losses else "—"
+    return _("{loss} loss").format(loss=f"{min(losses):.4g}") if losses else "—"
 
 
 def final_validation_loss(record: RunRecord) -> str:
@@ -51,17 +52,18 @@ def final_validation_loss(record: RunRecord) -> str:
 def test_summary(record: RunRecord) -> str:
     test = record.test or {}
     if "accuracy" in test:
-        return f"{percent(test['accuracy'])} acc"
+        return _("{accuracy} acc").format(accuracy=percent(test["accuracy"]))
     if "mae" in test:
         return f"{test['mae']:.4g} MAE"
     if "loss" in test:
-        return f"{test['loss']:.4g} loss"
+        return _("{loss} loss").format(loss=f"{test['loss']:.4g}")
     return "—"
 
 
-STATUS_TEXT = {"completed": "Finished", "stopped": "Stopped", "early_stopped": "Early stopping",
-               "nan": "Stopped: loss became NaN", "failed": "Failed",
-               "interrupted": "Interrupted"}
+# Shown translated (_(STATUS_TEXT[status])).
+STATUS_TEXT = {"completed": N_("Finished"), "stopped": N_("Stopped"),
+               "early_stopped": N_("Early stopping"), "nan": N_("Stopped: loss became NaN"),
+               "failed": N_("Failed"), "interrupted": N_("Interrupted")}
 
 
 def outcome_summary(status: str, epochs: int, test: dict | None,
@@ -70,26 +72,27 @@ def outcome_summary(status: str, epochs: int, test: dict | None,
     """"Finished · 2 epochs in 0:12 · test accuracy 91.0%"; ``partial``: (batches, steps) of
     the epoch a stop broke off, which the count of full epochs leaves out; ``initial``: epochs
     trained before a continued run ("2 epochs (4–5)")."""
-    text = f"{STATUS_TEXT.get(status, status)} · {count(epochs, 'epoch')}"
+    text = f"{_(STATUS_TEXT.get(status, status))} · {count(epochs, 'epoch')}"
     if initial and epochs:
         text += f" ({epoch_range(initial, epochs)})"
     if partial and partial[0]:
-        text += f" + {partial[0]}/{partial[1]} batches of epoch {initial + epochs + 1}"
+        text += _(" + {batches}/{steps} batches of epoch {epoch}").format(
+            batches=partial[0], steps=partial[1], epoch=initial + epochs + 1)
     if duration is not None:
-        text += f" in {format_seconds(duration)}"
+        text += _(" in {time}").format(time=format_seconds(duration))
     test = test or {}
     if "accuracy" in test:
-        text += f" · test accuracy {percent(test['accuracy'])}"
+        text += _(" · test accuracy {accuracy}").format(accuracy=percent(test["accuracy"]))
     elif "mae" in test:
-        text += f" · test MAE {test['mae']:.4g}"
+        text += _(" · test MAE {mae}").format(mae=f"{test['mae']:.4g}")
     return text
 
 
 def run_summary(record: RunRecord) -> str:
     """One line on a finished run: "Run 2 · Finished · 2 epochs · test accuracy 91.0%"."""
     initial, epochs, _partial = record_epochs(record.to_dict())
-    return f"Run {record.id} · " + outcome_summary(record.status, epochs, record.test,
-                                                    initial=initial)
+    return _("Run {id} · ").format(id=record.id) + outcome_summary(
+        record.status, epochs, record.test, initial=initial)
 
 
 def run_changes(record: dict, before: dict | None) -> list[str]:
@@ -98,12 +101,13 @@ def run_changes(record: dict, before: dict | None) -> list[str]:
     if "continues" in record:  # a run that went on from trained weights
         source = record.get("continues")
         start = int(record.get("initial_epoch") or 0)
-        changes.append(f"continues run {source} from epoch {start}" if source is not None
-                       else "continues the opened model's weights")
+        changes.append(_("continues run {run} from epoch {epoch}").format(run=source, epoch=start)
+                       if source is not None else _("continues the opened model's weights"))
     if before is None:
         return changes
     if before.get("dataset") != record.get("dataset"):
-        changes.append(f"dataset {before.get('dataset')} → {record.get('dataset')}")
+        changes.append(_("dataset {before} → {after}").format(before=before.get("dataset"),
+                                                              after=record.get("dataset")))
     changes += training_changes(before.get("training"), record.get("training"))
     return changes + model_changes(before.get("model"), record.get("model"))
 
@@ -132,7 +136,7 @@ class RunsTableView(QTableWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(0, len(COLUMNS), parent)
         self.setObjectName("runsTable")
-        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setHorizontalHeaderLabels([_(name) for name in COLUMNS])
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -161,25 +165,26 @@ class RunsTableView(QTableWidget):
                 check = QTableWidgetItem()
                 if run_id == live_id:
                     check.setFlags(Qt.ItemIsEnabled)
-                    check.setText("current")
-                    check.setToolTip("This run's curves are the ones drawn in full")
+                    check.setText(_("current"))
+                    check.setToolTip(_("This run's curves are the ones drawn in full"))
                 else:
                     check.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
                     check.setCheckState(Qt.Checked if run_id in shown else Qt.Unchecked)
-                    check.setToolTip("Draw this run's epoch curves faintly under the current run")
+                    check.setToolTip(
+                        _("Draw this run's epoch curves faintly under the current run"))
                 check.setData(Qt.UserRole, run_id)
                 status = record.status
                 cells = [
                     check,
                     QTableWidgetItem(f"#{run_id}"),
-                    QTableWidgetItem(STATUS_TEXT.get(status, status)),
+                    QTableWidgetItem(_(STATUS_TEXT.get(status, status))),
                     QTableWidgetItem(_epochs_text(record)),
                     QTableWidgetItem(best_validation(record)),
                     QTableWidgetItem(final_validation_loss(record)),
                     QTableWidgetItem(test_summary(record)),
                     QTableWidgetItem(_duration(record.duration)),
                     QTableWidgetItem(summary(changes) if changes else
-                                     ("—" if before is None else "nothing")),
+                                     ("—" if before is None else _("nothing"))),
                 ]
                 message = record.message
                 for column, item in enumerate(cells):
