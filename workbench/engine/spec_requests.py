@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.engine.server import Call
+from workbench.i18n import _
 
 
 def check_space(state, call: Call) -> dict:
@@ -45,7 +46,8 @@ def augment(state, call: Call) -> dict:
     sample = call.body.get("sample")
     n = int(call.body.get("n", 8))
     if not isinstance(sample, np.ndarray) or not 1 <= n <= MAX_AUGMENTED:
-        raise ActionError(f"augment needs one sample array and 1 to {MAX_AUGMENTED} pictures")
+        raise ActionError(_("augment needs one sample array and 1 to {count} pictures").format(
+            count=MAX_AUGMENTED))
     try:
         images = augment_action(ModelSpec.from_dict(call.body.get("spec")), sample, n,
                                 int(call.body.get("seed", 0)))

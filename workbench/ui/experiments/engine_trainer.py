@@ -16,6 +16,7 @@ from workbench.actions.sweep import TrialRun
 from workbench.core.sweep_space import SpaceError
 from workbench.core.training import TrainingResult
 from workbench.engine.client import EngineError
+from workbench.i18n import _
 from workbench.ui.engine_data import sent_body
 
 POLL_S = 0.1
@@ -66,7 +67,7 @@ class EngineTrainer:
                 continue
             if message.kind == "reply":
                 if not message.ok:
-                    raise EngineError(message.error or "the engine could not train the trial")
+                    raise EngineError(message.error or _("the engine could not train the trial"))
                 body = message.body
                 result = TrainingResult(body["status"], body.get("message", ""),
                                         int(body.get("epochs_completed") or 0),
