@@ -73,3 +73,44 @@ def test_the_tab_reports_the_loss_the_cli_reports(qtbot, data_file, app_engine, 
     assert tab.loss - plain > 0.01
     # The file went to the engine by its hash, once: the second evaluation named it only.
     assert len(sent) == 1 and sent[0][1] == data_file.stat().st_size
+
+
+def test_a_folder_dataset_goes_to_the_engine_once(qtbot, tmp_path, monkeypatch):
+    """A folder of images is packed, hashed and sent once; the next epochs' evaluations name it
+    by its hash (a walk of the folder, not a packing of it, says it did not change)."""
+    from PIL import Image
+
+    from workbench.engine import datacache
+
+    root = tmp_path / "shapes"
+    rng = np.random.default_rng(0)
+    for name in ("circle", "square", "triangle"):
+        (root / name).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 255, (10, 12), dtype=np.uint8)).save(
+                root / name / f"{i}.png")
+    data = load_dataset(str(root))
+    spec = {"input_shape": list(data.input_shape), "layers": [
+        {"class_name": "Flatten", "config": {}},
+        {"class_name": "Dense", "config": {"units": 3, "activation": "softmax"}}]}
+    weights = [np.full((120, 3), 0.01, np.float32), np.array([0.0, 1.0, 0.0], np.float32)]
+    packed = []
+    real_pack = datacache.pack_folder
+    monkeypatch.setattr(datacache, "pack_folder",
+                        lambda *a: packed.append(a[0]) or real_pack(*a))
+    link = EngineLink()
+    worker = EvaluationWorker(SimpleNamespace(engine=link))
+    results, failures = [], []
+    worker.finished.connect(results.append)
+    worker.failed.connect(lambda _token, message: failures.append(message))
+    try:
+        for token in (1, 2):
+            worker.submit(EvaluationRequest(token, 0, {"spec": spec, "weights": weights}, data,
+                                            str(root)))
+            qtbot.waitUntil(lambda n=token: len(results) + len(failures) == n, timeout=60000)
+    finally:
+        worker.close()
+        link.deleteLater()
+    assert not failures and len(packed) == 1
+    np.testing.assert_array_equal(results[-1].y_true, data.y_test)
+    assert results[-1].y_pred.tolist() == [1] * len(data.y_test)  # the bias wins

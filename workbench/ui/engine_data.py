@@ -111,16 +111,36 @@ def _known_hash(path: str) -> str | None:
         return None if key is None or Path(path).is_dir() else _hashes.get(key)
 
 
+def _folder_key(path: str) -> tuple | None:
+    """A folder dataset's files as its loader reads them, with their sizes and times: the same
+    key while no image is added, removed or changed (a walk, far cheaper than packing it)."""
+    from workbench.core.datasets.folders import image_files
+
+    try:
+        files = [p for paths in image_files(Path(path)).values() for p in paths]
+        stats = [os.stat(p) for p in files]
+    except OSError:
+        return None
+    return (str(Path(path).resolve()), tuple(files), tuple(s.st_size for s in stats),
+            tuple(s.st_mtime_ns for s in stats))
+
+
 def _send(state, link, path: str, progress: Callable[[int, int], None]) -> str:
-    """In the task: the file's hash; sent to the engine first if it lacks it."""
-    key = _stat_key(path)
+    """In the task: the file's (or folder's) hash; sent to the engine first if it lacks it. A
+    folder the engine was sent unchanged is not packed and hashed again."""
+    folder = Path(path).is_dir()
+    key = _folder_key(path) if folder else _stat_key(path)
+    with _lock:
+        known = _hashes.get(key) if key is not None else None
+        if known is not None and (id(link.engine), known) in _present:
+            return known
 
     def chunk_sent(sent: int, total: int) -> None:
         state.check()  # cancelled (the window closed): stop between chunks
         progress(sent, total)
 
     digest, _sent = datacache.send(link.request, path, chunk_sent)
-    if key is not None and not Path(path).is_dir():
+    if key is not None:
         with _lock:
             _hashes[key] = digest
     return digest
