@@ -183,7 +183,7 @@ class EngineLink(QObject):
         self.host.forget(self._listener)
         self.host = host
         host.listen(self._listener)
-        self.state_changed.emit("restarting", why or _("switching engines"))
+        self.state_changed.emit("restarting", why or _("switching engines"))  # not translated
         self.state_changed.emit(host.state, host.detail)
 
     @property
@@ -250,7 +250,7 @@ class EngineLink(QObject):
     def _emit_reply(self, message: Message) -> None:
         if not sip.isdeleted(self):
             self.reply_received.emit(message.id, message.name, message.body,
-                                     "" if message.ok else (message.error or "failed"))
+                                     "" if message.ok else (message.error or _("failed")))
 
     # The GUI thread ------------------------------------------------------------------------------
 

@@ -84,11 +84,10 @@ def switch_language(window: QMainWindow, code: str) -> bool:
         return False
     remember_language(code)
     old = i18n.language()
-    if code == old:
-        return True
     i18n.set_language(code)
-    install_qt_translations(QApplication.instance(), code)
-    retranslate_all(old, code)
+    install_qt_translations(QApplication.instance(), code)  # Qt's own, whatever was in use
+    if code != old:
+        retranslate_all(old, code)
     return True
 
 

@@ -22,6 +22,7 @@ from PyQt5.QtCore import QObject, QSettings, QTimer, pyqtSignal
 from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox
 
 from workbench.core.recovery import RecoverySession
+from workbench.i18n import _
 from workbench.ui.checkpoints import CheckpointTask
 from workbench.ui.project_actions.autosave import AutosaveMixin, end_session
 from workbench.ui.project_actions.dialogs import APP_NAME, DialogsMixin
@@ -113,6 +114,6 @@ class ProjectActions(MenuMixin, DialogsMixin, OpenMixin, SaveMixin, ExportMixin,
 
     def _blocked_by_training(self) -> bool:
         if self.state.busy:
-            self.inform("Stop the training first.")
+            self.inform(_("Stop the training first."))
             return True
         return False

@@ -8,6 +8,7 @@ from typing import Any
 from workbench.core.project import ProjectError
 from workbench.core.recovery import LAST, Recovery, RecoverySession, find_recoveries
 from workbench.core.runs import RunRecord, next_run_id, timestamp
+from workbench.i18n import _
 
 
 def end_session(session: RecoverySession, *_args) -> None:
@@ -48,7 +49,7 @@ class AutosaveMixin:
 
     def _autosave_done(self, error: str) -> None:
         if error:
-            self._status(f"Autosave failed: {error}")
+            self._status(_("Autosave failed: {error}").format(error=error))
         else:
             self.autosaved.emit(str(self.recovery.autosave_path))
 
@@ -121,12 +122,12 @@ class AutosaveMixin:
             recovery.discard()
             return False
         if self.state.busy:
-            self.inform("Stop the training first, then restore from File ▸ Open.")
+            self.inform(_("Stop the training first, then restore from File ▸ Open."))
             return False
         try:
             project = recovery.project()
         except ProjectError as exc:
-            self.warn(f"The autosaved project could not be restored.\n\n{exc}")
+            self.warn(_("The autosaved project could not be restored.\n\n{exc}").format(exc=exc))
             recovery.discard()
             return False
         checkpoint = recovery.checkpoint(LAST)
@@ -142,5 +143,5 @@ class AutosaveMixin:
             text += f" with the weights of epoch {checkpoint.epoch + 1}"
         self.autosave_now()
         recovery.discard()
-        self._status(f"{text}; save it to keep it", 20_000)
+        self._status(_("{text}; save it to keep it").format(text=text), 20_000)
         return True

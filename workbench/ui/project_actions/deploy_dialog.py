@@ -30,16 +30,19 @@ from PyQt5.QtWidgets import (
 )
 
 from workbench.core.run_text import percent
+from workbench.i18n import N_, _
 
 # (format, quantize, menu/combo text, what it is for)
 CHOICES = (
-    ("onnx", None, "ONNX", "runs in onnxruntime: servers, browsers (onnxruntime-web), C#, C++"),
-    ("tflite", None, "TFLite float32", "LiteRT on phones and small boards; one sample per call"),
-    ("tflite", "float16", "TFLite float16", "weights stored as float16: half the file"),
+    ("onnx", None, "ONNX",
+     N_("runs in onnxruntime: servers, browsers (onnxruntime-web), C#, C++")),
+    ("tflite", None, "TFLite float32",
+     N_("LiteRT on phones and small boards; one sample per call")),
+    ("tflite", "float16", "TFLite float16", N_("weights stored as float16: half the file")),
     ("tflite", "int8", "TFLite int8",
-     "weights and activations as int8, calibrated on training data: a quarter of the file, "
-     "faster on phones; the report shows what it costs in accuracy"),
-    ("saved-model", None, "SavedModel", "a folder for TensorFlow Serving"),
+     N_("weights and activations as int8, calibrated on training data: a quarter of the file, "
+        "faster on phones; the report shows what it costs in accuracy")),
+    ("saved-model", None, "SavedModel", N_("a folder for TensorFlow Serving")),
 )
 
 
@@ -53,17 +56,19 @@ def suffix_for(fmt: str) -> str:
 
 def report_html(report) -> str:
     """The report as a small table (``report``: an ``actions.export.ExportReport``)."""
-    rows = [("File", f"{escape(report.path)} ({report.bytes / 1024:,.0f} KB)"),
-            ("Ran in", f"{escape(report.runtime)}, on {report.samples:,} test samples")]
+    rows = [(_("File"), f"{escape(report.path)} ({report.bytes / 1024:,.0f} KB)"),
+            (_("Ran in"), _("{runtime}, on {count} test samples").format(
+                runtime=escape(report.runtime), count=f"{report.samples:,}"))]
     if report.agreement is not None:
-        rows.append(("Same class as Keras", f"{percent(report.agreement)} of the samples"))
-    rows.append(("Largest output difference", f"{report.max_abs_diff:.2g}"))
+        rows.append((_("Same class as Keras"), _("{share} of the samples").format(
+            share=percent(report.agreement))))
+    rows.append((_("Largest output difference"), f"{report.max_abs_diff:.2g}"))
     if report.accuracy is not None:
         change = (report.accuracy - report.keras_accuracy) * 100
         keras = percent(report.keras_accuracy, 2)
-        rows.append(("Accuracy", f"{percent(report.accuracy, 2)} (Keras {keras}, "
-                                 f"{change:+.2f} points)"))
-    rows.append(("Latency", f"{report.latency_ms:.3f} ms per sample"))
+        rows.append((_("Accuracy"), _("{accuracy} (Keras {keras}, {change} points)").format(
+            accuracy=percent(report.accuracy, 2), keras=keras, change=f"{change:+.2f}")))
+    rows.append((_("Latency"), _("{ms} ms per sample").format(ms=f"{report.latency_ms:.3f}")))
     cells = "".join(f"<tr><td><b>{name}</b>&nbsp;&nbsp;</td><td>{value}</td></tr>"
                     for name, value in rows)
     return f"<table>{cells}</table>"
@@ -82,7 +87,7 @@ class DeployDialog(QDialog):
                  index: int = 0):
         super().__init__(parent)
         self.setObjectName("deployDialog")
-        self.setWindowTitle("Export for deployment")
+        self.setWindowTitle(_("Export for deployment"))
         self._start = start
         self._task = None
         self.report = None
@@ -95,7 +100,7 @@ class DeployDialog(QDialog):
         self.help_label.setWordWrap(True)
         self.help_label.setStyleSheet("color: #555;")
         self.path_edit = QLineEdit(str(suggested), self, objectName="deployPath")
-        self.browse_button = QPushButton("Browse…", self, objectName="deployBrowse")
+        self.browse_button = QPushButton(_("Browse…"), self, objectName="deployBrowse")
         self.browse_button.clicked.connect(self._browse)
         self.progress = QProgressBar(self, objectName="deployProgress")
         self.progress.setRange(0, 100)
@@ -108,7 +113,7 @@ class DeployDialog(QDialog):
         self.report_label.setMinimumWidth(460)
 
         buttons = QDialogButtonBox(self)
-        self.export_button = buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.export_button = buttons.addButton(_("Export"), QDialogButtonBox.AcceptRole)
         self.export_button.setObjectName("deployExport")
         self.close_button = buttons.addButton(QDialogButtonBox.Close)
         self.close_button.setObjectName("deployClose")
@@ -119,9 +124,9 @@ class DeployDialog(QDialog):
         where.addWidget(self.path_edit, 1)
         where.addWidget(self.browse_button)
         form = QFormLayout()
-        form.addRow("Format", self.format_box)
+        form.addRow(_("Format"), self.format_box)
         form.addRow("", self.help_label)
-        form.addRow("Save to", where)
+        form.addRow(_("Save to"), where)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress)
@@ -143,6 +148,7 @@ class DeployDialog(QDialog):
 
     def _on_format_changed(self, index: int) -> None:
         fmt, quantize, _title, text = CHOICES[index]
+        text = _(text)
         self.help_label.setText(text[0].upper() + text[1:] + ".")
         if not self.running:  # the report of the format before is not this one's
             self.report, self.error = None, ""
@@ -158,13 +164,13 @@ class DeployDialog(QDialog):
         self.path_edit.setText(str(path.with_name(f"{stem}{tail}{suffix_for(fmt)}")))
 
     def _browse(self) -> None:
-        fmt, _ = self.choice
+        fmt, _quantize = self.choice
         if fmt == "saved-model":
-            path = QFileDialog.getExistingDirectory(self, "SavedModel folder",
+            path = QFileDialog.getExistingDirectory(self, _("SavedModel folder"),
                                                     str(Path(self.path_edit.text()).parent))
         else:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Export as", self.path_edit.text(),
+            path, _kind = QFileDialog.getSaveFileName(
+                self, _("Export as"), self.path_edit.text(),
                 f"{CHOICES[self.format_box.currentIndex()][2]} (*{suffix_for(fmt)})")
         if path:
             self.path_edit.setText(path)
@@ -180,13 +186,13 @@ class DeployDialog(QDialog):
             return
         text = self.path_edit.text().strip()
         if not text:
-            self.status_label.setText("Say where to save the export.")
+            self.status_label.setText(_("Say where to save the export."))
             return
         fmt, quantize = self.choice
         self.report, self.error = None, ""
         self.report_label.setText("")
         self.progress.setValue(0)
-        self.status_label.setText("Starting…")
+        self.status_label.setText(_("Starting…"))
         task = self._start(fmt, quantize, Path(text).expanduser(), self._on_progress,
                            self._on_result, self._on_error)
         if task is None:
@@ -208,7 +214,7 @@ class DeployDialog(QDialog):
         self._set_busy(False)
         self.report = report
         self.progress.setValue(100)
-        self.status_label.setText("Exported and checked in its runtime:")
+        self.status_label.setText(_("Exported and checked in its runtime:"))
         self.report_label.setText(report_html(report))
         self._fit()
         self.exported.emit(report.path, report)
@@ -224,7 +230,7 @@ class DeployDialog(QDialog):
         self._set_busy(False)
         self.error = text
         self.progress.setValue(0)
-        self.status_label.setText(f"Not exported: {text}")
+        self.status_label.setText(_("Not exported: {text}").format(text=text))
         self._fit()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -27,12 +27,13 @@ from workbench.actions.report import ReportWritten
 from workbench.core.export import write_history_csv
 from workbench.core.project import weights_path
 from workbench.core.run_text import percent
+from workbench.i18n import N_, _, ngettext
 from workbench.ui.engine_data import EngineData
 from workbench.ui.plot_export import export_plot
 
 # The plots File ▸ Export can write, by their Qt object names (DESIGN.md contracts).
-PLOTS = (("lossPlot", "Loss curves"), ("accuracyPlot", "Accuracy curves"),
-         ("confusionMatrix", "Confusion matrix"))
+PLOTS = (("lossPlot", N_("Loss curves")), ("accuracyPlot", N_("Accuracy curves")),
+         ("confusionMatrix", N_("Confusion matrix")))
 
 
 class EngineExport(QObject):
@@ -112,9 +113,11 @@ def check_samples_body(dataset, quantize: str | None = None) -> dict:
 
 
 def _checked(report, dataset) -> str:
-    same = "" if report.agreement is None else f", same class {percent(report.agreement)}"
-    return (f"checked on {dataset.name}'s test samples: max |diff| {report.max_abs_diff:.2g}"
-            f"{same}, {report.latency_ms:.3g} ms per sample")
+    same = "" if report.agreement is None else _(", same class {agreement}").format(
+        agreement=percent(report.agreement))
+    return _("checked on {name}'s test samples: max |diff| {diff}{same}, {ms} ms per "
+             "sample").format(name=dataset.name, diff=f"{report.max_abs_diff:.2g}", same=same,
+                              ms=f"{report.latency_ms:.3g}")
 
 
 class ExportMixin:
@@ -138,11 +141,11 @@ class ExportMixin:
         """(the trained model as the engine takes it, the dataset) for an export, or
         (None, None) having told the user why not (nothing trained, the dataset still loading)."""
         if not self.state.trained.has_model:
-            self.inform("There is no trained model yet: train the model first.")
+            self.inform(_("There is no trained model yet: train the model first."))
             return None, None
         dataset = self.state.data.dataset
         if dataset is None:
-            self.inform("The dataset is still loading: export again in a moment.")
+            self.inform(_("The dataset is still loading: export again in a moment."))
             return None, None
         return self.state.trained.model_body(), dataset
 
@@ -159,16 +162,19 @@ class ExportMixin:
         model, dataset = self._model_and_dataset()
         if model is None:
             return None
-        path = self._ask_export_path("Export trained model", ".keras", "Keras models (*.keras)")
+        path = self._ask_export_path(_("Export trained model"), ".keras",
+                                     _("Keras models (*.keras)"))
         if path is None:
             return None
-        self._status(f"Exporting the trained model to {path.name}…", 0)
+        self._status(_("Exporting the trained model to {name}…").format(name=path.name), 0)
         self._export(
             "keras", path, {**model, "samples": check_samples_body(dataset)},
             on_result=lambda report: self._status(
-                f"Exported the trained model to {report.path} ({report.bytes:,} bytes): "
-                f"{_checked(report, dataset)}"),
-            on_error=lambda text: self.warn(f"The model was not exported: {text}"))
+                _("Exported the trained model to {path} ({bytes} bytes): {checked}").format(
+                    path=report.path, bytes=f"{report.bytes:,}",
+                    checked=_checked(report, dataset))),
+            on_error=lambda text: self.warn(_("The model was not exported: {text}").format(
+                text=text)))
         return path
 
     def export_deployment(self, fmt: str = "onnx", quantize: str | None = None):
@@ -181,7 +187,7 @@ class ExportMixin:
         )
 
         if not self.state.trained.has_model:
-            self.inform("There is no trained model yet: train the model first.")
+            self.inform(_("There is no trained model yet: train the model first."))
             return None
         dialog = getattr(self, "_deploy_dialog", None)
         index = choice_index(fmt, quantize)
@@ -210,7 +216,8 @@ class ExportMixin:
                             on_result, on_error, on_progress)
 
     def _on_deployed(self, path: str, report) -> None:
-        self._status(f"Exported {Path(path).name}: {_checked(report, self.state.data.dataset)}")
+        self._status(_("Exported {name}: {checked}").format(
+            name=Path(path).name, checked=_checked(report, self.state.data.dataset)))
         bus = getattr(self.state, "bus", None)
         if bus is not None and hasattr(bus, "model_exported"):
             bus.model_exported.emit(path)
@@ -223,13 +230,14 @@ class ExportMixin:
         # (an older answer, for the model before the last edit, is no reason to refuse: the
         # export task reports a model that does not build in one line too)
         if inspection is not None and self.state.inspection_current and not inspection.ok:
-            self.warn(f"Fix the model first: {inspection.error_text()}")
+            self.warn(_("Fix the model first: {error_text}").format(
+                error_text=inspection.error_text()))
             return None
         dataset = self.state.data.dataset
         if dataset is None:
-            self.inform("The dataset is still loading: export again in a moment.")
+            self.inform(_("The dataset is still loading: export again in a moment."))
             return None
-        path = self._ask_export_path("Export Python script", ".py", "Python scripts (*.py)")
+        path = self._ask_export_path(_("Export Python script"), ".py", _("Python scripts (*.py)"))
         if path is None:
             return None
         project = self.state.project
@@ -240,39 +248,43 @@ class ExportMixin:
         self._export(
             "script", path, body,
             on_result=lambda report: self._status(
-                f"Exported {path.name}: run it with python {path.name}; "
-                f"{_checked(report, dataset)}"),
-            on_error=lambda text: self.warn(f"The script was not written: {text}"))
+                _("Exported {name}: run it with python {name}; {checked}").format(
+                    name=path.name, checked=_checked(report, dataset))),
+            on_error=lambda text: self.warn(_("The script was not written: {text}").format(
+                text=text)))
         return path
 
     def export_plot(self, object_name: str) -> Path | None:
         widget = self.window.findChild(QWidget, object_name)
         title = dict(PLOTS).get(object_name, object_name)
         if widget is None:
-            self.inform(f"There is no {title.lower()} plot to export.")
+            self.inform(_("There is no {lower} plot to export.").format(lower=_(title).lower()))
             return None
         evaluation = getattr(self.window, "evaluation_panel", None)
         if object_name == "confusionMatrix" and evaluation is not None:
             evaluation.draw_pending()  # a result that came behind another tab
         if object_name == "confusionMatrix" and getattr(widget, "counts", None) is None:
             # Exporting it before the evaluation (a background task) has come wrote an empty one.
-            self.inform("There is no confusion matrix to export yet: it shows in the Evaluation "
-                        "tab once a trained model has been evaluated. Export it when it is there.")
+            self.inform(_("There is no confusion matrix to export yet: it shows in the "
+                          "Evaluation tab once a trained model has been evaluated. Export it "
+                          "when it is there."))
             return None
-        path = self._ask_export_path(f"Export {title.lower()}", ".png",
-                                     "PNG image (*.png);;SVG drawing (*.svg)")
+        path = self._ask_export_path(_("Export {lower}").format(lower=_(title).lower()), ".png",
+                                     _("PNG image (*.png);;SVG drawing (*.svg)"))
         if path is None:
             return None
         hidden = self._bring_forward(widget)
         try:
             written = export_plot(widget, path)
         except (OSError, ValueError) as exc:
-            self.warn(f"The {title.lower()} plot was not exported: {exc}")
+            self.warn(_("The {lower} plot was not exported: {exc}").format(
+                lower=_(title).lower(), exc=exc))
             return None
         finally:
             for stack, page in hidden:
                 stack.setCurrentWidget(page)
-        self._status(f"Exported the {title.lower()} to {written}")
+        self._status(_("Exported the {lower} to {written}").format(
+            lower=_(title).lower(), written=written))
         return written
 
     @staticmethod
@@ -295,31 +307,32 @@ class ExportMixin:
     def export_report(self) -> Path | None:
         """File ▸ Export Report…: the last run's HTML report, written by a background task."""
         if not self.state.project.runs:
-            self.inform("There are no runs yet: train the model first, then export its report.")
+            self.inform(_("There are no runs yet: train the model first, then export its report."))
             return None
         dataset = self.state.data.dataset
         if dataset is None:
-            self.inform("The dataset is still loading: export again in a moment.")
+            self.inform(_("The dataset is still loading: export again in a moment."))
             return None
-        path = self._ask_export_path("Export run report", ".html", "HTML report (*.html)")
+        path = self._ask_export_path(_("Export run report"), ".html", _("HTML report (*.html)"))
         if path is None:
             return None
         trained = self.state.trained
         body = {"project": self.state.project.to_dict(),
                 "template_key": self.state.path.stem if self.state.path is not None else "",
                 **(trained.model_body() if trained.has_model else {})}
-        self._status(f"Writing {path.name}…", 0)
+        self._status(_("Writing {name}…").format(name=path.name), 0)
 
         def write(named: dict | None, error: str) -> None:
             if error:
-                self.warn(f"The report was not written: {error}")
+                self.warn(_("The report was not written: {error}").format(error=error))
                 return
             self._export(
                 "report", path, {**body, **named},
                 on_result=lambda written: self._status(
                     f"Wrote the report of run {written.run_id} to {written.path}"
                     + (f" ({'; '.join(written.notes)})" if written.notes else "")),
-                on_error=lambda text: self.warn(f"The report was not written: {text}"))
+                on_error=lambda text: self.warn(_("The report was not written: {text}").format(
+                    text=text)))
 
         # The window's dataset, as the engine can load it (a file sent once by its hash).
         if getattr(self, "_report_data", None) is None:
@@ -332,15 +345,16 @@ class ExportMixin:
     def export_history(self) -> Path | None:
         runs = self.state.project.runs
         if not runs:
-            self.inform("There are no runs yet: train the model first.")
+            self.inform(_("There are no runs yet: train the model first."))
             return None
-        path = self._ask_export_path("Export run history", ".csv", "CSV files (*.csv)")
+        path = self._ask_export_path(_("Export run history"), ".csv", _("CSV files (*.csv)"))
         if path is None:
             return None
         try:
             write_history_csv(runs, path)
         except OSError as exc:
-            self.warn(f"The history was not written: {exc.strerror or exc}")
+            self.warn(_("The history was not written: {value}").format(value=exc.strerror or exc))
             return None
-        self._status(f"Exported {len(runs)} run(s) to {path}")
+        self._status(ngettext("Exported {count} run to {path}", "Exported {count} runs to {path}",
+                              len(runs)).format(count=len(runs), path=path))
         return path

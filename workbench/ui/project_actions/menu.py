@@ -8,6 +8,7 @@ import platformdirs
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QMenu
 
+from workbench.i18n import _
 from workbench.ui.project_actions.deploy_dialog import CHOICES as DEPLOY_CHOICES
 from workbench.ui.project_actions.exports import PLOTS
 
@@ -28,51 +29,53 @@ class MenuMixin:
         return action
 
     def _create_actions(self) -> None:
-        self.new_action = self._action("&New", self.new_project, QKeySequence.New,
-                                       "A new project from the default template")
-        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.Open,
-                                        "Open a project, or a Keras model (.keras, .h5)")
-        self.recent_menu = QMenu("Open &Recent", self.window)
+        self.new_action = self._action(_("&New"), self.new_project, QKeySequence.New,
+                                       _("A new project from the default template"))
+        self.open_action = self._action(_("&Open…"), self.open_dialog, QKeySequence.Open,
+                                        _("Open a project, or a Keras model (.keras, .h5)"))
+        self.recent_menu = QMenu(_("Open &Recent"), self.window)
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self.save_action = self._action("&Save", self.save, QKeySequence.Save,
-                                        "Save the project and its trained weights")
-        self.save_as_action = self._action("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
-                                           "Save the project under a new name")
-        self.export_menu = QMenu("&Export", self.window)
+        self.save_action = self._action(_("&Save"), self.save, QKeySequence.Save,
+                                        _("Save the project and its trained weights"))
+        self.save_as_action = self._action(_("Save &As…"), self.save_as,
+                                           QKeySequence("Ctrl+Shift+S"),
+                                           _("Save the project under a new name"))
+        self.export_menu = QMenu(_("&Export"), self.window)
         self.export_menu.setObjectName("exportMenu")
         self.export_model_action = self._action(
-            "Trained &model (.keras)…", self.export_model,
-            tip="The trained Keras model, to use without the Workbench")
+            _("Trained &model (.keras)…"), self.export_model,
+            tip=_("The trained Keras model, to use without the Workbench"))
         self.export_script_action = self._action(
-            "&Python script…", self.export_script,
-            tip="A standalone Keras script that builds and trains the same model")
+            _("&Python script…"), self.export_script,
+            tip=_("A standalone Keras script that builds and trains the same model"))
         self.export_menu.addAction(self.export_model_action)
         self.export_menu.addAction(self.export_script_action)
         self.export_menu.addSeparator()
         # Deployment formats: each opens the export dialog with that format chosen.
         self.export_deploy_actions: dict[tuple[str, str | None], QAction] = {}
         for fmt, quantize, title, help_text in DEPLOY_CHOICES:
+            tip = _(help_text)
             action = self._action(f"{title}…", lambda f=fmt, q=quantize:
-                                  self.export_deployment(f, q), tip=help_text[0].upper()
-                                  + help_text[1:])
+                                  self.export_deployment(f, q), tip=tip[0].upper() + tip[1:])
             self.export_deploy_actions[(fmt, quantize)] = action
             self.export_menu.addAction(action)
         self.export_menu.addSeparator()
         self.export_plot_actions: dict[str, QAction] = {}
         for name, title in PLOTS:
-            action = self._action(f"{title} (PNG/SVG)…", lambda n=name: self.export_plot(n))
+            action = self._action(_("{title} (PNG/SVG)…").format(
+                title=_(title)), lambda n=name: self.export_plot(n))
             self.export_plot_actions[name] = action
             self.export_menu.addAction(action)
         self.export_menu.addSeparator()
         self.export_csv_action = self._action(
-            "Run &history (CSV)…", self.export_history,
-            tip="Every run's per-epoch loss and metrics as a spreadsheet")
+            _("Run &history (CSV)…"), self.export_history,
+            tip=_("Every run's per-epoch loss and metrics as a spreadsheet"))
         self.export_menu.addAction(self.export_csv_action)
         self.export_report_action = self._action(
-            "Export &Report…", self.export_report,
-            tip="The last run as one HTML page: model, data, curves, confusion matrix, mistakes "
-                "and weights; opens offline, prints to PDF")
+            _("Export &Report…"), self.export_report,
+            tip=_("The last run as one HTML page: model, data, curves, confusion matrix, mistakes "
+                  "and weights; opens offline, prints to PDF"))
         self.export_report_action.setObjectName("exportReportAction")
 
     def _insert_into(self, menu: QMenu) -> None:
@@ -119,10 +122,10 @@ class MenuMixin:
             action.setStatusTip(path)
             action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
         if not files:
-            menu.addAction("No recent projects").setEnabled(False)
+            menu.addAction(_("No recent projects")).setEnabled(False)
         else:
             menu.addSeparator()
-            menu.addAction("Clear the list", lambda: self.settings.setValue("recentFiles", []))
+            menu.addAction(_("Clear the list"), lambda: self.settings.setValue("recentFiles", []))
 
     # The folder the file dialogs start in ------------------------------------------------------
 

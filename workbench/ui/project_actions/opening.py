@@ -15,6 +15,7 @@ from workbench.core.run_text import last_weights, record_epochs
 from workbench.core.safe_io import FileRefused, check_fits_memory, read_bytes
 from workbench.core.spec import ModelSpec, TrainConfig
 from workbench.engine.files import as_bytes
+from workbench.i18n import _
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -57,7 +58,8 @@ class OpenMixin:
     def open_recent(self, path: str) -> bool:
         if not Path(path).exists():
             self._forget(path)
-            self.warn(f"{path} no longer exists; it was removed from the recent files.")
+            self.warn(_("{path} no longer exists; it was removed from the recent files.").format(
+                path=path))
             return False
         return self.open_path(path)
 
@@ -73,7 +75,7 @@ class OpenMixin:
         try:
             project = load_project(path)
         except ProjectError as exc:
-            self.warn(f"The project could not be opened.\n\n{exc}")
+            self.warn(_("The project could not be opened.\n\n{exc}").format(exc=exc))
             return False
         if not self.maybe_save():
             return False
@@ -81,9 +83,9 @@ class OpenMixin:
         self._remember(path)
         note = ""
         if project.migrated_from is not None:
-            note = (f" (converted from format {project.migrated_from}; saving writes "
-                    f"{FORMAT})")
-        self._status(f"Opened {path}{note}")
+            note = _(" (converted from format {old}; saving writes {new})").format(
+                old=project.migrated_from, new=FORMAT)
+        self._status(_("Opened {path}{note}").format(path=path, note=note))
         self._load_weights_beside(path.resolve())
         self.opened.emit(str(path))
         return True
@@ -101,7 +103,8 @@ class OpenMixin:
         try:
             data = read_model_file(keras_path)
         except FileRefused as exc:
-            self.warn(f"The project opened, but its trained weights were not loaded.\n\n{exc}")
+            self.warn(_("The project opened, but its trained weights were not loaded.\n\n{exc}")
+                      .format(exc=exc))
             return
         project = self.state.project
         spec = self.state.spec.to_dict()
@@ -111,11 +114,11 @@ class OpenMixin:
                     self.state.path != path):
                 return  # another project came meanwhile: these weights are not its
             if error:
-                self.warn(f"The project opened, but its trained weights were not loaded.\n\n"
-                          f"{error}")
+                self.warn(_("The project opened, but its trained weights were not "
+                            "loaded.\n\n{error}").format(error=error))
             elif not reply["fits"]:
-                self._status(f"{keras_path.name} holds another architecture than the project's "
-                             "model; its weights were not loaded", 15_000)
+                self._status(_("{name} holds another architecture than the project's model; "
+                               "its weights were not loaded").format(name=keras_path.name), 15_000)
             else:
                 self._adopt_saved_weights(path, reply["weights"], spec)
 
@@ -131,7 +134,8 @@ class OpenMixin:
             (0, False), None)
         self.state.trained.set_weights(epoch, [np.array(w) for w in weights], spec, run=run,
                                        partial=partial)
-        self._status(f"Opened {path.name} with its trained weights ({weights_path(path).name})")
+        self._status(_("Opened {name} with its trained weights ({name2})").format(
+            name=path.name, name2=weights_path(path).name))
 
     def _on_engine_ready(self) -> None:
         if self._pending_weights is not None and self._pending_weights == self.state.path:
@@ -142,27 +146,28 @@ class OpenMixin:
         stacks and plain graphs become editable, other models open read-only when it answers
         (``opened``). False when it cannot be asked (the engine still starting, a file refused)."""
         if not self.state.engine.loaded:
-            self.inform("The engine is still starting; open the model in a moment.")
+            self.inform(_("The engine is still starting; open the model in a moment."))
             return False
         try:
             data = read_model_file(path)
         except FileRefused as exc:
-            self.warn(f"The model could not be opened.\n\n{exc}")
+            self.warn(_("The model could not be opened.\n\n{exc}").format(exc=exc))
             return False
         self._opening = token = object()  # a newer Open drops this one's answer
         project = self.state.project
-        self._status(f"Opening {path.name}…", 0)
+        self._status(_("Opening {name}…").format(name=path.name), 0)
 
         def done(reply: dict | None, error: str) -> None:
             if sip.isdeleted(self.window) or self._opening is not token:
                 return
             self._opening = None
             if self.state.project is not project:
-                self._status(f"{path.name} was not opened: another project came meanwhile")
+                self._status(_("{name} was not opened: another project came meanwhile").format(
+                    name=path.name))
                 return
             if error:
                 self._status("")
-                self.warn(f"The model could not be opened.\n\n{error}")
+                self.warn(_("The model could not be opened.\n\n{error}").format(error=error))
             else:
                 self._adopt_model(path, reply)
 
@@ -184,20 +189,20 @@ class OpenMixin:
                               TrainConfig(), dataset, name=name)
             self.state.replace_project(project, None)
             self.state.trained.set_weights(0, weights, spec.to_dict())
-            self._status(f"Opened {path.name} as an editable model with its trained weights; "
-                         "Save to keep it as a project")
+            self._status(_("Opened {name} as an editable model with its trained weights; "
+                           "Save to keep it as a project").format(name=path.name))
         else:
             kind = imported["kind"]
             project = Project(ModelSpec(tuple(imported["input_shape"]), []), TrainConfig(),
                               dataset, name=name,
                               description=f"Read-only {kind} model from {path}")
-            read_only = f"read-only: {kind} model"
+            read_only = _("read-only: {kind} model").format(kind=kind)
             self.state.replace_project(project, None, read_only=read_only)
             self.state.trained.set_trained_model(imported["plain"], weights)
             self.read_only_label.setText(read_only)
             self.read_only_label.setToolTip(
-                f"{path.name} cannot be edited here ({imported['reason']}); it can be "
-                "evaluated, inspected and tested by drawing.")
+                _("{name} cannot be edited here ({imported}); it can be evaluated, inspected "
+                  "and tested by drawing.").format(name=path.name, imported=imported['reason']))
             self.read_only_label.show()
             self._status(f"{read_only}: {imported['reason']}", 20_000)
         self.state.mark_unsaved()

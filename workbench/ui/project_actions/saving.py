@@ -12,6 +12,7 @@ from PyQt5.QtWidgets import QApplication
 from workbench.core.atomic import write_bytes
 from workbench.core.project import ProjectError, save_project, weights_path
 from workbench.core.safe_io import shown
+from workbench.i18n import _
 from workbench.ui.draw.samples import (
     SampleSetError,
     carry_samples,
@@ -37,7 +38,7 @@ class SaveMixin:
             stem = "".join(c if c.isalnum() or c in "-_ " else "-"
                            for c in (state.project.name or "project")).strip() or "project"
             suggested = str(self.start_folder() / f"{stem}.json")
-        path = self.ask_save_path("Save project", suggested, PROJECT_FILTER)
+        path = self.ask_save_path(_("Save project"), suggested, PROJECT_FILTER)  # translated there
         if not path:
             return False
         path = Path(path)
@@ -56,7 +57,7 @@ class SaveMixin:
         except ProjectError as exc:
             if samples is not None:
                 state.project.dataset = samples[2]
-            self.warn(f"The project was not saved.\n\n{exc}")
+            self.warn(_("The project was not saved.\n\n{exc}").format(exc=exc))
             return False
         if samples is not None and state.path is None:
             samples[0].unlink(missing_ok=True)  # moved: they belong to this project now
@@ -67,14 +68,15 @@ class SaveMixin:
         if state.trained.has_model:
             self._save_weights(path)
         else:
-            self._status(f"Saved {path}")
+            self._status(_("Saved {path}").format(path=path))
         return True
 
     def _save_weights(self, path: Path) -> None:
         """The engine makes the trained model's ``.keras`` (``save_keras``); it is written
         beside the project (atomically) when its bytes come."""
         target = weights_path(path)
-        self._status(f"Saved {path}; writing its trained weights ({target.name})…", 0)
+        self._status(_("Saved {path}; writing its trained weights ({name})…").format(
+            path=path, name=target.name), 0)
 
         def done(reply: dict | None, error: str, request: list) -> None:
             self._weights_writes.pop(request[0], None)
@@ -88,9 +90,10 @@ class SaveMixin:
                 return  # written; the window that asked has gone
             if problem:
                 self._status("")
-                self.warn(f"The project was saved, but its trained weights were not: {problem}")
+                self.warn(_("The project was saved, but its trained weights were not: "
+                            "{problem}").format(problem=problem))
             else:
-                self._status(f"Saved {path} and {target.name}")
+                self._status(_("Saved {path} and {name}").format(path=path, name=target.name))
 
         request: list = [None]
         asked = self.state.engine.ask("save_keras", self.state.trained.model_body(),
@@ -125,12 +128,12 @@ class SaveMixin:
         except SampleSetError:
             there = 0  # carry_samples says why it cannot join them
         if there and not self.ask_merge_samples(source, target, there):
-            self._status(f"Your drawn samples stay in {source}", 20_000)
+            self._status(_("Your drawn samples stay in {source}").format(source=source), 20_000)
             return None
         try:
             count = carry_samples(source, target)
         except SampleSetError as exc:
-            self.warn(f"Your drawn samples did not move with the project: {exc}")
+            self.warn(_("Your drawn samples did not move with the project: {exc}").format(exc=exc))
             return None
         if not count:
             return None
