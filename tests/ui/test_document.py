@@ -89,6 +89,7 @@ def test_the_weights_slider_shows_the_real_epoch_numbers(qtbot):
     for epoch in range(60):
         state.trained.set_weights(epoch, [w + epoch for w in weights], spec.to_dict())
     view = panel.weights
+    qtbot.waitUntil(lambda: view.current_layer() is not None, timeout=30_000)  # the engine's
     history = state.trained.weights_history
     slider = view.epoch_slider
     assert slider.maximum() == len(history) - 1 and slider.value() == slider.maximum()
