@@ -195,3 +195,16 @@ def test_the_engine_side_gives_up_a_silent_or_gone_window():
     gone_called = []
     watch_parent(os.getppid() + 1, lambda: gone_called.append(True), interval=0.01)
     assert gone_called == [True]
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="Unix niceness")
+def test_a_window_engine_runs_nicer_than_its_window(tmp_path):
+    """The window's engine yields the CPU to the window where both want it (TensorFlow's import
+    as the window first paints, a run as the curves redraw): it runs ``WINDOW_NICENESS``
+    lower. Alone on the CPU it runs at full speed."""
+    from workbench.engine.lifecycle import WINDOW_NICENESS
+
+    with EngineProcess(log_path=tmp_path / "engine.log", niceness=WINDOW_NICENESS) as engine:
+        engine.start(wait=60)
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, engine.pid) == min(ours + WINDOW_NICENESS, 19)

@@ -1,6 +1,7 @@
 """``python -m workbench.engine``: the engine process, as ``lifecycle.EngineProcess`` spawns it.
 
-Reads the handshake (key, parent pid, parent timeout) as one JSON line on stdin, binds a loopback
+Reads the handshake (key, parent pid, parent timeout, niceness) as one JSON line on stdin, lowers
+its priority by that niceness (a window's engine yields the CPU to its window), binds a loopback
 port, prints ``{"address", "pid"}`` as one line on stdout, then serves until told to shut down or
 until the window is gone. TensorFlow is imported meanwhile, on a thread of its own.
 """
@@ -24,6 +25,9 @@ def main() -> None:
     sys.setswitchinterval(0.001)
     handshake = json.loads(sys.stdin.readline())
     parent = int(handshake["parent"])
+    niceness = int(handshake.get("niceness") or 0)
+    if niceness > 0 and hasattr(os, "nice"):
+        os.nice(min(niceness, 19))  # before TensorFlow's threads exist: they inherit it
 
     from workbench.engine.lifecycle import die_with_parent, watch_parent
 

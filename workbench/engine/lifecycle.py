@@ -36,6 +36,11 @@ log = logging.getLogger("workbench.engine.lifecycle")
 
 HANDSHAKE_TIMEOUT_S = 30.0  # the engine answers before it imports TensorFlow
 SILENCE_S = 15.0  # a side that hears nothing from the other for this long gives it up
+# A window's engine runs this much nicer than the window: where both want the CPU (TensorFlow's
+# import as the window first paints; a run as the curves redraw, on 2 cores), the window goes
+# first, so it shows sooner and does not stutter. Alone on the CPU the engine runs at full
+# speed: niceness only decides who waits when the two compete.
+WINDOW_NICENESS = 10
 TAIL_LINES = 3
 # The engine's states, as the status bar words them (translated where shown).
 STATES = (N_("starting"), N_("restarting"), N_("ready"), N_("failed"), N_("stopped"))
@@ -52,8 +57,12 @@ class EngineProcess:
 
     def __init__(self, on_state: Callable[[str, str], None] | None = None,
                  max_restarts: int = 3, log_path: str | os.PathLike | None = None,
-                 python: str = sys.executable, silence_s: float = SILENCE_S):
+                 python: str = sys.executable, silence_s: float = SILENCE_S,
+                 niceness: int = 0):
+        """``niceness``: how much lower than this process the engine runs (Unix ``nice``): a
+        window's engine yields the CPU to the window it serves (see ``WINDOW_NICENESS``)."""
         self.on_state = on_state
+        self.niceness = niceness
         self.max_restarts = max_restarts
         self.restarts = 0
         self.python = python
@@ -204,7 +213,8 @@ class EngineProcess:
         process = self.process
         try:
             process.stdin.write(json.dumps({"key": key.hex(), "parent": os.getpid(),
-                                            "parent_timeout": self.silence_s}).encode() + b"\n")
+                                            "parent_timeout": self.silence_s,
+                                            "niceness": self.niceness}).encode() + b"\n")
             process.stdin.close()
             line = _read_line(process.stdout, HANDSHAKE_TIMEOUT_S)
             answer = json.loads(line)

@@ -38,9 +38,9 @@ class EngineHost:
         self._lock = threading.Lock()
         self.state, self.detail = "starting", ""
         if engine is None:
-            from workbench.engine.lifecycle import EngineProcess
+            from workbench.engine.lifecycle import WINDOW_NICENESS, EngineProcess
 
-            self.engine = EngineProcess(on_state=self._on_state)
+            self.engine = EngineProcess(on_state=self._on_state, niceness=WINDOW_NICENESS)
             self.engine.start()
         else:
             self.engine = engine
