@@ -33,6 +33,9 @@ from workbench.i18n import N_, _
 from workbench.ui.plot_export import add_save_menu, image_table
 
 DIVERGING = pg.ColorMap(*palette.DIVERGING)  # blue − / white 0 / red +, as the Weights tab draws
+# The figure's titles in a smaller type: at pyqtgraph's 9pt the units' title made the figure
+# wider than a 400 px dock and both titles were cut at its edge.
+TITLE_SIZE = "8pt"
 PICTURES = {  # key → button text, and its tooltip
     "curves": (N_("Accuracy curves"), N_("Show the accuracy curves")),
     "confusion": (N_("Confusion matrix"), N_("Show the confusion matrix")),
@@ -103,6 +106,7 @@ class TutorialCard(QWidget):
         self.accuracy_plot = self.figure.addPlot(row=0, col=0, title=_(
             "Accuracy every 10 epochs: <span style='color:#1f77b4'>train</span>, "
             "<span style='color:#d62728'>validation</span>"))
+        self.accuracy_plot.setTitle(self.accuracy_plot.titleLabel.text, size=TITLE_SIZE)
         self.accuracy_plot.setLabel("bottom", _("epoch"))
         self.accuracy_plot.setYRange(0, 1)
         self.accuracy_plot.showGrid(y=True, alpha=0.3)
@@ -219,7 +223,8 @@ class TutorialCard(QWidget):
         self.accuracy_plot.clear()
         # Accuracy's own scale, epochs from 0 (empty, it showed -0.5 to 1.0 over -0.3 to 1.3).
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
-        self.accuracy_plot.setXRange(0, max(every[0]) if every and every[0] else 10)
+        self.accuracy_plot.setXRange(0, max(every[0]) if every and every[0] else 10,
+                                     padding=0.05)  # the last epoch's tick label whole
         self.shown = {"every": every, "units": units}
         if every and every[0]:
             epochs, train, val = every
@@ -230,13 +235,14 @@ class TutorialCard(QWidget):
                                         pen=pg.mkPen("#d62728", width=2), name=_("validation"))
         if units is None:
             self.units_image.clear()
-            self.units_plot.setTitle(_("First-layer units (after a run)"))
+            self.units_plot.setTitle(_("First-layer units (after a run)"), size=TITLE_SIZE)
             return
         lo, hi = introspection.symmetric_limits(units[np.isfinite(units)])
         self.units_image.setImage(units, autoLevels=False, levels=(lo, hi))
         h, w = units.shape[:2]
         self.units_plot.setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0.01)
-        self.units_plot.setTitle(_("First-layer units' weights (red excites, blue inhibits)"))
+        self.units_plot.setTitle(_("First-layer units' weights (red excites, blue inhibits)"),
+                                 size=TITLE_SIZE)
 
     def _figure_numbers(self):
         """Accuracy every 10 epochs (epoch, train, validation), then the units' pixels."""
