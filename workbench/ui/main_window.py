@@ -64,12 +64,22 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self._create_builder()
         self._create_training()
-        self._create_graph()
-        self._create_evaluation()
-        self._create_weights()
-        self._create_draw()
-        self._create_dataset()
-        self._create_experiments()
+        from workbench.ui.lazy_tabs import LazyTabs
+
+        # The hidden tabs: placeholders now, their panels after the first paint (or when asked).
+        self.lazy_tabs = LazyTabs(self, self.tabs, [
+            ("graph_panel", _("Graph"), self._create_graph),
+            ("evaluation_panel", _("Evaluation"), self._create_evaluation),
+            ("weights_panel", _("Weights"), self._create_weights),
+            ("draw_panel", _("Draw"), self._create_draw),
+            ("dataset_panel", _("Data"), self._create_dataset),
+            ("experiments_panel", _("Experiments"), self._create_experiments),
+        ])
+        self.builder_panel.merge_offered.connect(self._on_merge_offered)
+        # "Test this image" anywhere (e.g. the evaluation gallery) brings the Draw tab forward;
+        # a Draw tab not built yet is built, then shown the image it missed.
+        self.state.bus.test_image_requested.connect(self._on_test_image_requested)
+        self._offer_early_exports()
 
         splitter = QSplitter(Qt.Horizontal, self)
         splitter.addWidget(self.builder_panel)
@@ -121,6 +131,22 @@ class MainWindow(QMainWindow):
             self._splitter.setSizes([share, 10_000 - share])  # scaled to the splitter's width
         return super().eventFilter(watched, event)
 
+    def __getattr__(self, name: str):
+        """A hidden tab's panel not built yet (``lazy_tabs``): built now."""
+        lazy = self.__dict__.get("lazy_tabs")
+        if lazy is not None and name in lazy.pending():
+            return lazy.build(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def findChild(self, *args, **kwargs):  # noqa: N802 - Qt API
+        """Qt's, over every panel: the hidden tabs not built yet are built first."""
+        self.lazy_tabs.build_all()
+        return super().findChild(*args, **kwargs)
+
+    def findChildren(self, *args, **kwargs):  # noqa: N802 - Qt API
+        self.lazy_tabs.build_all()
+        return super().findChildren(*args, **kwargs)
+
     @property
     def engine_link(self):
         """The link to the engine the window works with (``state.engine``)."""
@@ -140,51 +166,67 @@ class MainWindow(QMainWindow):
         self.training_controls = self.training_panel.controls
         self.tabs.addTab(self.training_panel, _("Training"))
 
-    def _create_graph(self) -> None:
+    def _create_graph(self) -> QWidget:
         from workbench.ui.graph.panel import GraphPanel
 
-        self.graph_panel = GraphPanel(self.state, self)
-        self.tabs.addTab(self.graph_panel, _("Graph"))
-        self.builder_panel.merge_offered.connect(self._on_merge_offered)
+        return GraphPanel(self.state, self)
 
     def _on_merge_offered(self, class_name: str, names: list) -> None:
         """A merge layer picked in the palette: done in the Graph tab (it takes two inputs)."""
         self.tabs.setCurrentWidget(self.graph_panel)
         self.graph_panel.offer_merge(class_name, names)
 
-    def _create_evaluation(self) -> None:
+    def _create_evaluation(self) -> QWidget:
         from workbench.ui.evaluation.panel import EvaluationPanel
 
-        self.evaluation_panel = EvaluationPanel(self.state, self)
-        self.tabs.addTab(self.evaluation_panel, _("Evaluation"))
+        return EvaluationPanel(self.state, self)
 
-    def _create_weights(self) -> None:
+    def _create_weights(self) -> QWidget:
         from workbench.ui.weights.panel import WeightsPanel
 
-        self.weights_panel = WeightsPanel(self.state, self)
-        self.tabs.addTab(self.weights_panel, _("Weights"))
+        return WeightsPanel(self.state, self)
 
-    def _create_draw(self) -> None:
+    def _create_draw(self) -> QWidget:
         from workbench.ui.draw.panel import DrawPanel
 
-        self.draw_panel = DrawPanel(self.state, self)
-        self.tabs.addTab(self.draw_panel, _("Draw"))
-        # "Test this image" anywhere (e.g. the evaluation gallery) brings the Draw tab forward.
-        self.state.bus.test_image_requested.connect(
-            lambda _image: self.tabs.setCurrentWidget(self.draw_panel)
-        )
+        return DrawPanel(self.state, self)
 
-    def _create_dataset(self) -> None:
+    def _offer_early_exports(self) -> None:
+        """Models exported before the Draw tab is built: offered there once it is, as they would
+        have been (those of a project replaced meanwhile forgotten, as there)."""
+        exported: list[str] = []
+        bus, replaced = self.state.bus.model_exported, self.state.project_replaced
+
+        def keep(path: str) -> None:
+            exported.append(path)
+
+        def forget() -> None:
+            exported.clear()
+
+        def offer(panel) -> None:
+            bus.disconnect(keep)
+            replaced.disconnect(forget)
+            for path in exported:
+                panel._on_model_exported(path)
+
+        bus.connect(keep)
+        replaced.connect(forget)
+        self.lazy_tabs.when_built("draw_panel", offer)
+
+    def _on_test_image_requested(self, image) -> None:
+        if "draw_panel" in self.lazy_tabs.pending():
+            self.draw_panel.show_image(image)  # built now: it missed this request
+        self.tabs.setCurrentWidget(self.draw_panel)
+
+    def _create_dataset(self) -> QWidget:
         from workbench.ui.dataset.panel import DatasetPanel
 
-        self.dataset_panel = DatasetPanel(self.state, self)
-        self.tabs.addTab(self.dataset_panel, _("Data"))
+        return DatasetPanel(self.state, self)
 
-    def _create_experiments(self) -> None:
+    def _create_experiments(self) -> QWidget:
         from workbench.ui.experiments.panel import ExperimentsPanel
 
-        self.experiments_panel = ExperimentsPanel(self.state, self)
-        self.tabs.addTab(self.experiments_panel, _("Experiments"))
+        return ExperimentsPanel(self.state, self)
 
     # Menus --------------------------------------------------------------------------------------
 

@@ -160,7 +160,6 @@ class EvaluationPanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.previous_notice)
         layout.addWidget(self.pages, 1)
-
         state.trained.weights_updated.connect(self._on_weights_changed)
         state.busy_changed.connect(self._on_busy_changed)
         self._catch_up = QTimer(self, singleShot=True, interval=CATCH_UP_DELAY_MS,
@@ -169,6 +168,7 @@ class EvaluationPanel(QWidget):
         state.project_replaced.connect(self._on_project_replaced)
         state.engine.ready.connect(self._request)  # weights that came before the engine was
         self._show_empty(EMPTY_TEXT)
+        self._on_dataset_changed()  # built late (main window): the dataset, weights there are
 
     # State events --------------------------------------------------------------------------------
 

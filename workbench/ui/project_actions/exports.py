@@ -255,12 +255,12 @@ class ExportMixin:
         return path
 
     def export_plot(self, object_name: str) -> Path | None:
+        evaluation = getattr(self.window, "evaluation_panel", None)  # built now if it was not
         widget = self.window.findChild(QWidget, object_name)
         title = dict(PLOTS).get(object_name, object_name)
         if widget is None:
             self.inform(_("There is no {lower} plot to export.").format(lower=_(title).lower()))
             return None
-        evaluation = getattr(self.window, "evaluation_panel", None)
         if object_name == "confusionMatrix" and evaluation is not None:
             evaluation.draw_pending()  # a result that came behind another tab
         if object_name == "confusionMatrix" and getattr(widget, "counts", None) is None:

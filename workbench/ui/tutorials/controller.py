@@ -74,9 +74,7 @@ class TutorialsController(QObject):
         self.card.variant_requested.connect(self._train_variant)
         self.card.preset_requested.connect(self.run_preset)
         self.trials: dict[int, object] = {}  # the card's sweep trials (C), by number
-        experiments = window.experiments_panel
-        experiments.trial_shown.connect(self._on_trial)
-        experiments.sweep_started.connect(self._on_sweep_started)
+        window.lazy_tabs.when_built("experiments_panel", self._follow_experiments)  # built late
         self.card.train_requested.connect(self.train)
         self.card.picture_requested.connect(self.show_picture)
         window.training_panel.training_finished.connect(self._on_run_finished)
@@ -85,6 +83,10 @@ class TutorialsController(QObject):
         window.training_panel.training_started.connect(self._on_run_started)
         window.training_panel.epoch_ended.connect(self._on_epoch_ended)
         self.state.project_replaced.connect(self._on_project_replaced)
+
+    def _follow_experiments(self, experiments) -> None:
+        experiments.trial_shown.connect(self._on_trial)
+        experiments.sweep_started.connect(self._on_sweep_started)
 
     # Opening ------------------------------------------------------------------------------------
 
