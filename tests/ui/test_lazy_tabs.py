@@ -79,3 +79,11 @@ def test_panels_built_after_a_run_show_what_early_ones_show(qtbot, trained):
         combos[1].itemText(i) for i in range(combos[1].count())]
     assert (late.evaluation_panel.pages.currentIndex()
             == early.evaluation_panel.pages.currentIndex())
+
+
+def test_a_graph_built_while_keras_checks_says_so(qtbot):
+    w = MainWindow(load_dataset=False)
+    qtbot.addWidget(w)
+    w.state.checking = True  # as the document sets it when an edit's inspection is slow
+    w.state.checking_changed.emit(True)
+    assert w.graph_panel.checking_label.text() == "checking…"

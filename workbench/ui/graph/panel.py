@@ -136,6 +136,7 @@ class GraphPanel(QWidget):
                                          "shown are from before the edit"))
         tools.addWidget(self.checking_label)
         state.checking_changed.connect(self._on_checking_changed)
+        self._on_checking_changed(state.checking)  # (built late by the main window)
 
         self.message = QLabel(_(HINT), self, objectName="graphMessage")
         self.message.setWordWrap(True)
