@@ -143,3 +143,14 @@ def test_numbers_are_written_as_the_language_writes_them():
         assert i18n.format_number(1234567) == "1,234,567"
         assert i18n.format_number(0.5, 2) == "0.50"
         assert i18n.format_percent(0.9812) == "98.1%"
+
+
+def test_the_core_catalog_is_complete_and_current():
+    """Every text of the Qt-free code, the CLI, the report and the templates has its zh_CN
+    translation, none is stale or fuzzy or changes a placeholder, and core.mo is compiled from
+    core.po. On failure: python tools/i18n.py extract core, translate the new entries of
+    resources/i18n/zh_CN/LC_MESSAGES/core.po, python tools/i18n.py compile core."""
+    problems = load_tool().check("core", "zh_CN")
+    assert not problems.items(), "; ".join(
+        f"{name}: {[item[0] if isinstance(item, tuple) else item for item in found][:5]}"
+        for name, found in problems.items())

@@ -183,11 +183,12 @@ def _fetch(name: str, target: Path, sha256: str | None = None) -> None:
             while block := response.read(1 << 20):
                 size += len(block)
                 if size > MAX_DOWNLOAD_BYTES:
-                    raise _NotTheFile(f"{name} is larger than {MAX_DOWNLOAD_BYTES >> 20} MB")
+                    raise _NotTheFile(_("{name} is larger than {size} MB").format(
+                        name=name, size=MAX_DOWNLOAD_BYTES >> 20))
                 digest.update(block)
                 out.write(block)
         if sha256 is not None and digest.hexdigest() != sha256:
-            raise _NotTheFile(f"{name} does not match its published SHA-256")
+            raise _NotTheFile(_("{name} does not match its published SHA-256").format(name=name))
         os.replace(part, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
