@@ -124,7 +124,10 @@ def test_augmentation_preview_runs_the_models_augmentation(qtbot, window):
     project.model.layers.insert(1, LayerSpec.create("RandomRotation", factor=0.25))
     w.state.replace_project(project)
     view = w.dataset_panel
-    qtbot.waitUntil(lambda: view.augmented is not None, timeout=60_000)
+    info = w.findChild(QWidget, "datasetAugmentInfo")
+    # The answer to the newest ask (a sample chosen or the dataset shown asks again meanwhile).
+    qtbot.waitUntil(lambda: view.augmented is not None and "…" not in info.text(),
+                    timeout=60_000)
     assert view.augmented.shape == (8, 28, 28)
     assert len({a.tobytes() for a in view.augmented}) > 1  # random: the copies differ
     assert "augmentations" in w.findChild(QWidget, "datasetAugmentInfo").text()
