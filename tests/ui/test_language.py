@@ -174,6 +174,7 @@ def chinese_window(qapp, request, tmp_path_factory):
     bot.waitUntil(lambda: (w.width(), w.height()) == (1024, 700), timeout=5000)
     yield w
     language.switch_language(w, "en")
+    i18n.set_language(None)  # (conftest's reset ran before this module-scoped teardown)
     patch.undo()
     _close(w)
     bot.wait(10)
