@@ -41,7 +41,7 @@ def main() -> None:
     from workbench.core.spec import TrainConfig
     from workbench.ui.engine_link import close_shared
 
-    app = QApplication([])
+    app = QApplication([])  # noqa: F841 - kept alive while the window lives
     from workbench.ui.main_window import MainWindow
 
     window = MainWindow()
