@@ -299,17 +299,14 @@ def _finish(args, project, out: Path, backup, reply: dict) -> int:
     summary = {"event": "done", **saved, "status": status,
                "epochs": reply.get("epochs_completed"),
                "duration": round(float(reply.get("duration") or 0.0), 2), "replicas": 1,
-               **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae",
-                                                                    "mse")}}
+               **cli_train.test_scores(test)}
     if message:
         summary["message"] = message
     if args.json:
         _emit(summary)
     else:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
-        print(_("Test: {scores}").format(scores=scores or _("not scored")))
-        print(_("Saved {model} and {project}").format(model=summary["model"],
-                                                      project=summary["project"]))
+        cli_train.print_done(summary, _("Saved {model} and {project}").format(
+            model=summary["model"], project=summary["project"]))
         if message:
             print(message)
     if status == "nan":

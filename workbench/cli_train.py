@@ -104,6 +104,21 @@ def clear_backup(args, backup) -> None:
         raise ActionError(str(exc)) from None
 
 
+SCORED = ("loss", "accuracy", "mae", "mse")  # the test scores a run's summary reports
+
+
+def test_scores(test: dict) -> dict:
+    """The run's test scores as the summary's ``test_*`` entries."""
+    return {f"test_{k}": v for k, v in test.items() if k in SCORED}
+
+
+def print_done(summary: dict, last_line: str) -> None:
+    """The run's end for a person (not ``--json``): its test scores, then ``last_line``."""
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+    print(_("Test: {scores}").format(scores=scores or _("not scored")))
+    print(last_line)
+
+
 def end_backup(backup, warn, results: dict | None = None) -> None:
     """The run's results are in their places (or it had none to save): its backup goes."""
     backup.mark_saved(results)
@@ -323,7 +338,7 @@ def cmd_train(args) -> int:
         "status": result.status, "epochs": result.epochs_completed,
         "duration": round(result.duration, 2),
         "replicas": chosen.num_replicas_in_sync if chosen is not None else 1,
-        **{f"test_{k}": v for k, v in test.items() if k in ("loss", "accuracy", "mae", "mse")},
+        **test_scores(test),
     })
     if several:
         summary.update(worker=worker, shard_samples=result.shard_samples,
@@ -333,13 +348,10 @@ def cmd_train(args) -> int:
     if args.json:
         _emit(summary)
     else:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
-        print(_("Test: {scores}").format(scores=scores or _("not scored")))
-        print(_("Saved {model} and {project}").format(model=summary["model"],
-                                                      project=summary["project"])
-              if not worker else
-              _("Worker {worker} done (weights {digest}); the chief saves").format(
-                  worker=worker, digest=summary["weights_digest"]))
+        print_done(summary, _("Saved {model} and {project}").format(
+            model=summary["model"], project=summary["project"]) if not worker else
+            _("Worker {worker} done (weights {digest}); the chief saves").format(
+                worker=worker, digest=summary["weights_digest"]))
     if result.status == "nan":
         sys.stderr.write(f"workbench: {result.message}\n")
         return EXIT_ERROR
