@@ -14,6 +14,15 @@ QT_FREE = ("workbench.core", "workbench.actions", "workbench.engine")
 QT_MODULES = ("PyQt5", "PyQt6", "PySide2", "PySide6", "qtpy", "pyqtgraph")
 
 
+def _import_source(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from … import`` reads from, a relative one resolved against ``package``."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -35,12 +44,7 @@ def imported_names(path: Path, name: str) -> list[str]:
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
-                source = ".".join(base + ([node.module] if node.module else []))
-            else:
-                source = node.module or ""
+            source = _import_source(node, package)
             found.append(source)
             found += [f"{source}.{alias.name}" for alias in node.names]
     return found
@@ -167,12 +171,7 @@ def _bindings(tree: ast.AST, name: str, is_package: bool, known: dict) -> dict:
                 else:  # "import a.b" binds a
                     bound[alias.name.split(".")[0]] = ("module", alias.name.split(".")[0])
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
-                source = ".".join(base + ([node.module] if node.module else []))
-            else:
-                source = node.module or ""
+            source = _import_source(node, package)
             for alias in node.names:
                 full = f"{source}.{alias.name}"
                 bound[alias.asname or alias.name] = (("module", full) if full in known
