@@ -163,17 +163,24 @@ def test_the_optimizer_preset_runs_the_four_and_overlays_them(qtbot, window, app
     assert training.shown_earlier_runs() == [] and not w.state.overlays.records()
 
 
-def test_closing_the_window_mid_sweep_stops_and_keeps_finished_trials(qtbot, window):
-    import optuna
-
-    w, panel = window, window.experiments_panel
+def start_long_batch_size_sweep(qtbot, w, epochs: int) -> None:
+    """Run a 50-trial sweep of the batch size (16–64) of ``epochs`` epochs each: long enough to
+    be broken off."""
+    panel = w.experiments_panel
     pick(panel, "batch_size")
     panel.space_editor.low.spin.setValue(16)
     panel.space_editor.high.spin.setValue(64)
     click(qtbot, w, "sweepAdd")
     panel.findChild(QSpinBox, "sweepTrials").setValue(50)
-    panel.findChild(QSpinBox, "sweepEpochs").setValue(2)
+    panel.findChild(QSpinBox, "sweepEpochs").setValue(epochs)
     click(qtbot, w, "sweepRun")
+
+
+def test_closing_the_window_mid_sweep_stops_and_keeps_finished_trials(qtbot, window):
+    import optuna
+
+    w, panel = window, window.experiments_panel
+    start_long_batch_size_sweep(qtbot, w, epochs=2)
     qtbot.waitUntil(lambda: panel.table.rowCount() >= 1, timeout=SWEEP_TIMEOUT_MS)
     finished = panel.table.rowCount()
     storage, study_name = panel.sweep.storage, panel.sweep.study
@@ -192,13 +199,7 @@ def test_stop_ends_the_engines_trial_and_a_new_run_goes_on_from_the_study(qtbot,
     import optuna
 
     w, panel = window, window.experiments_panel
-    pick(panel, "batch_size")
-    panel.space_editor.low.spin.setValue(16)
-    panel.space_editor.high.spin.setValue(64)
-    click(qtbot, w, "sweepAdd")
-    panel.findChild(QSpinBox, "sweepTrials").setValue(50)
-    panel.findChild(QSpinBox, "sweepEpochs").setValue(3)
-    click(qtbot, w, "sweepRun")
+    start_long_batch_size_sweep(qtbot, w, epochs=3)
     qtbot.waitUntil(lambda: panel.table.rowCount() >= 1 and panel.status.text().startswith(
         "Trial 1:") and panel.curves.point_count() > 0, timeout=SWEEP_TIMEOUT_MS)
     click(qtbot, w, "sweepStop")  # trial 1 training in the engine
