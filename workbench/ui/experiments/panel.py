@@ -25,7 +25,6 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -42,9 +41,10 @@ from workbench.ui.experiments.engine_trainer import EngineTrainer
 from workbench.ui.experiments.plots import Importances, ParallelCoordinates
 from workbench.ui.experiments.space_editor import SpaceEditor
 from workbench.ui.experiments.table import TrialsTable
+from workbench.ui.experiments.trial_overlays import TrialOverlays
 from workbench.ui.experiments.worker import start_sweep
 from workbench.ui.tasks import TaskRunner
-from workbench.ui.training.curves import COMPARE_COLORS, CurvesView
+from workbench.ui.training.curves import CurvesView
 
 # Tutorial C: the four optimizers side by side on the current model, each with its own defaults.
 OPTIMIZER_PRESET = {"optimizer": {"choices": [
@@ -61,7 +61,7 @@ def params_text(params: dict) -> str:
                      f"{key} {choice_text(value)}" for key, value in params.items())
 
 
-class ExperimentsPanel(QWidget):
+class ExperimentsPanel(TrialOverlays, QWidget):
     sweep_started = pyqtSignal()
     trial_shown = pyqtSignal(object)  # a TrialReport (finished, or held by the study already)
 
@@ -399,66 +399,6 @@ class ExperimentsPanel(QWidget):
         if report is not None and report.history:
             self.curves.show_record(self._trial_record(report))
         self._update_overlay_button()
-
-    # The Training tab's curves --------------------------------------------------------------
-
-    @staticmethod
-    def _trial_record(report) -> dict:
-        # One legend line a trial ("trial 3", on its validation curve): the plots here hold many.
-        return {"key": report.number, "label": _("trial {number}").format(number=report.number),
-                "history": report.history, "legend": "one"}
-
-    def _overlay_key(self, report) -> str:
-        return f"{self.sweep.study if self.sweep else ''}#{report.number}"
-
-    def toggle_overlay(self, report=None) -> None:
-        """Put a finished trial's curves on the Training tab (or take them off again)."""
-        report = report or self.selected_trial()
-        if report is None or not report.history:
-            return
-        key, overlays = self._overlay_key(report), self.state.overlays
-        if key in overlays:
-            overlays.remove(key)
-            return
-        overlays.add(key, {"label": _("trial {number}").format(number=report.number),
-                           "history": report.history,
-                           "color": 1 + report.number % (len(COMPARE_COLORS) - 1)})  # not grey
-        self.state.bus.status_message.emit(
-            _("Trial {number} is drawn on the Training tab's curves.").format(
-                number=report.number))
-
-    def _update_overlay_button(self) -> None:
-        report = self.selected_trial()
-        can = report is not None and bool(report.history)
-        self.overlay_button.setEnabled(can)
-        self.overlay_button.setChecked(can and self._overlay_key(report) in self.state.overlays)
-        self.overlay_button.setToolTip(
-            _("Trial {number}'s curves are drawn on the Training tab; click to take them off")
-            .format(number=report.number) if self.overlay_button.isChecked() else
-            _("Draw trial {number}'s curves on the Training tab, beside the project's runs")
-            .format(number=report.number)
-            if can else _("Select a finished trial to draw its curves on the Training tab"))
-
-    def trial_menu(self, report) -> QMenu:
-        """The table's context menu for a trial."""
-        menu = QMenu(self)
-        shown = self._overlay_key(report) in self.state.overlays
-        action = menu.addAction(
-            (_("Take trial {number} off the Training tab") if shown
-             else _("Show trial {number} on the Training tab")).format(number=report.number))
-        action.setEnabled(bool(report.history))
-        action.triggered.connect(lambda: self.toggle_overlay(report))
-        clear = menu.addAction(_("Take every trial off the Training tab"))
-        clear.setEnabled(bool(self.state.overlays.records()))
-        clear.triggered.connect(self.state.overlays.clear)
-        return menu
-
-    def _on_table_menu(self, pos) -> None:
-        item = self.table.itemAt(pos)
-        report = self.reports.get(self.table.item(item.row(), 0).data(Qt.DisplayRole)) if (
-            item is not None) else None
-        if report is not None:
-            self.trial_menu(report).exec_(self.table.viewport().mapToGlobal(pos))
 
     # Applying -------------------------------------------------------------------------------
 
