@@ -9,17 +9,13 @@ from __future__ import annotations
 import numpy as np
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -32,6 +28,7 @@ from workbench.ui.evaluation.class_pictures import ClassPicturesView
 from workbench.ui.evaluation.feature_space import FeatureSpaceView
 from workbench.ui.evaluation.gallery import SampleGalleryView, top_probabilities
 from workbench.ui.evaluation.matrix import ConfusionMatrixView
+from workbench.ui.evaluation.per_class import PerClassTable
 from workbench.ui.evaluation.regression import RegressionView
 from workbench.ui.evaluation.why import EvaluationWhyView
 from workbench.ui.evaluation.worker import (
@@ -50,20 +47,6 @@ EMPTY_TEXT = N_("Train the model (or open a trained .keras) to see where it is w
 # engine's cores are the run's until then (in the window's own process, as the tests' engine
 # is, a fresh model's predict step traced took the GIL from that end: the run's longest stall).
 CATCH_UP_DELAY_MS = 1000
-
-
-class _NumberItem(QTableWidgetItem):
-    """A table cell that sorts by its number, not by its text."""
-
-    def __init__(self, value: float, text: str):
-        super().__init__(text)
-        self.value = value
-        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-
-    def __lt__(self, other):
-        if isinstance(other, _NumberItem):
-            return self.value < other.value
-        return super().__lt__(other)
 
 
 class EvaluationPanel(QWidget):
@@ -116,13 +99,7 @@ class EvaluationPanel(QWidget):
         self.feature_space = FeatureSpaceView(state.trained, self)
         self.feature_space.sample_clicked.connect(self._on_sample_clicked)
         self.class_pictures = ClassPicturesView(state.trained, self)
-        self.table = QTableWidget(0, 5, self, objectName="perClassTable")
-        self.table.setHorizontalHeaderLabels(
-            [_("class"), _("precision"), _("recall"), "F1", _("support")])  # not translated: F1
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table = PerClassTable(self)
         self.pairs = QListWidget(self, objectName="confusedPairs")
         self.pairs.itemClicked.connect(self._on_pair_clicked)
         metrics = QWidget(self)
@@ -336,7 +313,7 @@ class EvaluationPanel(QWidget):
         names = self._class_names(result.confusion.shape[0])
         self.matrix.set_matrix(result.confusion, names)
         self.matrix.set_normalised(self.normalise.isChecked())
-        self._fill_table(result, names)
+        self.table.show_metrics(result.per_class, names)
         self._fill_pairs(result, names)
         self.class_pictures.set_class_names(names)
         self.feature_space.set_result(self._dataset.x_test, result.y_true, result.y_pred, names)
@@ -362,24 +339,6 @@ class EvaluationPanel(QWidget):
     def _class_names(self, n: int) -> list[str]:
         names = list(self._dataset.class_names) if self._dataset is not None else []
         return names + [str(i) for i in range(len(names), n)]
-
-    def _fill_table(self, result: EvaluationResult, names: list[str]) -> None:
-        sorting = self.table.isSortingEnabled()
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(result.per_class))
-        for row, metrics in enumerate(result.per_class):
-            index = int(metrics["class"])
-            name = _NumberItem(index, names[index] if index < len(names) else str(index))
-            name.setTextAlignment(Qt.AlignLeft | Qt.AlignVCenter)
-            self.table.setItem(row, 0, name)
-            for col, key in enumerate(("precision", "recall", "f1"), start=1):
-                value = float(metrics[key])
-                self.table.setItem(row, col, _NumberItem(value, f"{value:.3f}"))
-            support = int(metrics["support"])
-            self.table.setItem(row, 4, _NumberItem(support, f"{support:,}"))
-        self.table.setSortingEnabled(True)
-        if not sorting:
-            self.table.sortItems(0, Qt.AscendingOrder)
 
     def _fill_pairs(self, result: EvaluationResult, names: list[str]) -> None:
         self.pairs.clear()
